@@ -1,0 +1,33 @@
+# NNTSC application image: one image for the web app, schema migrations and the
+# rollup loop (see docker-compose.yml for how each is run).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+WORKDIR /app
+
+# Dependencies first, from the metadata alone, so editing the code does not
+# re-download them. (README* is a glob so the build works without a README.)
+COPY pyproject.toml setup.cfg README* ./
+RUN pip install . && rm -rf build *.egg-info
+
+# Then the project itself; --no-deps/--force-reinstall replaces the metadata-only
+# install above without touching the dependencies.
+COPY . .
+RUN pip install --no-deps --force-reinstall . \
+    && useradd --system --uid 10001 --no-create-home --home-dir /app nntsc
+
+# Already included by `COPY . .`; repeated so the path docker-compose.yml relies
+# on survives any future .dockerignore change. Service URLs come from the
+# NNTSC_* / AMPY_* / CELERY_* environment variables.
+COPY deploy/production.ini /app/deploy/production.ini
+
+USER nntsc
+EXPOSE 6543
+
+# [server:container] listens on 0.0.0.0:6543 (the default [server:main] is loopback-only).
+CMD ["pserve", "--server-name=container", "/app/deploy/production.ini"]

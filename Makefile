@@ -1,0 +1,53 @@
+# NNTSC: make help lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+INI    ?= development.ini
+PORT   ?= 6543
+
+.DEFAULT_GOAL := help
+.PHONY: help venv schema demo demo-data serve test test-unit services lint format bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/nntsc: setup.cfg pyproject.toml
+	bin/bootstrap-venv.sh $(PYTHON) $(VENV)
+	@touch $@
+
+venv: $(BIN)/nntsc ## Create the virtualenv and install the project with its test tools
+
+schema: venv ## Create or migrate the schema of the stores named in INI (default development.ini)
+	$(BIN)/nntsc db upgrade -c $(INI)
+
+demo: venv ## Set up the embedded default, load the simulated AMP mesh once, serve on 127.0.0.1:6543
+	bin/demo.sh $(BIN) $(INI) $(PORT)
+
+demo-data: venv ## Load (again) the simulated mesh into INI's stores
+	$(BIN)/nntsc demo-data -c $(INI) --sites 10 --days 7
+
+serve: venv ## Serve the web app from INI without loading data
+	$(BIN)/pserve $(INI)
+
+services: ## Install (as root, when missing) and start PostgreSQL, Redis, RabbitMQ, InfluxDB; install Chromium
+	deploy/services.sh ensure
+
+test: venv services ## Everything the tests need, then the whole suite (unit, integration, browser)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+test-unit: venv ## Only the tests that need no server
+	$(BIN)/pytest -q tests/unit
+
+lint: venv ## ruff check
+	$(BIN)/ruff check .
+
+format: venv ## ruff format
+	$(BIN)/ruff format .
+
+bench: venv services ## Benchmarks against the bare stores; prints figures and ratios
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/query.py
+
+clean: ## Remove the virtualenv and build leftovers (keeps var/ data)
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,34 @@
+"""ampweb: the Pyramid web app (pages, JSON/CSV API, health and metrics)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.router import Router
+
+from ampy import Ampy
+
+
+def configure(settings: Mapping[str, Any]) -> Configurator:
+    """The composition root: every part of the app, in the order they depend on each other."""
+    config = Configurator(settings=dict(settings))
+    # The query library, built once from the same settings as the collector.
+    ampy = Ampy.from_settings(config.get_settings())
+    config.registry["ampy"] = ampy
+    config.add_request_method(lambda request: request.registry["ampy"], "ampy", reify=True)
+    # Templates (Jinja2) and static files.
+    config.include("pyramid_jinja2")
+    config.add_jinja2_renderer(".jinja2")
+    config.add_jinja2_search_path("ampweb:templates", name=".jinja2")
+    config.add_static_view("static", "ampweb:static", cache_max_age=3600)
+    # URLs, then the views that answer them and the mapping of errors to statuses.
+    config.include(".routes")
+    config.scan(".views")
+    return config
+
+
+def main(global_config: Mapping[str, Any], **settings: Any) -> Router:
+    """PasteDeploy entry point used by `pserve`."""
+    return configure(settings).make_wsgi_app()

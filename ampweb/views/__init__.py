@@ -1,0 +1,1 @@
+"""Views: pages, the JSON/CSV API, health and metrics, and error mapping."""

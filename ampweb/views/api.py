@@ -1,0 +1,141 @@
+"""The JSON/CSV REST API under /api/v1 (see INTERFACES.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ampweb.params import BadParameter, choice_param, int_param
+from nntsc.collections import get as get_collection
+
+#: The range a data request covers when it names no start/end: the last day.
+DEFAULT_RANGE = 86400
+
+
+@view_config(route_name="api.v1.collections", request_method="GET", renderer="json")
+def collections(request: Request) -> dict[str, Any]:
+    items = request.ampy.collections()
+    return {"items": items, "total": len(items), "page": 1, "pagesize": len(items),
+            "has_more": False}
+
+
+@view_config(route_name="api.v1.collection.streams", request_method="GET", renderer="json")
+def collection_streams(request: Request) -> dict[str, Any]:
+    collection = get_collection(request.matchdict["collection"])
+    filters = {}
+    for name, value in request.params.items():
+        if name in ("page", "pagesize"):
+            continue
+        if name not in collection.property_names:
+            raise BadParameter(
+                f"parameter {name!r} is not a property of {collection.name}; "
+                f"expected one of {', '.join(collection.property_names)}"
+            )
+        filters[name] = value
+    page = request.ampy.find_streams(
+        collection.name,
+        filters,
+        page=int_param(request, "page", 1, minimum=1),
+        pagesize=int_param(request, "pagesize", 100, minimum=1, maximum=1000),
+    )
+    return {
+        "items": [
+            {k: v for k, v in stream.as_dict().items() if k != "collection"}
+            for stream in page.items
+        ],
+        "total": page.total,
+        "page": page.page,
+        "pagesize": page.pagesize,
+        "has_more": page.has_more,
+    }
+
+
+def _stream_id(request: Request) -> int:
+    return int_param(request, "stream_id", minimum=1, maximum=2**31 - 1, source="match")  # type: ignore[return-value]
+
+
+@view_config(route_name="api.v1.stream", request_method="GET", renderer="json")
+def stream(request: Request) -> dict[str, Any]:
+    return request.ampy.stream(_stream_id(request)).as_dict()
+
+
+def _range(request: Request) -> tuple[int, int]:
+    now = int(time.time())
+    end = int_param(request, "end", now, minimum=0)
+    start = int_param(request, "start", end - DEFAULT_RANGE, minimum=0)  # type: ignore[operator]
+    if end <= start:  # type: ignore[operator]
+        raise BadParameter("parameter 'end' must be after 'start'")
+    return start, end  # type: ignore[return-value]
+
+
+@view_config(route_name="api.v1.stream.data", request_method="GET")
+def stream_data(request: Request) -> Response:
+    """Aggregated history of one stream (or raw rows with ``binsize=0``) as JSON or CSV."""
+    info = request.ampy.stream(_stream_id(request))
+    start, end = _range(request)
+    binsize = int_param(request, "binsize", None, minimum=0, maximum=1209600)
+    output = choice_param(request, "format", ("json", "csv"), "json")
+    if binsize == 0:
+        columns, rows = request.ampy.raw(info.collection, [info.stream_id], start, end)
+        body: dict[str, Any] = {
+            "collection": info.collection, "start": start, "end": end, "binsize": 0,
+            "aggregation": "raw", "aggregation_label": "raw results", "columns": columns,
+            "units": {}, "rows": rows,
+        }
+    else:
+        detail = choice_param(request, "detail", ("full", "summary"), "full")
+        history = request.ampy.history(
+            info.collection, [info.stream_id], start, end, detail, binsize
+        )
+        body = history.as_dict()
+    body = {"stream_id": info.stream_id, **body}
+    if output == "csv":
+        filename = f"stream-{info.stream_id}-{start}-{end}.csv"
+        return Response(
+            app_iter=_csv_lines(body["columns"], body["rows"]),
+            content_type="text/csv",
+            charset="utf-8",
+            content_disposition=f'attachment; filename="{filename}"',
+        )
+    return Response(json_body=body)
+
+
+def _csv_lines(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[bytes]:
+    """CSV, one encoded line at a time; list values (smoke) spread over numbered columns."""
+    widths = {}
+    for index, name in enumerate(columns):
+        sample = next((row[index] for row in rows if row[index] is not None), None)
+        if isinstance(sample, list):
+            widths[index] = len(sample)
+    header: list[str] = []
+    for index, name in enumerate(columns):
+        if index in widths:
+            header.extend(f"{name}_{i + 1}" for i in range(widths[index]))
+        else:
+            header.append(name)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: Sequence[Any]) -> bytes:
+        writer.writerow(values)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text.encode()
+
+    yield line(header)
+    for row in rows:
+        flat: list[Any] = []
+        for index, value in enumerate(row):
+            if index in widths:
+                flat.extend(value if value is not None else [""] * widths[index])
+            else:
+                flat.append("" if value is None else value)
+        yield line(flat)

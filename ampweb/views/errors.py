@@ -1,0 +1,47 @@
+"""Our error types -> HTTP statuses, in one place. API paths answer JSON, pages HTML."""
+
+from __future__ import annotations
+
+import logging
+
+from pyramid.httpexceptions import HTTPException
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import exception_view_config, notfound_view_config
+
+from nntsc.errors import BadQuery, NntscError, StoreUnavailable, UnknownCollection, UnknownStream
+
+log = logging.getLogger(__name__)
+
+STATUS = ((BadQuery, 400), (UnknownStream, 404), (UnknownCollection, 404), (StoreUnavailable, 503))
+
+
+def _answer(request: Request, status: int, message: str) -> Response:
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        response = Response(json_body={"error": message}, status=status)
+    else:
+        response = Response(f"{status}: {message}", status=status, content_type="text/plain")
+    return response
+
+
+@exception_view_config(NntscError)
+def nntsc_error(error: NntscError, request: Request) -> Response:
+    for kind, status in STATUS:
+        if isinstance(error, kind):
+            if status == 503:
+                log.warning("store unavailable on %s: %s", request.path, error)
+            return _answer(request, status, str(error))
+    log.exception("unexpected error on %s", request.path)
+    return _answer(request, 500, "internal error")
+
+
+@notfound_view_config()
+def not_found(request: Request) -> Response:
+    return _answer(request, 404, f"no such page: {request.path}")
+
+
+@exception_view_config(HTTPException)
+def http_error(error: HTTPException, request: Request) -> Response:
+    if request.path.startswith("/api/"):
+        return _answer(request, error.code or 500, error.explanation or error.title)
+    return error

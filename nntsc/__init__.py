@@ -1,0 +1,1 @@
+"""NNTSC: the collector and stores of the network time-series platform."""

@@ -1,0 +1,135 @@
+"""The `nntsc` command."""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import logging.config
+import os
+import sys
+import time
+
+import click
+from tqdm import tqdm
+
+from nntsc.config import Services
+from nntsc.errors import NntscError
+
+
+def load_settings(path: str) -> dict[str, str]:
+    """The ``[app:main]`` settings of a PasteDeploy ini file; sets up its logging sections.
+
+    Read with configparser rather than PasteDeploy so that the collector does
+    not import the web app to learn its settings.
+    """
+    path = os.path.abspath(path)
+    if not os.path.exists(path):
+        raise click.BadParameter(f"{path} does not exist", param_hint="-c/--config")
+    parser = configparser.ConfigParser(
+        defaults={"here": os.path.dirname(path), "__file__": path}
+    )
+    parser.read(path)
+    if not parser.has_section("app:main"):
+        raise click.BadParameter(f"{path} has no [app:main] section", param_hint="-c/--config")
+    settings = {
+        key: value
+        for key, value in parser.items("app:main")
+        if key not in ("here", "__file__", "use")
+    }
+    try:
+        logging.config.fileConfig(path, disable_existing_loggers=False)
+    except (KeyError, ValueError, RuntimeError):
+        logging.basicConfig(level=logging.INFO)
+    return settings
+
+
+config_option = click.option(
+    "-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+    help="The ini file (development.ini, deploy/production.ini).",
+)
+
+
+@click.group()
+def main() -> None:
+    """NNTSC: collect, store and serve network measurements."""
+
+
+@main.group()
+def db() -> None:
+    """Schema commands."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: str) -> None:
+    """Create or migrate the SQL schema and the InfluxDB database and policies."""
+    from nntsc.store.schema import upgrade_all
+
+    services = Services.from_settings(load_settings(config_path))
+    try:
+        upgrade_all(services)
+    finally:
+        services.close()
+    click.echo("schema is up to date")
+
+
+@main.command("rollup")
+@config_option
+def rollup(config_path: str) -> None:
+    """Compute the rollup bins that new, late or backfilled rows touched."""
+    services = Services.from_settings(load_settings(config_path))
+    try:
+        started = time.monotonic()
+        count = services.timeseries.process_rollups()
+        click.echo(f"{count} rollup bins computed in {time.monotonic() - started:.1f} s")
+    finally:
+        services.close()
+
+
+@main.command("demo-data")
+@config_option
+@click.option("--sites", default=10, show_default=True, type=click.IntRange(2, 200))
+@click.option("--days", default=7.0, show_default=True, type=click.FloatRange(0.01, 400))
+@click.option("--interval", default=60, show_default=True, type=click.IntRange(10, 3600),
+              help="Seconds between two reports of one source.")
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--end", default=None, type=int, help="Unix time of the last report (default: now).")
+def demo_data(
+    config_path: str, sites: int, days: float, interval: int, seed: int, end: int | None
+) -> None:
+    """Load a simulated AMP mesh of ICMP latency through the ingest path."""
+    from nntsc.demo import SimulatedMesh
+    from nntsc.ingest.pipeline import Ingestor
+
+    services = Services.from_settings(load_settings(config_path))
+    end = int(time.time()) if end is None else end
+    mesh = SimulatedMesh(sites, end - int(days * 86400), end, interval, seed)
+    started = time.monotonic()
+    try:
+        with Ingestor(services) as ingestor:
+            for source, timestamp, report in tqdm(
+                mesh.reports(), total=mesh.count(), unit="report", desc="ingest", file=sys.stderr
+            ):
+                ingestor.add("amp-icmp", report, source, timestamp)
+        click.echo(
+            f"{ingestor.totals.written} rows written in {time.monotonic() - started:.1f} s",
+        )
+        started = time.monotonic()
+        count = services.timeseries.process_rollups()
+        click.echo(f"{count} rollup bins computed in {time.monotonic() - started:.1f} s")
+    finally:
+        services.close()
+
+
+def run() -> None:
+    """Entry point that turns our errors into one clear line and exit status 1."""
+    try:
+        main(standalone_mode=False)
+    except NntscError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)

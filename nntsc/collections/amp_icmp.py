@@ -1,0 +1,147 @@
+"""AMP ICMP latency and loss (amplet2 test ``icmp``).
+
+A report holds one item per probed address; all addresses of one target name
+and address family form one row, as the predecessor did (`reference/nntsc.md`
+2.2), so a name that resolves to several addresses is one stream per family.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.errors import BadReport
+
+#: A round trip longer than this (in microseconds) is not a measurement but garbage.
+MAX_RTT_US = 60_000_000
+DEFAULT_PACKET_SIZE = 84
+
+
+def family_of(address: Any, family: Any) -> str:
+    """``ipv4`` or ``ipv6`` from the item's family number, else from its address."""
+    if family == socket.AF_INET:
+        return "ipv4"
+    if family == socket.AF_INET6:
+        return "ipv6"
+    if isinstance(address, bytes):
+        return "ipv4" if len(address) == 4 else "ipv6"
+    if isinstance(address, str) and address:
+        try:
+            return "ipv4" if ipaddress.ip_address(address).version == 4 else "ipv6"
+        except ValueError:
+            raise BadReport(f"item address {address!r} is not an IP address") from None
+    raise BadReport("item has neither a family nor an address")
+
+
+def median(sorted_values: Sequence[float]) -> float | None:
+    """The middle value, or the mean of the two middle values; ``None`` when empty."""
+    count = len(sorted_values)
+    if count == 0:
+        return None
+    middle = count // 2
+    if count % 2:
+        return float(sorted_values[middle])
+    return (sorted_values[middle - 1] + sorted_values[middle]) / 2
+
+
+class AmpIcmp(Collection):
+    name = "amp-icmp"
+    view_style = "latency"
+    description = "AMP ICMP echo latency and loss"
+    properties = (
+        Property("source", "Source"),
+        Property("destination", "Destination"),
+        Property("family", "Address family", 8),
+        Property("packet_size", "Packet size", 16),
+    )
+    fields = (
+        Field("median", "float", "us", description="median round-trip time of the report"),
+        Field("min", "int", "us", description="fastest round trip"),
+        Field("max", "int", "us", description="slowest round trip"),
+        Field("loss", "int", description="probes without a reply"),
+        Field("results", "int", description="probes sent to a resolved address"),
+        Field("lossrate", "float", description="loss / results"),
+        Field("rtts", "array", "us", quantiles=True, description="round trips, sorted"),
+    )
+    presence_field = "results"
+
+    def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:
+        if not isinstance(source, str) or not source:
+            raise BadReport("report has no source monitor name")
+        if not isinstance(timestamp, int) or isinstance(timestamp, bool) or timestamp <= 0:
+            raise BadReport(f"report timestamp {timestamp!r} is not a positive integer")
+        if not isinstance(report, Mapping):
+            raise BadReport("ICMP report is not a mapping")
+        header = report.get("header") or {}
+        if not isinstance(header, Mapping):
+            raise BadReport("ICMP report header is not a mapping")
+        items = report.get("reports")
+        if not isinstance(items, list) or not items:
+            raise BadReport("ICMP report has no items")
+        packet_size = self._packet_size(header)
+
+        groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+        for index, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                raise BadReport(f"ICMP item {index} is not a mapping")
+            name = item.get("name")
+            if not isinstance(name, str) or not name:
+                raise BadReport(f"ICMP item {index} has no target name")
+            rtt = item.get("rtt")
+            if rtt is not None and (
+                not isinstance(rtt, int) or isinstance(rtt, bool) or not 0 <= rtt <= MAX_RTT_US
+            ):
+                raise BadReport(f"ICMP item {index} rtt {rtt!r} is out of range")
+            family = family_of(item.get("address"), item.get("family"))
+            groups.setdefault((name, family), []).append(item)
+
+        rows = []
+        for (name, family), group in groups.items():
+            properties = {
+                "source": source,
+                "destination": name,
+                "family": family,
+                "packet_size": packet_size,
+            }
+            rows.append(ParsedRow(properties, self._derive(group)))
+        return rows
+
+    @staticmethod
+    def _packet_size(header: Mapping[str, Any]) -> str:
+        if header.get("random"):
+            return "random"
+        size = header.get("packet_size", DEFAULT_PACKET_SIZE)
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= 65535:
+            raise BadReport(f"ICMP packet size {size!r} is out of range")
+        return str(size)
+
+    @staticmethod
+    def _derive(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Median, min, max, loss, results, lossrate and sorted rtts of one target's items.
+
+        An item without an address was never probed (the name did not
+        resolve): it counts neither as a result nor as a loss. When no item was
+        probed the row is all nulls with ``results = 0``, meaning "could not
+        test", which differs from 100 % loss.
+        """
+        rtts = sorted(item["rtt"] for item in items if item.get("rtt") is not None)
+        tested = [item for item in items if item.get("address") or item.get("rtt") is not None]
+        lost = sum(1 for item in tested if item.get("rtt") is None)
+        results = len(tested)
+        if results == 0:
+            return {
+                "median": None, "min": None, "max": None, "loss": None,
+                "results": 0, "lossrate": None, "rtts": None,
+            }
+        return {
+            "median": median(rtts),
+            "min": rtts[0] if rtts else None,
+            "max": rtts[-1] if rtts else None,
+            "loss": lost,
+            "results": results,
+            "lossrate": lost / results,
+            "rtts": [*rtts, *([None] * lost)],
+        }

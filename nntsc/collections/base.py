@@ -1,0 +1,95 @@
+"""What a collection declares: its stream key, its fields and how a report becomes rows.
+
+A collection module defines one `Collection` subclass instance; everything
+else (SQL tables, InfluxDB measurements, rollups, selection levels) is derived
+from the declaration, so adding a measurement type means adding one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+FieldKind = Literal["int", "float", "array"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One stored value of a row.
+
+    `kind` is ``int`` or ``float`` for scalars and ``array`` for a list of
+    numbers (e.g. the per-probe round-trip times). `quantiles` asks the
+    rollups to keep 20 percentiles of the field so that percentile and smoke
+    aggregations work on long ranges; `unit` is the stored unit.
+    """
+
+    name: str
+    kind: FieldKind
+    unit: str | None = None
+    quantiles: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Property:
+    """One part of the stream key, in selection-hierarchy order."""
+
+    name: str
+    label: str
+    max_length: int = 255
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """A row before its stream has an id: the stream's properties and the row's values."""
+
+    properties: Mapping[str, str]
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One timestamped row of one stream, ready for a store."""
+
+    stream_id: int
+    timestamp: int
+    values: Mapping[str, Any]
+
+
+class Collection:
+    """Base class of collection declarations; subclasses fill the class attributes."""
+
+    name: ClassVar[str]
+    view_style: ClassVar[str]
+    description: ClassVar[str] = ""
+    properties: ClassVar[tuple[Property, ...]]
+    fields: ClassVar[tuple[Field, ...]]
+    #: A field that every row has a value for, used to find a stream's newest row.
+    presence_field: ClassVar[str]
+
+    @property
+    def property_names(self) -> tuple[str, ...]:
+        return tuple(prop.name for prop in self.properties)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(fld.name for fld in self.fields)
+
+    @property
+    def slug(self) -> str:
+        """The name as an SQL identifier fragment: ``amp-icmp`` -> ``amp_icmp``."""
+        return self.name.replace("-", "_")
+
+    def field(self, name: str) -> Field:
+        for fld in self.fields:
+            if fld.name == name:
+                return fld
+        raise KeyError(name)
+
+    def parse(self, report: Any, source: str, timestamp: int) -> Sequence[ParsedRow]:
+        """Turn one decoded report into rows; raise `BadReport` and return nothing if malformed."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<Collection {self.name}>"

@@ -1,0 +1,157 @@
+"""Settings -> configured services.
+
+One `Services` object is built from the ini settings (with environment
+overrides) and handed to the CLI, the collector and the web app alike, so they
+all talk to the same stores in the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from nntsc.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from nntsc.store.interfaces import TimeseriesStore
+
+#: Settings that name a service, and the environment variable that overrides each.
+ENVIRONMENT_OVERRIDES = {
+    "nntsc.sql_url": "NNTSC_SQL_URL",
+    "nntsc.timeseries_url": "NNTSC_TIMESERIES_URL",
+    "nntsc.amqp_url": "NNTSC_AMQP_URL",
+    "nntsc.live_url": "NNTSC_LIVE_URL",
+    "ampy.cache_url": "AMPY_CACHE_URL",
+    "celery.broker_url": "CELERY_BROKER_URL",
+}
+
+DEFAULTS = {
+    "nntsc.sql_url": "sqlite:///var/nntsc.sqlite",
+    "nntsc.timeseries_url": "sql",
+    "nntsc.amqp_url": "amqp://guest:guest@127.0.0.1:5672//",
+    "nntsc.live_url": "memory://",
+    "ampy.cache_url": "memory://",
+    "celery.broker_url": "redis://127.0.0.1:6379/3",
+    "nntsc.raw_retention": "INF",
+    "nntsc.rollup_retention": "INF",
+}
+
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int | None:
+    """Seconds in an InfluxDB-style duration such as ``90d``; ``None`` for ``INF``."""
+    text = text.strip()
+    if text.upper() in ("INF", "0", ""):
+        return None
+    match = _DURATION.match(text)
+    if not match:
+        raise ConfigurationError(f"bad duration {text!r}: expected e.g. 90d, 12h or INF")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def resolve_settings(
+    settings: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Defaults, then the ini settings, then environment overrides (which win)."""
+    environ = os.environ if environ is None else environ
+    resolved = dict(DEFAULTS)
+    resolved.update({key: str(value) for key, value in settings.items()})
+    for key, variable in ENVIRONMENT_OVERRIDES.items():
+        if environ.get(variable):
+            resolved[key] = environ[variable]
+    return resolved
+
+
+def _enable_sqlite_pragmas(engine: Engine) -> None:
+    # WAL lets the web app read while the demo loader writes; foreign keys are
+    # off by default in SQLite and we rely on them.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for `url`; SQLite files get their directory created."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url)
+        _enable_sqlite_pragmas(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+@dataclass
+class Services:
+    """The configured services of one process: SQL engine, time-series store, live feed.
+
+    Build one with `Services.from_settings`; every part is created on first use
+    so that a command needing only SQL never connects to InfluxDB.
+    """
+
+    settings: dict[str, str]
+    _closers: list = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Mapping[str, str], environ: Mapping[str, str] | None = None
+    ) -> Services:
+        return cls(resolve_settings(settings, environ))
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.settings["nntsc.sql_url"])
+        self._closers.append(engine.dispose)
+        return engine
+
+    @cached_property
+    def sessionmaker(self) -> sessionmaker[Session]:
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def raw_retention(self) -> int | None:
+        return parse_duration(self.settings["nntsc.raw_retention"])
+
+    @cached_property
+    def rollup_retention(self) -> int | None:
+        return parse_duration(self.settings["nntsc.rollup_retention"])
+
+    @cached_property
+    def timeseries(self) -> TimeseriesStore:
+        from nntsc.store import open_timeseries_store
+
+        store = open_timeseries_store(self)
+        self._closers.append(store.close)
+        return store
+
+    @cached_property
+    def streams(self):  # type: ignore[no-untyped-def]
+        from nntsc.store.streams import StreamRegistry
+
+        return StreamRegistry(self.sessionmaker)
+
+    @cached_property
+    def rollups(self):  # type: ignore[no-untyped-def]
+        from nntsc.store.rollups import RollupMaintainer
+
+        return RollupMaintainer(self.engine, self.timeseries)
+
+    def close(self) -> None:
+        """Release connections (engine pools, HTTP sessions)."""
+        while self._closers:
+            self._closers.pop()()

@@ -1,0 +1,42 @@
+"""Error types raised by the collector and stores.
+
+Callers catch these by type; the web layer maps them to HTTP statuses in one
+place (`ampweb.errors`). Nothing in this package returns ``None`` to mean
+"something failed".
+"""
+
+
+class NntscError(Exception):
+    """Base class of every error this platform raises on purpose."""
+
+
+class ConfigurationError(NntscError):
+    """A setting is missing or malformed."""
+
+
+class UnknownCollection(NntscError):
+    """A collection name that no module declares."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown collection {name!r}")
+        self.name = name
+
+
+class UnknownStream(NntscError):
+    """A stream id that is not in the database."""
+
+    def __init__(self, stream_id: int) -> None:
+        super().__init__(f"unknown stream {stream_id}")
+        self.stream_id = stream_id
+
+
+class BadReport(NntscError):
+    """A measurement report that cannot be turned into rows; nothing was written."""
+
+
+class BadQuery(NntscError):
+    """A query whose parameters are out of range (e.g. too many bins)."""
+
+
+class StoreUnavailable(NntscError):
+    """A store (SQL or time series) could not be reached or failed to answer."""

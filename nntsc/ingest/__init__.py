@@ -1,0 +1,1 @@
+"""Ingest: reports in, rows out to the stores, in batches."""

@@ -1,0 +1,340 @@
+"""The InfluxDB time-series store, through the v1 HTTP API (InfluxDB 1.x, 2.x compat, 3.x).
+
+Raw rows go to the measurement named after the collection in the retention
+policy ``raw`` (the database default), tagged with ``stream`` and the
+stream's properties so other InfluxDB tools can use them; arrays are stored as
+JSON strings. Rollups go to ``<collection>_<seconds>`` in the retention
+policy ``rollups``, tagged with ``stream``.
+
+Rollups are computed by the shared maintenance in `TimeseriesStore` rather
+than by continuous queries: a CQ only resamples a recent window, so it never
+sees backfilled history nor rows arriving after its window has passed, and it
+cannot take percentiles of per-probe arrays. `ensure_schema` therefore
+creates the database and the retention policies, and no CQs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+from influxdb import InfluxDBClient
+from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
+from sqlalchemy import Engine
+
+from nntsc.collections import Collection, Row
+from nntsc.errors import ConfigurationError, StoreUnavailable
+from nntsc.store.interfaces import RawRow, TimeseriesStore, WriteResult
+
+log = logging.getLogger(__name__)
+
+RAW_POLICY = "raw"
+ROLLUP_POLICY = "rollups"
+#: Points per HTTP write request.
+WRITE_BATCH = 20_000
+#: Streams per query: keeps the InfluxQL text a sensible size.
+QUERY_STREAMS = 500
+_DROPPED = re.compile(r"dropped=(\d+)")
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
+
+
+def _tag(value: str) -> str:
+    return str(value).translate(_TAG_ESCAPES)
+
+
+def _string_field(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _duration(seconds: int | None) -> str:
+    return "INF" if seconds is None else f"{max(seconds, 3600)}s"
+
+
+def _stream_condition(stream_ids: Sequence[int]) -> str:
+    return "(" + " OR ".join(f"\"stream\" = '{int(s)}'" for s in stream_ids) + ")"
+
+
+class InfluxTimeseriesStore(TimeseriesStore):
+    kind = "influxdb"
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: InfluxDBClient,
+        database: str,
+        raw_retention: int | None = None,
+        rollup_retention: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(engine, raw_retention, **kwargs)
+        self.client = client
+        self.database = database
+        self.rollup_retention = rollup_retention
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        engine: Engine,
+        raw_retention: int | None = None,
+        rollup_retention: int | None = None,
+    ) -> InfluxTimeseriesStore:
+        """Build from ``influxdb://[user:password@]host[:port]/database`` (``influxdbs`` for TLS)."""
+        parts = urlsplit(url)
+        database = parts.path.strip("/")
+        if not parts.hostname or not database:
+            raise ConfigurationError(f"InfluxDB URL {url!r} needs a host and a database name")
+        client = InfluxDBClient(
+            host=parts.hostname,
+            port=parts.port or 8086,
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            database=database,
+            ssl=parts.scheme == "influxdbs",
+            verify_ssl=parts.scheme == "influxdbs",
+            timeout=60,
+            retries=1,
+            gzip=True,
+        )
+        return cls(engine, client, database, raw_retention, rollup_retention)
+
+    # -- schema and health --------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create the database and the ``raw`` (default) and ``rollups`` policies; idempotent."""
+        self._query(f"CREATE DATABASE {_identifier(self.database)}", database=None)
+        existing = {
+            policy["name"]: policy
+            for policy in self.client.get_list_retention_policy(self.database)
+        }
+        for name, seconds, default in (
+            (RAW_POLICY, self.raw_retention, True),
+            (ROLLUP_POLICY, self.rollup_retention, False),
+        ):
+            verb = "ALTER" if name in existing else "CREATE"
+            statement = (
+                f"{verb} RETENTION POLICY {_identifier(name)} ON {_identifier(self.database)} "
+                f"DURATION {_duration(seconds)} REPLICATION 1"
+            )
+            if default:
+                statement += " DEFAULT"
+            self._query(statement, database=None)
+
+    def drop_database(self) -> None:
+        """Remove the whole database (tests and `nntsc db reset`)."""
+        self._query(f"DROP DATABASE {_identifier(self.database)}", database=None)
+
+    def ping(self) -> None:
+        try:
+            self.client.ping()
+        except (requests.RequestException, InfluxDBClientError, InfluxDBServerError) as error:
+            raise StoreUnavailable(f"InfluxDB unreachable: {error}") from error
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- primitives ---------------------------------------------------------------
+
+    def _query(self, statement: str, database: str | None = "", **params: Any) -> Any:
+        try:
+            return self.client.query(
+                statement,
+                database=self.database if database == "" else database,
+                epoch="s",
+                **params,
+            )
+        except (requests.RequestException, InfluxDBServerError) as error:
+            raise StoreUnavailable(f"InfluxDB query failed: {error}") from error
+
+    def _write_lines(self, lines: list[str], policy: str) -> WriteResult:
+        result = WriteResult()
+        for index in range(0, len(lines), WRITE_BATCH):
+            batch = lines[index : index + WRITE_BATCH]
+            try:
+                self.client.write_points(
+                    batch,
+                    time_precision="s",
+                    database=self.database,
+                    retention_policy=policy,
+                    protocol="line",
+                )
+                result.written += len(batch)
+            except InfluxDBClientError as error:
+                # A partial write stored every point but the ones it counts.
+                match = _DROPPED.search(str(error.content))
+                if "partial write" not in str(error.content) or not match:
+                    raise StoreUnavailable(f"InfluxDB rejected a write: {error.content}") from error
+                dropped = int(match.group(1))
+                log.error("InfluxDB dropped %d of %d points: %s", dropped, len(batch), error.content)
+                result.written += len(batch) - dropped
+                result.dropped += dropped
+                result.dropped_reasons.append(str(error.content).strip())
+            except (requests.RequestException, InfluxDBServerError) as error:
+                raise StoreUnavailable(f"InfluxDB write failed: {error}") from error
+        return result
+
+    @staticmethod
+    def _fields(collection: Collection, values: Mapping[str, Any]) -> str:
+        parts = []
+        for fld in collection.fields:
+            value = values.get(fld.name)
+            if value is None:
+                continue
+            if fld.kind == "int":
+                parts.append(f"{fld.name}={int(value)}i")
+            elif fld.kind == "float":
+                parts.append(f"{fld.name}={float(value)!r}")
+            else:
+                parts.append(f"{fld.name}={_string_field(json.dumps(value, separators=(',', ':')))}")
+        return ",".join(parts)
+
+    def line_protocol(
+        self,
+        collection: Collection,
+        rows: Sequence[Row],
+        tags: Mapping[int, Mapping[str, str]],
+    ) -> tuple[list[str], int]:
+        """Line-protocol lines for raw rows, and how many rows had no value to store."""
+        measurement = collection.name.translate(_MEASUREMENT_ESCAPES)
+        tag_text: dict[int, str] = {}
+        lines = []
+        empty = 0
+        for row in rows:
+            prefix = tag_text.get(row.stream_id)
+            if prefix is None:
+                properties = tags.get(row.stream_id, {})
+                prefix = f"{measurement},stream={row.stream_id}" + "".join(
+                    f",{_tag(name)}={_tag(properties[name])}"
+                    for name in sorted(properties)
+                    if properties[name] != ""
+                )
+                tag_text[row.stream_id] = prefix
+            fields = self._fields(collection, row.values)
+            if not fields:
+                empty += 1
+                continue
+            lines.append(f"{prefix} {fields} {row.timestamp}")
+        return lines, empty
+
+    def _write_raw(
+        self,
+        collection: Collection,
+        rows: Sequence[Row],
+        tags: Mapping[int, Mapping[str, str]],
+        connection: Any,
+    ) -> WriteResult:
+        lines, empty = self.line_protocol(collection, rows, tags)
+        result = self._write_lines(lines, RAW_POLICY)
+        if empty:
+            result.dropped += empty
+            result.dropped_reasons.append(f"{empty} rows without any value")
+        return result
+
+    def _write_rollup(
+        self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
+    ) -> None:
+        measurement = f"{collection.name}_{level}".translate(_MEASUREMENT_ESCAPES)
+        lines = []
+        for row in rows:
+            fields = ",".join(
+                f"{name}={float(value)!r}" for name, value in row.values.items() if value is not None
+            )
+            if fields:
+                lines.append(f"{measurement},stream={row.stream_id} {fields} {row.timestamp}")
+        result = self._write_lines(lines, ROLLUP_POLICY)
+        if result.dropped:
+            raise StoreUnavailable(f"InfluxDB dropped rollup points: {result.dropped_reasons}")
+
+    def _select(
+        self,
+        source: str,
+        columns: str,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        tail: str = "",
+    ) -> Iterator[dict[str, Any]]:
+        for index in range(0, len(stream_ids), QUERY_STREAMS):
+            chunk = stream_ids[index : index + QUERY_STREAMS]
+            statement = (
+                f"SELECT {columns} FROM {source} WHERE {_stream_condition(chunk)} "
+                f"AND time >= {int(start)}s AND time < {int(end)}s {tail}"
+            )
+            yield from self._query(statement).get_points()
+
+    def _read_raw(
+        self,
+        collection: Collection,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        limit: int | None,
+    ) -> Iterator[RawRow]:
+        if not stream_ids:
+            return
+        arrays = [fld.name for fld in collection.fields if fld.kind == "array"]
+        columns = ",".join(_identifier(name) for name in (*collection.field_names, "stream"))
+        source = f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        tail = f"LIMIT {int(limit)}" if limit is not None else ""
+        rows = []
+        for point in self._select(source, columns, stream_ids, start, end, tail):
+            stream_id = int(point.pop("stream"))
+            timestamp = point.pop("time")
+            for name in arrays:
+                if point.get(name) is not None:
+                    point[name] = json.loads(point[name])
+            rows.append((stream_id, timestamp, point))
+            if limit is not None and len(rows) >= limit:
+                break
+        rows.sort(key=lambda row: (row[0], row[1]))
+        yield from rows
+
+    def _read_rollup(
+        self,
+        collection: Collection,
+        level: int,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+    ) -> Iterator[RawRow]:
+        if not stream_ids:
+            return
+        source = (
+            f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
+            f"{_identifier(f'{collection.name}_{level}')}"
+        )
+        for point in self._select(source, "*", stream_ids, start, end):
+            stream_id = int(point.pop("stream"))
+            yield stream_id, point.pop("time"), point
+
+    def _latest_since(
+        self, collection: Collection, stream_ids: Sequence[int], since: int
+    ) -> dict[int, int]:
+        if not stream_ids:
+            return {}
+        # last() over a whole series exhausts InfluxDB's memory; bounded by
+        # `since` it reads only the recent shard.
+        field = _identifier(collection.presence_field)
+        source = f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        found: dict[int, int] = {}
+        for index in range(0, len(stream_ids), QUERY_STREAMS):
+            chunk = stream_ids[index : index + QUERY_STREAMS]
+            statement = (
+                f"SELECT last({field}) FROM {source} WHERE {_stream_condition(chunk)} "
+                f"AND time >= {int(since)}s GROUP BY \"stream\""
+            )
+            result = self._query(statement)
+            for (_, group), points in result.items():
+                for point in points:
+                    found[int(group["stream"])] = point["time"]
+        return found

@@ -1,0 +1,165 @@
+"""The SQL schema: collections, streams, per-collection tables, rollups.
+
+Per-collection tables are derived from the collection declarations: a
+property table (`streams_<slug>`) holding the stream key, a data table
+(`data_<slug>`) used by the SQL time-series store, and one rollup table per
+rollup level (`rollup_<slug>_<seconds>`). Migrations in `migrations/` create
+exactly these; `tests/integration/test_migrations.py` proves they agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from nntsc.collections import Collection, all_collections
+
+#: Rollup levels in seconds, finest first; each divides the next so that a
+#: coarser level is built from the one below it.
+ROLLUP_LEVELS = (300, 3600, 86400)
+
+#: Partial statistics kept per field in the rollups; they merge exactly.
+PARTIAL_STATS = ("count", "sum", "sumsq", "min", "max")
+
+#: Percentiles kept for fields declared with ``quantiles=True`` (the smoke array).
+QUANTILE_POINTS = tuple(range(5, 101, 5))
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+metadata = Base.metadata
+
+
+class CollectionRecord(Base):
+    """A registered collection; the row exists once `nntsc db upgrade` has run."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    view_style: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Stream(Base):
+    """One time series; its key properties live in the collection's property table.
+
+    `first_timestamp` and `last_timestamp` are kept up to date by the ingest
+    path so that "when did this stream last report" never scans data.
+    """
+
+    __tablename__ = "streams"
+
+    stream_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
+    first_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    last_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RollupPending(Base):
+    """A rollup bin that must be (re)computed because rows arrived in it.
+
+    `version` grows with every new mark so that a worker that read an older
+    mark does not delete a newer one.
+    """
+
+    __tablename__ = "rollup_pending"
+    __table_args__ = (PrimaryKeyConstraint("collection", "level", "stream_id", "bin_start"),)
+
+    collection: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    stream_id: Mapped[int] = mapped_column(Integer)
+    bin_start: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+def rollup_columns(collection: Collection) -> list[str]:
+    """The partial-statistic columns a rollup row of `collection` holds."""
+    columns = []
+    for fld in collection.fields:
+        columns.extend(f"{fld.name}_{stat}" for stat in PARTIAL_STATS)
+        if fld.quantiles:
+            columns.extend(f"{fld.name}_p{point}" for point in QUANTILE_POINTS)
+    return columns
+
+
+def _value_type(kind: str):  # type: ignore[no-untyped-def]
+    return {"int": BigInteger, "float": Float, "array": JSON}[kind]
+
+
+def _define_collection_tables(collection: Collection) -> None:
+    slug = collection.slug
+    key = collection.property_names
+    Table(
+        f"streams_{slug}",
+        metadata,
+        Column(
+            "stream_id",
+            Integer,
+            ForeignKey("streams.stream_id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        *(Column(prop.name, String(prop.max_length), nullable=False)
+          for prop in collection.properties),
+        # The unique key in hierarchy order also serves "distinct values of the
+        # next level given the chosen ones"; the reversed pair serves lookups
+        # by destination (matrix columns).
+        UniqueConstraint(*key),
+        Index(None, *key[1:2], key[0]),
+    )
+    Table(
+        f"data_{slug}",
+        metadata,
+        Column("stream_id", Integer, nullable=False),
+        Column("timestamp", BigInteger, nullable=False),
+        *(Column(fld.name, _value_type(fld.kind)) for fld in collection.fields),
+        PrimaryKeyConstraint("stream_id", "timestamp"),
+    )
+    for level in ROLLUP_LEVELS:
+        Table(
+            f"rollup_{slug}_{level}",
+            metadata,
+            Column("stream_id", Integer, nullable=False),
+            Column("timestamp", BigInteger, nullable=False),
+            *(Column(name, Float) for name in rollup_columns(collection)),
+            PrimaryKeyConstraint("stream_id", "timestamp"),
+        )
+
+
+for _collection in all_collections():
+    _define_collection_tables(_collection)
+
+
+def property_table(collection: Collection) -> Table:
+    return metadata.tables[f"streams_{collection.slug}"]
+
+
+def data_table(collection: Collection) -> Table:
+    return metadata.tables[f"data_{collection.slug}"]
+
+
+def rollup_table(collection: Collection, level: int) -> Table:
+    return metadata.tables[f"rollup_{collection.slug}_{level}"]

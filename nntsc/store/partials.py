@@ -1,0 +1,230 @@
+"""Mergeable partial statistics: the common currency of raw reads and rollups.
+
+A bin of one field is summarised by count, sum, sum of squares, min and max
+(which merge exactly) and, for fields declared with ``quantiles=True``, 20
+percentiles (5, 10, ..., 100). Raw rows and rollup rows both become partials;
+partials merge into coarser bins; `finalize` turns a partial into the named
+aggregations a caller asked for. Because the same code serves the raw path
+and the rollup path, a graph drawn from rollups equals one drawn from raw data
+for every exact statistic, and percentiles differ only by the documented
+interpolation of merged percentile summaries.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nntsc.collections import Collection
+from nntsc.errors import BadQuery
+from nntsc.store.models import PARTIAL_STATS, QUANTILE_POINTS
+
+#: A partial of one bin: field name -> {"count", "sum", "sumsq", "min", "max", ["q"]}.
+Partial = dict[str, dict[str, Any]]
+
+AGGREGATION_FUNCTIONS = ("mean", "min", "max", "sum", "count", "stddev", "smoke")
+_PERCENTILE = re.compile(r"^percentile-(\d{1,3}(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """One output column: `function` applied to `field`, answered as `name`.
+
+    Functions: mean, min, max, sum, count, stddev (sample), ``percentile-N``
+    (0 < N <= 100) and smoke (the 20 percentiles 5..100 as a list).
+    Percentile and smoke need a field declared with ``quantiles=True``.
+    """
+
+    name: str
+    field: str
+    function: str
+
+    def validate(self, collection: Collection) -> None:
+        try:
+            fld = collection.field(self.field)
+        except KeyError:
+            raise BadQuery(f"collection {collection.name} has no field {self.field!r}") from None
+        percentile = _PERCENTILE.match(self.function)
+        if percentile:
+            if not 0 < float(percentile.group(1)) <= 100:
+                raise BadQuery(f"percentile out of range in {self.function!r}")
+        elif self.function not in AGGREGATION_FUNCTIONS:
+            raise BadQuery(
+                f"unknown aggregation {self.function!r}; expected one of "
+                f"{', '.join(AGGREGATION_FUNCTIONS)} or percentile-N"
+            )
+        if (percentile or self.function == "smoke") and not fld.quantiles:
+            raise BadQuery(f"field {self.field!r} keeps no percentiles for {self.function!r}")
+
+
+def percentiles(sorted_values: Sequence[float], points: Iterable[float]) -> list[float]:
+    """Linearly interpolated percentiles (numpy's default method) of sorted values."""
+    last = len(sorted_values) - 1
+    result = []
+    for point in points:
+        position = last * point / 100
+        lower = math.floor(position)
+        upper = min(lower + 1, last)
+        fraction = position - lower
+        result.append(sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * fraction)
+    return result
+
+
+def _summarise(values: list[float], with_quantiles: bool) -> dict[str, Any]:
+    if not values:
+        return {"count": 0, "sum": None, "sumsq": None, "min": None, "max": None}
+    summary: dict[str, Any] = {
+        "count": len(values),
+        "sum": math.fsum(values),
+        "sumsq": math.fsum(v * v for v in values),
+        "min": min(values),
+        "max": max(values),
+    }
+    if with_quantiles:
+        values.sort()
+        summary["q"] = percentiles(values, QUANTILE_POINTS)
+    return summary
+
+
+def partial_from_rows(collection: Collection, rows: Iterable[Mapping[str, Any]]) -> Partial:
+    """Summarise raw rows (of one bin, any number of streams) field by field."""
+    collected: dict[str, list[float]] = {fld.name: [] for fld in collection.fields}
+    arrays = [fld.name for fld in collection.fields if fld.kind == "array"]
+    scalars = [fld.name for fld in collection.fields if fld.kind != "array"]
+    for row in rows:
+        for name in scalars:
+            value = row.get(name)
+            if value is not None:
+                collected[name].append(value)
+        for name in arrays:
+            value = row.get(name)
+            if value:
+                collected[name].extend(v for v in value if v is not None)
+    return {
+        fld.name: _summarise(collected[fld.name], fld.quantiles) for fld in collection.fields
+    }
+
+
+def partial_to_columns(collection: Collection, partial: Partial) -> dict[str, float | None]:
+    """Flatten a partial to rollup-table columns (`rollup_columns`), every column present."""
+    columns: dict[str, float | None] = {}
+    for fld in collection.fields:
+        summary = partial[fld.name]
+        for stat in PARTIAL_STATS:
+            columns[f"{fld.name}_{stat}"] = summary.get(stat)
+        if fld.quantiles:
+            kept = summary.get("q") or [None] * len(QUANTILE_POINTS)
+            for point, value in zip(QUANTILE_POINTS, kept, strict=True):
+                columns[f"{fld.name}_p{point}"] = value
+    return columns
+
+
+def partial_from_columns(collection: Collection, columns: Mapping[str, Any]) -> Partial:
+    """Inverse of `partial_to_columns` for one rollup row."""
+    partial: Partial = {}
+    for fld in collection.fields:
+        summary = {stat: columns.get(f"{fld.name}_{stat}") for stat in PARTIAL_STATS}
+        summary["count"] = int(summary["count"] or 0)
+        if fld.quantiles and summary["count"]:
+            summary["q"] = [columns.get(f"{fld.name}_p{point}") for point in QUANTILE_POINTS]
+        partial[fld.name] = summary
+    return partial
+
+
+def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
+    """Percentiles of the union of several bins, from each bin's percentile summary.
+
+    Each bin stands for its distribution by 20 points, one per 5 % slice
+    (the midpoint of the slice between consecutive kept percentiles, min
+    counting as the 0th), weighted by the bin's count. Exact when there is one
+    bin; otherwise an interpolation whose error is bounded by the spread of
+    one 5 % slice.
+    """
+    if len(summaries) == 1:
+        return list(summaries[0]["q"])
+    weighted: list[tuple[float, float]] = []
+    for summary in summaries:
+        bounds = [summary["min"], *summary["q"]]
+        weight = summary["count"] / len(QUANTILE_POINTS)
+        weighted.extend(
+            ((bounds[i] + bounds[i + 1]) / 2, weight) for i in range(len(QUANTILE_POINTS))
+        )
+    weighted.sort()
+    total = sum(weight for _, weight in weighted)
+    overall_max = max(summary["max"] for summary in summaries)
+    result = []
+    cumulative = 0.0
+    index = 0
+    for point in QUANTILE_POINTS:
+        if point == 100:
+            result.append(overall_max)
+            continue
+        target = total * point / 100
+        while index < len(weighted) - 1 and cumulative + weighted[index][1] < target:
+            cumulative += weighted[index][1]
+            index += 1
+        result.append(weighted[index][0])
+    return result
+
+
+def merge(collection: Collection, partials: Sequence[Partial]) -> Partial:
+    """One partial for the union of the bins of `partials`."""
+    if len(partials) == 1:
+        return partials[0]
+    merged: Partial = {}
+    for fld in collection.fields:
+        summaries = [p[fld.name] for p in partials if p[fld.name]["count"]]
+        if not summaries:
+            merged[fld.name] = {"count": 0, "sum": None, "sumsq": None, "min": None, "max": None}
+            continue
+        summary: dict[str, Any] = {
+            "count": sum(s["count"] for s in summaries),
+            "sum": math.fsum(s["sum"] for s in summaries),
+            "sumsq": math.fsum(s["sumsq"] for s in summaries),
+            "min": min(s["min"] for s in summaries),
+            "max": max(s["max"] for s in summaries),
+        }
+        if fld.quantiles:
+            summary["q"] = _merge_quantiles(summaries)
+        merged[fld.name] = summary
+    return merged
+
+
+def _percentile_from_summary(summary: Mapping[str, Any], point: float) -> float:
+    bounds = [summary["min"], *summary["q"]]
+    position = point / 5
+    lower = min(math.floor(position), len(bounds) - 1)
+    upper = min(lower + 1, len(bounds) - 1)
+    return bounds[lower] + (bounds[upper] - bounds[lower]) * (position - lower)
+
+
+def finalize(partial: Partial, aggregations: Sequence[Aggregation]) -> list[Any]:
+    """The values of `aggregations` for one bin, in order; ``None`` where there is no data."""
+    values: list[Any] = []
+    for aggregation in aggregations:
+        summary = partial[aggregation.field]
+        count = summary["count"]
+        function = aggregation.function
+        if function == "count":
+            values.append(count)
+        elif not count:
+            values.append(None)
+        elif function == "mean":
+            values.append(summary["sum"] / count)
+        elif function in ("min", "max", "sum"):
+            values.append(summary[function])
+        elif function == "stddev":
+            if count < 2:
+                values.append(None)
+            else:
+                variance = (summary["sumsq"] - summary["sum"] ** 2 / count) / (count - 1)
+                values.append(math.sqrt(max(variance, 0.0)))
+        elif function == "smoke":
+            values.append(list(summary["q"]))
+        else:
+            point = float(_PERCENTILE.match(function).group(1))  # type: ignore[union-attr]
+            values.append(_percentile_from_summary(summary, point))
+    return values

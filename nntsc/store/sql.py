@@ -1,0 +1,130 @@
+"""The SQL time-series store (SQLAlchemy Core): SQLite for the embedded default, or PostgreSQL.
+
+Each collection has a data table keyed by (stream_id, timestamp) and one
+table per rollup level; see `nntsc.store.models`. Arrays are stored as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from nntsc.collections import Collection, Row
+from nntsc.errors import StoreUnavailable
+from nntsc.store.interfaces import RawRow, TimeseriesStore, WriteResult
+from nntsc.store.models import data_table, rollup_table
+from nntsc.store.sqlutil import upsert
+
+#: Stream ids per IN (...) list: SQLite allows 32,766 bound parameters.
+IN_CHUNK = 5000
+
+
+def _chunks(values: Sequence[int]) -> Iterator[list[int]]:
+    for index in range(0, len(values), IN_CHUNK):
+        yield list(values[index : index + IN_CHUNK])
+
+
+class SqlTimeseriesStore(TimeseriesStore):
+    kind = "sql"
+
+    def ensure_schema(self) -> None:
+        # The data and rollup tables are created by the Alembic migrations.
+        return None
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            raise StoreUnavailable(f"SQL database unreachable: {error.__class__.__name__}") from error
+
+    def _write_raw(
+        self,
+        collection: Collection,
+        rows: Sequence[Row],
+        tags: Mapping[int, Mapping[str, str]],
+        connection: Any,
+    ) -> WriteResult:
+        # One row per (stream, timestamp): a later copy of a row replaces the
+        # earlier one, within the batch as in the table.
+        unique = {(row.stream_id, row.timestamp): row for row in rows}
+        records = [
+            {"stream_id": row.stream_id, "timestamp": row.timestamp, **row.values}
+            for row in unique.values()
+        ]
+        upsert(connection, data_table(collection), records, ("stream_id", "timestamp"))
+        return WriteResult(written=len(rows))
+
+    def _read_raw(
+        self,
+        collection: Collection,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        limit: int | None,
+    ) -> Iterator[RawRow]:
+        table = data_table(collection)
+        names = collection.field_names
+        remaining = limit
+        with self.engine.connect() as connection:
+            for chunk in _chunks(stream_ids):
+                query = (
+                    select(table)
+                    .where(table.c.stream_id.in_(chunk))
+                    .where(table.c.timestamp >= start, table.c.timestamp < end)
+                    .order_by(table.c.stream_id, table.c.timestamp)
+                )
+                if remaining is not None:
+                    query = query.limit(remaining)
+                for row in connection.execute(query):
+                    yield row.stream_id, row.timestamp, {name: row._mapping[name] for name in names}
+                    if remaining is not None:
+                        remaining -= 1
+                if remaining == 0:
+                    return
+
+    def _write_rollup(
+        self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
+    ) -> None:
+        records = [
+            {"stream_id": row.stream_id, "timestamp": row.timestamp, **row.values} for row in rows
+        ]
+        upsert(connection, rollup_table(collection, level), records, ("stream_id", "timestamp"))
+
+    def _read_rollup(
+        self,
+        collection: Collection,
+        level: int,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+    ) -> Iterator[RawRow]:
+        table = rollup_table(collection, level)
+        with self.engine.connect() as connection:
+            for chunk in _chunks(stream_ids):
+                query = (
+                    select(table)
+                    .where(table.c.stream_id.in_(chunk))
+                    .where(table.c.timestamp >= start, table.c.timestamp < end)
+                )
+                for row in connection.execute(query):
+                    mapping = dict(row._mapping)
+                    yield mapping.pop("stream_id"), mapping.pop("timestamp"), mapping
+
+    def _latest_since(
+        self, collection: Collection, stream_ids: Sequence[int], since: int
+    ) -> dict[int, int]:
+        table = data_table(collection)
+        found: dict[int, int] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(stream_ids):
+                query = (
+                    select(table.c.stream_id, func.max(table.c.timestamp))
+                    .where(table.c.stream_id.in_(chunk), table.c.timestamp >= since)
+                    .group_by(table.c.stream_id)
+                )
+                found.update({stream_id: latest for stream_id, latest in connection.execute(query)})
+        return found

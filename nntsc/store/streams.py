@@ -1,0 +1,237 @@
+"""Stream metadata: find or create streams by their properties, look them up, page them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from nntsc.collections import Collection
+from nntsc.collections import get as get_collection
+from nntsc.errors import BadQuery, BadReport, ConfigurationError, UnknownStream
+from nntsc.store.models import CollectionRecord, Stream, property_table
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """A stream with its collection, key properties and first/last timestamps."""
+
+    stream_id: int
+    collection: str
+    properties: dict[str, str]
+    first: int | None
+    last: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stream_id": self.stream_id,
+            "collection": self.collection,
+            "properties": self.properties,
+            "first": self.first,
+            "last": self.last,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, and whether more follow."""
+
+    items: list[Any]
+    total: int
+    page: int
+    pagesize: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.page * self.pagesize < self.total
+
+
+class StreamRegistry:
+    """Maps property tuples to stream ids, creating streams on first sight.
+
+    The mapping of known streams is cached in memory; the cache only ever
+    grows with ids the database confirmed, so it cannot go stale.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self._ids: dict[tuple[str, tuple[str, ...]], int] = {}
+        self._collection_ids: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def collection_id(self, collection: Collection) -> int:
+        cached = self._collection_ids.get(collection.name)
+        if cached is not None:
+            return cached
+        with self.sessions() as session:
+            found = session.scalar(
+                select(CollectionRecord.id).where(CollectionRecord.name == collection.name)
+            )
+        if found is None:
+            raise ConfigurationError(
+                f"collection {collection.name} is not in the database: run `nntsc db upgrade`"
+            )
+        self._collection_ids[collection.name] = found
+        return found
+
+    def key_of(self, collection: Collection, properties: Mapping[str, str]) -> tuple[str, ...]:
+        """The stream key of `properties`, validated against the collection's declaration."""
+        names = collection.property_names
+        if set(properties) != set(names):
+            raise BadReport(
+                f"{collection.name} stream needs properties {', '.join(names)}; "
+                f"got {', '.join(sorted(properties))}"
+            )
+        key = []
+        for prop in collection.properties:
+            value = properties[prop.name]
+            if not isinstance(value, str) or not value or len(value) > prop.max_length:
+                raise BadReport(f"{collection.name} property {prop.name}={value!r} is not valid")
+            key.append(value)
+        return tuple(key)
+
+    def stream_id(self, collection: Collection, properties: Mapping[str, str]) -> int:
+        """The id of the stream with these properties, created if new."""
+        key = self.key_of(collection, properties)
+        cached = self._ids.get((collection.name, key))
+        if cached is not None:
+            return cached
+        with self._lock:
+            stream_id = self._find(collection, key)
+            if stream_id is None:
+                stream_id = self._create(collection, key)
+            self._ids[(collection.name, key)] = stream_id
+            return stream_id
+
+    def _find(self, collection: Collection, key: tuple[str, ...]) -> int | None:
+        table = property_table(collection)
+        query = select(table.c.stream_id).where(
+            *(table.c[name] == value for name, value in zip(collection.property_names, key, strict=True))
+        )
+        with self.sessions() as session:
+            return session.scalar(query)
+
+    def _create(self, collection: Collection, key: tuple[str, ...]) -> int:
+        collection_id = self.collection_id(collection)
+        table = property_table(collection)
+        try:
+            with self.sessions.begin() as session:
+                stream = Stream(collection_id=collection_id)
+                session.add(stream)
+                session.flush()
+                session.execute(
+                    table.insert().values(
+                        stream_id=stream.stream_id,
+                        **dict(zip(collection.property_names, key, strict=True)),
+                    )
+                )
+                return stream.stream_id
+        except IntegrityError:
+            # Another process created the same stream first; use its id.
+            found = self._find(collection, key)
+            if found is None:
+                raise
+            return found
+
+    def touch(self, spans: Mapping[int, tuple[int, int]]) -> None:
+        """Widen each stream's first/last timestamps to include (earliest, latest)."""
+        if not spans:
+            return
+        table = Stream.__table__
+        first, last = bindparam("first"), bindparam("last")
+        statement = (
+            update(table)
+            .where(table.c.stream_id == bindparam("sid"))
+            .values(
+                first_timestamp=case(
+                    (table.c.first_timestamp.is_(None), first),
+                    (table.c.first_timestamp > first, first),
+                    else_=table.c.first_timestamp,
+                ),
+                last_timestamp=case(
+                    (table.c.last_timestamp.is_(None), last),
+                    (table.c.last_timestamp < last, last),
+                    else_=table.c.last_timestamp,
+                ),
+            )
+        )
+        with self.sessions.begin() as session:
+            session.connection().execute(
+                statement,
+                [{"sid": sid, "first": lo, "last": hi} for sid, (lo, hi) in sorted(spans.items())],
+            )
+
+    def get(self, stream_id: int) -> StreamInfo:
+        """The stream `stream_id`; raises `UnknownStream`."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(Stream, CollectionRecord.name)
+                .join(CollectionRecord, CollectionRecord.id == Stream.collection_id)
+                .where(Stream.stream_id == stream_id)
+            ).first()
+            if row is None:
+                raise UnknownStream(stream_id)
+            stream, name = row
+            collection = get_collection(name)
+            table = property_table(collection)
+            props = session.execute(select(table).where(table.c.stream_id == stream_id)).one()
+        properties = {name: props._mapping[name] for name in collection.property_names}
+        return StreamInfo(
+            stream_id, collection.name, properties, stream.first_timestamp, stream.last_timestamp
+        )
+
+    def find(
+        self,
+        collection: Collection,
+        filters: Mapping[str, str] | None = None,
+        page: int = 1,
+        pagesize: int = 100,
+    ) -> Page:
+        """Streams of `collection` whose properties equal `filters`, one page, in key order."""
+        filters = dict(filters or {})
+        unknown = set(filters) - set(collection.property_names)
+        if unknown:
+            raise BadQuery(f"{collection.name} has no property {', '.join(sorted(unknown))}")
+        if page < 1 or not 1 <= pagesize <= 1000:
+            raise BadQuery("page must be >= 1 and pagesize between 1 and 1000")
+        table = property_table(collection)
+        conditions = [table.c[name] == value for name, value in filters.items()]
+        order = [table.c[name] for name in collection.property_names]
+        with self.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(table).where(*conditions))
+            rows = session.execute(
+                select(table, Stream.first_timestamp, Stream.last_timestamp)
+                .join(Stream, Stream.stream_id == table.c.stream_id)
+                .where(*conditions)
+                .order_by(*order)
+                .limit(pagesize)
+                .offset((page - 1) * pagesize)
+            ).all()
+        items = [
+            StreamInfo(
+                row.stream_id,
+                collection.name,
+                {name: row._mapping[name] for name in collection.property_names},
+                row.first_timestamp,
+                row.last_timestamp,
+            )
+            for row in rows
+        ]
+        return Page(items, total or 0, page, pagesize)
+
+    def properties_of(
+        self, collection: Collection, stream_ids: Sequence[int]
+    ) -> dict[int, dict[str, str]]:
+        """Properties of each stream id that belongs to `collection`."""
+        table = property_table(collection)
+        with self.sessions() as session:
+            rows = session.execute(select(table).where(table.c.stream_id.in_(list(stream_ids))))
+            return {
+                row.stream_id: {name: row._mapping[name] for name in collection.property_names}
+                for row in rows
+            }
