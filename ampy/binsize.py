@@ -5,8 +5,21 @@ from __future__ import annotations
 #: Binsizes a graph may get, in seconds. Each is a multiple of a rollup
 #: level (5 min, 1 h, 1 day) so that any of them reads whole rollup bins.
 BINSIZE_LADDER = (
-    60, 300, 600, 1200, 1800, 3600, 7200, 10800, 21600, 43200,
-    86400, 172800, 345600, 604800, 1209600,
+    60,
+    300,
+    600,
+    1200,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    172800,
+    345600,
+    604800,
+    1209600,
 )
 #: A graph gets at most this many points, and about 300 where the ladder allows.
 MAX_POINTS = 400

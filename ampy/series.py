@@ -54,7 +54,9 @@ class SeriesSpec:
             raise BadQuery(f"detail must be one of {', '.join(self.details)}; got {detail!r}")
         return self.details[detail]
 
-    def shape(self, detail: str, rows: Sequence[Sequence[Any]]) -> tuple[list[str], list[list[Any]]]:
+    def shape(
+        self, detail: str, rows: Sequence[Sequence[Any]]
+    ) -> tuple[list[str], list[list[Any]]]:
         """Scale raw aggregate rows into graph units and append the derived columns."""
         columns = self.columns(detail)
         names = ["timestamp", *(c.name for c in columns), *(d.name for d in self.derived)]

@@ -25,9 +25,7 @@ def load_settings(path: str) -> dict[str, str]:
     path = os.path.abspath(path)
     if not os.path.exists(path):
         raise click.BadParameter(f"{path} does not exist", param_hint="-c/--config")
-    parser = configparser.ConfigParser(
-        defaults={"here": os.path.dirname(path), "__file__": path}
-    )
+    parser = configparser.ConfigParser(defaults={"here": os.path.dirname(path), "__file__": path})
     parser.read(path)
     if not parser.has_section("app:main"):
         raise click.BadParameter(f"{path} has no [app:main] section", param_hint="-c/--config")
@@ -44,7 +42,11 @@ def load_settings(path: str) -> dict[str, str]:
 
 
 config_option = click.option(
-    "-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
     help="The ini file (development.ini, deploy/production.ini).",
 )
 
@@ -90,8 +92,13 @@ def rollup(config_path: str) -> None:
 @config_option
 @click.option("--sites", default=10, show_default=True, type=click.IntRange(2, 200))
 @click.option("--days", default=7.0, show_default=True, type=click.FloatRange(0.01, 400))
-@click.option("--interval", default=60, show_default=True, type=click.IntRange(10, 3600),
-              help="Seconds between two reports of one source.")
+@click.option(
+    "--interval",
+    default=60,
+    show_default=True,
+    type=click.IntRange(10, 3600),
+    help="Seconds between two reports of one source.",
+)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--end", default=None, type=int, help="Unix time of the last report (default: now).")
 def demo_data(

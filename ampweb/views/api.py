@@ -22,8 +22,13 @@ DEFAULT_RANGE = 86400
 @view_config(route_name="api.v1.collections", request_method="GET", renderer="json")
 def collections(request: Request) -> dict[str, Any]:
     items = request.ampy.collections()
-    return {"items": items, "total": len(items), "page": 1, "pagesize": len(items),
-            "has_more": False}
+    return {
+        "items": items,
+        "total": len(items),
+        "page": 1,
+        "pagesize": len(items),
+        "has_more": False,
+    }
 
 
 @view_config(route_name="api.v1.collection.streams", request_method="GET", renderer="json")
@@ -85,9 +90,15 @@ def stream_data(request: Request) -> Response:
     if binsize == 0:
         columns, rows = request.ampy.raw(info.collection, [info.stream_id], start, end)
         body: dict[str, Any] = {
-            "collection": info.collection, "start": start, "end": end, "binsize": 0,
-            "aggregation": "raw", "aggregation_label": "raw results", "columns": columns,
-            "units": {}, "rows": rows,
+            "collection": info.collection,
+            "start": start,
+            "end": end,
+            "binsize": 0,
+            "aggregation": "raw",
+            "aggregation_label": "raw results",
+            "columns": columns,
+            "units": {},
+            "rows": rows,
         }
     else:
         detail = choice_param(request, "detail", ("full", "summary"), "full")
@@ -110,7 +121,7 @@ def stream_data(request: Request) -> Response:
 def _csv_lines(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[bytes]:
     """CSV, one encoded line at a time; list values (smoke) spread over numbered columns."""
     widths = {}
-    for index, name in enumerate(columns):
+    for index in range(len(columns)):
         sample = next((row[index] for row in rows if row[index] is not None), None)
         if isinstance(sample, list):
             widths[index] = len(sample)

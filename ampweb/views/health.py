@@ -13,11 +13,14 @@ def health(request: Request) -> Response:
     """200 when every store answers, 503 naming what does not."""
     status = request.ampy.ping()
     healthy = all(value == "ok" for value in status.values())
-    return Response(json_body={"status": "ok" if healthy else "unavailable", **status},
-                    status=200 if healthy else 503)
+    return Response(
+        json_body={"status": "ok" if healthy else "unavailable", **status},
+        status=200 if healthy else 503,
+    )
 
 
 @view_config(route_name="metrics", request_method="GET")
 def metrics(request: Request) -> Response:
-    return Response(body=generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0],
-                    charset="utf-8")
+    return Response(
+        body=generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0], charset="utf-8"
+    )

@@ -133,8 +133,13 @@ class AmpIcmp(Collection):
         results = len(tested)
         if results == 0:
             return {
-                "median": None, "min": None, "max": None, "loss": None,
-                "results": 0, "lossrate": None, "rtts": None,
+                "median": None,
+                "min": None,
+                "max": None,
+                "loss": None,
+                "results": 0,
+                "lossrate": None,
+                "rtts": None,
             }
         return {
             "median": median(rtts),

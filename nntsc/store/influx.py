@@ -89,7 +89,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
         raw_retention: int | None = None,
         rollup_retention: int | None = None,
     ) -> InfluxTimeseriesStore:
-        """Build from ``influxdb://[user:password@]host[:port]/database`` (``influxdbs`` for TLS)."""
+        """Build from ``influxdb://[user:password@]host[:port]/database``; ``influxdbs`` is TLS."""
         parts = urlsplit(url)
         database = parts.path.strip("/")
         if not parts.hostname or not database:
@@ -115,7 +115,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
         self._query(f"CREATE DATABASE {_identifier(self.database)}", database=None)
         existing = {
             policy["name"]: policy
-            for policy in self.client.get_list_retention_policy(self.database)
+            for policy in self.client.get_list_retention_policies(self.database)
         }
         for name, seconds, default in (
             (RAW_POLICY, self.raw_retention, True),
@@ -145,13 +145,15 @@ class InfluxTimeseriesStore(TimeseriesStore):
 
     # -- primitives ---------------------------------------------------------------
 
-    def _query(self, statement: str, database: str | None = "", **params: Any) -> Any:
+    def _query(self, statement: str, database: str | None = "") -> Any:
+        # InfluxDB 1.x accepts only SELECT and SHOW over GET.
+        method = "GET" if statement.startswith(("SELECT", "SHOW")) else "POST"
         try:
             return self.client.query(
                 statement,
                 database=self.database if database == "" else database,
                 epoch="s",
-                **params,
+                method=method,
             )
         except (requests.RequestException, InfluxDBServerError) as error:
             raise StoreUnavailable(f"InfluxDB query failed: {error}") from error
@@ -175,7 +177,9 @@ class InfluxTimeseriesStore(TimeseriesStore):
                 if "partial write" not in str(error.content) or not match:
                     raise StoreUnavailable(f"InfluxDB rejected a write: {error.content}") from error
                 dropped = int(match.group(1))
-                log.error("InfluxDB dropped %d of %d points: %s", dropped, len(batch), error.content)
+                log.error(
+                    "InfluxDB dropped %d of %d points: %s", dropped, len(batch), error.content
+                )
                 result.written += len(batch) - dropped
                 result.dropped += dropped
                 result.dropped_reasons.append(str(error.content).strip())
@@ -195,7 +199,9 @@ class InfluxTimeseriesStore(TimeseriesStore):
             elif fld.kind == "float":
                 parts.append(f"{fld.name}={float(value)!r}")
             else:
-                parts.append(f"{fld.name}={_string_field(json.dumps(value, separators=(',', ':')))}")
+                parts.append(
+                    f"{fld.name}={_string_field(json.dumps(value, separators=(',', ':')))}"
+                )
         return ",".join(parts)
 
     def line_protocol(
@@ -247,7 +253,9 @@ class InfluxTimeseriesStore(TimeseriesStore):
         lines = []
         for row in rows:
             fields = ",".join(
-                f"{name}={float(value)!r}" for name, value in row.values.items() if value is not None
+                f"{name}={float(value)!r}"
+                for name, value in row.values.items()
+                if value is not None
             )
             if fields:
                 lines.append(f"{measurement},stream={row.stream_id} {fields} {row.timestamp}")
@@ -284,7 +292,9 @@ class InfluxTimeseriesStore(TimeseriesStore):
             return
         arrays = [fld.name for fld in collection.fields if fld.kind == "array"]
         columns = ",".join(_identifier(name) for name in (*collection.field_names, "stream"))
-        source = f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        source = (
+            f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        )
         tail = f"LIMIT {int(limit)}" if limit is not None else ""
         rows = []
         for point in self._select(source, columns, stream_ids, start, end, tail):
@@ -325,13 +335,15 @@ class InfluxTimeseriesStore(TimeseriesStore):
         # last() over a whole series exhausts InfluxDB's memory; bounded by
         # `since` it reads only the recent shard.
         field = _identifier(collection.presence_field)
-        source = f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        source = (
+            f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        )
         found: dict[int, int] = {}
         for index in range(0, len(stream_ids), QUERY_STREAMS):
             chunk = stream_ids[index : index + QUERY_STREAMS]
             statement = (
                 f"SELECT last({field}) FROM {source} WHERE {_stream_condition(chunk)} "
-                f"AND time >= {int(since)}s GROUP BY \"stream\""
+                f'AND time >= {int(since)}s GROUP BY "stream"'
             )
             result = self._query(statement)
             for (_, group), points in result.items():

@@ -186,7 +186,8 @@ class TimeseriesStore(abc.ABC):
         if result.routed_to_rollups:
             log.warning(
                 "%s: %d rows older than the raw retention went to the rollups only",
-                collection.name, result.routed_to_rollups,
+                collection.name,
+                result.routed_to_rollups,
             )
         return result
 
@@ -199,9 +200,7 @@ class TimeseriesStore(abc.ABC):
         expired = [row for row in rows if row.timestamp < horizon]
         return fresh, expired
 
-    def _route_expired(
-        self, connection: Any, collection: Collection, rows: Sequence[Row]
-    ) -> None:
+    def _route_expired(self, connection: Any, collection: Collection, rows: Sequence[Row]) -> None:
         """Summarise rows whose raw data cannot be kept into 5-minute rollup bins.
 
         The raw rows of such a bin are gone, so the bin is computed from the
@@ -212,7 +211,11 @@ class TimeseriesStore(abc.ABC):
         for row in rows:
             by_bin[(row.stream_id, align(row.timestamp, level))].append(row.values)
         rollup_rows = [
-            Row(stream_id, bin_start, partial_to_columns(collection, partial_from_rows(collection, values)))
+            Row(
+                stream_id,
+                bin_start,
+                partial_to_columns(collection, partial_from_rows(collection, values)),
+            )
             for (stream_id, bin_start), values in by_bin.items()
         ]
         self._write_rollup(collection, level, rollup_rows, connection)
@@ -336,7 +339,8 @@ class TimeseriesStore(abc.ABC):
                     grouped[align(timestamp, level)].append(values)
                 partials = {
                     b: partial_from_rows(collection, rows)
-                    for b, rows in grouped.items() if b in wanted
+                    for b, rows in grouped.items()
+                    if b in wanted
                 }
             else:
                 finer = ROLLUP_LEVELS[level_index - 1]
@@ -350,7 +354,8 @@ class TimeseriesStore(abc.ABC):
                     b: merge(collection, parts) for b, parts in grouped.items() if b in wanted
                 }
             rollup_rows.extend(
-                Row(stream_id, b, partial_to_columns(collection, partial)) for b, partial in partials.items()
+                Row(stream_id, b, partial_to_columns(collection, partial))
+                for b, partial in partials.items()
             )
         table = RollupPending.__table__
         with self.engine.begin() as connection:
@@ -368,10 +373,7 @@ class TimeseriesStore(abc.ABC):
                     table.c.bin_start == bindparam("bin_start"),
                     table.c.version == bindparam("version"),
                 ),
-                [
-                    {"stream_id": s, "bin_start": b, "version": v}
-                    for s, b, v in marks
-                ],
+                [{"stream_id": s, "bin_start": b, "version": v} for s, b, v in marks],
             )
 
     # -- reading ----------------------------------------------------------------

@@ -122,8 +122,10 @@ def _define_collection_tables(collection: Collection) -> None:
             primary_key=True,
             autoincrement=False,
         ),
-        *(Column(prop.name, String(prop.max_length), nullable=False)
-          for prop in collection.properties),
+        *(
+            Column(prop.name, String(prop.max_length), nullable=False)
+            for prop in collection.properties
+        ),
         # The unique key in hierarchy order also serves "distinct values of the
         # next level given the chosen ones"; the reversed pair serves lookups
         # by destination (matrix columns).

@@ -69,7 +69,9 @@ def percentiles(sorted_values: Sequence[float], points: Iterable[float]) -> list
         lower = math.floor(position)
         upper = min(lower + 1, last)
         fraction = position - lower
-        result.append(sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * fraction)
+        result.append(
+            sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * fraction
+        )
     return result
 
 
@@ -103,9 +105,7 @@ def partial_from_rows(collection: Collection, rows: Iterable[Mapping[str, Any]])
             value = row.get(name)
             if value:
                 collected[name].extend(v for v in value if v is not None)
-    return {
-        fld.name: _summarise(collected[fld.name], fld.quantiles) for fld in collection.fields
-    }
+    return {fld.name: _summarise(collected[fld.name], fld.quantiles) for fld in collection.fields}
 
 
 def partial_to_columns(collection: Collection, partial: Partial) -> dict[str, float | None]:

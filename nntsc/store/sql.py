@@ -39,7 +39,9 @@ class SqlTimeseriesStore(TimeseriesStore):
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError as error:
-            raise StoreUnavailable(f"SQL database unreachable: {error.__class__.__name__}") from error
+            raise StoreUnavailable(
+                f"SQL database unreachable: {error.__class__.__name__}"
+            ) from error
 
     def _write_raw(
         self,
@@ -126,5 +128,5 @@ class SqlTimeseriesStore(TimeseriesStore):
                     .where(table.c.stream_id.in_(chunk), table.c.timestamp >= since)
                     .group_by(table.c.stream_id)
                 )
-                found.update({stream_id: latest for stream_id, latest in connection.execute(query)})
+                found.update(dict(connection.execute(query)))
         return found

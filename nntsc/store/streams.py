@@ -111,7 +111,10 @@ class StreamRegistry:
     def _find(self, collection: Collection, key: tuple[str, ...]) -> int | None:
         table = property_table(collection)
         query = select(table.c.stream_id).where(
-            *(table.c[name] == value for name, value in zip(collection.property_names, key, strict=True))
+            *(
+                table.c[name] == value
+                for name, value in zip(collection.property_names, key, strict=True)
+            )
         )
         with self.sessions() as session:
             return session.scalar(query)

@@ -1,0 +1,114 @@
+"""InfluxDB specifics: schema setup, tags, retention, nothing dropped in silence."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from nntsc.collections import Row
+from nntsc.collections import get as get_collection
+from nntsc.store import Aggregation
+from nntsc.store.schema import upgrade_all
+from tests.conftest import make_services
+
+ICMP = get_collection("amp-icmp")
+
+
+def _row(stream_id: int, timestamp: int, rtt: int) -> Row:
+    return Row(
+        stream_id,
+        timestamp,
+        {
+            "median": float(rtt),
+            "min": rtt,
+            "max": rtt,
+            "loss": 0,
+            "results": 1,
+            "lossrate": 0.0,
+            "rtts": [rtt],
+        },
+    )
+
+
+@pytest.fixture
+def influx_services(tmp_path, influx_url):  # type: ignore[no-untyped-def]
+    services = make_services(
+        f"sqlite:///{tmp_path}/n.sqlite", influx_url, **{"nntsc.raw_retention": "2h"}
+    )
+    yield services
+    services.close()
+
+
+def _stream(services) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+    props = {"source": "amp-a", "destination": "amp b,c", "family": "ipv4", "packet_size": "84"}
+    stream_id = services.streams.stream_id(ICMP, props)
+    return stream_id, {stream_id: props}
+
+
+def test_schema_setup_is_idempotent(influx_services) -> None:  # type: ignore[no-untyped-def]
+    upgrade_all(influx_services)
+    upgrade_all(influx_services)
+    store = influx_services.timeseries
+    policies = {p["name"]: p for p in store.client.get_list_retention_policies(store.database)}
+    assert policies["raw"]["default"] is True
+    assert policies["raw"]["duration"] == "2h0m0s"
+    assert policies["rollups"]["duration"] == "0s"
+
+
+def test_rows_are_tagged_with_stream_and_properties(influx_services) -> None:  # type: ignore[no-untyped-def]
+    stream_id, tags = _stream(influx_services)
+    now = int(time.time())
+    influx_services.timeseries.write(ICMP, [_row(stream_id, now - 60, 20_000)], tags)
+    store = influx_services.timeseries
+    keys = {p["tagKey"] for p in store._query('SHOW TAG KEYS FROM "amp-icmp"').get_points()}
+    assert keys == {"stream", "source", "destination", "family", "packet_size"}
+    values = store._query('SHOW TAG VALUES FROM "amp-icmp" WITH KEY = "destination"').get_points()
+    assert [v["value"] for v in values] == ["amp b,c"]
+
+
+def test_rows_beyond_raw_retention_go_to_rollups(influx_services) -> None:  # type: ignore[no-untyped-def]
+    stream_id, tags = _stream(influx_services)
+    now = int(time.time())
+    old = now - 6 * 3600
+    old -= old % 300
+    rows = [
+        _row(stream_id, old + 10, 10_000),
+        _row(stream_id, old + 70, 30_000),
+        _row(stream_id, now - 30, 50_000),
+    ]
+    result = influx_services.timeseries.write(ICMP, rows, tags)
+    assert (result.written, result.routed_to_rollups, result.dropped) == (1, 2, 0)
+    # The raw store holds only the fresh row; the old ones live on in the rollups.
+    assert [r.timestamp for r in influx_services.timeseries.raw(ICMP, [stream_id], old, now)] == [
+        now - 30
+    ]
+    aggregated = influx_services.timeseries.aggregate(
+        ICMP,
+        [stream_id],
+        old,
+        old + 3600,
+        3600,
+        [Aggregation("mean", "median", "mean"), Aggregation("count", "median", "count")],
+    )
+    assert aggregated.rows[0][1:] == [20_000.0, 2]
+    # A later maintenance run must not wipe the bin for lack of raw rows.
+    influx_services.timeseries.process_rollups()
+    again = influx_services.timeseries.aggregate(
+        ICMP, [stream_id], old, old + 300, 300, [Aggregation("count", "median", "count")]
+    )
+    assert again.rows[0][1] == 2
+
+
+def test_partial_write_drops_are_counted_not_silent(influx_services) -> None:  # type: ignore[no-untyped-def]
+    stream_id, tags = _stream(influx_services)
+    store = influx_services.timeseries
+    # Pretend we do not know the retention, so InfluxDB itself drops the old points.
+    store.raw_retention = None
+    now = int(time.time())
+    result = store.write(
+        ICMP, [_row(stream_id, now - 5 * 3600, 1), _row(stream_id, now - 10, 2)], tags
+    )
+    assert result.dropped == 1
+    assert result.written == 1
+    assert "points beyond retention policy dropped=1" in result.dropped_reasons[0]

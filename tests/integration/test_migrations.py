@@ -1,0 +1,61 @@
+"""Models and migrations agree, on PostgreSQL and SQLite; upgrade is idempotent."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from nntsc.store.models import metadata
+from nntsc.store.schema import current_revision, head_revision, upgrade_sql
+
+
+def _differences(url: str) -> list:
+    engine = create_engine(url)
+    try:
+        upgrade_sql(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+
+
+def test_models_and_migrations_agree_on_postgresql(postgres_url: str) -> None:
+    assert _differences(postgres_url) == []
+
+
+def test_models_and_migrations_agree_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert _differences(f"sqlite:///{tmp_path}/schema.sqlite") == []
+
+
+def test_upgrade_twice_and_stream_key_is_unique(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        upgrade_sql(engine)
+        upgrade_sql(engine)
+        assert current_revision(engine) == head_revision(engine)
+        inspector = inspect(engine)
+        uniques = inspector.get_unique_constraints("streams_amp_icmp")
+        assert [u["column_names"] for u in uniques] == [
+            ["source", "destination", "family", "packet_size"]
+        ]
+        assert {tuple(i["column_names"]) for i in inspector.get_indexes("streams_amp_icmp")} >= {
+            ("destination", "source")
+        }
+        assert inspector.get_pk_constraint("data_amp_icmp")["constrained_columns"] == [
+            "stream_id",
+            "timestamp",
+        ]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("level", [300, 3600, 86400])
+def test_rollup_tables_exist(tmp_path, level: int) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite:///{tmp_path}/schema.sqlite")
+    upgrade_sql(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns(f"rollup_amp_icmp_{level}")}
+    assert {"rtts_p5", "rtts_p100", "median_sumsq", "loss_sum"} <= columns
+    engine.dispose()
