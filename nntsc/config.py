@@ -93,7 +93,12 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         _enable_sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    options: dict = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    if url.startswith(("postgresql+psycopg2", "postgresql://")):
+        # Batches executemany() of UPDATE and DELETE too (rollup marks, stream
+        # spans), instead of one round trip per row.
+        options["executemany_mode"] = "values_plus_batch"
+    return create_engine(url, **options)
 
 
 @dataclass

@@ -21,19 +21,32 @@ DEFAULT_PACKET_SIZE = 84
 
 
 def family_of(address: Any, family: Any) -> str:
-    """``ipv4`` or ``ipv6`` from the item's family number, else from its address."""
-    if family == socket.AF_INET:
-        return "ipv4"
-    if family == socket.AF_INET6:
-        return "ipv6"
-    if isinstance(address, bytes):
-        return "ipv4" if len(address) == 4 else "ipv6"
-    if isinstance(address, str) and address:
+    """``ipv4`` or ``ipv6`` of an item, checked against its address when it has one.
+
+    The address may be packed (4 or 16 bytes, as on the wire) or text.
+    """
+    from_address = None
+    if isinstance(address, bytes) and address:
+        if len(address) not in (4, 16):
+            raise BadReport(f"packed address of {len(address)} bytes is neither IPv4 nor IPv6")
+        from_address = "ipv4" if len(address) == 4 else "ipv6"
+    elif isinstance(address, str) and address:
         try:
-            return "ipv4" if ipaddress.ip_address(address).version == 4 else "ipv6"
+            version = ipaddress.ip_address(address).version
         except ValueError:
             raise BadReport(f"item address {address!r} is not an IP address") from None
-    raise BadReport("item has neither a family nor an address")
+        from_address = "ipv4" if version == 4 else "ipv6"
+    elif address not in (None, b"", ""):
+        raise BadReport(f"item address {address!r} is neither bytes nor text")
+    from_family = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}.get(family)
+    if family is not None and from_family is None:
+        raise BadReport(f"item family {family!r} is neither AF_INET nor AF_INET6")
+    if from_family and from_address and from_family != from_address:
+        raise BadReport(f"item family {from_family} does not match its address {address!r}")
+    result = from_family or from_address
+    if result is None:
+        raise BadReport("item has neither a family nor an address")
+    return result
 
 
 def median(sorted_values: Sequence[float]) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 FieldKind = Literal["int", "float", "array"]
@@ -68,11 +69,11 @@ class Collection:
     #: A field that every row has a value for, used to find a stream's newest row.
     presence_field: ClassVar[str]
 
-    @property
+    @cached_property
     def property_names(self) -> tuple[str, ...]:
         return tuple(prop.name for prop in self.properties)
 
-    @property
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         return tuple(fld.name for fld in self.fields)
 

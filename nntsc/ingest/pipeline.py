@@ -52,8 +52,8 @@ class Ingestor:
         parsed = collection.parse(report, source, timestamp)
         registry = self.services.streams
         keyed = [(registry.key_of(collection, row.properties), row) for row in parsed]
-        for _, row in keyed:
-            stream_id = registry.stream_id(collection, row.properties)
+        for key, row in keyed:
+            stream_id = registry.stream_id_for_key(collection, key)
             self._rows[collection.name].append(Row(stream_id, timestamp, row.values))
             self._tags[collection.name][stream_id] = dict(row.properties)
         self._buffered += len(parsed)

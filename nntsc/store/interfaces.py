@@ -9,10 +9,11 @@ coarsest usable rollup and stitches the not-yet-rolled-up tail from raw data,
 bounded raw reads, and the latest timestamp of a stream without scanning it.
 
 Rollup bookkeeping lives in SQL (`rollup_pending`) for both implementations:
-every write marks the 5-minute bins it touched; `process_rollups` recomputes
-marked bins that have closed, level by level, and marks the parent bins. A
-query first brings the rollups of its streams and range up to date, so a row
-that arrived late or was backfilled a year back is in the graph at once.
+every write marks the hours (per stream) it touched; `process_rollups`
+recomputes the 5-minute and hourly bins of marked hours from raw rows once
+the hour has closed, then the daily bins of the days they fall in. A query
+first brings the rollups of its streams and range up to date, so a row that
+arrived late or was backfilled a year back is in the graph at once.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, and_, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, and_, bindparam, delete, select, text
+from sqlalchemy.dialects import sqlite
 
 from nntsc.collections import Collection, Row
 from nntsc.collections import get as get_collection
@@ -55,6 +56,11 @@ LATEST_WINDOWS = (3600, 86400, 7 * 86400, 31 * 86400, 366 * 86400)
 ROLLUP_BATCH = 5000
 #: Two pending bins of one stream closer than this many bins are read in one query.
 ROLLUP_RUN_GAP = 12
+HOUR = 3600
+DAY = 86400
+#: Seconds after an hour closes before its rollups are computed, so that
+#: writes in flight when it closed are in them.
+SETTLE = 120
 
 RawRow = tuple[int, int, dict[str, Any]]
 
@@ -104,6 +110,8 @@ class TimeseriesStore(abc.ABC):
         self.engine = engine
         self.raw_retention = raw_retention
         self.clock = clock
+        # (collection, stream, hour) marked by this store while the hour was open.
+        self._open_marks: set[tuple[str, int, int]] = set()
 
     # -- primitives an implementation provides --------------------------------
 
@@ -169,20 +177,25 @@ class TimeseriesStore(abc.ABC):
         """Store `rows` idempotently (the same stream and timestamp twice leaves one row).
 
         Rows older than the raw retention would be dropped by the store, so
-        they are summarised straight into the 5-minute rollups instead and
-        counted as such. `tags` maps each stream id to its properties.
+        they are summarised straight into the rollups instead and counted as
+        such. `tags` maps each stream id to its properties.
         """
         if not rows:
             return WriteResult()
-        fresh, expired = self._split_by_retention(rows)
+        now = self.clock()
+        fresh, expired = self._split_by_retention(rows, now)
         result = WriteResult()
+        marks = self._new_marks(collection, fresh, now)
         with self.engine.begin() as connection:
-            self._mark_pending(connection, collection, ROLLUP_LEVELS[0], fresh)
+            self._mark_pending(connection, collection, HOUR, marks)
             if fresh:
                 result += self._write_raw(collection, fresh, tags, connection)
             if expired:
                 self._route_expired(connection, collection, expired)
                 result.routed_to_rollups += len(expired)
+        self._open_marks.update(
+            (collection.name, stream_id, hour) for stream_id, hour in marks if hour + HOUR > now
+        )
         if result.routed_to_rollups:
             log.warning(
                 "%s: %d rows older than the raw retention went to the rollups only",
@@ -191,46 +204,102 @@ class TimeseriesStore(abc.ABC):
             )
         return result
 
-    def _split_by_retention(self, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+    def _split_by_retention(self, rows: Sequence[Row], now: float) -> tuple[list[Row], list[Row]]:
         if self.raw_retention is None:
             return list(rows), []
         # A minute of slack: the store's own clock decides, and the write takes time.
-        horizon = self.clock() - self.raw_retention + 60
+        horizon = now - self.raw_retention + 60
         fresh = [row for row in rows if row.timestamp >= horizon]
         expired = [row for row in rows if row.timestamp < horizon]
         return fresh, expired
 
+    def _new_marks(
+        self, collection: Collection, rows: Sequence[Row], now: float
+    ) -> set[tuple[int, int]]:
+        """The (stream, hour) marks `rows` need, leaving out hours this store marked while open.
+
+        An hour is recomputed only `SETTLE` seconds after it closes, so a
+        mark made while the hour is open is still pending when later rows of
+        the same hour are written; marking it again would only cost a query.
+        """
+        if len(self._open_marks) > 100_000:
+            self._open_marks = {m for m in self._open_marks if m[2] + HOUR > now}
+        marks = {(row.stream_id, align(row.timestamp, HOUR)) for row in rows}
+        return {
+            (stream_id, hour)
+            for stream_id, hour in marks
+            if hour + HOUR <= now or (collection.name, stream_id, hour) not in self._open_marks
+        }
+
     def _route_expired(self, connection: Any, collection: Collection, rows: Sequence[Row]) -> None:
-        """Summarise rows whose raw data cannot be kept into 5-minute rollup bins.
+        """Summarise rows whose raw data cannot be kept into 5-minute and hourly rollup bins.
 
         The raw rows of such a bin are gone, so the bin is computed from the
         rows at hand and replaces what the rollup held.
         """
-        level = ROLLUP_LEVELS[0]
-        by_bin: dict[tuple[int, int], list[Mapping[str, Any]]] = defaultdict(list)
+        by_stream: dict[int, list[tuple[int, Mapping[str, Any]]]] = defaultdict(list)
         for row in rows:
-            by_bin[(row.stream_id, align(row.timestamp, level))].append(row.values)
-        rollup_rows = [
-            Row(
-                stream_id,
-                bin_start,
-                partial_to_columns(collection, partial_from_rows(collection, values)),
-            )
-            for (stream_id, bin_start), values in by_bin.items()
+            by_stream[row.stream_id].append((row.timestamp, row.values))
+        fine, hourly = [], []
+        for stream_id, timed_values in by_stream.items():
+            five, hours = self._summaries(collection, stream_id, timed_values)
+            fine.extend(five)
+            hourly.extend(hours)
+        self._write_rollup(collection, 300, fine, connection)
+        self._write_rollup(collection, HOUR, hourly, connection)
+        days = {(row.stream_id, align(row.timestamp, DAY)) for row in hourly}
+        self._mark_pending(connection, collection, DAY, days)
+
+    @staticmethod
+    def _summaries(
+        collection: Collection,
+        stream_id: int,
+        timed_values: Iterable[tuple[int, Mapping[str, Any]]],
+    ) -> tuple[list[Row], list[Row]]:
+        """5-minute and hourly rollup rows of one stream's raw rows, both exact."""
+        by_five: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+        by_hour: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+        for timestamp, values in timed_values:
+            by_five[align(timestamp, 300)].append(values)
+            by_hour[align(timestamp, HOUR)].append(values)
+        five = [
+            Row(stream_id, b, partial_to_columns(collection, partial_from_rows(collection, v)))
+            for b, v in by_five.items()
         ]
-        self._write_rollup(collection, level, rollup_rows, connection)
-        self._mark_pending(connection, collection, ROLLUP_LEVELS[1], rollup_rows)
+        hours = [
+            Row(stream_id, b, partial_to_columns(collection, partial_from_rows(collection, v)))
+            for b, v in by_hour.items()
+        ]
+        return five, hours
 
     @staticmethod
     def _mark_pending(
-        connection: Any, collection: Collection, level: int, rows: Iterable[Row]
+        connection: Any, collection: Collection, level: int, marks: Iterable[tuple[int, int]]
     ) -> None:
-        marks = {(row.stream_id, align(row.timestamp, level)) for row in rows}
+        """Mark (stream, bin start) as pending at `level`; a repeated mark bumps its version."""
+        marks = sorted(marks)
         if not marks:
             return
+        if connection.dialect.name == "postgresql":
+            # One statement for the whole batch: executemany costs a round trip per page.
+            connection.execute(
+                text(
+                    "INSERT INTO rollup_pending (collection, level, stream_id, bin_start, version) "
+                    "SELECT :collection, :level, s, b, 1 "
+                    "FROM unnest(CAST(:streams AS integer[]), CAST(:bins AS bigint[])) AS t(s, b) "
+                    "ON CONFLICT (collection, level, stream_id, bin_start) "
+                    "DO UPDATE SET version = rollup_pending.version + 1"
+                ),
+                {
+                    "collection": collection.name,
+                    "level": level,
+                    "streams": [m[0] for m in marks],
+                    "bins": [m[1] for m in marks],
+                },
+            )
+            return
         table = RollupPending.__table__
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        statement = insert(table)
+        statement = sqlite.insert(table)
         statement = statement.on_conflict_do_update(
             index_elements=["collection", "level", "stream_id", "bin_start"],
             set_={"version": table.c.version + 1},
@@ -245,7 +314,7 @@ class TimeseriesStore(abc.ABC):
                     "bin_start": bin_start,
                     "version": 1,
                 }
-                for stream_id, bin_start in sorted(marks)
+                for stream_id, bin_start in marks
             ],
         )
 
@@ -259,15 +328,16 @@ class TimeseriesStore(abc.ABC):
         end: int | None = None,
         now: float | None = None,
     ) -> int:
-        """Recompute pending rollup bins that have closed; return how many.
+        """Recompute the rollups of pending hours and days that have closed; return how many.
 
+        A pending hour gets its 5-minute and hourly bins recomputed from raw
+        rows and marks its day; a pending day is merged from its hourly bins.
         Optionally restricted to one collection, some streams and a range
-        (what a query is about to read). Level by level, finest first, so a
-        coarse bin is computed from finished finer bins.
+        (what a query is about to read).
         """
         now = self.clock() if now is None else now
         processed = 0
-        for index, level in enumerate(ROLLUP_LEVELS):
+        for level in (HOUR, DAY):
             while True:
                 pending = self._pending(level, collection, stream_ids, start, end, now)
                 if not pending:
@@ -276,7 +346,10 @@ class TimeseriesStore(abc.ABC):
                 for name, stream_id, bin_start, version in pending:
                     by_collection[name].append((stream_id, bin_start, version))
                 for name, marks in by_collection.items():
-                    self._compute_bins(get_collection(name), index, marks, now)
+                    if level == HOUR:
+                        self._compute_hours(get_collection(name), marks, now)
+                    else:
+                        self._compute_days(get_collection(name), marks)
                 processed += len(pending)
                 if len(pending) < ROLLUP_BATCH:
                     break
@@ -292,7 +365,7 @@ class TimeseriesStore(abc.ABC):
         now: float,
     ) -> list[tuple[str, int, int, int]]:
         table = RollupPending.__table__
-        conditions = [table.c.level == level, table.c.bin_start + level <= now]
+        conditions = [table.c.level == level, table.c.bin_start + level + SETTLE <= now]
         if collection is not None:
             conditions.append(table.c.collection == collection.name)
         if stream_ids is not None:
@@ -310,61 +383,65 @@ class TimeseriesStore(abc.ABC):
         with self.engine.connect() as connection:
             return [tuple(row) for row in connection.execute(query)]  # type: ignore[misc]
 
-    def _compute_bins(
-        self,
-        collection: Collection,
-        level_index: int,
-        marks: Sequence[tuple[int, int, int]],
-        now: float,
+    def _compute_hours(
+        self, collection: Collection, marks: Sequence[tuple[int, int, int]], now: float
     ) -> None:
-        level = ROLLUP_LEVELS[level_index]
-        expired_before = None
-        if level_index == 0 and self.raw_retention is not None:
-            expired_before = now - self.raw_retention
-        rollup_rows: list[Row] = []
-        for stream_id, run in _runs(marks, level):
-            wanted = {bin_start for bin_start, _ in run}
+        expired_before = None if self.raw_retention is None else now - self.raw_retention
+        fine: list[Row] = []
+        hourly: list[Row] = []
+        for stream_id, run in _runs(marks, HOUR):
+            wanted = {hour for hour, _ in run}
             if expired_before is not None:
-                # The raw rows of these bins are gone: their rollup was written
+                # The raw rows of these hours are gone: their rollups were written
                 # from the rows themselves and must not be recomputed from nothing.
-                wanted = {b for b in wanted if b + level > expired_before}
+                wanted = {h for h in wanted if h + HOUR > expired_before}
             if not wanted:
                 continue
-            first, last = min(wanted), max(wanted) + level
-            grouped: dict[int, list[Any]] = defaultdict(list)
-            if level_index == 0:
+            rows = (
+                (timestamp, values)
                 for _, timestamp, values in self._read_raw(
-                    collection, [stream_id], first, last, None
-                ):
-                    grouped[align(timestamp, level)].append(values)
-                partials = {
-                    b: partial_from_rows(collection, rows)
-                    for b, rows in grouped.items()
-                    if b in wanted
-                }
-            else:
-                finer = ROLLUP_LEVELS[level_index - 1]
-                for _, timestamp, columns in self._read_rollup(
-                    collection, finer, [stream_id], first, last
-                ):
-                    grouped[align(timestamp, level)].append(
-                        partial_from_columns(collection, columns)
-                    )
-                partials = {
-                    b: merge(collection, parts) for b, parts in grouped.items() if b in wanted
-                }
-            rollup_rows.extend(
-                Row(stream_id, b, partial_to_columns(collection, partial))
-                for b, partial in partials.items()
+                    collection, [stream_id], min(wanted), max(wanted) + HOUR, None
+                )
+                if align(timestamp, HOUR) in wanted
             )
+            five, hours = self._summaries(collection, stream_id, rows)
+            fine.extend(five)
+            hourly.extend(hours)
+        self._finish(collection, HOUR, marks, {300: fine, HOUR: hourly})
+
+    def _compute_days(self, collection: Collection, marks: Sequence[tuple[int, int, int]]) -> None:
+        daily: list[Row] = []
+        for stream_id, run in _runs(marks, DAY):
+            wanted = {day for day, _ in run}
+            grouped: dict[int, list[Partial]] = defaultdict(list)
+            for _, timestamp, columns in self._read_rollup(
+                collection, HOUR, [stream_id], min(wanted), max(wanted) + DAY
+            ):
+                if align(timestamp, DAY) in wanted:
+                    grouped[align(timestamp, DAY)].append(partial_from_columns(collection, columns))
+            daily.extend(
+                Row(stream_id, day, partial_to_columns(collection, merge(collection, parts)))
+                for day, parts in grouped.items()
+            )
+        self._finish(collection, DAY, marks, {DAY: daily})
+
+    def _finish(
+        self,
+        collection: Collection,
+        level: int,
+        marks: Sequence[tuple[int, int, int]],
+        rollups: Mapping[int, Sequence[Row]],
+    ) -> None:
+        """Write computed rollups, mark the days of new hourly bins, clear the marks done."""
         table = RollupPending.__table__
         with self.engine.begin() as connection:
-            if rollup_rows:
-                self._write_rollup(collection, level, rollup_rows, connection)
-            if level_index + 1 < len(ROLLUP_LEVELS):
-                self._mark_pending(
-                    connection, collection, ROLLUP_LEVELS[level_index + 1], rollup_rows
-                )
+            for rollup_level, rows in rollups.items():
+                if rows:
+                    self._write_rollup(collection, rollup_level, rows, connection)
+            if level == HOUR:
+                days = {(row.stream_id, align(row.timestamp, DAY)) for row in rollups[HOUR]}
+                self._mark_pending(connection, collection, DAY, days)
+            # A mark whose version changed since it was read has new rows: keep it.
             connection.execute(
                 delete(table).where(
                     table.c.collection == collection.name,
@@ -413,7 +490,9 @@ class TimeseriesStore(abc.ABC):
         if usable and stream_ids:
             self.process_rollups(collection, stream_ids, first_bin, end, now)
         for level in reversed(usable):
-            complete_until = min(align(end, level), align(int(now), level))
+            # Bins are final once their hour (or day) has closed and settled.
+            settled = align(int(now) - SETTLE, max(level, HOUR))
+            complete_until = min(align(end, level), settled)
             if complete_until <= cursor:
                 continue
             for _, timestamp, columns in self._read_rollup(

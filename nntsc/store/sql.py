@@ -128,5 +128,6 @@ class SqlTimeseriesStore(TimeseriesStore):
                     .where(table.c.stream_id.in_(chunk), table.c.timestamp >= since)
                     .group_by(table.c.stream_id)
                 )
-                found.update(dict(connection.execute(query)))
+                # Rows are not pairs to dict(): a Result looks like a mapping to it.
+                found.update({sid: last for sid, last in connection.execute(query)})  # noqa: C416
         return found

@@ -97,7 +97,10 @@ class StreamRegistry:
 
     def stream_id(self, collection: Collection, properties: Mapping[str, str]) -> int:
         """The id of the stream with these properties, created if new."""
-        key = self.key_of(collection, properties)
+        return self.stream_id_for_key(collection, self.key_of(collection, properties))
+
+    def stream_id_for_key(self, collection: Collection, key: tuple[str, ...]) -> int:
+        """The id of the stream with this (validated) key, created if new."""
         cached = self._ids.get((collection.name, key))
         if cached is not None:
             return cached

@@ -23,7 +23,7 @@ export function formatRange(start, end) {
   return `${formatUTC(start)} → ${formatUTC(end)} UTC`;
 }
 
-/** "5 minutes", "1 day", "2 weeks": a span of seconds, in the largest whole unit. */
+/** "5 minutes", "1 day", "4 hours 10 minutes", "2 weeks": a span of seconds in at most two units. */
 export function formatSpan(seconds) {
   const units = [
     ["week", WEEK],
@@ -31,17 +31,22 @@ export function formatSpan(seconds) {
     ["hour", HOUR],
     ["minute", MINUTE],
   ];
-  for (const [name, size] of units) {
-    if (seconds >= size && seconds % size === 0) {
-      const n = seconds / size;
-      return `${n} ${name}${n === 1 ? "" : "s"}`;
+  const word = (n, name) => `${n} ${name}${n === 1 ? "" : "s"}`;
+  let rest = Math.round(seconds);
+  if (rest < MINUTE) return word(rest, "second");
+  for (let i = 0; i < units.length; i++) {
+    const [name, size] = units[i];
+    // Weeks only when whole: "10 days", not "1 week 3 days".
+    if (name === "week" && rest % WEEK !== 0) continue;
+    if (rest >= size) {
+      const n = Math.floor(rest / size);
+      rest -= n * size;
+      const next = units[i + 1];
+      if (!next || rest < next[1]) return word(n, name);
+      return `${word(n, name)} ${word(Math.floor(rest / next[1]), next[0])}`;
     }
   }
-  if (seconds >= HOUR) {
-    const h = seconds / HOUR;
-    return `${h.toFixed(1)} hours`;
-  }
-  return `${Math.round(seconds)} seconds`;
+  return word(Math.round(seconds / MINUTE), "minute");
 }
 
 /** "just now", "5 minutes ago", "3 days ago", "in 2 hours". */

@@ -1,0 +1,98 @@
+"""Ingest throughput: our ingest path into InfluxDB vs a bare line-protocol write.
+
+Both sides use the same `influxdb` client, the same batch size and the same
+points. Ours parses amplet2-shaped ICMP reports, finds or creates streams,
+marks rollup bins in PostgreSQL and writes; the bare side only sends
+pre-built line protocol. Target: ours >= 0.5 of bare.
+
+    .venv/bin/python bench/ingest.py [--sites 10] [--hours 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import bench_services
+from nntsc.collections import get as get_collection
+from nntsc.demo import SimulatedMesh
+from nntsc.ingest.pipeline import DEFAULT_BATCH_SIZE, Ingestor
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sites", type=int, default=10)
+    parser.add_argument("--hours", type=float, default=12)
+    args = parser.parse_args()
+
+    icmp = get_collection("amp-icmp")
+    end = int(time.time())
+    mesh = SimulatedMesh(args.sites, end - int(args.hours * 3600), end, 60, seed=3)
+    reports = list(mesh.reports())
+
+    # A collector runs for months: streams are created once, in the first
+    # minutes. The first hour of reports is ingested before the clock starts
+    # (and timed on its own), so the figure is the steady state.
+    first_hour = [r for r in reports if r[1] < reports[0][1] + 3600]
+    measured = reports[len(first_hour) :]
+
+    with bench_services() as services:
+        store = services.timeseries
+        started = time.perf_counter()
+        with Ingestor(services) as ingestor:
+            for source, timestamp, report in first_hour:
+                ingestor.add(icmp, report, source, timestamp)
+        warmup = time.perf_counter() - started
+        warmup_rows = ingestor.totals.written
+
+        captured: list = []
+        started = time.perf_counter()
+        with Ingestor(services, on_commit=lambda c, rows: captured.extend(rows)) as ingestor:
+            for source, timestamp, report in measured:
+                ingestor.add(icmp, report, source, timestamp)
+        ours = time.perf_counter() - started
+        rows = len(captured)
+
+        # The same points, as line protocol, into another measurement of the same database.
+        tags = {}
+        for stream in services.streams.find(icmp, pagesize=1000).items:
+            tags[stream.stream_id] = stream.properties
+        lines, _ = store.line_protocol(icmp, captured, tags)
+        lines = [line.replace("amp-icmp,", "bare-icmp,", 1) for line in lines]
+        started = time.perf_counter()
+        for index in range(0, len(lines), DEFAULT_BATCH_SIZE):
+            store.client.write_points(
+                lines[index : index + DEFAULT_BATCH_SIZE],
+                time_precision="s",
+                database=store.database,
+                retention_policy="raw",
+                protocol="line",
+            )
+        bare = time.perf_counter() - started
+
+        started = time.perf_counter()
+        bins = store.process_rollups()
+        rollup = time.perf_counter() - started
+
+    print(
+        f"first hour (creates {len(tags)} streams): {warmup_rows} rows in {warmup:.2f} s "
+        f"({warmup_rows / warmup:,.0f} rows/s)"
+    )
+    print(f"measured: {len(measured)} reports, {rows} rows, batch size {DEFAULT_BATCH_SIZE}")
+    print(
+        f"ours (parse + streams + rollup marks + write): {rows / ours:,.0f} rows/s ({ours:.2f} s)"
+    )
+    print(f"bare line-protocol write, same client:        {rows / bare:,.0f} rows/s ({bare:.2f} s)")
+    print(f"ratio ours/bare: {(rows / ours) / (rows / bare):.2f}  (target >= 0.5)")
+    print(
+        f"rollup maintenance afterwards: {bins} bins in {rollup:.2f} s "
+        f"({rows / rollup:,.0f} rows/s of input)"
+    )
+
+
+if __name__ == "__main__":
+    main()

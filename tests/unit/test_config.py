@@ -1,0 +1,103 @@
+"""Settings: durations, defaults, ini values and environment overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from nntsc.config import DEFAULTS, ENVIRONMENT_OVERRIDES, Services, parse_duration, resolve_settings
+from nntsc.errors import ConfigurationError
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90d", 7_776_000),
+        ("12h", 43_200),
+        ("30m", 1_800),
+        ("45s", 45),
+        ("2w", 1_209_600),
+        (" 7d ", 604_800),
+        ("INF", None),
+        ("inf", None),
+        ("0", None),
+        ("", None),
+    ],
+)
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["90", "d", "1.5h", "-1d", "90 d", "12y", "ninety days", "1h30m"])
+def test_parse_duration_rejects(text):
+    with pytest.raises(ConfigurationError):
+        parse_duration(text)
+
+
+def test_defaults_when_nothing_is_set():
+    assert resolve_settings({}, environ={}) == DEFAULTS
+
+
+def test_resolve_does_not_change_defaults():
+    before = dict(DEFAULTS)
+    resolve_settings({"nntsc.sql_url": "sqlite:///x"}, environ={"NNTSC_SQL_URL": "sqlite:///y"})
+    assert before == DEFAULTS
+
+
+def test_ini_values_replace_defaults_and_are_strings():
+    resolved = resolve_settings(
+        {"nntsc.sql_url": "postgresql://db/nntsc", "nntsc.raw_retention": "30d", "extra": 5},
+        environ={},
+    )
+    assert resolved["nntsc.sql_url"] == "postgresql://db/nntsc"
+    assert resolved["nntsc.raw_retention"] == "30d"
+    assert resolved["extra"] == "5"
+    assert resolved["nntsc.timeseries_url"] == DEFAULTS["nntsc.timeseries_url"]
+
+
+def test_environment_overrides_win():
+    resolved = resolve_settings(
+        {"nntsc.sql_url": "sqlite:///ini.sqlite", "nntsc.timeseries_url": "sql"},
+        environ={
+            "NNTSC_SQL_URL": "postgresql://env/nntsc",
+            "NNTSC_TIMESERIES_URL": "influxdb://h:8086/db",
+            "AMPY_CACHE_URL": "redis://cache/1",
+        },
+    )
+    assert resolved["nntsc.sql_url"] == "postgresql://env/nntsc"
+    assert resolved["nntsc.timeseries_url"] == "influxdb://h:8086/db"
+    assert resolved["ampy.cache_url"] == "redis://cache/1"
+
+
+@pytest.mark.parametrize(("key", "variable"), sorted(ENVIRONMENT_OVERRIDES.items()))
+def test_each_override_variable(key, variable):
+    assert resolve_settings({key: "from-ini"}, environ={variable: "from-env"})[key] == "from-env"
+
+
+def test_empty_environment_variable_does_not_override():
+    resolved = resolve_settings({"nntsc.sql_url": "sqlite:///ini"}, environ={"NNTSC_SQL_URL": ""})
+    assert resolved["nntsc.sql_url"] == "sqlite:///ini"
+
+
+def test_unrelated_environment_is_ignored():
+    resolved = resolve_settings({}, environ={"NNTSC_RAW_RETENTION": "1d", "PATH": "/bin"})
+    assert resolved == DEFAULTS
+
+
+def test_explicit_environ_ignores_process_environment(monkeypatch):
+    monkeypatch.setenv("NNTSC_SQL_URL", "postgresql://process/env")
+    assert resolve_settings({}, environ={})["nntsc.sql_url"] == DEFAULTS["nntsc.sql_url"]
+    assert resolve_settings({})["nntsc.sql_url"] == "postgresql://process/env"
+
+
+def test_services_retention_from_settings():
+    services = Services.from_settings(
+        {"nntsc.raw_retention": "90d", "nntsc.rollup_retention": "INF"}, environ={}
+    )
+    assert services.raw_retention == 7_776_000
+    assert services.rollup_retention is None
+
+
+def test_services_bad_retention_raises():
+    services = Services.from_settings({"nntsc.raw_retention": "ninety"}, environ={})
+    with pytest.raises(ConfigurationError):
+        _ = services.raw_retention
