@@ -20,6 +20,10 @@ MAX_RTT_US = 60_000_000
 DEFAULT_PACKET_SIZE = 84
 
 
+#: (family number, packed address length) -> family name: the common, valid cases.
+_PACKED_FAMILY = {(socket.AF_INET, 4): "ipv4", (socket.AF_INET6, 16): "ipv6"}
+
+
 def family_of(address: Any, family: Any) -> str:
     """``ipv4`` or ``ipv6`` of an item, checked against its address when it has one.
 
@@ -96,31 +100,48 @@ class AmpIcmp(Collection):
             raise BadReport("ICMP report has no items")
         packet_size = self._packet_size(header)
 
-        groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+        # Per (target name, family): the rtts, the probes lost, the probes sent.
+        groups: dict[tuple[str, str], list[Any]] = {}
         for index, item in enumerate(items):
-            if not isinstance(item, Mapping):
+            # Exact type checks first: this loop runs for every probe of every report.
+            if type(item) is not dict and not isinstance(item, Mapping):
                 raise BadReport(f"ICMP item {index} is not a mapping")
             name = item.get("name")
-            if not isinstance(name, str) or not name:
+            if type(name) is not str or not name:
                 raise BadReport(f"ICMP item {index} has no target name")
             rtt = item.get("rtt")
-            if rtt is not None and (
-                not isinstance(rtt, int) or isinstance(rtt, bool) or not 0 <= rtt <= MAX_RTT_US
-            ):
+            if rtt is not None and (type(rtt) is not int or not 0 <= rtt <= MAX_RTT_US):
                 raise BadReport(f"ICMP item {index} rtt {rtt!r} is out of range")
-            family = family_of(item.get("address"), item.get("family"))
-            groups.setdefault((name, family), []).append(item)
+            address = item.get("address")
+            family = (
+                _PACKED_FAMILY.get((item.get("family"), len(address)))
+                if type(address) is bytes
+                else None
+            )
+            if family is None:
+                family = family_of(address, item.get("family"))
+            entry = groups.get((name, family))
+            if entry is None:
+                entry = groups[(name, family)] = [[], 0, 0]
+            if rtt is not None:
+                entry[0].append(rtt)
+                entry[2] += 1
+            elif address:
+                entry[1] += 1
+                entry[2] += 1
 
-        rows = []
-        for (name, family), group in groups.items():
-            properties = {
-                "source": source,
-                "destination": name,
-                "family": family,
-                "packet_size": packet_size,
-            }
-            rows.append(ParsedRow(properties, self._derive(group)))
-        return rows
+        return [
+            ParsedRow(
+                {
+                    "source": source,
+                    "destination": name,
+                    "family": family,
+                    "packet_size": packet_size,
+                },
+                self._derive(*entry),
+            )
+            for (name, family), entry in groups.items()
+        ]
 
     @staticmethod
     def _packet_size(header: Mapping[str, Any]) -> str:
@@ -132,18 +153,14 @@ class AmpIcmp(Collection):
         return str(size)
 
     @staticmethod
-    def _derive(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """Median, min, max, loss, results, lossrate and sorted rtts of one target's items.
+    def _derive(rtts: list[int], lost: int, results: int) -> dict[str, Any]:
+        """Median, min, max, loss, results, lossrate and sorted rtts of one target's probes.
 
         An item without an address was never probed (the name did not
         resolve): it counts neither as a result nor as a loss. When no item was
         probed the row is all nulls with ``results = 0``, meaning "could not
         test", which differs from 100 % loss.
         """
-        rtts = sorted(item["rtt"] for item in items if item.get("rtt") is not None)
-        tested = [item for item in items if item.get("address") or item.get("rtt") is not None]
-        lost = sum(1 for item in tested if item.get("rtt") is None)
-        results = len(tested)
         if results == 0:
             return {
                 "median": None,
@@ -154,6 +171,7 @@ class AmpIcmp(Collection):
                 "lossrate": None,
                 "rtts": None,
             }
+        rtts.sort()
         return {
             "median": median(rtts),
             "min": rtts[0] if rtts else None,
@@ -161,5 +179,5 @@ class AmpIcmp(Collection):
             "loss": lost,
             "results": results,
             "lossrate": lost / results,
-            "rtts": [*rtts, *([None] * lost)],
+            "rtts": rtts + [None] * lost if lost else rtts,
         }

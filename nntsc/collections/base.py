@@ -7,10 +7,11 @@ from the declaration, so adding a measurement type means adding one module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 FieldKind = Literal["int", "float", "array"]
 
@@ -41,17 +42,18 @@ class Property:
     max_length: int = 255
 
 
-@dataclass(frozen=True)
-class ParsedRow:
+class ParsedRow(NamedTuple):
     """A row before its stream has an id: the stream's properties and the row's values."""
 
     properties: Mapping[str, str]
     values: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Row:
-    """One timestamped row of one stream, ready for a store."""
+class Row(NamedTuple):
+    """One timestamped row of one stream, ready for a store.
+
+    A named tuple rather than a dataclass: ingest makes one per measurement.
+    """
 
     stream_id: int
     timestamp: int
@@ -72,6 +74,14 @@ class Collection:
     @cached_property
     def property_names(self) -> tuple[str, ...]:
         return tuple(prop.name for prop in self.properties)
+
+    @cached_property
+    def key_getter(self) -> Callable[[Mapping[str, str]], tuple[str, ...]]:
+        """A function taking a properties mapping to the stream key tuple (KeyError if short)."""
+        getter = operator.itemgetter(*self.property_names)
+        if len(self.property_names) == 1:
+            return lambda properties: (getter(properties),)
+        return getter
 
     @cached_property
     def field_names(self) -> tuple[str, ...]:

@@ -15,10 +15,11 @@ creates the database and the retention policies, and no CQs.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -51,6 +52,33 @@ def _tag(value: str) -> str:
 def _json_array(values: Sequence[float | None]) -> str:
     """A list of numbers as JSON, which needs no escaping inside a line-protocol string."""
     return "[" + ",".join("null" if v is None else repr(v) for v in values) + "]"
+
+
+@functools.cache
+def _field_formatter(collection: Collection) -> Callable[[Mapping[str, Any]], str]:
+    """A function writing a row's values as line-protocol fields, made once per collection.
+
+    Integers get the ``i`` suffix, floats stay floats (an int value of a
+    float field is written without suffix, which InfluxDB reads as a float),
+    arrays become JSON strings; null values are left out.
+    """
+    fields = tuple((fld.name, fld.kind) for fld in collection.fields)
+
+    def format_fields(values: Mapping[str, Any]) -> str:
+        parts = []
+        for name, kind in fields:
+            value = values.get(name)
+            if value is None:
+                continue
+            if kind == "int":
+                parts.append(f"{name}={value if type(value) is int else int(value)}i")
+            elif kind == "float":
+                parts.append(f"{name}={float(value)!r}")
+            else:
+                parts.append(f'{name}="{_json_array(value)}"')
+        return ",".join(parts)
+
+    return format_fields
 
 
 def _identifier(name: str) -> str:
@@ -193,21 +221,6 @@ class InfluxTimeseriesStore(TimeseriesStore):
                 raise StoreUnavailable(f"InfluxDB write failed: {error}") from error
         return result
 
-    @staticmethod
-    def _fields(collection: Collection, values: Mapping[str, Any]) -> str:
-        parts = []
-        for fld in collection.fields:
-            value = values.get(fld.name)
-            if value is None:
-                continue
-            if fld.kind == "int":
-                parts.append(f"{fld.name}={int(value)}i")
-            elif fld.kind == "float":
-                parts.append(f"{fld.name}={float(value)!r}")
-            else:
-                parts.append(f'{fld.name}="{_json_array(value)}"')
-        return ",".join(parts)
-
     def line_protocol(
         self,
         collection: Collection,
@@ -216,6 +229,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
     ) -> tuple[list[str], int]:
         """Line-protocol lines for raw rows, and how many rows had no value to store."""
         measurement = collection.name.translate(_MEASUREMENT_ESCAPES)
+        format_fields = _field_formatter(collection)
         tag_text: dict[int, str] = {}
         lines = []
         empty = 0
@@ -229,21 +243,22 @@ class InfluxTimeseriesStore(TimeseriesStore):
                     if properties[name] != ""
                 )
                 tag_text[row.stream_id] = prefix
-            fields = self._fields(collection, row.values)
+            fields = format_fields(row.values)
             if not fields:
                 empty += 1
                 continue
             lines.append(f"{prefix} {fields} {row.timestamp}")
         return lines, empty
 
+    def _encode_raw(
+        self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
+    ) -> tuple[list[str], int]:
+        return self.line_protocol(collection, rows, tags)
+
     def _write_raw(
-        self,
-        collection: Collection,
-        rows: Sequence[Row],
-        tags: Mapping[int, Mapping[str, str]],
-        connection: Any,
+        self, collection: Collection, rows: Sequence[Row], payload: Any, connection: Any
     ) -> WriteResult:
-        lines, empty = self.line_protocol(collection, rows, tags)
+        lines, empty = payload
         result = self._write_lines(lines, RAW_POLICY)
         if empty:
             result.dropped += empty

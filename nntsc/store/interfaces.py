@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import logging
 import math
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -92,6 +93,18 @@ class AggregateResult:
     levels_read: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class PreparedWrite:
+    """A batch encoded for a store and not yet sent: see `TimeseriesStore.prepare`."""
+
+    collection: Collection
+    fresh: list[Row]
+    expired: list[Row]
+    marks: set[tuple[int, int]]
+    payload: Any
+    now: float
+
+
 def align(timestamp: int, binsize: int) -> int:
     return timestamp - timestamp % binsize
 
@@ -112,6 +125,7 @@ class TimeseriesStore(abc.ABC):
         self.clock = clock
         # (collection, stream, hour) marked by this store while the hour was open.
         self._open_marks: set[tuple[str, int, int]] = set()
+        self._marks_lock = threading.Lock()
 
     # -- primitives an implementation provides --------------------------------
 
@@ -127,13 +141,16 @@ class TimeseriesStore(abc.ABC):
         """Release connections."""
 
     @abc.abstractmethod
+    def _encode_raw(
+        self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
+    ) -> Any:
+        """Rows in the form `_write_raw` sends (CPU work only, no I/O)."""
+
+    @abc.abstractmethod
     def _write_raw(
-        self,
-        collection: Collection,
-        rows: Sequence[Row],
-        tags: Mapping[int, Mapping[str, str]],
-        connection: Any,
-    ) -> WriteResult: ...
+        self, collection: Collection, rows: Sequence[Row], payload: Any, connection: Any
+    ) -> WriteResult:
+        """Send encoded rows; `connection` is the SQL transaction of the rollup marks."""
 
     @abc.abstractmethod
     def _read_raw(
@@ -180,22 +197,49 @@ class TimeseriesStore(abc.ABC):
         they are summarised straight into the rollups instead and counted as
         such. `tags` maps each stream id to its properties.
         """
-        if not rows:
-            return WriteResult()
+        return self.write_prepared(self.prepare(collection, rows, tags))
+
+    def prepare(
+        self,
+        collection: Collection,
+        rows: Sequence[Row],
+        tags: Mapping[int, Mapping[str, str]],
+    ) -> PreparedWrite:
+        """The CPU-bound half of `write`: split by retention, find marks, encode rows.
+
+        The ingest pipeline calls this on its own thread and `write_prepared`
+        on a writer thread, so encoding one batch overlaps sending another.
+        """
         now = self.clock()
         fresh, expired = self._split_by_retention(rows, now)
-        result = WriteResult()
-        marks = self._new_marks(collection, fresh, now)
-        with self.engine.begin() as connection:
-            self._mark_pending(connection, collection, HOUR, marks)
-            if fresh:
-                result += self._write_raw(collection, fresh, tags, connection)
-            if expired:
-                self._route_expired(connection, collection, expired)
-                result.routed_to_rollups += len(expired)
-        self._open_marks.update(
-            (collection.name, stream_id, hour) for stream_id, hour in marks if hour + HOUR > now
+        return PreparedWrite(
+            collection=collection,
+            fresh=fresh,
+            expired=expired,
+            marks=self._new_marks(collection, fresh, now),
+            payload=self._encode_raw(collection, fresh, tags) if fresh else None,
+            now=now,
         )
+
+    def write_prepared(self, prepared: PreparedWrite) -> WriteResult:
+        """The I/O half of `write`: mark hours, write raw rows, route expired rows."""
+        collection = prepared.collection
+        result = WriteResult()
+        if not prepared.fresh and not prepared.expired:
+            return result
+        with self.engine.begin() as connection:
+            self._mark_pending(connection, collection, HOUR, prepared.marks)
+            if prepared.fresh:
+                result += self._write_raw(collection, prepared.fresh, prepared.payload, connection)
+            if prepared.expired:
+                self._route_expired(connection, collection, prepared.expired)
+                result.routed_to_rollups += len(prepared.expired)
+        with self._marks_lock:
+            self._open_marks.update(
+                (collection.name, stream_id, hour)
+                for stream_id, hour in prepared.marks
+                if hour + HOUR > prepared.now
+            )
         if result.routed_to_rollups:
             log.warning(
                 "%s: %d rows older than the raw retention went to the rollups only",
@@ -222,14 +266,15 @@ class TimeseriesStore(abc.ABC):
         mark made while the hour is open is still pending when later rows of
         the same hour are written; marking it again would only cost a query.
         """
-        if len(self._open_marks) > 100_000:
-            self._open_marks = {m for m in self._open_marks if m[2] + HOUR > now}
-        marks = {(row.stream_id, align(row.timestamp, HOUR)) for row in rows}
-        return {
-            (stream_id, hour)
-            for stream_id, hour in marks
-            if hour + HOUR <= now or (collection.name, stream_id, hour) not in self._open_marks
-        }
+        marks = {(row.stream_id, row.timestamp - row.timestamp % HOUR) for row in rows}
+        with self._marks_lock:
+            if len(self._open_marks) > 100_000:
+                self._open_marks = {m for m in self._open_marks if m[2] + HOUR > now}
+            return {
+                (stream_id, hour)
+                for stream_id, hour in marks
+                if hour + HOUR <= now or (collection.name, stream_id, hour) not in self._open_marks
+            }
 
     def _route_expired(self, connection: Any, collection: Collection, rows: Sequence[Row]) -> None:
         """Summarise rows whose raw data cannot be kept into 5-minute and hourly rollup bins.

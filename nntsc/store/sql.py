@@ -43,21 +43,21 @@ class SqlTimeseriesStore(TimeseriesStore):
                 f"SQL database unreachable: {error.__class__.__name__}"
             ) from error
 
-    def _write_raw(
-        self,
-        collection: Collection,
-        rows: Sequence[Row],
-        tags: Mapping[int, Mapping[str, str]],
-        connection: Any,
-    ) -> WriteResult:
+    def _encode_raw(
+        self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
+    ) -> list[dict[str, Any]]:
         # One row per (stream, timestamp): a later copy of a row replaces the
         # earlier one, within the batch as in the table.
         unique = {(row.stream_id, row.timestamp): row for row in rows}
-        records = [
+        return [
             {"stream_id": row.stream_id, "timestamp": row.timestamp, **row.values}
             for row in unique.values()
         ]
-        upsert(connection, data_table(collection), records, ("stream_id", "timestamp"))
+
+    def _write_raw(
+        self, collection: Collection, rows: Sequence[Row], payload: Any, connection: Any
+    ) -> WriteResult:
+        upsert(connection, data_table(collection), payload, ("stream_id", "timestamp"))
         return WriteResult(written=len(rows))
 
     def _read_raw(

@@ -99,6 +99,20 @@ class StreamRegistry:
         """The id of the stream with these properties, created if new."""
         return self.stream_id_for_key(collection, self.key_of(collection, properties))
 
+    def known_id(self, collection: Collection, properties: Mapping[str, str]) -> int | None:
+        """The id of an already-seen stream with exactly these properties, else ``None``.
+
+        The fast path of ingest: no validation is needed for a key that was
+        validated when it was first seen.
+        """
+        if len(properties) != len(collection.property_names):
+            return None
+        try:
+            key = collection.key_getter(properties)
+        except KeyError:
+            return None
+        return self._ids.get((collection.name, key))
+
     def stream_id_for_key(self, collection: Collection, key: tuple[str, ...]) -> int:
         """The id of the stream with this (validated) key, created if new."""
         cached = self._ids.get((collection.name, key))

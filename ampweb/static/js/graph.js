@@ -177,7 +177,7 @@ function renderAlert() {
 
 function setLoading(container, status, loading) {
   container.classList.toggle("is-loading", loading);
-  container.setAttribute("aria-busy", loading ? "true" : "false");
+  container.dataset.loading = loading ? "true" : "false";
   if (status) status.hidden = !loading;
 }
 
@@ -414,6 +414,7 @@ async function loadDetail(u) {
     delete document.body.dataset.graphError;
     el.detail.classList.remove("has-error");
     el.label.textContent = state.detail.label || "latency";
+    el.detailEmpty.textContent = "No measurements in this range.";
     el.detailEmpty.hidden = state.detail.points > 0;
     state.readyPending = true;
     u.setData(detailData(state.detail), false);
@@ -422,7 +423,12 @@ async function loadDetail(u) {
     if (err.name === "AbortError") return;
     state.errors.detail = err.message;
     document.body.dataset.graphError = "true";
-    if (!state.detail) el.detail.classList.add("has-error");
+    if (!state.detail) {
+      el.detail.classList.add("has-error");
+      el.label.textContent = "";
+      el.detailEmpty.textContent = "No data to show: see the message above.";
+      el.detailEmpty.hidden = false;
+    }
   } finally {
     if (state.detailRequest === request) {
       state.detailRequest = null;
@@ -435,7 +441,6 @@ async function loadDetail(u) {
 // ---------------------------------------------------------------- the summary graph
 
 function makeSummary() {
-  let justSelected = false;
   const opts = {
     width: el.summary.clientWidth || 800,
     height: SUMMARY_HEIGHT,
@@ -504,7 +509,6 @@ function makeSummary() {
           const { left, width } = u.select;
           u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           if (width < 3) return;
-          justSelected = true;
           navigate([u.posToVal(left, "x"), u.posToVal(left + width, "x")]);
         },
       ],
@@ -516,11 +520,14 @@ function makeSummary() {
   };
   const u = new uPlot(opts, [[], []], el.summary);
   // A click (no drag) centres the detail range there, keeping its width.
+  let downX = null;
+  u.over.addEventListener("mousedown", (e) => {
+    downX = e.clientX;
+  });
   u.over.addEventListener("click", (e) => {
-    if (justSelected) {
-      justSelected = false;
-      return;
-    }
+    const moved = downX === null || Math.abs(e.clientX - downX) > 3;
+    downX = null;
+    if (moved) return; // the end of a drag, handled by setSelect
     const rect = u.over.getBoundingClientRect();
     const at = u.posToVal(e.clientX - rect.left, "x");
     const half = (state.range[1] - state.range[0]) / 2;
