@@ -4,7 +4,8 @@ Raw rows go to the measurement named after the collection in the retention
 policy ``raw`` (the database default), tagged with ``stream`` and the
 stream's properties so other InfluxDB tools can use them; arrays are stored as
 JSON strings. Rollups go to ``<collection>_<seconds>`` in the retention
-policy ``rollups``, tagged with ``stream``.
+policy ``rollups``, tagged with ``stream``, one string field per collection
+field holding its partial statistics as a JSON list (see `_write_rollup`).
 
 Rollups are computed by the shared maintenance in `TimeseriesStore` rather
 than by continuous queries: a CQ only resamples a recent window, so it never
@@ -31,6 +32,7 @@ from sqlalchemy import Engine
 from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError, StoreUnavailable
 from nntsc.store.interfaces import RawRow, TimeseriesStore, WriteResult
+from nntsc.store.models import rollup_columns
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,14 @@ def _field_formatter(collection: Collection) -> Callable[[Mapping[str, Any]], st
         return ",".join(parts)
 
     return format_fields
+
+
+@functools.cache
+def _rollup_layout(collection: Collection) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per field of `collection`: its name and the rollup columns packed into it."""
+    return tuple(
+        (fld.name, tuple(rollup_columns(collection, [fld.name]))) for fld in collection.fields
+    )
 
 
 def _identifier(name: str) -> str:
@@ -268,13 +278,18 @@ class InfluxTimeseriesStore(TimeseriesStore):
     def _write_rollup(
         self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
     ) -> None:
+        # One string field per collection field, holding its statistics as a
+        # JSON list in `rollup_columns` order: InfluxDB's query time grows
+        # with the number of fields read, and a graph reads 4 fields, not 40.
         measurement = f"{collection.name}_{level}".translate(_MEASUREMENT_ESCAPES)
+        layout = _rollup_layout(collection)
         lines = []
         for row in rows:
+            values = row.values
             fields = ",".join(
-                f"{name}={float(value)!r}"
-                for name, value in row.values.items()
-                if value is not None
+                f'{name}="{_json_array([values.get(column) for column in columns])}"'
+                for name, columns in layout
+                if values.get(columns[0])
             )
             if fields:
                 lines.append(f"{measurement},stream={row.stream_id} {fields} {row.timestamp}")
@@ -335,16 +350,28 @@ class InfluxTimeseriesStore(TimeseriesStore):
         stream_ids: Sequence[int],
         start: int,
         end: int,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[RawRow]:
         if not stream_ids:
             return
+        layout = _rollup_layout(collection)
+        if columns is not None:
+            wanted = set(columns)
+            layout = tuple((name, cols) for name, cols in layout if wanted & set(cols))
+        selected = ",".join(_identifier(name) for name, _ in (*layout, ("stream", ())))
         source = (
             f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
             f"{_identifier(f'{collection.name}_{level}')}"
         )
-        for point in self._select(source, "*", stream_ids, start, end):
-            stream_id = int(point.pop("stream"))
-            yield stream_id, point.pop("time"), point
+        for point in self._select(source, selected, stream_ids, start, end):
+            values: dict[str, Any] = {}
+            for name, cols in layout:
+                packed = point.get(name)
+                if packed is None:
+                    values.update(dict.fromkeys(cols))
+                else:
+                    values.update(zip(cols, json.loads(packed), strict=True))
+            yield int(point["stream"]), point["time"], values
 
     def _latest_since(
         self, collection: Collection, stream_ids: Sequence[int], since: int

@@ -34,11 +34,12 @@ from sqlalchemy.dialects import sqlite
 from nntsc.collections import Collection, Row
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadQuery
-from nntsc.store.models import ROLLUP_LEVELS, RollupPending
+from nntsc.store.models import ROLLUP_LEVELS, RollupPending, rollup_columns
 from nntsc.store.partials import (
     Aggregation,
     Partial,
     finalize,
+    finalize_columns,
     merge,
     partial_from_columns,
     partial_from_rows,
@@ -176,7 +177,9 @@ class TimeseriesStore(abc.ABC):
         stream_ids: Sequence[int],
         start: int,
         end: int,
-    ) -> Iterator[RawRow]: ...
+        columns: Sequence[str] | None = None,
+    ) -> Iterator[RawRow]:
+        """Rollup rows in [start, end); only `columns` of them when given."""
 
     @abc.abstractmethod
     def _latest_since(
@@ -528,6 +531,10 @@ class TimeseriesStore(abc.ABC):
             aggregation.validate(collection)
         now = self.clock() if now is None else now
         stream_ids = sorted(set(stream_ids))
+        # Only the fields asked about are read and summarised.
+        fields = sorted({a.field for a in aggregations})
+        wanted = rollup_columns(collection, fields)
+        rolled: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
         partials: dict[int, list[Partial]] = defaultdict(list)
         levels_read: list[str] = []
         cursor = first_bin
@@ -541,25 +548,34 @@ class TimeseriesStore(abc.ABC):
             if complete_until <= cursor:
                 continue
             for _, timestamp, columns in self._read_rollup(
-                collection, level, stream_ids, cursor, complete_until
+                collection, level, stream_ids, cursor, complete_until, wanted
             ):
-                partials[align(timestamp, binsize)].append(
-                    partial_from_columns(collection, columns)
-                )
+                rolled[timestamp - timestamp % binsize].append(columns)
             levels_read.append(f"rollup-{level}")
             cursor = complete_until
         if cursor < end and stream_ids:
             grouped: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
             for _, timestamp, values in self._read_raw(collection, stream_ids, cursor, end, None):
-                grouped[align(timestamp, binsize)].append(values)
+                grouped[timestamp - timestamp % binsize].append(values)
             for bin_start, rows in grouped.items():
-                partials[bin_start].append(partial_from_rows(collection, rows))
+                partials[bin_start].append(partial_from_rows(collection, rows, fields))
             levels_read.append("raw")
         empty = [None] * len(aggregations)
         rows = []
         for bin_start in range(first_bin, end, binsize):
+            columns = rolled.get(bin_start)
             parts = partials.get(bin_start)
-            values = finalize(merge(collection, parts), aggregations) if parts else empty
+            if columns and not parts and len(columns) == 1:
+                # One rollup row is the whole bin: answer from its columns directly.
+                values = finalize_columns(columns[0], aggregations)
+            elif columns or parts:
+                parts = [
+                    *(partial_from_columns(collection, c, fields) for c in columns or ()),
+                    *(parts or ()),
+                ]
+                values = finalize(merge(collection, parts, fields), aggregations)
+            else:
+                values = empty
             rows.append([bin_start, *values])
         return AggregateResult(
             binsize=binsize,

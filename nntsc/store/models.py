@@ -9,6 +9,8 @@ exactly these; `tests/integration/test_migrations.py` proves they agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -95,10 +97,12 @@ class RollupPending(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-def rollup_columns(collection: Collection) -> list[str]:
-    """The partial-statistic columns a rollup row of `collection` holds."""
+def rollup_columns(collection: Collection, fields: Sequence[str] | None = None) -> list[str]:
+    """The partial-statistic columns a rollup row of `collection` holds (for `fields`)."""
     columns = []
     for fld in collection.fields:
+        if fields is not None and fld.name not in fields:
+            continue
         columns.extend(f"{fld.name}_{stat}" for stat in PARTIAL_STATS)
         if fld.quantiles:
             columns.extend(f"{fld.name}_p{point}" for point in QUANTILE_POINTS)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nntsc.collections import Collection
+from nntsc.collections import Collection, Field
 from nntsc.errors import BadQuery
 from nntsc.store.models import PARTIAL_STATS, QUANTILE_POINTS
 
@@ -91,11 +91,22 @@ def _summarise(values: list[float], with_quantiles: bool) -> dict[str, Any]:
     return summary
 
 
-def partial_from_rows(collection: Collection, rows: Iterable[Mapping[str, Any]]) -> Partial:
+def _selected(collection: Collection, fields: Sequence[str] | None) -> list[Field]:
+    if fields is None:
+        return list(collection.fields)
+    return [fld for fld in collection.fields if fld.name in fields]
+
+
+def partial_from_rows(
+    collection: Collection,
+    rows: Iterable[Mapping[str, Any]],
+    fields: Sequence[str] | None = None,
+) -> Partial:
     """Summarise raw rows (of one bin, any number of streams) field by field."""
-    collected: dict[str, list[float]] = {fld.name: [] for fld in collection.fields}
-    arrays = [fld.name for fld in collection.fields if fld.kind == "array"]
-    scalars = [fld.name for fld in collection.fields if fld.kind != "array"]
+    selected = _selected(collection, fields)
+    collected: dict[str, list[float]] = {fld.name: [] for fld in selected}
+    arrays = [fld.name for fld in selected if fld.kind == "array"]
+    scalars = [fld.name for fld in selected if fld.kind != "array"]
     for row in rows:
         for name in scalars:
             value = row.get(name)
@@ -105,7 +116,7 @@ def partial_from_rows(collection: Collection, rows: Iterable[Mapping[str, Any]])
             value = row.get(name)
             if value:
                 collected[name].extend(v for v in value if v is not None)
-    return {fld.name: _summarise(collected[fld.name], fld.quantiles) for fld in collection.fields}
+    return {fld.name: _summarise(collected[fld.name], fld.quantiles) for fld in selected}
 
 
 def partial_to_columns(collection: Collection, partial: Partial) -> dict[str, float | None]:
@@ -122,10 +133,12 @@ def partial_to_columns(collection: Collection, partial: Partial) -> dict[str, fl
     return columns
 
 
-def partial_from_columns(collection: Collection, columns: Mapping[str, Any]) -> Partial:
-    """Inverse of `partial_to_columns` for one rollup row."""
+def partial_from_columns(
+    collection: Collection, columns: Mapping[str, Any], fields: Sequence[str] | None = None
+) -> Partial:
+    """Inverse of `partial_to_columns` for one rollup row (its `fields` only, if given)."""
     partial: Partial = {}
-    for fld in collection.fields:
+    for fld in _selected(collection, fields):
         summary = {stat: columns.get(f"{fld.name}_{stat}") for stat in PARTIAL_STATS}
         summary["count"] = int(summary["count"] or 0)
         if fld.quantiles and summary["count"]:
@@ -170,12 +183,14 @@ def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
     return result
 
 
-def merge(collection: Collection, partials: Sequence[Partial]) -> Partial:
-    """One partial for the union of the bins of `partials`."""
+def merge(
+    collection: Collection, partials: Sequence[Partial], fields: Sequence[str] | None = None
+) -> Partial:
+    """One partial for the union of the bins of `partials` (their `fields` only, if given)."""
     if len(partials) == 1:
         return partials[0]
     merged: Partial = {}
-    for fld in collection.fields:
+    for fld in _selected(collection, fields):
         summaries = [p[fld.name] for p in partials if p[fld.name]["count"]]
         if not summaries:
             merged[fld.name] = {"count": 0, "sum": None, "sumsq": None, "min": None, "max": None}
@@ -199,6 +214,37 @@ def _percentile_from_summary(summary: Mapping[str, Any], point: float) -> float:
     lower = min(math.floor(position), len(bounds) - 1)
     upper = min(lower + 1, len(bounds) - 1)
     return bounds[lower] + (bounds[upper] - bounds[lower]) * (position - lower)
+
+
+def finalize_columns(columns: Mapping[str, Any], aggregations: Sequence[Aggregation]) -> list[Any]:
+    """`finalize` of one rollup row, read straight from its columns."""
+    values: list[Any] = []
+    for aggregation in aggregations:
+        name = aggregation.field
+        count = int(columns.get(f"{name}_count") or 0)
+        function = aggregation.function
+        if function == "count":
+            values.append(count)
+        elif not count:
+            values.append(None)
+        elif function == "mean":
+            values.append(columns[f"{name}_sum"] / count)
+        elif function in ("min", "max", "sum"):
+            values.append(columns[f"{name}_{function}"])
+        elif function == "smoke":
+            values.append([columns[f"{name}_p{point}"] for point in QUANTILE_POINTS])
+        else:
+            summary = {
+                "count": count,
+                "sum": columns[f"{name}_sum"],
+                "sumsq": columns[f"{name}_sumsq"],
+                "min": columns[f"{name}_min"],
+                "max": columns[f"{name}_max"],
+            }
+            if function != "stddev":
+                summary["q"] = [columns[f"{name}_p{point}"] for point in QUANTILE_POINTS]
+            values.extend(finalize({name: summary}, [aggregation]))
+    return values
 
 
 def finalize(partial: Partial, aggregations: Sequence[Aggregation]) -> list[Any]:

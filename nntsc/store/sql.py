@@ -103,12 +103,18 @@ class SqlTimeseriesStore(TimeseriesStore):
         stream_ids: Sequence[int],
         start: int,
         end: int,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[RawRow]:
         table = rollup_table(collection, level)
+        selected = (
+            [table]
+            if columns is None
+            else [table.c.stream_id, table.c.timestamp, *(table.c[name] for name in columns)]
+        )
         with self.engine.connect() as connection:
             for chunk in _chunks(stream_ids):
                 query = (
-                    select(table)
+                    select(*selected)
                     .where(table.c.stream_id.in_(chunk))
                     .where(table.c.timestamp >= start, table.c.timestamp < end)
                 )
