@@ -13,5 +13,5 @@ def includeme(config: Configurator) -> None:
 
     config.add_route("api.v1.collections", "/api/v1/collections")
     config.add_route("api.v1.collection.streams", "/api/v1/collections/{collection}/streams")
-    config.add_route("api.v1.stream", "/api/v1/streams/{stream_id}")
-    config.add_route("api.v1.stream.data", "/api/v1/streams/{stream_id}/data")
+    config.add_route("api.v1.stream", "/api/v1/streams/{stream_id:\\d+}")
+    config.add_route("api.v1.stream.data", "/api/v1/streams/{stream_id:\\d+}/data")

@@ -79,9 +79,9 @@ class SeriesSpec:
 def _scale(value: Any, scale: float) -> Any:
     if value is None or scale == 1.0:
         return value
-    if isinstance(value, list):
-        return [None if v is None else round(v * scale, 4) for v in value]
-    return round(value * scale, 4)
+    if type(value) is list:
+        return [None if v is None else v * scale for v in value]
+    return value * scale
 
 
 def _lossrate(values: dict[str, Any]) -> float | None:

@@ -20,10 +20,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ampy import Ampy  # noqa: E402
-from bench.common import bench_services, timed  # noqa: E402
-from nntsc.collections import Row  # noqa: E402
-from nntsc.collections import get as get_collection  # noqa: E402
+from ampy import Ampy
+from bench.common import bench_services, timed
+from nntsc.collections import Row
+from nntsc.collections import get as get_collection
 
 DAY = 86400
 

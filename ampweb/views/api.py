@@ -120,11 +120,13 @@ def stream_data(request: Request) -> Response:
 
 def _csv_lines(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[bytes]:
     """CSV, one encoded line at a time; list values (smoke) spread over numbered columns."""
-    widths = {}
-    for index in range(len(columns)):
-        sample = next((row[index] for row in rows if row[index] is not None), None)
-        if isinstance(sample, list):
-            widths[index] = len(sample)
+    # A list column (smoke, raw rtts) spreads over as many columns as its
+    # longest value; shorter values are padded so every line fits the header.
+    widths: dict[int, int] = {}
+    for row in rows:
+        for index, value in enumerate(row):
+            if isinstance(value, list):
+                widths[index] = max(widths.get(index, 0), len(value))
     header: list[str] = []
     for index, name in enumerate(columns):
         if index in widths:
@@ -146,7 +148,8 @@ def _csv_lines(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterato
         flat: list[Any] = []
         for index, value in enumerate(row):
             if index in widths:
-                flat.extend(value if value is not None else [""] * widths[index])
+                values = [("" if v is None else v) for v in value or ()]
+                flat.extend(values + [""] * (widths[index] - len(values)))
             else:
                 flat.append("" if value is None else value)
         yield line(flat)

@@ -4,8 +4,8 @@ Raw rows go to the measurement named after the collection in the retention
 policy ``raw`` (the database default), tagged with ``stream`` and the
 stream's properties so other InfluxDB tools can use them; arrays are stored as
 JSON strings. Rollups go to ``<collection>_<seconds>`` in the retention
-policy ``rollups``, tagged with ``stream``, one string field per collection
-field holding its partial statistics as a JSON list (see `_write_rollup`).
+policy ``rollups``, tagged with ``stream``, with one string field ``stats``
+holding the row's partial statistics as a JSON list (see `_write_rollup`).
 
 Rollups are computed by the shared maintenance in `TimeseriesStore` rather
 than by continuous queries: a CQ only resamples a recent window, so it never
@@ -83,12 +83,9 @@ def _field_formatter(collection: Collection) -> Callable[[Mapping[str, Any]], st
     return format_fields
 
 
-@functools.cache
-def _rollup_layout(collection: Collection) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Per field of `collection`: its name and the rollup columns packed into it."""
-    return tuple(
-        (fld.name, tuple(rollup_columns(collection, [fld.name]))) for fld in collection.fields
-    )
+def _compact_array(values: Sequence[float | None]) -> str:
+    """Numbers as a JSON list with 12 significant digits: short text, ample precision."""
+    return "[" + ",".join("null" if v is None else f"{v:.12g}" for v in values) + "]"
 
 
 def _identifier(name: str) -> str:
@@ -278,21 +275,16 @@ class InfluxTimeseriesStore(TimeseriesStore):
     def _write_rollup(
         self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
     ) -> None:
-        # One string field per collection field, holding its statistics as a
-        # JSON list in `rollup_columns` order: InfluxDB's query time grows
-        # with the number of fields read, and a graph reads 4 fields, not 40.
+        # The whole row is one string field, its statistics as a JSON list in
+        # `rollup_columns` order: InfluxDB's query time grows with the number
+        # of fields read, and a rollup row has dozens of statistics.
         measurement = f"{collection.name}_{level}".translate(_MEASUREMENT_ESCAPES)
-        layout = _rollup_layout(collection)
-        lines = []
-        for row in rows:
-            values = row.values
-            fields = ",".join(
-                f'{name}="{_json_array([values.get(column) for column in columns])}"'
-                for name, columns in layout
-                if values.get(columns[0])
-            )
-            if fields:
-                lines.append(f"{measurement},stream={row.stream_id} {fields} {row.timestamp}")
+        columns = rollup_columns(collection)
+        lines = [
+            f"{measurement},stream={row.stream_id} "
+            f'stats="{_compact_array([row.values.get(c) for c in columns])}" {row.timestamp}'
+            for row in rows
+        ]
         result = self._write_lines(lines, ROLLUP_POLICY)
         if result.dropped:
             raise StoreUnavailable(f"InfluxDB dropped rollup points: {result.dropped_reasons}")
@@ -354,23 +346,13 @@ class InfluxTimeseriesStore(TimeseriesStore):
     ) -> Iterator[RawRow]:
         if not stream_ids:
             return
-        layout = _rollup_layout(collection)
-        if columns is not None:
-            wanted = set(columns)
-            layout = tuple((name, cols) for name, cols in layout if wanted & set(cols))
-        selected = ",".join(_identifier(name) for name, _ in (*layout, ("stream", ())))
+        names = rollup_columns(collection)
         source = (
             f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
             f"{_identifier(f'{collection.name}_{level}')}"
         )
-        for point in self._select(source, selected, stream_ids, start, end):
-            values: dict[str, Any] = {}
-            for name, cols in layout:
-                packed = point.get(name)
-                if packed is None:
-                    values.update(dict.fromkeys(cols))
-                else:
-                    values.update(zip(cols, json.loads(packed), strict=True))
+        for point in self._select(source, '"stats","stream"', stream_ids, start, end):
+            values = dict(zip(names, json.loads(point["stats"]), strict=True))
             yield int(point["stream"]), point["time"], values
 
     def _latest_since(
