@@ -35,12 +35,26 @@ def year_of_rows(stream_id: int, start: int, end: int) -> list[Row]:
     for timestamp in range(start, end, 60):
         base = 20_000 + 3_000 * math.sin(2 * math.pi * (timestamp % DAY) / DAY)
         if rnd.random() < 0.01:
-            values = {"median": None, "min": None, "max": None, "loss": 1, "results": 1,
-                      "lossrate": 1.0, "rtts": [None]}
+            values = {
+                "median": None,
+                "min": None,
+                "max": None,
+                "loss": 1,
+                "results": 1,
+                "lossrate": 1.0,
+                "rtts": [None],
+            }
         else:
             rtt = int(base + rnd.expovariate(1 / 800))
-            values = {"median": float(rtt), "min": rtt, "max": rtt, "loss": 0, "results": 1,
-                      "lossrate": 0.0, "rtts": [rtt]}
+            values = {
+                "median": float(rtt),
+                "min": rtt,
+                "max": rtt,
+                "loss": 0,
+                "results": 1,
+                "lossrate": 0.0,
+                "rtts": [rtt],
+            }
         rows.append(Row(stream_id, timestamp, values))
     return rows
 
@@ -56,8 +70,12 @@ def main() -> None:
 
     with bench_services() as services:
         store = services.timeseries
-        props = {"source": "bench-a", "destination": "bench-b", "family": "ipv4",
-                 "packet_size": "84"}
+        props = {
+            "source": "bench-a",
+            "destination": "bench-b",
+            "family": "ipv4",
+            "packet_size": "84",
+        }
         stream_id = services.streams.stream_id(icmp, props)
         rows = year_of_rows(stream_id, start, end)
         started = time.perf_counter()
@@ -67,8 +85,10 @@ def main() -> None:
         started = time.perf_counter()
         bins = store.process_rollups()
         rolled = time.perf_counter() - started
-        print(f"loaded {len(rows):,} rows in {loaded:.1f} s; "
-              f"{bins} hour/day rollup marks processed in {rolled:.1f} s")
+        print(
+            f"loaded {len(rows):,} rows in {loaded:.1f} s; "
+            f"{bins} hour/day rollup marks processed in {rolled:.1f} s"
+        )
 
         ampy = Ampy(services)
         source = f'"{store.database}"."raw"."amp-icmp"'
@@ -94,23 +114,32 @@ def main() -> None:
             full = timed(lambda s=range_start, i=interval: bare(s, i, True))
             figures[label] = (ours, simple, full)
             points = sum(1 for row in history.rows if row[1] is not None)
-            print(f"{label}: ours {ours * 1000:.1f} ms ({len(history.rows)} bins of "
-                  f"{history.binsize} s, {points} with data; read "
-                  f"{'+'.join(_levels(store, stream_id, range_start, end, history.binsize))})")
-            print(f"   bare GROUP BY time({interval}), mean/min/max/sums: {simple * 1000:.1f} ms"
-                  f" -> ratio ours/bare {ours / simple:.3f}")
-            print(f"   bare with 20 percentiles (smoke):            {full * 1000:.1f} ms"
-                  f" -> ratio ours/bare {ours / full:.3f}")
-        print(f"1-year ratio {figures['1 year'][0] / figures['1 year'][1]:.3f} (target <= 0.25); "
-              f"1-day ratio {figures['1 day'][0] / figures['1 day'][1]:.3f} (target < 1.5)")
+            print(
+                f"{label}: ours {ours * 1000:.1f} ms ({len(history.rows)} bins of "
+                f"{history.binsize} s, {points} with data; read "
+                f"{'+'.join(_levels(store, stream_id, range_start, end, history.binsize))})"
+            )
+            print(
+                f"   bare GROUP BY time({interval}), mean/min/max/sums: {simple * 1000:.1f} ms"
+                f" -> ratio ours/bare {ours / simple:.3f}"
+            )
+            print(
+                f"   bare with 20 percentiles (smoke):            {full * 1000:.1f} ms"
+                f" -> ratio ours/bare {ours / full:.3f}"
+            )
+        print(
+            f"1-year ratio {figures['1 year'][0] / figures['1 year'][1]:.3f} (target <= 0.25); "
+            f"1-day ratio {figures['1 day'][0] / figures['1 day'][1]:.3f} (target < 1.5)"
+        )
 
 
 def _levels(store, stream_id: int, start: int, end: int, binsize: int) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
     from nntsc.store import Aggregation
 
     icmp = get_collection("amp-icmp")
-    result = store.aggregate(icmp, [stream_id], start, end, binsize,
-                             [Aggregation("n", "median", "count")])
+    result = store.aggregate(
+        icmp, [stream_id], start, end, binsize, [Aggregation("n", "median", "count")]
+    )
     return result.levels_read
 
 

@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 5000
 #: Batches written at once: while one waits for a store, the next is sent.
-WRITERS = 1
+WRITERS = 2
 #: Seconds between two updates of the streams' first/last timestamps.
 TOUCH_INTERVAL = 10.0
 
-#: Called after each committed batch with the collection and its rows.
+#: Called after each committed batch with the collection and its rows, on a
+#: writer thread; with several writers, batches may commit out of order.
 CommitListener = Callable[[Collection, list[Row]], None]
 
 Batch = list[PreparedWrite]
