@@ -82,10 +82,19 @@ def rollup(config_path: str) -> None:
     services = Services.from_settings(load_settings(config_path))
     try:
         started = time.monotonic()
-        count = services.timeseries.process_rollups()
-        click.echo(f"{count} rollup bins computed in {time.monotonic() - started:.1f} s")
+        count = _process_rollups(services)
+        click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")
     finally:
         services.close()
+
+
+def _process_rollups(services: Services) -> int:
+    """Process every pending rollup mark with a progress bar on stderr."""
+    store = services.timeseries
+    with tqdm(
+        total=store.pending_count(), unit="mark", desc="rollups", file=sys.stderr
+    ) as bar:
+        return store.process_rollups(progress=bar.update)
 
 
 @main.command("demo-data")
@@ -122,8 +131,8 @@ def demo_data(
             f"{ingestor.totals.written} rows written in {time.monotonic() - started:.1f} s",
         )
         started = time.monotonic()
-        count = services.timeseries.process_rollups()
-        click.echo(f"{count} rollup bins computed in {time.monotonic() - started:.1f} s")
+        count = _process_rollups(services)
+        click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")
     finally:
         services.close()
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, and_, bindparam, delete, select, text
+from sqlalchemy import Engine, and_, bindparam, delete, func, select, text
 from sqlalchemy.dialects import sqlite
 
 from nntsc.collections import Collection, Row
@@ -38,12 +38,14 @@ from nntsc.store.models import ROLLUP_LEVELS, RollupPending, rollup_columns
 from nntsc.store.partials import (
     Aggregation,
     Partial,
+    collect_values,
     finalize,
     finalize_columns,
     merge,
     partial_from_columns,
     partial_from_rows,
     partial_to_columns,
+    summarise_values,
 )
 
 log = logging.getLogger(__name__)
@@ -304,21 +306,28 @@ class TimeseriesStore(abc.ABC):
         stream_id: int,
         timed_values: Iterable[tuple[int, Mapping[str, Any]]],
     ) -> tuple[list[Row], list[Row]]:
-        """5-minute and hourly rollup rows of one stream's raw rows, both exact."""
+        """5-minute and hourly rollup rows of one stream's raw rows, both exact.
+
+        Values are gathered once per 5-minute bin; an hour's values are the
+        concatenation of its bins', so its percentiles are exact too.
+        """
         by_five: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
-        by_hour: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
         for timestamp, values in timed_values:
-            by_five[align(timestamp, 300)].append(values)
-            by_hour[align(timestamp, HOUR)].append(values)
-        five = [
-            Row(stream_id, b, partial_to_columns(collection, partial_from_rows(collection, v)))
-            for b, v in by_five.items()
+            by_five[timestamp - timestamp % 300].append(values)
+        five = []
+        hours: dict[int, dict[str, list[float]]] = {}
+        for bin_start, rows in sorted(by_five.items()):
+            collected = collect_values(collection, rows)
+            hour = hours.setdefault(bin_start - bin_start % HOUR, {name: [] for name in collected})
+            for name, values in collected.items():
+                hour[name].extend(values)
+            partial = summarise_values(collection, collected)
+            five.append(Row(stream_id, bin_start, partial_to_columns(collection, partial)))
+        hourly = [
+            Row(stream_id, hour, partial_to_columns(collection, summarise_values(collection, v)))
+            for hour, v in hours.items()
         ]
-        hours = [
-            Row(stream_id, b, partial_to_columns(collection, partial_from_rows(collection, v)))
-            for b, v in by_hour.items()
-        ]
-        return five, hours
+        return five, hourly
 
     @staticmethod
     def _mark_pending(
@@ -375,8 +384,12 @@ class TimeseriesStore(abc.ABC):
         start: int | None = None,
         end: int | None = None,
         now: float | None = None,
+        progress: Callable[[int], object] | None = None,
     ) -> int:
         """Recompute the rollups of pending hours and days that have closed; return how many.
+
+        `progress`, if given, is called with the number of marks done after
+        each round (for a progress bar).
 
         A pending hour gets its 5-minute and hourly bins recomputed from raw
         rows and marks its day; a pending day is merged from its hourly bins.
@@ -399,9 +412,20 @@ class TimeseriesStore(abc.ABC):
                     else:
                         self._compute_days(get_collection(name), marks)
                 processed += len(pending)
+                if progress is not None:
+                    progress(len(pending))
                 if len(pending) < ROLLUP_BATCH:
                     break
         return processed
+
+    def pending_count(self, now: float | None = None) -> int:
+        """How many hour and day marks wait to be processed (for progress bars)."""
+        now = self.clock() if now is None else now
+        table = RollupPending.__table__
+        with self.engine.connect() as connection:
+            return connection.scalar(
+                select(func.count()).where(table.c.bin_start + table.c.level + SETTLE <= now)
+            )
 
     def _pending(
         self,

@@ -78,10 +78,12 @@ def percentiles(sorted_values: Sequence[float], points: Iterable[float]) -> list
 def _summarise(values: list[float], with_quantiles: bool) -> dict[str, Any]:
     if not values:
         return {"count": 0, "sum": None, "sumsq": None, "min": None, "max": None}
+    # fsum keeps sum and sum of squares exact enough that the variance of
+    # equal values comes out as zero, not as a cancellation residue.
     summary: dict[str, Any] = {
         "count": len(values),
         "sum": math.fsum(values),
-        "sumsq": math.fsum(v * v for v in values),
+        "sumsq": math.fsum([v * v for v in values]),
         "min": min(values),
         "max": max(values),
     }
@@ -97,26 +99,49 @@ def _selected(collection: Collection, fields: Sequence[str] | None) -> list[Fiel
     return [fld for fld in collection.fields if fld.name in fields]
 
 
+Collected = dict[str, list[float]]
+
+
+def collect_values(
+    collection: Collection,
+    rows: Iterable[Mapping[str, Any]],
+    fields: Sequence[str] | None = None,
+) -> Collected:
+    """The non-null values of each field over `rows`, array fields flattened."""
+    selected = _selected(collection, fields)
+    collected: Collected = {fld.name: [] for fld in selected}
+    scalars = [(fld.name, collected[fld.name]) for fld in selected if fld.kind != "array"]
+    arrays = [(fld.name, collected[fld.name]) for fld in selected if fld.kind == "array"]
+    for row in rows:
+        get = row.get
+        for name, values in scalars:
+            value = get(name)
+            if value is not None:
+                values.append(value)
+        for name, values in arrays:
+            value = get(name)
+            if value:
+                values.extend([v for v in value if v is not None])
+    return collected
+
+
+def summarise_values(
+    collection: Collection, collected: Collected, fields: Sequence[str] | None = None
+) -> Partial:
+    """The partial of values gathered by `collect_values` (the lists may be reordered)."""
+    return {
+        fld.name: _summarise(collected[fld.name], fld.quantiles)
+        for fld in _selected(collection, fields)
+    }
+
+
 def partial_from_rows(
     collection: Collection,
     rows: Iterable[Mapping[str, Any]],
     fields: Sequence[str] | None = None,
 ) -> Partial:
     """Summarise raw rows (of one bin, any number of streams) field by field."""
-    selected = _selected(collection, fields)
-    collected: dict[str, list[float]] = {fld.name: [] for fld in selected}
-    arrays = [fld.name for fld in selected if fld.kind == "array"]
-    scalars = [fld.name for fld in selected if fld.kind != "array"]
-    for row in rows:
-        for name in scalars:
-            value = row.get(name)
-            if value is not None:
-                collected[name].append(value)
-        for name in arrays:
-            value = row.get(name)
-            if value:
-                collected[name].extend(v for v in value if v is not None)
-    return {fld.name: _summarise(collected[fld.name], fld.quantiles) for fld in selected}
+    return summarise_values(collection, collect_values(collection, rows, fields), fields)
 
 
 def partial_to_columns(collection: Collection, partial: Partial) -> dict[str, float | None]:

@@ -74,7 +74,7 @@ class SqlTimeseriesStore(TimeseriesStore):
         with self.engine.connect() as connection:
             for chunk in _chunks(stream_ids):
                 query = (
-                    select(table)
+                    select(table.c.stream_id, table.c.timestamp, *(table.c[n] for n in names))
                     .where(table.c.stream_id.in_(chunk))
                     .where(table.c.timestamp >= start, table.c.timestamp < end)
                     .order_by(table.c.stream_id, table.c.timestamp)
@@ -82,7 +82,7 @@ class SqlTimeseriesStore(TimeseriesStore):
                 if remaining is not None:
                     query = query.limit(remaining)
                 for row in connection.execute(query):
-                    yield row.stream_id, row.timestamp, {name: row._mapping[name] for name in names}
+                    yield row[0], row[1], dict(zip(names, row[2:], strict=True))
                     if remaining is not None:
                         remaining -= 1
                 if remaining == 0:
