@@ -150,12 +150,6 @@ class Services:
 
         return StreamRegistry(self.sessionmaker)
 
-    @cached_property
-    def rollups(self):  # type: ignore[no-untyped-def]
-        from nntsc.store.rollups import RollupMaintainer
-
-        return RollupMaintainer(self.engine, self.timeseries)
-
     def close(self) -> None:
         """Release connections (engine pools, HTTP sessions)."""
         while self._closers:

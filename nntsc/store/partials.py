@@ -241,35 +241,26 @@ def _percentile_from_summary(summary: Mapping[str, Any], point: float) -> float:
     return bounds[lower] + (bounds[upper] - bounds[lower]) * (position - lower)
 
 
+class _RollupSummary:
+    """One field's summary read lazily from a flat rollup row, for `finalize`."""
+
+    __slots__ = ("columns", "field")
+
+    def __init__(self, columns: Mapping[str, Any], field: str) -> None:
+        self.columns = columns
+        self.field = field
+
+    def __getitem__(self, stat: str) -> Any:
+        if stat == "q":
+            return [self.columns[f"{self.field}_p{point}"] for point in QUANTILE_POINTS]
+        value = self.columns.get(f"{self.field}_{stat}")
+        return int(value or 0) if stat == "count" else value
+
+
 def finalize_columns(columns: Mapping[str, Any], aggregations: Sequence[Aggregation]) -> list[Any]:
     """`finalize` of one rollup row, read straight from its columns."""
-    values: list[Any] = []
-    for aggregation in aggregations:
-        name = aggregation.field
-        count = int(columns.get(f"{name}_count") or 0)
-        function = aggregation.function
-        if function == "count":
-            values.append(count)
-        elif not count:
-            values.append(None)
-        elif function == "mean":
-            values.append(columns[f"{name}_sum"] / count)
-        elif function in ("min", "max", "sum"):
-            values.append(columns[f"{name}_{function}"])
-        elif function == "smoke":
-            values.append([columns[f"{name}_p{point}"] for point in QUANTILE_POINTS])
-        else:
-            summary = {
-                "count": count,
-                "sum": columns[f"{name}_sum"],
-                "sumsq": columns[f"{name}_sumsq"],
-                "min": columns[f"{name}_min"],
-                "max": columns[f"{name}_max"],
-            }
-            if function != "stddev":
-                summary["q"] = [columns[f"{name}_p{point}"] for point in QUANTILE_POINTS]
-            values.extend(finalize({name: summary}, [aggregation]))
-    return values
+    summaries = {a.field: _RollupSummary(columns, a.field) for a in aggregations}
+    return finalize(summaries, aggregations)  # type: ignore[arg-type]
 
 
 def finalize(partial: Partial, aggregations: Sequence[Aggregation]) -> list[Any]:
