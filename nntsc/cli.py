@@ -91,9 +91,7 @@ def rollup(config_path: str) -> None:
 def _process_rollups(services: Services) -> int:
     """Process every pending rollup mark with a progress bar on stderr."""
     store = services.timeseries
-    with tqdm(
-        total=store.pending_count(), unit="mark", desc="rollups", file=sys.stderr
-    ) as bar:
+    with tqdm(total=store.pending_count(), unit="mark", desc="rollups", file=sys.stderr) as bar:
         return store.process_rollups(progress=bar.update)
 
 

@@ -39,6 +39,7 @@ from nntsc.store.partials import (
     Aggregation,
     Partial,
     collect_values,
+    columns_needed,
     finalize,
     finalize_columns,
     merge,
@@ -398,25 +399,25 @@ class TimeseriesStore(abc.ABC):
         """
         now = self.clock() if now is None else now
         processed = 0
-        for level in (HOUR, DAY):
-            while True:
-                pending = self._pending(level, collection, stream_ids, start, end, now)
-                if not pending:
-                    break
-                by_collection: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-                for name, stream_id, bin_start, version in pending:
+        while True:
+            # One query finds both kinds of mark; days wait until no hour is
+            # pending, as a day is merged from its finished hours.
+            pending = self._pending(collection, stream_ids, start, end, now)
+            if not pending:
+                return processed
+            level = HOUR if any(mark[0] == HOUR for mark in pending) else DAY
+            by_collection: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+            for mark_level, name, stream_id, bin_start, version in pending:
+                if mark_level == level:
                     by_collection[name].append((stream_id, bin_start, version))
-                for name, marks in by_collection.items():
-                    if level == HOUR:
-                        self._compute_hours(get_collection(name), marks, now)
-                    else:
-                        self._compute_days(get_collection(name), marks)
-                processed += len(pending)
+            for name, marks in by_collection.items():
+                if level == HOUR:
+                    self._compute_hours(get_collection(name), marks, now)
+                else:
+                    self._compute_days(get_collection(name), marks)
+                processed += len(marks)
                 if progress is not None:
-                    progress(len(pending))
-                if len(pending) < ROLLUP_BATCH:
-                    break
-        return processed
+                    progress(len(marks))
 
     def pending_count(self, now: float | None = None) -> int:
         """How many hour and day marks wait to be processed (for progress bars)."""
@@ -429,27 +430,34 @@ class TimeseriesStore(abc.ABC):
 
     def _pending(
         self,
-        level: int,
         collection: Collection | None,
         stream_ids: Sequence[int] | None,
         start: int | None,
         end: int | None,
         now: float,
-    ) -> list[tuple[str, int, int, int]]:
+    ) -> list[tuple[int, str, int, int, int]]:
+        """Closed, settled marks: (level, collection, stream, bin start, version), hours first."""
         table = RollupPending.__table__
-        conditions = [table.c.level == level, table.c.bin_start + level + SETTLE <= now]
+        conditions = [table.c.bin_start + table.c.level + SETTLE <= now]
         if collection is not None:
             conditions.append(table.c.collection == collection.name)
         if stream_ids is not None:
             conditions.append(table.c.stream_id.in_(list(stream_ids)))
         if start is not None:
-            conditions.append(table.c.bin_start >= align(start, level))
+            # A day mark starts at midnight, before an unaligned start.
+            conditions.append(table.c.bin_start >= align(start, DAY))
         if end is not None:
             conditions.append(table.c.bin_start < end)
         query = (
-            select(table.c.collection, table.c.stream_id, table.c.bin_start, table.c.version)
+            select(
+                table.c.level,
+                table.c.collection,
+                table.c.stream_id,
+                table.c.bin_start,
+                table.c.version,
+            )
             .where(and_(*conditions))
-            .order_by(table.c.collection, table.c.stream_id, table.c.bin_start)
+            .order_by(table.c.level, table.c.collection, table.c.stream_id, table.c.bin_start)
             .limit(ROLLUP_BATCH)
         )
         with self.engine.connect() as connection:
@@ -557,7 +565,10 @@ class TimeseriesStore(abc.ABC):
         stream_ids = sorted(set(stream_ids))
         # Only the fields asked about are read and summarised.
         fields = sorted({a.field for a in aggregations})
-        wanted = rollup_columns(collection, fields)
+        # A bin made of one rollup row is answered from the few columns the
+        # aggregations read; bins merged from several rows need every statistic.
+        single = columns_needed(aggregations)
+        mergeable = rollup_columns(collection, fields)
         rolled: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
         partials: dict[int, list[Partial]] = defaultdict(list)
         levels_read: list[str] = []
@@ -571,6 +582,7 @@ class TimeseriesStore(abc.ABC):
             complete_until = min(align(end, level), settled)
             if complete_until <= cursor:
                 continue
+            wanted = single if level == binsize and len(stream_ids) == 1 else mergeable
             for _, timestamp, columns in self._read_rollup(
                 collection, level, stream_ids, cursor, complete_until, wanted
             ):

@@ -241,6 +241,24 @@ def _percentile_from_summary(summary: Mapping[str, Any], point: float) -> float:
     return bounds[lower] + (bounds[upper] - bounds[lower]) * (position - lower)
 
 
+def columns_needed(aggregations: Sequence[Aggregation]) -> list[str]:
+    """The rollup columns `finalize_columns` reads for `aggregations` of a single row."""
+    needed: dict[str, None] = {}
+    for aggregation in aggregations:
+        name, function = aggregation.field, aggregation.function
+        stats = {"mean": ["sum"], "sum": ["sum"], "min": ["min"], "max": ["max"], "count": []}.get(
+            function
+        )
+        if stats is None:
+            if function == "stddev":
+                stats = ["sum", "sumsq"]
+            else:
+                stats = ["min", *(f"p{point}" for point in QUANTILE_POINTS)]
+        for stat in ["count", *stats]:
+            needed[f"{name}_{stat}"] = None
+    return list(needed)
+
+
 class _RollupSummary:
     """One field's summary read lazily from a flat rollup row, for `finalize`."""
 
