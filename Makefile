@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 INI    ?= development.ini
-PORT   ?= 6543
 
 .DEFAULT_GOAL := help
 .PHONY: help venv schema demo demo-data serve test test-unit services lint format bench clean
@@ -21,7 +20,7 @@ schema: venv ## Create or migrate the schema of the stores named in INI (default
 	$(BIN)/nntsc db upgrade -c $(INI)
 
 demo: venv ## Set up the embedded default, load the simulated AMP mesh once, serve on 127.0.0.1:6543
-	bin/demo.sh $(BIN) $(INI) $(PORT)
+	bin/demo.sh $(BIN) $(INI)
 
 demo-data: venv ## Load (again) the simulated mesh into INI's stores
 	$(BIN)/nntsc demo-data -c $(INI) --sites 10 --days 7

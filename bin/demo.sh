@@ -3,7 +3,8 @@
 set -euo pipefail
 bin=${1:-.venv/bin}
 ini=${2:-development.ini}
-port=${3:-6543}
+# The address pserve listens on comes from the ini's [server:main] section.
+listen=$(sed -n 's/^listen *= *//p' "$ini" | head -n 1)
 
 "$bin/nntsc" db upgrade -c "$ini"
 mkdir -p var
@@ -16,6 +17,6 @@ else
     echo "Demo data already loaded ($marker); delete it to load again."
 fi
 echo
-echo "Serving on http://127.0.0.1:${port}   (Ctrl-C stops)"
+echo "Serving on http://${listen:-127.0.0.1:6543}   (Ctrl-C stops)"
 echo
 exec "$bin/pserve" "$ini"
