@@ -44,6 +44,9 @@ lint: venv ## ruff check
 format: venv ## ruff format
 	$(BIN)/ruff format .
 
+protos: venv ## Regenerate nntsc/wire/*_pb2.py from the .proto files
+	bin/gen-protos.sh $(BIN)/python
+
 bench: venv services ## Benchmarks against the bare stores; prints figures and ratios
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py

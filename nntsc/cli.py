@@ -95,6 +95,37 @@ def _process_rollups(services: Services) -> int:
         return store.process_rollups(progress=bar.update)
 
 
+@main.command("collect")
+@config_option
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Only check that the broker and the stores answer; exit 1 if not.",
+)
+def collect(config_path: str, check_only: bool) -> None:
+    """Consume amplet2 reports from RabbitMQ into the stores until SIGTERM."""
+    from nntsc.ingest.amqp import Collector, CollectorSettings, check
+
+    settings = load_settings(config_path)
+    services = Services.from_settings(settings)
+    collector_settings = CollectorSettings.from_settings(services.settings)
+    try:
+        if check_only:
+            problems = check(services, collector_settings)
+            for problem in problems:
+                click.echo(f"unavailable: {problem}", err=True)
+            if problems:
+                sys.exit(1)
+            click.echo("broker and stores answer")
+            return
+        collector = Collector(services, collector_settings)
+        collector.install_signal_handlers()
+        collector.run()
+    finally:
+        services.close()
+
+
 @main.command("demo-data")
 @config_option
 @click.option("--sites", default=10, show_default=True, type=click.IntRange(2, 200))

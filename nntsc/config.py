@@ -150,6 +150,15 @@ class Services:
 
         return StreamRegistry(self.sessionmaker)
 
+    @cached_property
+    def live(self):  # type: ignore[no-untyped-def]
+        """The live feed named by ``nntsc.live_url``."""
+        from nntsc.live import open_live_feed
+
+        feed = open_live_feed(self.settings["nntsc.live_url"])
+        self._closers.append(feed.close)
+        return feed
+
     def close(self) -> None:
         """Release connections (engine pools, HTTP sessions)."""
         while self._closers:

@@ -6,7 +6,16 @@ from nntsc.collections.amp_icmp import AmpIcmp
 from nntsc.collections.base import Collection, Field, ParsedRow, Property, Row
 from nntsc.errors import UnknownCollection
 
-__all__ = ["Collection", "Field", "ParsedRow", "Property", "Row", "all_collections", "get"]
+__all__ = [
+    "Collection",
+    "Field",
+    "ParsedRow",
+    "Property",
+    "Row",
+    "all_collections",
+    "for_amp_test",
+    "get",
+]
 
 _REGISTRY: dict[str, Collection] = {c.name: c for c in (AmpIcmp(),)}
 
@@ -22,3 +31,8 @@ def get(name: str) -> Collection:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownCollection(name) from None
+
+
+def for_amp_test(test_type: str) -> list[Collection]:
+    """The collections fed by amplet2 reports of `test_type` (empty if none)."""
+    return [c for c in all_collections() if c.amp_test == test_type]

@@ -84,6 +84,7 @@ class AmpIcmp(Collection):
         Field("rtts", "array", "us", quantiles=True, description="round trips, sorted"),
     )
     presence_field = "results"
+    amp_test = "icmp"
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:
         if not isinstance(source, str) or not source:

@@ -70,6 +70,8 @@ class Collection:
     fields: ClassVar[tuple[Field, ...]]
     #: A field that every row has a value for, used to find a stream's newest row.
     presence_field: ClassVar[str]
+    #: The amplet2 test (AMQP header ``x-amp-test-type``) whose reports feed it.
+    amp_test: ClassVar[str | None] = None
 
     @cached_property
     def property_names(self) -> tuple[str, ...]:

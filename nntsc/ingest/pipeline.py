@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from nntsc.collections import Collection, Row
+from nntsc.collections import Collection, ParsedRow, Row
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.store.interfaces import PreparedWrite, WriteResult
@@ -33,6 +34,21 @@ TOUCH_INTERVAL = 10.0
 #: writer thread; with several writers, batches may commit out of order.
 CommitListener = Callable[[Collection, list[Row]], None]
 
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """A finished batch: the tokens added with its reports, its result or error, its timing."""
+
+    tokens: list[Any]
+    rows: int
+    result: WriteResult | None
+    error: BaseException | None
+    seconds: float
+
+
+#: Called on the ingest thread, in submission order, when a batch is done.
+BatchListener = Callable[[BatchOutcome], None]
+
 Batch = list[PreparedWrite]
 
 
@@ -44,30 +60,69 @@ class Ingestor:
         services: Services,
         batch_size: int = DEFAULT_BATCH_SIZE,
         on_commit: CommitListener | None = None,
+        on_batch_done: BatchListener | None = None,
     ) -> None:
         self.services = services
         self.batch_size = batch_size
         self.on_commit = on_commit
+        self.on_batch_done = on_batch_done
         self.totals = WriteResult()
+        self._tokens: list[Any] = []
         self._rows: dict[str, list[Row]] = defaultdict(list)
         self._tags: dict[str, dict[int, dict[str, str]]] = defaultdict(dict)
         self._buffered = 0
         self._writer = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="nntsc-writer")
-        self._in_flight: deque[Future[WriteResult]] = deque()
+        self._in_flight: deque[tuple[Future[WriteResult], list[Any], int, float]] = deque()
         # Streams' first/last timestamps, written at most every TOUCH_INTERVAL
         # seconds and at every flush: metadata, not data, so it may lag a little.
         self._spans: dict[int, tuple[int, int]] = {}
         self._touched = time.monotonic()
 
-    def add(self, collection: str | Collection, report: Any, source: str, timestamp: int) -> int:
+    @property
+    def buffered(self) -> int:
+        """Rows waiting for the next batch."""
+        return self._buffered
+
+    def add(
+        self,
+        collection: str | Collection,
+        report: Any,
+        source: str,
+        timestamp: int,
+        token: Any = None,
+    ) -> int:
         """Parse one report and buffer its rows; return how many rows it made.
 
+        `token` (e.g. an AMQP message) travels with the batch holding these
+        rows and is handed to `on_batch_done` once the batch is committed.
         Raises `BadReport` (nothing buffered, no stream created) when the
-        report is malformed, and any error of an earlier batch's write.
+        report is malformed; without `on_batch_done`, also the error of an
+        earlier batch's write.
         """
         if isinstance(collection, str):
             collection = get_collection(collection)
         parsed = collection.parse(report, source, timestamp)
+        return self._buffer(collection, parsed, timestamp, token)
+
+    def add_report(
+        self,
+        collections: Sequence[Collection],
+        report: Any,
+        source: str,
+        timestamp: int,
+        token: Any = None,
+    ) -> int:
+        """`add` for a report that feeds several collections: all parse, or none is kept."""
+        parsed = [(c, c.parse(report, source, timestamp)) for c in collections]
+        count = 0
+        for index, (collection, rows) in enumerate(parsed):
+            last = index == len(parsed) - 1
+            count += self._buffer(collection, rows, timestamp, token if last else None)
+        return count
+
+    def _buffer(
+        self, collection: Collection, parsed: Sequence[ParsedRow], timestamp: int, token: Any
+    ) -> int:
         registry = self.services.streams
         ids = [registry.known_id(collection, row.properties) for row in parsed]
         if None in ids:
@@ -84,6 +139,8 @@ class Ingestor:
             if stream_id not in tags:
                 tags[stream_id] = dict(row.properties)  # type: ignore[index]
         self._buffered += len(parsed)
+        if token is not None:
+            self._tokens.append(token)
         if self._buffered >= self.batch_size:
             self._submit()
         return len(parsed)
@@ -111,26 +168,62 @@ class Ingestor:
                 elif timestamp < span[0] or timestamp > span[1]:
                     spans[row.stream_id] = (min(span[0], timestamp), max(span[1], timestamp))
         self._rows.clear()
-        self._buffered = 0
+        rows, self._buffered = self._buffered, 0
+        tokens, self._tokens = self._tokens, []
         touch = None
         if spans and (final or time.monotonic() - self._touched >= TOUCH_INTERVAL):
             touch, self._spans = spans, {}
             self._touched = time.monotonic()
-        if batch or touch:
-            self._in_flight.append(self._writer.submit(self._write, batch, touch))
+        if batch or touch or tokens:
+            future = self._writer.submit(self._write, batch, touch)
+            self._in_flight.append((future, tokens, rows, time.monotonic()))
+
+    def submit(self) -> None:
+        """Send what is buffered now, without waiting (e.g. when a batch timeout expires)."""
+        if self._buffered or self._tokens:
+            self._submit()
+
+    def poll(self) -> None:
+        """Hand finished batches, oldest first, to `on_batch_done`; never blocks."""
+        while self._in_flight and self._in_flight[0][0].done():
+            self._wait_oldest()
 
     def _wait_oldest(self) -> None:
-        result = self._in_flight.popleft().result()
-        self.totals += result
+        future, tokens, rows, submitted = self._in_flight.popleft()
+        if self.on_batch_done is None:
+            self.totals += future.result()
+            return
+        error = future.exception()
+        result = None if error is not None else future.result()
+        if result is not None:
+            self.totals += result
+        seconds = time.monotonic() - submitted
+        self.on_batch_done(BatchOutcome(tokens, rows, result, error, seconds))
 
-    def _wait(self) -> None:
-        """Wait for every batch in flight; raise the first write error."""
+    def wait(self) -> None:
+        """Wait for every batch in flight (raising the first write error without a listener)."""
         try:
             while self._in_flight:
                 self._wait_oldest()
         finally:
-            for future in self._in_flight:
+            for future, *_ in self._in_flight:
                 future.cancel()
+
+    def discard(self) -> None:
+        """Drop buffered rows and forget batches in flight, e.g. after a store failed.
+
+        Their reports are not acknowledged, so the broker delivers them again.
+        """
+        self._rows.clear()
+        self._tags.clear()
+        self._tokens = []
+        self._buffered = 0
+        in_flight, self._in_flight = self._in_flight, deque()
+        for future, *_ in in_flight:
+            future.cancel()
+        for future, *_ in in_flight:
+            if not future.cancelled():
+                future.exception()
 
     def _write(self, batch: Batch, touch: dict[int, tuple[int, int]] | None) -> WriteResult:
         """Writer thread: send each prepared batch, then widen the streams' first/last times."""
@@ -151,12 +244,16 @@ class Ingestor:
         before = WriteResult()
         before += self.totals
         self._submit(final=True)
-        self._wait()
+        self.wait()
         return WriteResult(
             written=self.totals.written - before.written,
             routed_to_rollups=self.totals.routed_to_rollups - before.routed_to_rollups,
             dropped=self.totals.dropped - before.dropped,
         )
+
+    def close_writer(self) -> None:
+        """Stop the writer thread once the batches in flight are done; nothing more is sent."""
+        self._writer.shutdown(wait=True)
 
     def close(self) -> None:
         """Flush, then stop the writer thread."""
@@ -174,6 +271,6 @@ class Ingestor:
         else:
             # Do not write a half-built batch after an error; wait for the one in flight.
             try:
-                self._wait()
+                self.wait()
             finally:
                 self._writer.shutdown(wait=True)

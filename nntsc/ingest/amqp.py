@@ -1,0 +1,485 @@
+"""`nntsc collect`: the AMQP consumer of amplet2 reports.
+
+Wire compatibility: a message's body is a serialized amplet2 `Report`, its
+header ``x-amp-test-type`` names the test, its ``user_id`` property the
+monitor (the stream's source) and its ``timestamp`` property the time of the
+test. That is what amplet2 monitors publish, so they can be pointed at this
+collector unchanged.
+
+Delivery: reports go through the shared ingest pipeline; a message is
+acknowledged only after every row it made is committed (the batch holding it
+is done). A message that cannot become rows goes to the dead-letter queue
+with the reason in its headers and is then acknowledged; it never stops the
+consumer. When a store fails, the collector stops acknowledging, drops what it
+buffered, closes its channel so the broker keeps (and will deliver again)
+every unacknowledged message, waits with bounded backoff until the stores
+answer, and resumes. Delivering a message twice writes the same rows again,
+which leaves one copy of each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import signal
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from amqp.exceptions import AMQPError
+from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu.exceptions import KombuError, OperationalError
+from kombu.message import Message
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from nntsc import wire
+from nntsc.collections import for_amp_test
+from nntsc.config import Services
+from nntsc.errors import BadReport, NntscError, StoreUnavailable
+from nntsc.ingest.pipeline import BatchOutcome, Ingestor
+
+log = logging.getLogger(__name__)
+
+#: Timestamps before this are not measurements (1 January 2005).
+EARLIEST_TIMESTAMP = 1_104_537_600
+#: A monitor's clock may run ahead, but not by more than this.
+FUTURE_SLACK = 86400
+#: Longest pause between two attempts to reach a store or the broker.
+MAX_BACKOFF = 30.0
+
+
+@dataclass(frozen=True)
+class CollectorSettings:
+    """What `nntsc collect` reads from the ini file (keys in `from_settings`)."""
+
+    amqp_url: str
+    queue: str = "ampqueue"
+    exchange: str = "amp_exchange"
+    routing_key: str = "amp"
+    dead_letter_exchange: str = "amp_dead_letter"
+    prefetch: int = 2000
+    batch_size: int = 5000
+    batch_timeout: float = 1.0
+    metrics_port: int = 0
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.queue}.dead"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> CollectorSettings:
+        def get(key: str, default: Any) -> Any:
+            value = settings.get(f"nntsc.{key}")
+            return default if value in (None, "") else type(default)(value)
+
+        return cls(
+            amqp_url=settings["nntsc.amqp_url"],
+            queue=get("amqp_queue", cls.queue),
+            exchange=get("amqp_exchange", cls.exchange),
+            routing_key=get("amqp_routing_key", cls.routing_key),
+            dead_letter_exchange=get("amqp_dead_letter_exchange", cls.dead_letter_exchange),
+            prefetch=get("amqp_prefetch", cls.prefetch),
+            batch_size=get("batch_size", cls.batch_size),
+            batch_timeout=get("batch_timeout", cls.batch_timeout),
+            metrics_port=get("metrics_port", cls.metrics_port),
+            ssl_cafile=settings.get("nntsc.amqp_ssl_cafile") or None,
+            ssl_certfile=settings.get("nntsc.amqp_ssl_certfile") or None,
+            ssl_keyfile=settings.get("nntsc.amqp_ssl_keyfile") or None,
+        )
+
+    def connection(self) -> Connection:
+        """A kombu connection (TLS for ``amqps://`` URLs), confirming every publish."""
+        ssl_options: Any = False
+        if self.amqp_url.startswith("amqps://"):
+            ssl_options = {"cert_reqs": ssl.CERT_REQUIRED}
+            if self.ssl_cafile:
+                ssl_options["ca_certs"] = self.ssl_cafile
+            if self.ssl_certfile:
+                ssl_options["certfile"] = self.ssl_certfile
+                ssl_options["keyfile"] = self.ssl_keyfile
+        return Connection(
+            self.amqp_url,
+            heartbeat=30,
+            ssl=ssl_options,
+            connect_timeout=10,
+            transport_options={"confirm_publish": True},
+        )
+
+
+class CollectorMetrics:
+    """The collector's Prometheus metrics, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.consumed = Counter(
+            "nntsc_messages_consumed", "Messages taken from the queue", ["test"], registry=r
+        )
+        self.rows_written = Counter(
+            "nntsc_rows_written", "Rows committed to the stores", ["collection"], registry=r
+        )
+        self.dead_lettered = Counter(
+            "nntsc_messages_dead_lettered",
+            "Messages sent to the dead-letter queue",
+            ["reason"],
+            registry=r,
+        )
+        self.batch_rows = Histogram(
+            "nntsc_batch_rows",
+            "Rows per committed batch",
+            buckets=(10, 100, 500, 1000, 2500, 5000, 10000, 25000),
+            registry=r,
+        )
+        self.commit_seconds = Histogram(
+            "nntsc_commit_seconds",
+            "Time from handing a batch to the stores to its commit",
+            registry=r,
+        )
+        self.store_errors = Counter(
+            "nntsc_store_errors", "Batches that failed to commit", registry=r
+        )
+        self.store_up = Gauge(
+            "nntsc_stores_up", "1 while the stores accept writes, 0 during an outage", registry=r
+        )
+        self.broker_up = Gauge("nntsc_broker_up", "1 while connected to the broker", registry=r)
+        self.newest_result = Gauge(
+            "nntsc_newest_result_timestamp",
+            "Timestamp of the newest committed result",
+            registry=r,
+        )
+        self.store_up.set(1)
+
+    def newest_result_age(self) -> float:
+        newest = self.newest_result._value.get()
+        return time.time() - newest if newest else float("nan")
+
+
+class Collector:
+    """Consumes amplet2 reports until `stop()` (or SIGTERM) and stores them."""
+
+    def __init__(
+        self,
+        services: Services,
+        settings: CollectorSettings,
+        metrics: CollectorMetrics | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.services = services
+        self.settings = settings
+        self.metrics = metrics or CollectorMetrics()
+        self.sleep = sleep
+        self._stopping = False
+        self._store_error: BaseException | None = None
+        self._first_buffered: float | None = None
+        self._unacked = 0
+        self._rejected: deque[tuple[Message, str, str]] = deque()
+        self._channel: Any = None
+        self.ingestor = Ingestor(
+            services,
+            batch_size=settings.batch_size,
+            on_commit=self._published,
+            on_batch_done=self._batch_done,
+        )
+        self.exchange = Exchange(settings.exchange, type="direct", durable=True)
+        self.queue = Queue(
+            settings.queue, exchange=self.exchange, routing_key=settings.routing_key, durable=True
+        )
+        self.dead_exchange = Exchange(settings.dead_letter_exchange, type="direct", durable=True)
+        self.dead_queue = Queue(
+            settings.dead_letter_queue,
+            exchange=self.dead_exchange,
+            routing_key=settings.dead_letter_queue,
+            durable=True,
+        )
+
+    # -- running ------------------------------------------------------------------
+
+    def stop(self, *_: Any) -> None:
+        """Finish the current batch, acknowledge it and return from `run` (signal-safe)."""
+        self._stopping = True
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self) -> None:
+        """Consume until stopped, reconnecting to the broker and waiting out store outages."""
+        if self.settings.metrics_port:
+            start_http_server(self.settings.metrics_port, registry=self.metrics.registry)
+            log.info("metrics on port %d", self.settings.metrics_port)
+        backoff = 1.0
+        try:
+            while not self._stopping:
+                if self._store_error is not None:
+                    self._wait_for_stores()
+                    continue
+                try:
+                    self._consume()
+                    backoff = 1.0
+                except (OSError, KombuError, OperationalError, AMQPError) as error:
+                    self.metrics.broker_up.set(0)
+                    # Unacknowledged messages return to the queue when the
+                    # connection drops: forget them here, they come back.
+                    self.ingestor.discard()
+                    self._rejected.clear()
+                    self._unacked = 0
+                    self._first_buffered = None
+                    log.warning("broker unavailable (%s); retrying in %.0f s", error, backoff)
+                    self._pause(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+        finally:
+            self.ingestor.close_writer()
+
+    def _consume(self) -> None:
+        try:
+            with self.settings.connection() as connection:
+                connection.ensure_connection(max_retries=1)
+                channel = connection.channel()
+                for entity in (self.exchange, self.queue, self.dead_exchange, self.dead_queue):
+                    entity.bind(channel).declare()
+                channel.basic_qos(0, self.settings.prefetch, False)
+                self._channel = channel
+                self._producer = Producer(channel)
+                consumer = Consumer(channel, queues=[self.queue], on_message=self._on_message)
+                self.metrics.broker_up.set(1)
+                log.info("consuming %s on %s", self.settings.queue, connection.as_uri())
+                with consumer:
+                    while not self._stopping and self._store_error is None:
+                        with contextlib.suppress(TimeoutError):
+                            connection.drain_events(timeout=min(0.25, self.settings.batch_timeout))
+                        self._send_dead_letters()
+                        self._maybe_submit()
+                        self.ingestor.poll()
+                # No more deliveries: write what is buffered and acknowledge it.
+                self._send_dead_letters()
+                if self._store_error is None:
+                    self.ingestor.submit()
+                    self.ingestor.wait()
+                    if self._store_error is None:
+                        log.info("stopped after acknowledging every committed report")
+        finally:
+            self._channel = None
+            if self._store_error is not None:
+                # The connection is closed: every unacknowledged message goes
+                # back to the queue, so what was buffered is dropped here.
+                self.ingestor.discard()
+                self._rejected.clear()
+                self._unacked = 0
+                self._first_buffered = None
+
+    def _maybe_submit(self) -> None:
+        """Send the buffer when it is old enough, or when the prefetch window is nearly full."""
+        if self._first_buffered is None:
+            return
+        old = time.monotonic() - self._first_buffered >= self.settings.batch_timeout
+        # Without this the broker would stop delivering before a batch fills up.
+        window_full = self._unacked >= self.settings.prefetch * 0.8
+        if old or window_full:
+            self.ingestor.submit()
+            self._first_buffered = None
+
+    def _wait_for_stores(self) -> None:
+        """Back off until every store answers again, then clear the failure."""
+        backoff = 1.0
+        self.metrics.store_up.set(0)
+        while not self._stopping:
+            try:
+                ping_stores(self.services)
+            except (NntscError, OSError) as error:
+                log.warning("stores still unavailable (%s); next try in %.0f s", error, backoff)
+                self._pause(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            log.info("stores answer again; resuming")
+            self.metrics.store_up.set(1)
+            self._store_error = None
+            return
+
+    def _pause(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            self.sleep(min(0.2, deadline - time.monotonic()))
+
+    # -- messages -------------------------------------------------------------------
+
+    def _on_message(self, message: Message) -> None:
+        if self._store_error is not None:
+            # Not acknowledged, so the broker delivers it again after the outage.
+            return
+        headers = message.headers or {}
+        test = headers.get("x-amp-test-type")
+        self.metrics.consumed.labels(str(test)).inc()
+        try:
+            source, timestamp = self._envelope(message, test)
+            collections = for_amp_test(test)
+            if not collections:
+                raise _Rejected("unknown-test-type", f"no collection takes test type {test!r}")
+            try:
+                report = wire.decode(test, _raw_body(message))
+            except BadReport as error:
+                raise _Rejected("undecodable", str(error)) from error
+            try:
+                self.ingestor.add_report(collections, report, source, timestamp, token=message)
+            except BadReport as error:
+                raise _Rejected("malformed", str(error)) from error
+        except _Rejected as rejected:
+            self._rejected.append((message, rejected.reason, rejected.detail))
+            return
+        except Exception as error:
+            # A report that breaks our own code must not stop the consumer either.
+            log.exception("could not handle a %s report", test)
+            self._rejected.append((message, "internal-error", f"{type(error).__name__}: {error}"))
+            return
+        self._unacked += 1
+        if self._first_buffered is None:
+            self._first_buffered = time.monotonic()
+
+    def _envelope(self, message: Message, test: Any) -> tuple[str, int]:
+        if not isinstance(test, str) or not test:
+            raise _Rejected("no-test-type", "header x-amp-test-type is missing")
+        properties = message.properties or {}
+        source = properties.get("user_id")
+        if isinstance(source, bytes):
+            source = source.decode("utf-8", "replace")
+        if not isinstance(source, str) or not source:
+            raise _Rejected("no-source", "property user_id (the monitor's name) is missing")
+        raw = properties.get("timestamp")
+        if isinstance(raw, dt.datetime):
+            if raw.tzinfo is None:
+                raw = raw.replace(tzinfo=dt.UTC)
+            timestamp = int(raw.timestamp())
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            timestamp = int(raw)
+        else:
+            raise _Rejected("no-timestamp", "property timestamp is missing")
+        if not EARLIEST_TIMESTAMP <= timestamp <= time.time() + FUTURE_SLACK:
+            raise _Rejected("bad-timestamp", f"timestamp {timestamp} is out of range")
+        return source, timestamp
+
+    def _send_dead_letters(self) -> None:
+        """Publish the rejected messages, outside the delivery callback.
+
+        Waiting for a publish confirmation reads from the connection, which
+        delivers more messages; doing that inside the callback would recurse.
+        """
+        while self._rejected:
+            self._dead_letter(*self._rejected.popleft())
+
+    def _dead_letter(self, message: Message, reason: str, detail: str) -> None:
+        """Send the message to the dead-letter queue with why, count it, log it, ack it."""
+        properties = message.properties or {}
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-nntsc-reason": reason,
+                "x-nntsc-error": detail[:1000],
+                "x-nntsc-queue": self.settings.queue,
+                # The broker checks user_id against our login, so it moves to a header.
+                "x-amp-user-id": str(properties.get("user_id") or ""),
+            }
+        )
+        timestamp = properties.get("timestamp")
+        self._producer.publish(
+            _raw_body(message),
+            exchange=self.dead_exchange,
+            routing_key=self.settings.dead_letter_queue,
+            headers=headers,
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding="binary",
+            delivery_mode=2,
+            timestamp=timestamp,
+            serializer=None,
+        )
+        message.ack()
+        self.metrics.dead_lettered.labels(reason).inc()
+        log.warning(
+            "dead-lettered a %s report from %s: %s (%s)",
+            headers.get("x-amp-test-type"),
+            headers["x-amp-user-id"] or "?",
+            reason,
+            detail,
+        )
+
+    # -- batches ----------------------------------------------------------------------
+
+    def _published(self, collection: Any, rows: list[Any]) -> None:
+        """Writer thread, after a commit: count the rows and feed them live."""
+        self.metrics.rows_written.labels(collection.name).inc(len(rows))
+        if rows:
+            newest = max(row.timestamp for row in rows)
+            if newest > (self.metrics.newest_result._value.get() or 0):
+                self.metrics.newest_result.set(newest)
+        self.services.live.publish(collection.name, rows)
+
+    def _batch_done(self, outcome: BatchOutcome) -> None:
+        """Ingest thread: acknowledge a committed batch's messages, or start an outage."""
+        if outcome.error is not None:
+            self.metrics.store_errors.inc()
+            if self._store_error is None:
+                log.error("a batch failed to commit, holding acknowledgements: %s", outcome.error)
+            self._store_error = outcome.error
+            return
+        self.metrics.batch_rows.observe(outcome.rows)
+        self.metrics.commit_seconds.observe(outcome.seconds)
+        if outcome.tokens and self._store_error is None:
+            # Batches finish in order and later messages are still buffered,
+            # so acknowledging up to the newest message of this batch
+            # acknowledges exactly this batch's messages.
+            last: Message = outcome.tokens[-1]
+            if last.channel is not self._channel:
+                # From a connection that has gone: the broker delivers these again.
+                return
+            last.channel.basic_ack(last.delivery_tag, multiple=True)
+            self._unacked -= len(outcome.tokens)
+
+
+def _raw_body(message: Message) -> bytes:
+    """The body as bytes: py-amqp turns a body with a content encoding (or none) into text."""
+    body = message.body
+    if isinstance(body, bytes):
+        return body
+    try:
+        return body.encode(message.content_encoding or "utf-8")
+    except LookupError:
+        return body.encode("utf-8")
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def ping_stores(services: Services) -> None:
+    """Raise `StoreUnavailable` unless the SQL database and the time-series store answer."""
+    try:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        raise StoreUnavailable(f"SQL database: {error.__class__.__name__}: {error}") from error
+    services.timeseries.ping()
+
+
+def check(services: Services, settings: CollectorSettings) -> list[str]:
+    """Reach the broker and every store; return the problems found (empty when all is well)."""
+    problems = []
+    try:
+        with settings.connection() as connection:
+            connection.ensure_connection(max_retries=1, timeout=10)
+    except Exception as error:
+        problems.append(f"broker {settings.amqp_url.split('@')[-1]}: {error}")
+    try:
+        ping_stores(services)
+    except (NntscError, OSError) as error:
+        problems.append(str(error))
+    return problems

@@ -1,0 +1,94 @@
+"""The live feed: every committed batch, published per collection.
+
+Consumers (the event detector, the dashboard) subscribe to a collection's
+channel. In production this is Redis pub/sub, so any process can listen; the
+embedded default delivers in-process. Publishing is best effort: the rows are
+already stored, so a feed that is down is logged, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import redis
+
+from nntsc.collections import Row
+from nntsc.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "nntsc.live."
+
+LiveListener = Callable[[str, list[dict[str, Any]]], None]
+
+
+def channel(collection: str) -> str:
+    """The pub/sub channel of `collection`."""
+    return CHANNEL_PREFIX + collection
+
+
+def encode_rows(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    return [
+        {"stream_id": row.stream_id, "timestamp": row.timestamp, "values": dict(row.values)}
+        for row in rows
+    ]
+
+
+class LiveFeed(Protocol):
+    def publish(self, collection: str, rows: Sequence[Row]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryLiveFeed:
+    """In-process delivery to listeners registered with `subscribe`."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[LiveListener]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def subscribe(self, collection: str, listener: LiveListener) -> None:
+        with self._lock:
+            self._listeners[collection].append(listener)
+
+    def publish(self, collection: str, rows: Sequence[Row]) -> None:
+        with self._lock:
+            listeners = list(self._listeners.get(collection, ()))
+        if listeners:
+            payload = encode_rows(rows)
+            for listener in listeners:
+                listener(collection, payload)
+
+    def close(self) -> None:
+        self._listeners.clear()
+
+
+class RedisLiveFeed:
+    """Redis pub/sub: one JSON message per committed batch and collection."""
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=5)
+
+    def publish(self, collection: str, rows: Sequence[Row]) -> None:
+        message = json.dumps({"collection": collection, "rows": encode_rows(rows)})
+        try:
+            self.client.publish(channel(collection), message)
+        except redis.RedisError as error:
+            log.warning("live feed: could not publish %d %s rows: %s", len(rows), collection, error)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_live_feed(url: str) -> MemoryLiveFeed | RedisLiveFeed:
+    """The feed named by ``nntsc.live_url``: ``memory://`` or ``redis://host:port/db``."""
+    if url.startswith("memory://"):
+        return MemoryLiveFeed()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisLiveFeed(url)
+    raise ConfigurationError(f"nntsc.live_url {url!r}: expected memory:// or redis://...")

@@ -1,0 +1,394 @@
+"""The AMQP collector against the real RabbitMQ: delivery, dead letters, crashes, outages."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from amqp.exceptions import NotFound
+from kombu import Connection, Exchange, Producer, Queue
+
+from nntsc import wire
+from nntsc.collections import get as get_collection
+from nntsc.config import Services
+from nntsc.demo import SimulatedMesh
+from nntsc.ingest.amqp import Collector, CollectorSettings
+from tests.conftest import make_services
+
+ICMP = get_collection("amp-icmp")
+PUBLISHER = "nntsc-test-publisher"
+BROKER = "127.0.0.1:5672"
+INFLUX_HOSTPORT = ("127.0.0.1", 8086)
+
+
+@pytest.fixture(scope="session")
+def publisher_url() -> str:
+    """A broker login allowed to set any user_id, as the monitors' names require.
+
+    RabbitMQ checks that a message's user_id is the publisher's login unless
+    the login has the `impersonator` tag.
+    """
+    commands = [
+        ["rabbitmqctl", "-q", "add_user", PUBLISHER, PUBLISHER],
+        ["rabbitmqctl", "-q", "set_user_tags", PUBLISHER, "impersonator"],
+        ["rabbitmqctl", "-q", "set_permissions", "-p", "/", PUBLISHER, ".*", ".*", ".*"],
+    ]
+    for command in commands:
+        subprocess.run(command, capture_output=True, check=False, timeout=60)
+    return f"amqp://{PUBLISHER}:{PUBLISHER}@{BROKER}//"
+
+
+@pytest.fixture
+def names() -> Iterator[CollectorSettings]:
+    """Queue and exchange names of one test; deleted afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    settings = CollectorSettings(
+        amqp_url=f"amqp://guest:guest@{BROKER}//",
+        queue=f"test-{tag}",
+        exchange=f"test-ex-{tag}",
+        routing_key="amp",
+        dead_letter_exchange=f"test-dead-{tag}",
+        prefetch=500,
+        batch_size=2000,
+        batch_timeout=0.3,
+    )
+    yield settings
+    with Connection(settings.amqp_url) as connection:
+        channel = connection.channel()
+        for queue in (settings.queue, settings.dead_letter_queue):
+            Queue(queue, channel=channel).delete()
+        for exchange in (settings.exchange, settings.dead_letter_exchange):
+            Exchange(exchange, channel=channel).delete()
+
+
+def declare(settings: CollectorSettings) -> None:
+    """The queue exists before anything is published, as amplet2-server sets it up."""
+    collector_exchange = Exchange(settings.exchange, type="direct", durable=True)
+    with Connection(settings.amqp_url) as connection:
+        Queue(
+            settings.queue,
+            exchange=collector_exchange,
+            routing_key=settings.routing_key,
+            durable=True,
+        )(connection.channel()).declare()
+
+
+def publish(
+    url: str,
+    settings: CollectorSettings,
+    messages: list[tuple[str, str, int, bytes]],
+    headers_override: dict | None = None,
+) -> None:
+    """(test type, monitor, timestamp, body) as amplet2 publishes them."""
+    exchange = Exchange(settings.exchange, type="direct", durable=True)
+    with Connection(url) as connection:
+        producer = Producer(connection.channel(), exchange=exchange)
+        for test, monitor, timestamp, body in messages:
+            headers = {"x-amp-test-type": test} if test else {}
+            producer.publish(
+                body,
+                routing_key=settings.routing_key,
+                headers=headers,
+                user_id=monitor,
+                timestamp=timestamp,
+                delivery_mode=2,
+                content_type="application/octet-stream",
+                content_encoding="binary",
+                serializer=None,
+            )
+
+
+def icmp_messages(sites: int = 3, hours: float = 2, interval: int = 60) -> list:
+    end = int(time.time()) - 3600
+    mesh = SimulatedMesh(sites, end - int(hours * 3600), end, interval, seed=11)
+    return [
+        ("icmp", source, ts, wire.encode("icmp", report)) for source, ts, report in mesh.reports()
+    ]
+
+
+def expected_rows(messages: list) -> int:
+    return sum(
+        len(ICMP.parse(wire.decode("icmp", body), source, ts)) for _, source, ts, body in messages
+    )
+
+
+def row_count(services: Services) -> int:
+    ids = [s.stream_id for s in services.streams.find(ICMP, pagesize=1000).items]
+    if not ids:
+        return 0
+    return len(services.timeseries.raw(ICMP, ids, 0, int(time.time()) + 86400))
+
+
+def queue_depth(settings: CollectorSettings, queue: str) -> int:
+    """Messages ready in `queue`; 0 while it does not exist yet."""
+    with Connection(settings.amqp_url) as connection:
+        try:
+            _, count, _ = connection.channel().queue_declare(queue, passive=True)
+        except NotFound:
+            return 0
+        return count
+
+
+def run_until(collector: Collector, done, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    thread = threading.Thread(target=collector.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not done():
+            assert time.monotonic() < deadline, "collector did not finish in time"
+            assert thread.is_alive(), "collector exited"
+            time.sleep(0.2)
+    finally:
+        collector.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+@pytest.fixture
+def pg_influx(postgres_url: str, influx_url: str) -> Iterator[Services]:
+    services = make_services(postgres_url, influx_url)
+    yield services
+    services.close()
+
+
+def test_reports_through_the_broker_are_stored(pg_influx, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+    declare(names)
+    messages = icmp_messages()
+    publish(publisher_url, names, messages)
+    want = expected_rows(messages)
+    collector = Collector(pg_influx, names)
+    run_until(collector, lambda: row_count(pg_influx) >= want)
+    assert row_count(pg_influx) == want
+    assert queue_depth(names, names.queue) == 0
+    # The derived values come out as the parser makes them, e.g. one stream's rtts.
+    _, source, ts, body = messages[0]
+    parsed = ICMP.parse(wire.decode("icmp", body), source, ts)[0]
+    stream_id = pg_influx.streams.stream_id(ICMP, parsed.properties)
+    stored = pg_influx.timeseries.raw(ICMP, [stream_id], ts, ts + 1)
+    assert [dict(row.values) for row in stored] == [dict(parsed.values)]
+    metrics = collector.metrics
+    assert metrics.consumed.labels("icmp")._value.get() == len(messages)
+    assert metrics.rows_written.labels("amp-icmp")._value.get() == want
+
+
+def test_bad_messages_are_dead_lettered_and_good_ones_stored(
+    tmp_path, names, publisher_url
+) -> None:  # type: ignore[no-untyped-def]
+    services = make_services(f"sqlite:///{tmp_path}/c.sqlite")
+    declare(names)
+    good = icmp_messages(sites=2, hours=1)
+    now = int(time.time())
+    bad = []
+    for index in range(1000):
+        kind = index % 5
+        if kind == 0:
+            bad.append(("icmp", "amp-bad", now, b"\xff\xfe not protobuf"))
+        elif kind == 1:
+            bad.append(("nosuchtest", "amp-bad", now, b""))
+        elif kind == 2:
+            bad.append(("", "amp-bad", now, good[0][3]))
+        elif kind == 3:
+            report = {
+                "header": {"packet_size": 84},
+                "reports": [
+                    {"name": "x", "family": 2, "address": b"\x01\x02\x03\x04", "rtt": 99_000_000}
+                ],
+            }
+            bad.append(("icmp", "amp-bad", now, wire.encode("icmp", report)))
+        else:
+            bad.append(("icmp", "amp-bad", 5, good[0][3]))
+    mixed = [m for pair in zip(good, bad, strict=False) for m in pair] + bad[len(good) :]
+    publish(publisher_url, names, mixed)
+    collector = Collector(services, names)
+    want = expected_rows(good)
+    run_until(
+        collector,
+        lambda: (
+            queue_depth(names, names.dead_letter_queue) >= len(bad) and row_count(services) >= want
+        ),
+    )
+    assert row_count(services) == want
+    assert queue_depth(names, names.dead_letter_queue) == len(bad)
+    reasons = {}
+    with Connection(names.amqp_url) as connection:
+        queue = Queue(names.dead_letter_queue, channel=connection.channel())
+        while (message := queue.get(no_ack=True)) is not None:
+            reason = message.headers["x-nntsc-reason"]
+            reasons[reason] = reasons.get(reason, 0) + 1
+            assert message.headers["x-nntsc-error"]
+            assert message.headers["x-amp-user-id"] == "amp-bad"
+    assert reasons == {
+        "undecodable": 200,
+        "unknown-test-type": 200,
+        "no-test-type": 200,
+        "malformed": 200,
+        "bad-timestamp": 200,
+    }
+    assert {s.properties["source"] for s in services.streams.find(ICMP).items} != {"amp-bad"}
+    services.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_ini(path, settings: CollectorSettings, sql_url: str, ts_url: str) -> None:  # type: ignore[no-untyped-def]
+    path.write_text(
+        "[app:main]\nuse = egg:nntsc\n"
+        f"nntsc.sql_url = {sql_url}\nnntsc.timeseries_url = {ts_url}\n"
+        f"nntsc.amqp_url = {settings.amqp_url}\nnntsc.amqp_queue = {settings.queue}\n"
+        f"nntsc.amqp_exchange = {settings.exchange}\n"
+        f"nntsc.amqp_dead_letter_exchange = {settings.dead_letter_exchange}\n"
+        "nntsc.amqp_prefetch = 500\nnntsc.batch_size = 2000\nnntsc.batch_timeout = 0.3\n"
+    )
+
+
+def test_sigkill_mid_stream_loses_and_duplicates_nothing(
+    tmp_path, postgres_url, influx_url, names, publisher_url
+) -> None:  # type: ignore[no-untyped-def]
+    services = make_services(postgres_url, influx_url)
+    declare(names)
+    messages = icmp_messages(sites=10, hours=17, interval=60)[:10_000]
+    ini = tmp_path / "collector.ini"
+    _write_ini(ini, names, postgres_url, influx_url)
+    publish(publisher_url, names, messages)
+    want = expected_rows(messages)
+    command = [os.path.join(os.path.dirname(sys.executable), "nntsc"), "collect", "-c", str(ini)]
+    first = subprocess.Popen(command)
+    deadline = time.monotonic() + 120
+    while row_count(services) < want // 3:
+        assert time.monotonic() < deadline
+        assert first.poll() is None
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    assert 0 < row_count(services) < want
+    second = subprocess.Popen(command)
+    try:
+        deadline = time.monotonic() + 180
+        while queue_depth(names, names.queue) > 0 or row_count(services) < want:
+            assert time.monotonic() < deadline
+            assert second.poll() is None
+            time.sleep(0.5)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(60) == 0
+    # Every report's rows exactly once: the store keeps one row per (stream, time).
+    assert row_count(services) == want
+    services.close()
+
+
+class TcpProxy:
+    """A loopback TCP proxy whose link can be cut and restored, to fake a server outage."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.port = _free_port()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._lock = threading.Lock()
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                # close() alone does not wake a thread blocked in accept().
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                self._listener.close()
+                self._listener = None
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.upstream)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                target.shutdown(socket.SHUT_WR)
+
+
+def test_influxdb_outage_loses_nothing_and_the_collector_keeps_running(
+    postgres_url, influx_url, names, publisher_url
+) -> None:  # type: ignore[no-untyped-def]
+    host, port = INFLUX_HOSTPORT
+    proxy = TcpProxy((host, port))
+    proxied = influx_url.replace(f"{host}:{port}", f"127.0.0.1:{proxy.port}")
+    services = make_services(postgres_url, proxied)
+    direct = make_services(postgres_url, influx_url)
+    declare(names)
+    messages = icmp_messages(sites=6, hours=6)
+    want = expected_rows(messages)
+    half = len(messages) // 2
+    publish(publisher_url, names, messages[:half])
+    collector = Collector(services, names)
+    thread = threading.Thread(target=collector.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while row_count(direct) < expected_rows(messages[:half]):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        proxy.cut()
+        publish(publisher_url, names, messages[half:])
+        time.sleep(20)
+        assert thread.is_alive()
+        assert collector.metrics.store_up._value.get() == 0
+        assert row_count(direct) < want
+        proxy.restore()
+        deadline = time.monotonic() + 90
+        while row_count(direct) < want or queue_depth(names, names.queue) > 0:
+            assert time.monotonic() < deadline, "did not catch up after the outage"
+            assert thread.is_alive()
+            time.sleep(0.5)
+        assert collector.metrics.store_up._value.get() == 1
+        assert collector.metrics.store_errors._value.get() >= 1
+    finally:
+        collector.stop()
+        thread.join(30)
+        proxy.cut()
+    assert row_count(direct) == want
+    services.close()
+    direct.close()
