@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from nntsc.collections.amp_dns import AmpDns
+from nntsc.collections.amp_http import AmpHttp
 from nntsc.collections.amp_icmp import AmpIcmp
+from nntsc.collections.amp_tcpping import AmpTcpping
+from nntsc.collections.amp_throughput import AmpThroughput
+from nntsc.collections.amp_udpstream import AmpUdpstream
 from nntsc.collections.base import Collection, Field, ParsedRow, Property, Row
 from nntsc.errors import UnknownCollection
 
@@ -17,7 +22,10 @@ __all__ = [
     "get",
 ]
 
-_REGISTRY: dict[str, Collection] = {c.name: c for c in (AmpIcmp(),)}
+_REGISTRY: dict[str, Collection] = {
+    c.name: c
+    for c in (AmpIcmp(), AmpTcpping(), AmpDns(), AmpHttp(), AmpThroughput(), AmpUdpstream())
+}
 
 
 def all_collections() -> list[Collection]:

@@ -19,7 +19,6 @@ which leaves one copy of each.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import signal
@@ -254,10 +253,13 @@ class Collector:
                 log.info("consuming %s on %s", self.settings.queue, connection.as_uri())
                 with consumer:
                     while not self._stopping and self._store_error is None:
-                        with contextlib.suppress(TimeoutError):
-                            connection.drain_events(timeout=min(0.25, self.settings.batch_timeout))
+                        idle = False
+                        try:
+                            connection.drain_events(timeout=min(0.05, self.settings.batch_timeout))
+                        except TimeoutError:
+                            idle = True
                         self._send_dead_letters()
-                        self._maybe_submit()
+                        self._maybe_submit(idle)
                         self.ingestor.poll()
                 # No more deliveries: write what is buffered and acknowledge it.
                 self._send_dead_letters()
@@ -276,14 +278,15 @@ class Collector:
                 self._unacked = 0
                 self._first_buffered = None
 
-    def _maybe_submit(self) -> None:
-        """Send the buffer when it is old enough, or when the prefetch window is nearly full."""
+    def _maybe_submit(self, idle: bool) -> None:
+        """Send the buffer when the queue went quiet, when it is old enough, or when the
+        prefetch window is nearly full (the broker would stop delivering before a batch
+        fills up). A full batch is sent by the ingestor itself."""
         if self._first_buffered is None:
             return
         old = time.monotonic() - self._first_buffered >= self.settings.batch_timeout
-        # Without this the broker would stop delivering before a batch fills up.
         window_full = self._unacked >= self.settings.prefetch * 0.8
-        if old or window_full:
+        if idle or old or window_full:
             self.ingestor.submit()
             self._first_buffered = None
 

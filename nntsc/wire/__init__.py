@@ -26,6 +26,7 @@ ignored by `decode`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from functools import partial
 from types import MappingProxyType
@@ -133,28 +134,42 @@ def encode(test_type: str, report: Mapping[str, Any]) -> bytes:
         raise BadReport(f"{test_type} report cannot be encoded: {exc}") from None
 
 
+@functools.cache
+def _layout(descriptor: Any) -> tuple[dict[str, tuple[bool, bool, bool]], tuple[str, ...]]:
+    """Per field name: (repeated, message, string); and the repeated fields' names."""
+    kinds = {
+        f.name: (
+            f.is_repeated,
+            f.type == FieldDescriptor.TYPE_MESSAGE,
+            f.type == FieldDescriptor.TYPE_STRING,
+        )
+        for f in descriptor.fields
+    }
+    return kinds, tuple(f.name for f in descriptor.fields if f.is_repeated)
+
+
 def _to_dict(message: Message) -> dict[str, Any]:
+    # Runs for every item of every report: field facts come from a cache.
+    kinds, repeated = _layout(message.DESCRIPTOR)
     out: dict[str, Any] = {}
     for field, value in message.ListFields():
-        if field.is_repeated:
-            out[field.name] = [_value(message, field, item) for item in value]
-        else:
-            out[field.name] = _value(message, field, value)
-    for field in message.DESCRIPTOR.fields:
-        if field.is_repeated:
-            out.setdefault(field.name, [])
+        name = field.name
+        is_repeated, is_message, is_string = kinds[name]
+        if is_message:
+            out[name] = [_to_dict(v) for v in value] if is_repeated else _to_dict(value)
+            continue
+        if is_string:
+            for text in value if is_repeated else (value,):
+                if type(text) is not str:
+                    # proto2 does not check UTF-8 on the wire; upb then hands back bytes.
+                    raise BadReport(
+                        f"{message.DESCRIPTOR.full_name}.{name} is not valid UTF-8: {text!r}"
+                    )
+        out[name] = list(value) if is_repeated else value
+    for name in repeated:
+        if name not in out:
+            out[name] = []
     return out
-
-
-def _value(message: Message, field: FieldDescriptor, value: Any) -> Any:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        return _to_dict(value)
-    if field.type == FieldDescriptor.TYPE_STRING and not isinstance(value, str):
-        # proto2 does not check UTF-8 on the wire; upb then hands back bytes.
-        raise BadReport(
-            f"{message.DESCRIPTOR.full_name}.{field.name} is not valid UTF-8: {value!r}"
-        )
-    return value
 
 
 def _fill(message: Message, values: Mapping[str, Any], path: str) -> None:
