@@ -392,3 +392,47 @@ def test_influxdb_outage_loses_nothing_and_the_collector_keeps_running(
     assert row_count(direct) == want
     services.close()
     direct.close()
+
+
+def test_every_test_type_through_the_broker(tmp_path, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+    """A report of each test type, built from our .proto files, stored with its derived values."""
+    from nntsc.collections import for_amp_test
+    from tests.unit.test_wire import REPORTS
+
+    services = make_services(f"sqlite:///{tmp_path}/all.sqlite")
+    declare(names)
+    timestamp = int(time.time()) - 600
+    messages = []
+    expected = {}
+    for test, report in REPORTS.items():
+        collections = for_amp_test(test)
+        if not collections:
+            continue
+        body = wire.encode(test, report)
+        messages.append((test, "amp-all", timestamp, body))
+        for collection in collections:
+            expected[collection.name] = collection.parse(
+                wire.decode(test, body), "amp-all", timestamp
+            )
+    assert set(expected) >= {
+        "amp-icmp",
+        "amp-dns",
+        "amp-http",
+        "amp-tcpping",
+        "amp-throughput",
+        "amp-udpstream",
+    }
+    publish(publisher_url, names, messages)
+    collector = Collector(services, names)
+
+    def stored(name: str) -> int:
+        return int(collector.metrics.rows_written.labels(name)._value.get())
+
+    run_until(collector, lambda: all(stored(n) >= len(rows) for n, rows in expected.items()))
+    for name, rows in expected.items():
+        collection = get_collection(name)
+        for parsed in rows:
+            stream_id = services.streams.stream_id(collection, parsed.properties)
+            got = services.timeseries.raw(collection, [stream_id], timestamp, timestamp + 1)
+            assert [dict(row.values) for row in got] == [dict(parsed.values)], name
+    services.close()
