@@ -104,5 +104,15 @@ class Collection:
         """Turn one decoded report into rows; raise `BadReport` and return nothing if malformed."""
         raise NotImplementedError
 
+    def resolve(self, services: Any, rows: Sequence[ParsedRow]) -> Sequence[ParsedRow]:
+        """Rows with references to SQL-side records filled in, before they are buffered.
+
+        `parse` is pure; a collection whose rows point at deduplicated SQL
+        records (e.g. traceroute paths) looks them up or creates them here,
+        with `services` (a `nntsc.config.Services`). Most collections need
+        nothing.
+        """
+        return rows
+
     def __repr__(self) -> str:
         return f"<Collection {self.name}>"

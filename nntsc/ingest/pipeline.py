@@ -101,7 +101,7 @@ class Ingestor:
         """
         if isinstance(collection, str):
             collection = get_collection(collection)
-        parsed = collection.parse(report, source, timestamp)
+        parsed = collection.resolve(self.services, collection.parse(report, source, timestamp))
         return self._buffer(collection, parsed, timestamp, token)
 
     def add_report(
@@ -114,6 +114,7 @@ class Ingestor:
     ) -> int:
         """`add` for a report that feeds several collections: all parse, or none is kept."""
         parsed = [(c, c.parse(report, source, timestamp)) for c in collections]
+        parsed = [(c, c.resolve(self.services, rows)) for c, rows in parsed]
         count = 0
         for index, (collection, rows) in enumerate(parsed):
             last = index == len(parsed) - 1
