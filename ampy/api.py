@@ -141,31 +141,7 @@ class Ampy:
 
     def ping(self) -> dict[str, str]:
         """Reach every store; the answer names each and says ``ok`` or what failed."""
-        from nntsc.errors import StoreUnavailable
-
-        status = {}
-        for name, check in (
-            ("sql", self._ping_sql),
-            ("timeseries", self.services.timeseries.ping),
-        ):
-            try:
-                check()
-                status[name] = "ok"
-            except StoreUnavailable as error:
-                status[name] = str(error)
-        return status
-
-    def _ping_sql(self) -> None:
-        from sqlalchemy import text
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from nntsc.errors import StoreUnavailable
-
-        try:
-            with self.services.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError as error:
-            raise StoreUnavailable(f"SQL unreachable: {error.__class__.__name__}") from error
+        return self.services.health()
 
 
 def _check_range(start: int, end: int) -> None:

@@ -159,6 +159,34 @@ class Services:
         self._closers.append(feed.close)
         return feed
 
+    def ping_sql(self) -> None:
+        """Raise `StoreUnavailable` unless the SQL database answers."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from nntsc.errors import StoreUnavailable
+
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            raise StoreUnavailable(
+                f"SQL database unreachable: {error.__class__.__name__}"
+            ) from error
+
+    def health(self) -> dict[str, str]:
+        """Each store's name -> ``ok``, or why it cannot be reached."""
+        from nntsc.errors import StoreUnavailable
+
+        status = {}
+        for name, ping in (("sql", self.ping_sql), ("timeseries", lambda: self.timeseries.ping())):
+            try:
+                ping()
+                status[name] = "ok"
+            except StoreUnavailable as error:
+                status[name] = str(error)
+        return status
+
     def close(self) -> None:
         """Release connections (engine pools, HTTP sessions)."""
         while self._closers:

@@ -25,6 +25,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 #: Well-known places to name the first sites after: (name, latitude, longitude).
@@ -79,6 +80,9 @@ UDPSTREAM_RTT_SAMPLES = 10
 #: The probe loss rate of a path outside its loss bursts (as `_rtt_us` uses).
 BASE_LOSS = 0.002
 MSS = 1460
+#: Address family numbers as the reports carry them: plain ints, as `nntsc.wire.decode` gives.
+AF_INET = int(socket.AF_INET)
+AF_INET6 = int(socket.AF_INET6)
 #: (name, extension, smallest, largest size) of the objects a simulated page embeds.
 PAGE_OBJECTS = (
     ("style", "css", 2_000, 40_000),
@@ -308,17 +312,18 @@ class SimulatedMesh:
             "udpstream": self._udpstream_reports,
         }
         streams = {test: random.Random(f"{self.seed}:{test}") for test in wanted}
-        runs = heapq.merge(
-            *(
-                ((timestamp, ALL_TESTS.index(test), test) for timestamp in self._run_times(test))
-                for test in wanted
-            )
-        )
+        runs = heapq.merge(*(self._runs(test) for test in wanted))
         for timestamp, _, test in runs:
             build, rnd = builders[test], streams[test]
             for src in self.sites:
                 for report in build(src, timestamp, rnd):
                     yield test, src.name, timestamp, report
+
+    def _runs(self, test: str) -> Iterator[tuple[int, int, str]]:
+        """(timestamp, rank, test) of each run of `test`; rank orders the tests of an instant."""
+        rank = ALL_TESTS.index(test)
+        for timestamp in self._run_times(test):
+            yield timestamp, rank, test
 
     def test_count(self, tests: Sequence[str] = ALL_TESTS) -> int:
         """How many reports `test_reports(tests)` yields."""
@@ -392,11 +397,18 @@ class SimulatedMesh:
         return (1 + math.sin(2 * math.pi * (local_hour - 8) / 24)) / 2
 
     def _delay_ms(
-        self, src: Site, pair: Pair, family: str, timestamp: int, rnd: random.Random
+        self,
+        src: Site,
+        pair: Pair,
+        family: str,
+        timestamp: int,
+        rnd: random.Random,
+        jitter: bool = True,
     ) -> float:
         """One round trip (ms) on the path, with load, jitter and level shifts, never lost."""
         rtt = pair.base_ms[family] + pair.diurnal_ms * self._load(src, timestamp)
-        rtt += rnd.lognormvariate(0, 0.6) * pair.jitter_ms
+        if jitter:
+            rtt += rnd.lognormvariate(0, 0.6) * pair.jitter_ms
         for begin, finish, delta in pair.shifts:
             if begin <= timestamp < finish:
                 rtt += delta
@@ -404,9 +416,9 @@ class SimulatedMesh:
 
     @staticmethod
     def _addresses(dst: Site) -> list[tuple[str, bytes, int]]:
-        """(family, packed address, AF_*) of every address of `dst`, IPv4 first."""
-        return [("ipv4", address, socket.AF_INET) for address in dst.ipv4] + [
-            ("ipv6", address, socket.AF_INET6) for address in dst.ipv6
+        """(family, packed address, family number) of every address of `dst`, IPv4 first."""
+        return [("ipv4", address, AF_INET) for address in dst.ipv4] + [
+            ("ipv6", address, AF_INET6) for address in dst.ipv6
         ]
 
     # -- tcpping: a SYN to port 443 of every address of every other site -------------
@@ -437,3 +449,390 @@ class SimulatedMesh:
             return []  # a mesh of one site: nothing to probe
         header = {"packet_size": 64, "random": False, "port": TCPPING_PORT, "dscp": 0}
         return [{"header": header, "reports": items}]
+
+    # -- dns: each other site's name server, and a public resolver --------------------
+
+    @staticmethod
+    def _dns_header(query: str, recurse: bool) -> dict[str, Any]:
+        return {
+            "query_type": 1,
+            "query_class": 1,
+            "udp_payload_size": DNS_UDP_PAYLOAD_SIZE,
+            "recurse": recurse,
+            "dnssec": False,
+            "nsid": False,
+            "query": query,
+            "dscp": 0,
+        }
+
+    @staticmethod
+    def _dns_flags(authoritative: bool) -> dict[str, Any]:
+        return {
+            "qr": True,
+            "opcode": 0,
+            "aa": authoritative,
+            "tc": False,
+            "rd": not authoritative,
+            "ra": not authoritative,
+            "z": False,
+            "ad": False,
+            "cd": False,
+            "rcode": 0,
+        }
+
+    def _dns_reports(self, src: Site, timestamp: int, rnd: random.Random) -> list[dict[str, Any]]:
+        """One report per query: each other site's name server, then the public resolver."""
+        reports = []
+        for dst in self._others(src):
+            query = f"www.{dst.name}.example"
+            length = dns_query_length(query)
+            pair = self.pairs[(src.name, dst.name)]
+            items = []
+            for family, address, af in self._addresses(dst):
+                item: dict[str, Any] = {
+                    "address": address,
+                    "family": af,
+                    "query_length": length,
+                    "name": dst.name,
+                }
+                if not pair.unreachable and rnd.random() >= self._loss_rate(pair, timestamp):
+                    # One round trip plus a moment for the server to look the name up.
+                    rtt = self._delay_ms(src, pair, family, timestamp, rnd)
+                    rtt += rnd.uniform(0.03, 0.4)
+                    item.update(
+                        rtt=max(1, int(rtt * 1000)),
+                        # The A record, an NS record for the zone and its glue (and OPT).
+                        response_size=length + 16 + 17 + 16,
+                        total_answer=1,
+                        total_authority=1,
+                        total_additional=2,
+                        flags=self._dns_flags(authoritative=True),
+                    )
+                items.append(item)
+            reports.append({"header": self._dns_header(query, recurse=False), "reports": items})
+
+        length = dns_query_length(DNS_RECURSIVE_QUERY)
+        item = {
+            "address": socket.inet_pton(socket.AF_INET, DNS_RESOLVER),
+            "family": AF_INET,
+            "query_length": length,
+            "name": DNS_RESOLVER,
+        }
+        if rnd.random() >= BASE_LOSS:
+            rtt = self._plan["resolver_ms"][src.name] * rnd.uniform(0.95, 1.1)
+            rtt += rnd.lognormvariate(0, 0.6) * 0.3
+            if rnd.random() < 0.1:
+                rtt += rnd.uniform(10, 150)  # not cached: the resolver asks upstream first
+            item.update(
+                rtt=max(1, int(rtt * 1000)),
+                response_size=length + 16,
+                total_answer=1,
+                total_authority=0,
+                total_additional=1,
+                flags=self._dns_flags(authoritative=False),
+            )
+        header = self._dns_header(DNS_RECURSIVE_QUERY, recurse=True)
+        reports.append({"header": header, "reports": [item]})
+        return reports
+
+    # -- http: a page with its objects from 2 or 3 other sites' web servers -----------
+
+    def _http_reports(self, src: Site, timestamp: int, rnd: random.Random) -> list[dict[str, Any]]:
+        return [self._http_fetch(src, dst, timestamp, rnd) for dst in self._plan["http"][src.name]]
+
+    def _http_fetch(
+        self, src: Site, dst: Site, timestamp: int, rnd: random.Random
+    ) -> dict[str, Any]:
+        """One page fetch over HTTPS (IPv6 where the server has it), timed as curl does."""
+        host = f"www.{dst.name}.example"
+        if dst.ipv6:
+            family, address = "ipv6", socket.inet_ntop(socket.AF_INET6, dst.ipv6[0])
+        else:
+            family, address = "ipv4", socket.inet_ntop(socket.AF_INET, dst.ipv4[0])
+        pair = self.pairs[(src.name, dst.name)]
+        loss = self._loss_rate(pair, timestamp)
+        rtt = self._delay_ms(src, pair, family, timestamp, rnd) / 1000
+        timeout = max(0.2, 2 * rtt)  # a retransmission timeout
+        window_rate = THROUGHPUT_WINDOW_BYTES * 8 / rtt
+        bandwidth = min(LINK_CAPACITY_BPS, window_rate) * rnd.uniform(0.2, 0.8)
+
+        def handshake() -> float | None:
+            """Seconds until the TCP connection is up; None when every SYN is lost."""
+            waited = 0.0
+            for backoff in (1.0, 2.0, 4.0):
+                if not pair.unreachable and rnd.random() >= loss:
+                    return waited + rtt
+                waited += backoff
+            return None
+
+        def exchange() -> float:
+            """One request and its answer, with a timeout when either is lost."""
+            return rtt + (timeout if rnd.random() < loss else 0.0)
+
+        def transfer(size: int, cwnd: int) -> tuple[float, int]:
+            """Seconds to receive `size` bytes in slow start from `cwnd`; the new cwnd."""
+            seconds = size * 8 / bandwidth
+            sent = cwnd
+            while sent < size:
+                seconds += rtt
+                if rnd.random() < 1 - (1 - loss) ** (cwnd / MSS):
+                    seconds += timeout
+                    cwnd = max(2 * MSS, cwnd // 2)
+                else:
+                    cwnd = min(THROUGHPUT_WINDOW_BYTES, cwnd * 2)
+                sent += cwnd
+            return seconds, cwnd
+
+        main_size, embedded = self._plan["pages"][dst.name]
+        lookup = rnd.uniform(0.0005, 0.02)
+        objects: list[dict[str, Any]] = []
+
+        def record(
+            path: str,
+            begin: float,
+            timings: tuple[float, float, float, float],
+            code: int,
+            size: int,
+            connects: int,
+        ) -> float:
+            """Add one object; return when it finished (seconds from the test's start)."""
+            looked, connected, first_byte, total = timings
+            # The page itself is made afresh; what it embeds is kept for a year.
+            cache = {"max_age": 0, "no_cache": True}
+            if path != "/":
+                cache = {"max_age": 31_536_000, "pub": True}
+            objects.append(
+                {
+                    "path": path,
+                    "start": round(timestamp + begin, 6),
+                    "end": round(timestamp + begin + total, 6),
+                    "lookup": round(looked, 6),
+                    "connect": round(connected, 6),
+                    "start_transfer": round(first_byte, 6),
+                    "total_time": round(total, 6),
+                    "code": code,
+                    "size": size,
+                    "connect_count": connects,
+                    "cache_headers": cache,
+                }
+            )
+            return begin + total
+
+        connected = handshake()
+        if connected is None:
+            # Nothing answered: curl gives up on the page after the SYN retries.
+            finished = record("/", 0.0, (lookup, 0.0, 0.0, lookup + 7.0), 0, 0, 1)
+        else:
+            connect = lookup + connected
+            # The TLS handshake, then the request; the page is made as it is asked for.
+            first_byte = connect + exchange() + exchange() + rnd.uniform(0.005, 0.08)
+            size = max(1000, main_size + rnd.randint(-300, 300))
+            seconds, cwnd = transfer(size, 10 * MSS)
+            finished = record(
+                "/", 0.0, (lookup, connect, first_byte, first_byte + seconds), 200, size, 1
+            )
+            # The embedded objects, over the page's connection and a second one.
+            connections: list[list[Any]] = [[finished, cwnd, True], [finished, 10 * MSS, False]]
+            for path, size in embedded:
+                slot = min(connections, key=lambda c: c[0])
+                begin, cwnd, up = slot
+                connect, connects, first_byte = 0.0, 0, 0.0
+                if not up:
+                    new = handshake()
+                    if new is None:
+                        finished = max(finished, record(path, begin, (0.0, 0.0, 0.0, 7.0), 0, 0, 1))
+                        connections.remove(slot)
+                        continue
+                    # A new connection: TCP, then the TLS handshake.
+                    connect, connects = new, 1
+                    first_byte = connect + exchange()
+                first_byte += exchange() + rnd.uniform(0.0005, 0.005)
+                seconds, cwnd = transfer(size, cwnd)
+                total = first_byte + seconds
+                end = record(path, begin, (0.0, connect, first_byte, total), 200, size, connects)
+                slot[:] = [end, cwnd, True]
+                finished = max(finished, end)
+
+        fetched = sum(obj["size"] for obj in objects)
+        server = {
+            "hostname": host,
+            "start": round(float(timestamp), 6),
+            "end": round(timestamp + finished, 6),
+            "address": address,
+            "total_bytes": fetched,
+            "objects": objects,
+        }
+        header = {
+            "url": f"https://{host}/",
+            "duration": round(finished * 1000),
+            "total_bytes": fetched,
+            "total_objects": len(objects),
+            "max_connections": 24,
+            "max_connections_per_server": 8,
+            "pipelining_maxrequests": 4,
+            "max_persistent_connections_per_server": 2,
+            "persist": True,
+            "pipelining": False,
+            "caching": False,
+            "dscp": 0,
+            "useragent": "AMP HTTP test agent",
+        }
+        return {"header": header, "servers": [server]}
+
+    # -- throughput: "t10000,T10000" to one or two other sites ------------------------
+
+    def _throughput_reports(
+        self, src: Site, timestamp: int, rnd: random.Random
+    ) -> list[dict[str, Any]]:
+        return [
+            self._throughput_run(src, dst, timestamp, rnd)
+            for dst in self._plan["throughput"][src.name]
+        ]
+
+    def _throughput_run(
+        self, src: Site, dst: Site, timestamp: int, rnd: random.Random
+    ) -> dict[str, Any]:
+        """Ten seconds in (server to monitor), then ten out, over IPv4.
+
+        A transfer moves one 4 MB window per round trip, at most the 1 Gbit/s
+        link less a little for the busy hours; in a loss burst TCP's rate
+        falls to about MSS / rtt * 1.22 / sqrt(loss) (Mathis et al.). A
+        report without items is a run that could not connect.
+        """
+        pair = self.pairs[(src.name, dst.name)]
+        loss = self._loss_rate(pair, timestamp)
+        header = {
+            "address": dst.ipv4[0],
+            "family": AF_INET,
+            "schedule": THROUGHPUT_SCHEDULE,
+            "write_size": THROUGHPUT_WRITE_SIZE,
+            "name": dst.name,
+            "dscp": 0,
+            "protocol": 0,
+        }
+        items = []
+        if not pair.unreachable and rnd.random() >= loss**3:
+            for direction in (1, 2):  # t10000 is server to client, T10000 client to server
+                rtt_ms = self._delay_ms(src, pair, "ipv4", timestamp, rnd)
+                rtt = rtt_ms / 1000
+                rate = min(LINK_CAPACITY_BPS, THROUGHPUT_WINDOW_BYTES * 8 / rtt)
+                rate *= rnd.uniform(0.85, 0.97) * (1 - 0.25 * self._load(src, timestamp))
+                if loss > BASE_LOSS:
+                    mathis = MSS * 8 / rtt * 1.22 / math.sqrt(loss)
+                    rate = min(rate, mathis * rnd.uniform(0.7, 1.1))
+                duration = 10 * 10**9 + int(rnd.uniform(0.5, 2.0) * rtt * 1e9)
+                size = max(MSS, int(rate * duration / 8e9))
+                if loss > BASE_LOSS:
+                    retransmits = int(size / MSS * loss * rnd.uniform(0.5, 1.5))
+                else:
+                    retransmits = rnd.randint(0, 40)
+                floor_us = int(pair.base_ms["ipv4"] * 1000)
+                items.append(
+                    {
+                        "duration": duration,
+                        "bytes": size,
+                        "direction": direction,
+                        "tcpinfo": {
+                            "delivery_rate": int(rate / 8 * rnd.uniform(0.95, 1.08)),
+                            "total_retrans": retransmits,
+                            # Under load the queue at the bottleneck adds to the round trip.
+                            "rtt": int(rtt_ms * 1000 * rnd.uniform(1.05, 1.5)),
+                            "rttvar": int(pair.jitter_ms * 1000 * rnd.uniform(0.5, 2.0)) + 50,
+                            "busy_time": duration // 1000,
+                            "min_rtt": min(floor_us, int(rtt_ms * 1000)),
+                        },
+                    }
+                )
+        return {"header": header, "reports": items}
+
+    # -- udpstream: 100 packets of 100 bytes every 20 ms, both ways, to one other site -
+
+    def _udpstream_reports(
+        self, src: Site, timestamp: int, rnd: random.Random
+    ) -> list[dict[str, Any]]:
+        return [
+            self._udpstream_run(src, dst, timestamp, rnd)
+            for dst in self._plan["udpstream"][src.name]
+        ]
+
+    def _udpstream_run(
+        self, src: Site, dst: Site, timestamp: int, rnd: random.Random
+    ) -> dict[str, Any]:
+        """A stream out (monitor to server), then one in; a report without items could not run."""
+        pair = self.pairs[(src.name, dst.name)]
+        loss = self._loss_rate(pair, timestamp)
+        header = {
+            "address": dst.ipv4[0],
+            "family": AF_INET,
+            "packet_size": UDPSTREAM_PACKET_SIZE,
+            "packet_spacing": UDPSTREAM_PACKET_SPACING_US,
+            "packet_count": UDPSTREAM_PACKET_COUNT,
+            "name": dst.name,
+            "dscp": 0,
+            "rtt_samples": UDPSTREAM_RTT_SAMPLES,
+        }
+        items = []
+        if not pair.unreachable and rnd.random() >= loss**3:
+            for direction in (2, 1):
+                items.append(self._udpstream_item(src, pair, timestamp, rnd, direction, loss))
+        return {"header": header, "reports": items}
+
+    def _udpstream_item(
+        self,
+        src: Site,
+        pair: Pair,
+        timestamp: int,
+        rnd: random.Random,
+        direction: int,
+        loss: float,
+    ) -> dict[str, Any]:
+        """What the receiver of one direction saw; rtt and MOS for the stream in (1) only."""
+        base_ms = self._delay_ms(src, pair, "ipv4", timestamp, rnd, jitter=False) / 2
+        delays = []  # one-way delays (us) of the packets that arrived, in sending order
+        periods: list[dict[str, Any]] = []
+        lost = False
+        for _ in range(UDPSTREAM_PACKET_COUNT):
+            # Losses come in runs: a lost packet makes the next one likelier to go too.
+            lost = rnd.random() < (max(loss, 0.3) if lost else loss)
+            if not lost:
+                delay = base_ms + rnd.lognormvariate(0, 0.6) * pair.jitter_ms / 2
+                delays.append(int(delay * 1000))
+            status = 0 if lost else 1
+            if periods and periods[-1]["status"] == status:
+                periods[-1]["length"] += 1
+            else:
+                periods.append({"status": status, "length": 1})
+        received = len(delays)
+        item: dict[str, Any] = {
+            "direction": direction,
+            "percentiles": [],
+            "packets_received": received,
+            "loss_periods": periods,
+            "loss_percent": 100 * (UDPSTREAM_PACKET_COUNT - received) / UDPSTREAM_PACKET_COUNT,
+        }
+        if direction == 1:
+            rtts = [
+                int(self._delay_ms(src, pair, "ipv4", timestamp, rnd) * 1000)
+                for _ in range(UDPSTREAM_RTT_SAMPLES)
+                if rnd.random() >= loss
+            ]
+            if rtts:
+                item["rtt"] = {
+                    "maximum": max(rtts),
+                    "minimum": min(rtts),
+                    "mean": round(sum(rtts) / len(rtts)),
+                    "samples": len(rtts),
+                }
+        variations = [later - earlier for earlier, later in pairwise(delays)]
+        if variations:
+            item["jitter"] = {
+                "maximum": max(variations),
+                "minimum": min(variations),
+                "mean": round(sum(variations) / len(variations)),
+                "samples": len(variations),
+            }
+            item["percentiles"] = nearest_rank_deciles(sorted(variations))
+        if direction == 1 and received:
+            one_way_ms = sum(delays) / received / 1000
+            item["voip"] = voip_scores(one_way_ms, item["loss_percent"])
+        return item

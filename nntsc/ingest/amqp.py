@@ -34,13 +34,11 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import KombuError, OperationalError
 from kombu.message import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from nntsc import wire
 from nntsc.collections import for_amp_test
 from nntsc.config import Services
-from nntsc.errors import BadReport, NntscError, StoreUnavailable
+from nntsc.errors import BadReport, NntscError
 from nntsc.ingest.pipeline import BatchOutcome, Ingestor
 
 log = logging.getLogger(__name__)
@@ -465,11 +463,7 @@ class _Rejected(Exception):
 
 def ping_stores(services: Services) -> None:
     """Raise `StoreUnavailable` unless the SQL database and the time-series store answer."""
-    try:
-        with services.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as error:
-        raise StoreUnavailable(f"SQL database: {error.__class__.__name__}: {error}") from error
+    services.ping_sql()
     services.timeseries.ping()
 
 
