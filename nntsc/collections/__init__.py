@@ -33,6 +33,9 @@ def all_collections() -> list[Collection]:
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 
 
+_BY_TEST: dict[str, tuple[Collection, ...]] = {}
+
+
 def get(name: str) -> Collection:
     """The collection called `name`; raises `UnknownCollection`."""
     try:
@@ -41,6 +44,11 @@ def get(name: str) -> Collection:
         raise UnknownCollection(name) from None
 
 
-def for_amp_test(test_type: str) -> list[Collection]:
+def for_amp_test(test_type: str) -> tuple[Collection, ...]:
     """The collections fed by amplet2 reports of `test_type` (empty if none)."""
-    return [c for c in all_collections() if c.amp_test == test_type]
+    found = _BY_TEST.get(test_type)
+    if found is None:
+        found = tuple(c for c in all_collections() if c.amp_test == test_type)
+        if found:
+            _BY_TEST[test_type] = found
+    return found

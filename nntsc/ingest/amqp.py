@@ -153,11 +153,32 @@ class CollectorMetrics:
             "Timestamp of the newest committed result",
             registry=r,
         )
+        self.newest_age = Gauge(
+            "nntsc_newest_result_age_seconds",
+            "Seconds since the newest committed result was measured",
+            registry=r,
+        )
+        self.newest_age.set_function(self.newest_result_age)
+        self.newest = 0
         self.store_up.set(1)
+        self._consumed: dict[Any, Any] = {}
+
+    def consumed_by_test(self, test: Any) -> Any:
+        """The consumed-messages counter of `test` (children cached: called per message)."""
+        child = self._consumed.get(test)
+        if child is None:
+            child = self._consumed[test] = self.consumed.labels(str(test))
+        return child
+
+    def saw_result(self, timestamp: int) -> None:
+        """Note a committed result's time (the newest one is exported)."""
+        if timestamp > self.newest:
+            self.newest = timestamp
+            self.newest_result.set(timestamp)
 
     def newest_result_age(self) -> float:
-        newest = self.newest_result._value.get()
-        return time.time() - newest if newest else float("nan")
+        """Seconds since the newest committed result was measured; NaN before the first."""
+        return time.time() - self.newest if self.newest else float("nan")
 
 
 class Collector:
@@ -318,7 +339,7 @@ class Collector:
             return
         headers = message.headers or {}
         test = headers.get("x-amp-test-type")
-        self.metrics.consumed.labels(str(test)).inc()
+        self.metrics.consumed_by_test(test).inc()
         try:
             source, timestamp = self._envelope(message, test)
             collections = for_amp_test(test)
@@ -416,9 +437,7 @@ class Collector:
         """Writer thread, after a commit: count the rows and feed them live."""
         self.metrics.rows_written.labels(collection.name).inc(len(rows))
         if rows:
-            newest = max(row.timestamp for row in rows)
-            if newest > (self.metrics.newest_result._value.get() or 0):
-                self.metrics.newest_result.set(newest)
+            self.metrics.saw_result(max(row.timestamp for row in rows))
         self.services.live.publish(collection.name, rows)
 
     def _batch_done(self, outcome: BatchOutcome) -> None:
