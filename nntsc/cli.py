@@ -135,30 +135,70 @@ def collect(config_path: str, check_only: bool) -> None:
     default=60,
     show_default=True,
     type=click.IntRange(10, 3600),
-    help="Seconds between two reports of one source.",
+    help="Seconds between two ICMP (and TCP ping) reports of one source.",
 )
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--end", default=None, type=int, help="Unix time of the last report (default: now).")
+@click.option(
+    "--tests",
+    default=None,
+    help="Comma-separated amplet2 tests to simulate (icmp, tcpping, dns, http, throughput, "
+    "udpstream, or all). Default: icmp, or all with --via-amqp.",
+)
+@click.option(
+    "--via-amqp",
+    is_flag=True,
+    help="Publish amplet2 reports to RabbitMQ (nntsc.amqp_url) for `nntsc collect`, "
+    "instead of storing them directly. The login needs RabbitMQ's impersonator tag, "
+    "as each report carries its monitor's name in user_id.",
+)
 def demo_data(
-    config_path: str, sites: int, days: float, interval: int, seed: int, end: int | None
+    config_path: str,
+    sites: int,
+    days: float,
+    interval: int,
+    seed: int,
+    end: int | None,
+    tests: str | None,
+    via_amqp: bool,
 ) -> None:
-    """Load a simulated AMP mesh of ICMP latency through the ingest path."""
-    from nntsc.demo import SimulatedMesh
-    from nntsc.ingest.pipeline import Ingestor
+    """Simulate an AMP mesh: store its reports through the ingest path, or publish them."""
+    from nntsc.demo import ALL_TESTS, SimulatedMesh
 
+    if tests in (None, ""):
+        chosen = ALL_TESTS if via_amqp else ("icmp",)
+    elif tests == "all":
+        chosen = ALL_TESTS
+    else:
+        chosen = tuple(t.strip() for t in tests.split(","))
+        unknown = sorted(set(chosen) - set(ALL_TESTS))
+        if unknown:
+            raise click.BadParameter(f"unknown tests {', '.join(unknown)}", param_hint="--tests")
     services = Services.from_settings(load_settings(config_path))
     end = int(time.time()) if end is None else end
     mesh = SimulatedMesh(sites, end - int(days * 86400), end, interval, seed)
+    reports = tqdm(
+        mesh.test_reports(chosen),
+        total=mesh.test_count(chosen),
+        unit="report",
+        desc="publish" if via_amqp else "ingest",
+        file=sys.stderr,
+    )
     started = time.monotonic()
     try:
+        if via_amqp:
+            from nntsc.ingest.amqp import CollectorSettings, publish_reports
+
+            count = publish_reports(CollectorSettings.from_settings(services.settings), reports)
+            click.echo(f"{count} reports published in {time.monotonic() - started:.1f} s")
+            return
+        from nntsc.collections import for_amp_test
+        from nntsc.ingest.pipeline import Ingestor
+
         with Ingestor(services) as ingestor:
-            for source, timestamp, report in tqdm(
-                mesh.reports(), total=mesh.count(), unit="report", desc="ingest", file=sys.stderr
-            ):
-                ingestor.add("amp-icmp", report, source, timestamp)
-        click.echo(
-            f"{ingestor.totals.written} rows written in {time.monotonic() - started:.1f} s",
-        )
+            for test, source, timestamp, report in reports:
+                ingestor.add_report(for_amp_test(test), report, source, timestamp)
+        click.echo(f"{ingestor.totals.written} rows written in {time.monotonic() - started:.1f} s")
         started = time.monotonic()
         count = _process_rollups(services)
         click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")

@@ -25,7 +25,7 @@ import signal
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -478,6 +478,36 @@ class _Rejected(Exception):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+def publish_reports(
+    settings: CollectorSettings, reports: Iterable[tuple[str, str, int, Mapping[str, Any]]]
+) -> int:
+    """Publish (test, monitor, timestamp, report) as amplet2 monitors do; return how many.
+
+    Declares the collector's exchange and queue first, as amplet2-server's
+    setup does, so nothing is lost when no collector runs yet.
+    """
+    exchange = Exchange(settings.exchange, type="direct", durable=True)
+    queue = Queue(settings.queue, exchange=exchange, routing_key=settings.routing_key, durable=True)
+    count = 0
+    with settings.connection() as connection:
+        channel = connection.channel()
+        queue(channel).declare()
+        producer = Producer(channel, exchange=exchange)
+        for test, monitor, timestamp, report in reports:
+            producer.publish(
+                wire.encode(test, report),
+                routing_key=settings.routing_key,
+                headers={"x-amp-test-type": test},
+                user_id=monitor,
+                timestamp=timestamp,
+                delivery_mode=2,
+                content_type="application/octet-stream",
+                serializer=None,
+            )
+            count += 1
+    return count
 
 
 def ping_stores(services: Services) -> None:

@@ -436,3 +436,52 @@ def test_every_test_type_through_the_broker(tmp_path, names, publisher_url) -> N
             got = services.timeseries.raw(collection, [stream_id], timestamp, timestamp + 1)
             assert [dict(row.values) for row in got] == [dict(parsed.values)], name
     services.close()
+
+
+def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+    """`nntsc demo-data --via-amqp` publishes every test type; the collector stores them all."""
+    sql_url = f"sqlite:///{tmp_path}/demo.sqlite"
+    services = make_services(sql_url)
+    ini = tmp_path / "demo.ini"
+    _write_ini(ini, names, sql_url, "sql")
+    ini.write_text(ini.read_text().replace(names.amqp_url, publisher_url))
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "nntsc"),
+        "demo-data",
+        "-c",
+        str(ini),
+        "--via-amqp",
+        "--sites",
+        "3",
+        "--days",
+        "0.1",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    published = int(done.stdout.split()[0])
+    assert published > 0
+    collector = Collector(services, names)
+    run_until(
+        collector,
+        lambda: (
+            queue_depth(names, names.queue) == 0
+            and collector._unacked == 0
+            and collector.metrics.consumed_by_test("icmp")._value.get() > 0
+        ),
+    )
+    consumed = sum(
+        collector.metrics.consumed_by_test(t)._value.get()
+        for t in ("icmp", "tcpping", "dns", "http", "throughput", "udpstream")
+    )
+    assert consumed == published
+    assert queue_depth(names, names.dead_letter_queue) == 0
+    for name in (
+        "amp-icmp",
+        "amp-tcpping",
+        "amp-dns",
+        "amp-http",
+        "amp-throughput",
+        "amp-udpstream",
+    ):
+        assert services.streams.find(get_collection(name)).total > 0, name
+    services.close()

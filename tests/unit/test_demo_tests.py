@@ -1,0 +1,328 @@
+"""The simulated AMP mesh's other amplet2 tests: cadence, wire shape, collections, plausibility."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+
+from nntsc import wire
+from nntsc.collections import for_amp_test, get
+from nntsc.demo import ALL_TESTS, SimulatedMesh
+
+DAY = 86400
+START = 1_790_000_000 - 1_790_000_000 % DAY
+END = START + DAY
+SITES = 4
+SEED = 3
+INTERVAL = 60
+PERIODS = {
+    "icmp": INTERVAL,
+    "tcpping": INTERVAL,
+    "dns": 300,
+    "http": 600,
+    "throughput": 3600,
+    "udpstream": 1800,
+}
+
+
+def new_mesh(seed: int = SEED) -> SimulatedMesh:
+    return SimulatedMesh(SITES, START, END, interval=INTERVAL, seed=seed)
+
+
+@pytest.fixture(scope="module")
+def mesh() -> SimulatedMesh:
+    return new_mesh()
+
+
+@pytest.fixture(scope="module")
+def all_reports() -> list[tuple[str, str, int, dict[str, Any]]]:
+    return list(new_mesh().test_reports())
+
+
+@pytest.fixture(scope="module")
+def decoded(all_reports) -> list[dict[str, Any]]:
+    """Each report after a trip through the wire: `wire.encode`, then `wire.decode`."""
+    return [wire.decode(test, wire.encode(test, report)) for test, _, _, report in all_reports]
+
+
+@pytest.fixture(scope="module")
+def rows(all_reports, decoded) -> dict[str, list[tuple[str, int, Any]]]:
+    """(source, timestamp, parsed row) per test, from the decoded wire form of each report.
+
+    Parsing raises `BadReport` for a report its collection does not accept.
+    """
+    out: dict[str, list[tuple[str, int, Any]]] = defaultdict(list)
+    for (test, source, timestamp, _), report in zip(all_reports, decoded, strict=True):
+        for collection in for_amp_test(test):
+            parsed = collection.parse(report, source, timestamp)
+            out[test].extend((source, timestamp, row) for row in parsed)
+    return out
+
+
+def without_none(value: Any) -> Any:
+    """A report with its ``None`` (unset) values left out, as `wire.decode` gives it."""
+    if isinstance(value, dict):
+        return {key: without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_none(item) for item in value]
+    return value
+
+
+def in_burst(mesh: SimulatedMesh, source: str, destination: str, timestamp: int) -> bool:
+    bursts = mesh.pairs[(source, destination)].loss_bursts
+    return any(begin <= timestamp < finish for begin, finish, _ in bursts)
+
+
+def site_of_url(url: str) -> str:
+    return url.removeprefix("https://www.").removesuffix(".example/")
+
+
+# -- cadence and order ------------------------------------------------------------
+
+
+def test_every_test_type_appears(all_reports):
+    assert {test for test, _, _, _ in all_reports} == set(ALL_TESTS)
+
+
+@pytest.mark.parametrize("test", ALL_TESTS)
+def test_each_source_runs_each_test_on_its_schedule(all_reports, test):
+    period = PERIODS[test]
+    expected = list(range(START + period, END, period))
+    per_source: dict[str, Counter[int]] = defaultdict(Counter)
+    for name, source, timestamp, _ in all_reports:
+        if name == test:
+            per_source[source][timestamp] += 1
+    assert len(per_source) == SITES
+    for runs in per_source.values():
+        assert sorted(runs) == expected
+        # The same number of reports at every run: one per target where the test has one.
+        assert len(set(runs.values())) == 1
+
+
+def test_reports_per_run(all_reports, mesh):
+    per_run: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    for test, source, timestamp, _ in all_reports:
+        per_run[(test, source)][timestamp] += 1
+    for site in mesh.sites:
+        name = site.name
+        assert set(per_run[("icmp", name)].values()) == {1}
+        assert set(per_run[("tcpping", name)].values()) == {1}
+        # One query to each other site's name server, and one to the public resolver.
+        assert set(per_run[("dns", name)].values()) == {SITES}
+        assert set(per_run[("http", name)].values()) <= {2, 3}
+        assert set(per_run[("throughput", name)].values()) <= {1, 2}
+        assert set(per_run[("udpstream", name)].values()) == {1}
+
+
+def test_reports_come_in_time_order(all_reports):
+    keys = [(timestamp, ALL_TESTS.index(test)) for test, _, timestamp, _ in all_reports]
+    assert keys == sorted(keys)
+
+
+def test_count_matches(all_reports, mesh):
+    assert mesh.test_count() == len(all_reports)
+    assert mesh.test_count(("dns", "http")) == sum(
+        1 for test, _, _, _ in all_reports if test in ("dns", "http")
+    )
+
+
+def test_unknown_test_is_refused(mesh):
+    with pytest.raises(ValueError, match="unknown test"):
+        next(mesh.test_reports(["icmp", "sip"]))
+
+
+# -- wire shape and collections ----------------------------------------------------
+
+
+def test_reports_round_trip_through_the_wire(all_reports, decoded):
+    for (test, _, _, report), again in zip(all_reports, decoded, strict=True):
+        if test == "icmp":
+            # `SimulatedMesh.report` marks an unset field with None, which encode accepts.
+            assert again == without_none(report)
+        else:
+            assert again == report, test
+
+
+def test_reports_parse_with_their_collections(rows):
+    assert all(for_amp_test(test) for test in ALL_TESTS)
+    assert set(rows) == set(ALL_TESTS)
+    for test, parsed in rows.items():
+        assert all(row.properties["source"] == source for source, _, row in parsed), test
+        assert all(row.properties["destination"] for _, _, row in parsed), test
+
+
+def test_collections_by_name_accept_the_reports(all_reports):
+    first: dict[str, tuple[str, int, dict[str, Any]]] = {}
+    for test, source, timestamp, report in all_reports:
+        first.setdefault(test, (source, timestamp, report))
+    for test, (source, timestamp, report) in first.items():
+        assert get(f"amp-{test}").parse(report, source, timestamp)
+
+
+def test_test_specific_settings(all_reports):
+    seen = set()
+    for test, _, _, report in all_reports:
+        header = report["header"]
+        if test == "tcpping":
+            assert header["port"] == 443
+        elif test == "dns":
+            if header["recurse"]:
+                assert [item["name"] for item in report["reports"]] == ["8.8.8.8"]
+            else:
+                assert header["query"] == f"www.{report['reports'][0]['name']}.example"
+            assert (header["query_type"], header["query_class"]) == (1, 1)
+            assert all(item["query_length"] > 0 for item in report["reports"])
+            seen.add(("dns", header["recurse"]))
+        elif test == "http":
+            assert header["url"].startswith("https://www.")
+            assert report["servers"]
+            assert all(server["objects"] for server in report["servers"])
+        elif test == "throughput":
+            assert header["schedule"] == "t10000,T10000"
+            assert [item["direction"] for item in report["reports"]] in ([], [1, 2])
+        elif test == "udpstream":
+            assert (header["packet_count"], header["packet_size"]) == (100, 100)
+            assert header["packet_spacing"] == 20_000
+            assert sorted(item["direction"] for item in report["reports"]) in ([], [1, 2])
+    assert seen == {("dns", False), ("dns", True)}
+
+
+# -- plausibility ---------------------------------------------------------------------
+
+
+def test_tcpping_tracks_icmp(rows):
+    icmp = {
+        (source, row.properties["destination"], row.properties["family"], timestamp): row
+        for source, timestamp, row in rows["icmp"]
+    }
+    differences = defaultdict(list)
+    for source, timestamp, row in rows["tcpping"]:
+        key = (source, row.properties["destination"], row.properties["family"], timestamp)
+        other = icmp[key].values["median"]
+        if row.values["median"] is not None and other is not None:
+            differences[key[:3]].append((row.values["median"] - other, other))
+    assert differences
+    for key, pairs in differences.items():
+        # Per path, TCPping is a touch slower than ICMP, never by more than a few ms.
+        assert 0 < statistics.median(d for d, _ in pairs) < 1000, key
+        close = sum(abs(d) <= 2000 + 0.05 * rtt for d, rtt in pairs)
+        assert close >= 0.98 * len(pairs), key
+
+
+def test_tcpping_loses_what_icmp_loses(rows):
+    def lossrate(test: str) -> float:
+        values = [row.values["lossrate"] for _, _, row in rows[test]]
+        return statistics.fmean(v for v in values if v is not None)
+
+    assert abs(lossrate("tcpping") - lossrate("icmp")) < 0.02
+
+
+def test_dns_rtts_are_plausible(rows, mesh):
+    answered = [
+        (source, timestamp, row) for source, timestamp, row in rows["dns"] if row.values["rtt"]
+    ]
+    assert len(answered) > 0.5 * len(rows["dns"])
+    assert all(row.values["rtt"] > 0 for _, _, row in answered)
+    assert all(row.values["lossrate"] in (0.0, 1.0) for _, _, row in rows["dns"])
+    for source, _, row in answered:
+        destination = row.properties["destination"]
+        if destination == "8.8.8.8":
+            assert 1_000 <= row.values["rtt"] <= 200_000
+            continue
+        family = "ipv6" if ":" in row.properties["address"] else "ipv4"
+        base_us = mesh.pairs[(source, destination)].base_ms[family] * 1000
+        # About one round trip to the server: above the path's floor, not far past it.
+        assert base_us <= row.values["rtt"] <= 2 * base_us + 100_000
+
+
+def test_http_durations_are_a_few_round_trips_plus_transfer(rows, mesh):
+    fetched = quick = 0
+    for source, timestamp, row in rows["http"]:
+        destination = site_of_url(row.properties["destination"])
+        duration = row.values["duration"]
+        if duration is None:
+            # A failed fetch: nothing came back from the server.
+            assert row.values["failed_object_count"] >= 1
+            continue
+        fetched += 1
+        site = next(s for s in mesh.sites if s.name == destination)
+        base_ms = mesh.pairs[(source, destination)].base_ms["ipv6" if site.ipv6 else "ipv4"]
+        # TCP and TLS handshakes and the request: at least three round trips.
+        assert duration >= 3 * base_ms
+        if not in_burst(mesh, source, destination, timestamp):
+            # A lost SYN costs a second, rarely; otherwise slow start and the objects.
+            assert duration <= 60 * base_ms + 8_000
+            quick += duration <= 60 * base_ms + 500
+        assert row.values["bytes"] > 10_000
+    assert fetched > 0.9 * len(rows["http"])
+    assert quick > 0.9 * fetched
+
+
+def test_throughput_is_limited_by_rtt_and_link(rows, mesh):
+    bursts = 0
+    for source, timestamp, row in rows["throughput"]:
+        rate = row.values["rate"]
+        assert rate > 0
+        assert row.properties["direction"] in ("in", "out")
+        if in_burst(mesh, source, row.properties["destination"], timestamp):
+            bursts += 1
+            assert rate < 100e6
+        else:
+            assert 1e6 <= rate <= 1e9
+            base_s = mesh.pairs[(source, row.properties["destination"])].base_ms["ipv4"] / 1000
+            assert rate <= 4 * 2**20 * 8 / base_s
+    assert len(rows["throughput"]) > bursts > 0
+
+
+def test_udpstream_values_are_plausible(rows, mesh):
+    measured = [row for _, _, row in rows["udpstream"] if row.values["results"]]
+    assert measured
+    assert all(0 <= row.values["loss"] <= 1 for row in measured)
+    assert all(row.values["packets_sent"] == 100 for row in measured)
+    for source, timestamp, row in rows["udpstream"]:
+        destination = row.properties["destination"]
+        if row.properties["direction"] == "in" and row.values["mean_rtt"] is not None:
+            base_us = mesh.pairs[(source, destination)].base_ms["ipv4"] * 1000
+            assert base_us <= row.values["mean_rtt"] <= 2 * base_us + 100_000
+            assert 1 <= row.values["itu_mos"] <= 4.5
+        if not in_burst(mesh, source, destination, timestamp) and row.values["results"]:
+            assert row.values["loss"] <= 0.1
+    assert any(row.values["loss"] > 0.1 for row in measured), "seed 3 has loss bursts"
+
+
+# -- determinism and the ICMP stream -------------------------------------------------
+
+
+def test_same_seed_gives_identical_reports(all_reports):
+    assert list(new_mesh().test_reports()) == all_reports
+
+
+def test_different_seed_gives_different_reports(all_reports):
+    other = list(new_mesh(seed=SEED + 1).test_reports())
+    for test in ALL_TESTS:
+        mine = [report for name, _, _, report in all_reports if name == test]
+        theirs = [report for name, _, _, report in other if name == test]
+        assert mine != theirs, test
+
+
+def test_icmp_reports_are_those_of_reports(all_reports):
+    expected = list(new_mesh().reports())
+    assert [(s, t, r) for test, s, t, r in all_reports if test == "icmp"] == expected
+    only_icmp = list(new_mesh().test_reports(["icmp"]))
+    assert [(s, t, r) for _, s, t, r in only_icmp] == expected
+
+
+def test_a_test_reports_the_same_whatever_else_runs(all_reports):
+    for test in ("tcpping", "dns", "udpstream"):
+        alone = list(new_mesh().test_reports([test]))
+        assert alone == [entry for entry in all_reports if entry[0] == test]
+
+
+def test_other_tests_leave_the_icmp_stream_alone():
+    mesh = new_mesh()
+    for _ in mesh.test_reports(["tcpping", "dns", "http", "throughput", "udpstream"]):
+        pass
+    assert list(mesh.reports()) == list(new_mesh().reports())
