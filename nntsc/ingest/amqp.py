@@ -34,11 +34,12 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import KombuError, OperationalError
 from kombu.message import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from sqlalchemy.exc import SQLAlchemyError
 
 from nntsc import wire
 from nntsc.collections import for_amp_test
 from nntsc.config import Services
-from nntsc.errors import BadReport, NntscError
+from nntsc.errors import BadReport, NntscError, StoreUnavailable
 from nntsc.ingest.pipeline import BatchOutcome, Ingestor
 
 log = logging.getLogger(__name__)
@@ -355,6 +356,14 @@ class Collector:
                 raise _Rejected("malformed", str(error)) from error
         except _Rejected as rejected:
             self._rejected.append((message, rejected.reason, rejected.detail))
+            return
+        except (StoreUnavailable, SQLAlchemyError) as error:
+            # Creating a stream needs the SQL database: an outage, not a bad report.
+            # The message stays unacknowledged and comes back after the outage.
+            if self._store_error is None:
+                log.error("a store failed while handling a %s report: %s", test, error)
+            self.metrics.store_errors.inc()
+            self._store_error = error
             return
         except Exception as error:
             # A report that breaks our own code must not stop the consumer either.

@@ -485,3 +485,45 @@ def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) ->
     ):
         assert services.streams.find(get_collection(name)).total > 0, name
     services.close()
+
+
+def test_postgresql_outage_with_new_streams_loses_nothing(
+    postgres_url, names, publisher_url
+) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL gone while new monitors report: held, then stored, none dead-lettered."""
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    proxied = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    services = make_services(proxied)
+    direct = make_services(postgres_url)
+    declare(names)
+    first = icmp_messages(sites=3, hours=1)
+    later = [("icmp", "amp-new-" + source, ts, body) for _, source, ts, body in first]
+    publish(publisher_url, names, first)
+    collector = Collector(services, names)
+    thread = threading.Thread(target=collector.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while row_count(direct) < expected_rows(first):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        proxy.cut()
+        publish(publisher_url, names, later)
+        time.sleep(8)
+        assert thread.is_alive()
+        assert collector.metrics.store_up._value.get() == 0
+        proxy.restore()
+        want = expected_rows(first) + expected_rows(later)
+        deadline = time.monotonic() + 90
+        while row_count(direct) < want or queue_depth(names, names.queue) > 0:
+            assert time.monotonic() < deadline, "did not catch up after the outage"
+            assert thread.is_alive()
+            time.sleep(0.5)
+    finally:
+        collector.stop()
+        thread.join(30)
+        proxy.cut()
+    assert row_count(direct) == want
+    assert queue_depth(names, names.dead_letter_queue) == 0
+    services.close()
+    direct.close()
