@@ -7,6 +7,7 @@ from nntsc.collections.amp_http import AmpHttp
 from nntsc.collections.amp_icmp import AmpIcmp
 from nntsc.collections.amp_tcpping import AmpTcpping
 from nntsc.collections.amp_throughput import AmpThroughput
+from nntsc.collections.amp_traceroute import AmpAsTraceroute, AmpTraceroute
 from nntsc.collections.amp_udpstream import AmpUdpstream
 from nntsc.collections.base import Collection, Field, ParsedRow, Property, Row
 from nntsc.errors import UnknownCollection
@@ -24,7 +25,16 @@ __all__ = [
 
 _REGISTRY: dict[str, Collection] = {
     c.name: c
-    for c in (AmpIcmp(), AmpTcpping(), AmpDns(), AmpHttp(), AmpThroughput(), AmpUdpstream())
+    for c in (
+        AmpIcmp(),
+        AmpTcpping(),
+        AmpDns(),
+        AmpHttp(),
+        AmpThroughput(),
+        AmpUdpstream(),
+        AmpTraceroute(),
+        AmpAsTraceroute(),
+    )
 }
 
 

@@ -169,3 +169,7 @@ def data_table(collection: Collection) -> Table:
 
 def rollup_table(collection: Collection, level: int) -> Table:
     return metadata.tables[f"rollup_{collection.slug}_{level}"]
+
+
+# The traceroute path tables join the same metadata (and so the migrations).
+import nntsc.store.paths  # noqa: E402,F401
