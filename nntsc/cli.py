@@ -143,7 +143,7 @@ def collect(config_path: str, check_only: bool) -> None:
     "--tests",
     default=None,
     help="Comma-separated amplet2 tests to simulate (icmp, tcpping, dns, http, throughput, "
-    "udpstream, or all). Default: icmp, or all with --via-amqp.",
+    "udpstream, traceroute, or all). Default: icmp, or all with --via-amqp.",
 )
 @click.option(
     "--via-amqp",

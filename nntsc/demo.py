@@ -13,7 +13,14 @@ answers a little slower than ICMP, a DNS server answers in about one round
 trip, a page loads in a few round trips plus its transfer time, TCP
 throughput is bounded by a 4 MB window per round trip (and a 1 Gbit/s
 link) and collapses in loss bursts, and UDP streams see the path's delay,
-jitter and loss.
+jitter and loss. Every 15 minutes each source traceroutes every other site
+(traceroute, with hop addresses and AS numbers): a path leaves through a
+private hop or two and the source's own network, crosses one to three
+transit networks (more the farther the destination) and enters the
+destination's network; its hops answer at growing round trips up to the
+path's, some routers never answer, a path is now and then rerouted through
+other transit networks for some hours, and an unreachable destination's
+path ends in silence.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ import heapq
 import math
 import random
 import socket
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import pairwise
 from typing import Any
 
@@ -53,7 +61,15 @@ PLACES = (
 
 #: The amplet2 tests `SimulatedMesh.test_reports` runs, in the order in which
 #: the reports of one instant are yielded.
-ALL_TESTS: tuple[str, ...] = ("icmp", "tcpping", "dns", "http", "throughput", "udpstream")
+ALL_TESTS: tuple[str, ...] = (
+    "icmp",
+    "tcpping",
+    "dns",
+    "http",
+    "throughput",
+    "udpstream",
+    "traceroute",
+)
 #: Seconds between two runs of a test at one source; ``None`` is the mesh's interval.
 TEST_PERIODS: dict[str, int | None] = {
     "icmp": None,
@@ -62,6 +78,7 @@ TEST_PERIODS: dict[str, int | None] = {
     "http": 600,
     "throughput": 3600,
     "udpstream": 1800,
+    "traceroute": 900,
 }
 TCPPING_PORT = 443
 #: The public resolver every source also asks, recursively, and what it asks.
@@ -77,6 +94,24 @@ UDPSTREAM_PACKET_COUNT = 100
 UDPSTREAM_PACKET_SIZE = 100
 UDPSTREAM_PACKET_SPACING_US = 20_000
 UDPSTREAM_RTT_SAMPLES = 10
+#: amplet2's traceroute settings: 60-byte probes, recording hop addresses and AS numbers.
+TRACEROUTE_HEADER: dict[str, Any] = {
+    "packet_size": 60,
+    "random": False,
+    "ip": True,
+    "asn": True,
+    "dscp": 0,
+}
+#: The transit networks' AS numbers: those reserved for documentation (RFC 5398).
+TRANSIT_ASNS: tuple[int, ...] = (*range(64496, 64512), *range(65536, 65552))
+#: Site i's own network is AS ``SITE_ASN_BASE + i``, from the private-use range (RFC 6996).
+SITE_ASN_BASE = 4_200_000_000
+#: amplet2's AS numbers for a hop of no known AS, and for a private address.
+AS_UNKNOWN = 0
+AS_PRIVATE = -2
+#: How often, per path and day, a route moves to its alternative transit networks for a while.
+ROUTE_CHANGES_PER_DAY = 0.05
+DAY = 86400
 #: The probe loss rate of a path outside its loss bursts (as `_rtt_us` uses).
 BASE_LOSS = 0.002
 MSS = 1460
@@ -111,6 +146,52 @@ class Pair:
     unreachable: bool
     shifts: list[tuple[int, int, float]] = field(default_factory=list)
     loss_bursts: list[tuple[int, int, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TraceHop:
+    """One router on a simulated traceroute path."""
+
+    #: Packed address; ``None`` for a router that never answers a traceroute probe.
+    address: bytes | None
+    asn: int
+    #: Where on the path it sits: the share of the path's round trip to reach it (0..1).
+    share: float
+
+
+@dataclass
+class Route:
+    """The paths of one source -> destination, family: fixed but for route changes."""
+
+    #: The usual path, up to (not including) the destination address itself.
+    primary: list[TraceHop]
+    #: The path through other transit networks that a route change moves to.
+    alternative: list[TraceHop]
+    #: [begin, end) windows during which the alternative is taken.
+    changes: list[tuple[int, int]] = field(default_factory=list)
+    #: Past this share of the path, a loss burst of the pair loses probes.
+    loss_share: float = 0.5
+    #: For an unreachable pair: the share of the path's hops that still answer.
+    reach: float | None = None
+    #: For an unreachable pair: the silent hops probed before amplet2 gives up.
+    silent_tail: int = 0
+
+    def rerouted(self, timestamp: int) -> bool:
+        """Whether the alternative path is taken at `timestamp`."""
+        return any(begin <= timestamp < end for begin, end in self.changes)
+
+    def hops_at(self, timestamp: int) -> list[TraceHop]:
+        """The routers probed at `timestamp`, before the destination."""
+        return self.alternative if self.rerouted(timestamp) else self.primary
+
+
+def host_address(
+    family: str, v4_prefix: Sequence[int], v6_prefix: Sequence[int], host: int
+) -> bytes:
+    """Packed address of `host` (1..255) in a /24 (3 bytes) or a /64 (8 bytes) of `family`."""
+    if family == "ipv4":
+        return bytes([*v4_prefix, host])
+    return bytes([*v6_prefix, 0, 0, 0, 0, 0, 0, 0, host])
 
 
 def distance_km(a: Site, b: Site) -> float:
@@ -310,6 +391,7 @@ class SimulatedMesh:
             "http": self._http_reports,
             "throughput": self._throughput_reports,
             "udpstream": self._udpstream_reports,
+            "traceroute": self._traceroute_reports,
         }
         streams = {test: random.Random(f"{self.seed}:{test}") for test in wanted}
         runs = heapq.merge(*(self._runs(test) for test in wanted))
@@ -334,6 +416,7 @@ class SimulatedMesh:
             "http": sum(len(targets) for targets in self._plan["http"].values()),
             "throughput": sum(len(targets) for targets in self._plan["throughput"].values()),
             "udpstream": sum(len(targets) for targets in self._plan["udpstream"].values()),
+            "traceroute": sum(1 for src in self.sites if self._others(src)),
         }
         return sum(
             per_run[test] * len(self._run_times(test)) for test in ALL_TESTS if test in set(tests)
@@ -836,3 +919,227 @@ class SimulatedMesh:
             one_way_ms = sum(delays) / received / 1000
             item["voip"] = voip_scores(one_way_ms, item["loss_percent"])
         return item
+
+    # -- traceroute: every address of every other site, hop addresses and AS numbers --
+
+    @cached_property
+    def routes(self) -> dict[tuple[str, str, str], Route]:
+        """The traceroute paths of each (source, destination, family): fixed for a mesh.
+
+        Drawn from a setup stream of their own, in site order, so that the
+        paths do not depend on which tests run or in which order.
+        """
+        setup = random.Random(f"{self.seed}:traceroute:setup")
+        ends = {site.name: self._site_routers(setup, i) for i, site in enumerate(self.sites)}
+        span = self.end - self.start
+        routes = {}
+        for src in self.sites:
+            for dst in self._others(src):
+                pair = self.pairs[(src.name, dst.name)]
+                distance = distance_km(src, dst)
+                # Half of a pair's shorter level shifts are its route moving elsewhere.
+                shared = [
+                    (begin, end)
+                    for begin, end, _ in pair.shifts
+                    if end - begin <= 12 * 3600 and setup.random() < 0.5
+                ]
+                loss_share = setup.uniform(0.1, 0.9)
+                reach = setup.uniform(0.3, 0.8) if pair.unreachable else None
+                silent_tail = setup.randint(3, 5) if pair.unreachable else 0
+                transits: tuple[int, ...] = ()
+                for family in ("ipv4", "ipv6"):
+                    if family == "ipv6" and not dst.ipv6:
+                        continue
+                    if not transits or setup.random() >= 0.6:
+                        # IPv6 often, not always, crosses the same networks as IPv4.
+                        transits = self._transits(setup, distance)
+                    other = transits
+                    while set(other) == set(transits):
+                        other = self._transits(setup, distance)
+                    near = ends[src.name][family]
+                    far = ends[dst.name][family][1][::-1]
+                    base = pair.base_ms[family]
+                    changes = list(shared)
+                    for _ in range(max(1, math.ceil(span / DAY))):
+                        if setup.random() < ROUTE_CHANGES_PER_DAY * min(1.0, span / DAY):
+                            begin = self.start + int(setup.uniform(0, span))
+                            changes.append((begin, begin + int(setup.uniform(1, 8) * 3600)))
+                    path = partial(self._trace_path, setup, family, near, far)
+                    routes[(src.name, dst.name, family)] = Route(
+                        primary=path(transits, distance, base),
+                        alternative=path(other, distance, base),
+                        changes=sorted(changes),
+                        loss_share=loss_share,
+                        reach=reach,
+                        silent_tail=silent_tail,
+                    )
+        return routes
+
+    @cached_property
+    def _site_asns(self) -> dict[str, int]:
+        """Each site's own AS number."""
+        return {site.name: SITE_ASN_BASE + index for index, site in enumerate(self.sites)}
+
+    @staticmethod
+    def _site_routers(
+        rnd: random.Random, index: int
+    ) -> dict[str, tuple[list[TraceHop], list[TraceHop]]]:
+        """Per family, a site's private hops (its LAN, AS -2) and its border routers, outward.
+
+        A path leaves a site through both, in order, and enters the destination's
+        site through its border routers in the reverse order. Shares are set per path.
+        """
+        octet = index % 256
+        asn = SITE_ASN_BASE + index
+        private, border = rnd.choice((1, 1, 2)), rnd.randint(1, 3)
+        # A home or campus gateway, then a carrier-grade NAT or campus core.
+        lan_v4 = ((192, 168, octet), (10, octet, 0))
+        lan_v6 = (0xFD, 0, 0, 0, 0, 0, 0, octet)  # a unique local /64
+        border_v4 = (198, 51, octet)  # the site's own /24, as its monitor's address
+        border_v6 = (0x20, 0x01, 0x0D, 0xB8, 0, octet, 0xFF, 0xFF)
+        return {
+            family: (
+                [
+                    TraceHop(host_address(family, lan_v4[k], lan_v6, k + 1), AS_PRIVATE, 0.0)
+                    for k in range(private)
+                ],
+                [
+                    TraceHop(host_address(family, border_v4, border_v6, 254 - k), asn, 0.0)
+                    for k in range(border)
+                ],
+            )
+            for family in ("ipv4", "ipv6")
+        }
+
+    @staticmethod
+    def _transits(rnd: random.Random, distance: float) -> tuple[int, ...]:
+        """The transit networks of a path: one to three, more for a farther destination."""
+        count = min(3, max(1, round(1 + distance / 6000 + rnd.uniform(-0.6, 0.6))))
+        return tuple(rnd.sample(TRANSIT_ASNS, count))
+
+    @staticmethod
+    def _trace_path(
+        rnd: random.Random,
+        family: str,
+        near: tuple[list[TraceHop], list[TraceHop]],
+        far: list[TraceHop],
+        transits: tuple[int, ...],
+        distance: float,
+        base_ms: float,
+    ) -> list[TraceHop]:
+        """The routers from a source to a destination through `transits`, with their shares.
+
+        The sites' own networks take a millisecond or so at each end; the
+        transit networks' routers, more of them the longer the path, sit at
+        random points in between (an ocean crossing is one long hop). Now and
+        then an exchange point (AS unknown) joins two transit networks, and one
+        or two routers never answer.
+        """
+        per_network = [1] * len(transits)
+        routers = round((2 + distance / 1500) * rnd.uniform(0.8, 1.25))
+        for _ in range(routers - len(transits)):
+            per_network[rnd.randrange(len(transits))] += 1
+        middle: list[tuple[bytes | None, int]] = []
+        for number, (asn, count) in enumerate(zip(transits, per_network, strict=True)):
+            if number and rnd.random() < 0.2:
+                # An exchange point's LAN: announced by no one.
+                ixp_v4, ixp_v6 = (192, 0, 2), (0x20, 0x01, 0x0D, 0xB8, 0xFF, 0xFF, 0, 0)
+                address = host_address(family, ixp_v4, ixp_v6, rnd.randint(1, 254))
+                middle.append((address, AS_UNKNOWN))
+            network = TRANSIT_ASNS.index(asn)
+            # Transit networks number their routers from the benchmarking range (RFC 2544).
+            net_v4, net_v6 = (198, 18, network), (0x20, 0x01, 0x0D, 0xB8, 0xFF, network, 0, 0)
+            for host in rnd.sample(range(1, 255), count):
+                middle.append((host_address(family, net_v4, net_v6, host), asn))
+        for _ in range(rnd.choice((0, 0, 0, 1, 1, 2))):
+            # A router that never answers, of a network another of whose routers does.
+            answering = Counter(asn for address, asn in middle if address is not None)
+            candidates = [
+                number
+                for number, (address, asn) in enumerate(middle)
+                if address is not None and asn != AS_UNKNOWN and answering[asn] > 1
+            ]
+            if candidates:
+                silent = rnd.choice(candidates)
+                middle[silent] = (None, middle[silent][1])
+
+        local = min(0.08, 1.5 / base_ms)  # the share of the round trip spent in each site's network
+        lan, border = near
+        outward = lan + border
+        hops = [
+            TraceHop(hop.address, hop.asn, local * (number + 1) / len(outward))
+            for number, hop in enumerate(outward)
+        ]
+        shares = sorted(rnd.uniform(local, 1 - local) for _ in middle)
+        hops += [
+            TraceHop(address, asn, share)
+            for (address, asn), share in zip(middle, shares, strict=True)
+        ]
+        hops += [
+            TraceHop(hop.address, hop.asn, 1 - local + local * (number + 1) / (len(far) + 1))
+            for number, hop in enumerate(far)
+        ]
+        return hops
+
+    def _traceroute_reports(
+        self, src: Site, timestamp: int, rnd: random.Random
+    ) -> list[dict[str, Any]]:
+        """One report on every address of every other site, as amplet2 sends it."""
+        items = []
+        for dst in self._others(src):
+            pair = self.pairs[(src.name, dst.name)]
+            for family, address, af in self._addresses(dst):
+                route = self.routes[(src.name, dst.name, family)]
+                destination = TraceHop(address, self._site_asns[dst.name], 1.0)
+                items.append(
+                    {
+                        "address": address,
+                        "family": af,
+                        "name": dst.name,
+                        "path": self._trace(src, pair, family, route, destination, timestamp, rnd),
+                    }
+                )
+        if not items:
+            return []  # a mesh of one site: nothing to probe
+        return [{"header": dict(TRACEROUTE_HEADER), "reports": items}]
+
+    def _trace(
+        self,
+        src: Site,
+        pair: Pair,
+        family: str,
+        route: Route,
+        destination: TraceHop,
+        timestamp: int,
+        rnd: random.Random,
+    ) -> list[dict[str, Any]]:
+        """The hops of one traceroute: what answered, from which AS, after how long.
+
+        A hop answers at its share of the path's round trip (load and level
+        shifts included), plus the queueing jitter up to it, plus for a router
+        the moment it takes to make the ICMP error (now and then much longer,
+        on its slow path). Its probe is lost at the path's base loss rate, or
+        in a loss burst at the burst's rate once past where the burst happens.
+        A hop that does not answer has neither address, AS number nor rtt.
+        """
+        hops = route.hops_at(timestamp)
+        if route.reach is not None:
+            hops = hops[: max(1, round(len(hops) * route.reach))]
+        else:
+            hops = [*hops, destination]
+        delay = self._delay_ms(src, pair, family, timestamp, rnd, jitter=False)
+        loss = self._loss_rate(pair, timestamp)
+        path: list[dict[str, Any]] = []
+        for hop in hops:
+            lost = rnd.random() < (loss if hop.share >= route.loss_share else BASE_LOSS)
+            if hop.address is None or lost:
+                path.append({})
+                continue
+            rtt = hop.share * (delay + rnd.lognormvariate(0, 0.6) * pair.jitter_ms)
+            if hop is not destination:
+                rtt += rnd.expovariate(1 / 0.15)
+                if rnd.random() < 0.02:
+                    rtt += rnd.uniform(2, 12)
+            path.append({"address": hop.address, "asn": hop.asn, "rtt": max(1, int(rtt * 1000))})
+        path.extend({} for _ in range(route.silent_tail))
+        return path

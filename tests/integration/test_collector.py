@@ -483,7 +483,7 @@ def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) ->
     )
     consumed = sum(
         collector.metrics.consumed_by_test(t)._value.get()
-        for t in ("icmp", "tcpping", "dns", "http", "throughput", "udpstream")
+        for t in ("icmp", "tcpping", "dns", "http", "throughput", "udpstream", "traceroute")
     )
     assert consumed == published
     assert queue_depth(names, names.dead_letter_queue) == 0
@@ -494,6 +494,8 @@ def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) ->
         "amp-http",
         "amp-throughput",
         "amp-udpstream",
+        "amp-traceroute",
+        "amp-astraceroute",
     ):
         assert services.streams.find(get_collection(name)).total > 0, name
     services.close()

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import Counter, defaultdict
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from nntsc import wire
 from nntsc.collections import for_amp_test, get
-from nntsc.demo import ALL_TESTS, SimulatedMesh
+from nntsc.collections.amp_traceroute import AS_NULL, AS_UNKNOWN, run_length
+from nntsc.demo import (
+    AF_INET,
+    ALL_TESTS,
+    AS_PRIVATE,
+    SITE_ASN_BASE,
+    TRANSIT_ASNS,
+    SimulatedMesh,
+    distance_km,
+)
 
 DAY = 86400
 START = 1_790_000_000 - 1_790_000_000 % DAY
@@ -25,7 +36,14 @@ PERIODS = {
     "http": 600,
     "throughput": 3600,
     "udpstream": 1800,
+    "traceroute": 900,
 }
+#: The tests the mesh simulated before traceroute, and the SHA-256 of the repr of
+#: ``new_mesh().test_reports(OLDER_TESTS)`` as computed before traceroute was added:
+#: adding a test must not change what the others report.
+OLDER_TESTS = ("icmp", "tcpping", "dns", "http", "throughput", "udpstream")
+OLDER_TESTS_SHA256 = "f7df6d12df197aa8fa75e829065b8af5acfe3dda9a1e4d37a0cd54bbbfc5863f"
+OLDER_TESTS_COUNT = 17740
 
 
 def new_mesh(seed: int = SEED) -> SimulatedMesh:
@@ -115,6 +133,8 @@ def test_reports_per_run(all_reports, mesh):
         assert set(per_run[("http", name)].values()) <= {2, 3}
         assert set(per_run[("throughput", name)].values()) <= {1, 2}
         assert set(per_run[("udpstream", name)].values()) == {1}
+        # All destinations in one report, as amplet2 does.
+        assert set(per_run[("traceroute", name)].values()) == {1}
 
 
 def test_reports_come_in_time_order(all_reports):
@@ -316,7 +336,7 @@ def test_icmp_reports_are_those_of_reports(all_reports):
 
 
 def test_a_test_reports_the_same_whatever_else_runs(all_reports):
-    for test in ("tcpping", "dns", "udpstream"):
+    for test in ("tcpping", "dns", "udpstream", "traceroute"):
         alone = list(new_mesh().test_reports([test]))
         assert alone == [entry for entry in all_reports if entry[0] == test]
 
@@ -326,3 +346,284 @@ def test_other_tests_leave_the_icmp_stream_alone():
     for _ in mesh.test_reports(["tcpping", "dns", "http", "throughput", "udpstream"]):
         pass
     assert list(mesh.reports()) == list(new_mesh().reports())
+
+
+def test_adding_traceroute_left_the_other_tests_alone(all_reports):
+    older = list(new_mesh().test_reports(OLDER_TESTS))
+    assert hashlib.sha256(repr(older).encode()).hexdigest() == OLDER_TESTS_SHA256
+    assert [entry for entry in all_reports if entry[0] != "traceroute"] == older
+    assert new_mesh().test_count(OLDER_TESTS) == OLDER_TESTS_COUNT == len(older)
+
+
+# -- traceroute -------------------------------------------------------------------
+
+
+def family_name(item: dict[str, Any]) -> str:
+    return "ipv4" if item["family"] == AF_INET else "ipv6"
+
+
+def traceroutes(reports) -> list[tuple[str, int, dict[str, Any]]]:
+    """(source, timestamp, item) of every traceroute item (one probed address) of `reports`."""
+    return [
+        (source, timestamp, item)
+        for test, source, timestamp, report in reports
+        if test == "traceroute"
+        for item in report["reports"]
+    ]
+
+
+def answered(path: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    return [(number, hop) for number, hop in enumerate(path) if "address" in hop]
+
+
+@pytest.fixture(scope="module")
+def wide_mesh() -> SimulatedMesh:
+    """More sites over a shorter time: seed 3 gives it unreachable pairs."""
+    return SimulatedMesh(10, START, START + 6 * 3600, interval=INTERVAL, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def wide_reports(wide_mesh) -> list[tuple[str, str, int, dict[str, Any]]]:
+    return list(wide_mesh.test_reports(["icmp", "traceroute"]))
+
+
+def test_traceroute_probes_every_address_of_every_other_site(all_reports, mesh):
+    runs = 0
+    for test, source, _, report in all_reports:
+        if test != "traceroute":
+            continue
+        runs += 1
+        assert report["header"] == {
+            "packet_size": 60,
+            "random": False,
+            "ip": True,
+            "asn": True,
+            "dscp": 0,
+        }
+        expected = [
+            (site.name, address)
+            for site in mesh.sites
+            if site.name != source
+            for address in site.ipv4 + site.ipv6
+        ]
+        assert [(item["name"], item["address"]) for item in report["reports"]] == expected
+        for item in report["reports"]:
+            assert len(item["address"]) == (4 if family_name(item) == "ipv4" else 16)
+            assert set(item) == {"address", "family", "name", "path"}
+            for hop in item["path"]:
+                # A hop answers with all three, or is silent: nothing set at all.
+                assert set(hop) in ({"address", "asn", "rtt"}, set())
+                if hop:
+                    assert len(hop["address"]) == len(item["address"])
+    assert runs == SITES * (DAY // 900 - 1)
+
+
+def test_traceroute_round_trips_and_feeds_both_collections(all_reports):
+    collections = {c.name: c for c in for_amp_test("traceroute")}
+    assert set(collections) == {"amp-traceroute", "amp-astraceroute"}
+    parsed: dict[str, int] = Counter()
+    for test, source, timestamp, report in all_reports:
+        if test != "traceroute":
+            continue
+        again = wire.decode(test, wire.encode(test, report))
+        assert again == report
+        groups = {(item["name"], family_name(item)) for item in report["reports"]}
+        for name, collection in collections.items():
+            rows = collection.parse(again, source, timestamp)  # BadReport if refused
+            assert {(r.properties["destination"], r.properties["family"]) for r in rows} == groups
+            assert all(r.properties["packet_size"] == "60" for r in rows)
+            assert all(r.values["hop_count"] > 0 for r in rows)
+            parsed[name] += len(rows)
+    assert parsed["amp-traceroute"] == parsed["amp-astraceroute"] > 0
+
+
+def test_traceroute_as_paths_cross_private_source_transit_destination(all_reports, mesh):
+    """Private hops, the source's network, one to three transit networks, the destination's."""
+    as_collection = get("amp-astraceroute")
+    asn_of = {site.name: SITE_ASN_BASE + index for index, site in enumerate(mesh.sites)}
+    lengths = []
+    usual = 0
+    for test, source, timestamp, report in all_reports:
+        if test != "traceroute":
+            continue
+        for row in as_collection.parse(report, source, timestamp):
+            destination = row.properties["destination"]
+            # The AS hops, silent hops (-1) left out.
+            runs = [asn for asn, _ in run_length(a for a in row.values["_asns"] if a != AS_NULL)]
+            transit = [asn for asn in runs if asn in TRANSIT_ASNS]
+            assert set(runs) <= {AS_PRIVATE, AS_UNKNOWN, asn_of[source], asn_of[destination]} | set(
+                TRANSIT_ASNS
+            )
+            assert len(set(transit)) <= 3
+            if row.values["responded"]:
+                lengths.append(row.values["as_path_length"])
+                middle = runs[2:-1]
+                # A lost probe can hide a network from one run, rarely.
+                usual += (
+                    runs[:2] == [AS_PRIVATE, asn_of[source]]
+                    and runs[-1] == asn_of[destination]
+                    and 1 <= len(transit) == len(set(transit))
+                    and set(middle) <= set(transit) | {AS_UNKNOWN}
+                )
+    assert lengths
+    assert usual >= 0.98 * len(lengths)
+    assert min(lengths) >= 3
+    assert statistics.median(lengths) >= 4  # private, source, a transit network, destination
+    assert max(lengths) <= 9
+
+
+def test_traceroute_hop_counts_grow_with_distance(wide_mesh):
+    by_name = {site.name: site for site in wide_mesh.sites}
+    points = [
+        (distance_km(by_name[source], by_name[destination]), len(route.primary))
+        for (source, destination, _), route in wide_mesh.routes.items()
+    ]
+    near = [hops for km, hops in points if km < 2500]
+    far = [hops for km, hops in points if km >= 8000]
+    assert near
+    assert far
+    assert statistics.mean(far) > statistics.mean(near) + 1
+    assert all(5 <= hops <= 40 for _, hops in points)
+
+
+def test_traceroute_paths_are_stable_but_for_route_changes(all_reports, mesh):
+    """Each hop keeps its address run after run; a route change takes other networks."""
+    addresses: dict[tuple[Any, ...], dict[int, set[bytes]]] = defaultdict(lambda: defaultdict(set))
+    lengths: dict[tuple[Any, ...], set[int]] = defaultdict(set)
+    transits: dict[tuple[Any, ...], set[int]] = defaultdict(set)
+    for source, timestamp, item in traceroutes(all_reports):
+        route = mesh.routes[(source, item["name"], family_name(item))]
+        key = (source, item["name"], item["address"], route.rerouted(timestamp))
+        lengths[key].add(len(item["path"]))
+        for number, hop in answered(item["path"]):
+            addresses[key][number].add(hop["address"])
+            if hop["asn"] in TRANSIT_ASNS:
+                transits[key].add(hop["asn"])
+    assert len(lengths) > 1
+    for key, seen in lengths.items():
+        # Lost probes aside, every run takes the same routers: hop n always has one address.
+        assert len(seen) == 1, key
+        assert all(len(hops) == 1 for hops in addresses[key].values()), key
+    rerouted = [key for key in lengths if key[3]]
+    assert rerouted, "seed 3 has route changes"
+    differ = 0
+    for key in rerouted:
+        usual = (*key[:3], False)
+        if usual in lengths and transits[key]:
+            # A route change goes through other transit networks.
+            assert transits[key] != transits[usual], key
+            differ += 1
+    assert differ
+
+
+def test_traceroute_route_changes_are_rare_and_last_hours(mesh):
+    windows = [window for route in mesh.routes.values() for window in route.changes]
+    assert windows
+    assert all(3600 <= end - begin <= 12 * 3600 for begin, end in windows)
+    rerouted = sum(
+        route.rerouted(timestamp)
+        for route in mesh.routes.values()
+        for timestamp in range(START + 900, END, 900)
+    )
+    assert 0 < rerouted < 0.2 * len(mesh.routes) * (DAY // 900 - 1)
+
+
+def test_traceroute_rtts_grow_along_the_path(all_reports, mesh):
+    # (path, hop number) -> how much later than the hop before it the hop answered, per run.
+    steps: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    first: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    drops = 0
+    for source, timestamp, item in traceroutes(all_reports):
+        route = mesh.routes[(source, item["name"], family_name(item))]
+        key = (source, item["name"], item["address"], route.rerouted(timestamp))
+        path = item["path"]
+        if path[0]:
+            first[key].append(path[0]["rtt"])
+        for number, (hop, following) in enumerate(pairwise(path)):
+            if hop and following:
+                steps[(*key, number)].append(following["rtt"] - hop["rtt"])
+                drops += following["rtt"] < hop["rtt"] * 0.9 - 2000
+    assert steps
+    # Now and then a router answers late (its slow path): the next hop then looks nearer.
+    assert drops < 0.03 * sum(len(deltas) for deltas in steps.values())
+    for key, deltas in steps.items():
+        if len(deltas) >= 5:
+            assert statistics.median(deltas) >= -500, key
+    for key, rtts in first.items():
+        if len(rtts) >= 5:
+            assert statistics.median(rtts) < 2000, key  # the first hop is on the source's LAN
+
+
+def test_traceroute_last_hop_is_about_the_icmp_rtt(all_reports, mesh):
+    icmp = {
+        (source, timestamp, item["name"], item["address"]): item["rtt"]
+        for test, source, timestamp, report in all_reports
+        if test == "icmp"
+        for item in report["reports"]
+        if item.get("rtt")
+    }
+    ratios: dict[tuple[str, str, bytes], list[float]] = defaultdict(list)
+    for source, timestamp, item in traceroutes(all_reports):
+        last = item["path"][-1]
+        if last.get("address") != item["address"]:
+            continue
+        other = icmp.get((source, timestamp, item["name"], item["address"]))
+        if other is not None:
+            ratios[(source, item["name"], item["address"])].append(last["rtt"] / other)
+            base = mesh.pairs[(source, item["name"])].base_ms[family_name(item)] * 1000
+            assert last["rtt"] >= 0.95 * base
+    assert ratios
+    for key, values in ratios.items():
+        assert 0.93 <= statistics.median(values) <= 1.07, key
+        assert sum(0.7 <= v <= 1.4 for v in values) >= 0.95 * len(values), key
+
+
+def test_traceroute_destinations_answer_but_in_loss_bursts(all_reports, mesh):
+    reached = total = 0
+    for source, timestamp, item in traceroutes(all_reports):
+        pair = mesh.pairs[(source, item["name"])]
+        if pair.unreachable or in_burst(mesh, source, item["name"], timestamp):
+            continue
+        total += 1
+        reached += item["path"][-1].get("address") == item["address"]
+    assert reached >= 0.99 * total > 0
+
+
+def test_traceroute_unreachable_pairs_end_in_silence(wide_mesh, wide_reports):
+    unreachable = {pair for pair, model in wide_mesh.pairs.items() if model.unreachable}
+    assert unreachable, "seed 3 with 10 sites has unreachable pairs"
+    collection = get("amp-traceroute")
+    seen = 0
+    for test, source, timestamp, report in wide_reports:
+        if test == "icmp":
+            for item in report["reports"]:
+                if (source, item["name"]) in unreachable:
+                    assert item["rtt"] is None
+            continue
+        for item in report["reports"]:
+            path = item["path"]
+            if (source, item["name"]) in unreachable:
+                seen += 1
+                assert path[-3:] == [{}, {}, {}]
+                assert answered(path), "the path gets some way first"
+                assert all(hop.get("address") != item["address"] for hop in path)
+        for row in collection.parse(report, source, timestamp):
+            if (source, row.properties["destination"]) in unreachable:
+                assert row.values["responded"] == 0
+                assert row.values["path_length"] % 1 == 0.5
+    assert seen
+
+
+def test_traceroute_some_routers_never_answer(all_reports):
+    silent_inside = 0
+    for _, _, item in traceroutes(all_reports):
+        path = item["path"]
+        last = max((number for number, _ in answered(path)), default=-1)
+        silent_inside += sum(1 for hop in path[:last] if not hop)
+    assert silent_inside > 0
+
+
+def test_traceroute_of_a_lone_site_reports_nothing():
+    lone = SimulatedMesh(1, START, START + 3600, interval=INTERVAL, seed=SEED)
+    assert list(lone.test_reports(["traceroute"])) == []
+    assert lone.test_count(["traceroute"]) == 0
