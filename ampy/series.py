@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nntsc.errors import BadQuery, UnknownCollection
+from nntsc.collections import Collection
+from nntsc.collections import get as get_collection
+from nntsc.errors import BadQuery
 from nntsc.store import Aggregation
 
 DETAILS = ("full", "summary")
@@ -117,7 +119,36 @@ SPECS = {
 
 
 def spec_for(collection: str) -> SeriesSpec:
-    try:
-        return SPECS[collection]
-    except KeyError:
-        raise UnknownCollection(collection) from None
+    """The graph columns of `collection`: its own spec, else the mean of every field.
+
+    The generic spec lets scripts read any collection's history before a
+    graph style for it exists; array fields give their min and max, and a
+    field that keeps percentiles also its smoke.
+    """
+    spec = SPECS.get(collection)
+    if spec is None:
+        spec = SPECS[collection] = _generic_spec(get_collection(collection))
+    return spec
+
+
+def _generic_spec(collection: Collection) -> SeriesSpec:
+    columns: list[Column] = []
+    for fld in collection.fields:
+        if fld.kind == "array":
+            columns += [
+                Column(f"{fld.name}_min", fld.name, "min", unit=fld.unit),
+                Column(f"{fld.name}_max", fld.name, "max", unit=fld.unit),
+            ]
+            if fld.quantiles:
+                columns.append(Column(f"{fld.name}_smoke", fld.name, "smoke", unit=fld.unit))
+        else:
+            columns.append(Column(fld.name, fld.name, "mean", unit=fld.unit))
+            if fld.quantiles:
+                columns.append(Column(f"{fld.name}_smoke", fld.name, "smoke", unit=fld.unit))
+    detail = tuple(columns)
+    return SeriesSpec(
+        collection=collection.name,
+        minimum_binsize=60,
+        label="mean",
+        details={"full": detail, "summary": detail},
+    )

@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from nntsc.errors import BadQuery, NntscError, StoreUnavailable, UnknownCollection, UnknownStream
 
@@ -31,6 +32,23 @@ def nntsc_error(error: NntscError, request: Request) -> Response:
             if status == 503:
                 log.warning("store unavailable on %s: %s", request.path, error)
             return _answer(request, status, str(error))
+    log.exception("unexpected error on %s", request.path)
+    return _answer(request, 500, "internal error")
+
+
+@exception_view_config(OperationalError)
+@exception_view_config(InterfaceError)
+def database_unreachable(error: Exception, request: Request) -> Response:
+    """The SQL database went away mid-request: a 503, like any store outage."""
+    log.warning("SQL database unavailable on %s: %s", request.path, error)
+    return _answer(request, 503, "the SQL database is unavailable")
+
+
+@exception_view_config(Exception)
+def unexpected(error: Exception, request: Request) -> Response:
+    """Anything else is our bug: logged with its traceback, answered without details."""
+    if isinstance(error, HTTPException):
+        return http_error(error, request)
     log.exception("unexpected error on %s", request.path)
     return _answer(request, 500, "internal error")
 

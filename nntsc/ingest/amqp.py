@@ -273,6 +273,8 @@ class Collector:
                 log.info("consuming %s on %s", self.settings.queue, connection.as_uri())
                 with consumer:
                     while not self._stopping and self._store_error is None:
+                        # Keeps the broker from closing a quiet connection.
+                        connection.heartbeat_check()
                         idle = False
                         try:
                             connection.drain_events(timeout=min(0.05, self.settings.batch_timeout))
@@ -340,7 +342,8 @@ class Collector:
             return
         headers = message.headers or {}
         test = headers.get("x-amp-test-type")
-        self.metrics.consumed_by_test(test).inc()
+        # Only known test names label the metric: a header is untrusted input.
+        self.metrics.consumed_by_test(test if for_amp_test_safe(test) else "invalid").inc()
         try:
             source, timestamp = self._envelope(message, test)
             collections = for_amp_test(test)
@@ -460,15 +463,19 @@ class Collector:
         self.metrics.batch_rows.observe(outcome.rows)
         self.metrics.commit_seconds.observe(outcome.seconds)
         if outcome.tokens and self._store_error is None:
-            # Batches finish in order and later messages are still buffered,
-            # so acknowledging up to the newest message of this batch
-            # acknowledges exactly this batch's messages.
-            last: Message = outcome.tokens[-1]
-            if last.channel is not self._channel:
+            if outcome.tokens[0].channel is not self._channel:
                 # From a connection that has gone: the broker delivers these again.
                 return
-            last.channel.basic_ack(last.delivery_tag, multiple=True)
+            # One ack per message: a multiple-ack could also cover a rejected
+            # message whose dead-letter copy is not confirmed yet.
+            for message in outcome.tokens:
+                self._channel.basic_ack(message.delivery_tag)
             self._unacked -= len(outcome.tokens)
+
+
+def for_amp_test_safe(test: Any) -> bool:
+    """Whether `test` is a test type some collection takes (any header value is safe here)."""
+    return isinstance(test, str) and bool(for_amp_test(test))
 
 
 def _raw_body(message: Message) -> bytes:

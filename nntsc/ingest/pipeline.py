@@ -155,10 +155,12 @@ class Ingestor:
         while len(self._in_flight) >= WRITERS:
             self._wait_oldest()
         store = self.services.timeseries
+        # Built before any state is cleared, so a failure leaves the buffer whole.
         batch = [
-            store.prepare(get_collection(name), rows, self._tags.pop(name))
+            store.prepare(get_collection(name), rows, self._tags[name])
             for name, rows in self._rows.items()
         ]
+        self._tags.clear()
         spans = self._spans
         for rows in self._rows.values():
             for row in rows:
@@ -218,6 +220,7 @@ class Ingestor:
         self._rows.clear()
         self._tags.clear()
         self._tokens = []
+        self._spans = {}
         self._buffered = 0
         in_flight, self._in_flight = self._in_flight, deque()
         for future, *_ in in_flight:

@@ -43,7 +43,9 @@ WRITE_BATCH = 20_000
 #: Streams per query: keeps the InfluxQL text a sensible size.
 QUERY_STREAMS = 500
 _DROPPED = re.compile(r"dropped=(\d+)")
-_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+# Backslashes first: stream properties never hold one (StreamRegistry.key_of
+# refuses them), but a tag must not be able to escape its own delimiter.
+_TAG_ESCAPES = str.maketrans({"\\": "\\\\", ",": r"\,", "=": r"\=", " ": r"\ "})
 _MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
 
 
@@ -191,7 +193,8 @@ class InfluxTimeseriesStore(TimeseriesStore):
                 epoch="s",
                 method=method,
             )
-        except (requests.RequestException, InfluxDBServerError) as error:
+        except (requests.RequestException, InfluxDBServerError, InfluxDBClientError) as error:
+            # A client error here is ours (e.g. the database is missing), not the caller's.
             raise StoreUnavailable(f"InfluxDB query failed: {error}") from error
 
     def _write_lines(self, lines: list[str], policy: str) -> WriteResult:
@@ -208,11 +211,14 @@ class InfluxTimeseriesStore(TimeseriesStore):
                 )
                 result.written += len(batch)
             except InfluxDBClientError as error:
-                # A partial write stored every point but the ones it counts.
-                match = _DROPPED.search(str(error.content))
-                if "partial write" not in str(error.content) or not match:
-                    raise StoreUnavailable(f"InfluxDB rejected a write: {error.content}") from error
-                dropped = int(match.group(1))
+                # A partial write stored every point but the ones it names:
+                # those beyond the retention policy (dropped=N) and lines it
+                # could not parse (each one reported, dropped=0 in that case).
+                content = str(error.content)
+                match = _DROPPED.search(content)
+                if "partial write" not in content or not match:
+                    raise StoreUnavailable(f"InfluxDB rejected a write: {content}") from error
+                dropped = max(int(match.group(1)), content.count("unable to parse"))
                 log.error(
                     "InfluxDB dropped %d of %d points: %s", dropped, len(batch), error.content
                 )

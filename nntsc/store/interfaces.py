@@ -104,6 +104,7 @@ class PreparedWrite:
     collection: Collection
     fresh: list[Row]
     expired: list[Row]
+    hours: set[tuple[int, int]]
     marks: set[tuple[int, int]]
     payload: Any
     now: float
@@ -218,23 +219,36 @@ class TimeseriesStore(abc.ABC):
         """
         now = self.clock()
         fresh, expired = self._split_by_retention(rows, now)
+        hours = {(row.stream_id, row.timestamp - row.timestamp % HOUR) for row in fresh}
         return PreparedWrite(
             collection=collection,
             fresh=fresh,
             expired=expired,
-            marks=self._new_marks(collection, fresh, now),
+            hours=hours,
+            marks=self._new_marks(collection, hours, now),
             payload=self._encode_raw(collection, fresh, tags) if fresh else None,
             now=now,
         )
 
     def write_prepared(self, prepared: PreparedWrite) -> WriteResult:
-        """The I/O half of `write`: mark hours, write raw rows, route expired rows."""
+        """The I/O half of `write`: mark hours, write raw rows, route expired rows.
+
+        The marks are committed first, in a short transaction of their own:
+        a mark without its rows only causes a harmless recomputation, rows
+        without their mark would be missing from the rollups.
+        """
         collection = prepared.collection
         result = WriteResult()
         if not prepared.fresh and not prepared.expired:
             return result
+        # An hour skipped as "marked while open" may have closed since
+        # `prepare`: mark it again so it cannot be computed without these rows.
+        now = self.clock()
+        marks = prepared.marks | {m for m in prepared.hours if m[1] + HOUR <= now}
+        if marks:
+            with self.engine.begin() as connection:
+                self._mark_pending(connection, collection, HOUR, marks)
         with self.engine.begin() as connection:
-            self._mark_pending(connection, collection, HOUR, prepared.marks)
             if prepared.fresh:
                 result += self._write_raw(collection, prepared.fresh, prepared.payload, connection)
             if prepared.expired:
@@ -243,8 +257,8 @@ class TimeseriesStore(abc.ABC):
         with self._marks_lock:
             self._open_marks.update(
                 (collection.name, stream_id, hour)
-                for stream_id, hour in prepared.marks
-                if hour + HOUR > prepared.now
+                for stream_id, hour in marks
+                if hour + HOUR > now
             )
         if result.routed_to_rollups:
             log.warning(
@@ -264,21 +278,21 @@ class TimeseriesStore(abc.ABC):
         return fresh, expired
 
     def _new_marks(
-        self, collection: Collection, rows: Sequence[Row], now: float
+        self, collection: Collection, hours: set[tuple[int, int]], now: float
     ) -> set[tuple[int, int]]:
-        """The (stream, hour) marks `rows` need, leaving out hours this store marked while open.
+        """The (stream, hour) marks to write, leaving out hours this store marked while open.
 
         An hour is recomputed only `SETTLE` seconds after it closes, so a
         mark made while the hour is open is still pending when later rows of
         the same hour are written; marking it again would only cost a query.
+        (`write_prepared` re-marks any such hour that closed meanwhile.)
         """
-        marks = {(row.stream_id, row.timestamp - row.timestamp % HOUR) for row in rows}
         with self._marks_lock:
             if len(self._open_marks) > 100_000:
                 self._open_marks = {m for m in self._open_marks if m[2] + HOUR > now}
             return {
                 (stream_id, hour)
-                for stream_id, hour in marks
+                for stream_id, hour in hours
                 if hour + HOUR <= now or (collection.name, stream_id, hour) not in self._open_marks
             }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from nntsc.collections import Collection
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadQuery, BadReport, ConfigurationError, UnknownStream
 from nntsc.store.models import CollectionRecord, Stream, property_table
+
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,13 @@ class StreamRegistry:
             value = properties[prop.name]
             if not isinstance(value, str) or not value or len(value) > prop.max_length:
                 raise BadReport(f"{collection.name} property {prop.name}={value!r} is not valid")
+            if _FORBIDDEN.search(value):
+                # Control characters and backslashes have no place in a name,
+                # and would break InfluxDB's line protocol or CSV exports.
+                raise BadReport(
+                    f"{collection.name} property {prop.name}={value!r} contains a control "
+                    "character or a backslash"
+                )
             key.append(value)
         return tuple(key)
 

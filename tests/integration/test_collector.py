@@ -541,3 +541,30 @@ def test_postgresql_outage_with_new_streams_loses_nothing(
     assert queue_depth(names, names.dead_letter_queue) == 0
     services.close()
     direct.close()
+
+
+def test_a_header_of_the_wrong_type_is_dead_lettered(tmp_path, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+    """A list where the test name belongs once crashed the consumer before validation."""
+    services = make_services(f"sqlite:///{tmp_path}/h.sqlite")
+    declare(names)
+    good = icmp_messages(sites=2, hours=0.2)
+    exchange = Exchange(names.exchange, type="direct", durable=True)
+    with Connection(publisher_url) as connection:
+        Producer(connection.channel(), exchange=exchange).publish(
+            good[0][3],
+            routing_key=names.routing_key,
+            headers={"x-amp-test-type": ["icmp"]},
+            user_id="amp-odd",
+            timestamp=good[0][2],
+            content_type="application/octet-stream",
+            serializer=None,
+        )
+    publish(publisher_url, names, good)
+    collector = Collector(services, names)
+    want = expected_rows(good)
+    run_until(
+        collector,
+        lambda: row_count(services) >= want and queue_depth(names, names.dead_letter_queue) == 1,
+    )
+    assert collector.metrics.consumed_by_test("invalid")._value.get() == 1
+    services.close()
