@@ -151,6 +151,13 @@ class Services:
         return StreamRegistry(self.sessionmaker)
 
     @cached_property
+    def paths(self):  # type: ignore[no-untyped-def]
+        """The traceroute path registry (deduplicated IP and AS paths in SQL)."""
+        from nntsc.store.paths import PathRegistry
+
+        return PathRegistry(self.sessionmaker)
+
+    @cached_property
     def live(self):  # type: ignore[no-untyped-def]
         """The live feed named by ``nntsc.live_url``."""
         from nntsc.live import open_live_feed

@@ -292,22 +292,12 @@ def _properties(source: str, name: str, family: str, packet_size: str) -> dict[s
     return {"source": source, "destination": name, "family": family, "packet_size": packet_size}
 
 
-def path_registry(services: Any) -> Any:
-    """The `PathRegistry` of `services`, built on first use and kept on it."""
-    registry = getattr(services, "paths", None)
-    if registry is None:
-        from nntsc.store.paths import PathRegistry
-
-        registry = services.__dict__.setdefault("paths", PathRegistry(services.sessionmaker))
-    return registry
-
-
 def resolve_paths(services: Any, rows: Sequence[ParsedRow]) -> list[ParsedRow]:
     """Swap the private ``_ip_hops``/``_asns`` values of `rows` for path ids."""
     pending = [row for row in rows if "_ip_hops" in row.values or "_asns" in row.values]
     if not pending:
         return list(rows)
-    registry = path_registry(services)
+    registry = services.paths
     ip_keys = {row.values["_ip_hops"] for row in pending if row.values.get("_ip_hops") is not None}
     as_keys = {row.values["_asns"] for row in pending if row.values.get("_asns") is not None}
     ip_ids = registry.ip_path_ids(ip_keys) if ip_keys else {}

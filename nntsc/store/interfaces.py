@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 MAX_BINS = 20_000
 #: Default cap on rows returned by a raw read.
 MAX_RAW_ROWS = 200_000
+#: The longest range aggregated from raw rows (a binsize that no rollup divides).
+MAX_RAW_SPAN = 8 * 86400
 #: Windows searched, smallest first, for the newest row of a stream.
 LATEST_WINDOWS = (3600, 86400, 7 * 86400, 31 * 86400, 366 * 86400)
 #: Pending bins processed per round of `process_rollups`.
@@ -604,9 +606,21 @@ class TimeseriesStore(abc.ABC):
             levels_read.append(f"rollup-{level}")
             cursor = complete_until
         if cursor < end and stream_ids:
+            if end - cursor > MAX_RAW_SPAN:
+                raise BadQuery(
+                    f"binsize {binsize} would read {(end - cursor) // 86400} days of raw rows; "
+                    f"use a multiple of {ROLLUP_LEVELS[0]} s for ranges over "
+                    f"{MAX_RAW_SPAN // 86400} days"
+                )
             grouped: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
-            for _, timestamp, values in self._read_raw(collection, stream_ids, cursor, end, None):
+            read = 0
+            for _, timestamp, values in self._read_raw(
+                collection, stream_ids, cursor, end, MAX_RAW_ROWS + 1
+            ):
+                read += 1
                 grouped[timestamp - timestamp % binsize].append(values)
+            if read > MAX_RAW_ROWS:
+                raise BadQuery(f"more than {MAX_RAW_ROWS} raw rows to aggregate: narrow the query")
             for bin_start, rows in grouped.items():
                 partials[bin_start].append(partial_from_rows(collection, rows, fields))
             levels_read.append("raw")

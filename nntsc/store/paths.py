@@ -33,7 +33,6 @@ from sqlalchemy import JSON, Column, Integer, String, Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from nntsc.collections.amp_traceroute import AS_NULL, AS_PRIVATE, MAX_ASN, run_length
-from nntsc.collections.amp_traceroute import path_registry as _registry_of
 from nntsc.errors import BadQuery, BadReport, NntscError
 from nntsc.store.models import metadata
 from nntsc.store.sqlutil import upsert
@@ -338,8 +337,8 @@ def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def path_registry(services: Any) -> PathRegistry:
-    """The `PathRegistry` of `services`, built on first use and kept on it."""
-    return _registry_of(services)
+    """The `PathRegistry` of `services` (`Services.paths`)."""
+    return services.paths
 
 
 # -- queries ------------------------------------------------------------------------

@@ -95,3 +95,16 @@ def test_every_collection_has_a_history_spec() -> None:
     assert "rtt" in names
     assert "rtt_smoke" in names
     assert "requests" in names
+
+
+def test_a_binsize_no_rollup_divides_cannot_scan_years_of_raw_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nntsc.errors import BadQuery
+    from nntsc.store import Aggregation
+
+    services = make_services(f"sqlite:///{tmp_path}/n.sqlite")
+    end = int(time.time())
+    with pytest.raises(BadQuery, match="multiple of 300"):
+        services.timeseries.aggregate(
+            ICMP, [1], end - 3650 * 86400, end, 1_209_599, [Aggregation("m", "median", "mean")]
+        )
+    services.close()
