@@ -568,3 +568,31 @@ def test_a_header_of_the_wrong_type_is_dead_lettered(tmp_path, names, publisher_
     )
     assert collector.metrics.consumed_by_test("invalid")._value.get() == 1
     services.close()
+
+
+def test_check_names_what_is_down(tmp_path, names) -> None:  # type: ignore[no-untyped-def]
+    """`nntsc collect --check`: exit 0 when all answer, else 1 naming what is down."""
+    sql_url = f"sqlite:///{tmp_path}/check.sqlite"
+    make_services(sql_url).close()
+    ini = tmp_path / "check.ini"
+    _write_ini(ini, names, sql_url, "sql")
+    nntsc = os.path.join(os.path.dirname(sys.executable), "nntsc")
+    good = subprocess.run(
+        [nntsc, "collect", "--check", "-c", str(ini)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert good.returncode == 0, good.stderr
+    assert "broker and stores answer" in good.stdout
+    ini.write_text(ini.read_text().replace("127.0.0.1:5672", "127.0.0.1:9"))
+    bad = subprocess.run(
+        [nntsc, "collect", "--check", "-c", str(ini)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "unavailable: broker 127.0.0.1:9" in bad.stderr
