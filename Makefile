@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 INI    ?= development.ini
 
 .DEFAULT_GOAL := help
-.PHONY: help venv schema demo demo-data serve test test-unit services lint format bench clean
+.PHONY: help venv schema demo demo-data serve test test-unit services lint format bench clean protos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  %-12s %s\n", $$1, $$2}'
