@@ -36,8 +36,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nntsc.collections.amp_icmp import MAX_RTT_US
-from nntsc.collections.amp_tcpping import (
+from nntsc.collections.amp_common import (
+    MAX_RTT_US,
     UINT32,
     address_text,
     bool_text,

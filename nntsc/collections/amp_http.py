@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nntsc.collections.amp_tcpping import (
+from nntsc.collections.amp_common import (
     UINT32,
     bool_text,
     check_envelope,

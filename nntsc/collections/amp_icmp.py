@@ -7,61 +7,14 @@ and address family form one row, as the predecessor did (`reference/nntsc.md`
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from nntsc.collections.amp_common import MAX_RTT_US, PACKED_FAMILY, family_of, median
 from nntsc.collections.base import Collection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 
-#: A round trip longer than this (in microseconds) is not a measurement but garbage.
-MAX_RTT_US = 60_000_000
 DEFAULT_PACKET_SIZE = 84
-
-
-#: (family number, packed address length) -> family name: the common, valid cases.
-_PACKED_FAMILY = {(socket.AF_INET, 4): "ipv4", (socket.AF_INET6, 16): "ipv6"}
-
-
-def family_of(address: Any, family: Any) -> str:
-    """``ipv4`` or ``ipv6`` of an item, checked against its address when it has one.
-
-    The address may be packed (4 or 16 bytes, as on the wire) or text.
-    """
-    from_address = None
-    if isinstance(address, bytes) and address:
-        if len(address) not in (4, 16):
-            raise BadReport(f"packed address of {len(address)} bytes is neither IPv4 nor IPv6")
-        from_address = "ipv4" if len(address) == 4 else "ipv6"
-    elif isinstance(address, str) and address:
-        try:
-            version = ipaddress.ip_address(address).version
-        except ValueError:
-            raise BadReport(f"item address {address!r} is not an IP address") from None
-        from_address = "ipv4" if version == 4 else "ipv6"
-    elif address not in (None, b"", ""):
-        raise BadReport(f"item address {address!r} is neither bytes nor text")
-    from_family = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}.get(family)
-    if family is not None and from_family is None:
-        raise BadReport(f"item family {family!r} is neither AF_INET nor AF_INET6")
-    if from_family and from_address and from_family != from_address:
-        raise BadReport(f"item family {from_family} does not match its address {address!r}")
-    result = from_family or from_address
-    if result is None:
-        raise BadReport("item has neither a family nor an address")
-    return result
-
-
-def median(sorted_values: Sequence[float]) -> float | None:
-    """The middle value, or the mean of the two middle values; ``None`` when empty."""
-    count = len(sorted_values)
-    if count == 0:
-        return None
-    middle = count // 2
-    if count % 2:
-        return float(sorted_values[middle])
-    return (sorted_values[middle - 1] + sorted_values[middle]) / 2
 
 
 class AmpIcmp(Collection):
@@ -115,7 +68,7 @@ class AmpIcmp(Collection):
                 raise BadReport(f"ICMP item {index} rtt {rtt!r} is out of range")
             address = item.get("address")
             family = (
-                _PACKED_FAMILY.get((item.get("family"), len(address)))
+                PACKED_FAMILY.get((item.get("family"), len(address)))
                 if type(address) is bytes
                 else None
             )

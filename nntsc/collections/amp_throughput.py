@@ -42,7 +42,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from nntsc.collections.amp_tcpping import (
+from nntsc.collections.amp_common import (
     UINT32,
     address_text,
     bool_text,

@@ -68,7 +68,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
-from nntsc.collections.amp_icmp import MAX_RTT_US, family_of
+from nntsc.collections.amp_common import MAX_RTT_US, family_of
 from nntsc.collections.base import Collection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 
@@ -85,7 +85,7 @@ MAX_PROPERTY_LENGTH = 255
 
 _ADDRESS_LENGTH = {"ipv4": 4, "ipv6": 16}
 #: (family number, packed address length) -> family name: the common, valid cases.
-_PACKED_FAMILY = {(socket.AF_INET, 4): "ipv4", (socket.AF_INET6, 16): "ipv6"}
+PACKED_FAMILY = {(socket.AF_INET, 4): "ipv4", (socket.AF_INET6, 16): "ipv6"}
 
 T = TypeVar("T")
 
@@ -209,9 +209,7 @@ def _trace(item: Any, index: int, ip_flag: bool, asn_flag: bool) -> tuple[Trace,
     target = item.get("address")
     if target is not None and type(target) is not bytes:
         raise BadReport(f"{where} target address {target!r} is not packed bytes")
-    family = (
-        _PACKED_FAMILY.get((item.get("family"), len(target))) if type(target) is bytes else None
-    )
+    family = PACKED_FAMILY.get((item.get("family"), len(target))) if type(target) is bytes else None
     if family is None:
         family = family_of(target, item.get("family"))
     target_text = address_text(target) if target and any(target) else None

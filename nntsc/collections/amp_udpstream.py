@@ -41,8 +41,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nntsc.collections.amp_icmp import MAX_RTT_US
-from nntsc.collections.amp_tcpping import (
+from nntsc.collections.amp_common import (
+    MAX_RTT_US,
     UINT32,
     address_text,
     check_envelope,

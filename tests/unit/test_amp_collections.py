@@ -12,9 +12,10 @@ import socket
 
 import pytest
 
+from nntsc.collections.amp_common import address_text, dscp_name
 from nntsc.collections.amp_dns import AmpDns, instance_text, query_class_name, query_type_name
 from nntsc.collections.amp_http import MAX_URL_LENGTH, AmpHttp
-from nntsc.collections.amp_tcpping import AmpTcpping, address_text, dscp_name
+from nntsc.collections.amp_tcpping import AmpTcpping
 from nntsc.collections.amp_throughput import AmpThroughput, Transfer, parse_schedule
 from nntsc.collections.amp_udpstream import AmpUdpstream, deciles
 from nntsc.errors import BadReport

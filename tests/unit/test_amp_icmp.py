@@ -9,7 +9,8 @@ import statistics
 
 import pytest
 
-from nntsc.collections.amp_icmp import MAX_RTT_US, AmpIcmp, family_of, median
+from nntsc.collections.amp_common import MAX_RTT_US, family_of, median
+from nntsc.collections.amp_icmp import AmpIcmp
 from nntsc.errors import BadReport
 
 SOURCE = "amp-src"
