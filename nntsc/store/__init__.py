@@ -26,7 +26,8 @@ def open_timeseries_store(services: Services) -> TimeseriesStore:
     if url == "sql":
         from nntsc.store.sql import SqlTimeseriesStore
 
-        return SqlTimeseriesStore(services.engine, services.raw_retention)
+        # The SQL store deletes nothing, so no row is ever beyond its retention.
+        return SqlTimeseriesStore(services.engine)
     if url.startswith(("influxdb://", "influxdbs://")):
         from nntsc.store.influx import InfluxTimeseriesStore
 

@@ -273,6 +273,30 @@ class InfluxTimeseriesStore(TimeseriesStore):
             result.dropped_reasons.append(f"{empty} rows without any value")
         return result
 
+    def _late_measurement(self, collection: Collection) -> str:
+        return f"{collection.name}_late"
+
+    def _write_late(
+        self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
+    ) -> None:
+        # Rows older than the raw retention, kept in the rollups' policy under
+        # a measurement of their own: the rollups are recomputed from them.
+        lines, _ = self.line_protocol(collection, rows, tags)
+        prefix = collection.name.translate(_MEASUREMENT_ESCAPES) + ","
+        late = self._late_measurement(collection).translate(_MEASUREMENT_ESCAPES) + ","
+        result = self._write_lines([late + line[len(prefix) :] for line in lines], ROLLUP_POLICY)
+        if result.dropped:
+            raise StoreUnavailable(f"InfluxDB dropped late rows: {result.dropped_reasons}")
+
+    def _read_late(
+        self, collection: Collection, stream_ids: Sequence[int], start: int, end: int
+    ) -> Iterator[RawRow]:
+        source = (
+            f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
+            f"{_identifier(self._late_measurement(collection))}"
+        )
+        return self._read_points(collection, source, stream_ids, start, end, None)
+
     def _write_rollup(
         self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
     ) -> None:
@@ -324,13 +348,25 @@ class InfluxTimeseriesStore(TimeseriesStore):
         end: int,
         limit: int | None,
     ) -> Iterator[RawRow]:
+        source = (
+            f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        )
+        return self._read_points(collection, source, stream_ids, start, end, limit)
+
+    def _read_points(
+        self,
+        collection: Collection,
+        source: str,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        limit: int | None,
+    ) -> Iterator[RawRow]:
+        """Rows of a measurement holding raw rows, by stream then time."""
         if not stream_ids:
             return
         arrays = [fld.name for fld in collection.fields if fld.kind == "array"]
         columns = ",".join(_identifier(name) for name in collection.field_names)
-        source = (
-            f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
-        )
         rows = []
         for stream_id, point in self._select(source, columns, stream_ids, start, end, limit):
             timestamp = point.pop("time")

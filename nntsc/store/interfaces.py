@@ -33,7 +33,7 @@ from sqlalchemy.dialects import sqlite
 
 from nntsc.collections import Collection, Row
 from nntsc.collections import get as get_collection
-from nntsc.errors import BadQuery
+from nntsc.errors import BadQuery, ConfigurationError
 from nntsc.store.models import ROLLUP_LEVELS, RollupPending, rollup_columns
 from nntsc.store.partials import (
     Aggregation,
@@ -108,6 +108,7 @@ class PreparedWrite:
     expired: list[Row]
     hours: set[tuple[int, int]]
     marks: set[tuple[int, int]]
+    tags: Mapping[int, Mapping[str, str]]
     payload: Any
     now: float
 
@@ -228,6 +229,7 @@ class TimeseriesStore(abc.ABC):
             expired=expired,
             hours=hours,
             marks=self._new_marks(collection, hours, now),
+            tags=tags,
             payload=self._encode_raw(collection, fresh, tags) if fresh else None,
             now=now,
         )
@@ -254,13 +256,11 @@ class TimeseriesStore(abc.ABC):
             if prepared.fresh:
                 result += self._write_raw(collection, prepared.fresh, prepared.payload, connection)
             if prepared.expired:
-                self._route_expired(connection, collection, prepared.expired)
+                self._route_expired(connection, collection, prepared.expired, prepared.tags)
                 result.routed_to_rollups += len(prepared.expired)
         with self._marks_lock:
             self._open_marks.update(
-                (collection.name, stream_id, hour)
-                for stream_id, hour in marks
-                if hour + HOUR > now
+                (collection.name, stream_id, hour) for stream_id, hour in marks if hour + HOUR > now
             )
         if result.routed_to_rollups:
             log.warning(
@@ -298,24 +298,35 @@ class TimeseriesStore(abc.ABC):
                 if hour + HOUR <= now or (collection.name, stream_id, hour) not in self._open_marks
             }
 
-    def _route_expired(self, connection: Any, collection: Collection, rows: Sequence[Row]) -> None:
-        """Summarise rows whose raw data cannot be kept into 5-minute and hourly rollup bins.
+    def _route_expired(
+        self,
+        connection: Any,
+        collection: Collection,
+        rows: Sequence[Row],
+        tags: Mapping[int, Mapping[str, str]],
+    ) -> None:
+        """Keep rows older than the raw retention where the rollups can find them.
 
-        The raw rows of such a bin are gone, so the bin is computed from the
-        rows at hand and replaces what the rollup held.
+        They go to the store's "late rows" (kept as long as the rollups), and
+        their hours are marked: `_compute_hours` then summarises raw and late
+        rows together, so writing such rows twice, or in several batches,
+        gives the same rollups as writing them once.
         """
-        by_stream: dict[int, list[tuple[int, Mapping[str, Any]]]] = defaultdict(list)
-        for row in rows:
-            by_stream[row.stream_id].append((row.timestamp, row.values))
-        fine, hourly = [], []
-        for stream_id, timed_values in by_stream.items():
-            five, hours = self._summaries(collection, stream_id, timed_values)
-            fine.extend(five)
-            hourly.extend(hours)
-        self._write_rollup(collection, 300, fine, connection)
-        self._write_rollup(collection, HOUR, hourly, connection)
-        days = {(row.stream_id, align(row.timestamp, DAY)) for row in hourly}
-        self._mark_pending(connection, collection, DAY, days)
+        self._write_late(collection, rows, tags)
+        hours = {(row.stream_id, row.timestamp - row.timestamp % HOUR) for row in rows}
+        self._mark_pending(connection, collection, HOUR, hours)
+
+    def _write_late(
+        self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
+    ) -> None:
+        """Store rows older than the raw retention (stores with a raw retention override this)."""
+        raise ConfigurationError(f"the {self.kind} store keeps no rows beyond a raw retention")
+
+    def _read_late(
+        self, collection: Collection, stream_ids: Sequence[int], start: int, end: int
+    ) -> Iterator[RawRow]:
+        """Rows kept by `_write_late` in [start, end)."""
+        return iter(())
 
     @staticmethod
     def _summaries(
@@ -482,25 +493,32 @@ class TimeseriesStore(abc.ABC):
     def _compute_hours(
         self, collection: Collection, marks: Sequence[tuple[int, int, int]], now: float
     ) -> None:
-        expired_before = None if self.raw_retention is None else now - self.raw_retention
+        # Hours reaching back past this hold rows kept as late rows too.
+        horizon = None if self.raw_retention is None else now - self.raw_retention - 3600
         fine: list[Row] = []
         hourly: list[Row] = []
         for stream_id, run in _runs(marks, HOUR):
             wanted = {hour for hour, _ in run}
-            if expired_before is not None:
-                # The raw rows of these hours are gone: their rollups were written
-                # from the rows themselves and must not be recomputed from nothing.
-                wanted = {h for h in wanted if h + HOUR > expired_before}
-            if not wanted:
-                continue
-            rows = (
+            first, last = min(wanted), max(wanted) + HOUR
+            rows: dict[int, Mapping[str, Any]] = {}
+            if horizon is not None and first < horizon + 2 * HOUR:
+                rows.update(
+                    (timestamp, values)
+                    for _, timestamp, values in self._read_late(
+                        collection, [stream_id], first, last
+                    )
+                )
+            rows.update(
                 (timestamp, values)
                 for _, timestamp, values in self._read_raw(
-                    collection, [stream_id], min(wanted), max(wanted) + HOUR, None
+                    collection, [stream_id], first, last, None
                 )
-                if align(timestamp, HOUR) in wanted
             )
-            five, hours = self._summaries(collection, stream_id, rows)
+            five, hours = self._summaries(
+                collection,
+                stream_id,
+                ((t, v) for t, v in sorted(rows.items()) if t - t % HOUR in wanted),
+            )
             fine.extend(five)
             hourly.extend(hours)
         self._finish(collection, HOUR, marks, {300: fine, HOUR: hourly})

@@ -112,3 +112,27 @@ def test_partial_write_drops_are_counted_not_silent(influx_services) -> None:  #
     assert result.dropped == 1
     assert result.written == 1
     assert "points beyond retention policy dropped=1" in result.dropped_reasons[0]
+
+
+def test_expired_rows_in_several_batches_and_redelivered_are_all_counted_once(
+    influx_services,
+) -> None:  # type: ignore[no-untyped-def]
+    """Bins of rows beyond the raw retention were once replaced batch by batch."""
+    stream_id, tags = _stream(influx_services)
+    store = influx_services.timeseries
+    old = int(time.time()) - 6 * 3600
+    old -= old % 300
+    first, second, third = (_row(stream_id, old + 10 * i, 10_000 * (i + 1)) for i in range(3))
+    for batch in ([first, second], [third], [second]):
+        store.write(ICMP, batch, tags)
+    store.process_rollups()
+    for binsize in (300, 3600, 86400):
+        result = store.aggregate(
+            ICMP,
+            [stream_id],
+            old,
+            old + 300,
+            binsize,
+            [Aggregation("count", "median", "count"), Aggregation("mean", "median", "mean")],
+        )
+        assert result.rows[0][1:] == [3, 20_000.0], binsize
