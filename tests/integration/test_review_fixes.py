@@ -108,3 +108,26 @@ def test_a_binsize_no_rollup_divides_cannot_scan_years_of_raw_rows(tmp_path) -> 
             ICMP, [1], end - 3650 * 86400, end, 1_209_599, [Aggregation("m", "median", "mean")]
         )
     services.close()
+
+
+def test_history_of_a_collection_without_a_graph_style(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Data of a DNS stream once answered 404 "unknown collection"."""
+    from nntsc import wire
+    from nntsc.collections import for_amp_test
+    from tests.unit.test_wire import REPORTS
+
+    url = f"sqlite:///{tmp_path}/dns.sqlite"
+    services = make_services(url)
+    now = int(time.time())
+    report = wire.decode("dns", wire.encode("dns", REPORTS["dns"]))
+    with Ingestor(services) as ingestor:
+        for offset in range(0, 3600, 300):
+            ingestor.add_report(for_amp_test("dns"), report, "amp-a", now - 3600 + offset)
+    stream = services.streams.find(get_collection("amp-dns")).items[0]
+    services.close()
+    app = TestApp(main({}, **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"}))
+    body = app.get(f"/api/v1/streams/{stream.stream_id}/data?start={now - 3600}&end={now}").json
+    assert body["collection"] == "amp-dns"
+    assert "rtt" in body["columns"]
+    assert "rtt_smoke" in body["columns"]
+    assert any(row[body["columns"].index("rtt")] is not None for row in body["rows"])
