@@ -121,6 +121,8 @@ class TimeseriesStore(abc.ABC):
     """A time-series store; see the module docstring for what is shared."""
 
     kind: ClassVar[str]
+    #: Whether raw rows live in the SQL database (then written in the marks' transaction).
+    raw_in_sql: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -237,9 +239,10 @@ class TimeseriesStore(abc.ABC):
     def write_prepared(self, prepared: PreparedWrite) -> WriteResult:
         """The I/O half of `write`: mark hours, write raw rows, route expired rows.
 
-        The marks are committed first, in a short transaction of their own:
-        a mark without its rows only causes a harmless recomputation, rows
-        without their mark would be missing from the rollups.
+        The marks are committed before the rows reach a store outside SQL (a
+        mark without its rows only causes a harmless recomputation, rows
+        without their mark would be missing from the rollups); a SQL store
+        commits marks and rows together.
         """
         collection = prepared.collection
         result = WriteResult()
@@ -249,15 +252,20 @@ class TimeseriesStore(abc.ABC):
         # `prepare`: mark it again so it cannot be computed without these rows.
         now = self.clock()
         marks = prepared.marks | {m for m in prepared.hours if m[1] + HOUR <= now}
-        if marks:
+        raw_in_sql = bool(prepared.fresh) and self.raw_in_sql
+        # Live rows of open, already marked hours need no SQL round trip at all.
+        if marks or prepared.expired or raw_in_sql:
             with self.engine.begin() as connection:
                 self._mark_pending(connection, collection, HOUR, marks)
-        with self.engine.begin() as connection:
-            if prepared.fresh:
-                result += self._write_raw(collection, prepared.fresh, prepared.payload, connection)
-            if prepared.expired:
-                self._route_expired(connection, collection, prepared.expired, prepared.tags)
-                result.routed_to_rollups += len(prepared.expired)
+                if prepared.expired:
+                    self._route_expired(connection, collection, prepared.expired, prepared.tags)
+                    result.routed_to_rollups += len(prepared.expired)
+                if raw_in_sql:
+                    result += self._write_raw(
+                        collection, prepared.fresh, prepared.payload, connection
+                    )
+        if prepared.fresh and not raw_in_sql:
+            result += self._write_raw(collection, prepared.fresh, prepared.payload, None)
         with self._marks_lock:
             self._open_marks.update(
                 (collection.name, stream_id, hour) for stream_id, hour in marks if hour + HOUR > now

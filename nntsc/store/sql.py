@@ -29,6 +29,7 @@ def _chunks(values: Sequence[int]) -> Iterator[list[int]]:
 
 class SqlTimeseriesStore(TimeseriesStore):
     kind = "sql"
+    raw_in_sql = True
 
     def ensure_schema(self) -> None:
         # The data and rollup tables are created by the Alembic migrations.
