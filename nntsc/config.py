@@ -168,18 +168,9 @@ class Services:
 
     def ping_sql(self) -> None:
         """Raise `StoreUnavailable` unless the SQL database answers."""
-        from sqlalchemy import text
-        from sqlalchemy.exc import SQLAlchemyError
+        from nntsc.store.sqlutil import ping
 
-        from nntsc.errors import StoreUnavailable
-
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError as error:
-            raise StoreUnavailable(
-                f"SQL database unreachable: {error.__class__.__name__}"
-            ) from error
+        ping(self.engine)
 
     def health(self) -> dict[str, str]:
         """Each store's name -> ``ok``, or why it cannot be reached."""

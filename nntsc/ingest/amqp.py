@@ -246,12 +246,7 @@ class Collector:
                     backoff = 1.0
                 except (OSError, KombuError, OperationalError, AMQPError) as error:
                     self.metrics.broker_up.set(0)
-                    # Unacknowledged messages return to the queue when the
-                    # connection drops: forget them here, they come back.
-                    self.ingestor.discard()
-                    self._rejected.clear()
-                    self._unacked = 0
-                    self._first_buffered = None
+                    self._forget_unacknowledged()
                     log.warning("broker unavailable (%s); retrying in %.0f s", error, backoff)
                     self._pause(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
@@ -293,12 +288,14 @@ class Collector:
         finally:
             self._channel = None
             if self._store_error is not None:
-                # The connection is closed: every unacknowledged message goes
-                # back to the queue, so what was buffered is dropped here.
-                self.ingestor.discard()
-                self._rejected.clear()
-                self._unacked = 0
-                self._first_buffered = None
+                self._forget_unacknowledged()
+
+    def _forget_unacknowledged(self) -> None:
+        """Drop what was buffered: with the connection gone, the broker delivers it again."""
+        self.ingestor.discard()
+        self._rejected.clear()
+        self._unacked = 0
+        self._first_buffered = None
 
     def _maybe_submit(self, idle: bool) -> None:
         """Send the buffer when the queue went quiet, when it is old enough, or when the

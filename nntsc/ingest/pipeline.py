@@ -78,11 +78,6 @@ class Ingestor:
         self._spans: dict[int, tuple[int, int]] = {}
         self._touched = time.monotonic()
 
-    @property
-    def buffered(self) -> int:
-        """Rows waiting for the next batch."""
-        return self._buffered
-
     def add(
         self,
         collection: str | Collection,

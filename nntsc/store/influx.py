@@ -168,10 +168,6 @@ class InfluxTimeseriesStore(TimeseriesStore):
                 statement += " DEFAULT"
             self._query(statement, database=None)
 
-    def drop_database(self) -> None:
-        """Remove the whole database (tests and `nntsc db reset`)."""
-        self._query(f"DROP DATABASE {_identifier(self.database)}", database=None)
-
     def ping(self) -> None:
         try:
             self.client.ping()

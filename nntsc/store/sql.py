@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, select
 
 from nntsc.collections import Collection, Row
-from nntsc.errors import StoreUnavailable
 from nntsc.store.interfaces import RawRow, TimeseriesStore, WriteResult
 from nntsc.store.models import data_table, rollup_table
-from nntsc.store.sqlutil import upsert
+from nntsc.store.sqlutil import ping, upsert
 
 #: Stream ids per IN (...) list: SQLite allows 32,766 bound parameters.
 IN_CHUNK = 5000
@@ -36,13 +34,7 @@ class SqlTimeseriesStore(TimeseriesStore):
         return None
 
     def ping(self) -> None:
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError as error:
-            raise StoreUnavailable(
-                f"SQL database unreachable: {error.__class__.__name__}"
-            ) from error
+        ping(self.engine)
 
     def _encode_raw(
         self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]

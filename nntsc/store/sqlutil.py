@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
-from nntsc.errors import ConfigurationError
+from nntsc.errors import ConfigurationError, StoreUnavailable
 
 
 def upsert(
@@ -42,3 +43,12 @@ def upsert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(key))
     connection.execute(statement, list(rows))
+
+
+def ping(engine: Engine) -> None:
+    """Raise `StoreUnavailable` unless the SQL database behind `engine` answers."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        raise StoreUnavailable(f"SQL database unreachable: {error.__class__.__name__}") from error
