@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -95,6 +96,57 @@ class RollupPending(Base):
     stream_id: Mapped[int] = mapped_column(Integer)
     bin_start: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Site(Base):
+    """An AMP monitor or target: `name` is its AMP name, as reports carry it."""
+
+    __tablename__ = "sites"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    long_name: Mapped[str] = mapped_column(String(255), default="")
+    location: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    #: The site's addresses (text), e.g. ``["192.0.2.1", "2001:db8::1"]``.
+    addresses: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Mesh(Base):
+    """A named set of sites; the matrix is a source mesh by a destination mesh."""
+
+    __tablename__ = "meshes"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    long_name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    is_source: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_destination: Mapped[bool] = mapped_column(Boolean, default=False)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class MeshMember(Base):
+    """That a site belongs to a mesh; deleting either deletes the membership."""
+
+    __tablename__ = "mesh_members"
+    __table_args__ = (PrimaryKeyConstraint("mesh_name", "site_name"),)
+
+    mesh_name: Mapped[str] = mapped_column(ForeignKey("meshes.name", ondelete="CASCADE"))
+    site_name: Mapped[str] = mapped_column(ForeignKey("sites.name", ondelete="CASCADE"), index=True)
+
+
+class View(Base):
+    """An immutable saved graph: a view style and a sorted list of group descriptions.
+
+    `view_id` is derived from the content (see `ampy.views`), so saving the
+    same graph twice finds the same row and a "changed" view is a new row.
+    """
+
+    __tablename__ = "views"
+
+    view_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    style: Mapped[str] = mapped_column(String(32))
+    groups: Mapped[list[str]] = mapped_column(JSON)
+    created: Mapped[int] = mapped_column(BigInteger)
 
 
 def rollup_columns(collection: Collection, fields: Sequence[str] | None = None) -> list[str]:
