@@ -163,7 +163,7 @@ def demo_data(
     via_amqp: bool,
 ) -> None:
     """Simulate an AMP mesh: store its reports through the ingest path, or publish them."""
-    from nntsc.demo import ALL_TESTS, SimulatedMesh
+    from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
 
     if tests in (None, ""):
         chosen = ALL_TESTS if via_amqp else ("icmp",)
@@ -186,6 +186,8 @@ def demo_data(
     )
     started = time.monotonic()
     try:
+        # The sites and meshes go to SQL either way, so the web app can list them.
+        services.sites.save_all(*demo_sites_and_meshes(mesh))
         if via_amqp:
             from nntsc.ingest.amqp import CollectorSettings, publish_reports
 

@@ -151,6 +151,13 @@ class Services:
         return StreamRegistry(self.sessionmaker)
 
     @cached_property
+    def sites(self):  # type: ignore[no-untyped-def]
+        """The registry of sites and meshes."""
+        from nntsc.store.sites import SiteRegistry
+
+        return SiteRegistry(self.sessionmaker)
+
+    @cached_property
     def paths(self):  # type: ignore[no-untyped-def]
         """The traceroute path registry (deduplicated IP and AS paths in SQL)."""
         from nntsc.store.paths import PathRegistry

@@ -40,3 +40,39 @@ class BadQuery(NntscError):
 
 class StoreUnavailable(NntscError):
     """A store (SQL or time series) could not be reached or failed to answer."""
+
+
+class BadValue(NntscError):
+    """An argument that is malformed or out of range; nothing was written.
+
+    `field` names the offending argument, so a form or an API client can point at it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class AlreadyExists(NntscError):
+    """Creating something under a name that is already taken."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"{kind} {name!r} already exists")
+        self.kind = kind
+        self.name = name
+
+
+class UnknownSite(NntscError):
+    """A site name that is not in the database."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown site {name!r}")
+        self.name = name
+
+
+class UnknownMesh(NntscError):
+    """A mesh name that is not in the database."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown mesh {name!r}")
+        self.name = name
