@@ -10,6 +10,7 @@ from nntsc.collections.amp_throughput import AmpThroughput
 from nntsc.collections.amp_traceroute import AmpAsTraceroute, AmpTraceroute
 from nntsc.collections.amp_udpstream import AmpUdpstream
 from nntsc.collections.base import Collection, Field, ParsedRow, Property, Row
+from nntsc.collections.fileops import FileOps
 from nntsc.errors import UnknownCollection
 
 __all__ = [
@@ -34,6 +35,7 @@ _REGISTRY: dict[str, Collection] = {
         AmpUdpstream(),
         AmpTraceroute(),
         AmpAsTraceroute(),
+        FileOps(),
     )
 }
 

@@ -1,0 +1,243 @@
+"""Count file operations per minute, process and file: the reports of `fileops`.
+
+Each call on a file (or a path) is counted once for its process and once for
+its file, as a success or, when its result is negative, as a failure. A
+minute is closed (and its report handed out) once events two minutes later
+arrive, so a live pipe produces reports as it goes.
+
+Bounded cardinality: every minute, only the `top_files` most active files
+keep a series of their own; the others are folded into their directory cut
+at `fold_depth` components (``/usr/lib/python3/dist-packages/x.py`` folds to
+``/usr/lib/python3/`` at depth 3). A process name is a series of its own:
+process names are few on any host.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from nntsc.sysdig.calls import Call, failed, result, target
+
+#: The operation classes counted, in field order.
+OPERATIONS = ("open", "read", "write", "close", "stat", "unlink", "rename", "mkdir", "other")
+
+#: System call -> operation class. Calls not listed are not file operations.
+CALL_OPERATION: Mapping[str, str] = {
+    **dict.fromkeys(("open", "openat", "openat2", "creat", "open_by_handle_at"), "open"),
+    **dict.fromkeys(("read", "pread", "pread64", "readv", "preadv", "preadv2"), "read"),
+    **dict.fromkeys(("write", "pwrite", "pwrite64", "writev", "pwritev", "pwritev2"), "write"),
+    "close": "close",
+    **dict.fromkeys(
+        (
+            "stat",
+            "lstat",
+            "fstat",
+            "stat64",
+            "lstat64",
+            "fstat64",
+            "newfstatat",
+            "fstatat64",
+            "statx",
+            "access",
+            "faccessat",
+            "faccessat2",
+        ),
+        "stat",
+    ),
+    **dict.fromkeys(("unlink", "unlinkat"), "unlink"),
+    **dict.fromkeys(("rename", "renameat", "renameat2"), "rename"),
+    **dict.fromkeys(("mkdir", "mkdirat"), "mkdir"),
+    **dict.fromkeys(
+        (
+            "rmdir",
+            "truncate",
+            "ftruncate",
+            "chmod",
+            "fchmod",
+            "fchmodat",
+            "chown",
+            "fchown",
+            "lchown",
+            "fchownat",
+            "link",
+            "linkat",
+            "symlink",
+            "symlinkat",
+            "readlink",
+            "readlinkat",
+            "getdents",
+            "getdents64",
+            "fsync",
+            "fdatasync",
+            "utimensat",
+            "mknod",
+            "mknodat",
+            "flock",
+            "mmap",
+            "mmap2",
+        ),
+        "other",
+    ),
+}
+
+N_OPERATIONS = len(OPERATIONS)
+#: Slots of a counts list: successes per operation, failures per operation, bytes.
+SLOT_BYTES_READ = 2 * N_OPERATIONS
+SLOT_BYTES_WRITTEN = SLOT_BYTES_READ + 1
+N_SLOTS = SLOT_BYTES_WRITTEN + 1
+_SLOT = {name: OPERATIONS.index(op) for name, op in CALL_OPERATION.items()}
+_READ = OPERATIONS.index("read")
+_WRITE = OPERATIONS.index("write")
+#: Kinds of fd targets that are files (sockets, pipes, ttys' ptmx are files too: `f`).
+FILE_KINDS = frozenset(("f", "d"))
+
+DEFAULT_TOP_FILES = 50
+DEFAULT_FOLD_DEPTH = 3
+#: The longest name a stream property holds.
+MAX_NAME = 255
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+@dataclass
+class MinuteReport:
+    """One host-minute of counts: per process, per file, per folded directory, per action.
+
+    Counts are lists of `N_SLOTS` integers (see `OPERATIONS`); `actions`
+    maps (process, action name) to how many were recognised.
+    """
+
+    minute: int
+    processes: dict[str, list[int]] = field(default_factory=dict)
+    files: dict[str, list[int]] = field(default_factory=dict)
+    directories: dict[str, list[int]] = field(default_factory=dict)
+    actions: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def series(self) -> int:
+        """How many rows (one per series) this minute makes."""
+        return len(self.processes) + len(self.files) + len(self.directories) + len(self.actions)
+
+
+def fold(path: str, depth: int) -> str:
+    """The directory `path` folds into: its first `depth` directories, ending in ``/``."""
+    absolute = path.startswith("/")
+    parts = path.strip("/").split("/")[:-1][:depth]
+    folded = "/".join(parts)
+    if absolute:
+        return "/" + folded + "/" if folded else "/"
+    return "./" + folded + "/" if folded else "./"
+
+
+def safe_name(name: str) -> str:
+    """A name fit for a stream property: no control characters or backslashes, at most 255."""
+    if _UNSAFE.search(name):
+        name = _UNSAFE.sub("?", name)
+    if len(name) > MAX_NAME:
+        name = name[: MAX_NAME - 1] + "…"
+    return name
+
+
+class FileOpsCounter:
+    """Counts calls into `MinuteReport`s; `add` each call, `closed()` hands out full minutes."""
+
+    def __init__(
+        self, top_files: int = DEFAULT_TOP_FILES, fold_depth: int = DEFAULT_FOLD_DEPTH
+    ) -> None:
+        if top_files < 0 or fold_depth < 0:
+            raise ValueError("top_files and fold_depth must not be negative")
+        self.top_files = top_files
+        self.fold_depth = fold_depth
+        self.counted = 0
+        #: Calls or actions of a minute already handed out, so not counted.
+        self.late = 0
+        self._minutes: dict[int, tuple[dict[str, list[int]], dict[str, list[int]]]] = {}
+        self._actions: dict[int, dict[tuple[str, str], int]] = {}
+        self._newest = 0
+        self._closed_before = 0
+
+    def add(self, call: Call) -> bool:
+        """Count one call if it is a file operation; return whether it was counted."""
+        slot = _SLOT.get(call[2])
+        if slot is None:
+            return False
+        found = target(call)
+        if found is None or found[0] not in FILE_KINDS:
+            return False
+        minute = int(call[4]) // 60 * 60
+        counts = self._minutes.get(minute)
+        if counts is None:
+            if minute < self._closed_before:
+                self.late += 1
+                return False
+            counts = self._minutes[minute] = ({}, {})
+            if minute > self._newest:
+                self._newest = minute
+        processes, files = counts
+        path = found[1]
+        process = call[1]
+        by_process = processes.get(process)
+        if by_process is None:
+            by_process = processes[process] = [0] * N_SLOTS
+        by_file = files.get(path)
+        if by_file is None:
+            by_file = files[path] = [0] * N_SLOTS
+        if failed(call):
+            by_process[slot + N_OPERATIONS] += 1
+            by_file[slot + N_OPERATIONS] += 1
+        else:
+            by_process[slot] += 1
+            by_file[slot] += 1
+            if slot in (_READ, _WRITE):
+                size = result(call) or 0
+                bytes_slot = SLOT_BYTES_READ if slot == _READ else SLOT_BYTES_WRITTEN
+                by_process[bytes_slot] += size
+                by_file[bytes_slot] += size
+        self.counted += 1
+        return True
+
+    def add_action(self, process: str, action: str, time: float) -> None:
+        """Count one recognised action of `process` at `time`."""
+        minute = int(time) // 60 * 60
+        if minute < self._closed_before:
+            self.late += 1
+            return
+        actions = self._actions.setdefault(minute, {})
+        actions[(process, action)] = actions.get((process, action), 0) + 1
+        if minute > self._newest:
+            self._newest = minute
+
+    def closed(self) -> Iterator[MinuteReport]:
+        """Reports of minutes that no later event can add to (two minutes behind the newest)."""
+        return self._close_before(self._newest - 60)
+
+    def flush(self) -> Iterator[MinuteReport]:
+        """Reports of every minute still open (at the end of the log)."""
+        return self._close_before(self._newest + 60)
+
+    def _close_before(self, bound: int) -> Iterator[MinuteReport]:
+        ready = sorted(m for m in set(self._minutes) | set(self._actions) if m < bound)
+        for minute in ready:
+            processes, files = self._minutes.pop(minute, ({}, {}))
+            report = MinuteReport(
+                minute, processes=processes, actions=self._actions.pop(minute, {})
+            )
+            self._fold(report, files)
+            yield report
+        self._closed_before = max(self._closed_before, bound)
+
+    def _fold(self, report: MinuteReport, files: dict[str, list[int]]) -> None:
+        """Keep the `top_files` busiest files; fold the rest into their directories."""
+        ranked = sorted(files.items(), key=lambda item: (-sum(item[1][:SLOT_BYTES_READ]), item[0]))
+        for rank, (path, counts) in enumerate(ranked):
+            name = safe_name(path)
+            if rank < self.top_files and name == path:
+                report.files[name] = counts
+                continue
+            directory = safe_name(fold(path, self.fold_depth))
+            merged = report.directories.get(directory)
+            if merged is None:
+                report.directories[directory] = list(counts)
+            else:
+                for slot, value in enumerate(counts):
+                    merged[slot] += value
