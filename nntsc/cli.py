@@ -8,12 +8,18 @@ import logging.config
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 from tqdm import tqdm
 
 from nntsc.config import Services
 from nntsc.errors import NntscError
+
+if TYPE_CHECKING:
+    import datetime
+
+    from nntsc.sysdig.actions import Action
 
 
 def load_settings(path: str) -> dict[str, str]:
@@ -206,6 +212,220 @@ def demo_data(
         click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")
     finally:
         services.close()
+
+
+# -- sysdig logs: file operations, patterns, actions ---------------------------------
+
+
+def _sysdig_date(value: datetime.datetime | None) -> datetime.date | None:
+    """``--date`` as a date (click gives a datetime)."""
+    return value.date() if value is not None else None
+
+
+date_option = click.option(
+    "--date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Date of the first event of a time-of-day log "
+    "(default: the file's modification date; today for stdin).",
+)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import measurements from files."""
+
+
+@import_group.command("sysdig")
+@config_option
+@click.option("--host", required=True, help="Name of the host the logs were captured on.")
+@date_option
+@click.option(
+    "--top-files",
+    default=50,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="Files per minute with a series of their own; the rest fold into directories.",
+)
+@click.option(
+    "--fold-depth",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Directory components kept when folding a file into its directory.",
+)
+@click.argument("files", nargs=-1, required=True)
+def import_sysdig(
+    config_path: str,
+    host: str,
+    date: datetime.datetime | None,
+    top_files: int,
+    fold_depth: int,
+    files: tuple[str, ...],
+) -> None:
+    """Count file operations and actions of sysdig logs (FILE or - for stdin) into fileops."""
+    from nntsc.ingest.pipeline import Ingestor
+    from nntsc.sysdig.importer import import_logs
+
+    if not host.strip():
+        raise click.BadParameter("must not be empty", param_hint="--host")
+    sizes = [os.path.getsize(f) for f in files if f != "-" and os.path.isfile(f)]
+    piped = "-" in files
+    services = Services.from_settings(load_settings(config_path))
+    started = time.monotonic()
+    try:
+        with (
+            tqdm(
+                total=None if piped else sum(sizes),
+                unit="line" if piped else "B",
+                unit_scale=not piped,
+                desc="import",
+                file=sys.stderr,
+            ) as bar,
+            Ingestor(services) as ingestor,
+        ):
+            summary = import_logs(
+                ingestor,
+                files,
+                host,
+                _sysdig_date(date),
+                top_files,
+                fold_depth,
+                progress=bar.update,
+            )
+        for part in summary.files:
+            rejected = f" (lines {part.rejected_lines})" if part.rejected else ""
+            click.echo(
+                f"{part.path}: {part.lines} lines, {part.events} events, "
+                f"{part.rejected} lines rejected{rejected}"
+            )
+        click.echo(
+            f"{summary.calls_counted} file operations and {summary.actions} actions in "
+            f"{summary.minutes} minutes: {summary.rows} rows in {len(summary.series)} series, "
+            f"{ingestor.totals.written} rows written in {time.monotonic() - started:.1f} s"
+        )
+        if summary.late:
+            click.echo(f"{summary.late} calls arrived after their minute was written", err=True)
+        started = time.monotonic()
+        count = _process_rollups(services)
+        click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")
+    finally:
+        services.close()
+
+
+@main.group("sysdig")
+def sysdig_group() -> None:
+    """Look into sysdig logs: repeated syscall patterns, recognised actions."""
+
+
+@sysdig_group.command("patterns")
+@click.argument("file")
+@date_option
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option(
+    "--max-calls",
+    default=200_000,
+    show_default=True,
+    type=click.IntRange(1000, 10_000_000),
+    help="Calls read from the start of the log (memory grows with them).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the patterns as one JSON document.")
+def sysdig_patterns(
+    file: str, date: datetime.datetime | None, top: int, max_calls: int, as_json: bool
+) -> None:
+    """The most common repeated syscall sequences of FILE, by share of the log explained."""
+    import itertools
+    import json
+
+    from nntsc.sysdig.calls import pair_calls
+    from nntsc.sysdig.patterns import find_patterns, format_report
+    from nntsc.sysdig.reader import SysdigLog
+
+    with SysdigLog(file, _sysdig_date(date)) as log:
+        events = log.events()
+        report = find_patterns(itertools.islice(pair_calls(events), max_calls), top=top)
+    if as_json:
+        document = {
+            "calls": report.total_calls,
+            "explained": report.explained,
+            "rejected_lines": events.stats.rejected,
+            "patterns": [p.as_dict() for p in report.patterns],
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(format_report(report))
+    if events.stats.rejected:
+        click.echo(
+            f"{events.stats.rejected} lines rejected (lines {events.stats.rejected_text()})",
+            err=True,
+        )
+
+
+@sysdig_group.command("actions")
+@click.argument("file")
+@date_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per recognised action.")
+@click.option("--summary", is_flag=True, help="Counts per action and process.")
+def sysdig_actions(file: str, date: datetime.datetime | None, as_json: bool, summary: bool) -> None:
+    """FILE with each recognised action's calls replaced by one action line (``=``)."""
+    import collections
+    import json
+    import shutil
+    import tempfile
+
+    from nntsc.sysdig.actions import ActionRecognizer, rewrite
+    from nntsc.sysdig.calls import pair_calls
+    from nntsc.sysdig.reader import SysdigLog
+
+    if as_json and summary:
+        raise click.UsageError("--json and --summary are alternatives")
+    spool = None
+    if file == "-" and not (as_json or summary):
+        # Rewriting reads the log twice; standard input is kept in a file first.
+        spool = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)  # noqa: SIM115
+        with spool:
+            shutil.copyfileobj(sys.stdin, spool)
+        file = spool.name
+    try:
+        with SysdigLog(file, _sysdig_date(date)) as log:
+            events = log.events()
+            actions = list(ActionRecognizer().recognise(pair_calls(events)))
+        if as_json:
+            for action in actions:
+                click.echo(json.dumps(action.as_dict()))
+        elif summary:
+            counts = collections.Counter((a.name, a.process) for a in actions)
+            for (name, process), count in sorted(counts.items()):
+                click.echo(f"{count:8d}  {name:<20} {process}")
+            click.echo(f"{len(actions):8d}  actions in {events.stats.events} events")
+        else:
+            with SysdigLog(file, _sysdig_date(date)) as log:
+                numbered = enumerate((line.rstrip("\n") for line in log.lines()), 1)
+                for line in rewrite(numbered, actions, _action_line):
+                    click.echo(line)
+        if events.stats.rejected:
+            click.echo(
+                f"{events.stats.rejected} lines rejected (lines {events.stats.rejected_text()})",
+                err=True,
+            )
+    finally:
+        if spool is not None:
+            os.unlink(spool.name)
+
+
+def _action_line(action: Action, first_line: str) -> str:
+    """An action in place of its calls: sysdig's prefix of its first event, direction ``=``."""
+    import json
+
+    fields = action.as_dict()
+    fields["lines"] = f"{fields['first_line']}-{fields['last_line']}"
+    if first_line.lstrip().startswith(("{", "[", ",")):
+        return json.dumps(fields)
+    number, clock, cpu = first_line.split(" ", 3)[:3]
+    return (
+        f"{number} {clock} {cpu} {fields['process']} ({fields['thread']}) = {fields['action']} "
+        f"subject={fields['subject']} lines={fields['lines']}"
+    )
 
 
 def run() -> None:

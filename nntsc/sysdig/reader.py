@@ -281,6 +281,12 @@ class SysdigLog:
         self.reader = EventReader(self._text, self.date)
         return self.reader
 
+    def lines(self) -> Iterable[str]:
+        """The raw text lines of the log (for a second pass that copies them)."""
+        if self._text is None:
+            raise BadSysdigLog(f"{self.path} is not open")
+        return self._text
+
     def position(self) -> int:
         """Bytes read so far from the file (0 for a pipe)."""
         if self._raw is None or self._raw.closed:

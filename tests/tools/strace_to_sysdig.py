@@ -483,7 +483,7 @@ def convert_file(
     path: str, output: str = "text", date: dt.date | None = None, **options: object
 ) -> list[str]:
     """The sysdig lines of the strace trace at `path` (see `Converter` for `options`)."""
-    converter = Converter(date or dt.date(2026, 11, 30), output, **options)  # type: ignore[arg-type]
+    converter = Converter(date or dt.date(2026, 11, 2), output, **options)  # type: ignore[arg-type]
     with open(path, encoding="utf-8", errors="replace") as trace:
         lines = list(converter.convert(trace))
     if output == "json" and lines:
@@ -497,7 +497,7 @@ def main() -> None:
     )
     parser.add_argument("trace")
     parser.add_argument("--format", choices=("text", "absolute", "json"), default="text")
-    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 30))
+    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 2))
     parser.add_argument("--since")
     parser.add_argument("--until")
     parser.add_argument("--pids", help="comma-separated thread ids to keep")
