@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ampy.binsize import choose_binsize, describe_binsize
-from ampy.series import spec_for
+from ampy.cache import HistoryCache, make_cache_region
+from ampy.groups import Group, Line, expand_groups, make_group
+from ampy.history import DETAILS, HistoryReader, LineHistory, check_range
+from ampy.matrix import METRICS, Matrix, MatrixReader
+from ampy.options import Options, SelectionOptions
+from ampy.views import ViewInfo, ViewStore, view_styles
 from nntsc.collections import all_collections
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
-from nntsc.errors import BadQuery
 from nntsc.store.streams import Page, StreamInfo
 
-#: The longest range a single history call may cover (about 10 years).
-MAX_RANGE = 3660 * 86400
+__all__ = ["DETAILS", "Ampy", "History", "ViewLegend"]
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,50 @@ class History:
         }
 
 
+@dataclass(frozen=True)
+class ViewLegend:
+    """A view with its groups and the lines they expand to (labels, colours, streams)."""
+
+    view_id: str
+    style: str
+    groups: list[str]
+    lines: list[Line]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "view_id": self.view_id,
+            "style": self.style,
+            "groups": self.groups,
+            "lines": [line.as_dict() for line in self.lines],
+        }
+
+
 class Ampy:
-    """Queries over the configured stores. Build one per process from settings."""
+    """Queries over the configured stores. Build one per process from settings.
+
+    Every failure is an exception from `ampy.errors`; nothing returns
+    ``None`` to mean it failed.
+    """
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        settings = services.settings
+        self.cache = HistoryCache(
+            make_cache_region(
+                settings.get("ampy.cache_url", "memory://"),
+                settings.get("ampy.cache_namespace", "ampy"),
+            )
+        )
+        self.views = ViewStore(services.sessionmaker)
+        self.selection = SelectionOptions(services.sessionmaker, view_styles())
+        self.reader = HistoryReader(services.timeseries, self.cache)
+        self.matrices = MatrixReader(
+            services.sessionmaker,
+            services.timeseries,
+            self.cache,
+            services.sites.mesh_members,
+            self.views.create_many,
+        )
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> Ampy:
@@ -58,6 +98,13 @@ class Ampy:
 
     def close(self) -> None:
         self.services.close()
+
+    @property
+    def sites(self):  # type: ignore[no-untyped-def]
+        """Sites and meshes: `nntsc.store.sites.SiteRegistry`."""
+        return self.services.sites
+
+    # -- collections and streams ---------------------------------------------
 
     def collections(self) -> list[dict[str, Any]]:
         """Every collection: name, view style, description and its stream properties."""
@@ -70,6 +117,10 @@ class Ampy:
             }
             for c in all_collections()
         ]
+
+    def view_styles(self) -> dict[str, tuple[str, ...]]:
+        """Every view style and the collections its graphs may hold."""
+        return view_styles()
 
     def find_streams(
         self,
@@ -85,6 +136,62 @@ class Ampy:
         """One stream; raises `UnknownStream`."""
         return self.services.streams.get(stream_id)
 
+    def options(
+        self,
+        collection: str,
+        selected: Sequence[str] = (),
+        term: str = "",
+        page: int = 1,
+        pagesize: int = 30,
+    ) -> Options:
+        """The next unchosen selection level of a collection or view style, one page of it."""
+        return self.selection.options(collection, selected, term, page, pagesize)
+
+    # -- groups and views ------------------------------------------------------
+
+    def group(
+        self, collection: str, values: Mapping[str, str], splits: Mapping[str, str] | None = None
+    ) -> Group:
+        """A group from chosen values; raises `BadGroupDescription`."""
+        return make_group(collection, values, splits)
+
+    def create_view(self, style: str, groups: Sequence[Group | str]) -> str:
+        """The id of the view of `style` with `groups` (descriptions or `Group`s)."""
+        return self.views.create(style, groups)
+
+    def add_group(self, view_id: str, group: Group | str) -> str:
+        return self.views.add_group(view_id, group)
+
+    def remove_group(self, view_id: str, group: Group | str) -> str:
+        return self.views.remove_group(view_id, group)
+
+    def view(self, view_id: str) -> ViewInfo:
+        """The view `view_id`; raises `UnknownView`."""
+        return self.views.get(view_id)
+
+    def legend(self, view_id: str) -> ViewLegend:
+        """The view's groups and lines: labels, colours and the streams of each line."""
+        view = self.views.get(view_id)
+        return ViewLegend(
+            view.view_id,
+            view.style,
+            view.descriptions,
+            expand_groups(self.services.streams, view.groups),
+        )
+
+    def view_history(
+        self,
+        view_id: str,
+        start: int,
+        end: int,
+        detail: str = "full",
+        binsize: int | None = None,
+    ) -> list[LineHistory]:
+        """Each line's history over [start, end) at the `detail` level (see `ampy.history`)."""
+        check_range(start, end)
+        legend = self.legend(view_id)
+        return [self.reader.line(line, start, end, detail, binsize) for line in legend.lines]
+
     def history(
         self,
         collection: str,
@@ -99,38 +206,23 @@ class Ampy:
         Without `binsize`, one is chosen for about 300 points (see
         `choose_binsize`), never below the collection's minimum.
         """
-        _check_range(start, end)
-        spec = spec_for(collection)
-        if binsize is None:
-            binsize = choose_binsize(start, end, spec.minimum_binsize)
-        elif binsize < 1:
-            raise BadQuery("binsize must be at least 1 second (0 asks for raw rows)")
-        columns = spec.columns(detail)
-        result = self.services.timeseries.aggregate(
-            get_collection(collection),
-            stream_ids,
-            start,
-            end,
-            binsize,
-            [column.aggregation for column in columns],
-        )
-        names, rows = spec.shape(detail, result.rows)
+        line = self.reader.streams("streams", collection, stream_ids, start, end, detail, binsize)
         return History(
             collection=collection,
             start=start,
             end=end,
-            binsize=binsize,
-            aggregation_label=f"{spec.label} over {describe_binsize(binsize)}",
-            columns=names,
-            units=spec.units(detail),
-            rows=rows,
+            binsize=line.binsize,
+            aggregation_label=line.aggregation,
+            columns=line.columns,
+            units=line.units,
+            rows=line.rows,
         )
 
     def raw(
         self, collection: str, stream_ids: Sequence[int], start: int, end: int
     ) -> tuple[list[str], list[list[Any]]]:
         """Raw rows as stored (stored units), columns ``stream_id, timestamp, fields...``."""
-        _check_range(start, end)
+        check_range(start, end)
         coll = get_collection(collection)
         rows = self.services.timeseries.raw(coll, stream_ids, start, end)
         names = ["stream_id", "timestamp", *coll.field_names]
@@ -139,15 +231,23 @@ class Ampy:
             for row in rows
         ]
 
+    # -- matrix ----------------------------------------------------------------
+
+    def matrix_metrics(self) -> list[dict[str, str]]:
+        """The matrix tabs: name, label, unit and the view style a cell opens."""
+        return [
+            {"name": m.name, "label": m.label, "unit": m.unit, "style": m.style}
+            for m in METRICS.values()
+        ]
+
+    def matrix(self, metric: str, src_mesh: str, dst_mesh: str, mode: str = "absolute") -> Matrix:
+        """One cell per (source, destination, split) of two meshes; see `ampy.matrix`."""
+        return self.matrices.matrix(metric, src_mesh, dst_mesh, mode)
+
+    def tooltip(self, metric: str, source: str, destination: str) -> dict[str, Any]:
+        """A pair's 24-hour sparkline and its 1, 6 and 24 hour values."""
+        return self.matrices.tooltip(metric, source, destination)
+
     def ping(self) -> dict[str, str]:
         """Reach every store; the answer names each and says ``ok`` or what failed."""
         return self.services.health()
-
-
-def _check_range(start: int, end: int) -> None:
-    if end <= start:
-        raise BadQuery("end must be after start")
-    if end - start > MAX_RANGE:
-        raise BadQuery("the range may cover at most 10 years")
-    if start < 0 or end > time.time() + 366 * 86400:
-        raise BadQuery("start and end must be Unix times between 1970 and next year")

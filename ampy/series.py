@@ -16,7 +16,7 @@ from nntsc.collections import get as get_collection
 from nntsc.errors import BadQuery
 from nntsc.store import Aggregation
 
-DETAILS = ("full", "summary")
+DETAILS = ("full", "summary", "matrix", "tooltip", "spark")
 
 
 @dataclass(frozen=True)
@@ -94,26 +94,113 @@ def _lossrate(values: dict[str, Any]) -> float | None:
 
 
 MICROSECONDS_TO_MS = 0.001
+BITS_TO_MBITS = 1e-6
 
-_LATENCY = (
-    Column("latency", "median", "mean", MICROSECONDS_TO_MS, "ms"),
-    Column("min", "rtts", "min", MICROSECONDS_TO_MS, "ms"),
-    Column("max", "rtts", "max", MICROSECONDS_TO_MS, "ms"),
-    Column("loss", "loss", "sum"),
-    Column("results", "results", "sum"),
-    Column("smoke", "rtts", "smoke", MICROSECONDS_TO_MS, "ms"),
+#: What the small displays need: a value and enough to weigh it.
+COMPACT = ("matrix", "tooltip", "spark")
+
+
+def _same(full: tuple[Column, ...], compact: tuple[Column, ...]) -> dict[str, tuple[Column, ...]]:
+    """Detail graphs and summaries draw `full`; matrix, tooltip and sparkline `compact`."""
+    return {"full": full, "summary": full, **dict.fromkeys(COMPACT, compact)}
+
+
+def _latency(rtt_field: str) -> dict[str, tuple[Column, ...]]:
+    full = (
+        Column("latency", "median", "mean", MICROSECONDS_TO_MS, "ms"),
+        Column("min", rtt_field, "min", MICROSECONDS_TO_MS, "ms"),
+        Column("max", rtt_field, "max", MICROSECONDS_TO_MS, "ms"),
+        Column("loss", "loss", "sum"),
+        Column("results", "results", "sum"),
+        Column("smoke", rtt_field, "smoke", MICROSECONDS_TO_MS, "ms"),
+    )
+    compact = (
+        Column("latency", "median", "mean", MICROSECONDS_TO_MS, "ms"),
+        Column("loss", "loss", "sum"),
+        Column("results", "results", "sum"),
+    )
+    return _same(full, compact)
+
+
+_DNS_FULL = (
+    Column("latency", "rtt", "mean", MICROSECONDS_TO_MS, "ms"),
+    Column("min", "rtt", "min", MICROSECONDS_TO_MS, "ms"),
+    Column("max", "rtt", "max", MICROSECONDS_TO_MS, "ms"),
+    Column("loss", "lossrate", "sum"),
+    Column("results", "requests", "sum"),
+    Column("smoke", "rtt", "smoke", MICROSECONDS_TO_MS, "ms"),
 )
+_DNS_COMPACT = (
+    Column("latency", "rtt", "mean", MICROSECONDS_TO_MS, "ms"),
+    Column("loss", "lossrate", "sum"),
+    Column("results", "requests", "sum"),
+)
+_HTTP_FULL = (
+    Column("duration", "duration", "mean", unit="ms"),
+    Column("duration_smoke", "duration", "smoke", unit="ms"),
+    Column("bytes", "bytes", "mean", unit="bytes"),
+    Column("objects", "object_count", "mean"),
+    Column("servers", "server_count", "mean"),
+    Column("failed_objects", "failed_object_count", "sum"),
+)
+_HTTP_COMPACT = (
+    Column("duration", "duration", "mean", unit="ms"),
+    Column("bytes", "bytes", "mean", unit="bytes"),
+)
+_THROUGHPUT_FULL = (
+    Column("rate", "rate", "mean", BITS_TO_MBITS, "Mbit/s"),
+    Column("min", "rate", "min", BITS_TO_MBITS, "Mbit/s"),
+    Column("max", "rate", "max", BITS_TO_MBITS, "Mbit/s"),
+    Column("bytes", "bytes", "sum", unit="bytes"),
+    Column("runtime", "runtime", "sum", unit="ms"),
+    Column("tests", "bytes", "count"),
+)
+_THROUGHPUT_COMPACT = (
+    Column("rate", "rate", "mean", BITS_TO_MBITS, "Mbit/s"),
+    Column("tests", "bytes", "count"),
+)
+_JITTER_FULL = (
+    Column("jitter", "mean_jitter", "mean", MICROSECONDS_TO_MS, "ms"),
+    Column("jitter_smoke", "mean_jitter", "smoke", MICROSECONDS_TO_MS, "ms"),
+    Column("min_jitter", "min_jitter", "min", MICROSECONDS_TO_MS, "ms"),
+    Column("max_jitter", "max_jitter", "max", MICROSECONDS_TO_MS, "ms"),
+    Column("rtt", "mean_rtt", "mean", MICROSECONDS_TO_MS, "ms"),
+    Column("loss", "loss", "mean"),
+    Column("mos", "itu_mos", "mean"),
+)
+_JITTER_COMPACT = (
+    Column("jitter", "mean_jitter", "mean", MICROSECONDS_TO_MS, "ms"),
+    Column("loss", "loss", "mean"),
+    Column("mos", "itu_mos", "mean"),
+)
+_PATH_FULL = (
+    Column("path_length", "path_length", "mean", unit="hops"),
+    Column("min", "path_length", "min", unit="hops"),
+    Column("max", "path_length", "max", unit="hops"),
+    Column("responded", "responded", "mean"),
+)
+_PATH_COMPACT = (Column("path_length", "path_length", "mean", unit="hops"),)
+_AS_FULL = (
+    Column("as_path_length", "as_path_length", "mean", unit="AS hops"),
+    Column("min", "as_path_length", "min", unit="AS hops"),
+    Column("max", "as_path_length", "max", unit="AS hops"),
+    Column("responded", "responded", "mean"),
+)
+_AS_COMPACT = (Column("as_path_length", "as_path_length", "mean", unit="AS hops"),)
+
+_LOSSRATE = (Derived("lossrate", _lossrate, "fraction"),)
 
 SPECS = {
     spec.collection: spec
     for spec in (
-        SeriesSpec(
-            collection="amp-icmp",
-            minimum_binsize=60,
-            label="mean",
-            details={"full": _LATENCY, "summary": _LATENCY},
-            derived=(Derived("lossrate", _lossrate, "fraction"),),
-        ),
+        SeriesSpec("amp-icmp", 60, "mean", _latency("rtts"), _LOSSRATE),
+        SeriesSpec("amp-tcpping", 60, "mean", _latency("rtts"), _LOSSRATE),
+        SeriesSpec("amp-dns", 60, "mean", _same(_DNS_FULL, _DNS_COMPACT), _LOSSRATE),
+        SeriesSpec("amp-http", 300, "mean", _same(_HTTP_FULL, _HTTP_COMPACT)),
+        SeriesSpec("amp-throughput", 3600, "mean", _same(_THROUGHPUT_FULL, _THROUGHPUT_COMPACT)),
+        SeriesSpec("amp-udpstream", 300, "mean", _same(_JITTER_FULL, _JITTER_COMPACT)),
+        SeriesSpec("amp-traceroute", 300, "mean", _same(_PATH_FULL, _PATH_COMPACT)),
+        SeriesSpec("amp-astraceroute", 300, "mean", _same(_AS_FULL, _AS_COMPACT)),
     )
 }
 
@@ -146,9 +233,10 @@ def _generic_spec(collection: Collection) -> SeriesSpec:
             if fld.quantiles:
                 columns.append(Column(f"{fld.name}_smoke", fld.name, "smoke", unit=fld.unit))
     detail = tuple(columns)
+    compact = tuple(c for c in detail if c.function != "smoke")
     return SeriesSpec(
         collection=collection.name,
         minimum_binsize=60,
         label="mean",
-        details={"full": detail, "summary": detail},
+        details=_same(detail, compact),
     )

@@ -397,6 +397,26 @@ class InfluxTimeseriesStore(TimeseriesStore):
         for stream_id, point in self._select(source, selected, stream_ids, start, end):
             yield stream_id, point.pop("time"), point
 
+    def _sum_rollup(
+        self,
+        collection: Collection,
+        level: int,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        columns: Sequence[str],
+    ) -> dict[int, dict[str, float | None]]:
+        selected = ",".join(f"sum({_identifier(name)}) AS {_identifier(name)}" for name in columns)
+        source = (
+            f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
+            f"{_identifier(f'{collection.name}_{level}')}"
+        )
+        found: dict[int, dict[str, float | None]] = {}
+        for stream_id, point in self._select(source, selected, stream_ids, start, end):
+            point.pop("time", None)
+            found[stream_id] = {name: point.get(name) for name in columns}
+        return found
+
     def _latest_since(
         self, collection: Collection, stream_ids: Sequence[int], since: int
     ) -> dict[int, int]:

@@ -195,6 +195,18 @@ class TimeseriesStore(abc.ABC):
         self, collection: Collection, stream_ids: Sequence[int], since: int
     ) -> dict[int, int]: ...
 
+    @abc.abstractmethod
+    def _sum_rollup(
+        self,
+        collection: Collection,
+        level: int,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        columns: Sequence[str],
+    ) -> dict[int, dict[str, float | None]]:
+        """Per stream, the sum of each rollup column over [start, end), summed by the store."""
+
     # -- writing ----------------------------------------------------------------
 
     def write(
@@ -673,6 +685,42 @@ class TimeseriesStore(abc.ABC):
             rows=rows,
             levels_read=tuple(levels_read),
         )
+
+    def totals(
+        self,
+        collection: Collection,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        fields: Sequence[str],
+        now: float | None = None,
+    ) -> dict[int, dict[str, float]]:
+        """Per stream, the count and sum of each of `fields` over closed hours [start, end).
+
+        Answered by the store from the hourly rollups (summed server-side),
+        so a matrix of thousands of streams reads one row per stream and
+        never raw data. `start` and `end` must be whole hours that have
+        closed and settled. Keys are ``<field>_count`` and ``<field>_sum``;
+        a stream without rows in the range is absent.
+        """
+        if start % HOUR or end % HOUR or end <= start:
+            raise BadQuery("totals need whole hours: start and end multiples of 3600, end later")
+        now = self.clock() if now is None else now
+        if end > align(int(now) - SETTLE, HOUR):
+            raise BadQuery("totals cover closed hours only")
+        stream_ids = sorted(set(stream_ids))
+        if not stream_ids:
+            return {}
+        for name in fields:
+            if name not in collection.field_names:
+                raise BadQuery(f"{collection.name} has no field {name!r}")
+        self.process_rollups(collection, stream_ids, start, end, now)
+        columns = [f"{name}_{stat}" for name in fields for stat in ("count", "sum")]
+        found = self._sum_rollup(collection, HOUR, stream_ids, start, end, columns)
+        return {
+            stream_id: {name: value for name, value in sums.items() if value is not None}
+            for stream_id, sums in found.items()
+        }
 
     def raw(
         self,

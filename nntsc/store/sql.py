@@ -115,6 +115,29 @@ class SqlTimeseriesStore(TimeseriesStore):
                     mapping = dict(row._mapping)
                     yield mapping.pop("stream_id"), mapping.pop("timestamp"), mapping
 
+    def _sum_rollup(
+        self,
+        collection: Collection,
+        level: int,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        columns: Sequence[str],
+    ) -> dict[int, dict[str, float | None]]:
+        table = rollup_table(collection, level)
+        found: dict[int, dict[str, float | None]] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(stream_ids):
+                query = (
+                    select(table.c.stream_id, *(func.sum(table.c[name]) for name in columns))
+                    .where(table.c.stream_id.in_(chunk))
+                    .where(table.c.timestamp >= start, table.c.timestamp < end)
+                    .group_by(table.c.stream_id)
+                )
+                for stream_id, *sums in connection.execute(query):
+                    found[stream_id] = dict(zip(columns, sums, strict=True))
+        return found
+
     def _latest_since(
         self, collection: Collection, stream_ids: Sequence[int], since: int
     ) -> dict[int, int]:

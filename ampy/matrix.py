@@ -1,0 +1,423 @@
+"""The matrix (source mesh x destination mesh, one cell per pair and split) and its tooltips.
+
+Each metric names a collection, a value (a ratio of two rollup totals: the
+mean is sum / count, loss is lost / sent), its split into lines and which
+stream variant stands for a pair (e.g. 84-byte ICMP). A cell's value covers
+the last closed hour and comes from the hourly rollups, summed per stream by
+the store (one row per stream, never raw data); the relative mode compares
+it with the pair's own mean over the 24 hours before. `last_result` is the
+newest row of the cell's streams as ingest records it in SQL, so a pair that
+fell silent shows as stale rather than keeping its last colour.
+
+Tooltips give one pair a 24-hour sparkline (hourly points) and its value
+over the last 1, 6 and 24 hours, from 5-minute bins read through the block
+cache: the rollups for closed hours and the raw rows of the open one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ampy.cache import HistoryCache, digest
+from ampy.errors import BadQuery, UnknownMetric
+from ampy.groups import SPLIT, Group, make_group, spec_for
+from nntsc.collections import get as get_collection
+from nntsc.store import Aggregation, TimeseriesStore
+from nntsc.store.interfaces import HOUR, SETTLE
+from nntsc.store.models import Stream, property_table
+
+MODES = ("absolute", "relative")
+#: Relative mode: how much worse (or better) than the baseline each class begins.
+RELATIVE_STEPS = (-0.1, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What one matrix tab shows: value = scale * numerator / denominator."""
+
+    name: str
+    label: str
+    collection: str
+    style: str
+    numerator: tuple[str, str]
+    denominator: tuple[str, str]
+    scale: float
+    unit: str
+    #: Absolute mode: where each colour class begins (higher is worse unless `higher_is_better`).
+    steps: tuple[float, ...]
+    stale_after: int
+    prefer: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    higher_is_better: bool = False
+
+    @property
+    def fields(self) -> list[str]:
+        return sorted({self.numerator[0], self.denominator[0]})
+
+    def value(self, totals: Mapping[str, float]) -> float | None:
+        numerator = totals.get(f"{self.numerator[0]}_{self.numerator[1]}")
+        denominator = totals.get(f"{self.denominator[0]}_{self.denominator[1]}")
+        if numerator is None or not denominator:
+            return None
+        return self.scale * numerator / denominator
+
+    def colour_class(self, value: float | None, baseline: float | None, mode: str) -> str:
+        """``c0`` (best) to ``c6`` (worst), or ``none`` without a value."""
+        if value is None:
+            return "none"
+        if mode == "relative":
+            if not baseline:
+                return "none"
+            change = (value - baseline) / baseline
+            if self.higher_is_better:
+                change = -change
+            steps = RELATIVE_STEPS
+        else:
+            change, steps = value, self.steps
+            if self.higher_is_better:
+                return f"c{sum(1 for step in steps if value < step)}"
+        return f"c{sum(1 for step in steps if change >= step)}"
+
+
+METRICS = {
+    metric.name: metric
+    for metric in (
+        Metric(
+            "latency", "Latency", "amp-icmp", "latency", ("median", "sum"), ("median", "count"),
+            0.001, "ms", (5, 25, 50, 100, 200, 400), 600, {"packet_size": ("84",)},
+        ),
+        Metric(
+            "loss", "Loss", "amp-icmp", "loss", ("loss", "sum"), ("results", "sum"),
+            100.0, "%", (0.001, 1, 5, 10, 25, 50), 600, {"packet_size": ("84",)},
+        ),
+        Metric(
+            "hops", "Path length", "amp-traceroute", "traceroute",
+            ("path_length", "sum"), ("path_length", "count"),
+            1.0, "hops", (4, 8, 12, 16, 20, 26), 1800, {"packet_size": ("60",)},
+        ),
+        Metric(
+            "dns", "DNS", "amp-dns", "latency", ("rtt", "sum"), ("rtt", "count"),
+            0.001, "ms", (5, 25, 50, 100, 200, 400), 1800,
+            {"recurse": ("false",), "query_type": ("A",), "query_class": ("IN",)},
+        ),
+        Metric(
+            "http", "HTTP", "amp-http", "http", ("duration", "sum"), ("duration", "count"),
+            1.0, "ms", (250, 500, 1000, 2000, 4000, 8000), 3 * 3600,
+        ),
+        Metric(
+            "throughput", "Throughput", "amp-throughput", "throughput",
+            ("rate", "sum"), ("rate", "count"),
+            1e-6, "Mbit/s", (1000, 500, 100, 50, 10, 1), 2 * 86400,
+            {"protocol": ("default",), "duration": ("10000",), "writesize": ("131072",),
+             "tcpreused": ("false",)},
+            higher_is_better=True,
+        ),
+    )
+}  # fmt: skip
+
+
+def metric_for(name: str) -> Metric:
+    """The matrix metric `name`; raises `UnknownMetric`."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise UnknownMetric(name) from None
+
+
+@dataclass(frozen=True)
+class Cell:
+    source: str
+    destination: str
+    split: str
+    value: float | None
+    baseline: float | None
+    colour_class: str
+    last_result: int | None
+    stale: bool
+    view_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "split": self.split,
+            "value": self.value,
+            "baseline": self.baseline,
+            "colour_class": self.colour_class,
+            "last_result": self.last_result,
+            "stale": self.stale,
+            "view_id": self.view_id,
+        }
+
+
+@dataclass(frozen=True)
+class Matrix:
+    metric: str
+    unit: str
+    mode: str
+    src_mesh: str
+    dst_mesh: str
+    start: int
+    end: int
+    sources: list[str]
+    destinations: list[str]
+    splits: list[str]
+    cells: list[Cell]
+    generated: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "unit": self.unit,
+            "mode": self.mode,
+            "src_mesh": self.src_mesh,
+            "dst_mesh": self.dst_mesh,
+            "start": self.start,
+            "end": self.end,
+            "sources": self.sources,
+            "destinations": self.destinations,
+            "splits": self.splits,
+            "cells": [cell.as_dict() for cell in self.cells],
+            "generated": self.generated,
+        }
+
+
+@dataclass(frozen=True)
+class PairLines:
+    """A pair's group (the variant chosen for it) and its streams by split value."""
+
+    group: Group
+    lines: dict[str, list[int]]
+    last: dict[str, int | None]
+
+
+def _numeric_first(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def pair_lines(
+    sessions: sessionmaker[Session],
+    metric: Metric,
+    sources: Sequence[str],
+    destinations: Sequence[str],
+) -> dict[tuple[str, str], PairLines]:
+    """For each (source, destination) with streams: the chosen variant and its lines.
+
+    One SQL query reads the streams of every pair. Per pair, each further
+    level takes the metric's preferred value when the pair has it, else the
+    smallest; the split then divides the chosen streams into lines.
+    """
+    collection = get_collection(metric.collection)
+    spec = spec_for(collection)
+    table = property_table(collection)
+    split = spec.splits[0] if spec.splits else None
+    by_pair: dict[tuple[str, str], list[tuple[dict[str, str], int, int | None]]] = defaultdict(list)
+    with sessions() as session:
+        query = (
+            select(table, Stream.last_timestamp)
+            .join(Stream, Stream.stream_id == table.c.stream_id)
+            .where(table.c.source.in_(list(sources)), table.c.destination.in_(list(destinations)))
+        )
+        for row in session.execute(query):
+            props = {name: row._mapping[name] for name in collection.property_names}
+            by_pair[(props["source"], props["destination"])].append(
+                (props, row.stream_id, row.last_timestamp)
+            )
+    result: dict[tuple[str, str], PairLines] = {}
+    for pair, streams in by_pair.items():
+        chosen: dict[str, str] = {"source": pair[0], "destination": pair[1]}
+        for level in spec.hierarchy[2:]:
+            present = {props[level] for props, _, _ in streams}
+            preferred = [v for v in metric.prefer.get(level, ()) if v in present]
+            chosen[level] = preferred[0] if preferred else min(present, key=_numeric_first)
+            streams = [s for s in streams if s[0][level] == chosen[level]]
+        group = make_group(
+            collection.name, chosen, {split.keyword: SPLIT} if split is not None else {}
+        )
+        lines: dict[str, list[int]] = defaultdict(list)
+        last: dict[str, int | None] = {}
+        for props, stream_id, stream_last in streams:
+            key = split.key_of(props) if split is not None else ""
+            lines[key].append(stream_id)
+            if stream_last is not None and (last.get(key) or 0) < stream_last:
+                last[key] = stream_last
+            last.setdefault(key, None)
+        result[pair] = PairLines(group, dict(lines), last)
+    return result
+
+
+class MatrixReader:
+    """Computes matrices and tooltips; caches both for a minute."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: TimeseriesStore,
+        cache: HistoryCache,
+        members: Callable[[str], list[str]],
+        view_ids: Callable[[str, list[Group]], list[str]],
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.cache = cache
+        self.members = members
+        self.view_ids = view_ids
+
+    def matrix(
+        self, metric_name: str, src_mesh: str, dst_mesh: str, mode: str = "absolute"
+    ) -> Matrix:
+        """The matrix of `metric_name` for two meshes; raises `UnknownMetric`, `UnknownMesh`."""
+        metric = metric_for(metric_name)
+        if mode not in MODES:
+            raise BadQuery(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        now = time.time()
+        region = self.cache.region
+        key = f"matrix:{metric.name}:{mode}:{digest(src_mesh, dst_mesh)}"
+        if region is None:
+            return self._compute(metric, src_mesh, dst_mesh, mode, now)
+        # Values change hourly, but last results and staleness every minute.
+        return region.get_or_create(
+            key, lambda: self._compute(metric, src_mesh, dst_mesh, mode, now), expiration_time=60
+        )
+
+    def _compute(
+        self, metric: Metric, src_mesh: str, dst_mesh: str, mode: str, now: float
+    ) -> Matrix:
+        sources = self.members(src_mesh)
+        destinations = self.members(dst_mesh)
+        collection = get_collection(metric.collection)
+        end = int(now) - SETTLE
+        end -= end % HOUR
+        start = end - HOUR
+        pairs = pair_lines(self.sessions, metric, sources, destinations)
+        stream_ids = [s for p in pairs.values() for ids in p.lines.values() for s in ids]
+        current = self.store.totals(collection, stream_ids, start, end, metric.fields, now)
+        baseline = (
+            self.store.totals(collection, stream_ids, start - 24 * HOUR, start, metric.fields, now)
+            if mode == "relative"
+            else {}
+        )
+        ordered = sorted(pairs)
+        view_ids = dict(
+            zip(
+                ordered, self.view_ids(metric.style, [pairs[p].group for p in ordered]), strict=True
+            )
+        )
+        cells = []
+        splits: set[str] = set()
+        for pair in ordered:
+            lines = pairs[pair]
+            for split, ids in sorted(lines.lines.items()):
+                splits.add(split)
+                value = metric.value(_sum_totals(current, ids))
+                base = metric.value(_sum_totals(baseline, ids)) if baseline else None
+                last = lines.last.get(split)
+                cells.append(
+                    Cell(
+                        source=pair[0],
+                        destination=pair[1],
+                        split=split,
+                        value=value,
+                        baseline=base,
+                        colour_class=metric.colour_class(value, base, mode),
+                        last_result=last,
+                        stale=last is None or now - last > metric.stale_after,
+                        view_id=view_ids[pair],
+                    )
+                )
+        return Matrix(
+            metric=metric.name,
+            unit=metric.unit,
+            mode=mode,
+            src_mesh=src_mesh,
+            dst_mesh=dst_mesh,
+            start=start,
+            end=end,
+            sources=sources,
+            destinations=destinations,
+            splits=sorted(splits),
+            cells=cells,
+            generated=int(now),
+        )
+
+    def tooltip(self, metric_name: str, source: str, destination: str) -> dict[str, Any]:
+        """A pair's 24-hour sparkline (hourly) and its value over the last 1, 6 and 24 hours.
+
+        Answered per split (``{"ipv4": {...}, "ipv6": {...}}``); raises
+        `UnknownMetric`, or `BadQuery` when the pair has no streams.
+        """
+        metric = metric_for(metric_name)
+        pairs = pair_lines(self.sessions, metric, [source], [destination])
+        if (source, destination) not in pairs:
+            raise BadQuery(f"no {metric.collection} streams from {source!r} to {destination!r}")
+        lines = pairs[(source, destination)]
+        collection = get_collection(metric.collection)
+        now = time.time()
+        end = int(now) - int(now) % 300 + 300
+        start = end - 24 * HOUR
+        aggregations = [
+            Aggregation("numerator", metric.numerator[0], metric.numerator[1]),
+            Aggregation("denominator", metric.denominator[0], metric.denominator[1]),
+        ]
+        answer: dict[str, Any] = {}
+        for split, ids in sorted(lines.lines.items()):
+            ids = sorted(ids)
+            key = f"tip:{metric.name}:{digest(ids)}"
+
+            def compute(first: int, last: int, ids: list[int] = ids) -> list[list[Any]]:
+                return self.store.aggregate(collection, ids, first, last, 300, aggregations).rows
+
+            rows = self.cache.rows(key, 300, start, end, now, compute)
+            hourly: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+            for timestamp, numerator, denominator in rows:
+                if numerator is not None and denominator:
+                    bucket = hourly[timestamp - timestamp % HOUR]
+                    bucket[0] += numerator
+                    bucket[1] += denominator
+            first_hour = start - start % HOUR
+            sparkline = [
+                [hour, _ratio(metric, hourly.get(hour))] for hour in range(first_hour, end, HOUR)
+            ]
+            stats = {}
+            for label, span in (("1h", HOUR), ("6h", 6 * HOUR), ("24h", 24 * HOUR)):
+                numerator = denominator = 0.0
+                for timestamp, num, den in rows:
+                    if timestamp >= end - span and num is not None and den:
+                        numerator += num
+                        denominator += den
+                stats[label] = _ratio(metric, [numerator, denominator])
+            answer[split or "all"] = {
+                "sparkline": sparkline,
+                "stats": stats,
+                "last_result": lines.last.get(split),
+                "unit": metric.unit,
+            }
+        return {
+            "metric": metric.name,
+            "source": source,
+            "destination": destination,
+            "splits": answer,
+        }
+
+
+def _ratio(metric: Metric, pair: Sequence[float] | None) -> float | None:
+    if not pair or not pair[1]:
+        return None
+    return metric.scale * pair[0] / pair[1]
+
+
+def _sum_totals(totals: Mapping[int, Mapping[str, float]], ids: Sequence[int]) -> dict[str, float]:
+    summed: dict[str, float] = defaultdict(float)
+    for stream_id in ids:
+        for name, value in totals.get(stream_id, {}).items():
+            summed[name] += value
+    return summed
