@@ -10,11 +10,33 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from nntsc.errors import BadQuery, NntscError, StoreUnavailable, UnknownCollection, UnknownStream
+from ampy.errors import UnknownMetric, UnknownView
+from nntsc.errors import (
+    AlreadyExists,
+    BadQuery,
+    BadValue,
+    NntscError,
+    StoreUnavailable,
+    UnknownCollection,
+    UnknownMesh,
+    UnknownSite,
+    UnknownStream,
+)
 
 log = logging.getLogger(__name__)
 
-STATUS = ((BadQuery, 400), (UnknownStream, 404), (UnknownCollection, 404), (StoreUnavailable, 503))
+STATUS = (
+    (BadQuery, 400),
+    (BadValue, 400),
+    (UnknownStream, 404),
+    (UnknownCollection, 404),
+    (UnknownView, 404),
+    (UnknownMetric, 404),
+    (UnknownSite, 404),
+    (UnknownMesh, 404),
+    (AlreadyExists, 409),
+    (StoreUnavailable, 503),
+)
 
 
 def _answer(request: Request, status: int, message: str) -> Response:

@@ -1,0 +1,227 @@
+"""REST API for graphs: selection options, views, view history, matrix and tooltips."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ampweb.params import BadParameter, choice_param, int_param
+from ampweb.views.api import _csv_lines, _range
+from ampy.groups import Group
+from ampy.history import DETAILS
+
+#: Longest search term and longest path value accepted.
+MAX_TEXT = 200
+
+
+def _text(request: Request, name: str, default: str = "") -> str:
+    value = request.params.get(name, default)
+    if len(value) > MAX_TEXT:
+        raise BadParameter(f"parameter {name!r} may be at most {MAX_TEXT} characters")
+    return value
+
+
+def _required(request: Request, name: str) -> str:
+    value = _text(request, name)
+    if not value:
+        raise BadParameter(f"parameter {name!r} is required")
+    return value
+
+
+def _page(items: Sequence[Any], total: int, page: int, pagesize: int) -> dict[str, Any]:
+    return {
+        "items": list(items),
+        "total": total,
+        "page": page,
+        "pagesize": pagesize,
+        "has_more": page * pagesize < total,
+    }
+
+
+@view_config(route_name="api.v1.styles", request_method="GET", renderer="json")
+def styles(request: Request) -> dict[str, Any]:
+    """View styles and the collections each draws."""
+    items = [
+        {"style": style, "collections": list(collections)}
+        for style, collections in sorted(request.ampy.view_styles().items())
+    ]
+    return _page(items, len(items), 1, max(len(items), 1))
+
+
+@view_config(route_name="api.v1.collection.options", request_method="GET", renderer="json")
+def options(request: Request) -> dict[str, Any]:
+    """The next unchosen level of a collection (or view style), one page of its values."""
+    selected = request.params.getall("selected")
+    if len(selected) > 20 or any(len(value) > 1000 for value in selected):
+        raise BadParameter("parameter 'selected' is too long")
+    found = request.ampy.options(
+        request.matchdict["collection"],
+        selected,
+        term=_text(request, "term"),
+        page=int_param(request, "page", 1, minimum=1, maximum=100_000),
+        pagesize=int_param(request, "pagesize", 30, minimum=1, maximum=1000),
+    )
+    return found.as_dict()
+
+
+def _group_from_json(request: Request, item: Any) -> Group | str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict) and isinstance(item.get("collection"), str):
+        values = item.get("values", {})
+        splits = item.get("splits", {})
+        if not isinstance(values, dict) or not isinstance(splits, dict):
+            raise BadParameter("a group's 'values' and 'splits' must be objects")
+        return request.ampy.group(
+            item["collection"],
+            {str(k): str(v) for k, v in values.items()},
+            {str(k): str(v) for k, v in splits.items()},
+        )
+    raise BadParameter(
+        "each of 'groups' must be a description string or "
+        '{"collection": ..., "values": {...}, "splits": {...}}'
+    )
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json_body
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        raise BadParameter("the request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadParameter("the request body must be a JSON object")
+    return body
+
+
+@view_config(route_name="api.v1.views", request_method="POST", renderer="json")
+def create_view(request: Request) -> dict[str, Any]:
+    """Store a view: ``{"style", "groups"}``, or ``{"view_id", "add"|"remove"}`` to derive one."""
+    body = _json_body(request)
+    ampy = request.ampy
+    if "view_id" in body:
+        base = body["view_id"]
+        if not isinstance(base, str):
+            raise BadParameter("'view_id' must be a string")
+        if "add" in body:
+            return {"view_id": ampy.add_group(base, _group_from_json(request, body["add"]))}
+        if "remove" in body:
+            return {"view_id": ampy.remove_group(base, _group_from_json(request, body["remove"]))}
+        raise BadParameter("with 'view_id', give 'add' or 'remove'")
+    style, groups = body.get("style"), body.get("groups", [])
+    if not isinstance(style, str):
+        raise BadParameter("'style' must be a view style name")
+    if not isinstance(groups, list):
+        raise BadParameter("'groups' must be a list")
+    request.response.status = 201
+    return {"view_id": ampy.create_view(style, [_group_from_json(request, g) for g in groups])}
+
+
+@view_config(route_name="api.v1.view", request_method="GET", renderer="json")
+def view(request: Request) -> dict[str, Any]:
+    """A view's style, groups and lines (labels, colours, stream ids)."""
+    return request.ampy.legend(request.matchdict["view_id"]).as_dict()
+
+
+@view_config(route_name="api.v1.view.history", request_method="GET")
+def view_history(request: Request) -> Response:
+    """Each line's history as JSON, or as one CSV table with a line_id column."""
+    view_id = request.matchdict["view_id"]
+    start, end = _range(request)
+    detail = choice_param(request, "detail", DETAILS, "full")
+    binsize = int_param(request, "binsize", None, minimum=1, maximum=1209600)
+    output = choice_param(request, "format", ("json", "csv"), "json")
+    lines = request.ampy.view_history(view_id, start, end, detail, binsize)
+    if output == "csv":
+        return Response(
+            app_iter=_view_csv(lines),
+            content_type="text/csv",
+            charset="utf-8",
+            content_disposition=f'attachment; filename="view-{view_id}-{start}-{end}.csv"',
+        )
+    return Response(
+        json_body={
+            "view_id": view_id,
+            "start": start,
+            "end": end,
+            "detail": detail,
+            "lines": [line.as_dict() for line in lines],
+        }
+    )
+
+
+def _view_csv(lines: Sequence[Any]) -> Iterator[bytes]:
+    """One CSV table: ``line_id`` then each line's columns (lines of a view share them)."""
+    columns: list[str] = []
+    for line in lines:
+        columns += [c for c in line.columns if c not in columns]
+    rows = (
+        [line.line_id, *(dict(zip(line.columns, row, strict=True)).get(c) for c in columns)]
+        for line in lines
+        for row in line.rows
+    )
+    return _csv_lines(["line_id", *columns], list(rows))
+
+
+@view_config(route_name="api.v1.matrix.metrics", request_method="GET", renderer="json")
+def matrix_metrics(request: Request) -> dict[str, Any]:
+    items = request.ampy.matrix_metrics()
+    return _page(items, len(items), 1, len(items))
+
+
+@view_config(route_name="api.v1.matrix", request_method="GET", renderer="json")
+def matrix(request: Request) -> dict[str, Any]:
+    """The cells of a metric for a source mesh by a destination mesh."""
+    return request.ampy.matrix(
+        request.matchdict["metric"],
+        _required(request, "src_mesh"),
+        _required(request, "dst_mesh"),
+        choice_param(request, "mode", ("absolute", "relative"), "absolute"),
+    ).as_dict()
+
+
+@view_config(route_name="api.v1.matrix.tooltip", request_method="GET", renderer="json")
+def tooltip(request: Request) -> dict[str, Any]:
+    """A pair's 24-hour sparkline and its 1, 6 and 24 hour values."""
+    return request.ampy.tooltip(
+        request.matchdict["metric"],
+        _required(request, "source"),
+        _required(request, "destination"),
+    )
+
+
+@view_config(route_name="api.v1.sites", request_method="GET", renderer="json")
+def sites(request: Request) -> dict[str, Any]:
+    page = request.ampy.sites.list_sites(
+        term=_text(request, "term"),
+        page=int_param(request, "page", 1, minimum=1, maximum=100_000),
+        pagesize=int_param(request, "pagesize", 30, minimum=1, maximum=1000),
+    )
+    return _page([s.as_dict() for s in page.items], page.total, page.page, page.pagesize)
+
+
+@view_config(route_name="api.v1.site", request_method="GET", renderer="json")
+def site(request: Request) -> dict[str, Any]:
+    return request.ampy.sites.get_site(request.matchdict["name"]).as_dict()
+
+
+@view_config(route_name="api.v1.meshes", request_method="GET", renderer="json")
+def meshes(request: Request) -> dict[str, Any]:
+    role = choice_param(request, "role", ("any", "source", "destination"), "any")
+    page = request.ampy.sites.list_meshes(
+        term=_text(request, "term"),
+        page=int_param(request, "page", 1, minimum=1, maximum=100_000),
+        pagesize=int_param(request, "pagesize", 30, minimum=1, maximum=1000),
+        source=True if role == "source" else None,
+        destination=True if role == "destination" else None,
+    )
+    return _page([m.as_dict() for m in page.items], page.total, page.page, page.pagesize)
+
+
+@view_config(route_name="api.v1.mesh", request_method="GET", renderer="json")
+def mesh(request: Request) -> dict[str, Any]:
+    return request.ampy.sites.get_mesh(request.matchdict["name"]).as_dict()
