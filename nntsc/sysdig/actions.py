@@ -76,6 +76,21 @@ class Machine(Protocol):
     #: The call types it looks at; other calls are never fed to it.
     vocabulary: frozenset[str]
 
+    #: A superset of `interested`, as data for fast paths: call type -> regular
+    #: expression of the paths that may start a match (``None``: any path) ...
+    start_patterns: Mapping[str, str | None]
+    #: ... processes whose calls may all interest it, paths whose calls may.
+    process_prefixes: tuple[str, ...]
+    path_prefixes: tuple[str, ...]
+
+    def busy(self, tid: int) -> bool:
+        """Whether a match is in progress in thread `tid` (its calls then interest it)."""
+        ...
+
+    def interested(self, call_type: str, tid: int, process: str, path: str | None) -> bool:
+        """Whether `feed` could use such a call: a cheap test made before a call is built."""
+        ...
+
     def feed(self, call: Call) -> list[Action]: ...
 
     def finish(self) -> list[Action]: ...
@@ -161,6 +176,41 @@ class SequenceMachine:
             if step.least:
                 break
         self._start_calls = frozenset(starts)
+        self._start_steps = []
+        for step in self._steps:
+            self._start_steps.append(step)
+            if step.least:
+                break
+        patterns: dict[str, list[str] | None] = {}
+        for step in self._start_steps:
+            for call_type in step.calls:
+                known = patterns.setdefault(call_type, [])
+                if step.file in (SAME, ANY, SAME_OR_NONE) or known is None:
+                    patterns[call_type] = None
+                else:
+                    known.append(step.file)
+        self.start_patterns = {
+            call_type: None if found is None else "|".join(f"(?:{p})" for p in found)
+            for call_type, found in patterns.items()
+        }
+        self.process_prefixes: tuple[str, ...] = ()
+        self.path_prefixes: tuple[str, ...] = ()
+
+    def busy(self, tid: int) -> bool:
+        return tid in self._partials
+
+    def interested(self, call_type: str, tid: int, process: str, path: str | None) -> bool:
+        if tid in self._partials:
+            return True
+        if call_type not in self._start_calls:
+            return False
+        for step in self._start_steps:
+            if call_type in step.calls:
+                if step.file in (SAME, ANY, SAME_OR_NONE):
+                    return True
+                if path is not None and _compiled(step.file).search(path):
+                    return True
+        return False
 
     def feed(self, call: Call) -> list[Action]:
         partial = self._partials.get(call.tid)
@@ -320,11 +370,23 @@ class SSHCharInput:
     #: Seconds after which an unfinished keystroke is forgotten.
     timeout = 2.0
 
+    start_patterns: Mapping[str, str | None] = {}
+    path_prefixes = ("/dev/pts/",)
+
     def __init__(self, server_names: Sequence[str] = ("sshd", "sshd-session")) -> None:
         self.server_names = tuple(server_names)
+        self.process_prefixes = self.server_names
         # sshd thread -> its last socket read; sshd thread -> keystrokes in order.
         self._received: dict[int, Call] = {}
         self._pending: deque[_Keystroke] = deque()
+
+    def busy(self, tid: int) -> bool:
+        return False
+
+    def interested(self, call_type: str, tid: int, process: str, path: str | None) -> bool:
+        if process.startswith(self.server_names):
+            return True
+        return bool(self._pending) and path is not None and path.startswith("/dev/pts/")
 
     def feed(self, call: Call) -> list[Action]:
         if failed(call):
@@ -426,16 +488,53 @@ class ActionRecognizer:
             for call_type in machine.vocabulary:
                 by_type.setdefault(call_type, []).append(machine)
         self._by_type: Mapping[str, list[Machine]] = by_type
+        #: Every call type some machine looks at.
+        self.vocabulary = frozenset(by_type)
+        # The machines' prefilters merged, for `scan_text`: a call is worth
+        # building only if it passes one of them (see `Machine.start_patterns`).
+        merged: dict[str, list[str] | None] = {}
+        for machine in self.machines:
+            for call_type, pattern in machine.start_patterns.items():
+                known = merged.setdefault(call_type, [])
+                if pattern is None or known is None:
+                    merged[call_type] = None
+                else:
+                    known.append(pattern)
+        #: Call type -> compiled pattern of paths that may start an action (None: any).
+        self.start_patterns: dict[str, re.Pattern[str] | None] = {
+            call_type: None if found is None else re.compile("|".join(found))
+            for call_type, found in merged.items()
+        }
+        self.process_prefixes = tuple(p for m in self.machines for p in m.process_prefixes)
+        self.path_prefixes = tuple(p for m in self.machines for p in m.path_prefixes)
+
+    def busy(self, tid: int) -> bool:
+        """Whether some machine has a match in progress in thread `tid`."""
+        return any(machine.busy(tid) for machine in self.machines)
 
     def feed(self, call: Call) -> list[Action]:
-        """Actions completed by this call (usually none)."""
+        """Actions completed by this call (usually none); a call without exit is skipped."""
         machines = self._by_type.get(call.type)
-        if machines is None:
+        if machines is None or call.exit is None:
             return []
+        found_target = target(call)
+        path = found_target[1] if found_target is not None else None
+        return self.feed_with_path(call, path)
+
+    def feed_with_path(self, call: Call, path: str | None) -> list[Action]:
+        """`feed` for a caller that already knows the call's target path."""
         found: list[Action] = []
-        for machine in machines:
-            found.extend(machine.feed(call))
+        for machine in self._by_type.get(call.type, ()):
+            if machine.interested(call.type, call.tid, call.process, path):
+                found.extend(machine.feed(call))
         return found
+
+    def interested(self, call_type: str, tid: int, process: str, path: str | None) -> bool:
+        """Whether any machine could use such a call (see `Machine.interested`)."""
+        machines = self._by_type.get(call_type)
+        if machines is None:
+            return False
+        return any(m.interested(call_type, tid, process, path) for m in machines)
 
     def finish(self) -> list[Action]:
         """Actions completed at the end of the log (forgets unfinished ones)."""
@@ -447,10 +546,7 @@ class ActionRecognizer:
     def recognise(self, calls: Iterable[Call]) -> Iterator[Action]:
         """Every action in `calls`, in the order they complete."""
         for call in calls:
-            machines = self._by_type.get(call.type)
-            if machines is not None:
-                for machine in machines:
-                    yield from machine.feed(call)
+            yield from self.feed(call)
         yield from self.finish()
 
 

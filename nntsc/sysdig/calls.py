@@ -22,8 +22,18 @@ _NEXT_ARGUMENT = re.compile(r" [a-z_0-9]+=")
 PATH_ARGUMENTS = ("name", "path", "pathname", "filename", "oldpath", "exe")
 
 
+#: Events sysdig writes without an exit: scheduler, signal and process-exit events.
+ENTER_ONLY = frozenset(
+    ("switch", "procexit", "signaldeliver", "page_fault", "procinfo", "notification", "drop")
+)
+
+
 class Call(NamedTuple):
-    """One system call of one thread: its enter and exit argument text, its span."""
+    """One system call of one thread: its enter and exit argument text, its span.
+
+    `enter` or `exit` is ``None`` when that event was not in the log; a call
+    without its exit has no result and is neither counted nor recognised.
+    """
 
     tid: int
     process: str
@@ -45,6 +55,10 @@ def pair_calls(events: Iterable[Event]) -> Iterator[Call]:
     new = _new_call
     for event in events:
         tid = event[5]
+        if event[7] in ENTER_ONLY:
+            # A context switch inside a blocking call must not end that call.
+            yield _lone(event)
+            continue
         if event[6] == ">":
             previous = pending.get(tid)
             if previous is not None:
@@ -140,7 +154,11 @@ def fd_target(info: str | None, name: str = "fd") -> tuple[str, str] | None:
 
 def result(call: Call) -> int | None:
     """The numeric result of a call: ``res=`` or the ``fd=`` an open returned."""
-    info = call.exit
+    return result_of(call.exit)
+
+
+def result_of(info: str | None) -> int | None:
+    """`result` of an exit event's argument text."""
     if not info:
         return None
     if info.startswith("res="):
@@ -166,7 +184,11 @@ def result(call: Call) -> int | None:
 
 def failed(call: Call) -> bool:
     """Whether the call returned an error (a negative result)."""
-    info = call.exit
+    return failed_of(call.exit)
+
+
+def failed_of(info: str | None) -> bool:
+    """`failed` of an exit event's argument text."""
     if not info:
         return False
     equals = info.find("=")
@@ -180,10 +202,17 @@ def target(call: Call) -> tuple[str, str] | None:
     their enter event, then from the path arguments of either event; a
     relative path is joined to the directory of ``dirfd`` when sysdig gave it.
     """
-    found = fd_target(call.exit) or fd_target(call.enter)
+    return target_of(call.enter, call.exit)
+
+
+def target_of(enter: str | None, exit: str | None) -> tuple[str, str] | None:
+    """`target` of a call's enter and exit argument texts."""
+    # Only an exit that starts with its fd (open, accept, socket) names one:
+    # elsewhere " fd=" may be inside a data buffer.
+    found = (fd_target(exit) if exit and exit.startswith("fd=") else None) or fd_target(enter)
     if found is not None:
         return found
-    for info in (call.exit, call.enter):
+    for info in (exit, enter):
         if not info:
             continue
         for name in PATH_ARGUMENTS:
@@ -195,7 +224,7 @@ def target(call: Call) -> tuple[str, str] | None:
                         path = directory[1].rstrip("/") + "/" + path
                 return "f", path
     # A call on an fd given as dirfd with an empty path (fstatat with AT_EMPTY_PATH).
-    return fd_target(call.exit, "dirfd") or fd_target(call.enter, "dirfd")
+    return fd_target(exit, "dirfd") or fd_target(enter, "dirfd")
 
 
 def data(call: Call) -> str | None:

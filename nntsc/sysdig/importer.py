@@ -11,13 +11,14 @@ replaces its rows, so importing a log twice leaves the same data.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from nntsc.collections import get as get_collection
 from nntsc.collections.fileops import ALL_PROCESSES
 from nntsc.ingest.pipeline import Ingestor
-from nntsc.sysdig.actions import ActionRecognizer
+from nntsc.sysdig.actions import Action, ActionRecognizer
 from nntsc.sysdig.calls import pair_calls
 from nntsc.sysdig.metrics import (
     DEFAULT_FOLD_DEPTH,
@@ -25,9 +26,10 @@ from nntsc.sysdig.metrics import (
     FileOpsCounter,
     MinuteReport,
 )
-from nntsc.sysdig.reader import SysdigLog
+from nntsc.sysdig.reader import EventReader, ReadStats, SysdigLog
+from nntsc.sysdig.scan import scan_text
 
-#: Calls between two checks for closed minutes and progress updates.
+#: Lines between two checks for closed minutes and progress updates.
 CHECK_EVERY = 8192
 
 
@@ -99,35 +101,80 @@ def import_logs(
             series.update(("directory", name, ALL_PROCESSES) for name in report.directories)
             series.update(("action", action, process) for process, action in report.actions)
 
-    feed = recognizer.feed
-    count = counter.add
-    add_action = counter.add_action
+    def on_action(action: Action) -> None:
+        counter.add_action(action.process, action.name, action.end)
+        summary.actions += 1
+
     for path in paths:
         with SysdigLog(path, date) as log:
-            events = log.events()
-            reported = 0
-            for checked, call in enumerate(pair_calls(events), 1):
-                count(call)
-                for action in feed(call):
-                    add_action(action.process, action.name, action.end)
-                    summary.actions += 1
-                if not checked % CHECK_EVERY:
-                    write(counter.closed())
-                    if progress is not None:
-                        position = log.position() if log.size is not None else events.stats.lines
-                        progress(position - reported)
-                        reported = position
-            stats = events.stats
-            if progress is not None:
-                position = log.size if log.size is not None else stats.lines
-                progress(max(0, (position or 0) - reported))
+            stats = _read_log(
+                log, counter, recognizer, on_action, lambda: write(counter.closed()), progress
+            )
         summary.files.append(
             FileSummary(path, stats.lines, stats.events, stats.rejected, stats.rejected_text())
         )
     for action in recognizer.finish():
-        add_action(action.process, action.name, action.end)
-        summary.actions += 1
+        on_action(action)
     write(counter.flush())
     summary.calls_counted = counter.counted
     summary.late = counter.late
     return summary
+
+
+def _read_log(
+    log: SysdigLog,
+    counter: FileOpsCounter,
+    recognizer: ActionRecognizer,
+    on_action: Callable[[Action], None],
+    on_tick: Callable[[], None],
+    progress: Callable[[int], None] | None,
+) -> ReadStats:
+    """Count and recognise one open log; return what its reader saw."""
+    stats = ReadStats()
+    reported = 0
+
+    def tick() -> None:
+        nonlocal reported
+        on_tick()
+        if progress is not None:
+            position = log.position() if log.size is not None else stats.lines
+            progress(position - reported)
+            reported = position
+
+    lines = iter(log.lines())
+    first_line, number = _first_event_line(lines, stats)
+    if first_line is not None and first_line.lstrip()[:1] in ("[", "{", ","):
+        # JSON is rare and slow to decode anyway: the general pipeline reads it.
+        reader = EventReader(itertools.chain([first_line], lines), log.date, number)
+        stats = reader.stats
+        for index, call in enumerate(pair_calls(reader), 1):
+            counter.add(call)
+            for action in recognizer.feed(call):
+                on_action(action)
+            if not index % CHECK_EVERY:
+                tick()
+    elif first_line is not None:
+        scan_text(
+            itertools.chain([first_line], lines),
+            number,
+            log.date,
+            counter,
+            recognizer,
+            stats,
+            on_action,
+            tick,
+            CHECK_EVERY,
+        )
+    if progress is not None:
+        position = log.size if log.size is not None else stats.lines
+        progress(max(0, (position or 0) - reported))
+    return stats
+
+
+def _first_event_line(lines: Iterable[str], stats: ReadStats) -> tuple[str | None, int]:
+    """The first non-blank line and its number (blank lines before it are counted)."""
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            return line, number
+        stats.lines = number
+    return None, stats.lines + 1

@@ -8,8 +8,9 @@ arrive, so a live pipe produces reports as it goes.
 Bounded cardinality: every minute, only the `top_files` most active files
 keep a series of their own; the others are folded into their directory cut
 at `fold_depth` components (``/usr/lib/python3/dist-packages/x.py`` folds to
-``/usr/lib/python3/`` at depth 3). A process name is a series of its own:
-process names are few on any host.
+``/usr/lib/python3/`` at depth 3); beyond the `top_files` busiest
+directories, a directory folds into its top-level one. A process name is a
+series of its own: process names are few on any host.
 """
 
 from __future__ import annotations
@@ -87,9 +88,13 @@ N_OPERATIONS = len(OPERATIONS)
 SLOT_BYTES_READ = 2 * N_OPERATIONS
 SLOT_BYTES_WRITTEN = SLOT_BYTES_READ + 1
 N_SLOTS = SLOT_BYTES_WRITTEN + 1
-_SLOT = {name: OPERATIONS.index(op) for name, op in CALL_OPERATION.items()}
-_READ = OPERATIONS.index("read")
-_WRITE = OPERATIONS.index("write")
+#: System call -> index of its operation in `OPERATIONS`.
+SLOT = {name: OPERATIONS.index(op) for name, op in CALL_OPERATION.items()}
+_SLOT = SLOT
+SLOT_READ = OPERATIONS.index("read")
+SLOT_WRITE = OPERATIONS.index("write")
+_READ = SLOT_READ
+_WRITE = SLOT_WRITE
 #: Kinds of fd targets that are files (sockets, pipes, ttys' ptmx are files too: `f`).
 FILE_KINDS = frozenset(("f", "d"))
 
@@ -157,23 +162,20 @@ class FileOpsCounter:
         self._closed_before = 0
 
     def add(self, call: Call) -> bool:
-        """Count one call if it is a file operation; return whether it was counted."""
+        """Count one call if it is a file operation; return whether it was counted.
+
+        A call whose exit event was not captured has no result and is not counted.
+        """
         slot = _SLOT.get(call[2])
-        if slot is None:
+        if slot is None or call[8] is None:
             return False
         found = target(call)
         if found is None or found[0] not in FILE_KINDS:
             return False
-        minute = int(call[4]) // 60 * 60
-        counts = self._minutes.get(minute)
-        if counts is None:
-            if minute < self._closed_before:
-                self.late += 1
-                return False
-            counts = self._minutes[minute] = ({}, {})
-            if minute > self._newest:
-                self._newest = minute
-        processes, files = counts
+        tables = self.tables(int(call[4]) // 60 * 60)
+        if tables is None:
+            return False
+        processes, files = tables
         path = found[1]
         process = call[1]
         by_process = processes.get(process)
@@ -195,6 +197,21 @@ class FileOpsCounter:
                 by_file[bytes_slot] += size
         self.counted += 1
         return True
+
+    def tables(self, minute: int) -> tuple[dict[str, list[int]], dict[str, list[int]]] | None:
+        """The (per process, per file) counts of `minute`; ``None`` if it was handed out.
+
+        A call of a minute already handed out is counted in `late` instead.
+        """
+        counts = self._minutes.get(minute)
+        if counts is None:
+            if minute < self._closed_before:
+                self.late += 1
+                return None
+            counts = self._minutes[minute] = ({}, {})
+            if minute > self._newest:
+                self._newest = minute
+        return counts
 
     def add_action(self, process: str, action: str, time: float) -> None:
         """Count one recognised action of `process` at `time`."""
@@ -227,17 +244,39 @@ class FileOpsCounter:
         self._closed_before = max(self._closed_before, bound)
 
     def _fold(self, report: MinuteReport, files: dict[str, list[int]]) -> None:
-        """Keep the `top_files` busiest files; fold the rest into their directories."""
-        ranked = sorted(files.items(), key=lambda item: (-sum(item[1][:SLOT_BYTES_READ]), item[0]))
+        """Keep the `top_files` busiest files; fold the rest into their directories.
+
+        Directories are bounded the same way: beyond the `top_files` busiest,
+        a directory folds into its top-level directory (``/tmp/tmpa81x/`` into
+        ``/tmp/``), so per-request temporary directories cannot multiply series.
+        """
+        ranked = sorted(files.items(), key=_by_activity)
+        directories: dict[str, list[int]] = {}
         for rank, (path, counts) in enumerate(ranked):
             name = safe_name(path)
             if rank < self.top_files and name == path:
                 report.files[name] = counts
-                continue
-            directory = safe_name(fold(path, self.fold_depth))
-            merged = report.directories.get(directory)
-            if merged is None:
-                report.directories[directory] = list(counts)
             else:
-                for slot, value in enumerate(counts):
-                    merged[slot] += value
+                _merge(directories, safe_name(fold(path, self.fold_depth)), counts)
+        if len(directories) <= self.top_files:
+            report.directories = directories
+            return
+        for rank, (directory, counts) in enumerate(sorted(directories.items(), key=_by_activity)):
+            if rank < self.top_files:
+                _merge(report.directories, directory, counts)
+            else:
+                _merge(report.directories, fold(directory, 1), counts)
+
+
+def _by_activity(item: tuple[str, list[int]]) -> tuple[int, str]:
+    """Sort key: most operations first, then by name so that ties are stable."""
+    return -sum(item[1][:SLOT_BYTES_READ]), item[0]
+
+
+def _merge(into: dict[str, list[int]], name: str, counts: list[int]) -> None:
+    merged = into.get(name)
+    if merged is None:
+        into[name] = list(counts)
+    else:
+        for slot, value in enumerate(counts):
+            merged[slot] += value

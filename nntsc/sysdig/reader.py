@@ -92,18 +92,19 @@ class EventReader:
     """Iterate the events of sysdig output lines; `stats` counts as it goes.
 
     `date` is the local date of the first event, used only by the default
-    time-of-day format (default: today).
+    time-of-day format (default: today); `first` is the number of the first line.
     """
 
-    def __init__(self, lines: Iterable[str], date: dt.date | None = None) -> None:
+    def __init__(self, lines: Iterable[str], date: dt.date | None = None, first: int = 1) -> None:
         self.lines = lines
         self.date = date or dt.date.today()
+        self.first = first
         self.stats = ReadStats()
 
     def __iter__(self) -> Iterator[Event]:
         lines = iter(self.lines)
         stats = self.stats
-        for number, line in enumerate(lines, 1):
+        for number, line in enumerate(lines, self.first):
             stripped = line.strip()
             if not stripped:
                 stats.lines = number
@@ -136,7 +137,7 @@ class EventReader:
             try:
                 num, clock, cpu, process, tid, direction, etype = parts[:7]
                 if tid[0] != "(" or (direction != ">" and direction != "<"):
-                    num, clock, cpu, process, tid, direction, etype, info = _slow_split(line)
+                    num, clock, cpu, process, tid, direction, etype, info = split_text_line(line)
                 else:
                     tid = tid[1:-1]
                     info = parts[7] if len(parts) == 8 else ""
@@ -150,6 +151,28 @@ class EventReader:
                             raise ValueError(clock)
                         if seconds_of_day < last_clock - WRAP_THRESHOLD:
                             day_offset += 86400.0
+                        elif seconds_of_day > last_clock + WRAP_THRESHOLD and last_clock >= 0:
+                            # Just before midnight, written after an event just past it.
+                            time = midnight + day_offset - 86400.0 + seconds_of_day
+                            time += float(clock[8:])
+                            last_second = ""
+                            event = new(
+                                Event,
+                                (
+                                    number,
+                                    int(num),
+                                    time,
+                                    int(cpu),
+                                    process,
+                                    int(tid),
+                                    direction,
+                                    etype,
+                                    info,
+                                ),
+                            )
+                            events += 1
+                            yield event
+                            continue
                         last_clock = seconds_of_day
                         last_base = midnight + day_offset + seconds_of_day
                         last_second = second
@@ -181,13 +204,14 @@ class EventReader:
         number = first - 1
         time = None
         for number, line in enumerate(lines, first):
-            text = line.strip().lstrip("[").rstrip(",]").strip()
+            text = line.strip().lstrip("[,").rstrip(",]").strip()
             if not text:
                 continue
             try:
                 record = loads(text)
                 raw_time = record.get("evt.outputtime", record.get("evt.rawtime"))
                 time = int(raw_time) / 1e9 if raw_time is not None else float(record["evt.time"])
+                # Sysdig ends evt.info with one space; a data buffer may end with more.
                 info = record.get("evt.info") or ""
                 event = _new_event(
                     Event,
@@ -200,7 +224,7 @@ class EventReader:
                         int(record["thread.tid"]),
                         _direction(record["evt.dir"]),
                         str(record["evt.type"]),
-                        info.rstrip(" "),
+                        info[:-1] if info.endswith(" ") else info,
                     ),
                 )
             except (ValueError, KeyError, TypeError, AttributeError):
@@ -218,7 +242,11 @@ def _direction(value: object) -> str:
     return value  # type: ignore[return-value]
 
 
-def _slow_split(line: str) -> list[str]:
+def split_text_line(line: str) -> list[str]:
+    """The eight fields of a text event line whose process name has spaces (tid without parens).
+
+    Raises `ValueError` when the line is not an event.
+    """
     match = _TEXT_LINE.match(line.rstrip("\r\n"))
     if match is None:
         raise ValueError("not a sysdig event line")
