@@ -126,7 +126,7 @@ def test_stdin_is_read_with_todays_date(logs: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(BadSysdigLog, match="cannot read .*nothing.log"):
+    with pytest.raises(BadSysdigLog, match=r"cannot read .*nothing\.log"):
         SysdigLog(str(tmp_path / "nothing.log"))
 
 
