@@ -16,7 +16,7 @@ follow ``execve`` and are inherited across ``clone``/``fork``.
 
     python tests/tools/strace_to_sysdig.py TRACE [--format text|absolute|json]
         [--date YYYY-MM-DD] [--since HH:MM:SS] [--until HH:MM:SS] [--pids 1,2]
-        [--comm NAME] > LOG
+        [--comm NAME] [--names TID=NAME,...] > LOG
 """
 
 from __future__ import annotations
@@ -230,6 +230,7 @@ class Converter:
         until: str | None = None,
         pids: set[int] | None = None,
         comm: str | None = None,
+        names: dict[int, str] | None = None,
     ) -> None:
         self.date = date
         self.output = output
@@ -237,7 +238,10 @@ class Converter:
         self.until = until
         self.pids = pids
         self.comm = comm
-        self.processes: dict[int, Process] = {}
+        # Threads whose execve is before the part of the trace kept (a cropped trace).
+        self.processes: dict[int, Process] = {
+            tid: Process(name) for tid, name in (names or {}).items()
+        }
         self.unfinished: dict[int, tuple[str, str, str]] = {}
         self.number = 0
         self.midnight = dt.datetime.combine(date, dt.time()).astimezone().timestamp()
@@ -502,8 +506,12 @@ def main() -> None:
     parser.add_argument("--until")
     parser.add_argument("--pids", help="comma-separated thread ids to keep")
     parser.add_argument("--comm", help="name of the traced process before its first execve")
+    parser.add_argument(
+        "--names", help="names of threads that exec'd before the trace: 12=sshd,13=bash"
+    )
     args = parser.parse_args()
     pids = {int(p) for p in args.pids.split(",")} if args.pids else None
+    names = dict(item.split("=", 1) for item in args.names.split(",")) if args.names else {}
     for line in convert_file(
         args.trace,
         args.format,
@@ -512,6 +520,7 @@ def main() -> None:
         until=args.until,
         pids=pids,
         comm=args.comm,
+        names={int(tid): name for tid, name in names.items()},
     ):
         sys.stdout.write(line + "\n")
 

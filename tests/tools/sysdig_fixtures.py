@@ -17,6 +17,9 @@ TRACES = {
     "modprobe": "modprobe_showconfig.strace",
     "ssh": "ssh_keystrokes.strace",
 }
+#: Converter options per trace: the ssh trace is cropped to the typing, after
+#: sshd's session process and the shell had started.
+OPTIONS: dict[str, dict[str, object]] = {"ssh": {"names": {9499: "sshd", 9534: "bash"}}}
 #: The log with hand-counted operations (see test_sysdig_metrics).
 HANDCOUNT = DATA / "handcount.log"
 
@@ -25,6 +28,6 @@ def write_sysdig_log(directory: Path, name: str, output: str = "text") -> Path:
     """Convert the trace `name` into `output` format (text, absolute, json) under `directory`."""
     path = directory / f"{name}.{output}.log"
     if not path.exists():
-        lines = convert_file(str(DATA / TRACES[name]), output, DATE)
+        lines = convert_file(str(DATA / TRACES[name]), output, DATE, **OPTIONS.get(name, {}))
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
