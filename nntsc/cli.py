@@ -254,6 +254,14 @@ def import_group() -> None:
     type=click.IntRange(0, 64),
     help="Directory components kept when folding a file into its directory.",
 )
+@click.option(
+    "--min-ops",
+    "min_operations",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 1_000_000),
+    help="Operations a file or directory needs in a minute to keep its own series.",
+)
 @click.argument("files", nargs=-1, required=True)
 def import_sysdig(
     config_path: str,
@@ -261,6 +269,7 @@ def import_sysdig(
     date: datetime.datetime | None,
     top_files: int,
     fold_depth: int,
+    min_operations: int,
     files: tuple[str, ...],
 ) -> None:
     """Count file operations and actions of sysdig logs (FILE or - for stdin) into fileops."""
@@ -292,6 +301,7 @@ def import_sysdig(
                 top_files,
                 fold_depth,
                 progress=bar.update,
+                min_operations=min_operations,
             )
         for part in summary.files:
             rejected = f" (lines {part.rejected_lines})" if part.rejected else ""

@@ -91,7 +91,9 @@ class Machine(Protocol):
         """Whether `feed` could use such a call: a cheap test made before a call is built."""
         ...
 
-    def feed(self, call: Call) -> list[Action]: ...
+    def feed(self, call: Call, found: tuple[str, str] | None) -> list[Action]:
+        """Actions this call completes; `found` is its `target` (computed once for all)."""
+        ...
 
     def finish(self) -> list[Action]: ...
 
@@ -155,7 +157,7 @@ class _Partial:
     __slots__ = ("calls", "main", "positions")
 
     def __init__(self) -> None:
-        self.positions: set[tuple[int, int]] = {(0, 0)}
+        self.positions: frozenset[tuple[int, int]] = frozenset({(0, 0)})
         self.main: str | None = None
         self.calls: list[Call] = []
 
@@ -169,6 +171,8 @@ class SequenceMachine:
         self.vocabulary = sequence.vocabulary
         self._steps = sequence.steps
         self._partials: dict[int, _Partial] = {}
+        # Position sets recur: their closures are computed once.
+        self._closures: dict[frozenset[tuple[int, int]], frozenset[tuple[int, int]]] = {}
         # Steps that may start a match: the first, and any after optional ones.
         starts = set()
         for step in self._steps:
@@ -212,10 +216,11 @@ class SequenceMachine:
                     return True
         return False
 
-    def feed(self, call: Call) -> list[Action]:
+    def feed(self, call: Call, found: tuple[str, str] | None) -> list[Action]:
+        path = found[1] if found is not None else None
         partial = self._partials.get(call.tid)
         if partial is not None:
-            outcome = self._advance(partial, call)
+            outcome = self._advance(partial, call, path)
             if outcome is True:
                 del self._partials[call.tid]
                 return [self._action(partial)]
@@ -225,7 +230,7 @@ class SequenceMachine:
         if call.type not in self._start_calls:
             return []
         partial = _Partial()
-        outcome = self._advance(partial, call)
+        outcome = self._advance(partial, call, path)
         if outcome is True:
             return [self._action(partial)]
         if outcome is None:
@@ -236,11 +241,9 @@ class SequenceMachine:
         self._partials.clear()
         return []
 
-    def _advance(self, partial: _Partial, call: Call) -> bool | None:
+    def _advance(self, partial: _Partial, call: Call, path: str | None) -> bool | None:
         """Feed one call: True when the sequence completes, None to go on, False when it fails."""
         steps = self._steps
-        found = target(call)
-        path = found[1] if found is not None else None
         main = partial.main
         reached: set[tuple[int, int]] = set()
         capture = None
@@ -254,7 +257,7 @@ class SequenceMachine:
                     capture = path
         if not reached:
             return False
-        partial.positions = reached
+        partial.positions = frozenset(reached)
         partial.calls.append(call)
         if capture is not None:
             partial.main = capture
@@ -266,8 +269,11 @@ class SequenceMachine:
             return True
         return None
 
-    def _closure(self, positions: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    def _closure(self, positions: frozenset[tuple[int, int]]) -> frozenset[tuple[int, int]]:
         """Positions plus those reached by leaving a step that has matched enough times."""
+        known = self._closures.get(positions)
+        if known is not None:
+            return known
         result = set(positions)
         todo = list(result)
         while todo:
@@ -277,7 +283,8 @@ class SequenceMachine:
                 if following not in result:
                     result.add(following)
                     todo.append(following)
-        return result
+        known = self._closures[positions] = frozenset(result)
+        return known
 
     def _action(self, partial: _Partial) -> Action:
         calls = partial.calls
@@ -388,10 +395,9 @@ class SSHCharInput:
             return True
         return bool(self._pending) and path is not None and path.startswith("/dev/pts/")
 
-    def feed(self, call: Call) -> list[Action]:
+    def feed(self, call: Call, found: tuple[str, str] | None) -> list[Action]:
         if failed(call):
             return []
-        found = target(call)
         if found is None:
             return []
         kind, path = found
@@ -517,17 +523,16 @@ class ActionRecognizer:
         machines = self._by_type.get(call.type)
         if machines is None or call.exit is None:
             return []
-        found_target = target(call)
-        path = found_target[1] if found_target is not None else None
-        return self.feed_with_path(call, path)
+        return self.feed_with_target(call, target(call))
 
-    def feed_with_path(self, call: Call, path: str | None) -> list[Action]:
-        """`feed` for a caller that already knows the call's target path."""
-        found: list[Action] = []
+    def feed_with_target(self, call: Call, found: tuple[str, str] | None) -> list[Action]:
+        """`feed` for a caller that already knows the call's `target`."""
+        path = found[1] if found is not None else None
+        actions: list[Action] = []
         for machine in self._by_type.get(call.type, ()):
             if machine.interested(call.type, call.tid, call.process, path):
-                found.extend(machine.feed(call))
-        return found
+                actions.extend(machine.feed(call, found))
+        return actions
 
     def interested(self, call_type: str, tid: int, process: str, path: str | None) -> bool:
         """Whether any machine could use such a call (see `Machine.interested`)."""

@@ -22,6 +22,7 @@ from nntsc.sysdig.actions import Action, ActionRecognizer
 from nntsc.sysdig.calls import pair_calls
 from nntsc.sysdig.metrics import (
     DEFAULT_FOLD_DEPTH,
+    DEFAULT_MIN_OPERATIONS,
     DEFAULT_TOP_FILES,
     FileOpsCounter,
     MinuteReport,
@@ -77,17 +78,19 @@ def import_logs(
     top_files: int = DEFAULT_TOP_FILES,
     fold_depth: int = DEFAULT_FOLD_DEPTH,
     progress: Callable[[int], None] | None = None,
+    min_operations: int = DEFAULT_MIN_OPERATIONS,
 ) -> ImportSummary:
     """Count the logs at `paths` (``-`` is standard input) and buffer their rows in `ingestor`.
 
     `date` is the date of the first event of each log in the time-of-day
     format (default: the file's modification date, today for a pipe).
     `progress` is called with bytes read (lines for a pipe) as the import
-    goes. The caller flushes the ingestor. Returns the summary; raises
+    goes. `top_files`, `fold_depth` and `min_operations` bound the series
+    (see `nntsc.sysdig.metrics`). The caller flushes the ingestor. Returns the summary; raises
     `BadSysdigLog` for a file that cannot be opened.
     """
     collection = get_collection("fileops")
-    counter = FileOpsCounter(top_files, fold_depth)
+    counter = FileOpsCounter(top_files, fold_depth, min_operations)
     recognizer = ActionRecognizer()
     summary = ImportSummary()
 

@@ -6,11 +6,15 @@ minute is closed (and its report handed out) once events two minutes later
 arrive, so a live pipe produces reports as it goes.
 
 Bounded cardinality: every minute, only the `top_files` most active files
-keep a series of their own; the others are folded into their directory cut
-at `fold_depth` components (``/usr/lib/python3/dist-packages/x.py`` folds to
-``/usr/lib/python3/`` at depth 3); beyond the `top_files` busiest
-directories, a directory folds into its top-level one. A process name is a
-series of its own: process names are few on any host.
+with at least `min_operations` operations keep a series of their own; the
+others are folded into their directory cut at `fold_depth` components
+(``/usr/lib/python3/dist-packages/x.py`` folds to ``/usr/lib/python3/`` at
+depth 3). Directories are bounded the same way: beyond the `top_files`
+busiest, or below `min_operations`, a directory folds into its top-level
+one (``/tmp/tmpa81x/`` into ``/tmp/``). The threshold matters as much as
+the rank: a file touched once (a session file, a temporary file) must not
+become a series because the minute was quiet. A process name is a series
+of its own: process names are few on any host.
 """
 
 from __future__ import annotations
@@ -100,6 +104,7 @@ FILE_KINDS = frozenset(("f", "d"))
 
 DEFAULT_TOP_FILES = 50
 DEFAULT_FOLD_DEPTH = 3
+DEFAULT_MIN_OPERATIONS = 10
 #: The longest name a stream property holds.
 MAX_NAME = 255
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -125,9 +130,15 @@ class MinuteReport:
 
 
 def fold(path: str, depth: int) -> str:
-    """The directory `path` folds into: its first `depth` directories, ending in ``/``."""
+    """The directory `path` folds into: its first `depth` directories, ending in ``/``.
+
+    A path ending in ``/`` is a directory itself, so it keeps its last component.
+    """
     absolute = path.startswith("/")
-    parts = path.strip("/").split("/")[:-1][:depth]
+    parts = path.strip("/").split("/")
+    if not path.endswith("/"):
+        parts = parts[:-1]
+    parts = parts[:depth]
     folded = "/".join(parts)
     if absolute:
         return "/" + folded + "/" if folded else "/"
@@ -147,11 +158,15 @@ class FileOpsCounter:
     """Counts calls into `MinuteReport`s; `add` each call, `closed()` hands out full minutes."""
 
     def __init__(
-        self, top_files: int = DEFAULT_TOP_FILES, fold_depth: int = DEFAULT_FOLD_DEPTH
+        self,
+        top_files: int = DEFAULT_TOP_FILES,
+        fold_depth: int = DEFAULT_FOLD_DEPTH,
+        min_operations: int = DEFAULT_MIN_OPERATIONS,
     ) -> None:
-        if top_files < 0 or fold_depth < 0:
-            raise ValueError("top_files and fold_depth must not be negative")
+        if top_files < 0 or fold_depth < 0 or min_operations < 0:
+            raise ValueError("top_files, fold_depth and min_operations must not be negative")
         self.top_files = top_files
+        self.min_operations = min_operations
         self.fold_depth = fold_depth
         self.counted = 0
         #: Calls or actions of a minute already handed out, so not counted.
@@ -244,28 +259,24 @@ class FileOpsCounter:
         self._closed_before = max(self._closed_before, bound)
 
     def _fold(self, report: MinuteReport, files: dict[str, list[int]]) -> None:
-        """Keep the `top_files` busiest files; fold the rest into their directories.
-
-        Directories are bounded the same way: beyond the `top_files` busiest,
-        a directory folds into its top-level directory (``/tmp/tmpa81x/`` into
-        ``/tmp/``), so per-request temporary directories cannot multiply series.
-        """
-        ranked = sorted(files.items(), key=_by_activity)
+        """Keep the busiest files (see the module docstring); fold the rest into directories."""
+        least = self.min_operations
         directories: dict[str, list[int]] = {}
-        for rank, (path, counts) in enumerate(ranked):
+        for rank, (path, counts) in enumerate(sorted(files.items(), key=_by_activity)):
             name = safe_name(path)
-            if rank < self.top_files and name == path:
+            if rank < self.top_files and name == path and _operations(counts) >= least:
                 report.files[name] = counts
             else:
                 _merge(directories, safe_name(fold(path, self.fold_depth)), counts)
-        if len(directories) <= self.top_files:
-            report.directories = directories
-            return
         for rank, (directory, counts) in enumerate(sorted(directories.items(), key=_by_activity)):
-            if rank < self.top_files:
+            if rank < self.top_files and _operations(counts) >= least:
                 _merge(report.directories, directory, counts)
             else:
                 _merge(report.directories, fold(directory, 1), counts)
+
+
+def _operations(counts: list[int]) -> int:
+    return sum(counts[:SLOT_BYTES_READ])
 
 
 def _by_activity(item: tuple[str, list[int]]) -> tuple[int, str]:

@@ -77,7 +77,7 @@ def scan_text(
     process_prefixes = recognizer.process_prefixes
     path_prefixes = recognizer.path_prefixes
     interested = recognizer.interested
-    feed = recognizer.feed_with_path
+    feed = recognizer.feed_with_target
     busy = recognizer.busy
     file_kinds = FILE_KINDS
     new_call = _new_call
@@ -229,7 +229,7 @@ def scan_text(
                         info.rstrip("\r\n"),
                     ),
                 )
-                for action in feed(call, path):
+                for action in feed(call, found):
                     on_action(action)
                 if busy(thread):
                     engaged.add(tid)

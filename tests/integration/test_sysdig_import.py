@@ -51,7 +51,9 @@ def stored(services: Services) -> dict[tuple[str, str, str], list[tuple[int, dic
 
 def run_import(services: Services, paths: list[str]) -> int:
     with Ingestor(services, batch_size=50) as ingestor:
-        summary = import_logs(ingestor, paths, "web1", DATE, top_files=50, fold_depth=3)
+        summary = import_logs(
+            ingestor, paths, "web1", DATE, top_files=50, fold_depth=3, min_operations=1
+        )
     assert summary.rejected == 2
     return summary.rows
 
@@ -97,6 +99,7 @@ def test_import_command_from_a_file_and_from_stdin(tmp_path: Path) -> None:
     assert runner.invoke(main, ["db", "upgrade", "-c", str(ini)]).exit_code == 0
     log = write_sysdig_log(tmp_path, "modprobe")
     command = ["import", "sysdig", "-c", str(ini), "--host", "web1", "--date", "2026-11-02"]
+    command += ["--min-ops", "1"]
     result = runner.invoke(main, [*command, str(log), str(HANDCOUNT)])
     assert result.exit_code == 0, result.output
     assert f"{HANDCOUNT}: 32 lines, 30 events, 2 lines rejected (lines 14, 29)" in result.output

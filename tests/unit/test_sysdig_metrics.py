@@ -32,8 +32,10 @@ def counts(**values: int) -> list[int]:
     return row
 
 
-def general_reports(lines: list[str], top_files: int = 50, fold_depth: int = 3) -> tuple:
-    counter = FileOpsCounter(top_files, fold_depth)
+def general_reports(
+    lines: list[str], top_files: int = 50, fold_depth: int = 3, min_operations: int = 0
+) -> tuple:
+    counter = FileOpsCounter(top_files, fold_depth, min_operations)
     recognizer = ActionRecognizer()
     actions = []
     for call in pair_calls(EventReader(lines, DATE)):
@@ -44,8 +46,10 @@ def general_reports(lines: list[str], top_files: int = 50, fold_depth: int = 3) 
     return list(counter.flush()), actions, counter.counted
 
 
-def fast_reports(lines: list[str], top_files: int = 50, fold_depth: int = 3) -> tuple:
-    counter = FileOpsCounter(top_files, fold_depth)
+def fast_reports(
+    lines: list[str], top_files: int = 50, fold_depth: int = 3, min_operations: int = 0
+) -> tuple:
+    counter = FileOpsCounter(top_files, fold_depth, min_operations)
     actions = []
 
     def on_action(action):  # type: ignore[no-untyped-def]
@@ -135,6 +139,19 @@ def test_top_files_and_folding() -> None:
     }
 
 
+def test_files_and_directories_below_the_threshold_fold() -> None:
+    lines = HANDCOUNT.read_text().splitlines()
+    first = general_reports(lines, top_files=50, fold_depth=2, min_operations=2)[0][0]
+    # Only index.html has 2 or more operations; so has no directory but /var/.
+    assert list(first.files) == ["/var/www/index.html"]
+    assert first.directories == {
+        "/var/": counts(failed_opens=1, reads=1, writes=1, bytes_read=8192, bytes_written=80),
+        "/home/": counts(failed_stats=1),
+    }
+    second = general_reports(lines, min_operations=10)[0][1]
+    assert (second.files, list(second.directories)) == ({}, ["/tmp/", "/var/"])
+
+
 def test_fold_and_safe_names() -> None:
     assert fold("/usr/lib/python3/dist-packages/x.py", 3) == "/usr/lib/python3/"
     assert fold("/etc/passwd", 3) == "/etc/"
@@ -157,6 +174,8 @@ def test_minutes_close_two_minutes_behind() -> None:
     assert counter.late == 1
     with pytest.raises(ValueError, match="negative"):
         FileOpsCounter(top_files=-1)
+    with pytest.raises(ValueError, match="negative"):
+        FileOpsCounter(min_operations=-1)
 
 
 def test_empty_report_makes_no_rows() -> None:
