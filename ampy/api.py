@@ -72,12 +72,13 @@ class Ampy:
     ``None`` to mean it failed.
     """
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, cache_url: str | None = None) -> None:
+        """Queries over `services`, cached per `cache_url` (default: setting ``ampy.cache_url``)."""
         self.services = services
         settings = services.settings
         self.cache = HistoryCache(
             make_cache_region(
-                settings.get("ampy.cache_url", "memory://"),
+                cache_url or settings.get("ampy.cache_url", "memory://"),
                 settings.get("ampy.cache_namespace", "ampy"),
             )
         )

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import cachetools
 import redis
 from dogpile.cache import CacheRegion, make_region
+from dogpile.cache.api import NO_VALUE
 
 from nntsc.errors import ConfigurationError
 
@@ -162,8 +163,13 @@ class HistoryCache:
         keys = {f"{key}:{binsize}:{block}": block for block in starts}
 
         def create(*missing: str) -> list[Rows]:
-            wanted = sorted(keys[k] for k in missing)
-            made: dict[int, Rows] = {}
+            # dogpile's multi-key lock re-checks only what it read before waiting for
+            # the lock: blocks another caller made meanwhile are in the cache now.
+            again = self.region.get_multi(list(missing), expiration_time=ttl)
+            made: dict[int, Rows] = {
+                keys[k]: v for k, v in zip(missing, again, strict=True) if v is not NO_VALUE
+            }
+            wanted = sorted(keys[k] for k in missing if keys[k] not in made)
             # Neighbouring missing blocks are fetched with one query.
             for first, last in _ranges(wanted, length):
                 rows = compute(first, last)

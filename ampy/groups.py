@@ -26,6 +26,7 @@ import ipaddress
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ampy.errors import BadGroupDescription
 from nntsc.collections import Collection
@@ -239,7 +240,7 @@ class Group:
     def properties(self) -> dict[str, str]:
         return dict(self.values)
 
-    @property
+    @cached_property
     def description(self) -> str:
         return format_group(self)
 
@@ -285,6 +286,12 @@ def make_group(
         choice = chosen.get(split.keyword, SPLIT) or SPLIT
         if choice.upper() in (SPLIT, ALL):
             choice = choice.upper()
+        elif split.labels and choice not in split.labels:
+            # A value no stream can have would silently draw nothing.
+            raise BadGroupDescription(
+                f"{collection} split {split.keyword} {choice!r}: expected "
+                f"{', '.join((SPLIT, ALL, *sorted(split.labels)))}"
+            )
         resolved.append((split.keyword, str(choice)))
     return Group(
         collection,

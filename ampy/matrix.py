@@ -301,11 +301,7 @@ class MatrixReader:
         pairs = pair_lines(self.sessions, metric, sources, destinations)
         stream_ids = [s for p in pairs.values() for ids in p.lines.values() for s in ids]
         current = self.store.totals(collection, stream_ids, start, end, metric.fields, now)
-        baseline = (
-            self.store.totals(collection, stream_ids, start - 24 * HOUR, start, metric.fields, now)
-            if mode == "relative"
-            else {}
-        )
+        baseline = self._baseline(metric, stream_ids, start, now) if mode == "relative" else {}
         ordered = sorted(pairs)
         view_ids = dict(
             zip(
@@ -348,6 +344,23 @@ class MatrixReader:
             cells=cells,
             generated=int(now),
         )
+
+    def _baseline(
+        self, metric: Metric, stream_ids: list[int], start: int, now: float
+    ) -> dict[int, dict[str, float]]:
+        """Per stream, totals over the 24 closed hours before `start`; cached for the hour."""
+        collection = get_collection(metric.collection)
+
+        def compute() -> dict[int, dict[str, float]]:
+            return self.store.totals(
+                collection, stream_ids, start - 24 * HOUR, start, metric.fields, now
+            )
+
+        region = self.cache.region
+        if region is None:
+            return compute()
+        key = f"baseline:{metric.name}:{start}:{digest(sorted(stream_ids))}"
+        return region.get_or_create(key, compute, expiration_time=HOUR)
 
     def tooltip(self, metric_name: str, source: str, destination: str) -> dict[str, Any]:
         """A pair's 24-hour sparkline (hourly) and its value over the last 1, 6 and 24 hours.

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select, union
+from sqlalchemy import Select, Table, func, literal_column, select, union
 from sqlalchemy.orm import Session, sessionmaker
 
 from ampy.groups import ALL, SPLIT, spec_for
@@ -84,6 +84,21 @@ class Options:
             "has_more": self.has_more,
             "splits": [split.as_dict() for split in self.splits],
         }
+
+
+def _skip_scan(table: Table, level: str) -> Select[Any]:
+    """The distinct values of an indexed first key column, one index probe per value.
+
+    The first level (sources) has few values among many streams: walking the
+    key index from one value to the next (a recursive CTE, as PostgreSQL
+    has no skip scan) touches a few hundred index entries instead of
+    scanning 100,000 rows.
+    """
+    column = table.c[level]
+    values = select(func.min(column).label("value")).cte(f"values_{table.name}", recursive=True)
+    following = select(select(func.min(column)).where(column > values.c.value).scalar_subquery())
+    values = values.union_all(following.where(values.c.value.is_not(None)))
+    return select(values.c.value).where(values.c.value.is_not(None))
 
 
 class SelectionOptions:
@@ -155,6 +170,17 @@ class SelectionOptions:
                     session, collections, level, conditions, term, page, pagesize
                 )
                 return Options(name, level, chosen, items, total, page, pagesize)
+            if selected and len(selected) == len(levels):
+                # Every level was given: the loop checked none of them.
+                conditions = dict(zip(levels, selected, strict=True))
+                found = self._distinct(collections, levels[-1], conditions).limit(1)
+                if session.execute(found).first() is None:
+                    raise BadQuery(
+                        "selected: no stream of "
+                        + name
+                        + " has "
+                        + ", ".join(f"{k}={v!r}" for k, v in conditions.items())
+                    )
         splits = []
         if len(collections) == 1:
             splits = [
@@ -169,6 +195,9 @@ class SelectionOptions:
         selects = []
         for collection in collections:
             table = property_table(collection)
+            if not conditions and level == collection.property_names[0]:
+                selects.append(_skip_scan(table, level))
+                continue
             selects.append(
                 select(table.c[level].label("value"))
                 .where(*(table.c[k] == v for k, v in conditions.items()))

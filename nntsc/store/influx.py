@@ -40,8 +40,8 @@ RAW_POLICY = "raw"
 ROLLUP_POLICY = "rollups"
 #: Points per HTTP write request.
 WRITE_BATCH = 20_000
-#: Streams per query: keeps the InfluxQL text a sensible size.
-QUERY_STREAMS = 500
+#: Streams per query: keeps the InfluxQL text (a GET URL) a sensible size, about 12 kB.
+QUERY_STREAMS = 2000
 _DROPPED = re.compile(r"dropped=(\d+)")
 # Backslashes first: stream properties never hold one (StreamRegistry.key_of
 # refuses them), but a tag must not be able to escape its own delimiter.
@@ -94,7 +94,15 @@ def _duration(seconds: int | None) -> str:
 
 
 def _stream_condition(stream_ids: Sequence[int]) -> str:
-    return "(" + " OR ".join(f"\"stream\" = '{int(s)}'" for s in stream_ids) + ")"
+    """A WHERE condition on the stream tag.
+
+    InfluxDB 1.x plans a long chain of ORs slowly (about 0.5 s for 1,800
+    streams, measured), while one anchored regular expression is matched
+    against the tag index quickly; a few streams stay plain comparisons.
+    """
+    if len(stream_ids) <= 8:
+        return "(" + " OR ".join(f"\"stream\" = '{int(s)}'" for s in stream_ids) + ")"
+    return '"stream" =~ /^(' + "|".join(str(int(s)) for s in stream_ids) + ")$/"
 
 
 class InfluxTimeseriesStore(TimeseriesStore):
@@ -406,12 +414,23 @@ class InfluxTimeseriesStore(TimeseriesStore):
         end: int,
         columns: Sequence[str],
     ) -> dict[int, dict[str, float | None]]:
-        selected = ",".join(f"sum({_identifier(name)}) AS {_identifier(name)}" for name in columns)
         source = (
             f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
             f"{_identifier(f'{collection.name}_{level}')}"
         )
         found: dict[int, dict[str, float | None]] = {}
+        if (end - start) // level <= 4:
+            # A few bins per stream: reading the points beats InfluxDB's sum()
+            # per series, which costs about 0.1 ms a series (measured).
+            selected = ",".join(_identifier(name) for name in columns)
+            for stream_id, point in self._select(source, selected, stream_ids, start, end):
+                sums = found.setdefault(stream_id, dict.fromkeys(columns))
+                for name in columns:
+                    value = point.get(name)
+                    if value is not None:
+                        sums[name] = value + (sums[name] or 0.0)
+            return found
+        selected = ",".join(f"sum({_identifier(name)}) AS {_identifier(name)}" for name in columns)
         for stream_id, point in self._select(source, selected, stream_ids, start, end):
             point.pop("time", None)
             found[stream_id] = {name: point.get(name) for name in columns}
