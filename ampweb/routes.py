@@ -8,6 +8,21 @@ def includeme(config: Configurator) -> None:
     config.add_route("graph.stream", "/graph/{stream_id:\\d+}")
     config.add_route("graph.stream.range", "/graph/{stream_id:\\d+}/{start:\\d+}/{end:\\d+}")
 
+    # Graph pages: the URL holds the whole state (style, view, range).
+    config.add_route("view", "/view/{style}/{view_id}")
+    config.add_route("view.range", "/view/{style}/{view_id}/{start:\\d+}/{end:\\d+}")
+    config.add_route("matrix.index", "/matrix")
+    config.add_route("matrix.page", "/matrix/{metric}/{src_mesh}/{dst_mesh}")
+
+    # Accounts and administration.
+    config.add_route("auth.login", "/login")
+    config.add_route("auth.logout", "/logout")
+    config.add_route("admin.index", "/admin")
+    config.add_route("admin.users", "/admin/users")
+    config.add_route("admin.sites", "/admin/sites")
+    config.add_route("admin.meshes", "/admin/meshes")
+    config.add_route("admin.tokens", "/admin/tokens")
+
     config.add_route("health", "/healthz")
     config.add_route("metrics", "/metrics")
 
@@ -15,11 +30,13 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.v1.collection.streams", "/api/v1/collections/{collection}/streams")
     config.add_route("api.v1.stream", "/api/v1/streams/{stream_id:\\d+}")
     config.add_route("api.v1.stream.data", "/api/v1/streams/{stream_id:\\d+}/data")
+    config.add_route("api.v1.openapi", "/api/v1/openapi.json")
     config.add_route("api.v1.styles", "/api/v1/styles")
     config.add_route("api.v1.collection.options", "/api/v1/collections/{collection}/options")
     config.add_route("api.v1.views", "/api/v1/views")
     config.add_route("api.v1.view", "/api/v1/views/{view_id}")
     config.add_route("api.v1.view.history", "/api/v1/views/{view_id}/history")
+    config.add_route("api.v1.view.paths", "/api/v1/views/{view_id}/paths")
     config.add_route("api.v1.matrix.metrics", "/api/v1/matrix")
     config.add_route("api.v1.matrix", "/api/v1/matrix/{metric}")
     config.add_route("api.v1.matrix.tooltip", "/api/v1/matrix/{metric}/tooltip")
