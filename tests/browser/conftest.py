@@ -44,7 +44,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from waitress import create_server
 
     import ampweb
-    from nntsc.demo import SimulatedMesh
+    from nntsc.collections import for_amp_test
+    from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
     from nntsc.ingest.pipeline import Ingestor
     from tests.conftest import make_services
 
@@ -57,6 +58,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         with Ingestor(services) as ingestor:
             for source, timestamp, report in mesh.reports():
                 ingestor.add("amp-icmp", report, source, timestamp)
+            # The other tests run on their own (longer) schedules.
+            others = [test for test in ALL_TESTS if test != "icmp"]
+            for test, source, timestamp, report in mesh.test_reports(others):
+                for collection in for_amp_test(test):
+                    ingestor.add(collection.name, report, source, timestamp)
+        sites, meshes = demo_sites_and_meshes(mesh)
+        services.sites.save_all(sites, meshes)
+        # Closed hours are rolled up now rather than by the first page that asks.
+        services.timeseries.process_rollups()
     finally:
         services.close()
 
