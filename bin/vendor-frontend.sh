@@ -17,6 +17,8 @@ UPLOT_VERSION=1.6.32
 UPLOT_INTEGRITY='sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw=='
 PICO_VERSION=2.1.1
 PICO_INTEGRITY='sha512-kIDugA7Ps4U+2BHxiNHmvgPIQDWPDU4IeU6TNRdvXQM1uZX+FibqDQT2xUOnnO2yq/LUHcwnGlu1hvf4KfXnMg=='
+TOMSELECT_VERSION=2.6.2
+TOMSELECT_INTEGRITY='sha512-eiXIkk82XzzUTOVQDFpy+ZGejuqdTvMukyUyeZBQaKnqW42UoTiTZnrod/eX0rkqJEc4rZY9DZ3zdjV07i29wQ=='
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 vendor="$root/ampweb/static/vendor"
@@ -35,7 +37,8 @@ cat >"$work/package.json" <<JSON
   "private": true,
   "dependencies": {
     "uplot": "$UPLOT_VERSION",
-    "@picocss/pico": "$PICO_VERSION"
+    "@picocss/pico": "$PICO_VERSION",
+    "tom-select": "$TOMSELECT_VERSION"
   }
 }
 JSON
@@ -48,7 +51,8 @@ got() {
              process.stdout.write(p.version+" "+p.integrity)' "$work/package-lock.json" "$1"
 }
 status=0
-for spec in "uplot $UPLOT_VERSION $UPLOT_INTEGRITY" "@picocss/pico $PICO_VERSION $PICO_INTEGRITY"; do
+for spec in "uplot $UPLOT_VERSION $UPLOT_INTEGRITY" "@picocss/pico $PICO_VERSION $PICO_INTEGRITY" \
+    "tom-select $TOMSELECT_VERSION $TOMSELECT_INTEGRITY"; do
     read -r name version integrity <<<"$spec"
     actual="$(got "$name")"
     if [[ "${UPDATE_PINS:-0}" == 1 ]]; then
@@ -68,6 +72,9 @@ files=(
     "uplot/LICENSE                  uplot/LICENSE"
     "@picocss/pico/css/pico.min.css pico/pico.min.css"
     "@picocss/pico/LICENSE.md       pico/LICENSE.md"
+    "tom-select/dist/js/tom-select.complete.min.js tom-select/tom-select.complete.min.js"
+    "tom-select/dist/css/tom-select.min.css        tom-select/tom-select.min.css"
+    "tom-select/LICENSE                            tom-select/LICENSE"
 )
 
 for entry in "${files[@]}"; do
