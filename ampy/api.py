@@ -11,6 +11,7 @@ from ampy.groups import Group, Line, expand_groups, make_group
 from ampy.history import DETAILS, HistoryReader, LineHistory, check_range
 from ampy.matrix import METRICS, Matrix, MatrixReader
 from ampy.options import Options, SelectionOptions
+from ampy.paths import ViewPaths, check_path_range, read_as_paths, read_ip_paths
 from ampy.views import ViewInfo, ViewStore, view_styles
 from nntsc.collections import all_collections
 from nntsc.collections import get as get_collection
@@ -252,3 +253,26 @@ class Ampy:
     def ping(self) -> dict[str, str]:
         """Reach every store; the answer names each and says ``ok`` or what failed."""
         return self.services.health()
+
+    # -- traceroute paths --------------------------------------------------------
+
+    def paths(self, view_id: str, start: int, end: int) -> ViewPaths:
+        """Per line of a traceroute view, the distinct IP paths of [start, end) and their counts.
+
+        At most `ampy.paths.MAX_PATH_RANGE` (31 days): raises `BadTimeRange`
+        beyond it, `UnknownView`, or `BadQuery` for lines without IP paths.
+        """
+        check_path_range(start, end)
+        legend = self.legend(view_id)
+        lines = [read_ip_paths(self.services, line, start, end) for line in legend.lines]
+        return ViewPaths(legend.view_id, legend.style, "ip", start, end, lines)
+
+    def as_paths(self, view_id: str, start: int, end: int) -> ViewPaths:
+        """Per line of a traceroute or AS path view, its AS paths and their changes in [start, end).
+
+        Raises as `paths` does.
+        """
+        check_path_range(start, end)
+        legend = self.legend(view_id)
+        lines = [read_as_paths(self.services, line, start, end) for line in legend.lines]
+        return ViewPaths(legend.view_id, legend.style, "as", start, end, lines)
