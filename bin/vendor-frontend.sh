@@ -17,6 +17,9 @@ UPLOT_VERSION=1.6.32
 UPLOT_INTEGRITY='sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw=='
 PICO_VERSION=2.1.1
 PICO_INTEGRITY='sha512-kIDugA7Ps4U+2BHxiNHmvgPIQDWPDU4IeU6TNRdvXQM1uZX+FibqDQT2xUOnnO2yq/LUHcwnGlu1hvf4KfXnMg=='
+# Lays out the traceroute path map (its ES module bundles @dagrejs/graphlib).
+DAGRE_VERSION=3.1.3
+DAGRE_INTEGRITY='sha512-X4aUTwOReZvthaZWOVHqlJ52/ZdhZFEM4+Lh/uR4XooUSLE6p71bcy7MPGzYnNUcNh+nj+i/qJQpCMIdQnSmrg=='
 TOMSELECT_VERSION=2.6.2
 TOMSELECT_INTEGRITY='sha512-eiXIkk82XzzUTOVQDFpy+ZGejuqdTvMukyUyeZBQaKnqW42UoTiTZnrod/eX0rkqJEc4rZY9DZ3zdjV07i29wQ=='
 
@@ -38,7 +41,8 @@ cat >"$work/package.json" <<JSON
   "dependencies": {
     "uplot": "$UPLOT_VERSION",
     "@picocss/pico": "$PICO_VERSION",
-    "tom-select": "$TOMSELECT_VERSION"
+    "tom-select": "$TOMSELECT_VERSION",
+    "@dagrejs/dagre": "$DAGRE_VERSION"
   }
 }
 JSON
@@ -52,7 +56,7 @@ got() {
 }
 status=0
 for spec in "uplot $UPLOT_VERSION $UPLOT_INTEGRITY" "@picocss/pico $PICO_VERSION $PICO_INTEGRITY" \
-    "tom-select $TOMSELECT_VERSION $TOMSELECT_INTEGRITY"; do
+    "tom-select $TOMSELECT_VERSION $TOMSELECT_INTEGRITY" "@dagrejs/dagre $DAGRE_VERSION $DAGRE_INTEGRITY"; do
     read -r name version integrity <<<"$spec"
     actual="$(got "$name")"
     if [[ "${UPDATE_PINS:-0}" == 1 ]]; then
@@ -72,6 +76,8 @@ files=(
     "uplot/LICENSE                  uplot/LICENSE"
     "@picocss/pico/css/pico.min.css pico/pico.min.css"
     "@picocss/pico/LICENSE.md       pico/LICENSE.md"
+    "@dagrejs/dagre/dist/dagre.esm.js dagre/dagre.esm.js"
+    "@dagrejs/dagre/LICENSE         dagre/LICENSE"
     "tom-select/dist/js/tom-select.complete.min.js tom-select/tom-select.complete.min.js"
     "tom-select/dist/css/tom-select.min.css        tom-select/tom-select.min.css"
     "tom-select/LICENSE                            tom-select/LICENSE"
