@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ampy.cache import HistoryCache, make_cache_region
 from ampy.groups import Group, Line, expand_groups, make_group
@@ -16,6 +20,7 @@ from ampy.views import ViewInfo, ViewStore, view_styles
 from nntsc.collections import all_collections
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
+from nntsc.errors import StoreUnavailable
 from nntsc.store.streams import Page, StreamInfo
 
 __all__ = ["DETAILS", "Ampy", "History", "ViewLegend"]
@@ -64,6 +69,36 @@ class ViewLegend:
             "groups": self.groups,
             "lines": [line.as_dict() for line in self.lines],
         }
+
+
+#: Attempts at a call whose SQL connection failed, and the pause between them.
+SQL_ATTEMPTS = 2
+SQL_RETRY_PAUSE = 0.2
+
+_Result = TypeVar("_Result")
+
+
+def _reaching_stores(method: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Retry a call once when its SQL connection fails, then raise `StoreUnavailable`.
+
+    A dropped pooled connection is replaced on the retry; a database that is
+    down answers within a bounded time with the cause, never by blocking.
+    """
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> _Result:
+        for attempt in range(SQL_ATTEMPTS):
+            try:
+                return method(*args, **kwargs)
+            except (OperationalError, InterfaceError) as error:
+                if attempt + 1 == SQL_ATTEMPTS:
+                    raise StoreUnavailable(
+                        f"the SQL database is unavailable: {error.orig}"
+                    ) from error
+                time.sleep(SQL_RETRY_PAUSE)
+        raise AssertionError("unreachable")
+
+    return call
 
 
 class Ampy:
@@ -124,6 +159,7 @@ class Ampy:
         """Every view style and the collections its graphs may hold."""
         return view_styles()
 
+    @_reaching_stores
     def find_streams(
         self,
         collection: str,
@@ -134,10 +170,12 @@ class Ampy:
         """Streams of `collection` whose properties match `filters`, paginated."""
         return self.services.streams.find(get_collection(collection), filters, page, pagesize)
 
+    @_reaching_stores
     def stream(self, stream_id: int) -> StreamInfo:
         """One stream; raises `UnknownStream`."""
         return self.services.streams.get(stream_id)
 
+    @_reaching_stores
     def options(
         self,
         collection: str,
@@ -157,20 +195,25 @@ class Ampy:
         """A group from chosen values; raises `BadGroupDescription`."""
         return make_group(collection, values, splits)
 
+    @_reaching_stores
     def create_view(self, style: str, groups: Sequence[Group | str]) -> str:
         """The id of the view of `style` with `groups` (descriptions or `Group`s)."""
         return self.views.create(style, groups)
 
+    @_reaching_stores
     def add_group(self, view_id: str, group: Group | str) -> str:
         return self.views.add_group(view_id, group)
 
+    @_reaching_stores
     def remove_group(self, view_id: str, group: Group | str) -> str:
         return self.views.remove_group(view_id, group)
 
+    @_reaching_stores
     def view(self, view_id: str) -> ViewInfo:
         """The view `view_id`; raises `UnknownView`."""
         return self.views.get(view_id)
 
+    @_reaching_stores
     def legend(self, view_id: str) -> ViewLegend:
         """The view's groups and lines: labels, colours and the streams of each line."""
         view = self.views.get(view_id)
@@ -181,6 +224,7 @@ class Ampy:
             expand_groups(self.services.streams, view.groups),
         )
 
+    @_reaching_stores
     def view_history(
         self,
         view_id: str,
@@ -194,6 +238,7 @@ class Ampy:
         legend = self.legend(view_id)
         return [self.reader.line(line, start, end, detail, binsize) for line in legend.lines]
 
+    @_reaching_stores
     def history(
         self,
         collection: str,
@@ -220,6 +265,7 @@ class Ampy:
             rows=line.rows,
         )
 
+    @_reaching_stores
     def raw(
         self, collection: str, stream_ids: Sequence[int], start: int, end: int
     ) -> tuple[list[str], list[list[Any]]]:
@@ -242,10 +288,12 @@ class Ampy:
             for m in METRICS.values()
         ]
 
+    @_reaching_stores
     def matrix(self, metric: str, src_mesh: str, dst_mesh: str, mode: str = "absolute") -> Matrix:
         """One cell per (source, destination, split) of two meshes; see `ampy.matrix`."""
         return self.matrices.matrix(metric, src_mesh, dst_mesh, mode)
 
+    @_reaching_stores
     def tooltip(self, metric: str, source: str, destination: str) -> dict[str, Any]:
         """A pair's 24-hour sparkline and its 1, 6 and 24 hour values."""
         return self.matrices.tooltip(metric, source, destination)

@@ -117,6 +117,16 @@ class HistoryCache:
     def __init__(self, region: CacheRegion | None) -> None:
         self.region = region
 
+    def value(self, key: str, compute: Callable[[], Any], ttl: int) -> Any:
+        """`compute()` cached under `key` for `ttl` seconds; concurrent misses compute once."""
+        if self.region is None:
+            return compute()
+        try:
+            return self.region.get_or_create(key, compute, expiration_time=ttl)
+        except (redis.RedisError, OSError) as error:
+            log.warning("cache unavailable, reading the stores: %s", error)
+            return compute()
+
     def rows(
         self,
         key: str,

@@ -5,7 +5,8 @@ mean is sum / count, loss is lost / sent), its split into lines and which
 stream variant stands for a pair (e.g. 84-byte ICMP). A cell's value covers
 the last closed hour and comes from the hourly rollups, summed per stream by
 the store (one row per stream, never raw data); the relative mode compares
-it with the pair's own mean over the 24 hours before. `last_result` is the
+it with the pair's own mean over the last complete UTC day (24 hours, read as
+one daily rollup row per stream). `last_result` is the
 newest row of the cell's streams as ingest records it in SQL, so a pair that
 fell silent shows as stale rather than keeping its last colour.
 
@@ -30,7 +31,7 @@ from ampy.errors import BadQuery, UnknownMetric
 from ampy.groups import SPLIT, Group, make_group, spec_for
 from nntsc.collections import get as get_collection
 from nntsc.store import Aggregation, TimeseriesStore
-from nntsc.store.interfaces import HOUR, SETTLE
+from nntsc.store.interfaces import DAY, HOUR, SETTLE
 from nntsc.store.models import Stream, property_table
 
 MODES = ("absolute", "relative")
@@ -280,13 +281,10 @@ class MatrixReader:
         if mode not in MODES:
             raise BadQuery(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
         now = time.time()
-        region = self.cache.region
         key = f"matrix:{metric.name}:{mode}:{digest(src_mesh, dst_mesh)}"
-        if region is None:
-            return self._compute(metric, src_mesh, dst_mesh, mode, now)
         # Values change hourly, but last results and staleness every minute.
-        return region.get_or_create(
-            key, lambda: self._compute(metric, src_mesh, dst_mesh, mode, now), expiration_time=60
+        return self.cache.value(
+            key, lambda: self._compute(metric, src_mesh, dst_mesh, mode, now), ttl=60
         )
 
     def _compute(
@@ -348,19 +346,19 @@ class MatrixReader:
     def _baseline(
         self, metric: Metric, stream_ids: list[int], start: int, now: float
     ) -> dict[int, dict[str, float]]:
-        """Per stream, totals over the 24 closed hours before `start`; cached for the hour."""
+        """Per stream, totals over the last UTC day closed by `start`; cached for the hour."""
         collection = get_collection(metric.collection)
+        day_end = start - start % DAY
+        if day_end + SETTLE > now:
+            day_end -= DAY
 
         def compute() -> dict[int, dict[str, float]]:
             return self.store.totals(
-                collection, stream_ids, start - 24 * HOUR, start, metric.fields, now
+                collection, stream_ids, day_end - DAY, day_end, metric.fields, now
             )
 
-        region = self.cache.region
-        if region is None:
-            return compute()
-        key = f"baseline:{metric.name}:{start}:{digest(sorted(stream_ids))}"
-        return region.get_or_create(key, compute, expiration_time=HOUR)
+        key = f"baseline:{metric.name}:{day_end}:{digest(sorted(stream_ids))}"
+        return self.cache.value(key, compute, ttl=HOUR)
 
     def tooltip(self, metric_name: str, source: str, destination: str) -> dict[str, Any]:
         """A pair's 24-hour sparkline (hourly) and its value over the last 1, 6 and 24 hours.

@@ -98,6 +98,8 @@ def make_engine(url: str) -> Engine:
         # Batches executemany() of UPDATE and DELETE too (rollup marks, stream
         # spans), instead of one round trip per row.
         options["executemany_mode"] = "values_plus_batch"
+        # An unreachable server fails a request in seconds instead of hanging it.
+        options["connect_args"] = {"connect_timeout": 5}
     return create_engine(url, **options)
 
 

@@ -697,16 +697,17 @@ class TimeseriesStore(abc.ABC):
     ) -> dict[int, dict[str, float]]:
         """Per stream, the count and sum of each of `fields` over closed hours [start, end).
 
-        Answered by the store from the hourly rollups (summed server-side),
-        so a matrix of thousands of streams reads one row per stream and
-        never raw data. `start` and `end` must be whole hours that have
-        closed and settled. Keys are ``<field>_count`` and ``<field>_sum``;
-        a stream without rows in the range is absent.
+        Answered by the store from the daily rollups when the range is whole
+        days, else the hourly ones (summed by the store), so a matrix of
+        thousands of streams reads a row or a few per stream and never raw
+        data. `start` and `end` must be whole hours that have closed and
+        settled. Keys are ``<field>_count`` and ``<field>_sum``; a stream
+        without rows in the range is absent.
         """
         if start % HOUR or end % HOUR or end <= start:
             raise BadQuery("totals need whole hours: start and end multiples of 3600, end later")
         now = self.clock() if now is None else now
-        if end > align(int(now) - SETTLE, HOUR):
+        if end > int(now) - SETTLE:
             raise BadQuery("totals cover closed hours only")
         stream_ids = sorted(set(stream_ids))
         if not stream_ids:
@@ -714,9 +715,10 @@ class TimeseriesStore(abc.ABC):
         for name in fields:
             if name not in collection.field_names:
                 raise BadQuery(f"{collection.name} has no field {name!r}")
+        level = DAY if start % DAY == 0 and end % DAY == 0 else HOUR
         self.process_rollups(collection, stream_ids, start, end, now)
         columns = [f"{name}_{stat}" for name in fields for stat in ("count", "sum")]
-        found = self._sum_rollup(collection, HOUR, stream_ids, start, end, columns)
+        found = self._sum_rollup(collection, level, stream_ids, start, end, columns)
         return {
             stream_id: {name: value for name, value in sums.items() if value is not None}
             for stream_id, sums in found.items()
