@@ -22,7 +22,8 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     config.include("pyramid_jinja2")
     config.add_jinja2_renderer(".jinja2")
     config.add_jinja2_search_path("ampweb:templates", name=".jinja2")
-    config.add_static_view("static", "ampweb:static", cache_max_age=3600)
+    max_age = int(config.get_settings().get("ampweb.static_max_age", 3600))
+    config.add_static_view("static", "ampweb:static", cache_max_age=max_age)
     # URLs, then the views that answer them and the mapping of errors to statuses.
     config.include(".routes")
     config.scan(".views")

@@ -1,0 +1,285 @@
+"""The OpenAPI document: valid, served, and true of the running app.
+
+The app runs on waitress on a loopback port over a SQLite file loaded with a
+small simulated mesh (every AMP test, the demo sites and meshes), with
+``ampweb.public_data = true`` so that anonymous requests may read. Two kinds
+of check run against it:
+
+- schemathesis generates requests from the document for every read
+  operation (and view creation) and checks that none answers 5xx, that each
+  status is one the document lists and that each body fits its schema;
+- requests with real parameters (a stream, a view taken from a matrix cell,
+  a mesh) check the answers that carry data against the document too, since
+  generated parameters mostly name things that do not exist.
+
+The site and mesh writes need a user with role editconfig; their behaviour
+is tested with the authentication tests.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+import ampweb
+from ampweb.views.openapi import openapi_document
+
+SPEC = Path(ampweb.__file__).parent / "openapi.yaml"
+DAY = 86400
+#: A small mesh: three amplets testing one another for a day.
+SITES = 3
+INTERVAL = 300
+SEED = 3
+
+schema = schemathesis.openapi.from_path(SPEC)
+
+
+@schema.hook
+def filter_query(context: schemathesis.HookContext, query: dict[str, Any] | None) -> bool:
+    """No query value that is sent empty: the app reads one as absent (as HTML forms send them)."""
+    return all(value not in ("", None, [], {}) for value in (query or {}).values())
+
+
+# Writes to sites and meshes need an editconfig user: not generated here.
+fuzzed = schema.exclude(method=["PUT", "DELETE"]).exclude(
+    method="POST", path_regex=r"^/api/v1/(sites|meshes)$"
+)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+
+@pytest.fixture(scope="module")
+def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a free 127.0.0.1 port over a freshly loaded SQLite file."""
+    from waitress import create_server
+
+    from nntsc.collections import for_amp_test
+    from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
+    from nntsc.ingest.pipeline import Ingestor
+    from tests.conftest import make_services
+
+    end = int(time.time()) // 60 * 60
+    url = f"sqlite:///{tmp_path_factory.mktemp('openapi')}/nntsc.sqlite"
+    mesh = SimulatedMesh(SITES, end - DAY, end, INTERVAL, seed=SEED)
+    services = make_services(url)
+    try:
+        with Ingestor(services) as ingestor:
+            for source, timestamp, report in mesh.reports():
+                ingestor.add("amp-icmp", report, source, timestamp)
+            others = [test for test in ALL_TESTS if test != "icmp"]
+            for test, source, timestamp, report in mesh.test_reports(others):
+                for collection in for_amp_test(test):
+                    ingestor.add(collection.name, report, source, timestamp)
+        services.sites.save_all(*demo_sites_and_meshes(mesh))
+        services.timeseries.process_rollups()
+    finally:
+        services.close()
+
+    settings = {
+        "nntsc.sql_url": url,
+        "nntsc.timeseries_url": "sql",
+        "ampweb.public_data": "true",
+    }
+    app = ampweb.main({}, **settings)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+        app.registry["ampy"].close()
+
+
+def test_document_is_valid_openapi() -> None:
+    validate(openapi_document())
+
+
+def test_document_covers_every_api_route(live_url: str) -> None:
+    """Every /api/v1 route of routes.py, /healthz and /metrics is in the document."""
+    from pyramid.interfaces import IRoutesMapper
+
+    app = ampweb.main({}, **{"nntsc.sql_url": "sqlite://", "nntsc.timeseries_url": "sql"})
+    try:
+        routes = app.registry.getUtility(IRoutesMapper).get_routes()
+        patterns = {
+            route.pattern.replace(":\\d+", "")
+            for route in routes
+            if route.pattern.startswith("/api/") or route.pattern in ("/healthz", "/metrics")
+        }
+    finally:
+        app.registry["ampy"].close()
+    assert patterns == set(openapi_document()["paths"])
+
+
+def test_document_is_served_as_json(live_url: str) -> None:
+    response = requests.get(f"{live_url}/api/v1/openapi.json", timeout=30)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json() == openapi_document()
+
+
+@fuzzed.parametrize()
+@hypothesis.settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+)
+def test_api_conforms_to_document(case: schemathesis.Case, live_url: str) -> None:
+    case.call_and_validate(base_url=live_url, checks=CHECKS, timeout=30)
+
+
+# ------------------------------------------------------------- answers with real data
+
+
+def _get(live_url: str, path: str, template: str | None = None, **params: object):  # type: ignore[no-untyped-def]
+    """GET `path`, check the answer against the document's `template` operation, return it."""
+    response = requests.get(f"{live_url}{path}", params=params, timeout=60)
+    schema[template or path]["GET"].validate_response(response)
+    return response
+
+
+def test_data_answers_conform(live_url: str) -> None:
+    collections = _get(live_url, "/api/v1/collections").json()
+    _get(live_url, "/api/v1/styles")
+    for collection in collections["items"]:
+        name = collection["name"]
+        streams = _get(
+            live_url,
+            f"/api/v1/collections/{name}/streams",
+            "/api/v1/collections/{collection}/streams",
+            pagesize=2,
+        ).json()
+        options = "/api/v1/collections/{collection}/options"
+        selected: list[str] = []
+        for _level in collection["properties"]:
+            found = _get(
+                live_url, f"/api/v1/collections/{name}/options", options, selected=selected
+            ).json()
+            if not found["items"]:
+                break
+            selected = [*found["selected"], found["items"][0]["value"]]
+        if not streams["items"]:
+            continue
+        stream_id = streams["items"][0]["stream_id"]
+        _get(live_url, f"/api/v1/streams/{stream_id}", "/api/v1/streams/{stream_id}")
+        data = "/api/v1/streams/{stream_id}/data"
+        for params in ({}, {"binsize": 0}, {"binsize": 3600}, {"format": "csv"}):
+            _get(live_url, f"/api/v1/streams/{stream_id}/data", data, **params)
+
+
+def test_matrix_and_view_answers_conform(live_url: str) -> None:
+    metrics = _get(live_url, "/api/v1/matrix").json()["items"]
+    meshes = _get(live_url, "/api/v1/meshes").json()["items"]
+    _get(live_url, "/api/v1/sites")
+    _get(live_url, f"/api/v1/meshes/{meshes[0]['name']}", "/api/v1/meshes/{name}")
+    site = meshes[0]["members"][0]
+    _get(live_url, f"/api/v1/sites/{site}", "/api/v1/sites/{name}")
+    sources = next(m["name"] for m in meshes if m["is_source"])
+    destinations = next(m["name"] for m in meshes if m["is_destination"])
+    view_ids = []
+    for metric in metrics:
+        for mode in ("absolute", "relative"):
+            matrix = _get(
+                live_url,
+                f"/api/v1/matrix/{metric['name']}",
+                "/api/v1/matrix/{metric}",
+                src_mesh=sources,
+                dst_mesh=destinations,
+                mode=mode,
+            ).json()
+        cell = next((c for c in matrix["cells"] if c["value"] is not None), None)
+        if cell is None:
+            continue
+        _get(
+            live_url,
+            f"/api/v1/matrix/{metric['name']}/tooltip",
+            "/api/v1/matrix/{metric}/tooltip",
+            source=cell["source"],
+            destination=cell["destination"],
+        )
+        view_ids.append(cell["view_id"])
+    assert view_ids, "no matrix cell has a value"
+    history = "/api/v1/views/{view_id}/history"
+    for view_id in view_ids:
+        _get(live_url, f"/api/v1/views/{view_id}", "/api/v1/views/{view_id}")
+        for detail in ("full", "summary", "matrix", "tooltip", "spark", "raw"):
+            _get(live_url, f"/api/v1/views/{view_id}/history", history, detail=detail)
+        _get(live_url, f"/api/v1/views/{view_id}/history", history, format="csv")
+        legend = requests.get(f"{live_url}/api/v1/views/{view_id}", timeout=30).json()
+        if legend["style"] == "traceroute":
+            paths = "/api/v1/views/{view_id}/paths"
+            for kind in ("ip", "as"):
+                for output in ("json", "csv"):
+                    _get(
+                        live_url,
+                        f"/api/v1/views/{view_id}/paths",
+                        paths,
+                        kind=kind,
+                        format=output,
+                    )
+
+
+def _browser_session(live_url: str) -> requests.Session:
+    """A session as a page's scripts have it: its cookie, and its CSRF token as a header."""
+    session = requests.Session()
+    page = session.get(f"{live_url}/", timeout=30).text
+    token = re.search(r'<meta name="csrf-token" content="([^"]*)"', page)
+    if token:
+        session.headers["X-CSRF-Token"] = token.group(1)
+    return session
+
+
+def test_created_and_derived_views_conform(live_url: str) -> None:
+    view_id = _get(
+        live_url, "/api/v1/matrix/latency", "/api/v1/matrix/{metric}",
+        src_mesh="demo-monitors", dst_mesh="demo-monitors",
+    ).json()["cells"][0]["view_id"]  # fmt: skip
+    legend = requests.get(f"{live_url}/api/v1/views/{view_id}", timeout=30).json()
+    operation = schema["/api/v1/views"]["POST"]
+    session = _browser_session(live_url)
+    created = session.post(
+        f"{live_url}/api/v1/views",
+        json={"style": legend["style"], "groups": legend["groups"]},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    operation.validate_response(created)
+    assert created.json()["view_id"] == view_id
+    emptied = session.post(
+        f"{live_url}/api/v1/views",
+        json={"view_id": view_id, "remove": legend["groups"][0]},
+        timeout=30,
+    )
+    assert emptied.status_code == 200, emptied.text
+    operation.validate_response(emptied)
+
+
+def test_health_and_metrics_conform(live_url: str) -> None:
+    _get(live_url, "/healthz")
+    _get(live_url, "/metrics")
