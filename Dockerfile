@@ -1,5 +1,6 @@
-# NNTSC application image: one image for the web app, schema migrations and the
-# rollup loop (see docker-compose.yml for how each is run).
+# NNTSC application image: one image for the web app (gunicorn), the collector,
+# schema migrations and the Celery worker and beat (see docker-compose.yml for
+# how each is run).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,10 +25,11 @@ RUN pip install --no-deps --force-reinstall . \
 # Already included by `COPY . .`; repeated so the path docker-compose.yml relies
 # on survives any future .dockerignore change. Service URLs come from the
 # NNTSC_* / AMPY_* / CELERY_* environment variables.
-COPY deploy/production.ini /app/deploy/production.ini
+COPY deploy/production.ini deploy/gunicorn.conf.py /app/deploy/
 
 USER nntsc
 EXPOSE 6543
 
-# [server:container] listens on 0.0.0.0:6543 (the default [server:main] is loopback-only).
+# gunicorn: [server:container] listens on 0.0.0.0:6543 (the default [server:main]
+# is loopback-only).
 CMD ["pserve", "--server-name=container", "/app/deploy/production.ini"]

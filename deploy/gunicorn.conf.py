@@ -1,0 +1,41 @@
+"""gunicorn settings for the NNTSC web app (read by deploy/production.ini's server sections).
+
+    pserve /etc/nntsc/production.ini
+    gunicorn --paste /etc/nntsc/production.ini -c /etc/nntsc/gunicorn.conf.py
+
+Each value may be overridden from the environment (GUNICORN_WORKERS, ...) so
+that a container or a systemd drop-in can size the server without editing
+this file. The bind address comes from the ini's server section.
+"""
+
+import multiprocessing
+import os
+
+# Processes for CPU (JSON encoding, aggregation of cached bins), threads for
+# the waits on PostgreSQL, InfluxDB and Redis. Two processes per core cap the
+# memory each one's caches and connection pools take.
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
+
+# Long-range graph queries and CSV downloads may take minutes; nginx allows 300 s.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 300))
+# On SIGTERM, in-flight requests get this long to finish.
+graceful_timeout = 30
+# nginx keeps connections to the app open (upstream keepalive).
+keepalive = 75
+
+# Each worker builds its own database engines and caches after the fork:
+# preloading would share connection pools between processes.
+preload_app = False
+# Recycle workers now and then so that a slow leak cannot grow without bound;
+# the jitter keeps them from restarting all at once.
+max_requests = 20000
+max_requests_jitter = 2000
+
+# nginx on the same host sets X-Forwarded-*; trust only it.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Logs on stderr (journald, `docker logs`); the ini's [loggers] configure the app's.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
