@@ -1,4 +1,4 @@
-"""HTML pages: the stream list and the latency graph page."""
+"""HTML pages: the stream list, the stream graph page and the graph pages of views."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import json
 import time
 from typing import Any
 
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.request import Request
 from pyramid.view import view_config
 
 from ampweb.params import BadParameter, int_param
+from ampy.groups import spec_for
+from nntsc.collections import get as get_collection
 
 PAGESIZE = 50
 
@@ -20,8 +23,13 @@ def index(request: Request) -> dict[str, Any]:
     collections = ampy.collections()
     page_number = int_param(request, "page", 1, minimum=1)
     page = ampy.find_streams("amp-icmp", {}, page=page_number, pagesize=PAGESIZE)
+    styles = ampy.view_styles()
     return {
         "collections": collections,
+        "styles": [
+            {"style": style, "title": STYLE_TITLES.get(style, style)} for style in sorted(styles)
+        ],
+        "page_data": _encode({"view": None, "styles": _styles_data(styles)}),
         "streams": [stream.as_dict() for stream in page.items],
         "page": page.page,
         "total": page.total,
@@ -63,6 +71,132 @@ def graph(request: Request) -> dict[str, Any]:
         "first": stream["first"],
         "last": stream["last"],
     }
+    return {"stream": stream, "title": _title(stream), "page_data": _encode(page_data)}
+
+
+def _encode(page_data: dict[str, Any]) -> str:
+    """JSON for a ``<script type="application/json">`` element."""
     # Escape "<" so that no property value can close the script element.
-    encoded = json.dumps(page_data).replace("<", "\\u003c")
-    return {"stream": stream, "title": _title(stream), "page_data": encoded}
+    return json.dumps(page_data).replace("<", "\\u003c")
+
+
+#: Page titles of the view styles; a style missing here is titled by its name.
+STYLE_TITLES = {
+    "latency": "Latency",
+    "loss": "Loss",
+    "throughput": "Throughput",
+    "jitter": "UDP jitter",
+    "http": "HTTP",
+    "traceroute": "Traceroute path length",
+    "as-path": "AS path length",
+    "fileops": "File operations",
+}
+#: The tab label of a collection in the add-series dialog, in the order of the tabs.
+COLLECTION_TITLES = {
+    "amp-icmp": "ICMP",
+    "amp-dns": "DNS",
+    "amp-tcpping": "TCP ping",
+    "amp-throughput": "Throughput",
+    "amp-udpstream": "UDP stream",
+    "amp-http": "HTTP",
+    "amp-traceroute": "Traceroute",
+    "amp-astraceroute": "AS path",
+}
+#: How much time a view page shows when its URL names no range.
+DEFAULT_SPAN = {"throughput": 7 * 86400}
+DAY = 86400
+#: The view ids ampy makes (base32 of a digest); anything else cannot name a view.
+VIEW_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz234567")
+
+
+def _collection_data(name: str) -> dict[str, Any]:
+    """What the add-series dialog needs of a collection: its levels, labelled, in order."""
+    collection = get_collection(name)
+    labels = {p.name: p.label for p in collection.properties}
+    return {
+        "collection": name,
+        "title": COLLECTION_TITLES.get(name, name),
+        "levels": [
+            {"property": level, "label": labels.get(level, level.replace("_", " ").capitalize())}
+            for level in spec_for(name).hierarchy
+        ],
+    }
+
+
+def _tab_order(collection: str) -> tuple[int, str]:
+    order = list(COLLECTION_TITLES)
+    return (order.index(collection) if collection in order else len(order), collection)
+
+
+def _styles_data(styles: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    return {
+        style: {
+            "style": style,
+            "title": STYLE_TITLES.get(style, style),
+            "collections": [_collection_data(name) for name in sorted(collections, key=_tab_order)],
+        }
+        for style, collections in sorted(styles.items())
+    }
+
+
+@view_config(route_name="view", renderer="view.jinja2", request_method="GET")
+@view_config(route_name="view.range", renderer="view.jinja2", request_method="GET")
+def view_page(request: Request) -> dict[str, Any]:
+    """The graph page of a view: its style's graphs over the range in the URL (or the last day).
+
+    An unknown style or view is a 404 and a range that ends before it starts a
+    400. A view opened under another style's URL redirects to its own style's.
+    """
+    ampy = request.ampy
+    styles = ampy.view_styles()
+    style = request.matchdict["style"]
+    if style not in styles:
+        raise HTTPNotFound(f"no such graph style: {style!r}")
+    view_id = request.matchdict["view_id"]
+    if len(view_id) > 64 or not set(view_id) <= VIEW_ID_CHARS:
+        raise HTTPNotFound(f"no such view: {view_id!r}")
+    legend = ampy.legend(view_id).as_dict()
+    start = int_param(request, "start", None, minimum=0, maximum=2**40, source="match")
+    end = int_param(request, "end", None, minimum=0, maximum=2**40, source="match")
+    if start is not None and end is not None and end <= start:
+        raise BadParameter("the graph's end must be after its start")
+    if legend["style"] != style:
+        if start is None or end is None:
+            location = request.route_path("view", style=legend["style"], view_id=view_id)
+        else:
+            location = request.route_path(
+                "view.range", style=legend["style"], view_id=view_id, start=start, end=end
+            )
+        raise HTTPFound(location=location)
+    view_url = request.route_path("view", style=style, view_id=view_id)
+    page_data = {
+        "view": legend,
+        "style": style,
+        "title": STYLE_TITLES.get(style, style),
+        "view_url": view_url,
+        "history_url": request.route_path("api.v1.view.history", view_id=view_id),
+        "views_url": request.route_path("api.v1.views"),
+        "start": start,
+        "end": end,
+        "default_span": DEFAULT_SPAN.get(style, DAY),
+        "now": int(time.time()),
+        "styles": _styles_data(styles),
+    }
+    groups = _legend_groups(legend)
+    return {
+        "style": style,
+        "title": STYLE_TITLES.get(style, style),
+        "view_id": view_id,
+        "groups": groups,
+        "page_data": _encode(page_data),
+    }
+
+
+def _legend_groups(legend: dict[str, Any]) -> list[dict[str, Any]]:
+    """The view's groups in order, each with its title and its lines (label and colour)."""
+    groups = []
+    for description in legend["groups"]:
+        lines = [line for line in legend["lines"] if line["group"] == description]
+        title = lines[0]["title"] if lines else description
+        groups.append({"description": description, "title": title, "lines": lines})
+    return groups

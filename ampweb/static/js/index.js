@@ -1,6 +1,9 @@
-// The stream list: shows each stream's last result as a relative time
-// ("5 minutes ago"); the UTC time the server rendered stays in the tooltip.
+// The index page: buttons that start a graph of each view style through the
+// add-series dialog, and the stream list, which shows each stream's last
+// result as a relative time ("5 minutes ago"); the UTC time the server
+// rendered stays in the tooltip.
 
+import "./dialog.js";
 import { relativeTime } from "./lib/time.js";
 
 function update() {

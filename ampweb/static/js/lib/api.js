@@ -1,5 +1,8 @@
-// Fetching a stream's aggregated history from the JSON API and turning the
-// row-oriented answer into the column arrays the graphs draw.
+// Fetching from the JSON API (GET, and POST with the page's CSRF token) and
+// turning the row-oriented history answers into the column arrays the graphs
+// draw.
+
+import { csrfHeaders } from "./csrf.js";
 
 /** A failed API request; `message` is the API's own `{"error": ...}` text when it sent one. */
 export class ApiError extends Error {
@@ -21,10 +24,19 @@ export function withParams(base, params) {
 }
 
 /** GET `url` as JSON; throws ApiError carrying the API's error message on failure. */
-export async function fetchJSON(url, { signal } = {}) {
+export async function fetchJSON(url, { signal, method = "GET", body: payload } = {}) {
   let response;
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") Object.assign(headers, csrfHeaders());
+  if (payload !== undefined) headers["Content-Type"] = "application/json";
   try {
-    response = await fetch(url, { signal, headers: { Accept: "application/json" } });
+    response = await fetch(url, {
+      signal,
+      method,
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+      credentials: "same-origin",
+    });
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(`Could not reach the server (${err.message}).`, 0);
@@ -48,6 +60,59 @@ export async function fetchJSON(url, { signal } = {}) {
   }
   if (typeof body.error === "string") throw new ApiError(body.error, response.status);
   return body;
+}
+
+/** POST `body` as JSON to `url` (with the CSRF token), answering the parsed JSON. */
+export function postJSON(url, body, { signal } = {}) {
+  return fetchJSON(url, { signal, method: "POST", body });
+}
+
+/**
+ * Column arrays of one line of a view's history: `{binsize, aggregation,
+ * units, binStart, x, columns: {name: values}, points}`. As in toSeries, x is
+ * the middle of each bin and missing bins become null rows (gaps). `points`
+ * counts the rows with any non-null value.
+ */
+export function toColumns(line) {
+  const names = line.columns || [];
+  const binsize = Number(line.binsize) || 0;
+  const out = {
+    line_id: line.line_id,
+    collection: line.collection,
+    binsize,
+    aggregation: line.aggregation || "",
+    units: line.units || {},
+    binStart: [],
+    x: [],
+    columns: Object.fromEntries(names.filter((n) => n !== "timestamp").map((n) => [n, []])),
+    points: 0,
+  };
+  const t = names.indexOf("timestamp");
+  const push = (ts, row) => {
+    out.binStart.push(ts);
+    out.x.push(ts + binsize / 2);
+    let any = false;
+    names.forEach((name, i) => {
+      if (i === t) return;
+      let v = row ? row[i] : null;
+      if (v === undefined) v = null;
+      if (v !== null && !Array.isArray(v)) v = num(v);
+      if (Array.isArray(v) && !v.some((p) => p !== null)) v = null;
+      if (v !== null) any = true;
+      out.columns[name].push(v);
+    });
+    if (any) out.points += 1;
+  };
+  let previous = null;
+  for (const row of line.rows || []) {
+    const ts = Number(row[t]);
+    if (previous !== null && binsize > 0 && ts - previous > binsize * 1.5) {
+      push(previous + binsize, null); // a hole in the answer: keep the line broken
+    }
+    push(ts, row);
+    previous = ts;
+  }
+  return out;
 }
 
 /**

@@ -1,0 +1,62 @@
+// Number formatting for graph axes, legends and readouts, and colour helpers.
+
+/** At most `digits` significant digits, without trailing zeros: 12.3, 0.0456, 1234. */
+export function short(v, digits = 3) {
+  if (v == null || !Number.isFinite(v)) return "—";
+  if (Math.abs(v) >= 10 ** digits) return Math.round(v).toLocaleString("en");
+  return String(+v.toPrecision(digits));
+}
+
+export function ms(v, digits = 3) {
+  return v == null ? "—" : `${short(v, digits)} ms`;
+}
+
+export function percent(v, digits = 2) {
+  if (v == null) return "—";
+  return `${v >= 10 || v === 0 ? short(v, Math.max(digits, 3)) : short(v, digits)}%`;
+}
+
+/** Bytes in B, kB, MB or GB (powers of 1000). */
+export function bytes(v, digits = 3) {
+  if (v == null) return "—";
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let n = v;
+  let i = 0;
+  while (Math.abs(n) >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i += 1;
+  }
+  return `${short(n, digits)} ${units[i]}`;
+}
+
+/** A rate in Mbit/s as kbit/s, Mbit/s or Gbit/s. */
+export function mbits(v, digits = 3) {
+  if (v == null) return "—";
+  if (Math.abs(v) >= 1000) return `${short(v / 1000, digits)} Gbit/s`;
+  if (Math.abs(v) < 1 && v !== 0) return `${short(v * 1000, digits)} kbit/s`;
+  return `${short(v, digits)} Mbit/s`;
+}
+
+/** A value with its unit from the API's `units` (ms, bytes, Mbit/s, fraction, or anything). */
+export function withUnit(v, unit, digits = 3) {
+  if (v == null) return "—";
+  switch (unit) {
+    case "ms":
+      return ms(v, digits);
+    case "bytes":
+      return bytes(v, digits);
+    case "Mbit/s":
+      return mbits(v, digits);
+    case "fraction":
+      return percent(v * 100, digits);
+    default:
+      return unit ? `${short(v, digits)} ${unit}` : short(v, digits);
+  }
+}
+
+/** "31, 119, 180" from "#1f77b4" (for rgba() fills in a line's colour). */
+export function rgbOf(hex) {
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex || "");
+  if (!m) return "55, 65, 81";
+  return [m[1], m[2], m[3]].map((h) => parseInt(h, 16)).join(", ");
+}

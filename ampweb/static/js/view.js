@@ -1,0 +1,797 @@
+// The graph page of a view, for every view style: a detail graph over the
+// range in the URL and a 30-day summary graph to pick ranges from, one line
+// per line of the view in the colour the API gives it, a legend whose groups
+// can be removed, and the add-series dialog. What is drawn for each line comes
+// from the style's module under styles/ (generic.js for styles without one).
+//
+// The page's initial data comes from <script type="application/json"
+// id="page-data">. When the detail graph has drawn data it sets <body
+// data-graph-ready="true"> and data-points, data-start and data-end on
+// #detail-graph; while a new range loads, data-graph-ready is "false".
+
+import uPlot from "../vendor/uplot/uPlot.esm.js";
+import { openDialog } from "./dialog.js";
+import { fetchJSON, postJSON, toColumns, withParams } from "./lib/api.js";
+import { bandsPlugin, marksPlugin } from "./lib/bands.js";
+import { rgbOf } from "./lib/format.js";
+import { lossColour, rangeHighlightPlugin, smokeAlphas } from "./lib/plugins.js";
+import * as R from "./lib/range.js";
+import { formatSpan } from "./lib/time.js";
+import { EVENT as TZ_EVENT, formatRange, formatTime, timeTicks, tzDate, zoneName } from "./lib/timezone.js";
+import generic, { metricsOf } from "./styles/generic.js";
+import http from "./styles/http.js";
+import jitter from "./styles/jitter.js";
+import latency from "./styles/latency.js";
+import loss from "./styles/loss.js";
+import throughput from "./styles/throughput.js";
+
+const STYLES = { latency, loss, throughput, jitter, http };
+const AXIS_COLOUR = "#4b5563";
+const GRID_COLOUR = "rgba(0, 0, 0, 0.07)";
+const LEFT_AXIS = 92; // both graphs share axis widths so their time axes line up
+const RIGHT_AXIS = 84;
+const DETAIL_HEIGHT = 380;
+const SUMMARY_HEIGHT = 120;
+const WHEEL_DEBOUNCE_MS = 400;
+const EMPTY = { columns: {}, units: {}, x: [], binStart: [], binsize: 0, points: 0, aggregation: "", index: new Map() };
+
+const $ = (id) => document.getElementById(id);
+const pageData = JSON.parse($("page-data").textContent);
+const style = STYLES[pageData.style] || generic;
+const lines = pageData.view.lines;
+const loadedAt = Date.now();
+/** The server's clock (page_data.now) moved on by the time the page has been open. */
+const now = () => Math.floor(pageData.now + (Date.now() - loadedAt) / 1000);
+
+const el = {
+  detail: $("detail-graph"),
+  summary: $("summary-graph"),
+  alert: $("graph-alert"),
+  label: $("detail-label"),
+  summaryLabel: $("summary-label"),
+  detailStatus: $("detail-status"),
+  summaryStatus: $("summary-status"),
+  detailEmpty: $("detail-empty"),
+  rangeText: $("range-text"),
+  rangeZone: $("range-zone"),
+  rangeSpan: $("range-span"),
+  csv: $("csv-link"),
+  toolbar: $("graph-toolbar"),
+  key: $("graph-key"),
+  cursorTime: $("cursor-time"),
+  metricChoice: $("metric-choice"),
+  metricSelect: $("metric-select"),
+};
+
+function initialRange() {
+  if (pageData.start != null && pageData.end != null && pageData.end > pageData.start) {
+    return [pageData.start, pageData.end];
+  }
+  const end = now();
+  return [end - pageData.default_span, end];
+}
+
+const state = {
+  range: initialRange(),
+  summaryRange: null,
+  detail: lines.map(() => EMPTY), // toColumns() of each line, in `lines` order
+  summary: lines.map(() => EMPTY),
+  hidden: new Set(), // line ids switched off in the legend
+  metric: new URLSearchParams(window.location.search).get("metric"),
+  errors: { detail: null, summary: null },
+  detailRequest: null,
+  summaryRequest: null,
+  readyPending: false,
+  loadedOnce: false,
+  wheelTimer: null,
+  wheelRange: null,
+};
+
+let detailPlot = null;
+let summaryPlot = null;
+let detailModel = null;
+let summaryModel = null;
+
+// ---------------------------------------------------------------- scales and series
+
+/** The style's scales: for generic graphs, one scale in the chosen column's unit. */
+function scales() {
+  if (!style.generic) return style.scales;
+  const withData = state.detail.find((d) => d.points > 0) || state.detail[0];
+  const unit = withData && state.metric ? withData.units[state.metric] : "";
+  return style.scalesFor(unit);
+}
+
+function context(summary) {
+  return { summary, metric: state.metric, lineCount: lines.length };
+}
+
+/** A "nice" tick step for a span: 1, 2, 2.5 or 5 times a power of ten. */
+function niceStep(span) {
+  const raw = span / 5;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * mag >= raw) return m * mag;
+  return 10 * mag;
+}
+
+/** The y range for values in [lo, hi]: padded a little, from 0 up unless negative, on tick steps. */
+function fitRange(lo, hi) {
+  if (!(hi >= lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 10];
+  const pad = Math.max((hi - lo) * 0.1, Math.abs(hi) * 0.02, 1e-6);
+  let lower = lo >= 0 ? Math.max(0, lo - pad) : lo - pad;
+  let upper = hi + pad;
+  const step = niceStep(upper - lower);
+  lower = lo >= 0 ? Math.max(0, Math.floor(lower / step) * step) : Math.floor(lower / step) * step;
+  upper = Math.ceil(upper / step) * step;
+  return [lower, upper];
+}
+
+/**
+ * Everything one graph draws for the lines' data: the x values of all lines
+ * merged, one uPlot series per line series (nulls are gaps; where a line has
+ * no bin at a merged x the value is undefined, which uPlot draws across), and
+ * the bands and marks of the lines.
+ */
+function buildModel(datas, summary) {
+  const ctx = context(summary);
+  const xs = [...new Set(datas.flatMap((d) => d.x))].sort((a, b) => a - b);
+  const pos = new Map(xs.map((x, i) => [x, i]));
+  const series = [];
+  const bands = [];
+  const marks = [];
+  lines.forEach((line, li) => {
+    const data = datas[li] || EMPTY;
+    const rgb = rgbOf(line.colour);
+    const show = () => !state.hidden.has(line.line_id);
+    for (const def of style.series(line, data, ctx)) {
+      const values = new Array(xs.length).fill(undefined);
+      data.x.forEach((x, i) => {
+        const v = def.values[i];
+        values[pos.get(x)] = v === undefined ? null : v;
+      });
+      series.push({ line, li, def, values: joinSparse(xs, values) });
+    }
+    for (const band of style.bands ? style.bands(line, data, ctx) : []) {
+      bands.push({ ...band, binStart: data.binStart, binsize: data.binsize, rgb, line, get show() { return show(); } });
+    }
+    const mark = !summary && style.marks ? style.marks(line, data, ctx) : null;
+    if (mark) marks.push({ ...mark, binStart: data.binStart, binsize: data.binsize, rgb, get show() { return show(); } });
+  });
+  return { xs, series, bands, marks, data: [xs, ...series.map((s) => s.values)] };
+}
+
+/** The lowest and highest value drawn on `scale` between the x scale's ends. */
+function visibleExtent(u, model, scale) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  if (!model) return [lo, hi];
+  const { min, max } = u.scales.x;
+  const take = (v) => {
+    if (v == null || !Number.isFinite(v)) return;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  };
+  model.series.forEach((s, k) => {
+    if (s.def.scale !== scale || !u.series[k + 1].show) return;
+    model.xs.forEach((x, i) => {
+      if (x >= min && x <= max) take(s.values[i]);
+    });
+  });
+  for (const band of model.bands) {
+    if (band.scale !== scale || !band.show) continue;
+    band.binStart.forEach((t, i) => {
+      const s = band.smoke[i];
+      if (!s || t + band.binsize < min || t > max) return;
+      take(band.min && band.min[i] != null ? band.min[i] : s[0]);
+      for (let k = s.length - 1; k >= 0; k--) {
+        if (s[k] != null) {
+          take(s[k]);
+          break;
+        }
+      }
+    });
+  }
+  return [lo, hi];
+}
+
+function scaleOptions(getModel) {
+  const out = { x: { time: true } };
+  for (const [key, scale] of Object.entries(scales())) {
+    out[key] = {
+      range: (u) => {
+        const [lo, hi] = visibleExtent(u, getModel(), key);
+        return scale.fit ? scale.fit(lo, hi) : fitRange(lo, hi);
+      },
+    };
+  }
+  return out;
+}
+
+function valueAxes(summary) {
+  const entries = Object.entries(scales());
+  const axis = (key, scale, side) => ({
+    scale: key,
+    side,
+    size: side === 1 ? RIGHT_AXIS : LEFT_AXIS,
+    space: summary ? 28 : 36,
+    stroke: AXIS_COLOUR,
+    grid: { show: side === 3, stroke: GRID_COLOUR, width: 1 },
+    ticks: { stroke: GRID_COLOUR, width: 1 },
+    // Four significant digits, so that ticks 0.25 apart stay distinct (10.25, 10.5).
+    values: (u, splits) => splits.map((v) => (v == null ? null : scale.format(v, 4))),
+  });
+  const axes = [axis(entries[0][0], entries[0][1], 3)];
+  if (entries.length > 1 && !summary) {
+    axes.push(axis(entries[1][0], entries[1][1], 1));
+  } else {
+    // Empty, so that the plot is as wide as the other graph's.
+    axes.push({
+      scale: entries[0][0],
+      side: 1,
+      size: RIGHT_AXIS,
+      stroke: "transparent",
+      grid: { show: false },
+      ticks: { show: false },
+      values: (u, splits) => splits.map(() => ""),
+    });
+  }
+  return axes;
+}
+
+/**
+ * `values` with the short runs of nulls between measurements made undefined,
+ * so the line is drawn across them: a test that runs every 30 minutes leaves
+ * empty 10-minute bins between its results, which are not outages. A run of
+ * nulls longer than 1.5 times the usual spacing of the line's points stays a
+ * gap.
+ */
+function joinSparse(xs, values) {
+  const present = [];
+  values.forEach((v, i) => v != null && present.push(i));
+  if (present.length < 3) return values;
+  const spacings = present.slice(1).map((i, k) => xs[i] - xs[present[k]]).sort((a, b) => a - b);
+  const usual = spacings[Math.floor(spacings.length / 2)];
+  const out = values.slice();
+  for (let k = 1; k < present.length; k++) {
+    const a = present[k - 1];
+    const b = present[k];
+    if (b - a > 1 && xs[b] - xs[a] <= usual * 1.5) {
+      for (let i = a + 1; i < b; i++) out[i] = undefined;
+    }
+  }
+  return out;
+}
+
+/** Indexes of points with no neighbour: a line has nothing to draw there, so they get a dot. */
+function isolatedPoints(values) {
+  const idxs = [];
+  const has = (i) => values[i] != null;
+  for (let i = 0; i < values.length; i++) {
+    if (!has(i)) continue;
+    let before = i - 1;
+    while (before >= 0 && values[before] === undefined) before--;
+    let after = i + 1;
+    while (after < values.length && values[after] === undefined) after++;
+    if (!(before >= 0 && has(before)) && !(after < values.length && has(after))) idxs.push(i);
+  }
+  return idxs.length ? idxs : null;
+}
+
+function uplotSeries(model, summary) {
+  return model.series.map((s, k) => ({
+    label: `${s.line.title} ${s.line.label} ${s.def.label}`,
+    scale: s.def.scale,
+    stroke: s.line.colour,
+    width: s.def.width ?? 2,
+    dash: s.def.dash || undefined,
+    spanGaps: false,
+    show: !state.hidden.has(s.line.line_id),
+    points: {
+      show: !!s.def.points,
+      size: summary ? 3 : 5,
+      fill: s.line.colour,
+      stroke: s.line.colour,
+      filter: s.def.points ? null : (u) => isolatedPoints(u.data[k + 1]),
+    },
+  }));
+}
+
+// ---------------------------------------------------------------- the detail graph
+
+function cursorValues(u) {
+  const model = detailModel;
+  let idx = u.cursor.idx;
+  if (el.cursorTime) {
+    if (idx != null && model.xs[idx] != null) {
+      const lineData = state.detail.find((d) => d.index.has(model.xs[idx]));
+      const start = lineData ? lineData.binStart[lineData.index.get(model.xs[idx])] : model.xs[idx];
+      el.cursorTime.textContent = `at ${formatTime(start)}`;
+    } else {
+      el.cursorTime.textContent = "latest values";
+      idx = null;
+    }
+  }
+  lines.forEach((line, li) => {
+    const cell = document.querySelector(`.legend-value[data-value="${CSS.escape(line.line_id)}"]`);
+    if (!cell) return;
+    const data = state.detail[li];
+    let i = idx != null ? data.index.get(model.xs[idx]) : undefined;
+    if (idx == null) {
+      // Without a cursor: the newest bin that has data.
+      const main = style.series(line, data, context(false))[0];
+      for (let k = data.x.length - 1; k >= 0 && i === undefined; k--) if (main.values[k] != null) i = k;
+    }
+    cell.textContent = i === undefined ? "—" : style.readout(line, data, i, context(false));
+  });
+}
+
+function makeDetail() {
+  detailModel = buildModel(state.detail, false);
+  const opts = {
+    width: el.detail.clientWidth || 800,
+    height: DETAIL_HEIGHT,
+    tzDate: tzDate(uPlot),
+    cursor: {
+      drag: { x: true, y: false, setScale: false },
+      bind: { dblclick: () => null },
+      points: { size: 8, width: 2 },
+    },
+    legend: { show: false },
+    scales: scaleOptions(() => detailModel),
+    series: [{}, ...uplotSeries(detailModel, false)],
+    axes: [
+      {
+        stroke: AXIS_COLOUR,
+        grid: { stroke: GRID_COLOUR, width: 1 },
+        ticks: { stroke: GRID_COLOUR, width: 1 },
+        space: 70,
+        size: 44,
+        values: timeTicks,
+      },
+      ...valueAxes(false),
+    ],
+    hooks: {
+      setSelect: [
+        (u) => {
+          const { left, width } = u.select;
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          if (width < 5) return;
+          navigate([u.posToVal(left, "x"), u.posToVal(left + width, "x")]);
+        },
+      ],
+      setCursor: [cursorValues],
+      draw: [
+        () => {
+          if (!state.readyPending) return;
+          state.readyPending = false;
+          el.detail.dataset.points = String(state.detail.reduce((n, d) => n + d.points, 0));
+          el.detail.dataset.start = String(state.range[0]);
+          el.detail.dataset.end = String(state.range[1]);
+          document.body.dataset.graphReady = "true";
+        },
+      ],
+    },
+    plugins: [bandsPlugin({ get: () => detailModel.bands }), marksPlugin({ get: () => detailModel.marks })],
+  };
+  const u = new uPlot(opts, detailModel.data, el.detail);
+  u.setScale("x", { min: state.range[0], max: state.range[1] });
+  u.over.addEventListener("wheel", (e) => onWheel(u, e), { passive: false });
+  return u;
+}
+
+/** Mouse-wheel zoom around the cursor: the view rescales at once, new data comes after a pause. */
+function onWheel(u, e) {
+  e.preventDefault();
+  const delta = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaMode === 2 ? e.deltaY * 400 : e.deltaY;
+  if (delta === 0) return;
+  const factor = Math.exp(Math.max(-300, Math.min(300, delta)) * 0.0015);
+  const rect = u.over.getBoundingClientRect();
+  const at = u.posToVal(e.clientX - rect.left, "x");
+  const next = R.zoom(state.wheelRange || state.range, factor, now(), at);
+  state.wheelRange = next;
+  u.setScale("x", { min: next[0], max: next[1] });
+  clearTimeout(state.wheelTimer);
+  state.wheelTimer = setTimeout(() => {
+    const range = state.wheelRange;
+    state.wheelRange = null;
+    navigate(range);
+  }, WHEEL_DEBOUNCE_MS);
+}
+
+function binningText(datas) {
+  const labels = [...new Set(datas.filter((d) => d.points > 0 || d.aggregation).map((d) => d.aggregation).filter(Boolean))];
+  return labels.join("; ");
+}
+
+function withIndex(line) {
+  const data = toColumns(line);
+  data.index = new Map(data.x.map((x, i) => [x, i]));
+  return data;
+}
+
+/** The view's history over `range` at `detail`, one toColumns() per line of `lines`. */
+async function loadLines(range, detail, signal) {
+  const answer = await fetchJSON(withParams(pageData.history_url, { start: range[0], end: range[1], detail }), { signal });
+  const byId = new Map((answer.lines || []).map((line) => [line.line_id, withIndex(line)]));
+  return lines.map((line) => byId.get(line.line_id) || EMPTY);
+}
+
+async function loadDetail() {
+  const range = state.range;
+  state.detailRequest?.abort();
+  const request = new AbortController();
+  state.detailRequest = request;
+  setLoading(el.detail, el.detailStatus, true);
+  if (document.body.dataset.graphReady) document.body.dataset.graphReady = "false";
+  try {
+    const datas = await loadLines(range, "full", request.signal);
+    if (request.signal.aborted) return;
+    state.detail = datas;
+    state.errors.detail = null;
+    delete document.body.dataset.graphError;
+    const text = binningText(datas);
+    el.label.textContent = text;
+    el.detail.dataset.binning = text;
+    const points = datas.reduce((n, d) => n + d.points, 0);
+    el.detailEmpty.textContent = lines.length ? "No measurements in this range." : "This graph has no series yet: add one below.";
+    el.detailEmpty.hidden = points > 0;
+    if (style.generic && !state.loadedOnce) chooseMetric();
+    state.loadedOnce = true;
+    state.readyPending = true;
+    detailModel = buildModel(datas, false);
+    detailPlot.setData(detailModel.data, false);
+    detailPlot.setScale("x", { min: range[0], max: range[1] });
+    cursorValues(detailPlot);
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    state.errors.detail = err.message;
+    document.body.dataset.graphError = "true";
+  } finally {
+    if (state.detailRequest === request) {
+      state.detailRequest = null;
+      setLoading(el.detail, el.detailStatus, false);
+      renderAlert();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the summary graph
+
+function makeSummary() {
+  summaryModel = buildModel(state.summary, true);
+  const opts = {
+    width: el.summary.clientWidth || 800,
+    height: SUMMARY_HEIGHT,
+    tzDate: tzDate(uPlot),
+    legend: { show: false },
+    cursor: {
+      y: false,
+      drag: { x: true, y: false, setScale: false },
+      bind: { dblclick: () => null },
+      points: { show: false },
+    },
+    scales: scaleOptions(() => summaryModel),
+    series: [{}, ...uplotSeries(summaryModel, true)],
+    axes: [
+      {
+        stroke: AXIS_COLOUR,
+        grid: { stroke: GRID_COLOUR, width: 1 },
+        ticks: { stroke: GRID_COLOUR, width: 1 },
+        space: 70,
+        size: 40,
+        values: timeTicks,
+      },
+      ...valueAxes(true),
+    ],
+    hooks: {
+      setSelect: [
+        (u) => {
+          const { left, width } = u.select;
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          if (width < 3) return;
+          navigate([u.posToVal(left, "x"), u.posToVal(left + width, "x")]);
+        },
+      ],
+    },
+    plugins: [bandsPlugin({ get: () => summaryModel.bands }), rangeHighlightPlugin({ get: () => state.range })],
+  };
+  const u = new uPlot(opts, summaryModel.data, el.summary);
+  if (state.summaryRange) u.setScale("x", { min: state.summaryRange[0], max: state.summaryRange[1] });
+  // A click (no drag) centres the detail range there, keeping its width.
+  let downX = null;
+  u.over.addEventListener("mousedown", (e) => {
+    downX = e.clientX;
+  });
+  u.over.addEventListener("click", (e) => {
+    const moved = downX === null || Math.abs(e.clientX - downX) > 3;
+    downX = null;
+    if (moved) return; // the end of a drag, handled by setSelect
+    const rect = u.over.getBoundingClientRect();
+    const at = u.posToVal(e.clientX - rect.left, "x");
+    const half = (state.range[1] - state.range[0]) / 2;
+    navigate(R.clampToNow([at - half, at + half], Math.max(now(), state.range[1])));
+  });
+  return u;
+}
+
+async function loadSummary() {
+  const range = state.summaryRange;
+  state.summaryRequest?.abort();
+  const request = new AbortController();
+  state.summaryRequest = request;
+  setLoading(el.summary, el.summaryStatus, true);
+  summaryPlot.setScale("x", { min: range[0], max: range[1] });
+  try {
+    const datas = await loadLines(range, "summary", request.signal);
+    if (request.signal.aborted) return;
+    state.summary = datas;
+    state.errors.summary = null;
+    el.summaryLabel.textContent = binningText(datas) ? `(${binningText(datas)})` : "";
+    summaryModel = buildModel(datas, true);
+    summaryPlot.setData(summaryModel.data, false);
+    summaryPlot.setScale("x", { min: range[0], max: range[1] });
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    state.errors.summary = err.message;
+  } finally {
+    if (state.summaryRequest === request) {
+      state.summaryRequest = null;
+      setLoading(el.summary, el.summaryStatus, false);
+      renderAlert();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- alerts, status, key
+
+function renderAlert() {
+  const messages = [];
+  if (state.errors.detail) messages.push(state.errors.detail);
+  if (state.errors.summary && state.errors.summary !== state.errors.detail) {
+    messages.push(`Summary graph: ${state.errors.summary}`);
+  }
+  el.alert.replaceChildren();
+  el.alert.hidden = messages.length === 0;
+  if (!messages.length) return;
+  const title = document.createElement("strong");
+  title.textContent = "Could not load the graph data. ";
+  el.alert.append(title);
+  messages.forEach((m, i) => {
+    if (i) el.alert.append(document.createElement("br"));
+    el.alert.append(document.createTextNode(m));
+  });
+}
+
+function setLoading(container, status, loading) {
+  container.classList.toggle("is-loading", loading);
+  container.dataset.loading = loading ? "true" : "false";
+  if (status) status.hidden = !loading;
+}
+
+/** The explanation under the detail graph: the style's key items, with swatches. */
+function renderKey() {
+  const hint = el.key.querySelector(".key-hint");
+  for (const item of el.key.querySelectorAll(".key-item:not(.key-hint)")) item.remove();
+  const rgb = lines.length === 1 ? rgbOf(lines[0].colour) : "55, 65, 81";
+  for (const entry of style.key || []) {
+    const item = document.createElement("span");
+    item.className = "key-item";
+    if (entry.swatch) {
+      const swatch = document.createElement("span");
+      swatch.className = `key-swatch key-${entry.swatch}`;
+      swatch.setAttribute("aria-hidden", "true");
+      if (entry.swatch === "smoke") {
+        const stops = smokeAlphas(20).map((a, k) => `rgba(${rgb}, ${a.toFixed(3)}) ${k * 5}% ${(k + 1) * 5}%`);
+        swatch.style.background = `linear-gradient(to top, ${stops.join(", ")})`;
+      } else if (entry.swatch === "loss") {
+        swatch.style.background = `linear-gradient(to right, ${lossColour(0.01, rgb)}, ${lossColour(1, rgb)})`;
+      }
+      item.append(swatch);
+    }
+    item.append(document.createTextNode(entry.text));
+    el.key.insertBefore(item, hint);
+  }
+}
+
+/** Generic graphs: the columns the lines have, in the "Show" dropdown. */
+function chooseMetric() {
+  const withData = state.detail.find((d) => d.points > 0) || state.detail.find((d) => Object.keys(d.columns).length);
+  if (!withData) return;
+  const metrics = metricsOf(withData);
+  if (!metrics.length) return;
+  if (!metrics.includes(state.metric)) state.metric = metrics[0];
+  el.metricSelect.replaceChildren(
+    ...metrics.map((name) => {
+      const option = document.createElement("option");
+      option.value = name;
+      option.textContent = name.replaceAll("_", " ");
+      option.selected = name === state.metric;
+      return option;
+    }),
+  );
+  el.metricChoice.hidden = false;
+  rebuildPlots();
+}
+
+function onMetric() {
+  state.metric = el.metricSelect.value;
+  const url = new URL(window.location.href);
+  url.searchParams.set("metric", state.metric);
+  history.replaceState(history.state, "", url.pathname + url.search);
+  rebuildPlots();
+}
+
+// ---------------------------------------------------------------- ranges and history
+
+function currentUrl(range) {
+  const search = state.metric && style.generic ? `?metric=${encodeURIComponent(state.metric)}` : "";
+  return R.rangeUrl(pageData.view_url, range) + search;
+}
+
+function renderRange() {
+  const [start, end] = state.range;
+  el.rangeText.textContent = formatRange(start, end);
+  el.rangeText.setAttribute("datetime", `${new Date(start * 1000).toISOString()}/${new Date(end * 1000).toISOString()}`);
+  el.rangeZone.textContent = zoneName();
+  for (const name of document.querySelectorAll(".zone-name")) name.textContent = zoneName();
+  el.rangeSpan.textContent = formatSpan(end - start);
+  el.csv.href = withParams(pageData.history_url, { start, end, detail: "full", format: "csv" });
+  el.csv.setAttribute("download", `view-${pageData.view.view_id}-${start}-${end}.csv`);
+  for (const button of el.toolbar.querySelectorAll("[data-span]")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.span) === end - start));
+  }
+  const panRight = el.toolbar.querySelector('[data-action="pan-right"]');
+  if (panRight) panRight.disabled = end >= now();
+}
+
+/** Makes [start, end] the detail range: URL (unless restoring history), text, both graphs. */
+function navigate(range, { push = true } = {}) {
+  const next = R.normalise(range);
+  clearTimeout(state.wheelTimer);
+  state.wheelRange = null;
+  if (next[0] === state.range[0] && next[1] === state.range[1] && state.loadedOnce) {
+    detailPlot.setScale("x", { min: next[0], max: next[1] });
+    return;
+  }
+  state.range = next;
+  if (push) history.pushState({ range: next }, "", currentUrl(next));
+  renderRange();
+  detailPlot.setScale("x", { min: next[0], max: next[1] });
+  updateSummary();
+  loadDetail();
+}
+
+/** Keeps the summary where it is while the detail range stays inside it; else moves it. */
+function updateSummary() {
+  if (!state.summaryRange || !R.contains(state.summaryRange, state.range)) {
+    state.summaryRange = R.summaryFor(state.range);
+    loadSummary();
+  } else {
+    summaryPlot.redraw(false, false);
+  }
+}
+
+function onToolbar(e) {
+  const button = e.target.closest("button");
+  if (!button || !el.toolbar.contains(button)) return;
+  const t = now();
+  const current = state.range;
+  if (button.dataset.span) {
+    navigate(R.preset(current, Number(button.dataset.span)));
+    return;
+  }
+  if (button.dataset.action === "pan-left") navigate(R.pan(current, -0.5, Math.max(t, current[1])));
+  if (button.dataset.action === "pan-right") navigate(R.pan(current, 0.5, Math.max(t, current[1])));
+  if (button.dataset.action === "zoom-out") navigate(R.zoom(current, 2, t));
+}
+
+function onPopState(e) {
+  let range = e.state && Array.isArray(e.state.range) ? e.state.range : null;
+  if (!range) range = R.parseRangeUrl(pageData.view_url, window.location.pathname);
+  if (!range) range = initialRange();
+  navigate(range, { push: false });
+}
+
+/** Resizes a graph with its container (on window resizes and layout changes). */
+function fitWidth(getPlot, container, height) {
+  let frame = 0;
+  new ResizeObserver(() => {
+    cancelAnimationFrame(frame);
+    frame = requestAnimationFrame(() => {
+      const plot = getPlot();
+      const width = Math.floor(container.clientWidth);
+      if (plot && width > 0 && width !== plot.width) plot.setSize({ width, height });
+    });
+  }).observe(container);
+}
+
+/** New graphs for the same data: after the time zone or the generic column changed. */
+function rebuildPlots() {
+  detailPlot?.destroy();
+  summaryPlot?.destroy();
+  state.readyPending = state.loadedOnce;
+  detailPlot = makeDetail();
+  summaryPlot = makeSummary();
+  cursorValues(detailPlot);
+}
+
+// ---------------------------------------------------------------- legend, views and the dialog
+
+function goToView(viewId, viewStyle = pageData.style) {
+  const [start, end] = state.range;
+  window.location.assign(`/view/${encodeURIComponent(viewStyle)}/${encodeURIComponent(viewId)}/${start}/${end}`);
+}
+
+async function changeView(body, viewStyle, button) {
+  if (button) button.disabled = true;
+  try {
+    const answer = await postJSON(pageData.views_url, body);
+    goToView(answer.view_id, viewStyle);
+  } catch (err) {
+    state.errors.detail = err.message;
+    renderAlert();
+    if (button) button.disabled = false;
+  }
+}
+
+function onLegendClick(e) {
+  const remove = e.target.closest("[data-remove]");
+  if (remove) {
+    changeView({ view_id: pageData.view.view_id, remove: remove.dataset.remove }, pageData.style, remove);
+    return;
+  }
+  const toggle = e.target.closest(".legend-toggle");
+  if (!toggle) return;
+  const lineId = toggle.closest("[data-line]").dataset.line;
+  const show = state.hidden.has(lineId);
+  if (show) state.hidden.delete(lineId);
+  else state.hidden.add(lineId);
+  toggle.setAttribute("aria-pressed", String(show));
+  for (const [plot, model] of [
+    [detailPlot, detailModel],
+    [summaryPlot, summaryModel],
+  ]) {
+    model.series.forEach((s, k) => {
+      if (s.line.line_id === lineId) plot.setSeries(k + 1, { show }, false);
+    });
+    plot.redraw(true, true);
+  }
+}
+
+function start() {
+  history.replaceState({ range: state.range }, "", currentUrl(state.range));
+  renderRange();
+  renderKey();
+  detailPlot = makeDetail();
+  summaryPlot = makeSummary();
+  fitWidth(() => detailPlot, el.detail, DETAIL_HEIGHT);
+  fitWidth(() => summaryPlot, el.summary, SUMMARY_HEIGHT);
+  el.toolbar.addEventListener("click", onToolbar);
+  el.metricSelect.addEventListener("change", onMetric);
+  document.querySelector(".legend-card").addEventListener("click", onLegendClick);
+  $("add-series-button").addEventListener("click", () =>
+    openDialog({ style: pageData.style, viewId: pageData.view.view_id, styles: pageData.styles, range: state.range }),
+  );
+  for (const button of document.querySelectorAll(".style-tabs [data-style]")) {
+    button.addEventListener("click", () => {
+      if (button.dataset.style === pageData.style) return;
+      changeView({ style: button.dataset.style, groups: pageData.view.groups }, button.dataset.style, button);
+    });
+  }
+  window.addEventListener("popstate", onPopState);
+  window.addEventListener(TZ_EVENT, () => {
+    renderRange();
+    rebuildPlots();
+  });
+  updateSummary();
+  loadDetail();
+  // An empty view opens with the dialog, since adding a series is all it is for.
+  if (!lines.length && !pageData.view.groups.length) {
+    openDialog({ style: pageData.style, viewId: pageData.view.view_id, styles: pageData.styles, range: state.range });
+  }
+}
+
+start();
+
+// For debugging from the console.
+window.nntscView = { state, pageData, get detail() { return detailPlot; }, get summary() { return summaryPlot; } };
