@@ -34,7 +34,6 @@ from nntsc.sysdig.metrics import (
 from nntsc.sysdig.reader import WRAP_THRESHOLD, ReadStats, local_midnight, split_text_line
 
 _new_call = tuple.__new__
-_MISSING = ("", "")
 #: The result of a read or write exit: ``res=832 data=...``.
 _RESULT = re.compile(r"res=(\d+)")
 
@@ -89,7 +88,6 @@ def scan_text(
     watched: dict[str, bool] = {}
 
     pending: dict[str, tuple[str, str, int, str]] = {}
-    known_targets: dict[str, tuple[str, str] | None] = {}
     # The counts of the current minute as (process, path, slot) keys, one per
     # call, counted at C speed by `Counter` when the minute changes; bytes
     # read or written are summed per key.
@@ -167,13 +165,18 @@ def scan_text(
             if found is None:
                 found = target_of(enter_info and enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
         elif enter_info is not None and enter_info[:3] == "fd=":
-            found = known_targets.get(enter_info, _MISSING)
-            if found is _MISSING:
-                if len(known_targets) > 50_000:
-                    known_targets.clear()
-                found = known_targets[enter_info] = _annotation(enter_info) or target_of(
-                    enter_info.rstrip("\r\n"), info.rstrip("\r\n")
-                )
+            # `fd_target` of the enter, inline: this is most calls of a log.
+            found = None
+            opening = enter_info.find("(", 3, 16)
+            if opening > 0 and enter_info[3] != "-" and enter_info[opening + 1] == "<":
+                end = enter_info.find(") ", opening)
+                if end < 0:
+                    end = enter_info.rfind(")")
+                close = enter_info.find(">", opening)
+                if opening < close < end:
+                    found = (enter_info[opening + 2 : close], enter_info[close + 1 : end])
+            if found is None:
+                found = target_of(enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
         else:
             found = target_of(enter_info and enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
         path = found[1] if found is not None else None
