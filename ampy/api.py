@@ -304,6 +304,7 @@ class Ampy:
 
     # -- traceroute paths --------------------------------------------------------
 
+    @_reaching_stores
     def paths(self, view_id: str, start: int, end: int) -> ViewPaths:
         """Per line of a traceroute view, the distinct IP paths of [start, end) and their counts.
 
@@ -315,6 +316,7 @@ class Ampy:
         lines = [read_ip_paths(self.services, line, start, end) for line in legend.lines]
         return ViewPaths(legend.view_id, legend.style, "ip", start, end, lines)
 
+    @_reaching_stores
     def as_paths(self, view_id: str, start: int, end: int) -> ViewPaths:
         """Per line of a traceroute or AS path view, its AS paths and their changes in [start, end).
 
