@@ -94,12 +94,9 @@ SLOT_BYTES_WRITTEN = SLOT_BYTES_READ + 1
 N_SLOTS = SLOT_BYTES_WRITTEN + 1
 #: System call -> index of its operation in `OPERATIONS`.
 SLOT = {name: OPERATIONS.index(op) for name, op in CALL_OPERATION.items()}
-_SLOT = SLOT
 SLOT_READ = OPERATIONS.index("read")
 SLOT_WRITE = OPERATIONS.index("write")
-_READ = SLOT_READ
-_WRITE = SLOT_WRITE
-#: Kinds of fd targets that are files (sockets, pipes, ttys' ptmx are files too: `f`).
+#: Kinds of fd targets that are files or directories (a tty such as /dev/pts/0 is `f` too).
 FILE_KINDS = frozenset(("f", "d"))
 
 DEFAULT_TOP_FILES = 50
@@ -181,7 +178,7 @@ class FileOpsCounter:
 
         A call whose exit event was not captured has no result and is not counted.
         """
-        slot = _SLOT.get(call[2])
+        slot = SLOT.get(call[2])
         if slot is None or call[8] is None:
             return False
         found = target(call)
@@ -205,9 +202,9 @@ class FileOpsCounter:
         else:
             by_process[slot] += 1
             by_file[slot] += 1
-            if slot in (_READ, _WRITE):
+            if slot in (SLOT_READ, SLOT_WRITE):
                 size = result(call) or 0
-                bytes_slot = SLOT_BYTES_READ if slot == _READ else SLOT_BYTES_WRITTEN
+                bytes_slot = SLOT_BYTES_READ if slot == SLOT_READ else SLOT_BYTES_WRITTEN
                 by_process[bytes_slot] += size
                 by_file[bytes_slot] += size
         self.counted += 1
