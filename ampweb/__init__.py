@@ -24,6 +24,8 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     config.add_jinja2_search_path("ampweb:templates", name=".jinja2")
     max_age = int(config.get_settings().get("ampweb.static_max_age", 3600))
     config.add_static_view("static", "ampweb:static", cache_max_age=max_age)
+    # Who is asking and what they may do: sessions, API tokens, roles, CSRF.
+    config.include("ampweb.security")
     # URLs, then the views that answer them and the mapping of errors to statuses.
     config.include(".routes")
     config.scan(".views")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from pyramid.httpexceptions import HTTPException
+from pyramid.httpexceptions import HTTPException, HTTPForbidden
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from ampweb.security import forbidden
 from ampy.errors import UnknownMetric, UnknownView
 from nntsc.errors import (
     AlreadyExists,
@@ -21,6 +22,8 @@ from nntsc.errors import (
     UnknownMesh,
     UnknownSite,
     UnknownStream,
+    UnknownToken,
+    UnknownUser,
 )
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,8 @@ STATUS = (
     (UnknownMetric, 404),
     (UnknownSite, 404),
     (UnknownMesh, 404),
+    (UnknownUser, 404),
+    (UnknownToken, 404),
     (AlreadyExists, 409),
     (StoreUnavailable, 503),
 )
@@ -82,6 +87,8 @@ def not_found(request: Request) -> Response:
 
 @exception_view_config(HTTPException)
 def http_error(error: HTTPException, request: Request) -> Response:
+    if isinstance(error, HTTPForbidden):
+        return forbidden(error, request)
     if request.path.startswith("/api/"):
         return _answer(request, error.code or 500, error.explanation or error.title)
     return error

@@ -5,10 +5,12 @@ from __future__ import annotations
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 
-@view_config(route_name="health", request_method="GET")
+# Load balancers and monitoring ask without logging in, so these two are public.
+@view_config(route_name="health", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 def health(request: Request) -> Response:
     """200 when every store answers, 503 naming what does not."""
     status = request.ampy.ping()
@@ -19,7 +21,7 @@ def health(request: Request) -> Response:
     )
 
 
-@view_config(route_name="metrics", request_method="GET")
+@view_config(route_name="metrics", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 def metrics(request: Request) -> Response:
     return Response(
         body=generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0], charset="utf-8"

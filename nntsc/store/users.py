@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -29,10 +30,17 @@ from nntsc.store.models import ApiToken, User
 from nntsc.store.sites import check_flag, check_text
 from nntsc.store.streams import Page
 
-#: The roles a user may have. ``admin`` implies the others; ``editconfig``
-#: lets one change sites and meshes; ``viewdata`` lets one see graphs, the
-#: matrix and the read-only API when data is not public.
+#: The roles a user may have: ``viewdata`` lets one see graphs, the matrix
+#: and the read-only API when data is not public; ``editconfig`` lets one
+#: change sites and meshes too; ``admin`` lets one do anything, users included.
 ROLES = ("admin", "editconfig", "viewdata")
+#: The roles each role includes: whoever may change the configuration may
+#: also look at what it produces.
+IMPLIED_ROLES = {
+    "admin": frozenset(ROLES),
+    "editconfig": frozenset({"editconfig", "viewdata"}),
+    "viewdata": frozenset({"viewdata"}),
+}
 USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 MIN_PASSWORD_LENGTH = 8
 #: Longer passwords only cost hashing time; no one types more.
@@ -49,6 +57,17 @@ TOKEN_DISPLAY_LENGTH = 12
 LAST_USED_RESOLUTION = 60
 
 
+def default_hasher() -> PasswordHasher:
+    """argon2id with the OWASP Password Storage Cheat Sheet's parameters (19 MiB, 2 passes).
+
+    argon2-cffi's own defaults (64 MiB, 3 passes, 4 lanes) take most of a
+    second of two shared cores per login; these are still well above what
+    makes guessing offline costly, and hashes made with other parameters are
+    replaced at the next login (`UserRegistry.authenticate`).
+    """
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
 @dataclass(frozen=True)
 class UserInfo:
     """A user: name, name for people, e-mail, roles, and whether they may log in."""
@@ -62,8 +81,8 @@ class UserInfo:
     has_password: bool = False
 
     def has_role(self, role: str) -> bool:
-        """Whether the user has `role`; ``admin`` has every role."""
-        return role in self.roles or "admin" in self.roles
+        """Whether the user has `role`, given or implied (see `IMPLIED_ROLES`)."""
+        return any(role in IMPLIED_ROLES[held] for held in self.roles)
 
     def as_dict(self) -> dict[str, Any]:
         """The user as JSON-ready data (never the password hash)."""
@@ -175,10 +194,13 @@ class UserRegistry:
         self, sessions: sessionmaker[Session], hasher: PasswordHasher | None = None
     ) -> None:
         self.sessions = sessions
-        self.hasher = hasher or PasswordHasher()
-        # Verified against when the user does not exist, so that a wrong user
-        # name costs as much time as a wrong password and cannot be told apart.
-        self._decoy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        self.hasher = hasher or default_hasher()
+
+    @cached_property
+    def _decoy_hash(self) -> str:
+        """Verified against when the user does not exist, so that a wrong user
+        name costs as much time as a wrong password and cannot be told apart."""
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     # -- users ----------------------------------------------------------------------
 

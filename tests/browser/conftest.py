@@ -70,7 +70,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     finally:
         services.close()
 
-    app = ampweb.main({}, **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"})
+    app = ampweb.main(
+        {},
+        **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", "ampweb.public_data": "true"},
+    )
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()

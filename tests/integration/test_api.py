@@ -62,7 +62,13 @@ def load_demo(sql_url: str, timeseries_url: str = "sql") -> None:
 
 
 def make_app(sql_url: str, timeseries_url: str = "sql") -> webtest.TestApp:
-    settings = {"nntsc.sql_url": sql_url, "nntsc.timeseries_url": timeseries_url}
+    # Anonymous reads, as a site with public data serves them (tests/integration/test_auth.py
+    # covers the private default).
+    settings = {
+        "nntsc.sql_url": sql_url,
+        "nntsc.timeseries_url": timeseries_url,
+        "ampweb.public_data": "true",
+    }
     return webtest.TestApp(ampweb.main({}, **settings))
 
 

@@ -63,9 +63,12 @@ def test_create_get_and_list(users: UserRegistry) -> None:
     assert "password" not in str(created.as_dict())
 
 
-def test_roles_admin_implies_the_others(users: UserRegistry) -> None:
+def test_roles_admin_implies_the_others_and_editconfig_viewdata(users: UserRegistry) -> None:
     admin = users.create_user("root", PASSWORD, ["admin"])
     viewer = users.create_user("viewer", PASSWORD, ["viewdata"])
+    editor = users.create_user("editor", PASSWORD, ["editconfig"])
+    assert editor.has_role("viewdata")
+    assert not editor.has_role("admin")
     assert all(admin.has_role(role) for role in ROLES)
     assert viewer.has_role("viewdata")
     assert not viewer.has_role("editconfig")

@@ -1,0 +1,313 @@
+"""Who is asking, and what they may do: sessions, API tokens, roles, CSRF, login throttling.
+
+A request is made by a user when it carries their signed session cookie (set
+at login) or ``Authorization: Bearer <token>`` with one of their API tokens.
+Every view needs the ``view`` permission unless it says otherwise; the roles
+grant the permissions:
+
+========== ==========================================================
+permission  granted to
+========== ==========================================================
+view        ``viewdata`` (which the other roles include), or everyone when
+            ``ampweb.public_data`` is true
+editconfig  ``editconfig`` (sites and meshes), which ``admin`` includes
+admin       ``admin`` (users)
+account     any logged-in user (their own API tokens)
+========== ==========================================================
+
+Authorization is enforced whatever the settings: without
+``ampweb.session_secret`` a random secret is made for the process (sessions
+then end when it restarts), and without ``ampweb.public_data`` data is private.
+
+Every state-changing request made with a session cookie must carry the
+session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``);
+requests authenticated by a Bearer token are exempt, since a browser never
+adds that header to a cross-site request on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from pyramid.config import Configurator
+from pyramid.csrf import get_csrf_token
+from pyramid.events import BeforeRender
+from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+from pyramid.renderers import render_to_response
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.security import Allowed, Denied
+from pyramid.session import SignedCookieSessionFactory
+from pyramid.settings import asbool
+
+from nntsc.errors import BadCredentials, BadValue, StoreUnavailable, UnknownUser
+from nntsc.store.users import UserInfo
+
+log = logging.getLogger(__name__)
+
+VIEW = "view"
+EDITCONFIG = "editconfig"
+ADMIN = "admin"
+ACCOUNT = "account"
+#: The role each permission needs (roles include others, see `UserInfo.has_role`).
+PERMISSION_ROLES = {VIEW: "viewdata", EDITCONFIG: "editconfig", ADMIN: "admin"}
+
+SESSION_COOKIE = "nntsc_session"
+SESSION_USER = "auth.username"
+#: A session unused for this long (seconds) is over; one in use is renewed.
+SESSION_TIMEOUT = 8 * 3600
+SESSION_REISSUE = 600
+#: Failed logins allowed per user name and per client address (`limits` syntax).
+DEFAULT_LOGIN_LIMIT = "5 per 5 minutes"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The user a request is made by, and whether by session cookie or API token."""
+
+    user: UserInfo
+    via: str
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or ``None`` without one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+class SecurityPolicy:
+    """Pyramid security policy: identity from session or Bearer token, permissions from roles."""
+
+    def __init__(self, public_data: bool) -> None:
+        self.public_data = public_data
+
+    def identity(self, request: Request) -> Identity | None:
+        users = request.registry["users"]
+        token = bearer_token(request)
+        if token is not None:
+            # A request that names a token is judged by it alone, never by a
+            # cookie that may come along (the CSRF exemption relies on this).
+            try:
+                return Identity(users.verify_token(token), "token")
+            except BadCredentials:
+                return None
+        if SESSION_COOKIE not in request.cookies:
+            return None
+        username = request.session.get(SESSION_USER)
+        if not username:
+            return None
+        try:
+            user = users.get_user(username)
+        except (UnknownUser, BadValue):
+            return None
+        # A user disabled (or deleted) since logging in loses access at once.
+        return Identity(user, "session") if user.enabled else None
+
+    def authenticated_userid(self, request: Request) -> str | None:
+        identity = request.identity
+        return identity.username if identity is not None else None
+
+    def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
+        identity = request.identity
+        if identity is None and bearer_token(request) is not None:
+            return Denied("invalid or revoked API token")
+        if permission == VIEW and self.public_data:
+            return Allowed("data is public")
+        if identity is None:
+            return Denied("authentication required")
+        if permission == ACCOUNT:
+            return Allowed("logged in")
+        role = PERMISSION_ROLES.get(permission)
+        if role is not None and identity.user.has_role(role):
+            return Allowed(f"has the {role} role")
+        return Denied(f"this needs the {role or permission} role")
+
+    def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
+        """Start a fresh session for `userid`, with a new CSRF token."""
+        request.session.invalidate()
+        request.session[SESSION_USER] = userid
+        request.session.new_csrf_token()
+        return []
+
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        request.session.invalidate()
+        request.session.new_csrf_token()
+        return []
+
+
+class LoginThrottle:
+    """Counts failed logins per user name and per client address; answers how long to wait.
+
+    The counters live in Redis when the app has one (so that every worker
+    process shares them), in this process's memory otherwise.
+    """
+
+    def __init__(self, storage_url: str = "memory://", limit: str = DEFAULT_LOGIN_LIMIT) -> None:
+        self.storage_url = storage_url
+        self.storage = storage_from_string(storage_url)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.limit: RateLimitItem = parse(limit)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> LoginThrottle:
+        """Storage from ``ampweb.ratelimit_url``, else the first Redis of the cache or live feed."""
+        url = settings.get("ampweb.ratelimit_url") or next(
+            (
+                settings[key]
+                for key in ("ampy.cache_url", "nntsc.live_url")
+                if settings.get(key, "").startswith(("redis://", "rediss://"))
+            ),
+            "memory://",
+        )
+        return cls(url, settings.get("ampweb.login_rate_limit") or DEFAULT_LOGIN_LIMIT)
+
+    def _keys(self, username: str, address: str) -> list[tuple[str, ...]]:
+        return [("nntsc-login", "user", username.lower()), ("nntsc-login", "address", address)]
+
+    def retry_after(self, username: str, address: str) -> int | None:
+        """Seconds until `username` may try again from `address`, or ``None`` if they may now."""
+        try:
+            waits = [
+                self.limiter.get_window_stats(self.limit, *key).reset_time - time.time()
+                for key in self._keys(username, address)
+                if not self.limiter.test(self.limit, *key)
+            ]
+        except Exception as error:  # the storage's client raises its own types
+            raise StoreUnavailable(f"login rate limit store: {error}") from error
+        return max(1, math.ceil(max(waits))) if waits else None
+
+    def failed(self, username: str, address: str) -> None:
+        """Count a failed login of `username` from `address`."""
+        try:
+            for key in self._keys(username, address):
+                self.limiter.hit(self.limit, *key)
+        except Exception as error:
+            raise StoreUnavailable(f"login rate limit store: {error}") from error
+
+    def succeeded(self, username: str) -> None:
+        """Forget `username`'s failures (not those of the address, which may try other names)."""
+        try:
+            self.limiter.clear(self.limit, "nntsc-login", "user", username.lower())
+        except Exception as error:
+            raise StoreUnavailable(f"login rate limit store: {error}") from error
+
+
+def client_address(request: Request) -> str:
+    """The address of the client, seen through the proxies named in ``ampweb.trusted_proxies``.
+
+    Behind nginx every request comes from 127.0.0.1; nginx appends the address
+    it saw to ``X-Forwarded-For``, so the rightmost address there that is not
+    one of our proxies is the client. A header from anyone else is ignored,
+    since a client can write whatever it likes in it.
+    """
+    trusted = request.registry["trusted_proxies"]
+    address = request.remote_addr or "unknown"
+    if address in trusted:
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+        for hop in reversed(hops):
+            if hop and hop not in trusted:
+                return hop
+    return address
+
+
+def session_secret(settings: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> str:
+    """``AMPWEB_SESSION_SECRET`` from the environment (which wins, and keeps the secret
+    out of the ini file), else ``ampweb.session_secret``, else a random one for this
+    process (with a warning)."""
+    secret = (
+        environ.get("AMPWEB_SESSION_SECRET") or str(settings.get("ampweb.session_secret") or "")
+    ).strip()
+    if not secret:
+        log.warning(
+            "ampweb.session_secret is not set: using a random secret, so sessions end when "
+            "this process restarts and are not shared between worker processes"
+        )
+        return secrets.token_urlsafe(48)
+    if len(secret) < 32:
+        log.warning("ampweb.session_secret is short: use at least 32 random characters")
+    return secret
+
+
+def forbidden(error: HTTPForbidden, request: Request) -> Response:
+    """401 (who are you?) or 403 (not allowed): JSON on the API, login redirect on pages."""
+    is_api = request.path.startswith("/api/")
+    if request.identity is None:
+        if bearer_token(request) is not None:
+            message = "invalid or revoked API token"
+        else:
+            message = "authentication required: log in, or send Authorization: Bearer <token>"
+        if is_api:
+            response = Response(json_body={"error": message}, status=401)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="nntsc"'
+            return response
+        if request.method in ("GET", "HEAD"):
+            return HTTPSeeOther(
+                request.route_url("auth.login", _query={"came_from": request.path_qs})
+            )
+        return Response(f"401: {message}", status=401, content_type="text/plain")
+    message = str(error.result) if error.result is not None else "forbidden"
+    if is_api:
+        return Response(json_body={"error": message}, status=403)
+    response = render_to_response(
+        "forbidden.jinja2", {"message": message, "identity": request.identity}, request
+    )
+    response.status = 403
+    return response
+
+
+def _add_csrf_token(event: BeforeRender) -> None:
+    request = event.get("request")
+    if request is not None:
+        event["get_csrf_token"] = lambda: get_csrf_token(request)
+
+
+def _check_csrf(request: Request) -> bool:
+    """Whether a state-changing request must carry the CSRF token (not with a Bearer token)."""
+    return bearer_token(request) is None
+
+
+def includeme(config: Configurator) -> None:
+    settings = config.get_settings()
+    services = config.registry["ampy"].services
+    config.registry["users"] = services.users
+    config.add_request_method(lambda request: request.registry["users"], "users", reify=True)
+    config.registry["login_throttle"] = LoginThrottle.from_settings(services.settings)
+    config.registry["trusted_proxies"] = frozenset(
+        str(settings.get("ampweb.trusted_proxies") or "").split()
+    )
+
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            session_secret(settings),
+            cookie_name=SESSION_COOKIE,
+            secure=asbool(settings.get("ampweb.secure_cookies", False)),
+            httponly=True,
+            samesite="Lax",
+            timeout=SESSION_TIMEOUT,
+            reissue_time=SESSION_REISSUE,
+        )
+    )
+    public_data = asbool(settings.get("ampweb.public_data", False))
+    config.set_security_policy(SecurityPolicy(public_data))
+    # Every view needs `view` unless it names another permission (or none).
+    config.set_default_permission(VIEW)
+    config.set_default_csrf_options(require_csrf=True, callback=_check_csrf)
+    config.add_subscriber(_add_csrf_token, BeforeRender)
+    if public_data:
+        log.info("ampweb.public_data is on: anyone may view graphs, the matrix and the API")
