@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ class ViewLegend:
         }
 
 
+log = logging.getLogger(__name__)
+
 #: Attempts at a call whose SQL connection failed, and the pause between them.
 SQL_ATTEMPTS = 2
 SQL_RETRY_PAUSE = 0.2
@@ -92,9 +95,10 @@ def _reaching_stores(method: Callable[..., _Result]) -> Callable[..., _Result]:
                 return method(*args, **kwargs)
             except (OperationalError, InterfaceError) as error:
                 if attempt + 1 == SQL_ATTEMPTS:
-                    raise StoreUnavailable(
-                        f"the SQL database is unavailable: {error.orig}"
-                    ) from error
+                    # The cause stays on the exception (and in the log), not in
+                    # the message clients see, which would name internal hosts.
+                    log.warning("SQL database unavailable: %s", error.orig)
+                    raise StoreUnavailable("the SQL database is unavailable") from error
                 time.sleep(SQL_RETRY_PAUSE)
         raise AssertionError("unreachable")
 

@@ -28,6 +28,8 @@ from ampy.groups import Line
 from ampy.series import spec_for as series_for
 from nntsc.collections import get as get_collection
 from nntsc.store import TimeseriesStore
+from nntsc.store.interfaces import MAX_BINS, MAX_RAW_SPAN
+from nntsc.store.models import ROLLUP_LEVELS
 
 #: The longest range a history call may cover (about 10 years).
 MAX_RANGE = 3660 * 86400
@@ -77,6 +79,18 @@ def binsize_for(collection: str, start: int, end: int, detail: str) -> int:
     return choose_binsize(start, end, series_for(collection).minimum_binsize, DETAIL_POINTS[detail])
 
 
+def _check_cost(start: int, end: int, binsize: int) -> None:
+    """Refuse at once what the store would refuse, before the cache splits it into blocks."""
+    bins = -(-(end - (start - start % binsize)) // binsize)
+    if bins > MAX_BINS:
+        raise BadQuery(f"binsize {binsize} gives {bins} bins; at most {MAX_BINS}: use a larger one")
+    if not any(binsize % level == 0 for level in ROLLUP_LEVELS) and end - start > MAX_RAW_SPAN:
+        raise BadQuery(
+            f"binsize {binsize} would read {(end - start) // 86400} days of raw rows; use a "
+            f"multiple of {ROLLUP_LEVELS[0]} s for ranges over {MAX_RAW_SPAN // 86400} days"
+        )
+
+
 class HistoryReader:
     """Reads lines' history from the time-series store through the block cache."""
 
@@ -117,6 +131,7 @@ class HistoryReader:
             binsize = binsize_for(collection, start, end, detail)
         elif binsize < 1:
             raise BadQuery("binsize must be at least 1 second (detail=raw reads raw rows)")
+        _check_cost(start, end, binsize)
         coll = get_collection(collection)
         aggregations = [column.aggregation for column in columns]
         ids = sorted(set(stream_ids))

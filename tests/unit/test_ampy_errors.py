@@ -47,3 +47,15 @@ def test_a_malformed_view_id_is_unknown_without_touching_the_database() -> None:
     with pytest.raises(UnknownView):
         ampy.legend("not a view id")
     ampy.close()
+
+
+def test_history_refuses_too_many_bins_before_splitting_into_blocks() -> None:
+    """A 1-second binsize over 30 days once became thousands of cached block queries."""
+    from ampy.errors import BadQuery
+    from ampy.history import _check_cost
+
+    with pytest.raises(BadQuery, match="bins"):
+        _check_cost(0, 30 * 86400, 1)
+    with pytest.raises(BadQuery, match="days of raw rows"):
+        _check_cost(0, 30 * 86400, 7 * 60)
+    _check_cost(0, 30 * 86400, 300)
