@@ -95,8 +95,16 @@ def walk(server: Any, collection: str) -> dict[str, Any]:
 
 
 def make_view(server: Any, style: str, groups: list[Any]) -> str:
-    answer = requests.post(
-        f"{server.url}/api/v1/views", json={"style": style, "groups": groups}, timeout=10
+    """A view stored over the API, as an anonymous visitor (with the page's CSRF token)."""
+    session = requests.Session()
+    page = session.get(f"{server.url}/", timeout=10).text
+    match = re.search(r'<meta name="csrf-token" content="([^"]*)"', page)
+    headers = {"X-CSRF-Token": match.group(1)} if match else {}
+    answer = session.post(
+        f"{server.url}/api/v1/views",
+        json={"style": style, "groups": groups},
+        headers=headers,
+        timeout=10,
     )
     answer.raise_for_status()
     return answer.json()["view_id"]

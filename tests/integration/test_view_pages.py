@@ -61,9 +61,10 @@ def load(url: str) -> None:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webtest.TestApp]:
     url = f"sqlite:///{tmp_path_factory.mktemp('views')}/nntsc.sqlite"
     load(url)
-    test_app = webtest.TestApp(
-        ampweb.main({}, **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"})
-    )
+    # Anonymous readers, as a site with public data has (tests/integration/test_auth.py
+    # covers the private default).
+    settings = {"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", "ampweb.public_data": "true"}
+    test_app = webtest.TestApp(ampweb.main({}, **settings))
     yield test_app
     test_app.app.registry["ampy"].close()
 
@@ -86,8 +87,19 @@ def first_group(app: webtest.TestApp, collection: str) -> dict[str, Any]:
     return {"collection": collection, "values": values, "splits": {}}
 
 
+def csrf_token(app: webtest.TestApp) -> str:
+    """The session's CSRF token, as a page passes it to its scripts."""
+    match = re.search(r'<meta name="csrf-token" content="([^"]*)"', app.get("/").text)
+    assert match, "pages carry the CSRF token"
+    return match.group(1)
+
+
 def make_view(app: webtest.TestApp, style: str, groups: list[Any]) -> str:
-    return app.post_json("/api/v1/views", {"style": style, "groups": groups}).json["view_id"]
+    return app.post_json(
+        "/api/v1/views",
+        {"style": style, "groups": groups},
+        headers={"X-CSRF-Token": csrf_token(app)},
+    ).json["view_id"]
 
 
 def page_data(response: webtest.TestResponse) -> dict[str, Any]:
