@@ -36,6 +36,9 @@ class LiveServer:
     end: int
     #: (source, destination) pairs the mesh can reach (they have data).
     reachable: tuple[tuple[str, str], ...]
+    #: For a test's own API writes (creating views): an admin's Bearer token,
+    #: which needs no CSRF token (pages send theirs, from the meta tag).
+    api_headers: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                     ingestor.add(collection.name, report, source, timestamp)
         sites, meshes = demo_sites_and_meshes(mesh)
         services.sites.save_all(sites, meshes)
+        services.users.create_user("browser-tests", None, ["admin"])
+        _, token = services.users.create_token("browser-tests", "test setup")
         # Closed hours are rolled up now rather than by the first page that asks.
         services.timeseries.process_rollups()
     finally:
@@ -79,7 +84,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     thread.start()
     reachable = tuple(pair for pair, behaviour in mesh.pairs.items() if not behaviour.unreachable)
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.effective_port}", start, end, reachable)
+        yield LiveServer(
+            f"http://127.0.0.1:{server.effective_port}",
+            start,
+            end,
+            reachable,
+            {"Authorization": f"Bearer {token}"},
+        )
     finally:
         server.close()
         thread.join(timeout=5)

@@ -58,6 +58,7 @@ def create_view(server: Any, style: str, group: str) -> str:
     answer = requests.post(
         f"{server.url}/api/v1/views",
         json={"style": style, "groups": [f"{collection} {group}"]},
+        headers=server.api_headers,
         timeout=10,
     )
     assert answer.status_code in (200, 201), answer.text
