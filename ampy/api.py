@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from ampy.cache import HistoryCache, make_cache_region
+from ampy.cache import SHORT_LIVED, HistoryCache, make_cache_region
 from ampy.groups import Group, Line, expand_groups, make_group
 from ampy.history import DETAILS, HistoryReader, LineHistory, check_range
 from ampy.matrix import METRICS, Matrix, MatrixReader
@@ -116,12 +116,17 @@ class Ampy:
         """Queries over `services`, cached per `cache_url` (default: setting ``ampy.cache_url``)."""
         self.services = services
         settings = services.settings
-        self.cache = HistoryCache(
-            make_cache_region(
-                cache_url or settings.get("ampy.cache_url", "memory://"),
-                settings.get("ampy.cache_namespace", "ampy"),
-            )
+        url = cache_url or settings.get("ampy.cache_url", "memory://")
+        namespace = settings.get("ampy.cache_namespace", "ampy")
+        region = make_cache_region(url, namespace)
+        # In memory one bounded LRU serves both; on Redis short-lived entries
+        # (blocks reaching "now", answers about recent data) expire sooner.
+        recent = (
+            make_cache_region(url, namespace, SHORT_LIVED)
+            if url.startswith(("redis:", "rediss:"))
+            else None
         )
+        self.cache = HistoryCache(region, recent)
         self.views = ViewStore(services.sessionmaker)
         self.selection = SelectionOptions(services.sessionmaker, view_styles())
         self.reader = HistoryReader(services.timeseries, self.cache)

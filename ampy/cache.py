@@ -38,6 +38,8 @@ BLOCK_BINS = 32
 RECENT_TTL = 60
 #: How long a finished block is kept, in seconds.
 FINISHED_TTL = 6 * 3600
+#: Entries trusted at most this long go to the short-lived region.
+SHORT_LIVED = 300
 #: Entries the in-memory cache keeps before dropping the least recently used.
 MEMORY_ENTRIES = 20_000
 
@@ -69,8 +71,15 @@ class _LockedLRU(cachetools.LRUCache):
             return super().pop(key, default)
 
 
-def make_cache_region(url: str, namespace: str = "ampy") -> CacheRegion | None:
-    """The dogpile region `url` names, its keys prefixed by `namespace`; None for ``null://``."""
+def make_cache_region(
+    url: str, namespace: str = "ampy", lifetime: int = FINISHED_TTL
+) -> CacheRegion | None:
+    """The dogpile region `url` names, its keys prefixed by `namespace`; None for ``null://``.
+
+    On Redis, entries expire `lifetime` seconds (plus a margin) after they
+    are written, so short-lived entries get a region of their own rather
+    than occupying memory for hours after dogpile stopped trusting them.
+    """
     scheme = urlsplit(url).scheme
     mangler = _key_mangler(namespace)
     if scheme == "null":
@@ -85,7 +94,7 @@ def make_cache_region(url: str, namespace: str = "ampy") -> CacheRegion | None:
             arguments={
                 "url": url,
                 # Redis forgets entries a little after dogpile stops trusting them.
-                "redis_expiration_time": FINISHED_TTL + 600,
+                "redis_expiration_time": lifetime + 600,
                 "distributed_lock": True,
                 "thread_local_lock": False,
                 "lock_timeout": 60,
@@ -114,15 +123,22 @@ Rows = list[list[Any]]
 class HistoryCache:
     """Block-aligned caching of aggregated rows around a function that queries the store."""
 
-    def __init__(self, region: CacheRegion | None) -> None:
+    def __init__(self, region: CacheRegion | None, recent: CacheRegion | None = None) -> None:
+        """Entries living at most `SHORT_LIVED` seconds go to `recent` when given."""
         self.region = region
+        self.recent = recent or region
+
+    def _region_for(self, ttl: int) -> CacheRegion:
+        region = self.recent if ttl <= SHORT_LIVED else self.region
+        assert region is not None
+        return region
 
     def value(self, key: str, compute: Callable[[], Any], ttl: int) -> Any:
         """`compute()` cached under `key` for `ttl` seconds; concurrent misses compute once."""
         if self.region is None:
             return compute()
         try:
-            return self.region.get_or_create(key, compute, expiration_time=ttl)
+            return self._region_for(ttl).get_or_create(key, compute, expiration_time=ttl)
         except (redis.RedisError, OSError) as error:
             log.warning("cache unavailable, reading the stores: %s", error)
             return compute()
@@ -168,14 +184,17 @@ class HistoryCache:
     ) -> dict[int, Rows]:
         if not starts:
             return {}
-        assert self.region is not None
+        region = self._region_for(ttl)
         length = binsize * BLOCK_BINS
-        keys = {f"{key}:{binsize}:{block}": block for block in starts}
+        # A block cached while it held "now" is partial: once finished it must
+        # be computed again, not found under the same key and trusted for hours.
+        state = "recent" if ttl <= SHORT_LIVED else "finished"
+        keys = {f"{key}:{binsize}:{block}:{state}": block for block in starts}
 
         def create(*missing: str) -> list[Rows]:
             # dogpile's multi-key lock re-checks only what it read before waiting for
             # the lock: blocks another caller made meanwhile are in the cache now.
-            again = self.region.get_multi(list(missing), expiration_time=ttl)
+            again = region.get_multi(list(missing), expiration_time=ttl)
             made: dict[int, Rows] = {
                 keys[k]: v for k, v in zip(missing, again, strict=True) if v is not NO_VALUE
             }
@@ -187,7 +206,7 @@ class HistoryCache:
                     made[block] = [row for row in rows if block <= row[0] < block + length]
             return [made[keys[k]] for k in missing]
 
-        values = self.region.get_or_create_multi(list(keys), create, expiration_time=ttl)
+        values = region.get_or_create_multi(list(keys), create, expiration_time=ttl)
         return {keys[k]: v for k, v in zip(keys, values, strict=True)}
 
 
