@@ -27,8 +27,13 @@ from tests.conftest import make_services
 PAGE = f"/matrix/latency/{DEMO_MONITOR_MESH}/{DEMO_TARGET_MESH}"
 
 
-def make_app(sql_url: str) -> webtest.TestApp:
-    settings = {"nntsc.sql_url": sql_url, "nntsc.timeseries_url": "sql"}
+def make_app(sql_url: str, public_data: bool = True) -> webtest.TestApp:
+    # Anonymous visitors, as on a site whose data is public (the default is private).
+    settings = {
+        "nntsc.sql_url": sql_url,
+        "nntsc.timeseries_url": "sql",
+        "ampweb.public_data": "true" if public_data else "false",
+    }
     return webtest.TestApp(ampweb.main({}, **settings))
 
 
@@ -43,6 +48,16 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webtest.TestApp]:
     finally:
         services.close()
     test_app = make_app(url)
+    yield test_app
+    test_app.app.registry["ampy"].close()
+
+
+@pytest.fixture
+def private_app(tmp_path: pytest.TempPathFactory) -> Iterator[webtest.TestApp]:
+    """The app over a fresh database, its data private (the default)."""
+    url = f"sqlite:///{tmp_path}/nntsc.sqlite"
+    make_services(url).close()
+    test_app = make_app(url, public_data=False)
     yield test_app
     test_app.app.registry["ampy"].close()
 
@@ -87,6 +102,12 @@ def test_index_without_meshes_says_how_to_make_them(empty_app: webtest.TestApp) 
     assert response.html.find("script", id="page-data") is None
 
 
+def test_private_data_sends_anonymous_visitors_to_log_in(private_app: webtest.TestApp) -> None:
+    for path in ("/matrix", PAGE):
+        response = private_app.get(path, status=303)
+        assert "/login" in response.location
+
+
 # ---------------------------------------------------------------- the page
 
 
@@ -121,9 +142,8 @@ def test_page_renders_for_the_demo_meshes(app: webtest.TestApp) -> None:
     for mode, hidden in (("absolute", False), ("relative", True)):
         legend_list = html.select_one(f'.legend-list[data-mode="{mode}"]')
         assert legend_list.has_attr("hidden") is hidden
-        swatches = [" ".join(s["class"]) for s in legend_list.select(".swatch")]
-        assert swatches == [*(f"swatch c{i}" for i in range(7)), "swatch none",
-                            "swatch none stale", "swatch untested"]  # fmt: skip
+        swatches = [" ".join(s["class"][1:]) for s in legend_list.select(".matrix-swatch")]
+        assert swatches == [*(f"c{i}" for i in range(7)), "none", "none stale", "untested"]
     assert html.select_one("#mode-absolute")["aria-pressed"] == "true"
     assert html.select_one("#mode-relative")["aria-pressed"] == "false"
 

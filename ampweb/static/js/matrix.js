@@ -428,7 +428,7 @@ function currentSection(pair) {
     const item = h(
       "li",
       {},
-      h("span", { class: `swatch ${cell.colour_class}${cell.stale ? " stale" : ""}`, "aria-hidden": "true" }),
+      h("span", { class: `matrix-swatch ${cell.colour_class}${cell.stale ? " stale" : ""}`, "aria-hidden": "true" }),
       `${matrix.splits.length > 1 || cell.split ? `${splitLabel(cell.split)}: ` : ""}${formatValue(cell.value)}`,
     );
     if (matrix.mode === "relative") {
