@@ -73,8 +73,13 @@ class Metric:
         if value is None:
             return "none"
         if mode == "relative":
-            if not baseline:
+            if baseline is None:
                 return "none"
+            if baseline == 0:
+                # Usually zero (loss): any value is an infinite change, none is none.
+                if value == 0:
+                    return "c1"
+                return "c0" if self.higher_is_better else f"c{len(RELATIVE_STEPS)}"
             change = (value - baseline) / baseline
             if self.higher_is_better:
                 change = -change

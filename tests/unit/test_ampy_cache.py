@@ -59,3 +59,14 @@ def test_null_cache_computes_every_time() -> None:
     cache.rows("k", BINSIZE, 0, LENGTH, 10 * LENGTH, store.compute)
     cache.rows("k", BINSIZE, 0, LENGTH, 10 * LENGTH, store.compute)
     assert len(store.calls) == 2
+
+
+def test_relative_loss_against_a_zero_baseline_is_coloured() -> None:
+    """A pair whose usual loss is 0 % and now loses 57 % once showed as "no data"."""
+    from ampy.matrix import METRICS
+
+    loss = METRICS["loss"]
+    assert loss.colour_class(57.0, 0.0, "relative") == "c6"
+    assert loss.colour_class(0.0, 0.0, "relative") == "c1"
+    assert loss.colour_class(5.0, None, "relative") == "none"
+    assert METRICS["throughput"].colour_class(900.0, 0.0, "relative") == "c0"
