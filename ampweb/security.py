@@ -50,6 +50,7 @@ from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 
+from ampweb.params import BadParameter
 from nntsc.errors import BadCredentials, BadValue, StoreUnavailable, UnknownUser
 from nntsc.store.users import UserInfo
 
@@ -278,8 +279,19 @@ def _add_csrf_token(event: BeforeRender) -> None:
 
 
 def _check_csrf(request: Request) -> bool:
-    """Whether a state-changing request must carry the CSRF token (not with a Bearer token)."""
-    return bearer_token(request) is None
+    """Whether a state-changing request must carry the CSRF token (not with a Bearer token).
+
+    Pyramid looks for the token in a form body before the header; a body that
+    claims to be a form and is not (multipart without a boundary) would make
+    that lookup fail with a 500, so it is refused here as a bad request.
+    """
+    if bearer_token(request) is not None:
+        return False
+    try:
+        request.POST  # noqa: B018 (parsed for its error)
+    except ValueError:
+        raise BadParameter("the request body does not match its Content-Type") from None
+    return True
 
 
 def includeme(config: Configurator) -> None:

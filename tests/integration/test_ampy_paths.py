@@ -194,7 +194,11 @@ def test_refusals(ampy: Ampy, counts: dict) -> None:
 
 @pytest.fixture(scope="module")
 def app(sql_url: str) -> Iterator[webtest.TestApp]:
-    settings = {"nntsc.sql_url": sql_url, "nntsc.timeseries_url": "sql"}
+    settings = {
+        "nntsc.sql_url": sql_url,
+        "nntsc.timeseries_url": "sql",
+        "ampweb.public_data": "true",
+    }
     test_app = webtest.TestApp(ampweb.main({}, **settings))
     try:
         yield test_app

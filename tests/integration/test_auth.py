@@ -285,6 +285,17 @@ def test_state_changing_requests_need_the_csrf_token(app: webtest.TestApp) -> No
     app.delete("/api/v1/sites/site-b", headers={"X-CSRF-Token": token}, status=204)
 
 
+def test_a_malformed_form_body_is_a_bad_request(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(**{"ampweb.public_data": "true"})
+    answer = app.post(
+        "/api/v1/views",
+        b"--x--",
+        headers={"Content-Type": "multipart/form-data", "X-CSRF-Token": csrf_token(app)},
+        status=400,
+    )
+    assert "Content-Type" in answer.json["error"]
+
+
 def test_creating_a_view_needs_view_permission_and_the_csrf_token(make_app, sql_url) -> None:  # type: ignore[no-untyped-def]
     """As the graph pages do it: anonymous on a public site, with the page's CSRF token."""
     public = make_app(**{"ampweb.public_data": "true"})
