@@ -638,3 +638,13 @@ def test_nntsc_user_add_refuses_an_unknown_role(sql_url: str, tmp_path: Path) ->
     )
     assert result.exit_code != 0
     assert "'root' is not a role" in str(result.exception)
+
+
+def test_every_page_header_offers_log_in_or_log_out(app: webtest.TestApp) -> None:
+    anonymous = app.get("/login")
+    assert 'href="/login"' in anonymous.text
+    assert "Log out" not in anonymous.text.split("<main", 1)[0]
+    login(app, "viewer")
+    header = app.get("/").text.split("<main", 1)[0]
+    assert "Log out viewer" in header
+    assert 'action="/logout"' in header
