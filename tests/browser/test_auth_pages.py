@@ -71,7 +71,7 @@ def test_log_in_and_out(private_server: str, watched: Any, artifacts: Path) -> N
     assert page.locator('tr[data-username="viewer"]').count() == 1
     page.screenshot(path=str(artifacts / "auth-admin-users.png"), full_page=True)
 
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     page.wait_for_url(f"{private_server}/login")
     page.get_by_text("You are logged out.").wait_for()
     page.screenshot(path=str(artifacts / "auth-logged-out.png"), full_page=True)
