@@ -19,6 +19,7 @@ of its own: process names are few on any host.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -258,15 +259,27 @@ class FileOpsCounter:
     def _fold(self, report: MinuteReport, files: dict[str, list[int]]) -> None:
         """Keep the busiest files (see the module docstring); fold the rest into directories."""
         least = self.min_operations
-        directories: dict[str, list[int]] = {}
-        for rank, (path, counts) in enumerate(sorted(files.items(), key=_by_activity)):
-            name = safe_name(path)
-            if rank < self.top_files and name == path and _operations(counts) >= least:
-                report.files[name] = counts
-            else:
-                _merge(directories, safe_name(fold(path, self.fold_depth)), counts)
+        top = self.top_files
+        # A busy minute has tens of thousands of files, nearly all folded: the
+        # busiest are picked without sorting them all, and the folded ones
+        # are grouped by directory first, then summed column by column.
+        ranked = heapq.nsmallest(top, ((-_operations(c), p) for p, c in files.items()))
+        for operations, path in ranked:
+            if -operations >= least and safe_name(path) == path:
+                report.files[path] = files[path]
+        kept = report.files
+        grouped: dict[str, list[list[int]]] = {}
+        for path, counts in files.items():
+            if path not in kept:
+                directory = safe_name(fold(path, self.fold_depth))
+                group = grouped.get(directory)
+                if group is None:
+                    grouped[directory] = [counts]
+                else:
+                    group.append(counts)
+        directories = {name: _column_sums(group) for name, group in grouped.items()}
         for rank, (directory, counts) in enumerate(sorted(directories.items(), key=_by_activity)):
-            if rank < self.top_files and _operations(counts) >= least:
+            if rank < top and _operations(counts) >= least:
                 _merge(report.directories, directory, counts)
             else:
                 _merge(report.directories, fold(directory, 1), counts)
@@ -279,6 +292,12 @@ def _operations(counts: list[int]) -> int:
 def _by_activity(item: tuple[str, list[int]]) -> tuple[int, str]:
     """Sort key: most operations first, then by name so that ties are stable."""
     return -sum(item[1][:SLOT_BYTES_READ]), item[0]
+
+
+def _column_sums(rows: list[list[int]]) -> list[int]:
+    if len(rows) == 1:
+        return list(rows[0])
+    return [sum(column) for column in zip(*rows, strict=True)]
 
 
 def _merge(into: dict[str, list[int]], name: str, counts: list[int]) -> None:

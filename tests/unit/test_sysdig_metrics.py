@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,28 @@ def test_fast_path_counts_and_recognises_what_the_general_path_does(tmp_path: Pa
         assert fast_actions == actions
         assert fast_counted == counted
         assert stats.events + stats.rejected == sum(1 for line in lines if line.strip())
+
+
+@pytest.mark.parametrize(
+    ("start", "absolute"),
+    [(dt.datetime(2026, 11, 2, 23, 58, 50), False), (dt.datetime(2026, 11, 2, 9, 0, 0), True)],
+    ids=["across-midnight", "absolute-times"],
+)
+def test_fast_path_rows_equal_the_general_paths_on_a_busy_host(
+    start: dt.datetime, absolute: bool
+) -> None:
+    # Several minutes of a busy host (the default thresholds fold most files),
+    # so the memos of the fast path and the folding see repeated and new files.
+    host = BusyHost(seed=11, start=start, events_per_second=500, absolute=absolute)
+    lines = [line + "\n" for line in host.lines(60_000)]
+    reports, actions, counted = general_reports(lines, min_operations=10)
+    fast, fast_actions, fast_counted, stats = fast_reports(lines, min_operations=10)
+    assert len(reports) > 1
+    assert fast_actions == actions
+    assert fast_counted == counted
+    assert stats.events == len(lines)
+    for mine, theirs in zip(fast, reports, strict=True):
+        assert vars(mine) == vars(theirs)
+        assert FILEOPS.parse(mine, "web1", mine.minute) == FILEOPS.parse(
+            theirs, "web1", theirs.minute
+        )
