@@ -81,6 +81,7 @@ def test_sql_outage_answers_503_not_500() -> None:
             **{
                 "nntsc.sql_url": "postgresql+psycopg2://postgres@127.0.0.1:9/x",
                 "nntsc.timeseries_url": "sql",
+                "ampweb.public_data": "true",
             },
         )
     )
@@ -124,7 +125,12 @@ def test_history_of_a_collection_without_a_graph_style(tmp_path) -> None:  # typ
             ingestor.add_report(for_amp_test("dns"), report, "amp-a", now - 3600 + offset)
     stream = services.streams.find(get_collection("amp-dns")).items[0]
     services.close()
-    app = TestApp(main({}, **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"}))
+    app = TestApp(
+        main(
+            {},
+            **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", "ampweb.public_data": "true"},
+        )
+    )
     body = app.get(f"/api/v1/streams/{stream.stream_id}/data?start={now - 3600}&end={now}").json
     assert body["collection"] == "amp-dns"
     assert "latency" in body["columns"]
