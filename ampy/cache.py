@@ -38,6 +38,10 @@ BLOCK_BINS = 32
 RECENT_TTL = 60
 #: How long a finished block is kept, in seconds.
 FINISHED_TTL = 6 * 3600
+#: How long, and how many, "hot" answers a process keeps in front of the shared cache.
+HOT_TTL = 10
+HOT_ENTRIES = 256
+_MISSING = object()
 #: Entries trusted at most this long go to the short-lived region.
 SHORT_LIVED = 300
 #: Entries the in-memory cache keeps before dropping the least recently used.
@@ -127,16 +131,32 @@ class HistoryCache:
         """Entries living at most `SHORT_LIVED` seconds go to `recent` when given."""
         self.region = region
         self.recent = recent or region
+        self._hot: cachetools.TTLCache = cachetools.TTLCache(HOT_ENTRIES, HOT_TTL)
+        self._hot_lock = threading.Lock()
 
     def _region_for(self, ttl: int) -> CacheRegion:
         region = self.recent if ttl <= SHORT_LIVED else self.region
         assert region is not None
         return region
 
-    def value(self, key: str, compute: Callable[[], Any], ttl: int) -> Any:
-        """`compute()` cached under `key` for `ttl` seconds; concurrent misses compute once."""
+    def value(self, key: str, compute: Callable[[], Any], ttl: int, hot: bool = False) -> Any:
+        """`compute()` cached under `key` for `ttl` seconds; concurrent misses compute once.
+
+        `hot` values (whole answers that the same pages ask for again and
+        again) are also kept in this process for `HOT_TTL` seconds, which
+        saves the round trip to Redis on every request.
+        """
         if self.region is None:
             return compute()
+        if hot:
+            with self._hot_lock:
+                found = self._hot.get(key, _MISSING)
+            if found is not _MISSING:
+                return found
+            value = self.value(key, compute, ttl)
+            with self._hot_lock:
+                self._hot[key] = value
+            return value
         try:
             return self._region_for(ttl).get_or_create(key, compute, expiration_time=ttl)
         except (redis.RedisError, OSError) as error:

@@ -52,7 +52,8 @@ def _client(host: str, port: int, path: str, until: float, latencies: list[float
         started = time.perf_counter()
         if started >= until:
             break
-        connection.request("GET", path)
+        # As a browser or the requests library asks, for both apps alike.
+        connection.request("GET", path, headers={"Accept-Encoding": "gzip"})
         response = connection.getresponse()
         response.read()
         if response.status != 200:

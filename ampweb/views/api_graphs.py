@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -156,7 +157,7 @@ def view_history(request: Request) -> Response:
                 }
             )
 
-        return _json_response(request.ampy.cache.value(key, encode, ttl))
+        return _json_response(request, request.ampy.cache.value(key, encode, ttl, hot=True))
     lines = request.ampy.view_history(view_id, start, end, detail, binsize)
     if output == "csv":
         return Response(
@@ -198,15 +199,28 @@ def matrix(request: Request) -> Response:
         return _json_bytes(request.ampy.matrix(metric, src_mesh, dst_mesh, mode).as_dict())
 
     key = f"response:matrix:{metric}:{mode}:{digest(src_mesh, dst_mesh)}"
-    return _json_response(request.ampy.cache.value(key, encode, RECENT_TTL))
+    return _json_response(request, request.ampy.cache.value(key, encode, RECENT_TTL, hot=True))
 
 
 def _json_bytes(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
+    """Compact JSON, gzipped: what is cached is what most clients are sent."""
+    return gzip.compress(json.dumps(body, separators=(",", ":")).encode(), compresslevel=6)
 
 
-def _json_response(body: bytes) -> Response:
-    return Response(body=body, content_type="application/json", charset="utf-8")
+def _json_response(request: Request, gzipped: bytes) -> Response:
+    """A cached JSON answer, as stored for clients that accept gzip, else expanded.
+
+    Browsers and HTTP libraries send ``Accept-Encoding: gzip``: they get the
+    cached bytes as they are, a fifth the size, with no work per request.
+    """
+    response = Response(content_type="application/json", charset="utf-8")
+    response.vary = ("Accept-Encoding",)
+    if request.accept_encoding.acceptable_offers(["gzip"]):
+        response.body = gzipped
+        response.content_encoding = "gzip"
+    else:
+        response.body = gzip.decompress(gzipped)
+    return response
 
 
 @view_config(route_name="api.v1.matrix.tooltip", request_method="GET", renderer="json")

@@ -70,3 +70,21 @@ def test_relative_loss_against_a_zero_baseline_is_coloured() -> None:
     assert loss.colour_class(0.0, 0.0, "relative") == "c1"
     assert loss.colour_class(5.0, None, "relative") == "none"
     assert METRICS["throughput"].colour_class(900.0, 0.0, "relative") == "c0"
+
+
+def test_hot_values_are_served_from_the_process_without_the_shared_cache() -> None:
+    cache = HistoryCache(make_cache_region("memory://", "test"))
+    computed: list[int] = []
+
+    def compute() -> bytes:
+        computed.append(1)
+        return b"answer"
+
+    assert cache.value("k", compute, 60, hot=True) == b"answer"
+    # Emptying the shared region does not reach a value this process holds hot.
+    cache.region.backend._cache.clear()  # type: ignore[union-attr]
+    assert cache.value("k", compute, 60, hot=True) == b"answer"
+    assert computed == [1]
+    # Without `hot` the shared region is asked, and it was emptied.
+    assert cache.value("k", compute, 60) == b"answer"
+    assert computed == [1, 1]
