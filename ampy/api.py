@@ -13,6 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ampy.cache import SHORT_LIVED, HistoryCache, make_cache_region
 from ampy.groups import Group, Line, expand_groups, make_group
+from ampy.groups import spec_for as group_spec_for
 from ampy.history import DETAILS, HistoryReader, LineHistory, check_range
 from ampy.matrix import METRICS, Matrix, MatrixReader
 from ampy.options import Options, SelectionOptions
@@ -203,6 +204,22 @@ class Ampy:
     ) -> Group:
         """A group from chosen values; raises `BadGroupDescription`."""
         return make_group(collection, values, splits)
+
+    @_reaching_stores
+    def view_of_stream(self, stream_id: int) -> tuple[str, str]:
+        """The (style, view id) of a graph of one stream: its group, split to its own line.
+
+        Raises `UnknownStream`.
+        """
+        stream = self.services.streams.get(stream_id)
+        spec = group_spec_for(stream.collection)
+        group = make_group(
+            stream.collection,
+            {name: stream.properties[name] for name in spec.hierarchy},
+            {split.keyword: split.key_of(stream.properties) for split in spec.splits},
+        )
+        style = get_collection(stream.collection).view_style
+        return style, self.views.create(style, [group])
 
     @_reaching_stores
     def create_view(self, style: str, groups: Sequence[Group | str]) -> str:

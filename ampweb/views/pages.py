@@ -1,4 +1,4 @@
-"""HTML pages: the stream list, the stream graph page and the graph pages of views."""
+"""HTML pages: the stream list and the graph pages of views (a stream's graph is a view)."""
 
 from __future__ import annotations
 
@@ -37,41 +37,21 @@ def index(request: Request) -> dict[str, Any]:
     }
 
 
-def _title(stream: dict[str, Any]) -> str:
-    props = stream["properties"]
-    if {"source", "destination"} <= set(props):
-        extra = ", ".join(
-            f"{value} bytes" if name == "packet_size" and value.isdigit() else value
-            for name, value in props.items()
-            if name not in ("source", "destination")
-        )
-        return f"{props['source']} → {props['destination']}" + (f" ({extra})" if extra else "")
-    return ", ".join(props.values())
-
-
-@view_config(route_name="graph.stream", renderer="graph.jinja2", request_method="GET")
-@view_config(route_name="graph.stream.range", renderer="graph.jinja2", request_method="GET")
-def graph(request: Request) -> dict[str, Any]:
+@view_config(route_name="graph.stream", request_method="GET")
+@view_config(route_name="graph.stream.range", request_method="GET")
+def graph(request: Request) -> HTTPFound:
+    """A stream's graph is the view of its own line: links to /graph/<id> keep working."""
     stream_id = int_param(request, "stream_id", minimum=1, maximum=2**31 - 1, source="match")
-    stream = request.ampy.stream(stream_id).as_dict()
     start = int_param(request, "start", None, minimum=0, source="match")
     end = int_param(request, "end", None, minimum=0, source="match")
     if start is not None and end is not None and end <= start:
         raise BadParameter("the graph's end must be after its start")
-    data_url = request.route_path("api.v1.stream.data", stream_id=stream_id)
-    page_data = {
-        "stream_id": stream_id,
-        "collection": stream["collection"],
-        "data_url": data_url,
-        "csv_url": f"{data_url}?format=csv",
-        "graph_url": request.route_path("graph.stream", stream_id=stream_id),
-        "start": start,
-        "end": end,
-        "now": int(time.time()),
-        "first": stream["first"],
-        "last": stream["last"],
-    }
-    return {"stream": stream, "title": _title(stream), "page_data": _encode(page_data)}
+    style, view_id = request.ampy.view_of_stream(stream_id)
+    if start is None or end is None:
+        return HTTPFound(request.route_path("view", style=style, view_id=view_id))
+    return HTTPFound(
+        request.route_path("view.range", style=style, view_id=view_id, start=start, end=end)
+    )
 
 
 def _encode(page_data: dict[str, Any]) -> str:

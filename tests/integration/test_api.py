@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import json
 import re
 import socket
 import statistics
@@ -596,40 +595,29 @@ def test_index_lists_streams_with_graph_links(app: webtest.TestApp) -> None:
         assert site.name in response.text
 
 
-def page_data(response: webtest.TestResponse) -> dict[str, Any]:
-    match = re.search(
-        r'<script type="application/json" id="page-data">(.*?)</script>', response.text, re.S
-    )
-    assert match, "no page-data script in the page"
-    return json.loads(match.group(1))
-
-
-def test_graph_page_carries_its_page_data(app: webtest.TestApp, stream_id: int) -> None:
-    response = app.get(f"/graph/{stream_id}")
-    assert response.content_type == "text/html"
-    source, destination = reachable_pair()
-    assert f"{source} → {destination}" in response.text
-    pd = page_data(response)
+def test_graph_link_of_a_stream_opens_the_view_of_its_line(
+    app: webtest.TestApp, stream_id: int
+) -> None:
+    response = app.get(f"/graph/{stream_id}", status=302)
+    match = re.fullmatch(r"http://localhost/view/latency/([a-z2-7]{12})", response.location)
+    assert match, response.location
+    legend = app.get(f"/api/v1/views/{match.group(1)}").json
     stream = app.get(f"/api/v1/streams/{stream_id}").json
-    assert pd["stream_id"] == stream_id
-    assert pd["collection"] == "amp-icmp"
-    assert pd["data_url"] == f"/api/v1/streams/{stream_id}/data"
-    assert pd["csv_url"].startswith(pd["data_url"])
-    assert "format=csv" in pd["csv_url"]
-    assert pd["graph_url"] == f"/graph/{stream_id}"
-    assert pd["start"] is None
-    assert pd["end"] is None
-    assert pd["first"] == stream["first"]
-    assert pd["last"] == stream["last"]
-    assert abs(pd["now"] - time.time()) < 60
-    assert 'id="detail-graph"' in response.text
-    assert 'id="summary-graph"' in response.text
+    (line,) = legend["lines"]
+    assert line["stream_ids"] == [stream_id]
+    family = stream["properties"]["family"]
+    assert legend["groups"] == [
+        f"amp-icmp FROM {stream['properties']['source']} TO "
+        f"{stream['properties']['destination']} SIZE 84 FAMILY {family}"
+    ]
+    page = response.follow()
+    assert page.content_type == "text/html"
+    assert 'id="detail-graph"' in page.text
 
 
-def test_graph_page_with_range(app: webtest.TestApp, stream_id: int) -> None:
-    pd = page_data(app.get(f"/graph/{stream_id}/{START}/{END}"))
-    assert pd["stream_id"] == stream_id
-    assert (pd["start"], pd["end"]) == (START, END)
+def test_graph_link_with_a_range_keeps_it(app: webtest.TestApp, stream_id: int) -> None:
+    response = app.get(f"/graph/{stream_id}/{START}/{END}", status=302)
+    assert re.search(rf"/view/latency/[a-z2-7]{{12}}/{START}/{END}$", response.location)
 
 
 def test_graph_page_of_unknown_stream_is_404(app: webtest.TestApp) -> None:

@@ -1,5 +1,5 @@
-// Time-range arithmetic for the graph page: the default range, panning,
-// zooming, presets, and the /graph/{id}/{start}/{end} URLs.
+// Time-range arithmetic for the graph pages: the default range, panning,
+// zooming, presets, and the /view/{style}/{id}/{start}/{end} URLs.
 
 import { DAY } from "./time.js";
 
@@ -86,7 +86,7 @@ export function rangeUrl(graphUrl, [start, end]) {
   return `${graphUrl.replace(/\/+$/, "")}/${start}/${end}`;
 }
 
-/** The [start, end] in a /graph/{id}/{start}/{end} path, or null. */
+/** The [start, end] in a <graph URL>/{start}/{end} path, or null. */
 export function parseRangeUrl(graphUrl, pathname) {
   const base = graphUrl.replace(/\/+$/, "");
   if (!pathname.startsWith(base + "/")) return null;
