@@ -39,6 +39,8 @@ class LiveServer:
     #: For a test's own API writes (creating views): an admin's Bearer token,
     #: which needs no CSRF token (pages send theirs, from the meta tag).
     api_headers: dict[str, str] = field(default_factory=dict)
+    #: The database the app serves, for tests that add to it.
+    sql_url: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +92,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             end,
             reachable,
             {"Authorization": f"Bearer {token}"},
+            url,
         )
     finally:
         server.close()

@@ -43,30 +43,26 @@ STYLES = {
 
 @pytest.fixture(scope="module")
 def server(live_server: Any) -> Any:
-    """The shared app, plus streams (without data) from many more ICMP sources.
-
-    The shared fixture does not say where its SQLite file is, so the streams
-    are added through the running app's own `Ampy` (the newest one alive).
-    """
-    import gc
-
-    import ampy
+    """The shared app, plus streams (without data) from many more ICMP sources."""
     from nntsc.collections import get as get_collection
+    from tests.conftest import make_services
 
-    instances = [o for o in gc.get_objects() if isinstance(o, ampy.Ampy)]
-    services = instances[-1].services
+    services = make_services(live_server.sql_url)
     icmp = get_collection("amp-icmp")
     destination = live_server.reachable[0][1]
-    for source in EXTRA_SOURCES:
-        services.streams.stream_id(
-            icmp,
-            {
-                "source": source,
-                "destination": destination,
-                "family": "ipv4",
-                "packet_size": "84",
-            },
-        )
+    try:
+        for source in EXTRA_SOURCES:
+            services.streams.stream_id(
+                icmp,
+                {
+                    "source": source,
+                    "destination": destination,
+                    "family": "ipv4",
+                    "packet_size": "84",
+                },
+            )
+    finally:
+        services.close()
     return live_server
 
 
