@@ -41,6 +41,10 @@ def _fields(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise BadParameter(f"unknown field {unknown[0]!r}; expected some of {', '.join(allowed)}")
+    # A field left out stays as it is; null is not a value of any field.
+    nulls = sorted(name for name, value in body.items() if value is None)
+    if nulls:
+        raise BadParameter(f"field {nulls[0]!r} may not be null (leave it out to keep it)")
     return body
 
 

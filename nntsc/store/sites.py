@@ -110,7 +110,8 @@ def check_addresses(addresses: Any) -> tuple[str, ...]:
 
     Raises `BadValue` for anything `ipaddress.ip_address` does not accept.
     """
-    if isinstance(addresses, str | bytes) or not isinstance(addresses, Iterable):
+    # A list or tuple only: a mapping or a set would be iterated without complaint.
+    if not isinstance(addresses, list | tuple):
         raise BadValue("addresses", "expected a list of IP addresses")
     canonical: dict[str, None] = {}
     for address in addresses:
@@ -126,7 +127,7 @@ def check_addresses(addresses: Any) -> tuple[str, ...]:
 
 def check_members(members: Any) -> tuple[str, ...]:
     """Valid, sorted, distinct site names; raises `BadValue` for a malformed one."""
-    if isinstance(members, str | bytes) or not isinstance(members, Iterable):
+    if not isinstance(members, list | tuple):
         raise BadValue("members", "expected a list of site names")
     return tuple(sorted({check_name(member, "members") for member in members}))
 

@@ -57,10 +57,11 @@ def filter_query(context: schemathesis.HookContext, query: dict[str, Any] | None
     return all(value not in ("", None, [], {}) for value in (query or {}).values())
 
 
-# Writes to sites and meshes need an editconfig user: not generated here.
+# Writes to sites and meshes need an editconfig user: fuzzed apart, with a token.
 fuzzed = schema.exclude(method=["PUT", "DELETE"]).exclude(
     method="POST", path_regex=r"^/api/v1/(sites|meshes)$"
 )
+writes = schema.include(path_regex=r"^/api/v1/(sites|meshes)").exclude(method="GET")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -114,6 +115,37 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         app.registry["ampy"].close()
 
 
+@pytest.fixture(scope="module")
+def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(URL, editor's token) of an app over its own database, for the write fuzzing.
+
+    Apart from `live_url`, whose sites and meshes the other tests read.
+    """
+    from waitress import create_server
+
+    from tests.conftest import make_services
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('openapi-writes')}/nntsc.sqlite"
+    services = make_services(url)
+    try:
+        services.sites.create_site("amp-a", addresses=["192.0.2.1"])
+        services.sites.create_mesh("mesh-a", is_source=True, members=["amp-a"])
+        services.users.create_user("editor", roles=["editconfig"])
+        _, token = services.users.create_token("editor", "schemathesis")
+    finally:
+        services.close()
+    app = ampweb.main({}, **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"})
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}", token
+    finally:
+        server.close()
+        thread.join(timeout=5)
+        app.registry["ampy"].close()
+
+
 def test_document_is_valid_openapi() -> None:
     validate(openapi_document())
 
@@ -152,6 +184,24 @@ def test_document_is_served_as_json(live_url: str) -> None:
 )
 def test_api_conforms_to_document(case: schemathesis.Case, live_url: str) -> None:
     case.call_and_validate(base_url=live_url, checks=CHECKS, timeout=30)
+
+
+@writes.parametrize()
+@hypothesis.settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+)
+def test_site_and_mesh_writes_conform_to_document(
+    case: schemathesis.Case, writable: tuple[str, str]
+) -> None:
+    """Creates, updates and deletes by an editconfig user's token: no 5xx, answers as documented."""
+    url, token = writable
+    case.call_and_validate(
+        base_url=url, checks=CHECKS, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 # ------------------------------------------------------------- answers with real data

@@ -408,3 +408,16 @@ def test_demo_data_command_twice_leaves_the_same_sites(sql_url: str, tmp_path: P
         assert services.sites.mesh_members(DEMO_MONITOR_MESH) == ["amp-akl", "amp-chc", "amp-wlg"]
     finally:
         services.close()
+
+
+def test_addresses_and_members_must_be_lists() -> None:
+    """schemathesis sent `{"addresses": {}}` and `{"members": {}}`: once taken as empty lists."""
+    from nntsc.errors import BadValue
+    from nntsc.store.sites import check_addresses, check_members
+
+    for bad in ({}, {"192.0.2.1": 1}, {"192.0.2.1"}, "192.0.2.1", None):
+        with pytest.raises(BadValue, match="addresses"):
+            check_addresses(bad)
+        with pytest.raises(BadValue, match="members"):
+            check_members(bad)
+    assert check_addresses(("192.0.2.1",)) == ("192.0.2.1",)
