@@ -215,7 +215,9 @@ def _json_response(request: Request, gzipped: bytes) -> Response:
     """
     response = Response(content_type="application/json", charset="utf-8")
     response.vary = ("Accept-Encoding",)
-    if request.accept_encoding.acceptable_offers(["gzip"]):
+    # No Accept-Encoding header means "anything" to WebOb, but curl and
+    # many scripts send none and expect plain bytes: gzip only when asked.
+    if "Accept-Encoding" in request.headers and request.accept_encoding.acceptable_offers(["gzip"]):
         response.body = gzipped
         response.content_encoding = "gzip"
     else:
