@@ -457,8 +457,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rate", type=float, default=20_000.0, help="events per second")
     parser.add_argument("--absolute", action="store_true", help="epoch timestamps (sysdig -t a)")
+    parser.add_argument(
+        "--start",
+        type=float,
+        default=None,
+        help="Unix time of the first event (default 2026-11-02 09:00 local time)",
+    )
     args = parser.parse_args()
-    host = BusyHost(args.seed, events_per_second=args.rate, absolute=args.absolute)
+    start = None if args.start is None else dt.datetime.fromtimestamp(args.start)
+    host = BusyHost(args.seed, events_per_second=args.rate, absolute=args.absolute, start=start)
     sys.stdout.writelines(line + "\n" for line in host.lines(args.lines))
     print(dict(host.planted), file=sys.stderr)
 
