@@ -215,6 +215,14 @@ SPECS: dict[str, GroupSpec] = {
             title=lambda v: f"{v['source']} to {v['destination']} AS path",
             max_groups=1,
         ),
+        GroupSpec(
+            "fileops",
+            ("host", "kind", "name", "process"),
+            title=lambda v: (
+                f"{v['name']} ({v['kind']}) on {v['host']}"
+                + ("" if v["process"] in (v["name"], "", "*") else f", by {v['process']}")
+            ),
+        ),
     )
 }
 

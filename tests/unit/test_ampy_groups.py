@@ -458,3 +458,16 @@ def test_unknown_view(services: Services, view_id: object) -> None:
         views.get(view_id)  # type: ignore[arg-type]
     with pytest.raises(UnknownView):
         views.add_group(view_id, icmp_group("b"))  # type: ignore[arg-type]
+
+
+def test_fileops_groups_read_as_what_on_which_host() -> None:
+    from ampy.groups import make_group
+
+    group = make_group(
+        "fileops", {"host": "web1", "kind": "file", "name": "/etc/passwd", "process": "sshd"}
+    )
+    assert group.title == "/etc/passwd (file) on web1, by sshd"
+    process = make_group(
+        "fileops", {"host": "web1", "kind": "process", "name": "bash", "process": "bash"}
+    )
+    assert process.title == "bash (process) on web1"
