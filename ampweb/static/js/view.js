@@ -171,17 +171,19 @@ function visibleExtent(u, model, scale) {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   };
+  // Before the x scale is set (a plot being built), every x counts.
+  const visible = (x) => min == null || max == null || (x >= min && x <= max);
   model.series.forEach((s, k) => {
     if (s.def.scale !== scale || !u.series[k + 1].show) return;
     model.xs.forEach((x, i) => {
-      if (x >= min && x <= max) take(s.values[i]);
+      if (visible(x)) take(s.values[i]);
     });
   });
   for (const band of model.bands) {
     if (band.scale !== scale || !band.show) continue;
     band.binStart.forEach((t, i) => {
       const s = band.smoke[i];
-      if (!s || t + band.binsize < min || t > max) return;
+      if (!s || (min != null && t + band.binsize < min) || (max != null && t > max)) return;
       take(band.min && band.min[i] != null ? band.min[i] : s[0]);
       for (let k = s.length - 1; k >= 0; k--) {
         if (s[k] != null) {
@@ -435,11 +437,15 @@ async function loadDetail() {
     const points = datas.reduce((n, d) => n + d.points, 0);
     el.detailEmpty.textContent = lines.length ? "No measurements in this range." : "This graph has no series yet: add one below.";
     el.detailEmpty.hidden = points > 0;
-    if (style.generic && !state.loadedOnce) chooseMetric();
+    // A generic graph's series depend on the column shown, known only now:
+    // its plots are rebuilt around the first data, so its y axis fits them.
+    const rebuild = style.generic && !state.loadedOnce;
+    if (rebuild) chooseMetric(false);
     state.loadedOnce = true;
     state.readyPending = true;
     detailModel = buildModel(datas, false);
-    detailPlot.setData(detailModel.data, false);
+    if (rebuild) rebuildPlots();
+    else detailPlot.setData(detailModel.data, false);
     detailPlot.setScale("x", { min: range[0], max: range[1] });
     cursorValues(detailPlot);
   } catch (err) {
@@ -593,8 +599,8 @@ function renderKey() {
   }
 }
 
-/** Generic graphs: the columns the lines have, in the "Show" dropdown. */
-function chooseMetric() {
+/** Generic graphs: the columns the lines have, in the "Show" dropdown; rebuilds the plots. */
+function chooseMetric(rebuild = true) {
   const withData = state.detail.find((d) => d.points > 0) || state.detail.find((d) => Object.keys(d.columns).length);
   if (!withData) return;
   const metrics = metricsOf(withData);
@@ -610,7 +616,7 @@ function chooseMetric() {
     }),
   );
   el.metricChoice.hidden = false;
-  rebuildPlots();
+  if (rebuild) rebuildPlots();
 }
 
 function onMetric() {
