@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import Any
+
 from pyramid.request import Request
 
 from nntsc.errors import BadQuery
+from nntsc.store.streams import Page
 
 
 class BadParameter(BadQuery):
@@ -39,3 +44,27 @@ def choice_param(request: Request, name: str, choices: tuple[str, ...], default:
     if value not in choices:
         raise BadParameter(f"parameter {name!r} must be one of {', '.join(choices)}")
     return value
+
+
+def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; anything else raises `BadParameter`."""
+    try:
+        body = request.json_body
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        raise BadParameter("the request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadParameter("the request body must be a JSON object")
+    return body
+
+
+def page_body(items: Sequence[Any], found: Page | None = None) -> dict[str, Any]:
+    """A list answer (INTERFACES.md): `items` as the page `found`, or all of them on one page."""
+    if found is None:
+        found = Page(list(items), len(items), 1, len(items))
+    return {
+        "items": list(items),
+        "total": found.total,
+        "page": found.page,
+        "pagesize": found.pagesize,
+        "has_more": found.has_more,
+    }

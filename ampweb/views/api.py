@@ -12,7 +12,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ampweb.params import BadParameter, choice_param, int_param
+from ampweb.params import BadParameter, choice_param, int_param, page_body
 from nntsc.collections import get as get_collection
 
 #: The range a data request covers when it names no start/end: the last day.
@@ -21,14 +21,7 @@ DEFAULT_RANGE = 86400
 
 @view_config(route_name="api.v1.collections", request_method="GET", renderer="json")
 def collections(request: Request) -> dict[str, Any]:
-    items = request.ampy.collections()
-    return {
-        "items": items,
-        "total": len(items),
-        "page": 1,
-        "pagesize": len(items),
-        "has_more": False,
-    }
+    return page_body(request.ampy.collections())
 
 
 @view_config(route_name="api.v1.collection.streams", request_method="GET", renderer="json")
@@ -50,16 +43,10 @@ def collection_streams(request: Request) -> dict[str, Any]:
         page=int_param(request, "page", 1, minimum=1),
         pagesize=int_param(request, "pagesize", 100, minimum=1, maximum=1000),
     )
-    return {
-        "items": [
-            {k: v for k, v in stream.as_dict().items() if k != "collection"}
-            for stream in page.items
-        ],
-        "total": page.total,
-        "page": page.page,
-        "pagesize": page.pagesize,
-        "has_more": page.has_more,
-    }
+    return page_body(
+        [{k: v for k, v in stream.as_dict().items() if k != "collection"} for stream in page.items],
+        page,
+    )
 
 
 def _stream_id(request: Request) -> int:

@@ -8,14 +8,13 @@ and taken names to 409.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ampweb.params import BadParameter
+from ampweb.params import BadParameter, json_object
 from ampweb.security import EDITCONFIG
 
 SITE_FIELDS = ("name", "long_name", "location", "description", "addresses")
@@ -32,12 +31,7 @@ MESH_FIELDS = (
 
 def _fields(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
     """The JSON object of the body, checked to hold only `allowed` fields."""
-    try:
-        body = request.json_body
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        raise BadParameter("the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise BadParameter("the request body must be a JSON object")
+    body = json_object(request)
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise BadParameter(f"unknown field {unknown[0]!r}; expected some of {', '.join(allowed)}")

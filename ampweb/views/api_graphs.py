@@ -12,7 +12,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ampweb.params import BadParameter, choice_param, int_param
+from ampweb.params import BadParameter, choice_param, int_param, json_object, page_body
 from ampweb.views.api import _csv_lines, _range
 from ampy.cache import FINISHED_TTL, RECENT_TTL, digest
 from ampy.groups import Group
@@ -36,16 +36,6 @@ def _required(request: Request, name: str) -> str:
     return value
 
 
-def _page(items: Sequence[Any], total: int, page: int, pagesize: int) -> dict[str, Any]:
-    return {
-        "items": list(items),
-        "total": total,
-        "page": page,
-        "pagesize": pagesize,
-        "has_more": page * pagesize < total,
-    }
-
-
 @view_config(route_name="api.v1.styles", request_method="GET", renderer="json")
 def styles(request: Request) -> dict[str, Any]:
     """View styles and the collections each draws."""
@@ -53,7 +43,7 @@ def styles(request: Request) -> dict[str, Any]:
         {"style": style, "collections": list(collections)}
         for style, collections in sorted(request.ampy.view_styles().items())
     ]
-    return _page(items, len(items), 1, max(len(items), 1))
+    return page_body(items)
 
 
 @view_config(route_name="api.v1.collection.options", request_method="GET", renderer="json")
@@ -91,20 +81,10 @@ def _group_from_json(request: Request, item: Any) -> Group | str:
     )
 
 
-def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = request.json_body
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        raise BadParameter("the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise BadParameter("the request body must be a JSON object")
-    return body
-
-
 @view_config(route_name="api.v1.views", request_method="POST", renderer="json")
 def create_view(request: Request) -> dict[str, Any]:
     """Store a view: ``{"style", "groups"}``, or ``{"view_id", "add"|"remove"}`` to derive one."""
-    body = _json_body(request)
+    body = json_object(request)
     ampy = request.ampy
     if "view_id" in body:
         base = body["view_id"]
@@ -185,7 +165,7 @@ def _view_csv(lines: Sequence[Any]) -> Iterator[bytes]:
 @view_config(route_name="api.v1.matrix.metrics", request_method="GET", renderer="json")
 def matrix_metrics(request: Request) -> dict[str, Any]:
     items = request.ampy.matrix_metrics()
-    return _page(items, len(items), 1, len(items))
+    return page_body(items)
 
 
 @view_config(route_name="api.v1.matrix", request_method="GET")
@@ -242,7 +222,7 @@ def sites(request: Request) -> dict[str, Any]:
         page=int_param(request, "page", 1, minimum=1, maximum=100_000),
         pagesize=int_param(request, "pagesize", 30, minimum=1, maximum=1000),
     )
-    return _page([s.as_dict() for s in page.items], page.total, page.page, page.pagesize)
+    return page_body([s.as_dict() for s in page.items], page)
 
 
 @view_config(route_name="api.v1.site", request_method="GET", renderer="json")
@@ -260,7 +240,7 @@ def meshes(request: Request) -> dict[str, Any]:
         source=True if role == "source" else None,
         destination=True if role == "destination" else None,
     )
-    return _page([m.as_dict() for m in page.items], page.total, page.page, page.pagesize)
+    return page_body([m.as_dict() for m in page.items], page)
 
 
 @view_config(route_name="api.v1.mesh", request_method="GET", renderer="json")
