@@ -8,8 +8,10 @@ earlier run left behind.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -58,6 +60,25 @@ def make_services(sql_url: str, timeseries_url: str = "sql", **settings: str) ->
     )
     upgrade_all(services)
     return services
+
+
+@contextmanager
+def serve_app(**settings: str) -> Iterator[str]:
+    """The web app over `settings`, served by waitress on a free loopback port; its URL."""
+    from waitress import create_server
+
+    import ampweb
+
+    app = ampweb.main({}, **settings)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+        app.registry["ampy"].close()
 
 
 @pytest.fixture(params=["sqlite", "postgres", "influx"])

@@ -8,7 +8,6 @@ Playwright's own browser downloads are never used.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,13 +45,11 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app on a free 127.0.0.1 port, in a daemon thread, over a freshly loaded SQLite file."""
-    from waitress import create_server
 
-    import ampweb
     from nntsc.collections import for_amp_test
     from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
     from nntsc.ingest.pipeline import Ingestor
-    from tests.conftest import make_services
+    from tests.conftest import make_services, serve_app
 
     end = int(time.time()) // 60 * 60
     start = end - DAYS * DAY
@@ -77,27 +74,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     finally:
         services.close()
 
-    app = ampweb.main(
-        {},
-        **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", "ampweb.public_data": "true"},
-    )
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
     reachable = tuple(pair for pair, behaviour in mesh.pairs.items() if not behaviour.unreachable)
-    try:
+    settings = {"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", "ampweb.public_data": "true"}
+    with serve_app(**settings) as server_url:
         yield LiveServer(
-            f"http://127.0.0.1:{server.effective_port}",
-            start,
-            end,
-            reachable,
-            {"Authorization": f"Bearer {token}"},
-            url,
+            server_url, start, end, reachable, {"Authorization": f"Bearer {token}"}, url
         )
-    finally:
-        server.close()
-        thread.join(timeout=5)
-        app.registry["ampy"].close()
 
 
 @pytest.fixture(scope="module")

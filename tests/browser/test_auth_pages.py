@@ -6,7 +6,6 @@ visitor is sent to the login page first; it needs no measurements, only users.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,8 @@ PASSWORD = "browser test password"
 @pytest.fixture(scope="module")
 def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app with private data on a free 127.0.0.1 port; users ``root`` and ``viewer``."""
-    from waitress import create_server
 
-    import ampweb
-    from tests.conftest import make_services
+    from tests.conftest import make_services, serve_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('auth-browser')}/nntsc.sqlite"
     services = make_services(url)
@@ -31,19 +28,10 @@ def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         services.users.create_user("viewer", PASSWORD, ["viewdata"])
     finally:
         services.close()
-    app = ampweb.main(
-        {},
-        **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", "ampweb.session_secret": "b" * 40},
-    )
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="waitress-auth", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
-        app.registry["ampy"].close()
+    with serve_app(
+        **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", "ampweb.session_secret": "b" * 40}
+    ) as server_url:
+        yield server_url
 
 
 def _log_in(page: Any, username: str, password: str = PASSWORD) -> None:

@@ -19,7 +19,6 @@ is tested with the authentication tests.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,12 +73,11 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free 127.0.0.1 port over a freshly loaded SQLite file."""
-    from waitress import create_server
 
     from nntsc.collections import for_amp_test
     from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
     from nntsc.ingest.pipeline import Ingestor
-    from tests.conftest import make_services
+    from tests.conftest import make_services, serve_app
 
     end = int(time.time()) // 60 * 60
     url = f"sqlite:///{tmp_path_factory.mktemp('openapi')}/nntsc.sqlite"
@@ -103,16 +101,8 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "nntsc.timeseries_url": "sql",
         "ampweb.public_data": "true",
     }
-    app = ampweb.main({}, **settings)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
-        app.registry["ampy"].close()
+    with serve_app(**settings) as server_url:
+        yield server_url
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +111,8 @@ def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
 
     Apart from `live_url`, whose sites and meshes the other tests read.
     """
-    from waitress import create_server
 
-    from tests.conftest import make_services
+    from tests.conftest import make_services, serve_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('openapi-writes')}/nntsc.sqlite"
     services = make_services(url)
@@ -134,16 +123,8 @@ def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
         _, token = services.users.create_token("editor", "schemathesis")
     finally:
         services.close()
-    app = ampweb.main({}, **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"})
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}", token
-    finally:
-        server.close()
-        thread.join(timeout=5)
-        app.registry["ampy"].close()
+    with serve_app(**{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"}) as server_url:
+        yield server_url, token
 
 
 def test_document_is_valid_openapi() -> None:
