@@ -41,11 +41,11 @@ from nntsc.store.partials import (
     collect_values,
     columns_needed,
     finalize,
-    finalize_columns,
     merge,
     partial_from_columns,
     partial_from_rows,
     partial_to_columns,
+    row_finalizer,
     summarise_values,
 )
 
@@ -663,13 +663,14 @@ class TimeseriesStore(abc.ABC):
                 partials[bin_start].append(partial_from_rows(collection, rows, fields))
             levels_read.append("raw")
         empty = [None] * len(aggregations)
+        finalize_row = row_finalizer(aggregations)
         rows = []
         for bin_start in range(first_bin, end, binsize):
             columns = rolled.get(bin_start)
             parts = partials.get(bin_start)
             if columns and not parts and len(columns) == 1:
                 # One rollup row is the whole bin: answer from its columns directly.
-                values = finalize_columns(columns[0], aggregations)
+                values = finalize_row(columns[0])
             elif columns or parts:
                 parts = [
                     *(partial_from_columns(collection, c, fields) for c in columns or ()),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,70 +241,103 @@ def _percentile_from_summary(summary: Mapping[str, Any], point: float) -> float:
     return bounds[lower] + (bounds[upper] - bounds[lower]) * (position - lower)
 
 
+def _stats_for(function: str) -> tuple[str, ...]:
+    """The summary statistics besides the count that `function` reads ("q": the percentiles)."""
+    return _STATS.get(function, ("min", "q"))
+
+
+_STATS = {
+    "mean": ("sum",),
+    "sum": ("sum",),
+    "min": ("min",),
+    "max": ("max",),
+    "count": (),
+    "stddev": ("sum", "sumsq"),
+    "smoke": ("q",),
+}
+
+
+#: Functions whose statistic is stored as null in a bin without data, so a
+#: single row answers them without its count (one column fewer to read).
+_BARE = ("min", "max", "sum")
+
+
 def columns_needed(aggregations: Sequence[Aggregation]) -> list[str]:
-    """The rollup columns `finalize_columns` reads for `aggregations` of a single row."""
+    """The rollup columns `row_finalizer` reads for `aggregations` of a single row."""
     needed: dict[str, None] = {}
     for aggregation in aggregations:
-        name, function = aggregation.field, aggregation.function
-        stats = {"mean": ["sum"], "sum": ["sum"], "min": ["min"], "max": ["max"], "count": []}.get(
-            function
-        )
-        if stats is None:
-            if function == "stddev":
-                stats = ["sum", "sumsq"]
+        name = aggregation.field
+        if aggregation.function not in _BARE:
+            needed[f"{name}_count"] = None
+        for stat in _stats_for(aggregation.function):
+            if stat == "q":
+                needed.update((f"{name}_p{point}", None) for point in QUANTILE_POINTS)
             else:
-                stats = ["min", *(f"p{point}" for point in QUANTILE_POINTS)]
-        for stat in ["count", *stats]:
-            needed[f"{name}_{stat}"] = None
+                needed[f"{name}_{stat}"] = None
     return list(needed)
 
 
-class _RollupSummary:
-    """One field's summary read lazily from a flat rollup row, for `finalize`."""
+def row_finalizer(
+    aggregations: Sequence[Aggregation],
+) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """`finalize` of single rollup rows, read straight from their columns.
 
-    __slots__ = ("columns", "field")
+    The column names each aggregation reads are worked out once, not per row
+    (a 1-day graph finalizes 288 rows; this took a fifth of its time).
+    """
+    steps = [_row_step(aggregation) for aggregation in aggregations]
 
-    def __init__(self, columns: Mapping[str, Any], field: str) -> None:
-        self.columns = columns
-        self.field = field
+    def finalize_row(columns: Mapping[str, Any]) -> list[Any]:
+        return [step(columns) for step in steps]
 
-    def __getitem__(self, stat: str) -> Any:
-        if stat == "q":
-            return [self.columns[f"{self.field}_p{point}"] for point in QUANTILE_POINTS]
-        value = self.columns.get(f"{self.field}_{stat}")
-        return int(value or 0) if stat == "count" else value
+    return finalize_row
 
 
-def finalize_columns(columns: Mapping[str, Any], aggregations: Sequence[Aggregation]) -> list[Any]:
-    """`finalize` of one rollup row, read straight from its columns."""
-    summaries = {a.field: _RollupSummary(columns, a.field) for a in aggregations}
-    return finalize(summaries, aggregations)  # type: ignore[arg-type]
+def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
+    field, function = aggregation.field, aggregation.function
+    count_key = f"{field}_count"
+    stats = _stats_for(function)
+    keys = [(stat, f"{field}_{stat}") for stat in stats if stat != "q"]
+    quantile_keys = [f"{field}_p{point}" for point in QUANTILE_POINTS] if "q" in stats else []
+    if function in _BARE:
+        key = f"{field}_{function}"
+        return lambda columns: columns.get(key)
+
+    def step(columns: Mapping[str, Any]) -> Any:
+        count = int(columns.get(count_key) or 0)
+        summary: dict[str, Any] = {"count": count}
+        if count:
+            for stat, key in keys:
+                summary[stat] = columns.get(key)
+            if quantile_keys:
+                summary["q"] = [columns.get(key) for key in quantile_keys]
+        return _value(function, summary)
+
+    return step
 
 
 def finalize(partial: Partial, aggregations: Sequence[Aggregation]) -> list[Any]:
     """The values of `aggregations` for one bin, in order; ``None`` where there is no data."""
-    values: list[Any] = []
-    for aggregation in aggregations:
-        summary = partial[aggregation.field]
-        count = summary["count"]
-        function = aggregation.function
-        if function == "count":
-            values.append(count)
-        elif not count:
-            values.append(None)
-        elif function == "mean":
-            values.append(summary["sum"] / count)
-        elif function in ("min", "max", "sum"):
-            values.append(summary[function])
-        elif function == "stddev":
-            if count < 2:
-                values.append(None)
-            else:
-                variance = (summary["sumsq"] - summary["sum"] ** 2 / count) / (count - 1)
-                values.append(math.sqrt(max(variance, 0.0)))
-        elif function == "smoke":
-            values.append(list(summary["q"]))
-        else:
-            point = float(_PERCENTILE.match(function).group(1))  # type: ignore[union-attr]
-            values.append(_percentile_from_summary(summary, point))
-    return values
+    return [_value(a.function, partial[a.field]) for a in aggregations]
+
+
+def _value(function: str, summary: Mapping[str, Any]) -> Any:
+    """One aggregation's value from a field's summary."""
+    count = summary["count"]
+    if function == "count":
+        return count
+    if not count:
+        return None
+    if function == "mean":
+        return summary["sum"] / count
+    if function in ("min", "max", "sum"):
+        return summary[function]
+    if function == "stddev":
+        if count < 2:
+            return None
+        variance = (summary["sumsq"] - summary["sum"] ** 2 / count) / (count - 1)
+        return math.sqrt(max(variance, 0.0))
+    if function == "smoke":
+        return list(summary["q"])
+    point = float(_PERCENTILE.match(function).group(1))  # type: ignore[union-attr]
+    return _percentile_from_summary(summary, point)

@@ -136,3 +136,35 @@ def test_expired_rows_in_several_batches_and_redelivered_are_all_counted_once(
             [Aggregation("count", "median", "count"), Aggregation("mean", "median", "mean")],
         )
         assert result.rows[0][1:] == [3, 20_000.0], binsize
+
+
+def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) -> None:  # type: ignore[no-untyped-def]
+    # Reading 20 float fields cost a graph more than one string field (measured);
+    # the 5-minute smoke must still come back exactly.
+    stream_id, tags = _stream(influx_services)
+    store = influx_services.timeseries
+    hour = int(time.time()) // 3600 * 3600 - 3 * 3600
+    rtts = [1000 + 37 * i for i in range(5)]
+    store.write(ICMP, [_row(stream_id, hour + 60 * i, rtt) for i, rtt in enumerate(rtts)], tags)
+    store.process_rollups()
+    fields = {
+        point["fieldKey"]: point["fieldType"]
+        for point in store.client.query(
+            'SHOW FIELD KEYS FROM "rollups"."amp-icmp_300"', database=store.database
+        ).get_points()
+    }
+    assert fields["rtts_q"] == "string"
+    assert not any(name.startswith("rtts_p") for name in fields)
+    result = store.aggregate(
+        ICMP,
+        [stream_id],
+        hour,
+        hour + 300,
+        300,
+        [Aggregation("smoke", "rtts", "smoke"), Aggregation("n", "rtts", "count")],
+    )
+    assert result.levels_read == ("rollup-300",)
+    smoke, count = result.rows[0][1:]
+    assert count == 5
+    assert smoke[-1] == max(rtts)
+    assert smoke[9] == 1000 + 37 * 2  # the median of five

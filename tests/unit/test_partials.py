@@ -15,12 +15,14 @@ from nntsc.errors import BadQuery
 from nntsc.store.models import QUANTILE_POINTS, rollup_columns
 from nntsc.store.partials import (
     Aggregation,
+    columns_needed,
     finalize,
     merge,
     partial_from_columns,
     partial_from_rows,
     partial_to_columns,
     percentiles,
+    row_finalizer,
 )
 
 
@@ -354,6 +356,23 @@ def test_columns_round_trip_for_amp_icmp():
     assert columns["rtts_p50"] == 1500.0
     assert columns["results_count"] == 2
     assert partial_from_columns(icmp, columns) == partial
+
+
+def test_row_finalizer_equals_finalize_of_the_row_read_back():
+    # The single-row path reads only `columns_needed` (no count for min, max
+    # and sum); over random and empty bins it must answer what the general path does.
+    functions = [*STATS, "smoke", "percentile-50", "percentile-2.5"]
+    rnd = random.Random(17)
+    for _ in range(50):
+        columns = partial_to_columns(
+            SAMPLE, partial_from_rows(SAMPLE, random_rows(rnd, rnd.randint(0, 6)))
+        )
+        for field in ("x", "n", "arr"):
+            wanted = [Aggregation(f, field, f) for f in (functions if field == "arr" else STATS)]
+            needed = {name: columns[name] for name in columns_needed(wanted)}
+            assert row_finalizer(wanted)(needed) == finalize(
+                partial_from_columns(SAMPLE, columns), wanted
+            )
 
 
 def test_columns_count_read_back_as_int():
