@@ -62,14 +62,16 @@ class SeriesSpec:
         """Scale raw aggregate rows into graph units and append the derived columns."""
         columns = self.columns(detail)
         names = ["timestamp", *(c.name for c in columns), *(d.name for d in self.derived)]
+        scales = [c.scale for c in columns]
         shaped = []
         for row in rows:
-            values: dict[str, Any] = {"timestamp": row[0]}
-            for column, value in zip(columns, row[1:], strict=True):
-                values[column.name] = _scale(value, column.scale)
-            for derived in self.derived:
-                values[derived.name] = derived.compute(values)
-            shaped.append([values[name] for name in names])
+            values = [row[0]]
+            for value, scale in zip(row[1:], scales, strict=True):
+                values.append(_scale(value, scale))
+            if self.derived:
+                named = dict(zip(names, values, strict=False))
+                values.extend(derived.compute(named) for derived in self.derived)
+            shaped.append(values)
         return names, shaped
 
     def units(self, detail: str) -> dict[str, str]:

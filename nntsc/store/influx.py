@@ -23,7 +23,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 
 from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError, StoreUnavailable
-from nntsc.store.interfaces import RawRow, TimeseriesStore, WriteResult
+from nntsc.store.interfaces import RawRow, RollupRead, TimeseriesStore, WriteResult
 from nntsc.store.models import QUANTILE_POINTS, rollup_columns
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,10 @@ ROLLUP_POLICY = "rollups"
 WRITE_BATCH = 20_000
 #: Streams per query: keeps the InfluxQL text (a GET URL) a sensible size, about 12 kB.
 QUERY_STREAMS = 2000
+#: Query text per request, at most (statements are joined until it is reached).
+QUERY_TEXT = 16_000
+#: A series of a query's answer: its tags, column names (time first) and points.
+Series = tuple[dict[str, str], list[str], list[list[Any]]]
 _DROPPED = re.compile(r"dropped=(\d+)")
 # Backslashes first: stream properties never hold one (StreamRegistry.key_of
 # refuses them), but a tag must not be able to escape its own delimiter.
@@ -120,6 +124,7 @@ def _stream_condition(stream_ids: Sequence[int]) -> str:
 
 class InfluxTimeseriesStore(TimeseriesStore):
     kind = "influxdb"
+    reads_elsewhere = True
 
     def __init__(
         self,
@@ -196,6 +201,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
             raise StoreUnavailable(f"InfluxDB unreachable: {error}") from error
 
     def close(self) -> None:
+        super().close()
         self.client.close()
 
     # -- primitives ---------------------------------------------------------------
@@ -340,27 +346,46 @@ class InfluxTimeseriesStore(TimeseriesStore):
         if result.dropped:
             raise StoreUnavailable(f"InfluxDB dropped rollup points: {result.dropped_reasons}")
 
-    def _series(
-        self, statement: str
-    ) -> Iterator[tuple[dict[str, str], list[str], list[list[Any]]]]:
-        """(tags, columns, values) of each series a SELECT answers, as InfluxDB sent them.
+    def _run(self, statements: Sequence[str]) -> list[list[Series]]:
+        """Each statement's series, in as few requests as the URL length allows.
 
-        Reads the reply without the client's `ResultSet`, which builds a dict
-        per point: a third of a 1-day graph's time in InfluxDB (profiled).
+        InfluxDB runs the statements of one request in turn and answers them
+        together, which saves a round trip per statement.
         """
+        answers: list[list[Series]] = []
+        batch: list[str] = []
+        size = 0
+        for statement in statements:
+            if batch and size + len(statement) > QUERY_TEXT:
+                answers.extend(self._request(batch))
+                batch, size = [], 0
+            batch.append(statement)
+            size += len(statement) + 1
+        if batch:
+            answers.extend(self._request(batch))
+        return answers
+
+    def _request(self, statements: Sequence[str]) -> list[list[Series]]:
+        # The reply is read as InfluxDB sent it, without the client's
+        # `ResultSet`, which builds a dict per point (a third of a 1-day
+        # graph's time, profiled).
         try:
             response = self.client.request(
-                "query", params={"q": statement, "db": self.database, "epoch": "s"}
+                "query", params={"q": ";".join(statements), "db": self.database, "epoch": "s"}
             )
             # The client has already unpacked a MessagePack reply (what it asks for).
             data = getattr(response, "_msgpack", None) or response.json()
         except (requests.RequestException, InfluxDBServerError, InfluxDBClientError) as error:
             raise StoreUnavailable(f"InfluxDB query failed: {error}") from error
+        answers: list[list[Series]] = [[] for _ in statements]
         for result in data.get("results", ()):
             if "error" in result:
                 raise StoreUnavailable(f"InfluxDB query failed: {result['error']}")
-            for series in result.get("series", ()):
-                yield series.get("tags") or {}, series["columns"], series["values"]
+            answers[result.get("statement_id", 0)] = [
+                (series.get("tags") or {}, series["columns"], series["values"])
+                for series in result.get("series", ())
+            ]
+        return answers
 
     def _select(
         self,
@@ -370,21 +395,68 @@ class InfluxTimeseriesStore(TimeseriesStore):
         start: int,
         end: int,
         limit: int | None = None,
-    ) -> Iterator[tuple[int, list[str], list[list[Any]]]]:
-        """(stream id, column names, points) per stream of `stream_ids` in [start, end).
+    ) -> list[str]:
+        """Statements reading `columns` of `stream_ids` in [start, end), a series per stream.
 
-        Column 0 is the time. Grouping by the tag is faster than selecting it
-        as a column, and it answers one series per stream.
+        Grouping by the tag is faster than selecting it as a column.
         """
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        for index in range(0, len(stream_ids), QUERY_STREAMS):
-            chunk = stream_ids[index : index + QUERY_STREAMS]
-            statement = (
-                f"SELECT {columns} FROM {source} WHERE {_stream_condition(chunk)} "
-                f'AND time >= {int(start)}s AND time < {int(end)}s GROUP BY "stream"{tail}'
+        return [
+            f"SELECT {columns} FROM {source} WHERE "
+            f"{_stream_condition(stream_ids[index : index + QUERY_STREAMS])} "
+            f'AND time >= {int(start)}s AND time < {int(end)}s GROUP BY "stream"{tail}'
+            for index in range(0, len(stream_ids), QUERY_STREAMS)
+        ]
+
+    def _read_bins(
+        self,
+        collection: Collection,
+        stream_ids: Sequence[int],
+        rollups: Sequence[RollupRead],
+        raw_from: int | None,
+        raw_end: int,
+        raw_limit: int | None,
+        raw_fields: Sequence[str],
+    ) -> tuple[list[Iterable[RawRow]], Iterable[RawRow]]:
+        # Every read of the graph in one request, of the fields it needs.
+        statements: list[list[str]] = []
+        packs = []
+        for read in rollups:
+            selected, packed = self._rollup_select(
+                collection, read.level, stream_ids, read.start, read.end, read.columns
             )
-            for tags, names, points in self._series(statement):
-                yield int(tags["stream"]), names, points
+            statements.append(selected)
+            packs.append(packed)
+        if raw_from is not None:
+            statements.append(
+                self._select(
+                    self._raw_source(collection),
+                    ",".join(_identifier(name) for name in raw_fields),
+                    stream_ids,
+                    raw_from,
+                    raw_end,
+                    raw_limit,
+                )
+            )
+        answers = self._run([statement for group in statements for statement in group])
+        found: list[list[Series]] = []
+        for group in statements:
+            found.append([series for answer in answers[: len(group)] for series in answer])
+            del answers[: len(group)]
+        rollup_rows = [
+            self._rollup_rows(packed, series) for packed, series in zip(packs, found, strict=False)
+        ]
+        raw_rows = self._raw_rows(collection, found[-1], raw_limit) if raw_from is not None else []
+        return rollup_rows, raw_rows
+
+    def _raw_source(self, collection: Collection) -> str:
+        return (
+            f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        )
+
+    @staticmethod
+    def _raw_columns(collection: Collection) -> str:
+        return ",".join(_identifier(name) for name in collection.field_names)
 
     def _read_raw(
         self,
@@ -394,10 +466,9 @@ class InfluxTimeseriesStore(TimeseriesStore):
         end: int,
         limit: int | None,
     ) -> Iterator[RawRow]:
-        source = (
-            f"{_identifier(self.database)}.{_identifier(RAW_POLICY)}.{_identifier(collection.name)}"
+        return self._read_points(
+            collection, self._raw_source(collection), stream_ids, start, end, limit
         )
-        return self._read_points(collection, source, stream_ids, start, end, limit)
 
     def _read_points(
         self,
@@ -411,12 +482,21 @@ class InfluxTimeseriesStore(TimeseriesStore):
         """Rows of a measurement holding raw rows, by stream then time."""
         if not stream_ids:
             return
+        statements = self._select(
+            source, self._raw_columns(collection), stream_ids, start, end, limit
+        )
+        series = [found for answer in self._run(statements) for found in answer]
+        yield from self._raw_rows(collection, series, limit)
+
+    @staticmethod
+    def _raw_rows(
+        collection: Collection, series: Sequence[Series], limit: int | None
+    ) -> list[RawRow]:
+        """Raw rows from the series of a raw read, by stream then time; arrays decoded."""
         arrays = {fld.name for fld in collection.fields if fld.kind == "array"}
-        columns = ",".join(_identifier(name) for name in collection.field_names)
-        rows = []
-        for stream_id, names, points in self._select(
-            source, columns, stream_ids, start, end, limit
-        ):
+        rows: list[RawRow] = []
+        for tags, names, points in series:
+            stream_id = int(tags["stream"])
             decode = [index for index, name in enumerate(names) if name in arrays]
             for point in points:
                 for index in decode:
@@ -427,7 +507,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
                 del rows[limit:]
                 break
         rows.sort(key=lambda row: (row[0], row[1]))
-        yield from rows
+        return rows
 
     def _read_rollup(
         self,
@@ -440,37 +520,49 @@ class InfluxTimeseriesStore(TimeseriesStore):
     ) -> Iterator[RawRow]:
         if not stream_ids:
             return
+        statements, packed = self._rollup_select(collection, level, stream_ids, start, end, columns)
+        yield from self._rollup_rows(
+            packed, [found for answer in self._run(statements) for found in answer]
+        )
+
+    def _rollup_select(
+        self,
+        collection: Collection,
+        level: int,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        columns: Sequence[str] | None,
+    ) -> tuple[list[str], list[str]]:
+        """Statements reading rollup rows, and the ``<field>_q`` percentile lists they read."""
         # InfluxDB's answer time grows with the number of fields read: a graph
         # asks for the few statistics it needs, not all of them.
         names = list(columns) if columns is not None else rollup_columns(collection)
         # Percentile columns are read from their field's one string field.
-        unpack = {
-            field: percentiles
-            for field, percentiles in _quantile_fields(collection).items()
+        quantiles = _quantile_fields(collection)
+        packed = [
+            f"{field}_q"
+            for field, percentiles in quantiles.items()
             if any(name in names for name in percentiles)
-        }
-        packed = {name for percentiles in unpack.values() for name in percentiles}
-        selected = ",".join(
-            _identifier(name)
-            for name in [
-                *(name for name in names if name not in packed),
-                *(f"{field}_q" for field in unpack),
-            ]
-        )
+        ]
+        separate = [name for name in names if not any(name in kept for kept in quantiles.values())]
+        selected = ",".join(_identifier(name) for name in [*separate, *packed])
         source = (
             f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
             f"{_identifier(f'{collection.name}_{level}')}"
         )
-        for stream_id, found, points in self._select(source, selected, stream_ids, start, end):
+        return self._select(source, selected, stream_ids, start, end), packed
+
+    @staticmethod
+    def _rollup_rows(packed: Sequence[str], series: Sequence[Series]) -> Iterator[RawRow]:
+        """Rollup rows, each `packed` percentile list decoded (None in a bin without data)."""
+        for tags, found, points in series:
+            stream_id = int(tags["stream"])
             for point in points:
                 values = dict(zip(found[1:], point[1:], strict=True))
-                for field, percentiles in unpack.items():
-                    kept = values.pop(f"{field}_q", None)
-                    values.update(
-                        zip(percentiles, json.loads(kept), strict=True)
-                        if kept
-                        else dict.fromkeys(percentiles)
-                    )
+                for name in packed:
+                    kept = values.get(name)
+                    values[name] = json.loads(kept) if kept else None
                 yield stream_id, point[0], values
 
     def _sum_rollup(
@@ -491,17 +583,19 @@ class InfluxTimeseriesStore(TimeseriesStore):
             # A few bins per stream: reading the points beats InfluxDB's sum()
             # per series, which costs about 0.1 ms a series (measured).
             selected = ",".join(_identifier(name) for name in columns)
-            for stream_id, names, points in self._select(source, selected, stream_ids, start, end):
-                sums = found.setdefault(stream_id, dict.fromkeys(columns))
-                for point in points:
-                    for name, value in zip(names[1:], point[1:], strict=True):
-                        if value is not None:
-                            sums[name] = value + (sums[name] or 0.0)
+            for answer in self._run(self._select(source, selected, stream_ids, start, end)):
+                for tags, names, points in answer:
+                    sums = found.setdefault(int(tags["stream"]), dict.fromkeys(columns))
+                    for point in points:
+                        for name, value in zip(names[1:], point[1:], strict=True):
+                            if value is not None:
+                                sums[name] = value + (sums[name] or 0.0)
             return found
         selected = ",".join(f"sum({_identifier(name)}) AS {_identifier(name)}" for name in columns)
-        for stream_id, names, points in self._select(source, selected, stream_ids, start, end):
-            for point in points:
-                found[stream_id] = dict(zip(names[1:], point[1:], strict=True))
+        for answer in self._run(self._select(source, selected, stream_ids, start, end)):
+            for tags, names, points in answer:
+                for point in points:
+                    found[int(tags["stream"])] = dict(zip(names[1:], point[1:], strict=True))
         return found
 
     def _latest_since(

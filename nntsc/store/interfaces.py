@@ -25,8 +25,9 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, select, text
 from sqlalchemy.dialects import sqlite
@@ -50,6 +51,7 @@ from nntsc.store.partials import (
 )
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: More bins than this in one answer is a mistake, not a graph.
 MAX_BINS = 20_000
@@ -113,6 +115,16 @@ class PreparedWrite:
     now: float
 
 
+@dataclass(frozen=True)
+class RollupRead:
+    """The `columns` of the rollup rows of `level` in [start, end), for one aggregate."""
+
+    level: int
+    start: int
+    end: int
+    columns: Sequence[str]
+
+
 def align(timestamp: int, binsize: int) -> int:
     return timestamp - timestamp % binsize
 
@@ -123,6 +135,8 @@ class TimeseriesStore(abc.ABC):
     kind: ClassVar[str]
     #: Whether raw rows live in the SQL database (then written in the marks' transaction).
     raw_in_sql: ClassVar[bool] = False
+    #: Whether rows are read from a server other than the SQL database of the marks.
+    reads_elsewhere: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -136,6 +150,7 @@ class TimeseriesStore(abc.ABC):
         # (collection, stream, hour) marked by this store while the hour was open.
         self._open_marks: set[tuple[str, int, int]] = set()
         self._marks_lock = threading.Lock()
+        self._lookout_pool: ThreadPoolExecutor | None = None
 
     # -- primitives an implementation provides --------------------------------
 
@@ -147,8 +162,11 @@ class TimeseriesStore(abc.ABC):
     def ping(self) -> None:
         """Raise `StoreUnavailable` unless the store answers."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
-        """Release connections."""
+    def close(self) -> None:
+        """Release connections and threads."""
+        if self._lookout_pool is not None:
+            self._lookout_pool.shutdown(wait=False)
+            self._lookout_pool = None
 
     @abc.abstractmethod
     def _encode_raw(
@@ -189,6 +207,31 @@ class TimeseriesStore(abc.ABC):
         columns: Sequence[str] | None = None,
     ) -> Iterator[RawRow]:
         """Rollup rows in [start, end); only `columns` of them when given."""
+
+    def _read_bins(
+        self,
+        collection: Collection,
+        stream_ids: Sequence[int],
+        rollups: Sequence[RollupRead],
+        raw_from: int | None,
+        raw_end: int,
+        raw_limit: int | None,
+        raw_fields: Sequence[str],
+    ) -> tuple[list[Iterable[RawRow]], Iterable[RawRow]]:
+        """The rows of several rollup reads, and raw rows in [raw_from, raw_end) if `raw_from`.
+
+        One read after the other here; a store that can ask for them all at
+        once (InfluxDB: several statements in one request) does so, and may
+        read only `raw_fields` of the raw rows.
+        """
+        return [
+            self._read_rollup(collection, r.level, stream_ids, r.start, r.end, r.columns)
+            for r in rollups
+        ], (
+            self._read_raw(collection, stream_ids, raw_from, raw_end, raw_limit)
+            if raw_from is not None
+            else ()
+        )
 
     @abc.abstractmethod
     def _latest_since(
@@ -623,13 +666,10 @@ class TimeseriesStore(abc.ABC):
         # aggregations read; bins merged from several rows need every statistic.
         single = columns_needed(aggregations)
         mergeable = rollup_columns(collection, fields)
-        rolled: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
-        partials: dict[int, list[Partial]] = defaultdict(list)
         levels_read: list[str] = []
         cursor = first_bin
         usable = [level for level in ROLLUP_LEVELS if binsize % level == 0]
-        if usable and stream_ids:
-            self.process_rollups(collection, stream_ids, first_bin, end, now)
+        reads: list[RollupRead] = []
         for level in reversed(usable):
             # Bins are final once their hour (or day) has closed and settled.
             settled = align(int(now) - SETTLE, max(level, HOUR))
@@ -637,44 +677,65 @@ class TimeseriesStore(abc.ABC):
             if complete_until <= cursor:
                 continue
             wanted = single if level == binsize and len(stream_ids) == 1 else mergeable
-            for _, timestamp, columns in self._read_rollup(
-                collection, level, stream_ids, cursor, complete_until, wanted
-            ):
-                rolled[timestamp - timestamp % binsize].append(columns)
+            reads.append(RollupRead(level, cursor, complete_until, wanted))
             levels_read.append(f"rollup-{level}")
             cursor = complete_until
-        if cursor < end and stream_ids:
-            if end - cursor > MAX_RAW_SPAN:
+        raw_from = cursor if cursor < end and stream_ids else None
+        if raw_from is not None:
+            if end - raw_from > MAX_RAW_SPAN:
                 raise BadQuery(
-                    f"binsize {binsize} would read {(end - cursor) // 86400} days of raw rows; "
+                    f"binsize {binsize} would read {(end - raw_from) // 86400} days of raw rows; "
                     f"use a multiple of {ROLLUP_LEVELS[0]} s for ranges over "
                     f"{MAX_RAW_SPAN // 86400} days"
                 )
+            levels_read.append("raw")
+
+        def gather() -> tuple[dict[int, list[Mapping[str, Any]]], dict[int, Partial]]:
+            rollup_rows, raw_rows = self._read_bins(
+                collection,
+                stream_ids,
+                reads,
+                raw_from,
+                end,
+                MAX_RAW_ROWS + 1,
+                # With the field every row has, so no row goes unseen.
+                sorted({*fields, collection.presence_field}),
+            )
+            rolled: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+            for found in rollup_rows:
+                for _, timestamp, columns in found:
+                    rolled[timestamp - timestamp % binsize].append(columns)
             grouped: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
             read = 0
-            for _, timestamp, values in self._read_raw(
-                collection, stream_ids, cursor, end, MAX_RAW_ROWS + 1
-            ):
+            for _, timestamp, values in raw_rows:
                 read += 1
                 grouped[timestamp - timestamp % binsize].append(values)
             if read > MAX_RAW_ROWS:
                 raise BadQuery(f"more than {MAX_RAW_ROWS} raw rows to aggregate: narrow the query")
-            for bin_start, rows in grouped.items():
-                partials[bin_start].append(partial_from_rows(collection, rows, fields))
-            levels_read.append("raw")
+            return rolled, {
+                bin_start: partial_from_rows(collection, rows, fields)
+                for bin_start, rows in grouped.items()
+            }
+
+        if usable and stream_ids:
+            rolled, partials = self._with_rollups_current(
+                collection, stream_ids, first_bin, end, now, gather
+            )
+        else:
+            rolled, partials = gather()
         empty = [None] * len(aggregations)
         finalize_row = row_finalizer(aggregations)
         rows = []
         for bin_start in range(first_bin, end, binsize):
             columns = rolled.get(bin_start)
-            parts = partials.get(bin_start)
-            if columns and not parts and len(columns) == 1:
+            part = partials.get(bin_start)
+            if columns and part is None and len(columns) == 1:
                 # One rollup row is the whole bin: answer from its columns directly.
                 values = finalize_row(columns[0])
-            elif columns or parts:
+            elif columns or part is not None:
                 parts = [
                     *(partial_from_columns(collection, c, fields) for c in columns or ()),
-                    *(parts or ()),
+                    *([part] if part is not None else ()),
                 ]
                 values = finalize(merge(collection, parts, fields), aggregations)
             else:
@@ -686,6 +747,45 @@ class TimeseriesStore(abc.ABC):
             rows=rows,
             levels_read=tuple(levels_read),
         )
+
+    def _with_rollups_current(
+        self,
+        collection: Collection,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        now: float,
+        read: Callable[[], _T],
+    ) -> _T:
+        """`read()` once the rollups of [start, end) hold every row stored.
+
+        Late or backfilled rows leave marks that `process_rollups` works off.
+        Looking for marks is a SQL round trip; when reads go to another
+        server (InfluxDB), the look and the read run at the same time and the
+        read is made again in the rare case that there were marks to process.
+        """
+        if not self._look_while_reading():
+            self.process_rollups(collection, stream_ids, start, end, now)
+            return read()
+        looking = self._lookout().submit(self._pending, collection, stream_ids, start, end, now)
+        found = read()
+        if looking.result():
+            self.process_rollups(collection, stream_ids, start, end, now)
+            found = read()
+        return found
+
+    def _look_while_reading(self) -> bool:
+        # An in-memory SQLite database is one per thread: look in this one.
+        url = self.engine.url
+        return self.reads_elsewhere and not (
+            url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        )
+
+    def _lookout(self) -> ThreadPoolExecutor:
+        with self._marks_lock:
+            if self._lookout_pool is None:
+                self._lookout_pool = ThreadPoolExecutor(4, thread_name_prefix="rollup-marks")
+            return self._lookout_pool
 
     def totals(
         self,

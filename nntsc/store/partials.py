@@ -167,9 +167,18 @@ def partial_from_columns(
         summary = {stat: columns.get(f"{fld.name}_{stat}") for stat in PARTIAL_STATS}
         summary["count"] = int(summary["count"] or 0)
         if fld.quantiles and summary["count"]:
-            summary["q"] = [columns.get(f"{fld.name}_p{point}") for point in QUANTILE_POINTS]
+            summary["q"] = _quantiles(columns, fld.name)
         partial[fld.name] = summary
     return partial
+
+
+def _quantiles(columns: Mapping[str, Any], field: str) -> list[Any]:
+    """A field's 20 percentiles from a rollup row: its ``<field>_q`` list if the store
+    gave one (InfluxDB keeps them so), else its ``<field>_pN`` columns."""
+    kept = columns.get(f"{field}_q")
+    if kept is not None:
+        return list(kept)
+    return [columns.get(f"{field}_p{point}") for point in QUANTILE_POINTS]
 
 
 def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
@@ -298,7 +307,7 @@ def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
     count_key = f"{field}_count"
     stats = _stats_for(function)
     keys = [(stat, f"{field}_{stat}") for stat in stats if stat != "q"]
-    quantile_keys = [f"{field}_p{point}" for point in QUANTILE_POINTS] if "q" in stats else []
+    quantiles = "q" in stats
     if function in _BARE:
         key = f"{field}_{function}"
         return lambda columns: columns.get(key)
@@ -309,8 +318,8 @@ def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
         if count:
             for stat, key in keys:
                 summary[stat] = columns.get(key)
-            if quantile_keys:
-                summary["q"] = [columns.get(key) for key in quantile_keys]
+            if quantiles:
+                summary["q"] = _quantiles(columns, field)
         return _value(function, summary)
 
     return step
