@@ -84,7 +84,9 @@ def _scale(value: Any, scale: float) -> Any:
     if value is None or scale == 1.0:
         return value
     if type(value) is list:
-        return [None if v is None else v * scale for v in value]
+        if None in value:
+            return [None if v is None else v * scale for v in value]
+        return [v * scale for v in value]
     return value * scale
 
 
