@@ -181,6 +181,11 @@ def _quantiles(columns: Mapping[str, Any], field: str) -> list[Any]:
     return [columns.get(f"{field}_p{point}") for point in QUANTILE_POINTS]
 
 
+def _smoke(columns: Mapping[str, Any], field: str) -> list[Any] | None:
+    kept = _quantiles(columns, field)
+    return kept if kept[-1] is not None else None
+
+
 def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
     """Percentiles of the union of several bins, from each bin's percentile summary.
 
@@ -266,9 +271,9 @@ _STATS = {
 }
 
 
-#: Functions whose statistic is stored as null in a bin without data, so a
+#: Functions whose statistics are stored as nulls in a bin without data, so a
 #: single row answers them without its count (one column fewer to read).
-_BARE = ("min", "max", "sum")
+_BARE = ("min", "max", "sum", "smoke")
 
 
 def columns_needed(aggregations: Sequence[Aggregation]) -> list[str]:
@@ -308,6 +313,8 @@ def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
     stats = _stats_for(function)
     keys = [(stat, f"{field}_{stat}") for stat in stats if stat != "q"]
     quantiles = "q" in stats
+    if function == "smoke":
+        return lambda columns: _smoke(columns, field)
     if function in _BARE:
         key = f"{field}_{function}"
         return lambda columns: columns.get(key)
