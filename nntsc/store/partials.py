@@ -12,6 +12,7 @@ interpolation of merged percentile summaries.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -62,17 +63,22 @@ class Aggregation:
 
 def percentiles(sorted_values: Sequence[float], points: Iterable[float]) -> list[float]:
     """Linearly interpolated percentiles (numpy's default method) of sorted values."""
-    last = len(sorted_values) - 1
-    result = []
+    return [
+        sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * fraction
+        for lower, upper, fraction in _positions(len(sorted_values), tuple(points))
+    ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _positions(count: int, points: tuple[float, ...]) -> tuple[tuple[int, int, float], ...]:
+    """Where each percentile of `count` sorted values falls: the same for every bin of that size."""
+    last = count - 1
+    found = []
     for point in points:
         position = last * point / 100
         lower = math.floor(position)
-        upper = min(lower + 1, last)
-        fraction = position - lower
-        result.append(
-            sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * fraction
-        )
-    return result
+        found.append((lower, min(lower + 1, last), position - lower))
+    return tuple(found)
 
 
 def _summarise(values: list[float], with_quantiles: bool) -> dict[str, Any]:
@@ -147,15 +153,31 @@ def partial_from_rows(
 def partial_to_columns(collection: Collection, partial: Partial) -> dict[str, float | None]:
     """Flatten a partial to rollup-table columns (`rollup_columns`), every column present."""
     columns: dict[str, float | None] = {}
-    for fld in collection.fields:
-        summary = partial[fld.name]
-        for stat in PARTIAL_STATS:
-            columns[f"{fld.name}_{stat}"] = summary.get(stat)
-        if fld.quantiles:
-            kept = summary.get("q") or [None] * len(QUANTILE_POINTS)
-            for point, value in zip(QUANTILE_POINTS, kept, strict=True):
-                columns[f"{fld.name}_p{point}"] = value
+    for name, stats, quantiles in _column_names(collection):
+        summary = partial[name]
+        for stat, column in stats:
+            columns[column] = summary.get(stat)
+        if quantiles:
+            columns.update(zip(quantiles, summary.get("q") or _NO_QUANTILES, strict=True))
     return columns
+
+
+_NO_QUANTILES = (None,) * len(QUANTILE_POINTS)
+
+
+@functools.cache
+def _column_names(
+    collection: Collection,
+) -> tuple[tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]], ...]:
+    """Per field: its name, (statistic, column) pairs and percentile columns (if it keeps them)."""
+    return tuple(
+        (
+            fld.name,
+            tuple((stat, f"{fld.name}_{stat}") for stat in PARTIAL_STATS),
+            tuple(f"{fld.name}_p{point}" for point in QUANTILE_POINTS) if fld.quantiles else (),
+        )
+        for fld in collection.fields
+    )
 
 
 def partial_from_columns(
