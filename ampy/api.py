@@ -25,34 +25,7 @@ from nntsc.config import Services
 from nntsc.errors import StoreUnavailable
 from nntsc.store.streams import Page, StreamInfo
 
-__all__ = ["DETAILS", "Ampy", "History", "ViewLegend"]
-
-
-@dataclass(frozen=True)
-class History:
-    """Aggregated rows for a set of streams: one row per bin, nulls where no data."""
-
-    collection: str
-    start: int
-    end: int
-    binsize: int
-    aggregation_label: str
-    columns: list[str]
-    units: dict[str, str]
-    rows: list[list[Any]]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "collection": self.collection,
-            "start": self.start,
-            "end": self.end,
-            "binsize": self.binsize,
-            "aggregation": "mean",
-            "aggregation_label": self.aggregation_label,
-            "columns": self.columns,
-            "units": self.units,
-            "rows": self.rows,
-        }
+__all__ = ["DETAILS", "Ampy", "LineHistory", "ViewLegend"]
 
 
 @dataclass(frozen=True)
@@ -273,23 +246,13 @@ class Ampy:
         end: int,
         detail: str = "full",
         binsize: int | None = None,
-    ) -> History:
-        """The streams' rows aggregated together over [start, end), in graph units.
+    ) -> LineHistory:
+        """The streams' rows aggregated together over [start, end), in graph units, as one line.
 
         Without `binsize`, one is chosen for about 300 points (see
         `choose_binsize`), never below the collection's minimum.
         """
-        line = self.reader.streams("streams", collection, stream_ids, start, end, detail, binsize)
-        return History(
-            collection=collection,
-            start=start,
-            end=end,
-            binsize=line.binsize,
-            aggregation_label=line.aggregation,
-            columns=line.columns,
-            units=line.units,
-            rows=line.rows,
-        )
+        return self.reader.streams("streams", collection, stream_ids, start, end, detail, binsize)
 
     @_reaching_stores
     def raw(

@@ -92,7 +92,17 @@ def stream_data(request: Request) -> Response:
         history = request.ampy.history(
             info.collection, [info.stream_id], start, end, detail, binsize
         )
-        body = history.as_dict()
+        body = {
+            "collection": info.collection,
+            "start": start,
+            "end": end,
+            "binsize": history.binsize,
+            "aggregation": "mean",
+            "aggregation_label": history.aggregation,
+            "columns": history.columns,
+            "units": history.units,
+            "rows": history.rows,
+        }
     body = {"stream_id": info.stream_id, **body}
     if output == "csv":
         filename = f"stream-{info.stream_id}-{start}-{end}.csv"
