@@ -31,28 +31,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import insert
 
 from ampy import Ampy
-from bench.common import bench_services, timed
-from nntsc.collections import Row
+from bench.common import DAY, HOUR, bench_services, load_mesh, load_view_pair, timed
 from nntsc.collections import get as get_collection
 from nntsc.store.models import Stream, property_table
-from nntsc.store.sites import MeshInfo, SiteInfo
 
-DAY = 86400
-HOUR = 3600
 ICMP = get_collection("amp-icmp")
-
-
-def icmp_values(rnd: random.Random, base: float) -> dict:
-    rtt = int(base + rnd.expovariate(1 / 500))
-    return {
-        "median": float(rtt),
-        "min": rtt,
-        "max": rtt,
-        "loss": 0,
-        "results": 1,
-        "lossrate": 0.0,
-        "rtts": [rtt],
-    }
 
 
 def add_option_streams(services, count_sources: int, count_destinations: int) -> None:  # type: ignore[no-untyped-def]
@@ -116,36 +99,9 @@ def main() -> None:
         # -- matrix data: a 30-site mesh, 10-minute results for 26 hours ----------
         sites = [f"site-{i:02d}" for i in range(30)]
         rnd = random.Random(7)
-        end = now - now % 600
-        start = end - 26 * HOUR
-        props_of: dict[int, dict[str, str]] = {}
-        ids: dict[tuple[str, str, str], int] = {}
-        for src in sites:
-            for dst in sites:
-                for family in ("ipv4", "ipv6"):
-                    props = {
-                        "source": src,
-                        "destination": dst,
-                        "family": family,
-                        "packet_size": "84",
-                    }
-                    stream_id = services.streams.stream_id(ICMP, props)
-                    props_of[stream_id] = props
-                    ids[(src, dst, family)] = stream_id
         started = time.perf_counter()
-        batch: list[Row] = []
-        spans: dict[int, tuple[int, int]] = {}
-        for stream_id in props_of:
-            base = rnd.uniform(2_000, 200_000)
-            for timestamp in range(start, end, 600):
-                batch.append(Row(stream_id, timestamp, icmp_values(rnd, base)))
-            spans[stream_id] = (start, end - 600)
-            if len(batch) >= 20_000:
-                store.write(ICMP, batch, props_of)
-                batch = []
-        if batch:
-            store.write(ICMP, batch, props_of)
-        services.streams.touch(spans)
+        props_of = load_mesh(services, sites, now, rnd)
+        ids = {(p["source"], p["destination"], p["family"]): s for s, p in props_of.items()}
         loaded = time.perf_counter() - started
         started = time.perf_counter()
         marks = store.process_rollups()
@@ -153,30 +109,10 @@ def main() -> None:
             f"matrix data: {len(props_of):,} streams, {len(props_of) * 26 * 6:,} rows in "
             f"{loaded:.1f} s; {marks:,} rollup marks in {time.perf_counter() - started:.1f} s"
         )
-        services.sites.save_all(
-            [SiteInfo(name) for name in sites],
-            [MeshInfo("bench", is_source=True, is_destination=True, members=tuple(sites))],
-        )
 
         # -- a 30-day view: one pair, two families, 5-minute results ------------------
-        pair_props = [
-            {"source": "view-a", "destination": "view-b", "family": f, "packet_size": "84"}
-            for f in ("ipv4", "ipv6")
-        ]
-        pair_ids = [services.streams.stream_id(ICMP, p) for p in pair_props]
-        month_end = now - now % 300
-        month_start = month_end - 30 * DAY
-        rows = [
-            Row(stream_id, timestamp, icmp_values(rnd, 20_000 + 5_000 * index))
-            for index, stream_id in enumerate(pair_ids)
-            for timestamp in range(month_start, month_end, 300)
-        ]
-        for index in range(0, len(rows), 20_000):
-            store.write(
-                ICMP, rows[index : index + 20_000], dict(zip(pair_ids, pair_props, strict=True))
-            )
-        store.process_rollups()
-        print(f"view data: 2 streams, {len(rows):,} rows over 30 days")
+        pair_ids, month_start, _ = load_view_pair(services, now, rnd)
+        print(f"view data: 2 streams, {2 * 30 * 288:,} rows over 30 days")
 
         add_option_streams(services, 200, 250)
         print("options data: 100,000 more ICMP streams (200 sources x 250 destinations x 2)")

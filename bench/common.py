@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import requests
@@ -56,3 +57,86 @@ def timed(function: Callable[[], object], repeat: int = 7) -> float:
         function()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
+
+
+# -- ICMP test data shared by the ampy and web benchmarks ---------------------------------
+
+DAY = 86400
+HOUR = 3600
+
+
+def icmp_values(rnd: random.Random, base: float) -> dict:
+    """One ICMP row around `base` microseconds, no loss."""
+    rtt = int(base + rnd.expovariate(1 / 500))
+    return {
+        "median": float(rtt),
+        "min": rtt,
+        "max": rtt,
+        "loss": 0,
+        "results": 1,
+        "lossrate": 0.0,
+        "rtts": [rtt],
+    }
+
+
+def load_mesh(
+    services: Services, sites: Sequence[str], now: int, rnd: random.Random
+) -> dict[int, dict[str, str]]:
+    """A full mesh of `sites` (both families), 10-minute results for 26 hours, and a mesh
+    "bench" of them; the streams' properties by id."""
+    from nntsc.collections import Row
+    from nntsc.collections import get as get_collection
+    from nntsc.store.sites import MeshInfo, SiteInfo
+
+    icmp = get_collection("amp-icmp")
+    end = now - now % 600
+    start = end - 26 * HOUR
+    props_of: dict[int, dict[str, str]] = {}
+    for src in sites:
+        for dst in sites:
+            for family in ("ipv4", "ipv6"):
+                props = {"source": src, "destination": dst, "family": family, "packet_size": "84"}
+                props_of[services.streams.stream_id(icmp, props)] = props
+    batch: list[Row] = []
+    spans: dict[int, tuple[int, int]] = {}
+    for stream_id in props_of:
+        base = rnd.uniform(2_000, 200_000)
+        batch.extend(Row(stream_id, t, icmp_values(rnd, base)) for t in range(start, end, 600))
+        spans[stream_id] = (start, end - 600)
+        if len(batch) >= 20_000:
+            services.timeseries.write(icmp, batch, props_of)
+            batch = []
+    if batch:
+        services.timeseries.write(icmp, batch, props_of)
+    services.streams.touch(spans)
+    services.sites.save_all(
+        [SiteInfo(name) for name in sites],
+        [MeshInfo("bench", is_source=True, is_destination=True, members=tuple(sites))],
+    )
+    return props_of
+
+
+def load_view_pair(services: Services, now: int, rnd: random.Random) -> tuple[list[int], int, int]:
+    """30 days of 5-minute results from view-a to view-b (both families), rolled up;
+    the two stream ids and the range."""
+    from nntsc.collections import Row
+    from nntsc.collections import get as get_collection
+
+    icmp = get_collection("amp-icmp")
+    pair_props = [
+        {"source": "view-a", "destination": "view-b", "family": f, "packet_size": "84"}
+        for f in ("ipv4", "ipv6")
+    ]
+    pair_ids = [services.streams.stream_id(icmp, p) for p in pair_props]
+    month_end = now - now % 300
+    month_start = month_end - 30 * DAY
+    rows = [
+        Row(stream_id, t, icmp_values(rnd, 20_000 + 5_000 * index))
+        for index, stream_id in enumerate(pair_ids)
+        for t in range(month_start, month_end, 300)
+    ]
+    tags = dict(zip(pair_ids, pair_props, strict=True))
+    for index in range(0, len(rows), 20_000):
+        services.timeseries.write(icmp, rows[index : index + 20_000], tags)
+    services.timeseries.process_rollups()
+    return pair_ids, month_start, month_end

@@ -38,8 +38,6 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-DAY = 86400
-HOUR = 3600
 
 
 # ------------------------------------------------------------------ load generator
@@ -136,56 +134,12 @@ def served(app, threads: int) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 def load_data(services, now: int) -> tuple[str, int, int]:  # type: ignore[no-untyped-def]
     """A 20-site mesh for the matrix and a 30-day pair for the view; the view's range."""
-    from bench.ampy import ICMP, icmp_values
-    from nntsc.collections import Row
-    from nntsc.store.sites import MeshInfo, SiteInfo
-
-    store = services.timeseries
-    rnd = random.Random(5)
-    sites = [f"site-{i:02d}" for i in range(20)]
-    end = now - now % 600
-    start = end - 26 * HOUR
-    props_of = {}
-    for src in sites:
-        for dst in sites:
-            for family in ("ipv4", "ipv6"):
-                props = {"source": src, "destination": dst, "family": family, "packet_size": "84"}
-                props_of[services.streams.stream_id(ICMP, props)] = props
-    batch, spans = [], {}
-    for stream_id in props_of:
-        base = rnd.uniform(2_000, 200_000)
-        batch.extend(Row(stream_id, t, icmp_values(rnd, base)) for t in range(start, end, 600))
-        spans[stream_id] = (start, end - 600)
-        if len(batch) >= 20_000:
-            store.write(ICMP, batch, props_of)
-            batch = []
-    if batch:
-        store.write(ICMP, batch, props_of)
-    services.streams.touch(spans)
-    services.sites.save_all(
-        [SiteInfo(name) for name in sites],
-        [MeshInfo("bench", is_source=True, is_destination=True, members=tuple(sites))],
-    )
-
-    pair_props = [
-        {"source": "view-a", "destination": "view-b", "family": f, "packet_size": "84"}
-        for f in ("ipv4", "ipv6")
-    ]
-    pair_ids = [services.streams.stream_id(ICMP, p) for p in pair_props]
-    month_end = now - now % 300
-    month_start = month_end - 30 * DAY
-    rows = [
-        Row(stream_id, t, icmp_values(rnd, 20_000 + 5_000 * index))
-        for index, stream_id in enumerate(pair_ids)
-        for t in range(month_start, month_end, 300)
-    ]
-    for index in range(0, len(rows), 20_000):
-        store.write(
-            ICMP, rows[index : index + 20_000], dict(zip(pair_ids, pair_props, strict=True))
-        )
-    store.process_rollups()
     from ampy.views import ViewStore
+    from bench.common import load_mesh, load_view_pair
 
+    rnd = random.Random(5)
+    load_mesh(services, [f"site-{i:02d}" for i in range(20)], now, rnd)
+    _, month_start, month_end = load_view_pair(services, now, rnd)
     view_id = ViewStore(services.sessionmaker).create(
         "latency", ["amp-icmp FROM view-a TO view-b SIZE 84 FAMILY SPLIT"]
     )
