@@ -77,6 +77,49 @@ def _paging(request: Request) -> tuple[str, int]:
     return term, int_param(request, "page", 1, minimum=1, maximum=100_000) or 1
 
 
+def _list_page(
+    request: Request,
+    list_things: Callable[..., Any],
+    get_thing: Callable[[str], Any],
+    unknown: type[NntscError],
+    **values: Any,
+) -> dict[str, Any]:
+    """A page of things matching the search term, and the one named by ``edit`` (404 if none)."""
+    term, page_number = _paging(request)
+    page = list_things(term=term, page=page_number, pagesize=PAGESIZE)
+    editing = None
+    if request.params.get("edit"):
+        try:
+            editing = get_thing(request.params["edit"])
+        except (unknown, BadValue):
+            request.response.status = 404
+    return _common(request, page=page, term=term, editing=editing, **values)
+
+
+def _change(
+    request: Request,
+    route: str,
+    kind: str,
+    create: Callable[..., Any],
+    update: Callable[..., Any],
+    delete: Callable[[str], Any],
+    fields: dict[str, Any],
+) -> HTTPSeeOther:
+    """Create, update or delete the thing named in the form, as its ``action`` says."""
+    action = request.POST.get("action")
+    name = request.POST.get("name", "").strip()
+    if action == "create":
+        return _attempt(request, route, f"{kind} {name} created.", lambda: create(name, **fields))
+    if action == "update":
+        return _attempt(
+            request, route, f"{kind} {name} updated.", lambda: update(name, **fields), edit=name
+        )
+    if action == "delete":
+        return _attempt(request, route, f"{kind} {name} deleted.", lambda: delete(name))
+    request.session.flash(f"Unknown action {action!r}.", "error")
+    return _back(request, route)
+
+
 @view_config(
     route_name="admin.index",
     request_method="GET",
@@ -94,15 +137,8 @@ def index(request: Request) -> dict[str, Any]:
     route_name="admin.users", request_method="GET", renderer="admin_users.jinja2", permission=ADMIN
 )
 def users(request: Request) -> dict[str, Any]:
-    term, page_number = _paging(request)
-    page = request.users.list_users(term=term, page=page_number, pagesize=PAGESIZE)
-    editing = None
-    if request.params.get("edit"):
-        try:
-            editing = request.users.get_user(request.params["edit"])
-        except (UnknownUser, BadValue):
-            request.response.status = 404
-    return _common(request, page=page, term=term, editing=editing, roles=ROLES)
+    registry = request.users
+    return _list_page(request, registry.list_users, registry.get_user, UnknownUser, roles=ROLES)
 
 
 @view_config(route_name="admin.users", request_method="POST", permission=ADMIN)
@@ -172,50 +208,28 @@ def change_users(request: Request) -> HTTPSeeOther:
     permission=EDITCONFIG,
 )
 def sites(request: Request) -> dict[str, Any]:
-    term, page_number = _paging(request)
     registry = request.ampy.sites
-    page = registry.list_sites(term=term, page=page_number, pagesize=PAGESIZE)
-    editing = None
-    if request.params.get("edit"):
-        try:
-            editing = registry.get_site(request.params["edit"])
-        except (UnknownSite, BadValue):
-            request.response.status = 404
-    return _common(request, page=page, term=term, editing=editing)
+    return _list_page(request, registry.list_sites, registry.get_site, UnknownSite)
 
 
 @view_config(route_name="admin.sites", request_method="POST", permission=EDITCONFIG)
 def change_sites(request: Request) -> HTTPSeeOther:
     registry = request.ampy.sites
-    action = request.POST.get("action")
-    name = request.POST.get("name", "").strip()
     fields = {
         "long_name": request.POST.get("long_name", ""),
         "location": request.POST.get("location", ""),
         "description": request.POST.get("description", ""),
         "addresses": _words(request.POST.get("addresses", "")),
     }
-    if action == "create":
-        return _attempt(
-            request,
-            "admin.sites",
-            f"Site {name} created.",
-            lambda: registry.create_site(name, **fields),
-        )
-    if action == "update":
-        return _attempt(
-            request,
-            "admin.sites",
-            f"Site {name} updated.",
-            lambda: registry.update_site(name, **fields),
-            edit=name,
-        )
-    if action == "delete":
-        return _attempt(
-            request, "admin.sites", f"Site {name} deleted.", lambda: registry.delete_site(name)
-        )
-    request.session.flash(f"Unknown action {action!r}.", "error")
-    return _back(request, "admin.sites")
+    return _change(
+        request,
+        "admin.sites",
+        "Site",
+        registry.create_site,
+        registry.update_site,
+        registry.delete_site,
+        fields,
+    )
 
 
 # -- meshes --------------------------------------------------------------------------
@@ -228,23 +242,13 @@ def change_sites(request: Request) -> HTTPSeeOther:
     permission=EDITCONFIG,
 )
 def meshes(request: Request) -> dict[str, Any]:
-    term, page_number = _paging(request)
     registry = request.ampy.sites
-    page = registry.list_meshes(term=term, page=page_number, pagesize=PAGESIZE)
-    editing = None
-    if request.params.get("edit"):
-        try:
-            editing = registry.get_mesh(request.params["edit"])
-        except (UnknownMesh, BadValue):
-            request.response.status = 404
-    return _common(request, page=page, term=term, editing=editing)
+    return _list_page(request, registry.list_meshes, registry.get_mesh, UnknownMesh)
 
 
 @view_config(route_name="admin.meshes", request_method="POST", permission=EDITCONFIG)
 def change_meshes(request: Request) -> HTTPSeeOther:
     registry = request.ampy.sites
-    action = request.POST.get("action")
-    name = request.POST.get("name", "").strip()
     fields = {
         "long_name": request.POST.get("long_name", ""),
         "description": request.POST.get("description", ""),
@@ -253,27 +257,15 @@ def change_meshes(request: Request) -> HTTPSeeOther:
         "public": _flag(request, "public"),
         "members": _words(request.POST.get("members", "")),
     }
-    if action == "create":
-        return _attempt(
-            request,
-            "admin.meshes",
-            f"Mesh {name} created.",
-            lambda: registry.create_mesh(name, **fields),
-        )
-    if action == "update":
-        return _attempt(
-            request,
-            "admin.meshes",
-            f"Mesh {name} updated.",
-            lambda: registry.update_mesh(name, **fields),
-            edit=name,
-        )
-    if action == "delete":
-        return _attempt(
-            request, "admin.meshes", f"Mesh {name} deleted.", lambda: registry.delete_mesh(name)
-        )
-    request.session.flash(f"Unknown action {action!r}.", "error")
-    return _back(request, "admin.meshes")
+    return _change(
+        request,
+        "admin.meshes",
+        "Mesh",
+        registry.create_mesh,
+        registry.update_mesh,
+        registry.delete_mesh,
+        fields,
+    )
 
 
 # -- API tokens ----------------------------------------------------------------------
