@@ -10,7 +10,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from ampweb.params import BadParameter, int_param
+from ampweb.params import BadParameter, choice_param, int_param
 from ampy.groups import spec_for
 from nntsc.collections import get as get_collection
 
@@ -19,13 +19,24 @@ PAGESIZE = 50
 
 @view_config(route_name="index", renderer="index.jinja2", request_method="GET")
 def index(request: Request) -> dict[str, Any]:
+    """Buttons that start a graph of each style, and the streams of one collection, paged."""
     ampy = request.ampy
-    collections = ampy.collections()
+    collections = sorted((c["name"] for c in ampy.collections()), key=_tab_order)
+    shown = choice_param(request, "collection", tuple(collections), "amp-icmp")
     page_number = int_param(request, "page", 1, minimum=1)
-    page = ampy.find_streams("amp-icmp", {}, page=page_number, pagesize=PAGESIZE)
+    page = ampy.find_streams(shown, {}, page=page_number, pagesize=PAGESIZE)
     styles = ampy.view_styles()
+    declared = get_collection(shown)
     return {
-        "collections": collections,
+        "collections": [
+            {"name": name, "title": COLLECTION_TITLES.get(name, name)} for name in collections
+        ],
+        "collection": {
+            "name": shown,
+            "title": COLLECTION_TITLES.get(shown, shown),
+            "description": declared.description,
+            "properties": [{"name": p.name, "label": p.label} for p in declared.properties],
+        },
         "styles": [
             {"style": style, "title": STYLE_TITLES.get(style, style)} for style in sorted(styles)
         ],
@@ -81,6 +92,7 @@ COLLECTION_TITLES = {
     "amp-http": "HTTP",
     "amp-traceroute": "Traceroute",
     "amp-astraceroute": "AS path",
+    "fileops": "File operations",
 }
 #: How much time a view page shows when its URL names no range.
 DEFAULT_SPAN = {"throughput": 7 * 86400}

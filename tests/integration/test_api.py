@@ -628,3 +628,43 @@ def test_graph_page_of_unknown_stream_is_404(app: webtest.TestApp) -> None:
 def test_graph_page_with_end_before_start_is_400(app: webtest.TestApp) -> None:
     response = app.get("/graph/5/200/100", status=400)
     assert "end" in response.text
+
+
+def test_index_lists_the_streams_of_any_collection(app: webtest.TestApp, sqlite_url: str) -> None:
+    from nntsc.collections import get as get_collection
+
+    services = make_services(sqlite_url)
+    services.streams.stream_id(
+        get_collection("amp-dns"),
+        {
+            "source": "amp-a",
+            "destination": "ns1.example.org",
+            "instance": "ns1",
+            "address": "192.0.2.53",
+            "query": "example.org",
+            "query_type": "A",
+            "query_class": "IN",
+            "udp_payload_size": "4096",
+            "recurse": "false",
+            "dnssec": "false",
+            "nsid": "true",
+        },
+    )
+    services.close()
+    page = app.get("/?collection=amp-dns")
+    ids = {
+        str(item["stream_id"])
+        for item in app.get("/api/v1/collections/amp-dns/streams").json["items"]
+    }
+    assert ids
+    assert set(re.findall(r'href="/graph/(\d+)"', page.text)) == ids
+    assert "DNS streams" in page.text
+    assert '<th scope="col">Query type</th>' in page.text
+    # Every collection has its tab; the one shown is marked.
+    assert 'href="?collection=fileops"' in page.text
+    assert 'href="?collection=amp-dns" aria-current="page"' in page.text
+
+
+def test_index_refuses_an_unknown_collection(app: webtest.TestApp) -> None:
+    page = app.get("/?collection=amp-nope", status=400)
+    assert "collection" in page.text
