@@ -6,17 +6,21 @@ line by line and splits each line on spaces in plain Python (median of
 three runs, taken before and after ours). Then, in the same run:
 
 - parsed: `EventReader` turns every line into an `Event`;
-- counted: the import's fast path counts file operations and recognises
-  actions (no store);
-- imported: `nntsc import sysdig`'s path end to end, through the `Ingestor`
-  into PostgreSQL and InfluxDB; timed twice, since the first import also
-  creates the host's streams and a host's later logs find them.
+- counted, one process: the import's fast path (`scan_text`) counts file
+  operations and recognises actions in this process (no store);
+- counted, N workers: the same cut into chunks scanned by `--workers`
+  processes (default: one per CPU) and merged in order (no store);
+- imported: `nntsc import sysdig`'s path end to end, with the workers,
+  through the `Ingestor` into PostgreSQL and InfluxDB; timed twice, since
+  the first import also creates the host's streams and a host's later logs
+  find them.
 
 Each prints lines/s and its ratio to the baseline (target: imported >= 0.25).
+The workers share the machine's cores with whatever else runs on it.
 `--day RATE` instead counts a synthetic day at RATE events/s and prints how
 many series and rows it makes (the figure quoted in the README).
 
-    .venv/bin/python bench/sysdig.py [--lines 1000000] [--day 20]
+    .venv/bin/python bench/sysdig.py [--lines 1000000] [--workers N] [--day 20]
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import bench_services
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.sysdig.actions import ActionRecognizer
-from nntsc.sysdig.importer import import_logs
+from nntsc.sysdig.importer import Workers, count_log, import_logs
 from nntsc.sysdig.metrics import FileOpsCounter
 from nntsc.sysdig.reader import EventReader, ReadStats
 from nntsc.sysdig.scan import scan_text
@@ -63,13 +67,22 @@ def parse_only(path: str, date: dt.date) -> float:
 
 def count_only(path: str, date: dt.date) -> tuple[float, int]:
     counter = FileOpsCounter()
-    actions = []
+    actions: list[object] = []
     started = time.perf_counter()
     with open(path, encoding="utf-8") as log:
-        scan_text(
-            log, 1, date, counter, ActionRecognizer(), ReadStats(), actions.append, lambda: None
-        )
+        scan_text(log, date, counter, ActionRecognizer(), ReadStats(), actions.append, lambda: None)
     # Handing out the last minutes (folding their files) is part of counting.
+    for _ in counter.flush():
+        pass
+    return time.perf_counter() - started, len(actions)
+
+
+def count_in_chunks(path: str, date: dt.date, workers: int) -> tuple[float, int]:
+    counter = FileOpsCounter()
+    actions: list[object] = []
+    started = time.perf_counter()
+    with Workers(workers) as pool:
+        count_log(path, date, counter, ActionRecognizer(), actions.append, pool)
     for _ in counter.flush():
         pass
     return time.perf_counter() - started, len(actions)
@@ -95,14 +108,7 @@ def series_per_day(rate: float) -> None:
 
     started = time.perf_counter()
     scan_text(
-        host.lines(lines),
-        1,
-        start.date(),
-        counter,
-        ActionRecognizer(),
-        ReadStats(),
-        lambda action: counter.add_action(action.process, action.name, action.end),
-        collect,
+        host.lines(lines), start.date(), counter, ActionRecognizer(), ReadStats(), bool, collect
     )
     for report in counter.flush():
         rows += report.series()
@@ -121,6 +127,7 @@ def series_per_day(rate: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--day", type=float, default=None, metavar="RATE")
     args = parser.parse_args()
     if args.day is not None:
@@ -143,16 +150,17 @@ def main() -> None:
         before = baseline(path)
         parsed = parse_only(path, date)
         counted, actions = count_only(path, date)
+        chunked, _ = count_in_chunks(path, date, args.workers)
         with bench_services() as services:
             # The first import creates the host's streams (once in a host's
             # life); the second, which finds them, is the steady state.
             started = time.perf_counter()
             with Ingestor(services) as ingestor:
-                import_logs(ingestor, [path], "busy-host", date)
+                import_logs(ingestor, [path], "busy-host", date, workers=args.workers)
             first_import = time.perf_counter() - started
             started = time.perf_counter()
             with Ingestor(services) as ingestor:
-                summary = import_logs(ingestor, [path], "busy-host", date)
+                summary = import_logs(ingestor, [path], "busy-host", date, workers=args.workers)
             imported = time.perf_counter() - started
             written = ingestor.totals.written
         after = baseline(path)
@@ -160,15 +168,16 @@ def main() -> None:
 
     def report(label: str, seconds: float) -> None:
         print(
-            f"{label:<44} {lines / seconds:>12,.0f} lines/s  ({seconds:5.2f} s)  "
+            f"{label:<48} {lines / seconds:>12,.0f} lines/s  ({seconds:5.2f} s)  "
             f"ratio {bare / seconds:.2f}"
         )
 
     report("read + split (plain Python, baseline)", bare)
     report("parsed (EventReader: one Event per line)", parsed)
-    report(f"counted + {actions} actions recognised (no store)", counted)
-    report("imported, first time (creates the streams)", first_import)
-    report("imported (PostgreSQL + InfluxDB, Ingestor)", imported)
+    report(f"counted + {actions} actions, one process (no store)", counted)
+    report(f"counted + actions, {args.workers} workers (no store)", chunked)
+    report(f"imported, {args.workers} workers, first time (new streams)", first_import)
+    report(f"imported, {args.workers} workers (PostgreSQL + InfluxDB)", imported)
     print(
         f"import: {summary.calls_counted:,} file operations, {summary.actions:,} actions, "
         f"{summary.minutes} minutes, {written:,} rows in {len(summary.series):,} series"

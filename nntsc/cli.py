@@ -262,6 +262,12 @@ def import_group() -> None:
     type=click.IntRange(0, 1_000_000),
     help="Operations a file or directory needs in a minute to keep its own series.",
 )
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 256),
+    help="Processes scanning a large plain text log in chunks (default: one per CPU).",
+)
 @click.argument("files", nargs=-1, required=True)
 def import_sysdig(
     config_path: str,
@@ -270,6 +276,7 @@ def import_sysdig(
     top_files: int,
     fold_depth: int,
     min_operations: int,
+    workers: int | None,
     files: tuple[str, ...],
 ) -> None:
     """Count file operations and actions of sysdig logs (FILE or - for stdin) into fileops."""
@@ -302,6 +309,7 @@ def import_sysdig(
                 fold_depth,
                 progress=bar.update,
                 min_operations=min_operations,
+                workers=workers,
             )
         for part in summary.files:
             rejected = f" (lines {part.rejected_lines})" if part.rejected else ""

@@ -75,6 +75,14 @@ class Machine(Protocol):
     name: str
     #: The call types it looks at; other calls are never fed to it.
     vocabulary: frozenset[str]
+    #: True when its matches are per thread: a match starts on a call that
+    #: passes the prefilter below and, once started, takes at most
+    #: `max_calls` calls of its vocabulary in that thread, the one that ends
+    #: it included. False when it is never `busy`, so the prefilter alone
+    #: finds every call it uses. The import relies on this to send a machine
+    #: only the calls it may use.
+    per_thread: bool
+    max_calls: int
 
     #: A superset of `interested`, as data for fast paths: call type -> regular
     #: expression of the paths that may start a match (``None``: any path) ...
@@ -165,11 +173,16 @@ class _Partial:
 class SequenceMachine:
     """Runs one `CallSequence` in every thread at once."""
 
+    per_thread = True
+
     def __init__(self, sequence: CallSequence) -> None:
         self.sequence = sequence
         self.name = sequence.name
         self.vocabulary = sequence.vocabulary
         self._steps = sequence.steps
+        # A match takes a call only into a step that has not had its most,
+        # and fails past MAX_CALLS calls; the call that ends it is one more.
+        self.max_calls = min(MAX_CALLS, sum(step.most for step in self._steps)) + 1
         self._partials: dict[int, _Partial] = {}
         # Position sets recur: their closures are computed once.
         self._closures: dict[frozenset[tuple[int, int]], frozenset[tuple[int, int]]] = {}
@@ -374,6 +387,8 @@ class SSHCharInput:
 
     name = "SSHCharInput"
     vocabulary = frozenset(("read", "write"))
+    per_thread = False
+    max_calls = 0
     #: Seconds after which an unfinished keystroke is forgotten.
     timeout = 2.0
 
@@ -513,10 +528,23 @@ class ActionRecognizer:
         }
         self.process_prefixes = tuple(p for m in self.machines for p in m.process_prefixes)
         self.path_prefixes = tuple(p for m in self.machines for p in m.path_prefixes)
+        # A thread's match of a per-thread machine ends within MAX_CALLS + 1
+        # calls of that machine's vocabulary, so within as many calls of the
+        # types every per-thread machine looks at (see `nntsc.sysdig.scan`).
+        per_thread = [m for m in self.machines if m.per_thread]
+        #: Call types in the vocabulary of every per-thread machine.
+        self.window_types: frozenset[str] = (
+            frozenset.intersection(*(m.vocabulary for m in per_thread))
+            if per_thread
+            else frozenset()
+        )
+        #: The most calls of those types a per-thread match takes.
+        self.window = max((m.max_calls for m in per_thread), default=0)
+        self._stateful = [m for m in self.machines if m.per_thread]
 
     def busy(self, tid: int) -> bool:
         """Whether some machine has a match in progress in thread `tid`."""
-        return any(machine.busy(tid) for machine in self.machines)
+        return any(machine.busy(tid) for machine in self._stateful)
 
     def feed(self, call: Call) -> list[Action]:
         """Actions completed by this call (usually none); a call without exit is skipped."""

@@ -2,18 +2,28 @@
 
 Every log given to one import is read in order through one counter, so a
 capture split into several files (or a minute spanning two of them) counts
-as one. Each closed minute becomes one report of the host, handed to the
-same `Ingestor` the AMP collections use: streams are created on first
-sight, rows are written in batches, and writing the same minute again
-replaces its rows, so importing a log twice leaves the same data.
+as one; give them in time order, since calls in a minute already handed
+out are late. A large plain text log is cut into chunks at line ends,
+scanned in `workers` processes at once and merged in order, with the same
+result as one scan (see `nntsc.sysdig.scan`); a gzip log, standard input
+or JSON is read in this process. Each closed minute becomes one report of
+the host, handed to the same `Ingestor` the AMP collections use: streams
+are created on first sight, rows are written in batches, and writing the
+same minute again replaces its rows, so importing a log twice leaves the
+same data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from nntsc.collections import get as get_collection
 from nntsc.collections.fileops import ALL_PROCESSES
@@ -28,10 +38,15 @@ from nntsc.sysdig.metrics import (
     MinuteReport,
 )
 from nntsc.sysdig.reader import EventReader, ReadStats, SysdigLog
-from nntsc.sysdig.scan import scan_text
+from nntsc.sysdig.scan import CutTooLate, Piece, TextMerger, scan_chunk, scan_lines
 
-#: Lines between two checks for closed minutes and progress updates.
+#: Calls of a JSON log between two checks for closed minutes and progress updates.
 CHECK_EVERY = 8192
+#: A plain text log at least this large is cut into chunks scanned by worker processes.
+PARALLEL_BYTES = 8 << 20
+#: Bounds of a chunk's size (a chunk is scanned in one go, in one worker).
+MIN_CHUNK_BYTES = 1 << 20
+MAX_CHUNK_BYTES = 32 << 20
 
 
 @dataclass
@@ -79,6 +94,8 @@ def import_logs(
     fold_depth: int = DEFAULT_FOLD_DEPTH,
     progress: Callable[[int], None] | None = None,
     min_operations: int = DEFAULT_MIN_OPERATIONS,
+    workers: int | None = None,
+    chunk_bytes: int | None = None,
 ) -> ImportSummary:
     """Count the logs at `paths` (``-`` is standard input) and buffer their rows in `ingestor`.
 
@@ -86,13 +103,17 @@ def import_logs(
     format (default: the file's modification date, today for a pipe).
     `progress` is called with bytes read (lines for a pipe) as the import
     goes. `top_files`, `fold_depth` and `min_operations` bound the series
-    (see `nntsc.sysdig.metrics`). The caller flushes the ingestor. Returns the summary; raises
-    `BadSysdigLog` for a file that cannot be opened.
+    (see `nntsc.sysdig.metrics`). `workers` is how many processes scan a
+    large plain text log (default: one per CPU; 1 scans in this process);
+    `chunk_bytes` fixes the size of its chunks (default: from the size of
+    the log), and cuts even a small log. The caller flushes the ingestor.
+    Returns the summary; raises `BadSysdigLog` for a file that cannot be opened.
     """
     collection = get_collection("fileops")
     counter = FileOpsCounter(top_files, fold_depth, min_operations)
     recognizer = ActionRecognizer()
     summary = ImportSummary()
+    workers = workers if workers is not None else os.cpu_count() or 1
 
     def write(reports: Iterable[MinuteReport]) -> None:
         series = summary.series
@@ -104,19 +125,22 @@ def import_logs(
             series.update(("directory", name, ALL_PROCESSES) for name in report.directories)
             series.update(("action", action, process) for process, action in report.actions)
 
-    def on_action(action: Action) -> None:
-        counter.add_action(action.process, action.name, action.end)
+    def on_action(_: Action) -> None:
         summary.actions += 1
 
-    for path in paths:
-        with SysdigLog(path, date) as log:
-            stats = _read_log(
-                log, counter, recognizer, on_action, lambda: write(counter.closed()), progress
+    def tick() -> None:
+        write(counter.closed())
+
+    with Workers(workers) as pool:
+        for path in paths:
+            stats = count_log(
+                path, date, counter, recognizer, on_action, pool, chunk_bytes, tick, progress
             )
-        summary.files.append(
-            FileSummary(path, stats.lines, stats.events, stats.rejected, stats.rejected_text())
-        )
+            summary.files.append(
+                FileSummary(path, stats.lines, stats.events, stats.rejected, stats.rejected_text())
+            )
     for action in recognizer.finish():
+        counter.add_action(action.process, action.name, action.end)
         on_action(action)
     write(counter.flush())
     summary.calls_counted = counter.counted
@@ -124,60 +148,211 @@ def import_logs(
     return summary
 
 
-def _read_log(
-    log: SysdigLog,
+def count_log(
+    path: str,
+    date: dt.date | None,
     counter: FileOpsCounter,
     recognizer: ActionRecognizer,
     on_action: Callable[[Action], None],
-    on_tick: Callable[[], None],
-    progress: Callable[[int], None] | None,
+    workers: Workers,
+    chunk_bytes: int | None = None,
+    tick: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ReadStats:
-    """Count and recognise one open log; return what its reader saw."""
-    stats = ReadStats()
-    reported = 0
+    """Count and recognise the log at `path` (``-``: stdin) into `counter`; return its stats.
 
-    def tick() -> None:
-        nonlocal reported
-        on_tick()
+    Each action recognised is counted, then given to `on_action`. A plain
+    text log of `PARALLEL_BYTES` or more is cut into chunks for `workers`
+    when there are several; `chunk_bytes` cuts any plain text log into
+    chunks of that size (scanned in this process by a single worker).
+    `tick` is called whenever closed minutes may be handed out.
+    """
+    tick = tick or _nothing
+    counter.start_log()
+    with SysdigLog(path, date) as log:
+        stats = ReadStats()
+        lines = iter(log.lines())
+        head = _head_lines(lines)
+        if head and head[-1].lstrip()[:1] in ("[", "{", ","):
+            # JSON is rare and slow to decode anyway: the general pipeline reads it.
+            return _read_json(
+                log, itertools.chain(head, lines), counter, recognizer, on_action, tick, progress
+            )
+        merger = TextMerger(log.date, counter, recognizer, stats, on_action)
+        size = log.size or 0
+        plain = log.size is not None and not log.compressed
+        if plain and chunk_bytes is not None:
+            _scan_in_chunks(workers, path, size, chunk_bytes, merger, tick, progress)
+        elif plain and workers.count > 1 and size >= PARALLEL_BYTES:
+            chunk_bytes = _chunk_size(size, workers.count)
+            _scan_in_chunks(workers, path, size, chunk_bytes, merger, tick, progress)
+        else:
+            _scan_here(log, itertools.chain(head, lines), merger, tick, progress)
+        return stats
+
+
+def _nothing() -> None:
+    pass
+
+
+def _head_lines(lines: Iterator[str]) -> list[str]:
+    """The lines up to the first non-blank one (all of them if none is)."""
+    head = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    return head
+
+
+def _scan_here(
+    log: SysdigLog,
+    lines: Iterable[str],
+    merger: TextMerger,
+    tick: Callable[[], None],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Scan a text log in this process, piece by piece (a pipe or gzip log, or one worker)."""
+    reported = 0
+    first = True
+    for piece in scan_lines(lines, merger.midnight, merger.prefilter):
+        if first:
+            merger.begin_chunk(piece, piece, rescanned=True)
+            first = False
+        merger.add(piece)
+        tick()
         if progress is not None:
-            position = log.position() if log.size is not None else stats.lines
+            position = log.position() if log.size is not None else merger.stats.lines
             progress(position - reported)
             reported = position
-
-    lines = iter(log.lines())
-    first_line, number = _first_event_line(lines, stats)
-    if first_line is not None and first_line.lstrip()[:1] in ("[", "{", ","):
-        # JSON is rare and slow to decode anyway: the general pipeline reads it.
-        reader = EventReader(itertools.chain([first_line], lines), log.date, number)
-        stats = reader.stats
-        for index, call in enumerate(pair_calls(reader), 1):
-            counter.add(call)
-            for action in recognizer.feed(call):
-                on_action(action)
-            if not index % CHECK_EVERY:
-                tick()
-    elif first_line is not None:
-        scan_text(
-            itertools.chain([first_line], lines),
-            number,
-            log.date,
-            counter,
-            recognizer,
-            stats,
-            on_action,
-            tick,
-            CHECK_EVERY,
-        )
     if progress is not None:
-        position = log.size if log.size is not None else stats.lines
+        position = log.size if log.size is not None else merger.stats.lines
         progress(max(0, (position or 0) - reported))
-    return stats
 
 
-def _first_event_line(lines: Iterable[str], stats: ReadStats) -> tuple[str | None, int]:
-    """The first non-blank line and its number (blank lines before it are counted)."""
-    for number, line in enumerate(lines, 1):
-        if line.strip():
-            return line, number
-        stats.lines = number
-    return None, stats.lines + 1
+def _chunk_size(size: int, workers: int) -> int:
+    """Three chunks a worker, within bounds: the merge of a chunk overlaps the scan of the next."""
+    return max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, size // (workers * 3) + 1))
+
+
+def _chunk_bounds(path: str, size: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    """(start, end) byte ranges of about `chunk_bytes`, each ending at a line end."""
+    bounds = []
+    start = 0
+    with open(path, "rb") as log:
+        while start < size:
+            log.seek(min(size, start + chunk_bytes) - 1)
+            log.readline()
+            end = min(size, log.tell())
+            bounds.append((start, end))
+            start = end
+    return bounds
+
+
+def _scan_in_chunks(
+    workers: Workers,
+    path: str,
+    size: int,
+    chunk_bytes: int,
+    merger: TextMerger,
+    tick: Callable[[], None],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Scan a plain text log in chunks in the worker processes; merge them in order."""
+    bounds = _chunk_bounds(path, size, chunk_bytes)
+    prefilter = merger.prefilter
+    midnight = merger.midnight
+    ahead: deque[Future[Piece]] = deque()
+    waiting = iter(bounds)
+
+    def submit() -> None:
+        for start, end in itertools.islice(waiting, 1):
+            ahead.append(workers.submit(scan_chunk, path, start, end, midnight, prefilter))
+
+    # A few chunks ahead of the merge: enough to keep every worker busy,
+    # few enough that the pieces waiting stay small.
+    for _ in range(workers.count * 2):
+        submit()
+    for start, end in bounds:
+        piece = ahead.popleft().result()
+        submit()
+        try:
+            merger.begin_chunk(piece, piece)
+        except CutTooLate:
+            piece = scan_chunk(path, start, end, midnight, prefilter, merger.clock)
+            merger.begin_chunk(piece, piece, rescanned=True)
+        merger.add(piece)
+        tick()
+        if progress is not None:
+            progress(end - start)
+
+
+class Workers:
+    """Processes that scan chunks of logs, started the first time a log is cut into chunks.
+
+    With a `count` of 1 the chunks are scanned in this process, one after
+    the other. Use as a context manager.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = max(1, count)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def submit(self, *call: Any) -> Future[Any]:
+        """Run ``call[0](*call[1:])`` in a worker (here, at once, for one)."""
+        if self.count == 1:
+            done: Future[Any] = Future()
+            done.set_result(call[0](*call[1:]))
+            return done
+        if self._executor is None:
+            # Forked: a worker starts at once with the scan already imported
+            # (a spawned one imports the command and its dependencies again,
+            # seconds on a busy machine, longer than a chunk takes). It only
+            # scans: it never touches the connections or threads it inherits,
+            # and it is started before this import writes its first rows,
+            # so before the ingestor's writer threads, unless an earlier log
+            # of the same import was read without workers.
+            context = multiprocessing.get_context("fork")
+            self._executor = ProcessPoolExecutor(self.count, mp_context=context)
+        return self._executor.submit(*call)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+
+
+def _read_json(
+    log: SysdigLog,
+    lines: Iterable[str],
+    counter: FileOpsCounter,
+    recognizer: ActionRecognizer,
+    on_action: Callable[[Action], None],
+    tick: Callable[[], None],
+    progress: Callable[[int], None] | None,
+) -> ReadStats:
+    """Count and recognise a JSON log through the general pipeline; return what its reader saw."""
+    reader = EventReader(lines, log.date)
+    reported = 0
+
+    def advance() -> None:
+        nonlocal reported
+        position = log.position() if log.size is not None else reader.stats.lines
+        progress(position - reported)  # type: ignore[misc]
+        reported = position
+
+    for index, call in enumerate(pair_calls(reader), 1):
+        counter.add(call)
+        for action in recognizer.feed(call):
+            counter.add_action(action.process, action.name, action.end)
+            on_action(action)
+        if not index % CHECK_EVERY:
+            tick()
+            if progress is not None:
+                advance()
+    if progress is not None:
+        position = log.size if log.size is not None else reader.stats.lines
+        progress(max(0, (position or 0) - reported))
+    return reader.stats

@@ -167,12 +167,14 @@ class FileOpsCounter:
         self.min_operations = min_operations
         self.fold_depth = fold_depth
         self.counted = 0
-        #: Calls or actions of a minute already handed out, so not counted.
+        #: Calls or actions of a minute already handed out (or, from a text
+        #: log, two minutes older than the newest line before them), so not counted.
         self.late = 0
         self._minutes: dict[int, tuple[dict[str, list[int]], dict[str, list[int]]]] = {}
         self._actions: dict[int, dict[tuple[str, str], int]] = {}
+        # The newest minute of the log being read, and the minutes handed out.
         self._newest = 0
-        self._closed_before = 0
+        self._written: set[int] = set()
 
     def add(self, call: Call) -> bool:
         """Count one call if it is a file operation; return whether it was counted.
@@ -218,7 +220,7 @@ class FileOpsCounter:
         """
         counts = self._minutes.get(minute)
         if counts is None:
-            if minute < self._closed_before:
+            if minute in self._written:
                 self.late += 1
                 return None
             counts = self._minutes[minute] = ({}, {})
@@ -226,10 +228,54 @@ class FileOpsCounter:
                 self._newest = minute
         return counts
 
-    def add_action(self, process: str, action: str, time: float) -> None:
-        """Count one recognised action of `process` at `time`."""
+    def merge(
+        self,
+        minute: int,
+        processes: dict[str, list[int]],
+        files: dict[str, list[int]],
+        counted: int,
+    ) -> bool:
+        """Add `counted` calls already summed per process and per file; return whether they were.
+
+        The tables are taken over (not copied) when the minute is new. Calls
+        of a minute already handed out are counted in `late` instead.
+        """
+        if minute in self._written:
+            self.late += counted
+            return False
+        tables = self._minutes.get(minute)
+        if tables is None:
+            self._minutes[minute] = (processes, files)
+            if minute > self._newest:
+                self._newest = minute
+        else:
+            _add_counts(tables[0], processes)
+            _add_counts(tables[1], files)
+        self.counted += counted
+        return True
+
+    def start_log(self) -> None:
+        """Start counting another log of the capture: minutes close by its own newest minute.
+
+        Its calls in the minutes still open add to them; in minutes already
+        handed out they are late.
+        """
+        self._newest = 0
+
+    def observe(self, minute: int) -> None:
+        """Note that the log has reached `minute` (events of any kind), for `closed`."""
+        if minute > self._newest:
+            self._newest = minute
+
+    @property
+    def newest(self) -> int:
+        """The newest minute seen (0 before any)."""
+        return self._newest
+
+    def add_action(self, process: str, action: str, time: float, late: bool = False) -> None:
+        """Count one recognised action of `process` at `time` (or in `late` when told it is)."""
         minute = int(time) // 60 * 60
-        if minute < self._closed_before:
+        if late or minute in self._written:
             self.late += 1
             return
         actions = self._actions.setdefault(minute, {})
@@ -242,8 +288,8 @@ class FileOpsCounter:
         return self._close_before(self._newest - 60)
 
     def flush(self) -> Iterator[MinuteReport]:
-        """Reports of every minute still open (at the end of the log)."""
-        return self._close_before(self._newest + 60)
+        """Reports of every minute still open (at the end of the import)."""
+        return self._close_before(1 << 62)
 
     def _close_before(self, bound: int) -> Iterator[MinuteReport]:
         ready = sorted(m for m in set(self._minutes) | set(self._actions) if m < bound)
@@ -254,7 +300,7 @@ class FileOpsCounter:
             )
             self._fold(report, files)
             yield report
-        self._closed_before = max(self._closed_before, bound)
+        self._written.update(ready)
 
     def _fold(self, report: MinuteReport, files: dict[str, list[int]]) -> None:
         """Keep the busiest files (see the module docstring); fold the rest into directories."""
@@ -298,6 +344,16 @@ def _column_sums(rows: list[list[int]]) -> list[int]:
     if len(rows) == 1:
         return list(rows[0])
     return [sum(column) for column in zip(*rows, strict=True)]
+
+
+def _add_counts(into: dict[str, list[int]], more: dict[str, list[int]]) -> None:
+    """Add the counts lists of `more` into `into`, name by name (taking over new names)."""
+    for name, counts in more.items():
+        mine = into.get(name)
+        if mine is None:
+            into[name] = counts
+        else:
+            into[name] = [a + b for a, b in zip(mine, counts, strict=True)]
 
 
 def _merge(into: dict[str, list[int]], name: str, counts: list[int]) -> None:

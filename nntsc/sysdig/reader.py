@@ -271,6 +271,8 @@ class SysdigLog:
         self._raw: IO[bytes] | None = None
         self._text: IO[str] | None = None
         self.reader: EventReader | None = None
+        #: Whether the file is gzip-compressed (known once open).
+        self.compressed = False
         if path == "-":
             self.size = None
             self.date = date or dt.date.today()
@@ -290,6 +292,7 @@ class SysdigLog:
         magic = self._raw.peek(2)[:2] if hasattr(self._raw, "peek") else b""
         binary: IO[bytes] = self._raw
         if magic == b"\x1f\x8b":
+            self.compressed = True
             binary = gzip.GzipFile(fileobj=self._raw)  # type: ignore[assignment]
         # Sysdig escapes non-printable bytes, but a truncated capture may
         # still end in garbage: such a line is rejected, not fatal.

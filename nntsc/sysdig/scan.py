@@ -1,24 +1,59 @@
-"""The import's fast path for sysdig's text formats: parse, pair, count and recognise in one loop.
+"""The import's fast path for sysdig's text formats: parse, pair and count in one loop, in pieces.
 
 The general pipeline (`EventReader` -> `pair_calls` -> `FileOpsCounter.add`
 and `ActionRecognizer.feed`) builds an `Event` and a `Call` for every line,
-which costs several microseconds a line: a busy host's log would import at
-a tenth of the speed of merely reading it. This loop keeps each line as the
-strings `str.split` gives, skips lines whose type neither the counts nor
+which costs several microseconds a line. `scan_lines` keeps each line as
+the strings `str.split` gives, skips lines whose type neither the counts nor
 any machine uses after one set lookup, converts a time of day only when its
-second changes, remembers the file of each argument text it has parsed
-(a thread repeats its calls on a file), and builds a `Call` only for the few
-calls a machine is interested in. It counts and recognises exactly what the
-general pipeline does; the tests compare the two on every fixture log and on
-generated busy-host logs.
+second changes, remembers the file of each argument text it has parsed (a
+thread repeats its calls on a file), and builds a `Call` only for the calls
+a machine may use. It hands out `Piece`s: the counts of its lines per
+minute, process and file, and those calls. `TextMerger` adds the pieces
+into a `FileOpsCounter` and feeds the calls to the `ActionRecognizer`.
+
+A log can thus be cut into chunks of lines scanned apart (in other
+processes: see `nntsc.sysdig.importer`) and merged in order, with the same
+result as one scan of the whole, although a scan starts knowing nothing of
+the lines before its chunk:
+
+- a thread's call whose enter event is in an earlier chunk: the first exit
+  event of each thread is handed out raw (`HeadExit`), and the merger,
+  which keeps the enter events left open by every chunk before, pairs and
+  counts it;
+- actions: machines run only in the merger, over the calls of every chunk
+  in order, and see the calls one scan would show them. A scan sends every
+  call that may start a match (the machines' prefilter) and, since a
+  per-thread match takes at most `Machine.max_calls` calls of its machine
+  in its thread, the calls of a thread until it has made as many of the
+  types every per-thread machine looks at (`Prefilter.window`) after a
+  possible start, or since the start of the chunk (a match begun in an
+  earlier one); the merger gives those to the machines only while a match
+  is under way in the thread, as one scan does;
+- the day of a time of day: a scan starts on day 0 and reports its first
+  time of day; the merger knows the last time of day of the chunks before
+  and the day it was on, so it shifts the chunk's minutes and times by
+  whole days, or scans the chunk again from that clock in the one case the
+  first line alone cannot tell (a line from before midnight that follows
+  one after it, just at the cut);
+- calls that arrive late: a call is counted unless its minute is two or
+  more minutes before the newest minute of the lines before it. A scan
+  knows the newest minute of its own lines, the merger that of the chunks
+  before, which only decides whole minutes of the chunk.
+
+The tests compare the fast path with the general pipeline on every fixture
+log and on generated busy-host logs, and a scan in tiny chunks with one scan.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from nntsc.sysdig.actions import Action, ActionRecognizer
 from nntsc.sysdig.calls import Call, result_of, target_of
@@ -33,7 +68,13 @@ from nntsc.sysdig.metrics import (
     SLOT_WRITE,
     FileOpsCounter,
 )
-from nntsc.sysdig.reader import WRAP_THRESHOLD, ReadStats, local_midnight, split_text_line
+from nntsc.sysdig.reader import (
+    MAX_REJECTED_KEPT,
+    WRAP_THRESHOLD,
+    ReadStats,
+    local_midnight,
+    split_text_line,
+)
 
 _new_call = tuple.__new__
 #: The result of a read or write exit: ``res=832 data=...``.
@@ -41,6 +82,91 @@ _RESULT = re.compile(r"res=(\d+)")
 #: Enter texts whose fd target is remembered; past this the memo starts again,
 #: so memory stays bounded on a log with ever new files.
 KNOWN_TARGETS = 65536
+#: Lines of a piece when scanning a stream (a chunk is one piece).
+PIECE_LINES = 65536
+#: A call two minutes or more older than the newest line before it is late.
+LATE_AFTER = 120
+#: Newest minute before any line.
+NO_MINUTE = -(1 << 62)
+_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """What a scan needs to know of the machines: which calls they may use (picklable)."""
+
+    vocabulary: frozenset[str]
+    start_patterns: dict[str, re.Pattern[str] | None]
+    process_prefixes: tuple[str, ...]
+    path_prefixes: tuple[str, ...]
+    window_types: frozenset[str]
+    #: Calls of those types after one that may start a match that may still be part of it.
+    window: int
+
+    @classmethod
+    def of(cls, recognizer: ActionRecognizer) -> Prefilter:
+        """The prefilter of `recognizer`'s machines."""
+        return cls(
+            recognizer.vocabulary,
+            recognizer.start_patterns,
+            recognizer.process_prefixes,
+            recognizer.path_prefixes,
+            recognizer.window_types,
+            recognizer.window,
+        )
+
+
+class HeadExit(NamedTuple):
+    """The first event of a thread in a chunk, an exit: paired and counted by the merger.
+
+    `day_start`, `last_clock` and `newest` are the scan's clock and newest
+    minute at the line, in the chunk's days.
+    """
+
+    number: int
+    tid: str
+    process: str
+    type: str
+    info: str
+    clock: str
+    minute: int
+    day_start: float
+    last_clock: int
+    newest: int
+
+
+#: A call for the machines: the fields of its `Call`, its target, the newest
+#: minute at its exit line and whether it may start a match (else the machines
+#: use it only if a match is under way in its thread), as a plain tuple (it
+#: crosses processes faster).
+Candidate = tuple[Any, ...]
+
+
+@dataclass
+class Piece:
+    """What a scan found in a run of lines (numbered from 1 at the start of its chunk)."""
+
+    last_line: int = 0
+    blank: int = 0
+    rejected: int = 0
+    rejected_lines: list[int] = field(default_factory=list)
+    #: Minute -> (counts per process, counts per file), and the calls counted in them.
+    minutes: dict[int, tuple[dict[str, list[int]], dict[str, list[int]]]] = field(
+        default_factory=dict
+    )
+    counted: dict[int, int] = field(default_factory=dict)
+    #: Calls not counted because they arrived late.
+    late: int = 0
+    #: Calls for the machines (`Candidate`) and `HeadExit`s (as plain tuples), in line order.
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    #: The first time of day of the chunk (seconds), if the piece has it.
+    first_of_day: int | None = None
+    #: The clock at the end: last time of day (-1: none yet), day offset, newest minute.
+    last_clock: int = -1
+    day_offset: float = 0.0
+    newest: int = NO_MINUTE
+    #: At the end of a chunk: each thread's open enter event (or None).
+    pending: dict[str, tuple[str, str, int, str] | None] | None = None
 
 
 def epoch(clock: str, day_start: float, newest_of_day: int) -> float:
@@ -53,98 +179,107 @@ def epoch(clock: str, day_start: float, newest_of_day: int) -> float:
         return float(clock)
     of_day = int(clock[:2]) * 3600 + int(clock[3:5]) * 60 + int(clock[6:8])
     if of_day > newest_of_day + WRAP_THRESHOLD:
-        day_start -= 86400.0
+        day_start -= _DAY
     return day_start + of_day + float(clock[8:])
 
 
-def scan_text(
+def scan_lines(
     lines: Iterable[str],
-    first: int,
-    date: dt.date,
-    counter: FileOpsCounter,
-    recognizer: ActionRecognizer,
-    stats: ReadStats,
-    on_action: Callable[[Action], None],
-    tick: Callable[[], None],
-    tick_every: int = 8192,
-) -> None:
-    """Count and recognise the events of text-format `lines` (numbered from `first`).
+    midnight: float,
+    prefilter: Prefilter,
+    clock: tuple[int, float] | None = None,
+    piece_lines: int = PIECE_LINES,
+) -> Iterator[Piece]:
+    """Scan text-format `lines` (a chunk, from line 1); hand out a `Piece` every `piece_lines`.
 
-    `on_action` gets each recognised action, `tick` is called every
-    `tick_every` lines (to hand out closed minutes and move a progress bar);
-    `stats` counts lines, events and rejected lines as `EventReader` does.
+    `midnight` is the epoch of the local midnight starting the first day;
+    `clock` (last time of day, day offset) continues the clock of the lines
+    before, when known. The last piece carries the open enter events.
     """
     slots = SLOT
-    vocabulary = recognizer.vocabulary
+    vocabulary = prefilter.vocabulary
     relevant = frozenset(slots) | vocabulary
-    start_patterns = recognizer.start_patterns
-    process_prefixes = recognizer.process_prefixes
-    path_prefixes = recognizer.path_prefixes
-    interested = recognizer.interested
-    feed = recognizer.feed_with_target
-    busy = recognizer.busy
+    start_patterns = prefilter.start_patterns
+    process_prefixes = prefilter.process_prefixes
+    path_prefixes = prefilter.path_prefixes
+    window_types = prefilter.window_types
+    window_size = prefilter.window
     file_kinds = FILE_KINDS
-    new_call = _new_call
-    reject = stats.reject
-    midnight = local_midnight(date)
-    # Threads with a match in progress, by their tid as printed: "(1234)".
-    engaged: set[str] = set()
-    # Whether each process name starts with a machine's process prefix.
+    read_or_write = (SLOT_READ, SLOT_WRITE)
+    missing = _MISSING
+    # Each thread's enter event waiting for its exit, by its tid as printed
+    # ("(1234)"); None once its exit came. A thread not in it has not been
+    # seen in this chunk: its first exit goes to the merger.
+    pending: dict[str, tuple[str, str, int, str] | None] = {}
+    # Calls of a thread still sent to the machines (see the module docstring).
+    window: dict[str, int] = {}
+    # Whether each process name starts with a machine's process prefix, and
+    # per call type whether a call on each path may start a match.
     watched: dict[str, bool] = {}
+    starting: dict[str, dict[str | None, bool]] = {name: {} for name in vocabulary}
     # The fd target of an enter text (``fd=21(<f>/var/www/a.css) size=32768``):
     # a thread repeats its calls on a file, so most reads, writes and closes
     # find theirs here instead of parsing the annotation again.
-    known: dict[str, tuple[str, str]] = {}
+    known: dict[str, tuple[str, str] | None] = {}
     named: dict[tuple[str | None, str], tuple[str, str] | None] = {}
-    read_or_write = (SLOT_READ, SLOT_WRITE)
 
-    pending: dict[str, tuple[str, str, int, str]] = {}
+    last_clock, day_offset = clock if clock is not None else (-1, 0.0)
+    first_of_day: int | None = None
+    newest = NO_MINUTE
     # The counts of the current minute as (process, path, slot) keys, one per
     # call, counted at C speed by `Counter` when the minute changes; bytes
     # read or written are summed per key.
     keys: list[tuple[str, str, int]] = []
     sizes: dict[tuple[str, str, int], int] = {}
-    # Per second of the log: its epoch time and minute (most lines share both).
+    keys_minute = 0
+    # Per second of the log: its minute (most lines share it) and lateness.
     last_second = ""
-    last_clock = -1
-    day_offset = 0.0
-    minute = -1
-    keys_minute = -1
-    # Every line is an event, a rejected line or a blank one: events are
-    # counted at the end from the other two, not once per line.
-    blank = 0
-    rejected_before = stats.rejected
-    number = first - 1
-    next_tick = first + tick_every
+    minute = 0
+    late = False
+    piece = Piece()
+    calls = piece.calls
+    number = 0
+    piece_end = piece_lines
 
-    for number, line in enumerate(lines, first):
-        if number >= next_tick:
-            next_tick = number + tick_every
-            _count(counter, keys_minute, keys, sizes)
+    for number, line in enumerate(lines, 1):
+        if number > piece_end:
+            piece_end = number + piece_lines - 1
+            _count(piece, keys_minute, keys, sizes)
             keys, sizes = [], {}
-            tick()
+            piece.last_line = number - 1
+            piece.first_of_day = first_of_day
+            piece.last_clock, piece.day_offset, piece.newest = last_clock, day_offset, newest
+            yield piece
+            piece = Piece()
+            calls = piece.calls
         parts = line.split(" ", 7)
         try:
-            tid = parts[4]
-            direction = parts[5]
+            if len(parts) != 8:
+                # No argument text: the type ends the line.
+                parts[6] = parts[6].rstrip("\r\n")
+                parts.append("")
+            num, clock_text, _, process, tid, direction, etype, info = parts
             if tid[:1] != "(" or (direction != ">" and direction != "<"):
                 # A process name with spaces: the regular expression finds the fields.
-                parts = split_text_line(line)
-                tid = parts[4] = f"({parts[4]})"
-                direction = parts[5]
-            etype = parts[6] if len(parts) == 8 else parts[6].rstrip("\r\n")
-            clock = parts[1]
-            second = clock[:8]
+                num, clock_text, _, process, tid, direction, etype, info = split_text_line(line)
+                tid = f"({tid})"
+            second = clock_text[:8]
             if second != last_second:
-                if clock[2:3] == ":":
-                    if clock[8:9] != ".":
-                        raise ValueError(clock)
-                    of_day = int(clock[:2]) * 3600 + int(clock[3:5]) * 60 + int(clock[6:8])
+                if clock_text[2:3] == ":":
+                    if clock_text[8:9] != ".":
+                        raise ValueError(clock_text)
+                    of_day = (
+                        int(clock_text[:2]) * 3600
+                        + int(clock_text[3:5]) * 60
+                        + int(clock_text[6:8])
+                    )
+                    if first_of_day is None:
+                        first_of_day = of_day
                     if of_day < last_clock - WRAP_THRESHOLD:
-                        day_offset += 86400.0
+                        day_offset += _DAY
                     if of_day > last_clock + WRAP_THRESHOLD and last_clock >= 0:
                         # Just before midnight, written after an event just past it.
-                        minute = int(midnight + day_offset - 86400.0 + of_day) // 60 * 60
+                        minute = int(midnight + day_offset - _DAY + of_day) // 60 * 60
                         second = ""
                     else:
                         last_clock = of_day
@@ -153,132 +288,219 @@ def scan_text(
                     # Epoch seconds (``-t a``): the first eight characters are
                     # not the second, and the float may round up into the next
                     # minute as the general reader's does, so nothing is cached.
-                    minute = int(float(clock)) // 60 * 60
+                    minute = int(float(clock_text)) // 60 * 60
                     second = ""
                 last_second = second
-            if not parts[0].isdigit():
-                raise ValueError(parts[0])
+                if minute > newest:
+                    newest = minute
+                late = minute <= newest - LATE_AFTER
+            if not num.isdigit():
+                raise ValueError(num)
         except (ValueError, IndexError):
             if line.strip():
-                reject(number)
+                piece.rejected += 1
+                if len(piece.rejected_lines) < MAX_REJECTED_KEPT:
+                    piece.rejected_lines.append(number)
             else:
-                blank += 1
+                piece.blank += 1
             continue
         if etype not in relevant:
             continue
-        # Argument texts keep their line end until a call is built or a path
-        # argument is read: most calls need neither.
-        info = parts[7] if len(parts) == 8 else ""
         if direction == ">":
-            pending[tid] = (etype, info, number, clock)
+            pending[tid] = (etype, info, number, clock_text)
             continue
-        enter = pending.pop(tid, None)
-        if enter is not None and enter[0] != etype:
-            enter = None
-        enter_info = enter[1] if enter is not None else None
+        enter = pending.get(tid, missing)
+        if enter is None:
+            enter_info = None
+        elif enter is missing:
+            # Its enter event may be in an earlier chunk: the merger knows.
+            pending[tid] = None
+            calls.append(
+                (  # A `HeadExit`, as a plain tuple: it crosses processes faster.
+                    number,
+                    tid,
+                    process,
+                    etype,
+                    info,
+                    clock_text,
+                    minute,
+                    midnight + day_offset,
+                    last_clock,
+                    newest,
+                )
+            )
+            continue
+        else:
+            pending[tid] = None
+            if enter[0] != etype:  # type: ignore[index]
+                enter = None
+                enter_info = None
+            else:
+                enter_info = enter[1]  # type: ignore[index]
         # The common shapes without the general parser: an fd annotation first
         # in the exit (opens), or in the enter (reads, writes, closes, ...),
         # remembered per enter text since a thread repeats its calls.
-        if info[:3] == "fd=":
-            found = _annotation(info) if info[3:4] != "-" else None
-            if found is None:
-                found = target_of(enter_info and enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
-        elif enter_info is not None and enter_info[:3] == "fd=":
-            found = known.get(enter_info)
-            if found is None:
-                # `fd_target` of the enter, inline: this is most calls of a log.
+        if enter_info is not None and enter_info[:3] == "fd=" and info[:3] != "fd=":
+            found = known.get(enter_info, missing)  # type: ignore[arg-type]
+            if found is missing:
+                # `_enter_target`, inline: this is a good part of a log's calls.
+                found = None
                 opening = enter_info.find("(", 3, 16)
-                if opening > 0 and enter_info[3] != "-" and enter_info[opening + 1] == "<":
+                if (
+                    opening > 0
+                    and enter_info[3] != "-"
+                    and enter_info[opening + 1 : opening + 2] == "<"
+                ):
                     end = enter_info.find(") ", opening)
                     if end < 0:
                         end = enter_info.rfind(")")
                     close = enter_info.find(">", opening)
                     if opening < close < end:
                         found = (enter_info[opening + 2 : close], enter_info[close + 1 : end])
-                        if len(known) >= KNOWN_TARGETS:
-                            known.clear()
-                        known[enter_info] = found
-                if found is None:
-                    # The exit may name it instead: not a function of the enter alone.
-                    found = target_of(enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
+                if len(known) >= KNOWN_TARGETS:
+                    known.clear()
+                known[enter_info] = found
+            if found is None:
+                # The exit may name it instead: not a function of the enter alone.
+                found = target_of(enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
+        elif info[:3] == "fd=":
+            found = exit_target(enter_info, info)
         else:
             # A path argument (stat, unlink, ...): the general parser, once per
             # pair of texts, since a host stats the same files over and over.
             texts = (enter_info, info)
-            if texts in named:
-                found = named[texts]
-            else:
-                found = target_of(enter_info and enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
+            found = named.get(texts, missing)  # type: ignore[arg-type]
+            if found is missing:
                 if len(named) >= KNOWN_TARGETS:
                     named.clear()
-                named[texts] = found
+                found = named[texts] = exit_target(enter_info, info)
         if found is not None:
-            path = found[1]
-            slot = slots.get(etype) if found[0] in file_kinds else None
+            path = found[1]  # type: ignore[index]
+            slot = slots.get(etype) if found[0] in file_kinds else None  # type: ignore[index]
         else:
             path = slot = None
-        process = parts[3]
         if slot is not None:
-            if minute != keys_minute:
-                _count(counter, keys_minute, keys, sizes)
-                keys, sizes = [], {}
-                keys_minute = minute
-            equals = info.find("=")
-            if info[equals + 1 : equals + 2] == "-":
-                keys.append((process, path, slot + N_OPERATIONS))  # type: ignore[arg-type]
-            elif slot in read_or_write:
-                key = (process, path, slot)
-                keys.append(key)  # type: ignore[arg-type]
-                size = _RESULT.match(info)
-                if size is not None:
-                    sizes[key] = sizes.get(key, 0) + int(size.group(1))  # type: ignore[index]
-                else:
-                    sizes[key] = sizes.get(key, 0) + (result_of(info) or 0)  # type: ignore[index]
+            if late:
+                piece.late += 1
             else:
-                keys.append((process, path, slot))  # type: ignore[arg-type]
-        if etype in vocabulary:
-            # The cheap tests first: most calls of a busy host interest no machine.
-            if tid not in engaged:
-                prefixed = watched.get(process)
-                if prefixed is None:
-                    prefixed = watched[process] = process.startswith(process_prefixes)
-                if not prefixed and (path is None or not path.startswith(path_prefixes)):
-                    if etype not in start_patterns:
-                        continue
-                    pattern = start_patterns[etype]
-                    if pattern is not None and (path is None or pattern.search(path) is None):
-                        continue
-            thread = int(tid[1:-1])
-            if interested(etype, thread, process, path):
-                day_start = midnight + day_offset
-                end = epoch(clock, day_start, last_clock)
-                if enter is not None:
-                    start, first_line = epoch(enter[3], day_start, last_clock), enter[2]
+                if minute != keys_minute:
+                    _count(piece, keys_minute, keys, sizes)
+                    keys, sizes = [], {}
+                    keys_minute = minute
+                equals = info.find("=")
+                if info[equals + 1 : equals + 2] == "-":
+                    keys.append((process, path, slot + N_OPERATIONS))  # type: ignore[arg-type]
+                elif slot in read_or_write:
+                    key = (process, path, slot)
+                    keys.append(key)  # type: ignore[arg-type]
+                    size = _RESULT.match(info)
+                    if size is not None:
+                        sizes[key] = sizes.get(key, 0) + int(size.group(1))  # type: ignore[index]
+                    else:
+                        sizes[key] = sizes.get(key, 0) + (result_of(info) or 0)  # type: ignore[index]
                 else:
-                    start, first_line = end, number
-                call = new_call(
-                    Call,
-                    (
-                        thread,
-                        process,
-                        etype,
-                        start,
-                        end,
-                        first_line,
-                        number,
-                        enter_info.rstrip("\r\n") if enter_info is not None else None,
-                        info.rstrip("\r\n"),
-                    ),
+                    keys.append((process, path, slot))  # type: ignore[arg-type]
+        if etype not in vocabulary:
+            continue
+        # Whether the call may start a match: by its process, or its path for
+        # its type, remembered since processes and paths recur.
+        starts = watched.get(process)
+        if starts is None:
+            starts = watched[process] = process.startswith(process_prefixes)
+        if not starts:
+            by_path = starting[etype]
+            starts = by_path.get(path)  # type: ignore[arg-type]
+            if starts is None:
+                if len(by_path) >= KNOWN_TARGETS:
+                    by_path.clear()
+                starts = by_path[path] = _may_start(  # type: ignore[index]
+                    path, start_patterns.get(etype, _MISSING), path_prefixes
                 )
-                for action in feed(call, found):
-                    on_action(action)
-                if busy(thread):
-                    engaged.add(tid)
-                else:
-                    engaged.discard(tid)
-    _count(counter, keys_minute, keys, sizes)
-    stats.lines = number
-    stats.events += number - first + 1 - blank - (stats.rejected - rejected_before)
+        if starts:
+            window[tid] = window_size
+        else:
+            remaining = window.get(tid, window_size)
+            if not remaining:
+                continue
+            if etype in window_types:
+                window[tid] = remaining - 1
+        day_start = midnight + day_offset
+        end = epoch(clock_text, day_start, last_clock)
+        if enter is not None:
+            start, first_line = epoch(enter[3], day_start, last_clock), enter[2]  # type: ignore[index]
+        else:
+            start, first_line = end, number
+        calls.append(
+            (
+                int(tid[1:-1]),
+                process,
+                etype,
+                start,
+                end,
+                first_line,
+                number,
+                enter_info.rstrip("\r\n") if enter_info is not None else None,
+                info.rstrip("\r\n"),
+                found,
+                newest,
+                starts,
+            )
+        )
+    _count(piece, keys_minute, keys, sizes)
+    piece.last_line = number
+    piece.first_of_day = first_of_day
+    piece.last_clock, piece.day_offset, piece.newest = last_clock, day_offset, newest
+    piece.pending = pending
+    yield piece
+
+
+_MISSING: tuple[str, str] = ("", "")
+_HEAD_EXIT_FIELDS = len(HeadExit._fields)
+
+
+def _may_start(
+    path: str | None, pattern: re.Pattern[str] | tuple[str, str] | None, prefixes: tuple[str, ...]
+) -> bool:
+    """Whether a call on `path` passes the machines' prefilter by its path.
+
+    `pattern` is the start pattern of the call's type (`_MISSING`: its type starts nothing).
+    """
+    if path is not None and path.startswith(prefixes):
+        return True
+    if pattern is _MISSING:
+        return False
+    return pattern is None or (path is not None and pattern.search(path) is not None)  # type: ignore[union-attr]
+
+
+def _enter_target(enter_info: str) -> tuple[str, str] | None:
+    """`fd_target` of an enter text starting with ``fd=``, for the common shape only."""
+    opening = enter_info.find("(", 3, 16)
+    if opening > 0 and enter_info[3] != "-" and enter_info[opening + 1 : opening + 2] == "<":
+        end = enter_info.find(") ", opening)
+        if end < 0:
+            end = enter_info.rfind(")")
+        close = enter_info.find(">", opening)
+        if opening < close < end:
+            return enter_info[opening + 2 : close], enter_info[close + 1 : end]
+    return None
+
+
+def exit_target(enter_info: str | None, info: str) -> tuple[str, str] | None:
+    """The target of a call from its enter text (None: not seen) and exit text.
+
+    What `scan_lines` finds, without its memos.
+    """
+    if enter_info is not None and enter_info[:3] == "fd=" and info[:3] != "fd=":
+        found = _enter_target(enter_info)
+    elif info[:3] == "fd=":
+        found = _annotation(info) if info[3:4] != "-" else None
+    else:
+        found = None
+    if found is None:
+        found = target_of(
+            enter_info.rstrip("\r\n") if enter_info is not None else None, info.rstrip("\r\n")
+        )
+    return found
 
 
 def _annotation(info: str) -> tuple[str, str] | None:
@@ -296,17 +518,17 @@ def _annotation(info: str) -> tuple[str, str] | None:
 
 
 def _count(
-    counter: FileOpsCounter,
+    piece: Piece,
     minute: int,
     keys: list[tuple[str, str, int]],
     sizes: dict[tuple[str, str, int], int],
 ) -> None:
-    """Add one minute's keys and byte sums to the counter's tables."""
+    """Add one minute's keys and byte sums to the piece's tables."""
     if not keys:
         return
-    tables = counter.tables(minute)
+    tables = piece.minutes.get(minute)
     if tables is None:
-        return
+        tables = piece.minutes[minute] = ({}, {})
     processes, files = tables
     for (process, path, slot), count in Counter(keys).items():
         by_process = processes.get(process)
@@ -321,4 +543,257 @@ def _count(
         bytes_slot = SLOT_BYTES_READ if slot == SLOT_READ else SLOT_BYTES_WRITTEN
         processes[process][bytes_slot] += size
         files[path][bytes_slot] += size
-    counter.counted += len(keys)
+    piece.counted[minute] = piece.counted.get(minute, 0) + len(keys)
+
+
+def scan_chunk(
+    path: str,
+    start: int,
+    end: int,
+    midnight: float,
+    prefilter: Prefilter,
+    clock: tuple[int, float] | None = None,
+) -> Piece:
+    """Scan bytes `start` to `end` of the plain text log at `path` (cut at line ends) as one piece.
+
+    The bytes are decoded as `SysdigLog` decodes the whole file, so the lines are the same.
+    """
+    with open(path, "rb") as log:
+        log.seek(start)
+        data = log.read(end - start)
+    lines: Iterable[str]
+    text = data.decode("utf-8", errors="replace")
+    if "\r" in text:
+        # Carriage returns end lines too (universal newlines): as a file does.
+        lines = io.StringIO(text, newline=None)
+    else:
+        # The same lines without their line ends, which `scan_lines` does not need.
+        lines = text.split("\n")
+        if not lines[-1]:
+            lines.pop()
+    (piece,) = scan_lines(lines, midnight, prefilter, clock, piece_lines=1 << 62)
+    return piece
+
+
+class CutTooLate(Exception):
+    """The day of a chunk's first line depends on the lines before: scan it from their clock."""
+
+
+class TextMerger:
+    """Adds the pieces of one log, chunk after chunk, into `counter` and `recognizer`.
+
+    `on_action` gets each recognised action (already counted); `stats` counts
+    the log's lines as `EventReader` does.
+    """
+
+    def __init__(
+        self,
+        date: dt.date,
+        counter: FileOpsCounter,
+        recognizer: ActionRecognizer,
+        stats: ReadStats,
+        on_action: Callable[[Action], None],
+    ) -> None:
+        self.midnight = local_midnight(date)
+        self.counter = counter
+        self.recognizer = recognizer
+        self.prefilter = Prefilter.of(recognizer)
+        self.stats = stats
+        self.on_action = on_action
+        # Open enter events of the chunks merged, numbered in the whole log.
+        self._pending: dict[str, tuple[str, str, int, str] | None] = {}
+        # The clock after the chunks merged: last time of day, day offset.
+        self._last_clock = -1
+        self._day_offset = 0.0
+        # The chunk being merged: its first line's number - 1, its shift in
+        # seconds (whole days), the newest minute before it.
+        self._offset = 0
+        self._shift = 0
+        self._before = NO_MINUTE
+
+    @property
+    def clock(self) -> tuple[int, float]:
+        """The clock after the chunks merged (for `scan_lines` or `scan_chunk`)."""
+        return self._last_clock, self._day_offset
+
+    def begin_chunk(self, first: Piece, last: Piece, rescanned: bool = False) -> None:
+        """Start merging a chunk whose first and last pieces are given (the same for one piece).
+
+        Raises `CutTooLate` when the chunk must be scanned again from `clock`;
+        `rescanned` says it was.
+        """
+        shift = self._day_offset
+        if not rescanned and first.first_of_day is not None and self._last_clock >= 0:
+            if first.first_of_day > self._last_clock + WRAP_THRESHOLD:
+                raise CutTooLate
+            if first.first_of_day < self._last_clock - WRAP_THRESHOLD:
+                shift += _DAY
+        if rescanned:
+            shift = 0.0
+        if shift and not _same_binade(
+            self.midnight - _DAY, self.midnight + last.day_offset + shift + 2 * _DAY
+        ):
+            # Times are moved by whole days exactly only within one power of two.
+            raise CutTooLate
+        self._shift = int(shift)
+        self._offset = self.stats.lines
+        self._before = max(self._before, self.counter.newest)
+
+    def add(self, piece: Piece) -> None:
+        """Merge one piece of the chunk begun (pieces in order)."""
+        stats = self.stats
+        offset = self._offset
+        shift = self._shift
+        counter = self.counter
+        floor = self._before - LATE_AFTER
+        lines = piece.last_line + offset - stats.lines
+        stats.lines = piece.last_line + offset
+        stats.events += lines - piece.blank - piece.rejected
+        stats.rejected += piece.rejected
+        room = MAX_REJECTED_KEPT - len(stats.rejected_lines)
+        stats.rejected_lines.extend(n + offset for n in piece.rejected_lines[:room])
+        for minute, (processes, files) in piece.minutes.items():
+            counted = piece.counted[minute]
+            minute += shift
+            if minute <= floor:
+                counter.late += counted
+            else:
+                counter.merge(minute, processes, files, counted)
+        counter.late += piece.late
+        feed = self.recognizer.feed_with_target
+        busy = self.recognizer.busy
+        for entry in piece.calls:
+            if len(entry) == _HEAD_EXIT_FIELDS:
+                candidate = self._head_exit(HeadExit(*entry))
+                if candidate is None:
+                    continue
+                call, found, newest = candidate
+            else:
+                if not entry[11] and not busy(entry[0]):
+                    continue
+                found = entry[9]
+                newest = entry[10] + shift
+                if offset or shift:
+                    call = _new_call(
+                        Call,
+                        (
+                            entry[0],
+                            entry[1],
+                            entry[2],
+                            entry[3] + shift,
+                            entry[4] + shift,
+                            entry[5] + offset,
+                            entry[6] + offset,
+                            entry[7],
+                            entry[8],
+                        ),
+                    )
+                else:
+                    call = _new_call(Call, entry[:9])
+            actions = feed(call, found)
+            if actions:
+                newest = max(newest, self._before)
+                for action in actions:
+                    late = int(action.end) // 60 * 60 <= newest - LATE_AFTER
+                    counter.add_action(action.process, action.name, action.end, late)
+                    self.on_action(action)
+        counter.observe(max(self._before, piece.newest + shift))
+        if piece.pending is not None:
+            self._end_chunk(piece)
+
+    def _end_chunk(self, last: Piece) -> None:
+        offset = self._offset
+        for tid, enter in last.pending.items():  # type: ignore[union-attr]
+            if enter is not None and offset:
+                enter = (enter[0], enter[1], enter[2] + offset, enter[3])
+            self._pending[tid] = enter
+        if last.last_clock >= 0:
+            self._last_clock = last.last_clock
+            self._day_offset = last.day_offset + self._shift
+
+    def _head_exit(self, head: HeadExit) -> tuple[Call, tuple[str, str] | None, int] | None:
+        """Pair, count and (for the machines) build the first exit of a thread in a chunk."""
+        enter = self._pending.pop(head.tid, None)
+        if enter is not None and enter[0] != head.type:
+            enter = None
+        enter_info = enter[1] if enter is not None else None
+        info = head.info
+        found = exit_target(enter_info, info)
+        minute = head.minute + self._shift
+        newest = max(self._before, head.newest + self._shift)
+        slot = SLOT.get(head.type) if found is not None and found[0] in FILE_KINDS else None
+        if slot is not None:
+            if minute <= newest - LATE_AFTER:
+                self.counter.late += 1
+            else:
+                counts = [0] * N_SLOTS
+                equals = info.find("=")
+                if info[equals + 1 : equals + 2] == "-":
+                    counts[slot + N_OPERATIONS] = 1
+                else:
+                    counts[slot] = 1
+                    if slot in (SLOT_READ, SLOT_WRITE):
+                        size = _RESULT.match(info)
+                        value = int(size.group(1)) if size is not None else result_of(info) or 0
+                        counts[SLOT_BYTES_READ if slot == SLOT_READ else SLOT_BYTES_WRITTEN] = value
+                self.counter.merge(
+                    minute,
+                    {head.process: counts},
+                    {found[1]: list(counts)},
+                    1,  # type: ignore[index]
+                )
+        if head.type not in self.prefilter.vocabulary:
+            return None
+        day_start = head.day_start + self._shift
+        end = epoch(head.clock, day_start, head.last_clock)
+        number = head.number + self._offset
+        if enter is not None:
+            start, first_line = epoch(enter[3], day_start, head.last_clock), enter[2]
+        else:
+            start, first_line = end, number
+        call = _new_call(
+            Call,
+            (
+                int(head.tid[1:-1]),
+                head.process,
+                head.type,
+                start,
+                end,
+                first_line,
+                number,
+                enter_info.rstrip("\r\n") if enter_info is not None else None,
+                info.rstrip("\r\n"),
+            ),
+        )
+        return call, found, newest
+
+
+def _same_binade(low: float, high: float) -> bool:
+    return math.frexp(low)[1] == math.frexp(high)[1]
+
+
+def scan_text(
+    lines: Iterable[str],
+    date: dt.date,
+    counter: FileOpsCounter,
+    recognizer: ActionRecognizer,
+    stats: ReadStats,
+    on_action: Callable[[Action], None],
+    tick: Callable[[], None],
+    piece_lines: int = PIECE_LINES,
+) -> None:
+    """Count and recognise the events of text-format `lines` in this process, as one chunk.
+
+    Each recognised action is counted in `counter`, then given to
+    `on_action`; `tick` is called after every piece of `piece_lines` lines
+    (to hand out closed minutes and move a progress bar); `stats` counts
+    lines, events and rejected lines as `EventReader` does.
+    """
+    merger = TextMerger(date, counter, recognizer, stats, on_action)
+    first = True
+    for piece in scan_lines(lines, merger.midnight, merger.prefilter, None, piece_lines):
+        if first:
+            merger.begin_chunk(piece, piece, rescanned=True)
+            first = False
+        merger.add(piece)
+        tick()

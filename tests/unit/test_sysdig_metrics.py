@@ -51,14 +51,9 @@ def fast_reports(
     lines: list[str], top_files: int = 50, fold_depth: int = 3, min_operations: int = 0
 ) -> tuple:
     counter = FileOpsCounter(top_files, fold_depth, min_operations)
-    actions = []
-
-    def on_action(action):  # type: ignore[no-untyped-def]
-        actions.append(action)
-        counter.add_action(action.process, action.name, action.end)
-
+    actions: list = []  # type: ignore[type-arg]
     stats = ReadStats()
-    scan_text(lines, 1, DATE, counter, ActionRecognizer(), stats, on_action, lambda: None, 100)
+    scan_text(lines, DATE, counter, ActionRecognizer(), stats, actions.append, lambda: None, 100)
     return list(counter.flush()), actions, counter.counted, stats
 
 
