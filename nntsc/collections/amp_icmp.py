@@ -13,8 +13,12 @@ from typing import Any
 from nntsc.collections.amp_common import MAX_RTT_US, PACKED_FAMILY, family_of, median
 from nntsc.collections.base import Collection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
+from nntsc.wire import icmp_pb2
 
 DEFAULT_PACKET_SIZE = 84
+
+#: Per (target name, family): the rtts answered and the probes lost.
+_Groups = dict[tuple[str, str], list[Any]]
 
 
 class AmpIcmp(Collection):
@@ -38,52 +42,32 @@ class AmpIcmp(Collection):
     )
     presence_field = "results"
     amp_test = "icmp"
+    parses_messages = True
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:
         if not isinstance(source, str) or not source:
             raise BadReport("report has no source monitor name")
         if not isinstance(timestamp, int) or isinstance(timestamp, bool) or timestamp <= 0:
             raise BadReport(f"report timestamp {timestamp!r} is not a positive integer")
-        if not isinstance(report, Mapping):
-            raise BadReport("ICMP report is not a mapping")
-        header = report.get("header") or {}
-        if not isinstance(header, Mapping):
-            raise BadReport("ICMP report header is not a mapping")
-        items = report.get("reports")
-        if not isinstance(items, list) or not items:
-            raise BadReport("ICMP report has no items")
-        packet_size = self._packet_size(header)
-
-        # Per (target name, family): the rtts, the probes lost, the probes sent.
-        groups: dict[tuple[str, str], list[Any]] = {}
-        for index, item in enumerate(items):
-            # Exact type checks first: this loop runs for every probe of every report.
-            if type(item) is not dict and not isinstance(item, Mapping):
-                raise BadReport(f"ICMP item {index} is not a mapping")
-            name = item.get("name")
-            if type(name) is not str or not name:
-                raise BadReport(f"ICMP item {index} has no target name")
-            rtt = item.get("rtt")
-            if rtt is not None and (type(rtt) is not int or not 0 <= rtt <= MAX_RTT_US):
-                raise BadReport(f"ICMP item {index} rtt {rtt!r} is out of range")
-            address = item.get("address")
-            family = (
-                PACKED_FAMILY.get((item.get("family"), len(address)))
-                if type(address) is bytes
-                else None
+        if isinstance(report, icmp_pb2.Report):
+            header = report.header
+            packet_size = self._packet_size(header.random, header.packet_size)
+            groups = _group_message_items(report.reports)
+        else:
+            if not isinstance(report, Mapping):
+                raise BadReport("ICMP report is not a mapping")
+            header = report.get("header") or {}
+            if not isinstance(header, Mapping):
+                raise BadReport("ICMP report header is not a mapping")
+            items = report.get("reports")
+            if not isinstance(items, list):
+                raise BadReport("ICMP report has no items")
+            packet_size = self._packet_size(
+                header.get("random"), header.get("packet_size", DEFAULT_PACKET_SIZE)
             )
-            if family is None:
-                family = family_of(address, item.get("family"))
-            entry = groups.get((name, family))
-            if entry is None:
-                entry = groups[(name, family)] = [[], 0, 0]
-            if rtt is not None:
-                entry[0].append(rtt)
-                entry[2] += 1
-            elif address:
-                entry[1] += 1
-                entry[2] += 1
-
+            groups = _group_mapping_items(items)
+        if not groups:
+            raise BadReport("ICMP report has no items")
         return [
             ParsedRow(
                 {
@@ -92,22 +76,21 @@ class AmpIcmp(Collection):
                     "family": family,
                     "packet_size": packet_size,
                 },
-                self._derive(*entry),
+                self._derive(rtts, lost),
             )
-            for (name, family), entry in groups.items()
+            for (name, family), (rtts, lost) in groups.items()
         ]
 
     @staticmethod
-    def _packet_size(header: Mapping[str, Any]) -> str:
-        if header.get("random"):
+    def _packet_size(random: Any, size: Any) -> str:
+        if random:
             return "random"
-        size = header.get("packet_size", DEFAULT_PACKET_SIZE)
         if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= 65535:
             raise BadReport(f"ICMP packet size {size!r} is out of range")
         return str(size)
 
     @staticmethod
-    def _derive(rtts: list[int], lost: int, results: int) -> dict[str, Any]:
+    def _derive(rtts: list[int], lost: int) -> dict[str, Any]:
         """Median, min, max, loss, results, lossrate and sorted rtts of one target's probes.
 
         An item without an address was never probed (the name did not
@@ -115,6 +98,7 @@ class AmpIcmp(Collection):
         probed the row is all nulls with ``results = 0``, meaning "could not
         test", which differs from 100 % loss.
         """
+        results = len(rtts) + lost
         if results == 0:
             return {
                 "median": None,
@@ -135,3 +119,77 @@ class AmpIcmp(Collection):
             "lossrate": lost / results,
             "rtts": rtts + [None] * lost if lost else rtts,
         }
+
+
+# The two forms of a report get a loop each: this runs for every probe of
+# every report, and reading the message directly saves building its dicts.
+
+
+def _group_message_items(items: Any) -> _Groups:
+    """The probes of an ``icmp_pb2.Report``'s items, grouped by target name and family.
+
+    An unset field reads as its default in protobuf; "absent" matters for the
+    rtt (a lost probe) and for the family, so those ask `HasField`.
+    """
+    groups: _Groups = {}
+    for index, item in enumerate(items):
+        name = item.name
+        if type(name) is not str or not name:
+            raise _bad_name(index, name)
+        address = item.address
+        family = PACKED_FAMILY.get((item.family, len(address)))
+        if family is None:
+            family = family_of(address, item.family if item.HasField("family") else None)
+        entry = groups.get((name, family))
+        if entry is None:
+            entry = groups[(name, family)] = [[], 0]
+        if item.HasField("rtt"):
+            rtt = item.rtt
+            if rtt > MAX_RTT_US:
+                raise _bad_rtt(index, rtt)
+            entry[0].append(rtt)
+        elif address:
+            entry[1] += 1
+    return groups
+
+
+def _group_mapping_items(items: list[Any]) -> _Groups:
+    """`_group_message_items` for items given as dicts (`nntsc.wire.decode`), checking types."""
+    groups: _Groups = {}
+    for index, item in enumerate(items):
+        # Exact type checks first, the general ones only when those fail.
+        if type(item) is not dict and not isinstance(item, Mapping):
+            raise BadReport(f"ICMP item {index} is not a mapping")
+        name = item.get("name")
+        if type(name) is not str or not name:
+            raise _bad_name(index, name)
+        rtt = item.get("rtt")
+        if rtt is not None and (type(rtt) is not int or not 0 <= rtt <= MAX_RTT_US):
+            raise _bad_rtt(index, rtt)
+        address = item.get("address")
+        family = (
+            PACKED_FAMILY.get((item.get("family"), len(address)))
+            if type(address) is bytes
+            else None
+        )
+        if family is None:
+            family = family_of(address, item.get("family"))
+        entry = groups.get((name, family))
+        if entry is None:
+            entry = groups[(name, family)] = [[], 0]
+        if rtt is not None:
+            entry[0].append(rtt)
+        elif address:
+            entry[1] += 1
+    return groups
+
+
+def _bad_name(index: int, name: Any) -> BadReport:
+    if type(name) is bytes:
+        # proto2 does not check UTF-8 on the wire: upb hands such text back as bytes.
+        return BadReport(f"ICMP item {index} target name {name!r} is not UTF-8")
+    return BadReport(f"ICMP item {index} has no target name")
+
+
+def _bad_rtt(index: int, rtt: Any) -> BadReport:
+    return BadReport(f"ICMP item {index} rtt {rtt!r} is out of range")

@@ -72,6 +72,10 @@ class Collection:
     presence_field: ClassVar[str]
     #: The amplet2 test (AMQP header ``x-amp-test-type``) whose reports feed it.
     amp_test: ClassVar[str | None] = None
+    #: Whether `parse` also takes the report as the protobuf message off the wire
+    #: (`nntsc.wire.decode_message`): reading its fields directly costs a fraction
+    #: of building the dict first. Other collections get `nntsc.wire.to_dict` of it.
+    parses_messages: ClassVar[bool] = False
 
     @cached_property
     def property_names(self) -> tuple[str, ...]:
@@ -101,7 +105,11 @@ class Collection:
         raise KeyError(name)
 
     def parse(self, report: Any, source: str, timestamp: int) -> Sequence[ParsedRow]:
-        """Turn one decoded report into rows; raise `BadReport` and return nothing if malformed."""
+        """Turn one decoded report into rows; raise `BadReport` and return nothing if malformed.
+
+        `report` is a dict as `nntsc.wire.decode` returns, or with
+        `parses_messages` also the message of `nntsc.wire.decode_message`.
+        """
         raise NotImplementedError
 
     def resolve(self, services: Any, rows: Sequence[ParsedRow]) -> Sequence[ParsedRow]:

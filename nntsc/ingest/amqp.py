@@ -9,8 +9,11 @@ collector unchanged.
 Delivery: reports go through the shared ingest pipeline; a message is
 acknowledged only after every row it made is committed (the batch holding it
 is done). A message that cannot become rows goes to the dead-letter queue
-with the reason in its headers and is then acknowledged; it never stops the
-consumer. When a store fails, the collector stops acknowledging, drops what it
+with the reason in its headers and is acknowledged once the broker has
+confirmed that copy; it never stops the consumer. Acknowledgements go out as
+one multiple-ack for the longest run of deliveries, oldest first, that are
+all done, so none covers a message still waiting for its rows or its copy.
+When a store fails, the collector stops acknowledging, drops what it
 buffered, closes its channel so the broker keeps (and will deliver again)
 every unacknowledged message, waits with bounded backoff until the stores
 answer, and resumes. Delivering a message twice writes the same rows again,
@@ -20,6 +23,7 @@ which leaves one copy of each.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import signal
 import ssl
@@ -41,6 +45,7 @@ from nntsc.collections import for_amp_test
 from nntsc.config import Services
 from nntsc.errors import BadReport, NntscError, StoreUnavailable
 from nntsc.ingest.pipeline import BatchOutcome, Ingestor
+from nntsc.ingest.transport import ReadAheadTransport
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,8 @@ EARLIEST_TIMESTAMP = 1_104_537_600
 FUTURE_SLACK = 86400
 #: Longest pause between two attempts to reach a store or the broker.
 MAX_BACKOFF = 30.0
+#: Seconds without a delivery after which buffered rows are written.
+IDLE_WITH_ROWS = 0.01
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,10 @@ class CollectorSettings:
         )
 
     def connection(self) -> Connection:
-        """A kombu connection (TLS for ``amqps://`` URLs), confirming every publish."""
+        """A kombu connection (TLS for ``amqps://`` URLs), confirming every publish.
+
+        It reads from the broker through `ReadAheadTransport`, in large chunks.
+        """
         ssl_options: Any = False
         if self.amqp_url.startswith("amqps://"):
             ssl_options = {"cert_reqs": ssl.CERT_REQUIRED}
@@ -106,6 +116,7 @@ class CollectorSettings:
                 ssl_options["keyfile"] = self.ssl_keyfile
         return Connection(
             self.amqp_url,
+            transport=ReadAheadTransport,
             heartbeat=30,
             ssl=ssl_options,
             connect_timeout=10,
@@ -199,7 +210,10 @@ class Collector:
         self._stopping = False
         self._store_error: BaseException | None = None
         self._first_buffered: float | None = None
-        self._unacked = 0
+        # Delivery tags of this channel not yet acknowledged, oldest first, and
+        # those of them whose work is done (see `_acknowledge_done`).
+        self._delivered: deque[int] = deque()
+        self._done: set[int] = set()
         self._rejected: deque[tuple[Message, str, str]] = deque()
         self._channel: Any = None
         self.ingestor = Ingestor(
@@ -235,6 +249,11 @@ class Collector:
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port, registry=self.metrics.registry)
             log.info("metrics on port %d", self.settings.metrics_port)
+        # Every batch of rows outlives a few young-generation collections, so
+        # full collections come often, and each would walk everything the
+        # process made before it started consuming (modules, SQLAlchemy,
+        # settings), which lives as long as the process: frozen, it is skipped.
+        gc.freeze()
         backoff = 1.0
         try:
             while not self._stopping:
@@ -263,7 +282,12 @@ class Collector:
                 channel.basic_qos(0, self.settings.prefetch, False)
                 self._channel = channel
                 self._producer = Producer(channel)
-                consumer = Consumer(channel, queues=[self.queue], on_message=self._on_message)
+                consumer = Consumer(
+                    channel,
+                    queues=[self.queue],
+                    on_message=self._on_message,
+                    on_decode_error=self._on_undecodable,
+                )
                 self.metrics.broker_up.set(1)
                 log.info("consuming %s on %s", self.settings.queue, connection.as_uri())
                 with consumer:
@@ -271,8 +295,11 @@ class Collector:
                         # Keeps the broker from closing a quiet connection.
                         connection.heartbeat_check()
                         idle = False
+                        # With rows buffered, a short silence already means the
+                        # queue is drained: write them now rather than later.
+                        quiet = IDLE_WITH_ROWS if self._first_buffered is not None else 0.05
                         try:
-                            connection.drain_events(timeout=min(0.05, self.settings.batch_timeout))
+                            connection.drain_events(timeout=min(quiet, self.settings.batch_timeout))
                         except TimeoutError:
                             idle = True
                         self._send_dead_letters()
@@ -294,8 +321,14 @@ class Collector:
         """Drop what was buffered: with the connection gone, the broker delivers it again."""
         self.ingestor.discard()
         self._rejected.clear()
-        self._unacked = 0
+        self._delivered.clear()
+        self._done.clear()
         self._first_buffered = None
+
+    @property
+    def _unacked(self) -> int:
+        """Messages delivered on this channel and not acknowledged yet."""
+        return len(self._delivered)
 
     def _maybe_submit(self, idle: bool) -> None:
         """Send the buffer when the queue went quiet, when it is old enough, or when the
@@ -337,6 +370,7 @@ class Collector:
         if self._store_error is not None:
             # Not acknowledged, so the broker delivers it again after the outage.
             return
+        self._delivered.append(message.delivery_tag)
         headers = message.headers or {}
         test = headers.get("x-amp-test-type")
         # Only known test names label the metric: a header is untrusted input.
@@ -347,7 +381,9 @@ class Collector:
             if not collections:
                 raise _Rejected("unknown-test-type", f"no collection takes test type {test!r}")
             try:
-                report = wire.decode(test, _raw_body(message))
+                report: Any = wire.decode_message(test, _raw_body(message))
+                if not all(collection.parses_messages for collection in collections):
+                    report = wire.to_dict(report)
             except BadReport as error:
                 raise _Rejected("undecodable", str(error)) from error
             try:
@@ -370,9 +406,15 @@ class Collector:
             log.exception("could not handle a %s report", test)
             self._rejected.append((message, "internal-error", f"{type(error).__name__}: {error}"))
             return
-        self._unacked += 1
         if self._first_buffered is None:
             self._first_buffered = time.monotonic()
+
+    def _on_undecodable(self, message: Message, error: Exception) -> None:
+        """kombu could not unpack the body (e.g. a bad ``compression`` header): a bad report."""
+        if self._store_error is not None:
+            return
+        self._delivered.append(message.delivery_tag)
+        self._rejected.append((message, "undecodable", f"{type(error).__name__}: {error}"))
 
     def _envelope(self, message: Message, test: Any) -> tuple[str, int]:
         if not isinstance(test, str) or not test:
@@ -406,7 +448,11 @@ class Collector:
             self._dead_letter(*self._rejected.popleft())
 
     def _dead_letter(self, message: Message, reason: str, detail: str) -> None:
-        """Send the message to the dead-letter queue with why, count it, log it, ack it."""
+        """Send the message to the dead-letter queue with why, count it, log it, ack it.
+
+        The publish returns once the broker confirmed the copy (the connection
+        confirms every publish), so the original may be acknowledged then.
+        """
         properties = message.properties or {}
         headers = dict(message.headers or {})
         headers.update(
@@ -430,7 +476,8 @@ class Collector:
             timestamp=timestamp,
             serializer=None,
         )
-        message.ack()
+        self._done.add(message.delivery_tag)
+        self._acknowledge_done()
         self.metrics.dead_lettered.labels(reason).inc()
         log.warning(
             "dead-lettered a %s report from %s: %s (%s)",
@@ -463,11 +510,29 @@ class Collector:
             if outcome.tokens[0].channel is not self._channel:
                 # From a connection that has gone: the broker delivers these again.
                 return
-            # One ack per message: a multiple-ack could also cover a rejected
-            # message whose dead-letter copy is not confirmed yet.
-            for message in outcome.tokens:
-                self._channel.basic_ack(message.delivery_tag)
-            self._unacked -= len(outcome.tokens)
+            self._done.update(message.delivery_tag for message in outcome.tokens)
+            self._acknowledge_done()
+
+    def _acknowledge_done(self) -> None:
+        """Acknowledge, with one multiple-ack, the oldest deliveries that are all done.
+
+        A multiple-ack covers every earlier delivery of the channel, so it
+        stops before the oldest one not done yet: a report whose batch is
+        still being written, or a rejected one whose dead-letter copy is not
+        confirmed. Batches finish in order, dead letters within a moment, so
+        the run rarely waits long.
+        """
+        delivered, done = self._delivered, self._done
+        last = None
+        while delivered and delivered[0] in done:
+            last = delivered.popleft()
+            done.discard(last)
+        if last is None:
+            return
+        if not delivered:
+            # Nothing is outstanding, so nothing else can be done.
+            done.clear()
+        self._channel.basic_ack(last, multiple=True)
 
 
 def for_amp_test_safe(test: Any) -> bool:

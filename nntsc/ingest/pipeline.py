@@ -158,13 +158,12 @@ class Ingestor:
         self._tags.clear()
         spans = self._spans
         for rows in self._rows.values():
-            for row in rows:
-                timestamp = row.timestamp
-                span = spans.get(row.stream_id)
+            for stream_id, timestamp, _ in rows:
+                span = spans.get(stream_id)
                 if span is None:
-                    spans[row.stream_id] = (timestamp, timestamp)
+                    spans[stream_id] = (timestamp, timestamp)
                 elif timestamp < span[0] or timestamp > span[1]:
-                    spans[row.stream_id] = (min(span[0], timestamp), max(span[1], timestamp))
+                    spans[stream_id] = (min(span[0], timestamp), max(span[1], timestamp))
         self._rows.clear()
         rows, self._buffered = self._buffered, 0
         tokens, self._tokens = self._tokens, []

@@ -46,7 +46,16 @@ from nntsc.wire import (
     udpstream_pb2,
 )
 
-__all__ = ["DEFAULTS", "TEST_TYPES", "UnknownTestType", "decode", "encode", "report_class"]
+__all__ = [
+    "DEFAULTS",
+    "TEST_TYPES",
+    "UnknownTestType",
+    "decode",
+    "decode_message",
+    "encode",
+    "report_class",
+    "to_dict",
+]
 
 _REPORTS: dict[str, type[Message]] = {
     "icmp": icmp_pb2.Report,
@@ -104,6 +113,17 @@ def decode(test_type: str, body: bytes) -> dict[str, Any]:
     Raises `UnknownTestType` for a test this package does not know and
     `BadReport` for a body that is not a valid serialized ``Report``.
     """
+    return to_dict(decode_message(test_type, body))
+
+
+def decode_message(test_type: str, body: bytes) -> Message:
+    """The ``Report`` of ``test_type`` serialized in ``body``, as the protobuf message.
+
+    What `decode` converts to a dict, for readers that take the message's
+    fields directly (`nntsc.collections.Collection.parses_messages`): string
+    fields are not checked here, and one with invalid UTF-8 reads as bytes.
+    Raises like `decode`.
+    """
     cls = report_class(test_type)
     if not isinstance(body, bytes | bytearray | memoryview):
         raise BadReport(f"{test_type} report body is {type(body).__name__}, not bytes")
@@ -117,7 +137,12 @@ def decode(test_type: str, body: bytes) -> dict[str, Any]:
     if not report.IsInitialized():
         missing = ", ".join(report.FindInitializationErrors())
         raise BadReport(f"{test_type} report lacks required fields: {missing}")
-    return _to_dict(report)
+    return report
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """A message of `decode_message` as the dict `decode` returns (`BadReport` on bad UTF-8)."""
+    return _to_dict(message)
 
 
 def encode(test_type: str, report: Mapping[str, Any]) -> bytes:

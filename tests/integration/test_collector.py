@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.demo import SimulatedMesh
 from nntsc.ingest.amqp import Collector, CollectorSettings
+from nntsc.ingest.transport import ReadAheadTCPTransport
 from tests.conftest import make_services
 
 ICMP = get_collection("amp-icmp")
@@ -178,6 +180,12 @@ def test_reports_through_the_broker_are_stored(pg_influx, names, publisher_url) 
     metrics = collector.metrics
     assert metrics.consumed.labels("icmp")._value.get() == len(messages)
     assert metrics.rows_written.labels("amp-icmp")._value.get() == want
+
+
+def test_the_collector_reads_through_the_read_ahead_transport(names) -> None:  # type: ignore[no-untyped-def]
+    with names.connection() as connection:
+        connection.ensure_connection(max_retries=1)
+        assert isinstance(connection.connection.transport, ReadAheadTCPTransport)
 
 
 def test_bad_messages_are_dead_lettered_and_good_ones_stored(
@@ -568,6 +576,124 @@ def test_a_header_of_the_wrong_type_is_dead_lettered(tmp_path, names, publisher_
     )
     assert collector.metrics.consumed_by_test("invalid")._value.get() == 1
     services.close()
+
+
+def test_a_body_kombu_cannot_unpack_is_dead_lettered(tmp_path, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+    """A ``compression`` header kombu does not know once raised out of the consumer.
+
+    kombu decompresses a body named in that header before the collector sees
+    it; the error went past the consumer loop and stopped `nntsc collect`,
+    and since the message was never acknowledged, every restart met it again.
+    """
+    services = make_services(f"sqlite:///{tmp_path}/z.sqlite")
+    declare(names)
+    good = icmp_messages(sites=2, hours=0.2)
+    exchange = Exchange(names.exchange, type="direct", durable=True)
+    with Connection(publisher_url) as connection:
+        Producer(connection.channel(), exchange=exchange).publish(
+            good[0][3],
+            routing_key=names.routing_key,
+            headers={"x-amp-test-type": "icmp", "compression": "application/x-nosuch"},
+            user_id="amp-odd",
+            timestamp=good[0][2],
+            content_type="application/octet-stream",
+            serializer=None,
+        )
+    publish(publisher_url, names, good)
+    collector = Collector(services, names)
+    want = expected_rows(good)
+    run_until(
+        collector,
+        lambda: row_count(services) >= want and queue_depth(names, names.dead_letter_queue) == 1,
+    )
+    assert row_count(services) == want
+    with Connection(names.amqp_url) as connection:
+        # The copy keeps the header, so it is read raw: kombu would stumble again.
+        message = connection.channel().basic_get(names.dead_letter_queue, no_ack=True)
+    assert message is not None
+    assert message.body == good[0][3]
+    assert message.headers["x-nntsc-reason"] == "undecodable"
+    assert message.headers["x-amp-user-id"] == "amp-odd"
+    services.close()
+
+
+def broker_counts(queue: str) -> tuple[int, int]:
+    """(ready, unacknowledged) messages of `queue`, as RabbitMQ counts them."""
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "name", "messages_ready", "messages_unacknowledged"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    for line in listing.splitlines():
+        name, *counts = line.split()
+        if name == queue:
+            return int(counts[0]), int(counts[1])
+    raise AssertionError(f"queue {queue} not listed")
+
+
+def test_acknowledged_reports_are_exactly_those_committed(pg_influx, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+    """With a batch held at the store, the broker has acks only for reports whose rows are in.
+
+    Batches commit in turn until the third reaches InfluxDB, which is held
+    there. RabbitMQ's own counts then show which reports were acknowledged:
+    being a single consumer of one queue, the oldest ones. Every one of them
+    must have all its rows stored, and some must (acks are not held back to
+    the end); after the store is released, every row is there once.
+    """
+    declare(names)
+    messages = icmp_messages(sites=4, hours=3)
+    publish(publisher_url, names, messages)
+    store = pg_influx.timeseries
+    write_prepared = store.write_prepared
+    calls = 0
+    held = threading.Event()
+    release = threading.Event()
+
+    def gated(prepared):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls >= 3:
+            held.set()
+            assert release.wait(120)
+        return write_prepared(prepared)
+
+    store.write_prepared = gated  # type: ignore[method-assign]
+    # Small batches: 3780 rows make several, whatever the timing.
+    collector = Collector(pg_influx, dataclasses.replace(names, batch_size=300))
+    thread = threading.Thread(target=collector.run, daemon=True)
+    thread.start()
+    try:
+        assert held.wait(60), "the third batch never reached the store"
+        # Give the collector time to send any ack it (wrongly) would.
+        time.sleep(1.5)
+        ready, unacked = broker_counts(names.queue)
+        acked = len(messages) - ready - unacked
+        assert acked > 0
+        stored = stored_points(pg_influx)
+        for _, source, ts, body in messages[:acked]:
+            for parsed in ICMP.parse(wire.decode("icmp", body), source, ts):
+                stream_id = pg_influx.streams.stream_id(ICMP, parsed.properties)
+                assert (stream_id, ts) in stored, "a report was acknowledged before its rows"
+        release.set()
+        want = expected_rows(messages)
+        deadline = time.monotonic() + 60
+        while row_count(pg_influx) < want or sum(broker_counts(names.queue)) > 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    finally:
+        release.set()
+        collector.stop()
+        thread.join(30)
+    assert row_count(pg_influx) == expected_rows(messages)
+
+
+def stored_points(services: Services) -> set[tuple[int, int]]:
+    """(stream, time) of every raw ICMP row in the InfluxDB store."""
+    ids = [s.stream_id for s in services.streams.find(ICMP, pagesize=1000).items]
+    rows = services.timeseries.raw(ICMP, ids, 0, int(time.time()) + 86400)
+    return {(row.stream_id, row.timestamp) for row in rows}
 
 
 def test_check_names_what_is_down(tmp_path, names) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ import statistics
 
 import pytest
 
+from nntsc import wire
 from nntsc.collections.amp_common import MAX_RTT_US, family_of, median
 from nntsc.collections.amp_icmp import AmpIcmp
 from nntsc.errors import BadReport
@@ -323,3 +324,71 @@ def test_bad_address_string_rejected_even_with_family():
 def test_packed_address_of_wrong_length_rejected():
     with pytest.raises(BadReport):
         parse(report(item(address=b"\x01\x02\x03", family=None)))
+
+
+# -- the protobuf message off the wire (what the collector parses) --------------------
+
+
+def as_message(rep):
+    return wire.decode_message("icmp", wire.encode("icmp", rep))
+
+
+def test_message_and_dict_forms_parse_alike():
+    """`parse` reads `wire.decode_message`'s message as it reads `wire.decode`'s dict."""
+    rnd = random.Random(7)
+    addresses = [IPV4, IPV6, None, b"", b"\x01\x02\x03"]
+    families = [socket.AF_INET, socket.AF_INET6, None, 0, 99]
+    outcomes = {"rows": 0, "bad": 0}
+    for _ in range(600):
+        items = []
+        for _ in range(rnd.randint(0, 8)):
+            entry = {
+                "name": rnd.choice(["a", "b", "c", ""]),
+                "address": rnd.choice(addresses),
+                "family": rnd.choice(families),
+                "rtt": rnd.choice([None, 0, 1, 1500, MAX_RTT_US, MAX_RTT_US + 1]),
+            }
+            # Mostly well-formed, so that both outcomes are common.
+            if rnd.random() < 0.8:
+                entry["address"] = rnd.choice([IPV4, None])
+                entry["family"] = socket.AF_INET
+                entry["name"] = entry["name"] or "a"
+                entry["rtt"] = rnd.choice([None, rnd.randint(0, MAX_RTT_US)])
+            items.append(entry)
+        rep = {"reports": items}
+        header = rnd.choice([None, {}, {"random": True}, {"packet_size": rnd.choice([0, 1500])}])
+        if header is not None:
+            rep["header"] = header
+        try:
+            want = parse(rep)
+        except BadReport:
+            outcomes["bad"] += 1
+            with pytest.raises(BadReport):
+                parse(as_message(rep))
+            continue
+        outcomes["rows"] += 1
+        assert parse(as_message(rep)) == want
+    assert min(outcomes.values()) > 100
+
+
+def test_message_without_header_or_family():
+    message = as_message({"reports": [{"name": "t", "address": IPV6, "rtt": 5}]})
+    row = only_row(message)
+    assert row.properties == {
+        "source": SOURCE,
+        "destination": "t",
+        "family": "ipv6",
+        "packet_size": "84",
+    }
+    assert row.values["rtts"] == [5]
+
+
+def test_message_with_a_name_that_is_not_utf8():
+    body = wire.encode("icmp", report(item(name="ab"))).replace(b"ab", b"\xff\xfe")
+    with pytest.raises(BadReport, match="not UTF-8"):
+        parse(wire.decode_message("icmp", body))
+
+
+def test_empty_message_has_no_items():
+    with pytest.raises(BadReport, match="no items"):
+        parse(wire.decode_message("icmp", b""))

@@ -309,6 +309,14 @@ def test_round_trip_is_exact(test_type):
 
 
 @pytest.mark.parametrize("test_type", TEST_TYPES)
+def test_decode_message_is_the_message_decode_converts(test_type):
+    body = encode(test_type, REPORTS[test_type])
+    message = wire.decode_message(test_type, body)
+    assert isinstance(message, wire.report_class(test_type))
+    assert wire.to_dict(message) == decode(test_type, body)
+
+
+@pytest.mark.parametrize("test_type", TEST_TYPES)
 def test_decode_accepts_bytearray_and_memoryview(test_type):
     body = encode(test_type, REPORTS[test_type])
     assert decode(test_type, bytearray(body)) == decode(test_type, memoryview(body))

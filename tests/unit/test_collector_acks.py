@@ -1,0 +1,162 @@
+"""The collector's acknowledgements: one multiple-ack per run of finished deliveries.
+
+The broker is replaced by a recording channel (the outside world); parsing,
+the ingest pipeline and the SQL store are the real ones. Every ack is checked,
+when it is sent, against the store: each message it covers has all its rows
+committed, or its dead-letter copy published.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import pytest
+
+from nntsc import wire
+from nntsc.collections import get as get_collection
+from nntsc.demo import SimulatedMesh
+from nntsc.ingest.amqp import Collector, CollectorSettings
+from tests.conftest import make_services
+
+ICMP = get_collection("amp-icmp")
+
+
+class FakeMessage:
+    """What the collector reads of a kombu message."""
+
+    content_type = "application/octet-stream"
+    content_encoding = "binary"
+
+    def __init__(self, channel: Any, tag: int, body: bytes, source: str, timestamp: int) -> None:
+        self.channel = channel
+        self.delivery_tag = tag
+        self.body = body
+        self.headers = {"x-amp-test-type": "icmp"}
+        self.properties = {"user_id": source, "timestamp": timestamp}
+
+
+class Broker:
+    """A channel and a producer that record acks and dead letters, checking every ack."""
+
+    def __init__(self, check_ack: Any) -> None:
+        self.acks: list[tuple[int, bool]] = []
+        self.dead: set[int] = set()
+        self.check_ack = check_ack
+        self._publishing: int | None = None
+
+    def basic_ack(self, delivery_tag: int, multiple: bool = False) -> None:
+        self.check_ack(delivery_tag, multiple)
+        self.acks.append((delivery_tag, multiple))
+
+    def publish(self, body: bytes, **kwargs: Any) -> None:
+        self.dead.add(kwargs["headers"]["x-nntsc-tag"])
+
+
+class Harness:
+    """A collector fed by hand: deliveries, dead-letter sends and batch completions."""
+
+    def __init__(self, tmp_path: Any, seed: int) -> None:
+        self.services = make_services(f"sqlite:///{tmp_path}/acks.sqlite")
+        settings = CollectorSettings(amqp_url="amqp://unused//", batch_size=40)
+        self.collector = Collector(self.services, settings)
+        self.broker = Broker(self.check_ack)
+        self.collector._channel = self.broker
+        self.collector._producer = self.broker
+        end = int(time.time()) - 3600
+        mesh = SimulatedMesh(2, end - 7200, end, 60, seed=seed)
+        self.reports = list(mesh.reports())
+        self.messages: dict[int, FakeMessage] = {}
+        self.bad: set[int] = set()
+        self.acked_upto = 0
+
+    def deliver(self, tag: int, bad: bool) -> None:
+        source, timestamp, report = self.reports[tag % len(self.reports)]
+        body = b"\xff not protobuf" if bad else wire.encode("icmp", report)
+        message = FakeMessage(self.broker, tag, body, source, timestamp)
+        # The dead-letter copy carries the tag, so the recording producer knows it.
+        message.headers["x-nntsc-tag"] = tag  # type: ignore[assignment]
+        self.messages[tag] = message
+        if bad:
+            self.bad.add(tag)
+        self.collector._on_message(message)  # type: ignore[arg-type]
+
+    def committed(self, tag: int) -> bool:
+        """Whether every row of message `tag` is in the store."""
+        source, timestamp, report = self.reports[tag % len(self.reports)]
+        for parsed in ICMP.parse(report, source, timestamp):
+            stream_id = self.services.streams.known_id(ICMP, parsed.properties)
+            if stream_id is None:
+                return False
+            rows = self.services.timeseries.raw(ICMP, [stream_id], timestamp, timestamp + 1)
+            if len(rows) != 1:
+                return False
+        return True
+
+    def check_ack(self, tag: int, multiple: bool) -> None:
+        covered = range(self.acked_upto + 1, tag + 1) if multiple else [tag]
+        for earlier in covered:
+            if earlier in self.bad:
+                assert earlier in self.broker.dead, f"ack {tag} covers {earlier} before its copy"
+            else:
+                assert self.committed(earlier), f"ack {tag} covers {earlier} before its rows"
+        self.acked_upto = max(self.acked_upto, tag)
+
+
+@pytest.fixture
+def harness(tmp_path, request):  # type: ignore[no-untyped-def]
+    made = Harness(tmp_path, getattr(request, "param", 1))
+    yield made
+    made.collector.ingestor.close_writer()
+    made.services.close()
+
+
+def test_nothing_is_acked_before_dead_letters_are_sent_and_batches_committed(harness) -> None:  # type: ignore[no-untyped-def]
+    for tag, bad in enumerate([False, False, True, False, False, True], start=1):
+        harness.deliver(tag, bad)
+    assert harness.broker.acks == []
+    # The dead letters go out first: the good reports before them are not committed yet.
+    harness.collector._send_dead_letters()
+    assert harness.broker.dead == {3, 6}
+    assert harness.broker.acks == []
+    harness.collector.ingestor.submit()
+    harness.collector.ingestor.wait()
+    assert harness.broker.acks == [(6, True)]
+    assert harness.collector._unacked == 0
+
+
+def test_committed_batches_are_acked_up_to_a_dead_letter_not_yet_sent(harness) -> None:  # type: ignore[no-untyped-def]
+    for tag, bad in enumerate([False, False, True, False], start=1):
+        harness.deliver(tag, bad)
+    harness.collector.ingestor.submit()
+    harness.collector.ingestor.wait()
+    assert harness.broker.acks == [(2, True)]
+    assert harness.collector._unacked == 2
+    harness.collector._send_dead_letters()
+    assert harness.broker.acks == [(2, True), (4, True)]
+    assert harness.collector._unacked == 0
+
+
+@pytest.mark.parametrize("harness", [1, 2, 3, 4, 5], indirect=True)
+def test_random_interleavings_never_ack_unfinished_work(harness) -> None:  # type: ignore[no-untyped-def]
+    rnd = random.Random(harness.reports[0][1])
+    tag = 0
+    for _ in range(300):
+        step = rnd.random()
+        if step < 0.7:
+            tag += 1
+            harness.deliver(tag, bad=rnd.random() < 0.15)
+        elif step < 0.8:
+            harness.collector._send_dead_letters()
+        elif step < 0.9:
+            harness.collector.ingestor.submit()
+        else:
+            harness.collector.ingestor.poll()
+    harness.collector._send_dead_letters()
+    harness.collector.ingestor.submit()
+    harness.collector.ingestor.wait()
+    # Everything is done, so everything is acked, in few acks, each checked above.
+    assert harness.acked_upto == tag
+    assert harness.collector._unacked == 0
+    assert len(harness.broker.acks) < tag / 3
