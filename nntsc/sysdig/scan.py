@@ -259,7 +259,7 @@ def scan_lines(
                 parts[6] = parts[6].rstrip("\r\n")
                 parts.append("")
             num, clock_text, _, process, tid, direction, etype, info = parts
-            if tid[:1] != "(" or (direction != ">" and direction != "<"):
+            if not tid or tid[0] != "(" or (direction != ">" and direction != "<"):
                 # A process name with spaces: the regular expression finds the fields.
                 num, clock_text, _, process, tid, direction, etype, info = split_text_line(line)
                 tid = f"({tid})"

@@ -105,3 +105,14 @@ def test_one_scan_of_a_file_is_the_scan_of_its_lines(tmp_path: Path) -> None:
     scan_text(lines, DATE, counter, ActionRecognizer(), stats, actions.append, lambda: None, 500)
     reports = [vars(report) for report in counter.flush()]
     assert counted(path, None, 1) == (reports, actions, stats, counter.counted, counter.late)
+
+
+def test_chunks_of_a_log_with_carriage_returns(tmp_path: Path) -> None:
+    # Universal newlines: a chunk's lines end where the whole file's do.
+    lines = busy_log(dt.datetime(2026, 11, 2, 23, 59, 0), 4000)
+    path = tmp_path / "busy.log"
+    path.write_bytes("".join(lines).replace("\n", "\r\n").encode())
+    whole = counted(path, None, 1)
+    assert whole[2].lines == len(lines)
+    for chunk_bytes in (1, 700):
+        assert counted(path, chunk_bytes, 1) == whole
