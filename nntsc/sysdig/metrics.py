@@ -315,9 +315,18 @@ class FileOpsCounter:
                 report.files[path] = files[path]
         kept = report.files
         grouped: dict[str, list[list[int]]] = {}
+        # A file (not a directory: its path ends in "/") folds by the part
+        # of its path before its name: a busy minute has thousands of files
+        # in a few directories.
+        folded: dict[str, str] = {}
         for path, counts in files.items():
             if path not in kept:
-                directory = safe_name(fold(path, self.fold_depth))
+                parent = path[: path.rfind("/") + 1]
+                directory = folded.get(parent) if parent != path else None
+                if directory is None:
+                    directory = safe_name(fold(path, self.fold_depth))
+                    if parent != path:
+                        folded[parent] = directory
                 group = grouped.get(directory)
                 if group is None:
                     grouped[directory] = [counts]
