@@ -38,9 +38,17 @@ from nntsc.sysdig.metrics import (
     MinuteReport,
 )
 from nntsc.sysdig.reader import EventReader, ReadStats, SysdigLog
-from nntsc.sysdig.scan import CutTooLate, Piece, TextMerger, scan_chunk, scan_lines
+from nntsc.sysdig.scan import (
+    PIECE_LINES,
+    CutTooLate,
+    Piece,
+    TextMerger,
+    scan_chunk,
+    scan_lines,
+)
 
-#: Calls of a JSON log between two checks for closed minutes and progress updates.
+#: Calls of a JSON log, or lines of a pipe, between two checks for closed
+#: minutes and progress updates: a live capture's rows come out as it goes.
 CHECK_EVERY = 8192
 #: A plain text log at least this large is cut into chunks scanned by worker processes.
 PARALLEL_BYTES = 8 << 20
@@ -215,7 +223,9 @@ def _scan_here(
     """Scan a text log in this process, piece by piece (a pipe or gzip log, or one worker)."""
     reported = 0
     first = True
-    for piece in scan_lines(lines, merger.midnight, merger.prefilter):
+    # A file's pieces are larger: each is merged into the counts of its minutes.
+    piece_lines = CHECK_EVERY if log.size is None else PIECE_LINES
+    for piece in scan_lines(lines, merger.midnight, merger.prefilter, None, piece_lines):
         if first:
             merger.begin_chunk(piece, piece, rescanned=True)
             first = False
