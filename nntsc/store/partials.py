@@ -194,6 +194,48 @@ def partial_from_columns(
     return partial
 
 
+def pack_quantiles(count: int, minimum: float, quantiles: Sequence[float]) -> list[float]:
+    """The 20 percentiles of a bin of `count` values, in as few numbers as give them back.
+
+    A bin of fewer than 20 values (a 5-minute bin of 1-minute results has 5)
+    is the shorter list of its sorted values, when they can be worked back
+    out of `minimum` and the percentiles and give exactly the same
+    percentiles again; otherwise it is the percentiles themselves.
+    `unpack_quantiles` inverts it. (InfluxDB keeps the list as text, and reads
+    text in time that grows with its length.)
+    """
+    if not 0 < count < len(QUANTILE_POINTS) or minimum is None:
+        return list(quantiles)
+    last = count - 1
+    values = [_plain(minimum)]
+    index = 0
+    for k in range(1, count):
+        # The first percentile past value k - 1 lies between it and value k
+        # (they are 5 % apart, less than one value apart when count < 21).
+        while last * QUANTILE_POINTS[index] / 100 <= k - 1:
+            index += 1
+        fraction = last * QUANTILE_POINTS[index] / 100 - (k - 1)
+        values.append(_plain(values[-1] + (quantiles[index] - values[-1]) / fraction))
+    if percentiles(values, QUANTILE_POINTS) != list(quantiles):
+        return list(quantiles)
+    return values
+
+
+def _plain(value: float) -> float:
+    """A value worked back out of percentiles, as the integer it was if it was one."""
+    nearest = round(value)
+    if abs(value - nearest) <= 1e-9 * max(1.0, abs(value)):
+        return nearest
+    return value
+
+
+def unpack_quantiles(kept: Sequence[float]) -> list[float]:
+    """The 20 percentiles `pack_quantiles` packed into `kept`."""
+    if len(kept) == len(QUANTILE_POINTS):
+        return list(kept)
+    return percentiles(kept, QUANTILE_POINTS)
+
+
 def _quantiles(columns: Mapping[str, Any], field: str) -> list[Any]:
     """A field's 20 percentiles from a rollup row: its ``<field>_q`` list if the store
     gave one (InfluxDB keeps them so), else its ``<field>_pN`` columns."""

@@ -155,6 +155,11 @@ def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) 
     }
     assert fields["rtts_q"] == "string"
     assert not any(name.startswith("rtts_p") for name in fields)
+    # Five values are shorter than their 20 percentiles, and give them back exactly.
+    (stored,) = store.client.query(
+        'SELECT "rtts_q" FROM "rollups"."amp-icmp_300"', database=store.database
+    ).get_points()
+    assert stored["rtts_q"] == "[" + ",".join(str(rtt) for rtt in rtts) + "]"
     result = store.aggregate(
         ICMP,
         [stream_id],

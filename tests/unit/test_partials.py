@@ -18,11 +18,13 @@ from nntsc.store.partials import (
     columns_needed,
     finalize,
     merge,
+    pack_quantiles,
     partial_from_columns,
     partial_from_rows,
     partial_to_columns,
     percentiles,
     row_finalizer,
+    unpack_quantiles,
 )
 
 
@@ -428,3 +430,34 @@ def test_validate_against_amp_icmp_fields():
     Aggregation("smoke", "rtts", "smoke").validate(icmp)
     with pytest.raises(BadQuery):
         Aggregation("smoke", "median", "smoke").validate(icmp)
+
+
+# -- packed percentiles ----------------------------------------------------------------
+
+
+def test_packed_percentiles_give_back_exactly_the_same_percentiles():
+    rnd = random.Random(18)
+    packed_counts = []
+    for trial in range(3000):
+        count = rnd.randint(1, 25)
+        if trial % 3 == 0:
+            values = sorted(rnd.randint(1000, 900_000) for _ in range(count))
+        elif trial % 3 == 1:
+            values = sorted(rnd.uniform(0, 1e4) for _ in range(count))
+        else:
+            values = sorted(float(rnd.randint(0, 3)) for _ in range(count))
+        kept = percentiles(values, QUANTILE_POINTS)
+        packed = pack_quantiles(count, values[0], kept)
+        assert unpack_quantiles(packed) == kept
+        if trial % 3 == 0 and count < len(QUANTILE_POINTS):
+            # Integer values (microseconds) always pack to themselves.
+            assert packed == values
+            packed_counts.append(count)
+    assert packed_counts
+
+
+def test_percentiles_of_20_or_more_values_are_kept_as_they_are():
+    values = list(range(100, 125))
+    kept = percentiles(values, QUANTILE_POINTS)
+    assert pack_quantiles(len(values), 100, kept) == kept
+    assert pack_quantiles(20, 100, kept) == kept
