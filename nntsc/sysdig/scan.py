@@ -135,11 +135,31 @@ class HeadExit(NamedTuple):
     newest: int
 
 
-#: A call for the machines: the fields of its `Call`, its target, the newest
-#: minute at its exit line and whether it may start a match (else the machines
-#: use it only if a match is under way in its thread), as a plain tuple (it
-#: crosses processes faster).
+#: A call that may start a match: the fields of its `Call`, its target and
+#: the newest minute at its exit line, as a plain tuple (it crosses
+#: processes faster).
 Candidate = tuple[Any, ...]
+
+
+class Continuation(NamedTuple):
+    """A call the machines use only if a match is under way in its thread: built by the merger.
+
+    The fields `scan_lines` would build its `Call` from, in the chunk's lines and days.
+    """
+
+    number: int
+    tid: str
+    process: str
+    type: str
+    enter_info: str | None
+    info: str
+    clock: str
+    enter_clock: str | None
+    enter_number: int | None
+    day_start: float
+    last_clock: int
+    newest: int
+    found: tuple[str, str] | None
 
 
 @dataclass
@@ -157,7 +177,7 @@ class Piece:
     counted: dict[int, int] = field(default_factory=dict)
     #: Calls not counted because they arrived late.
     late: int = 0
-    #: Calls for the machines (`Candidate`) and `HeadExit`s (as plain tuples), in line order.
+    #: `Candidate`s, `Continuation`s and `HeadExit`s as plain tuples, in line order.
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     #: The first time of day of the chunk (seconds), if the piece has it.
     first_of_day: int | None = None
@@ -416,14 +436,33 @@ def scan_lines(
                 starts = by_path[path] = _may_start(  # type: ignore[index]
                     path, start_patterns.get(etype, _MISSING), path_prefixes
                 )
-        if starts:
-            window[tid] = window_size
-        else:
+        if not starts:
             remaining = window.get(tid, window_size)
             if not remaining:
                 continue
             if etype in window_types:
                 window[tid] = remaining - 1
+            # Useful only if a match is under way in the thread, which the
+            # merger knows: it builds the call then (see `Continuation`).
+            calls.append(
+                (
+                    number,
+                    tid,
+                    process,
+                    etype,
+                    enter_info,
+                    info,
+                    clock_text,
+                    enter[3] if enter is not None else None,  # type: ignore[index]
+                    enter[2] if enter is not None else None,  # type: ignore[index]
+                    midnight + day_offset,
+                    last_clock,
+                    newest,
+                    found,
+                )
+            )
+            continue
+        window[tid] = window_size
         day_start = midnight + day_offset
         end = epoch(clock_text, day_start, last_clock)
         if enter is not None:
@@ -443,7 +482,6 @@ def scan_lines(
                 info.rstrip("\r\n"),
                 found,
                 newest,
-                starts,
             )
         )
     _count(piece, keys_minute, keys, sizes)
@@ -456,6 +494,7 @@ def scan_lines(
 
 _MISSING: tuple[str, str] = ("", "")
 _HEAD_EXIT_FIELDS = len(HeadExit._fields)
+_CONTINUATION_FIELDS = len(Continuation._fields)
 
 
 def _may_start(
@@ -668,9 +707,11 @@ class TextMerger:
                 if candidate is None:
                     continue
                 call, found, newest = candidate
-            else:
-                if not entry[11] and not busy(entry[0]):
+            elif len(entry) == _CONTINUATION_FIELDS:
+                if not busy(int(entry[1][1:-1])):
                     continue
+                call, found, newest = self._continuation(Continuation(*entry))
+            else:
                 found = entry[9]
                 newest = entry[10] + shift
                 if offset or shift:
@@ -710,6 +751,30 @@ class TextMerger:
         if last.last_clock >= 0:
             self._last_clock = last.last_clock
             self._day_offset = last.day_offset + self._shift
+
+    def _continuation(self, later: Continuation) -> tuple[Call, tuple[str, str] | None, int]:
+        """The call of a `Continuation`, as `scan_lines` builds a `Candidate`'s, then moved."""
+        end = epoch(later.clock, later.day_start, later.last_clock)
+        if later.enter_clock is not None:
+            start = epoch(later.enter_clock, later.day_start, later.last_clock)
+            first_line = later.enter_number + self._offset  # type: ignore[operator]
+        else:
+            start, first_line = end, later.number + self._offset
+        call = _new_call(
+            Call,
+            (
+                int(later.tid[1:-1]),
+                later.process,
+                later.type,
+                start + self._shift,
+                end + self._shift,
+                first_line,
+                later.number + self._offset,
+                later.enter_info.rstrip("\r\n") if later.enter_info is not None else None,
+                later.info.rstrip("\r\n"),
+            ),
+        )
+        return call, later.found, max(self._before, later.newest + self._shift)
 
     def _head_exit(self, head: HeadExit) -> tuple[Call, tuple[str, str] | None, int] | None:
         """Pair, count and (for the machines) build the first exit of a thread in a chunk."""
