@@ -45,7 +45,7 @@ from nntsc.collections import for_amp_test
 from nntsc.config import Services
 from nntsc.errors import BadReport, NntscError, StoreUnavailable
 from nntsc.ingest.pipeline import BatchOutcome, Ingestor
-from nntsc.ingest.transport import ReadAheadTransport
+from nntsc.ingest.transport import ReadAheadTransport, has_frame
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ FUTURE_SLACK = 86400
 MAX_BACKOFF = 30.0
 #: Seconds without a delivery after which buffered rows are written.
 IDLE_WITH_ROWS = 0.01
+#: Deliveries already read from the socket that are handled in one turn.
+BURST = 200
 #: New objects between two young-generation garbage collections while consuming.
 #: CPython's default, 700, means hundreds of collections per batch being built,
 #: each walking rows that are all still alive, and promoting them, so that the
@@ -225,6 +227,10 @@ class Collector:
         self._done: set[int] = set()
         self._rejected: deque[tuple[Message, str, str]] = deque()
         self._channel: Any = None
+        # Opened now, not at the first commit: a bad ``nntsc.live_url`` stops
+        # the collector here instead of failing every batch, and the writer
+        # thread does not hold up the first batches importing the feed's client.
+        self.live = services.live
         self.ingestor = Ingestor(
             services,
             batch_size=settings.batch_size,
@@ -306,7 +312,7 @@ class Collector:
                         # queue is drained: write them now rather than later.
                         quiet = IDLE_WITH_ROWS if self._first_buffered is not None else 0.05
                         try:
-                            connection.drain_events(timeout=min(quiet, self.settings.batch_timeout))
+                            self._drain(connection, min(quiet, self.settings.batch_timeout))
                         except TimeoutError:
                             idle = True
                         self._send_dead_letters()
@@ -323,6 +329,20 @@ class Collector:
             self._channel = None
             if self._store_error is not None:
                 self._forget_unacknowledged()
+
+    def _drain(self, connection: Connection, timeout: float) -> None:
+        """Handle the next delivery, then up to `BURST` more that have already been read.
+
+        The checks between two turns of the consumer loop (heartbeats,
+        batch age, finished batches) need not run between deliveries that
+        are already in memory. Raises `TimeoutError` when nothing arrives.
+        """
+        connection.drain_events(timeout=timeout)
+        transport = connection.connection.transport
+        for _ in range(BURST):
+            if self._stopping or self._store_error is not None or not has_frame(transport):
+                return
+            connection.drain_events(timeout=timeout)
 
     def _forget_unacknowledged(self) -> None:
         """Drop what was buffered: with the connection gone, the broker delivers it again."""
@@ -501,7 +521,7 @@ class Collector:
         self.metrics.rows_written.labels(collection.name).inc(len(rows))
         if rows:
             self.metrics.saw_result(max(row.timestamp for row in rows))
-        self.services.live.publish(collection.name, rows)
+        self.live.publish(collection.name, rows)
 
     def _batch_done(self, outcome: BatchOutcome) -> None:
         """Ingest thread: acknowledge a committed batch's messages, or start an outage."""

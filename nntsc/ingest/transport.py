@@ -92,6 +92,11 @@ class ReadAheadTCPTransport(amqp.transport.TCPTransport):
         return buffer[:n]
 
 
+def has_frame(transport: Any) -> bool:
+    """Whether `transport` (any py-amqp transport) holds a whole frame not yet handled."""
+    return isinstance(transport, ReadAheadTCPTransport) and transport.has_frame()
+
+
 class ReadAheadConnection(pyamqp.Connection):
     """kombu's py-amqp connection on `ReadAheadTCPTransport` (TLS unchanged)."""
 
@@ -120,7 +125,7 @@ class ReadAheadConnection(pyamqp.Connection):
 
     def blocking_read(self, timeout: float | None = None) -> Any:
         transport = self.transport
-        if isinstance(transport, ReadAheadTCPTransport) and transport.has_frame():
+        if has_frame(transport):
             # Already here: no socket call, so no timeout to set and restore.
             return self.on_inbound_frame(transport.read_frame())
         return super().blocking_read(timeout)

@@ -17,6 +17,7 @@ import pytest
 from nntsc import wire
 from nntsc.collections import get as get_collection
 from nntsc.demo import SimulatedMesh
+from nntsc.errors import ConfigurationError
 from nntsc.ingest.amqp import Collector, CollectorSettings
 from tests.conftest import make_services
 
@@ -160,3 +161,12 @@ def test_random_interleavings_never_ack_unfinished_work(harness) -> None:  # typ
     assert harness.acked_upto == tag
     assert harness.collector._unacked == 0
     assert len(harness.broker.acks) < tag / 3
+
+
+def test_a_bad_live_feed_url_stops_the_collector_at_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """It was opened at the first commit, on a writer thread, so every batch failed
+    there and the collector took it for a store outage, retrying for ever."""
+    services = make_services(f"sqlite:///{tmp_path}/live.sqlite", **{"nntsc.live_url": "nosuch://"})
+    with pytest.raises(ConfigurationError, match="live_url"):
+        Collector(services, CollectorSettings(amqp_url="amqp://unused//"))
+    services.close()
