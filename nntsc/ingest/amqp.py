@@ -441,6 +441,7 @@ class Collector:
         if self._store_error is not None:
             return
         self._delivered.append(message.delivery_tag)
+        self.metrics.consumed_by_test("invalid").inc()
         self._rejected.append((message, "undecodable", f"{type(error).__name__}: {error}"))
 
     def _envelope(self, message: Message, test: Any) -> tuple[str, int]:

@@ -614,6 +614,7 @@ def test_a_body_kombu_cannot_unpack_is_dead_lettered(tmp_path, names, publisher_
     assert message.body == good[0][3]
     assert message.headers["x-nntsc-reason"] == "undecodable"
     assert message.headers["x-amp-user-id"] == "amp-odd"
+    assert collector.metrics.consumed_by_test("invalid")._value.get() == 1
     services.close()
 
 
