@@ -95,6 +95,10 @@ class Machine(Protocol):
         """Whether a match is in progress in thread `tid` (its calls then interest it)."""
         ...
 
+    def active(self) -> bool:
+        """Whether a match is in progress in some thread."""
+        ...
+
     def interested(self, call_type: str, tid: int, process: str, path: str | None) -> bool:
         """Whether `feed` could use such a call: a cheap test made before a call is built."""
         ...
@@ -215,6 +219,9 @@ class SequenceMachine:
 
     def busy(self, tid: int) -> bool:
         return tid in self._partials
+
+    def active(self) -> bool:
+        return bool(self._partials)
 
     def interested(self, call_type: str, tid: int, process: str, path: str | None) -> bool:
         if tid in self._partials:
@@ -405,6 +412,9 @@ class SSHCharInput:
     def busy(self, tid: int) -> bool:
         return False
 
+    def active(self) -> bool:
+        return False
+
     def interested(self, call_type: str, tid: int, process: str, path: str | None) -> bool:
         if process.startswith(self.server_names):
             return True
@@ -545,6 +555,10 @@ class ActionRecognizer:
     def busy(self, tid: int) -> bool:
         """Whether some machine has a match in progress in thread `tid`."""
         return any(machine.busy(tid) for machine in self._stateful)
+
+    def active(self) -> bool:
+        """Whether some machine has a match in progress in some thread."""
+        return any(machine.active() for machine in self._stateful)
 
     def feed(self, call: Call) -> list[Action]:
         """Actions completed by this call (usually none); a call without exit is skipped."""

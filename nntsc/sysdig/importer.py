@@ -225,7 +225,8 @@ def _scan_here(
     first = True
     # A file's pieces are larger: each is merged into the counts of its minutes.
     piece_lines = CHECK_EVERY if log.size is None else PIECE_LINES
-    for piece in scan_lines(lines, merger.midnight, merger.prefilter, None, piece_lines):
+    matching = merger.recognizer.active()
+    for piece in scan_lines(lines, merger.midnight, merger.prefilter, None, piece_lines, matching):
         if first:
             merger.begin_chunk(piece, piece, rescanned=True)
             first = False
@@ -275,9 +276,23 @@ def _scan_in_chunks(
     ahead: deque[Future[Piece]] = deque()
     waiting = iter(bounds)
 
+    # No match can be under way at the start of a log if none is when it starts.
+    matching = {0: merger.recognizer.active()}
+
     def submit() -> None:
         for start, end in itertools.islice(waiting, 1):
-            ahead.append(workers.submit(scan_chunk, path, start, end, midnight, prefilter))
+            ahead.append(
+                workers.submit(
+                    scan_chunk,
+                    path,
+                    start,
+                    end,
+                    midnight,
+                    prefilter,
+                    None,
+                    matching.get(start, True),
+                )
+            )
 
     # A few chunks ahead of the merge: enough to keep every worker busy,
     # few enough that the pieces waiting stay small.
@@ -289,7 +304,7 @@ def _scan_in_chunks(
         try:
             merger.begin_chunk(piece, piece)
         except CutTooLate:
-            piece = scan_chunk(path, start, end, midnight, prefilter, merger.clock)
+            piece = scan_chunk(path, start, end, midnight, prefilter, merger.clock, True)
             merger.begin_chunk(piece, piece, rescanned=True)
         merger.add(piece)
         tick()

@@ -209,12 +209,15 @@ def scan_lines(
     prefilter: Prefilter,
     clock: tuple[int, float] | None = None,
     piece_lines: int = PIECE_LINES,
+    matching: bool = True,
 ) -> Iterator[Piece]:
     """Scan text-format `lines` (a chunk, from line 1); hand out a `Piece` every `piece_lines`.
 
     `midnight` is the epoch of the local midnight starting the first day;
     `clock` (last time of day, day offset) continues the clock of the lines
-    before, when known. The last piece carries the open enter events.
+    before, when known; `matching` says whether a match may be under way
+    when the chunk starts (not at the start of a log, when the machines are
+    idle). The last piece carries the open enter events.
     """
     slots = SLOT
     vocabulary = prefilter.vocabulary
@@ -224,6 +227,7 @@ def scan_lines(
     path_prefixes = prefilter.path_prefixes
     window_types = prefilter.window_types
     window_size = prefilter.window
+    head_window = window_size if matching else 0
     file_kinds = FILE_KINDS
     read_or_write = (SLOT_READ, SLOT_WRITE)
     missing = _MISSING
@@ -437,7 +441,7 @@ def scan_lines(
                     path, start_patterns.get(etype, _MISSING), path_prefixes
                 )
         if not starts:
-            remaining = window.get(tid, window_size)
+            remaining = window.get(tid, head_window)
             if not remaining:
                 continue
             if etype in window_types:
@@ -592,6 +596,7 @@ def scan_chunk(
     midnight: float,
     prefilter: Prefilter,
     clock: tuple[int, float] | None = None,
+    matching: bool = True,
 ) -> Piece:
     """Scan bytes `start` to `end` of the plain text log at `path` (cut at line ends) as one piece.
 
@@ -610,7 +615,7 @@ def scan_chunk(
         lines = text.split("\n")
         if not lines[-1]:
             lines.pop()
-    (piece,) = scan_lines(lines, midnight, prefilter, clock, piece_lines=1 << 62)
+    (piece,) = scan_lines(lines, midnight, prefilter, clock, 1 << 62, matching)
     return piece
 
 
@@ -856,7 +861,8 @@ def scan_text(
     """
     merger = TextMerger(date, counter, recognizer, stats, on_action)
     first = True
-    for piece in scan_lines(lines, merger.midnight, merger.prefilter, None, piece_lines):
+    matching = recognizer.active()
+    for piece in scan_lines(lines, merger.midnight, merger.prefilter, None, piece_lines, matching):
         if first:
             merger.begin_chunk(piece, piece, rescanned=True)
             first = False
