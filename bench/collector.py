@@ -85,21 +85,15 @@ def main() -> None:
             )
         published = time.perf_counter() - started
 
-        # The streams exist before the clock starts (a collector runs for
-        # months, and creates them in its first minutes), and so does the bare
-        # side's line protocol of the same rows.
+        # The streams exist before the clock starts: a collector runs for
+        # months, and creates them in its first minutes.
         rows = [
             Row(services.streams.stream_id(icmp, parsed.properties), ts, parsed.values)
             for source, ts, body in messages
             for parsed in icmp.parse(wire.decode("icmp", body), source, ts)
         ]
-        store = services.timeseries
-        tags = {s.stream_id: s.properties for s in services.streams.find(icmp, pagesize=1000).items}
-        lines, _ = store.line_protocol(icmp, rows, tags)
-        lines = [line.replace("amp-icmp,", "bare-icmp,", 1) for line in lines]
         row_count = len(rows)
         # Neither side's clock pays for collecting the set-up's garbage.
-        del rows
         gc.collect()
 
         collector = Collector(services, settings)
@@ -113,6 +107,10 @@ def main() -> None:
         collector.stop()
         thread.join(30)
 
+        store = services.timeseries
+        tags = {s.stream_id: s.properties for s in services.streams.find(icmp, pagesize=1000).items}
+        lines, _ = store.line_protocol(icmp, rows, tags)
+        lines = [line.replace("amp-icmp,", "bare-icmp,", 1) for line in lines]
         gc.collect()
         started = time.perf_counter()
         for index in range(0, len(lines), DEFAULT_BATCH_SIZE):
