@@ -131,6 +131,7 @@ class Ampy:
         return [
             {
                 "name": c.name,
+                "title": c.title or c.name,
                 "view_style": c.view_style,
                 "description": c.description,
                 "properties": list(c.property_names),

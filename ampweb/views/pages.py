@@ -21,19 +21,17 @@ PAGESIZE = 50
 def index(request: Request) -> dict[str, Any]:
     """Buttons that start a graph of each style, and the streams of one collection, paged."""
     ampy = request.ampy
-    collections = sorted((c["name"] for c in ampy.collections()), key=_tab_order)
-    shown = choice_param(request, "collection", tuple(collections), "amp-icmp")
+    collections = sorted(ampy.collections(), key=lambda c: _tab_order(c["name"]))
+    shown = choice_param(request, "collection", tuple(c["name"] for c in collections), "amp-icmp")
     page_number = int_param(request, "page", 1, minimum=1)
     page = ampy.find_streams(shown, {}, page=page_number, pagesize=PAGESIZE)
     styles = ampy.view_styles()
     declared = get_collection(shown)
     return {
-        "collections": [
-            {"name": name, "title": COLLECTION_TITLES.get(name, name)} for name in collections
-        ],
+        "collections": collections,
         "collection": {
             "name": shown,
-            "title": COLLECTION_TITLES.get(shown, shown),
+            "title": declared.title or shown,
             "description": declared.description,
             "properties": [{"name": p.name, "label": p.label} for p in declared.properties],
         },
@@ -82,18 +80,18 @@ STYLE_TITLES = {
     "as-path": "AS path length",
     "fileops": "File operations",
 }
-#: The tab label of a collection in the add-series dialog, in the order of the tabs.
-COLLECTION_TITLES = {
-    "amp-icmp": "ICMP",
-    "amp-dns": "DNS",
-    "amp-tcpping": "TCP ping",
-    "amp-throughput": "Throughput",
-    "amp-udpstream": "UDP stream",
-    "amp-http": "HTTP",
-    "amp-traceroute": "Traceroute",
-    "amp-astraceroute": "AS path",
-    "fileops": "File operations",
-}
+#: The order of the collections' tabs (in the stream list and the add-series dialog).
+TAB_ORDER = (
+    "amp-icmp",
+    "amp-dns",
+    "amp-tcpping",
+    "amp-throughput",
+    "amp-udpstream",
+    "amp-http",
+    "amp-traceroute",
+    "amp-astraceroute",
+    "fileops",
+)
 #: How much time a view page shows when its URL names no range.
 DEFAULT_SPAN = {"throughput": 7 * 86400}
 DAY = 86400
@@ -107,7 +105,7 @@ def _collection_data(name: str) -> dict[str, Any]:
     labels = {p.name: p.label for p in collection.properties}
     return {
         "collection": name,
-        "title": COLLECTION_TITLES.get(name, name),
+        "title": collection.title or name,
         "levels": [
             {"property": level, "label": labels.get(level, level.replace("_", " ").capitalize())}
             for level in spec_for(name).hierarchy
@@ -116,7 +114,7 @@ def _collection_data(name: str) -> dict[str, Any]:
 
 
 def _tab_order(collection: str) -> tuple[int, str]:
-    order = list(COLLECTION_TITLES)
+    order = TAB_ORDER
     return (order.index(collection) if collection in order else len(order), collection)
 
 

@@ -109,6 +109,7 @@ class AmpDns(Collection):
     name = "amp-dns"
     view_style = "latency"
     description = "AMP DNS query latency and response details"
+    title = "DNS"
     properties = (
         Property("source", "Source"),
         Property("destination", "Server"),

@@ -49,6 +49,7 @@ class AmpHttp(Collection):
     name = "amp-http"
     view_style = "http"
     description = "AMP web page fetch time and size"
+    title = "HTTP"
     properties = (
         Property("source", "Source"),
         Property("destination", "URL", MAX_URL_LENGTH),

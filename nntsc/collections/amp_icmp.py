@@ -25,6 +25,7 @@ class AmpIcmp(Collection):
     name = "amp-icmp"
     view_style = "latency"
     description = "AMP ICMP echo latency and loss"
+    title = "ICMP"
     properties = (
         Property("source", "Source"),
         Property("destination", "Destination"),

@@ -54,6 +54,7 @@ class AmpTcpping(Collection):
     name = "amp-tcpping"
     view_style = "latency"
     description = "AMP TCP SYN latency, loss and ICMP errors"
+    title = "TCP ping"
     properties = (
         Property("source", "Source"),
         Property("destination", "Destination"),

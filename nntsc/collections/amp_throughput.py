@@ -109,6 +109,7 @@ class AmpThroughput(Collection):
     name = "amp-throughput"
     view_style = "throughput"
     description = "AMP TCP throughput"
+    title = "Throughput"
     properties = (
         Property("source", "Source"),
         Property("destination", "Destination"),

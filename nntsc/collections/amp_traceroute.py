@@ -327,6 +327,7 @@ class AmpTraceroute(Collection):
     name = "amp-traceroute"
     view_style = "traceroute"
     description = "AMP traceroute IP paths and path lengths"
+    title = "Traceroute"
     properties = _PROPERTIES
     fields = (
         Field(
@@ -380,6 +381,7 @@ class AmpAsTraceroute(Collection):
     name = "amp-astraceroute"
     view_style = "as-path"
     description = "AMP traceroute AS paths"
+    title = "AS path"
     properties = _PROPERTIES
     fields = (
         Field("as_path_id", "int", description="id of the AS path (traceroute_as_paths)"),

@@ -86,6 +86,7 @@ class AmpUdpstream(Collection):
     name = "amp-udpstream"
     view_style = "jitter"
     description = "AMP UDP stream jitter, loss and voice quality"
+    title = "UDP stream"
     properties = (
         Property("source", "Source"),
         Property("destination", "Destination"),

@@ -66,6 +66,8 @@ class Collection:
     name: ClassVar[str]
     view_style: ClassVar[str]
     description: ClassVar[str] = ""
+    #: A short name for tabs and lists ("ICMP"); the name where empty.
+    title: ClassVar[str] = ""
     properties: ClassVar[tuple[Property, ...]]
     fields: ClassVar[tuple[Field, ...]]
     #: A field that every row has a value for, used to find a stream's newest row.

@@ -39,6 +39,7 @@ class FileOps(Collection):
     name = "fileops"
     view_style = "fileops"
     description = "File operations per minute, by process and by file, from sysdig logs"
+    title = "File operations"
     properties = (
         Property("host", "Host"),
         Property("kind", "Kind", 16),
