@@ -23,7 +23,6 @@ which leaves one copy of each.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import signal
 import ssl
@@ -44,7 +43,7 @@ from nntsc import wire
 from nntsc.collections import for_amp_test
 from nntsc.config import Services
 from nntsc.errors import BadReport, NntscError, StoreUnavailable
-from nntsc.ingest.pipeline import BatchOutcome, Ingestor
+from nntsc.ingest.pipeline import BatchOutcome, Ingestor, fewer_collections
 from nntsc.ingest.transport import ReadAheadTransport, has_frame
 
 log = logging.getLogger(__name__)
@@ -59,15 +58,6 @@ MAX_BACKOFF = 30.0
 IDLE_WITH_ROWS = 0.01
 #: Deliveries already read from the socket that are handled in one turn.
 BURST = 200
-#: New objects between two young-generation garbage collections while consuming.
-#: CPython's default, 700, means hundreds of collections per batch being built,
-#: each walking rows that are all still alive, and promoting them, so that the
-#: full collections walk them again. Above what the buffered and in-flight
-#: batches hold, rows are freed (by reference counting, once written) before a
-#: collection sees them. In bench/collector.py (3,600 reports) garbage
-#: collection took 0.13-0.21 s of the collector's run with the default, 0.01 s
-#: with this.
-GC_YOUNG_OBJECTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -265,25 +255,23 @@ class Collector:
             start_http_server(self.settings.metrics_port, registry=self.metrics.registry)
             log.info("metrics on port %d", self.settings.metrics_port)
         backoff = 1.0
-        thresholds = gc.get_threshold()
-        gc.set_threshold(max(thresholds[0], GC_YOUNG_OBJECTS), *thresholds[1:])
-        try:
-            while not self._stopping:
-                if self._store_error is not None:
-                    self._wait_for_stores()
-                    continue
-                try:
-                    self._consume()
-                    backoff = 1.0
-                except (OSError, KombuError, OperationalError, AMQPError) as error:
-                    self.metrics.broker_up.set(0)
-                    self._forget_unacknowledged()
-                    log.warning("broker unavailable (%s); retrying in %.0f s", error, backoff)
-                    self._pause(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
-        finally:
-            self.ingestor.close_writer()
-            gc.set_threshold(*thresholds)
+        with fewer_collections():
+            try:
+                while not self._stopping:
+                    if self._store_error is not None:
+                        self._wait_for_stores()
+                        continue
+                    try:
+                        self._consume()
+                        backoff = 1.0
+                    except (OSError, KombuError, OperationalError, AMQPError) as error:
+                        self.metrics.broker_up.set(0)
+                        self._forget_unacknowledged()
+                        log.warning("broker unavailable (%s); retrying in %.0f s", error, backoff)
+                        self._pause(backoff)
+                        backoff = min(backoff * 2, MAX_BACKOFF)
+            finally:
+                self.ingestor.close_writer()
 
     def _consume(self) -> None:
         try:
