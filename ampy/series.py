@@ -66,8 +66,15 @@ class SeriesSpec:
         shaped = []
         for row in rows:
             values = [row[0]]
+            append = values.append
+            # _scale, written out: this loop runs for every bin of every graph.
             for value, scale in zip(row[1:], scales, strict=True):
-                values.append(_scale(value, scale))
+                if value is None or scale == 1.0:
+                    append(value)
+                elif type(value) is list:
+                    append(_scale(value, scale))
+                else:
+                    append(value * scale)
             if self.derived:
                 named = dict(zip(names, values, strict=False))
                 values.extend(derived.compute(named) for derived in self.derived)

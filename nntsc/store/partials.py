@@ -245,11 +245,6 @@ def _quantiles(columns: Mapping[str, Any], field: str) -> list[Any]:
     return [columns.get(f"{field}_p{point}") for point in QUANTILE_POINTS]
 
 
-def _smoke(columns: Mapping[str, Any], field: str) -> list[Any] | None:
-    kept = _quantiles(columns, field)
-    return kept if kept[-1] is not None else None
-
-
 def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
     """Percentiles of the union of several bins, from each bin's percentile summary.
 
@@ -378,7 +373,7 @@ def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
     keys = [(stat, f"{field}_{stat}") for stat in stats if stat != "q"]
     quantiles = "q" in stats
     if function == "smoke":
-        return lambda columns: _smoke(columns, field)
+        return _smoke_step(field)
     if function in _BARE:
         key = f"{field}_{function}"
         return lambda columns: columns.get(key)
@@ -394,6 +389,21 @@ def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
         return _value(function, summary)
 
     return step
+
+
+def _smoke_step(field: str) -> Callable[[Mapping[str, Any]], list[Any] | None]:
+    """The smoke of single rows: `_quantiles` with its column names worked out once."""
+    packed = f"{field}_q"
+    separate = tuple(f"{field}_p{point}" for point in QUANTILE_POINTS)
+
+    def smoke(columns: Mapping[str, Any]) -> list[Any] | None:
+        kept = columns.get(packed)
+        if kept is None:
+            kept = [columns.get(name) for name in separate]
+        # Percentiles are null in a bin without data.
+        return kept if kept[-1] is not None else None
+
+    return smoke
 
 
 def finalize(partial: Partial, aggregations: Sequence[Aggregation]) -> list[Any]:
