@@ -36,10 +36,15 @@ class Column:
 
 @dataclass(frozen=True)
 class Derived:
-    """A column computed from other output columns of the same bin."""
+    """A column computed from other output columns (`inputs`) of the same bin.
+
+    `compute` takes the inputs' values in order (None for an input the
+    detail level does not have).
+    """
 
     name: str
-    compute: Callable[[dict[str, Any]], Any]
+    inputs: tuple[str, ...]
+    compute: Callable[..., Any]
     unit: str | None = None
 
 
@@ -63,6 +68,8 @@ class SeriesSpec:
         columns = self.columns(detail)
         names = ["timestamp", *(c.name for c in columns), *(d.name for d in self.derived)]
         scales = [c.scale for c in columns]
+        where = {name: index for index, name in enumerate(names[: 1 + len(columns)])}
+        derived = [(d.compute, [where.get(name) for name in d.inputs]) for d in self.derived]
         shaped = []
         for row in rows:
             values = [row[0]]
@@ -75,9 +82,8 @@ class SeriesSpec:
                     append(_scale(value, scale))
                 else:
                     append(value * scale)
-            if self.derived:
-                named = dict(zip(names, values, strict=False))
-                values.extend(derived.compute(named) for derived in self.derived)
+            for compute, inputs in derived:
+                append(compute(*(None if i is None else values[i] for i in inputs)))
             shaped.append(values)
         return names, shaped
 
@@ -97,8 +103,7 @@ def _scale(value: Any, scale: float) -> Any:
     return value * scale
 
 
-def _lossrate(values: dict[str, Any]) -> float | None:
-    loss, results = values.get("loss"), values.get("results")
+def _lossrate(loss: float | None, results: float | None) -> float | None:
     if loss is None or not results:
         return None
     return loss / results
@@ -199,7 +204,7 @@ _AS_FULL = (
 )
 _AS_COMPACT = (Column("as_path_length", "as_path_length", "mean", unit="AS hops"),)
 
-_LOSSRATE = (Derived("lossrate", _lossrate, "fraction"),)
+_LOSSRATE = (Derived("lossrate", ("loss", "results"), _lossrate, "fraction"),)
 
 SPECS = {
     spec.collection: spec
