@@ -26,6 +26,11 @@ def family_of(address: Any, family: Any) -> str:
 
     The address may be packed (4 or 16 bytes, as on the wire) or text.
     """
+    if type(address) is bytes:
+        # The common case on the wire, answered by one lookup (the collector's hot path).
+        known = PACKED_FAMILY.get((family, len(address)))
+        if known is not None:
+            return known
     from_address = None
     if isinstance(address, bytes) and address:
         if len(address) not in (4, 16):

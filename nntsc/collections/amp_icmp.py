@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nntsc.collections.amp_common import MAX_RTT_US, PACKED_FAMILY, family_of, median
+from nntsc.collections.amp_common import MAX_RTT_US, family_of, median
 from nntsc.collections.base import Collection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 from nntsc.wire import icmp_pb2
@@ -138,9 +138,7 @@ def _group_message_items(items: Any) -> _Groups:
         if type(name) is not str or not name:
             raise _bad_name(index, name)
         address = item.address
-        family = PACKED_FAMILY.get((item.family, len(address)))
-        if family is None:
-            family = family_of(address, item.family if item.HasField("family") else None)
+        family = family_of(address, item.family if item.HasField("family") else None)
         entry = groups.get((name, family))
         if entry is None:
             entry = groups[(name, family)] = [[], 0]
@@ -168,13 +166,7 @@ def _group_mapping_items(items: list[Any]) -> _Groups:
         if rtt is not None and (type(rtt) is not int or not 0 <= rtt <= MAX_RTT_US):
             raise _bad_rtt(index, rtt)
         address = item.get("address")
-        family = (
-            PACKED_FAMILY.get((item.get("family"), len(address)))
-            if type(address) is bytes
-            else None
-        )
-        if family is None:
-            family = family_of(address, item.get("family"))
+        family = family_of(address, item.get("family"))
         entry = groups.get((name, family))
         if entry is None:
             entry = groups[(name, family)] = [[], 0]

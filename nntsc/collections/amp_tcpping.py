@@ -35,7 +35,6 @@ from typing import Any
 
 from nntsc.collections.amp_common import (
     MAX_RTT_US,
-    PACKED_FAMILY,
     check_envelope,
     checked_family,
     flag,
@@ -113,13 +112,7 @@ class AmpTcpping(Collection):
                     raise BadReport(f"TCPping item {index} has both an rtt and an ICMP error")
                 icmp = True
             address = item.get("address")
-            family = (
-                PACKED_FAMILY.get((item.get("family"), len(address)))
-                if type(address) is bytes
-                else None
-            )
-            if family is None:
-                family = checked_family(address, item.get("family"), f"TCPping item {index}")
+            family = checked_family(address, item.get("family"), f"TCPping item {index}")
             entry = groups.get((name, family))
             if entry is None:
                 entry = groups[(name, family)] = [[], 0, 0, 0]

@@ -63,7 +63,6 @@ Differences from the predecessor, on purpose:
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -84,8 +83,6 @@ AS_PRIVATE = -2
 MAX_PROPERTY_LENGTH = 255
 
 _ADDRESS_LENGTH = {"ipv4": 4, "ipv6": 16}
-#: (family number, packed address length) -> family name: the common, valid cases.
-PACKED_FAMILY = {(socket.AF_INET, 4): "ipv4", (socket.AF_INET6, 16): "ipv6"}
 
 T = TypeVar("T")
 
@@ -209,9 +206,7 @@ def _trace(item: Any, index: int, ip_flag: bool, asn_flag: bool) -> tuple[Trace,
     target = item.get("address")
     if target is not None and type(target) is not bytes:
         raise BadReport(f"{where} target address {target!r} is not packed bytes")
-    family = PACKED_FAMILY.get((item.get("family"), len(target))) if type(target) is bytes else None
-    if family is None:
-        family = family_of(target, item.get("family"))
+    family = family_of(target, item.get("family"))
     target_text = address_text(target) if target and any(target) else None
     path = item.get("path", [])
     if not isinstance(path, list):
