@@ -38,7 +38,7 @@ from sqlalchemy import Engine
 from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError, StoreUnavailable
 from nntsc.store.interfaces import RawRow, RollupRead, TimeseriesStore, WriteResult
-from nntsc.store.models import QUANTILE_POINTS, rollup_columns
+from nntsc.store.models import quantile_columns, rollup_columns
 from nntsc.store.partials import pack_quantiles, unpack_quantiles
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,7 @@ def _field_formatter(collection: Collection) -> Callable[[Mapping[str, Any]], st
 @functools.cache
 def _quantile_fields(collection: Collection) -> dict[str, tuple[str, ...]]:
     """Per field keeping percentiles, its ``<field>_pN`` rollup columns in order."""
-    return {
-        fld.name: tuple(f"{fld.name}_p{point}" for point in QUANTILE_POINTS)
-        for fld in collection.fields
-        if fld.quantiles
-    }
+    return {fld.name: quantile_columns(fld.name) for fld in collection.fields if fld.quantiles}
 
 
 def _identifier(name: str) -> str:

@@ -9,6 +9,7 @@ exactly these; `tests/integration/test_migrations.py` proves they agree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy import (
@@ -186,6 +187,12 @@ class ApiToken(Base):
     revoked: Mapped[int | None] = mapped_column(BigInteger)
 
 
+@functools.cache
+def quantile_columns(field: str) -> tuple[str, ...]:
+    """The rollup columns of a field's 20 percentiles, ``<field>_p5`` to ``<field>_p100``."""
+    return tuple(f"{field}_p{point}" for point in QUANTILE_POINTS)
+
+
 def rollup_columns(collection: Collection, fields: Sequence[str] | None = None) -> list[str]:
     """The partial-statistic columns a rollup row of `collection` holds (for `fields`)."""
     columns = []
@@ -194,7 +201,7 @@ def rollup_columns(collection: Collection, fields: Sequence[str] | None = None) 
             continue
         columns.extend(f"{fld.name}_{stat}" for stat in PARTIAL_STATS)
         if fld.quantiles:
-            columns.extend(f"{fld.name}_p{point}" for point in QUANTILE_POINTS)
+            columns.extend(quantile_columns(fld.name))
     return columns
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from nntsc.collections import Collection, Field
 from nntsc.errors import BadQuery
-from nntsc.store.models import PARTIAL_STATS, QUANTILE_POINTS
+from nntsc.store.models import PARTIAL_STATS, QUANTILE_POINTS, quantile_columns
 
 #: A partial of one bin: field name -> {"count", "sum", "sumsq", "min", "max", ["q"]}.
 Partial = dict[str, dict[str, Any]]
@@ -174,7 +174,7 @@ def _column_names(
         (
             fld.name,
             tuple((stat, f"{fld.name}_{stat}") for stat in PARTIAL_STATS),
-            tuple(f"{fld.name}_p{point}" for point in QUANTILE_POINTS) if fld.quantiles else (),
+            quantile_columns(fld.name) if fld.quantiles else (),
         )
         for fld in collection.fields
     )
@@ -241,8 +241,8 @@ def _quantiles(columns: Mapping[str, Any], field: str) -> list[Any]:
     gave one (InfluxDB keeps them so), else its ``<field>_pN`` columns."""
     kept = columns.get(f"{field}_q")
     if kept is not None:
-        return list(kept)
-    return [columns.get(f"{field}_p{point}") for point in QUANTILE_POINTS]
+        return kept
+    return [columns.get(name) for name in quantile_columns(field)]
 
 
 def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
@@ -344,7 +344,7 @@ def columns_needed(aggregations: Sequence[Aggregation]) -> list[str]:
             needed[f"{name}_count"] = None
         for stat in _stats_for(aggregation.function):
             if stat == "q":
-                needed.update((f"{name}_p{point}", None) for point in QUANTILE_POINTS)
+                needed.update(dict.fromkeys(quantile_columns(name)))
             else:
                 needed[f"{name}_{stat}"] = None
     return list(needed)
@@ -392,14 +392,8 @@ def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def _smoke_step(field: str) -> Callable[[Mapping[str, Any]], list[Any] | None]:
-    """The smoke of single rows: `_quantiles` with its column names worked out once."""
-    packed = f"{field}_q"
-    separate = tuple(f"{field}_p{point}" for point in QUANTILE_POINTS)
-
     def smoke(columns: Mapping[str, Any]) -> list[Any] | None:
-        kept = columns.get(packed)
-        if kept is None:
-            kept = [columns.get(name) for name in separate]
+        kept = _quantiles(columns, field)
         # Percentiles are null in a bin without data.
         return kept if kept[-1] is not None else None
 
