@@ -33,7 +33,9 @@ def index(request: Request) -> dict[str, Any]:
             "name": shown,
             "title": declared.title or shown,
             "description": declared.description,
-            "properties": [{"name": p.name, "label": p.label} for p in declared.properties],
+            "properties": [
+                {"name": p.name, "label": p.label, "unit": p.unit} for p in declared.properties
+            ],
         },
         "styles": [
             {"style": style, "title": STYLE_TITLES.get(style, style)} for style in sorted(styles)

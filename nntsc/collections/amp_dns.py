@@ -118,7 +118,7 @@ class AmpDns(Collection):
         Property("query", "Query"),
         Property("query_type", "Query type", 16),
         Property("query_class", "Query class", 16),
-        Property("udp_payload_size", "UDP payload size", 8),
+        Property("udp_payload_size", "UDP payload size", 8, unit="bytes"),
         Property("recurse", "Recursion desired", 8),
         Property("dnssec", "DNSSEC", 8),
         Property("nsid", "NSID requested", 8),

@@ -30,7 +30,7 @@ class AmpIcmp(Collection):
         Property("source", "Source"),
         Property("destination", "Destination"),
         Property("family", "Address family", 8),
-        Property("packet_size", "Packet size", 16),
+        Property("packet_size", "Packet size", 16, unit="bytes"),
     )
     fields = (
         Field("median", "float", "us", description="median round-trip time of the report"),

@@ -59,7 +59,7 @@ class AmpTcpping(Collection):
         Property("destination", "Destination"),
         Property("port", "Port", 8),
         Property("family", "Address family", 8),
-        Property("packet_size", "Packet size", 16),
+        Property("packet_size", "Packet size", 16, unit="bytes"),
     )
     fields = (
         Field("median", "float", "us", description="median round-trip time of the report"),

@@ -116,7 +116,7 @@ class AmpThroughput(Collection):
         Property("direction", "Direction", 8),
         Property("address", "Address", 45),
         Property("duration", "Transfer length (ms, or bytes)", 32),
-        Property("writesize", "Write size", 10),
+        Property("writesize", "Write size", 10, unit="bytes"),
         Property("tcpreused", "Connection reused", 8),
         Property("protocol", "Protocol", 16),
     )

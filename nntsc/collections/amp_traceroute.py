@@ -314,7 +314,7 @@ _PROPERTIES = (
     Property("source", "Source"),
     Property("destination", "Destination"),
     Property("family", "Address family", 8),
-    Property("packet_size", "Packet size", 16),
+    Property("packet_size", "Packet size", 16, unit="bytes"),
 )
 
 

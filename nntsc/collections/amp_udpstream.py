@@ -92,7 +92,7 @@ class AmpUdpstream(Collection):
         Property("destination", "Destination"),
         Property("address", "Address", 45),
         Property("direction", "Direction", 8),
-        Property("packet_size", "Packet size", 10),
+        Property("packet_size", "Packet size", 10, unit="bytes"),
         Property("packet_spacing", "Packet spacing (us)", 10),
         Property("packet_count", "Packet count", 10),
         Property("dscp", "DSCP", 16),

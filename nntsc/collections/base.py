@@ -40,6 +40,8 @@ class Property:
     name: str
     label: str
     max_length: int = 255
+    #: The unit of a numeric property ("bytes"), shown after its values in lists.
+    unit: str | None = None
 
 
 class ParsedRow(NamedTuple):

@@ -591,6 +591,8 @@ def test_index_lists_streams_with_graph_links(app: webtest.TestApp) -> None:
     }
     assert links == ids
     assert f"{len(ids)} streams" in response.text
+    # Packet size declares its unit (bytes), which the list shows after the value.
+    assert "84 bytes" in response.text
     for site in demo_mesh().sites:
         assert site.name in response.text
 
