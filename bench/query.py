@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ampy import Ampy
-from bench.common import bench_services, timed
+from bench.common import bench_services, icmp_values, timed
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 
@@ -45,16 +45,7 @@ def year_of_rows(stream_id: int, start: int, end: int) -> list[Row]:
                 "rtts": [None],
             }
         else:
-            rtt = int(base + rnd.expovariate(1 / 800))
-            values = {
-                "median": float(rtt),
-                "min": rtt,
-                "max": rtt,
-                "loss": 0,
-                "results": 1,
-                "lossrate": 0.0,
-                "rtts": [rtt],
-            }
+            values = icmp_values(rnd, base)
         rows.append(Row(stream_id, timestamp, values))
     return rows
 
