@@ -27,12 +27,16 @@ def open_timeseries_store(services: Services) -> TimeseriesStore:
         from nntsc.store.sql import SqlTimeseriesStore
 
         # The SQL store deletes nothing, so no row is ever beyond its retention.
-        return SqlTimeseriesStore(services.engine)
+        return SqlTimeseriesStore(services.engine, reader=services.read_engine)
     if url.startswith(("influxdb://", "influxdbs://")):
         from nntsc.store.influx import InfluxTimeseriesStore
 
         return InfluxTimeseriesStore.from_url(
-            url, services.engine, services.raw_retention, services.rollup_retention
+            url,
+            services.engine,
+            services.raw_retention,
+            services.rollup_retention,
+            reader=services.read_engine,
         )
     raise ConfigurationError(
         f"nntsc.timeseries_url {url!r}: expected 'sql' or 'influxdb://host:port/database'"

@@ -129,7 +129,6 @@ def _stream_condition(stream_ids: Sequence[int]) -> str:
 
 class InfluxTimeseriesStore(TimeseriesStore):
     kind = "influxdb"
-    reads_elsewhere = True
 
     def __init__(
         self,
@@ -152,6 +151,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
         engine: Engine,
         raw_retention: int | None = None,
         rollup_retention: int | None = None,
+        reader: Engine | None = None,
     ) -> InfluxTimeseriesStore:
         """Build from ``influxdb://[user:password@]host[:port]/database[?gzip=true]``.
 
@@ -175,7 +175,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
             retries=1,
             gzip=options.get("gzip", ["false"])[0].lower() in ("1", "true", "yes"),
         )
-        return cls(engine, client, database, raw_retention, rollup_retention)
+        return cls(engine, client, database, raw_retention, rollup_retention, reader=reader)
 
     # -- schema and health --------------------------------------------------------
 

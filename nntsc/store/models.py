@@ -90,7 +90,9 @@ class RollupPending(Base):
     """
 
     __tablename__ = "rollup_pending"
-    __table_args__ = (PrimaryKeyConstraint("collection", "level", "stream_id", "bin_start"),)
+    # Stream and bin before level: each query looks for its streams' marks in
+    # its range, at every level.
+    __table_args__ = (PrimaryKeyConstraint("collection", "stream_id", "bin_start", "level"),)
 
     collection: Mapped[str] = mapped_column(String(64))
     level: Mapped[int] = mapped_column(Integer)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from nntsc.store.models import metadata
-from nntsc.store.schema import current_revision, head_revision, upgrade_sql
+from nntsc.store.schema import current_revision, downgrade_sql, head_revision, upgrade_sql
 
 
 def _differences(url: str) -> list:
@@ -59,3 +59,30 @@ def test_rollup_tables_exist(tmp_path, level: int) -> None:  # type: ignore[no-u
     columns = {c["name"] for c in inspect(engine).get_columns(f"rollup_amp_icmp_{level}")}
     assert {"rtts_p5", "rtts_p100", "median_sumsq", "loss_sum"} <= columns
     engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_rollup_marks_keyed_by_stream_then_bin(database: str, postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0007 puts stream and bin before level in the marks' key, keeps marks, and reverts."""
+    url = postgres_url if database == "postgresql" else f"sqlite:///{tmp_path}/schema.sqlite"
+    engine = create_engine(url)
+    try:
+        upgrade_sql(engine, "0006")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO rollup_pending (collection, level, stream_id, bin_start, version) "
+                    "VALUES ('amp-icmp', 3600, 7, 7200, 3)"
+                )
+            )
+        upgrade_sql(engine)
+        key = inspect(engine).get_pk_constraint("rollup_pending")["constrained_columns"]
+        assert key == ["collection", "stream_id", "bin_start", "level"]
+        with engine.connect() as connection:
+            marks = connection.execute(text("SELECT * FROM rollup_pending")).all()
+        assert [tuple(mark) for mark in marks] == [("amp-icmp", 3600, 7, 7200, 3)]
+        downgrade_sql(engine, "0006")
+        key = inspect(engine).get_pk_constraint("rollup_pending")["constrained_columns"]
+        assert key == ["collection", "level", "stream_id", "bin_start"]
+    finally:
+        engine.dispose()
