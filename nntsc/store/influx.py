@@ -10,8 +10,10 @@ are one string field ``<field>_q`` holding a JSON array: InfluxDB's answer
 time grows with the number of fields read, and a graph's smoke reads all 20
 (a 1-day graph's rollups took 24 ms as 29 fields and 7 ms as 9, measured).
 It also grows with the length of text read, so a bin of fewer than 20 values
-keeps its sorted values, from which the percentiles follow exactly
-(`nntsc.store.partials.pack_quantiles`).
+keeps its sorted values, from which the percentiles follow exactly, and a
+larger bin its minimum and 20 percentiles (`nntsc.store.partials.pack_quantiles`).
+Either way the list starts with the minimum and ends with the maximum, so a
+read of the percentiles reads neither ``<field>_min`` nor ``<field>_max``.
 
 Rollups are computed by the shared maintenance in `TimeseriesStore` rather
 than by continuous queries: a CQ only resamples a recent window, so it never
@@ -545,14 +547,20 @@ class InfluxTimeseriesStore(TimeseriesStore):
         # InfluxDB's answer time grows with the number of fields read: a graph
         # asks for the few statistics it needs, not all of them.
         names = list(columns) if columns is not None else rollup_columns(collection)
-        # Percentile columns are read from their field's one string field.
+        # Percentile columns are read from their field's one string field,
+        # which also starts with the field's minimum and ends with its maximum.
         quantiles = _quantile_fields(collection)
         packed = [
             f"{field}_q"
             for field, percentiles in quantiles.items()
             if any(name in names for name in percentiles)
         ]
-        separate = [name for name in names if not any(name in kept for kept in quantiles.values())]
+        given = {
+            name
+            for field in (name[:-2] for name in packed)
+            for name in (*quantiles[field], f"{field}_min", f"{field}_max")
+        }
+        separate = [name for name in names if name not in given]
         selected = ",".join(_identifier(name) for name in [*separate, *packed])
         source = (
             f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
@@ -562,7 +570,8 @@ class InfluxTimeseriesStore(TimeseriesStore):
 
     @staticmethod
     def _rollup_rows(packed: Sequence[str], series: Sequence[Series]) -> list[RawRow]:
-        """Rollup rows, each `packed` percentile list decoded (None in a bin without data)."""
+        """Rollup rows, each `packed` percentile list decoded into the field's
+        percentiles, minimum and maximum (None in a bin without data)."""
         rows: list[RawRow] = []
         for tags, found, points in series:
             stream_id = int(tags["stream"])
@@ -571,14 +580,20 @@ class InfluxTimeseriesStore(TimeseriesStore):
                 (stream_id, point[0], dict(zip(names, point[1:], strict=True))) for point in points
             )
         for name in packed:
-            kept = [values for _, _, values in rows if values.get(name)]
+            field = name[:-2]
+            low, high = f"{field}_min", f"{field}_max"
+            kept = []
+            for _, _, values in rows:
+                if values.get(name):
+                    kept.append(values)
+                else:
+                    values[name] = values[low] = values[high] = None
             # One JSON document for all of them: a call per row cost more than the parsing.
             decoded = json.loads("[" + ",".join(values[name] for values in kept) + "]")
-            for values, quantiles in zip(kept, decoded, strict=True):
-                values[name] = unpack_quantiles(quantiles)
-            for _, _, values in rows:
-                if type(values.get(name)) is not list:
-                    values[name] = None
+            for values, numbers in zip(kept, decoded, strict=True):
+                values[name] = unpack_quantiles(numbers)
+                values[low] = numbers[0]
+                values[high] = numbers[-1]
         return rows
 
     def _sum_rollup(

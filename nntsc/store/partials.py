@@ -195,17 +195,19 @@ def partial_from_columns(
 
 
 def pack_quantiles(count: int, minimum: float, quantiles: Sequence[float]) -> list[float]:
-    """The 20 percentiles of a bin of `count` values, in as few numbers as give them back.
+    """A bin's minimum and 20 percentiles, in as few numbers as give them back.
 
     A bin of fewer than 20 values (a 5-minute bin of 1-minute results has 5)
     is the shorter list of its sorted values, when they can be worked back
     out of `minimum` and the percentiles and give exactly the same
-    percentiles again; otherwise it is the percentiles themselves.
-    `unpack_quantiles` inverts it. (InfluxDB keeps the list as text, and reads
-    text in time that grows with its length.)
+    percentiles again; otherwise it is `minimum` followed by the percentiles
+    (21 numbers). Either way the list starts with the minimum and ends with
+    the maximum (the 100th percentile). `unpack_quantiles` inverts it.
+    (InfluxDB keeps the list as text, and reads text in time that grows with
+    its length.)
     """
     if not 0 < count < len(QUANTILE_POINTS) or minimum is None:
-        return list(quantiles)
+        return [minimum, *quantiles]
     last = count - 1
     values = [_plain(minimum)]
     index = 0
@@ -217,7 +219,7 @@ def pack_quantiles(count: int, minimum: float, quantiles: Sequence[float]) -> li
         fraction = last * QUANTILE_POINTS[index] / 100 - (k - 1)
         values.append(_plain(values[-1] + (quantiles[index] - values[-1]) / fraction))
     if percentiles(values, QUANTILE_POINTS) != list(quantiles):
-        return list(quantiles)
+        return [minimum, *quantiles]
     return values
 
 
@@ -230,9 +232,9 @@ def _plain(value: float) -> float:
 
 
 def unpack_quantiles(kept: Sequence[float]) -> list[float]:
-    """The 20 percentiles `pack_quantiles` packed into `kept`."""
-    if len(kept) == len(QUANTILE_POINTS):
-        return list(kept)
+    """The 20 percentiles `pack_quantiles` packed into `kept` (its first number: the minimum)."""
+    if len(kept) > len(QUANTILE_POINTS):
+        return list(kept[1:])
     return percentiles(kept, QUANTILE_POINTS)
 
 

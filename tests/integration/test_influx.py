@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 import time
 
 import pytest
@@ -9,6 +11,8 @@ import pytest
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.store import Aggregation
+from nntsc.store.models import QUANTILE_POINTS
+from nntsc.store.partials import percentiles
 from nntsc.store.schema import upgrade_all
 from tests.conftest import make_services
 
@@ -136,6 +140,51 @@ def test_expired_rows_in_several_batches_and_redelivered_are_all_counted_once(
             [Aggregation("count", "median", "count"), Aggregation("mean", "median", "mean")],
         )
         assert result.rows[0][1:] == [3, 20_000.0], binsize
+
+
+def test_percentile_list_gives_min_and_max_so_a_graph_reads_neither(influx_services) -> None:  # type: ignore[no-untyped-def]
+    # A bin of 5 values keeps them sorted; a bin of 30 its minimum and 20
+    # percentiles. Both start with the minimum and end with the maximum, which
+    # the single-row read takes from there instead of two more fields.
+    stream_id, tags = _stream(influx_services)
+    store = influx_services.timeseries
+    hour = int(time.time()) // 3600 * 3600 - 3 * 3600
+    rnd = random.Random(3)
+    rows = [_row(stream_id, hour + 60 * i, 1000 + 37 * i) for i in range(5)]
+    wide = [[rnd.randint(900, 90_000) for _ in range(6)] for _ in range(5)]
+    for i, rtts in enumerate(wide):
+        row = _row(stream_id, hour + 300 + 60 * i, rtts[0])
+        row.values["rtts"] = rtts
+        rows.append(row)
+    store.write(ICMP, rows, tags)
+    store.process_rollups()
+    stored = [
+        json.loads(point["rtts_q"])
+        for point in store.client.query(
+            'SELECT "rtts_q" FROM "rollups"."amp-icmp_300"', database=store.database
+        ).get_points()
+    ]
+    values = sorted(v for rtts in wide for v in rtts)
+    assert [len(numbers) for numbers in stored] == [5, 21]
+    assert (stored[1][0], stored[1][-1]) == (values[0], values[-1])
+    aggregations = [
+        Aggregation("min", "rtts", "min"),
+        Aggregation("max", "rtts", "max"),
+        Aggregation("smoke", "rtts", "smoke"),
+    ]
+    statements: list[str] = []
+    request = store._request
+    store._request = lambda batch: statements.extend(batch) or request(batch)  # type: ignore[method-assign]
+    result = store.aggregate(ICMP, [stream_id], hour, hour + 600, 300, aggregations)
+    assert result.levels_read == ("rollup-300",)
+    assert not any('"rtts_min"' in s or '"rtts_max"' in s for s in statements)
+    (first_min, first_max, first_smoke), (second_min, second_max, second_smoke) = [
+        row[1:] for row in result.rows
+    ]
+    assert (first_min, first_max) == (1000, 1000 + 37 * 4)
+    assert first_smoke[9] == 1000 + 37 * 2
+    assert (second_min, second_max) == (values[0], values[-1])
+    assert second_smoke == percentiles(values, QUANTILE_POINTS)
 
 
 def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) -> None:  # type: ignore[no-untyped-def]

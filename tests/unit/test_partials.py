@@ -449,6 +449,8 @@ def test_packed_percentiles_give_back_exactly_the_same_percentiles():
         kept = percentiles(values, QUANTILE_POINTS)
         packed = pack_quantiles(count, values[0], kept)
         assert unpack_quantiles(packed) == kept
+        # Minimum first, maximum last, in every form.
+        assert (packed[0], packed[-1]) == (values[0], values[-1])
         if trial % 3 == 0 and count < len(QUANTILE_POINTS):
             # Integer values (microseconds) always pack to themselves.
             assert packed == values
@@ -456,8 +458,9 @@ def test_packed_percentiles_give_back_exactly_the_same_percentiles():
     assert packed_counts
 
 
-def test_percentiles_of_20_or_more_values_are_kept_as_they_are():
+def test_percentiles_of_20_or_more_values_are_kept_after_the_minimum():
     values = list(range(100, 125))
     kept = percentiles(values, QUANTILE_POINTS)
-    assert pack_quantiles(len(values), 100, kept) == kept
-    assert pack_quantiles(20, 100, kept) == kept
+    assert pack_quantiles(len(values), 100, kept) == [100, *kept]
+    assert pack_quantiles(20, 100, kept) == [100, *kept]
+    assert unpack_quantiles([100, *kept]) == kept
