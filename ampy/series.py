@@ -31,7 +31,8 @@ class Column:
 
     @property
     def aggregation(self) -> Aggregation:
-        return Aggregation(self.name, self.field, self.function)
+        """What the store computes: scaled by the store as it makes each value."""
+        return Aggregation(self.name, self.field, self.function, self.scale)
 
 
 @dataclass(frozen=True)
@@ -64,43 +65,27 @@ class SeriesSpec:
     def shape(
         self, detail: str, rows: Sequence[Sequence[Any]]
     ) -> tuple[list[str], list[list[Any]]]:
-        """Scale raw aggregate rows into graph units and append the derived columns."""
+        """Append the derived columns to aggregate rows (already in graph units)."""
         columns = self.columns(detail)
         names = ["timestamp", *(c.name for c in columns), *(d.name for d in self.derived)]
-        scales = [c.scale for c in columns]
         where = {name: index for index, name in enumerate(names[: 1 + len(columns)])}
         derived = [(d.compute, [where.get(name) for name in d.inputs]) for d in self.derived]
-        shaped = []
-        for row in rows:
-            values = [row[0]]
-            append = values.append
-            # _scale, written out: this loop runs for every bin of every graph.
-            for value, scale in zip(row[1:], scales, strict=True):
-                if value is None or scale == 1.0:
-                    append(value)
-                elif type(value) is list:
-                    append(_scale(value, scale))
-                else:
-                    append(value * scale)
-            for compute, inputs in derived:
-                append(compute(*(None if i is None else values[i] for i in inputs)))
-            shaped.append(values)
-        return names, shaped
+        # New lists: the rows may be the cache's own.
+        return names, [
+            [
+                *row,
+                *(
+                    compute(*(None if i is None else row[i] for i in inputs))
+                    for compute, inputs in derived
+                ),
+            ]
+            for row in rows
+        ]
 
     def units(self, detail: str) -> dict[str, str]:
         units = {c.name: c.unit for c in self.columns(detail) if c.unit}
         units.update({d.name: d.unit for d in self.derived if d.unit})
         return units
-
-
-def _scale(value: Any, scale: float) -> Any:
-    if value is None or scale == 1.0:
-        return value
-    if type(value) is list:
-        if None in value:
-            return [None if v is None else v * scale for v in value]
-        return [v * scale for v in value]
-    return value * scale
 
 
 def _lossrate(loss: float | None, results: float | None) -> float | None:

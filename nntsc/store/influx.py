@@ -41,7 +41,7 @@ from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError, StoreUnavailable
 from nntsc.store.interfaces import RawRow, RollupRead, TimeseriesStore, WriteResult
 from nntsc.store.models import quantile_columns, rollup_columns
-from nntsc.store.partials import pack_quantiles, unpack_quantiles
+from nntsc.store.partials import pack_quantiles
 
 log = logging.getLogger(__name__)
 
@@ -570,8 +570,12 @@ class InfluxTimeseriesStore(TimeseriesStore):
 
     @staticmethod
     def _rollup_rows(packed: Sequence[str], series: Sequence[Series]) -> list[RawRow]:
-        """Rollup rows, each `packed` percentile list decoded into the field's
-        percentiles, minimum and maximum (None in a bin without data)."""
+        """Rollup rows, each `packed` percentile list decoded, the field's minimum and
+        maximum taken from it (None in a bin without data).
+
+        The list stays packed (`nntsc.store.partials.unpack_quantiles`): the
+        row's reader unpacks it, scaled into the unit it answers in.
+        """
         rows: list[RawRow] = []
         for tags, found, points in series:
             stream_id = int(tags["stream"])
@@ -591,7 +595,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
             # One JSON document for all of them: a call per row cost more than the parsing.
             decoded = json.loads("[" + ",".join(values[name] for values in kept) + "]")
             for values, numbers in zip(kept, decoded, strict=True):
-                values[name] = unpack_quantiles(numbers)
+                values[name] = numbers
                 values[low] = numbers[0]
                 values[high] = numbers[-1]
         return rows

@@ -37,13 +37,18 @@ class Aggregation:
     Functions: mean, min, max, sum, count, stddev (sample), ``percentile-N``
     (0 < N <= 100) and smoke (the 20 percentiles 5..100 as a list).
     Percentile and smoke need a field declared with ``quantiles=True``.
+    Every value but a count is multiplied by `scale` (a unit conversion such
+    as microseconds to milliseconds, done while the value is made).
     """
 
     name: str
     field: str
     function: str
+    scale: float = 1.0
 
     def validate(self, collection: Collection) -> None:
+        if not (math.isfinite(self.scale) and self.scale > 0):
+            raise BadQuery(f"scale of {self.name!r} must be a positive number")
         try:
             fld = collection.field(self.field)
         except KeyError:
@@ -231,19 +236,30 @@ def _plain(value: float) -> float:
     return value
 
 
-def unpack_quantiles(kept: Sequence[float]) -> list[float]:
-    """The 20 percentiles `pack_quantiles` packed into `kept` (its first number: the minimum)."""
+def unpack_quantiles(kept: Sequence[float], scale: float = 1.0) -> list[float]:
+    """The 20 percentiles `pack_quantiles` packed into `kept`, times `scale`.
+
+    Scaled as they are made, in the same arithmetic as scaling `percentiles`
+    afterwards (a 1-day graph unpacks 288 lists: one pass each, not two).
+    """
     if len(kept) > len(QUANTILE_POINTS):
-        return list(kept[1:])
-    return percentiles(kept, QUANTILE_POINTS)
+        if scale == 1.0:
+            return list(kept[1:])
+        return [value * scale for value in kept[1:]]
+    positions = _positions(len(kept), QUANTILE_POINTS)
+    if scale == 1.0:
+        return [kept[lo] + (kept[hi] - kept[lo]) * fraction for lo, hi, fraction in positions]
+    return [
+        (kept[lo] + (kept[hi] - kept[lo]) * fraction) * scale for lo, hi, fraction in positions
+    ]
 
 
 def _quantiles(columns: Mapping[str, Any], field: str) -> list[Any]:
-    """A field's 20 percentiles from a rollup row: its ``<field>_q`` list if the store
-    gave one (InfluxDB keeps them so), else its ``<field>_pN`` columns."""
+    """A field's 20 percentiles from a rollup row: from its packed ``<field>_q`` list
+    if the store gave one (InfluxDB keeps them so), else its ``<field>_pN`` columns."""
     kept = columns.get(f"{field}_q")
     if kept is not None:
-        return kept
+        return unpack_quantiles(kept)
     return [columns.get(name) for name in quantile_columns(field)]
 
 
@@ -369,16 +385,35 @@ def row_finalizer(
 
 
 def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
-    field, function = aggregation.field, aggregation.function
+    field, function, scale = aggregation.field, aggregation.function, aggregation.scale
     count_key = f"{field}_count"
     stats = _stats_for(function)
     keys = [(stat, f"{field}_{stat}") for stat in stats if stat != "q"]
     quantiles = "q" in stats
     if function == "smoke":
-        return _smoke_step(field)
+        return _smoke_step(field, scale)
     if function in _BARE:
         key = f"{field}_{function}"
-        return lambda columns: columns.get(key)
+        if scale == 1.0:
+            return lambda columns: columns.get(key)
+
+        def scaled(columns: Mapping[str, Any]) -> Any:
+            value = columns.get(key)
+            return None if value is None else value * scale
+
+        return scaled
+    if function == "mean":
+        sum_key = f"{field}_sum"
+
+        # The graphs' line: written out, as it runs for every bin of every graph.
+        def mean(columns: Mapping[str, Any]) -> Any:
+            count = columns.get(count_key)
+            if not count:
+                return None
+            value = columns.get(sum_key) / int(count)
+            return value if scale == 1.0 else value * scale
+
+        return mean
 
     def step(columns: Mapping[str, Any]) -> Any:
         count = int(columns.get(count_key) or 0)
@@ -388,27 +423,46 @@ def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
                 summary[stat] = columns.get(key)
             if quantiles:
                 summary["q"] = _quantiles(columns, field)
-        return _value(function, summary)
+        return _value(function, summary, scale)
 
     return step
 
 
-def _smoke_step(field: str) -> Callable[[Mapping[str, Any]], list[Any] | None]:
+def _smoke_step(field: str, scale: float) -> Callable[[Mapping[str, Any]], list[Any] | None]:
+    key = f"{field}_q"
+    names = quantile_columns(field)
+
     def smoke(columns: Mapping[str, Any]) -> list[Any] | None:
-        kept = _quantiles(columns, field)
+        kept = columns.get(key)
+        if kept is not None:
+            return unpack_quantiles(kept, scale)
+        found = [columns.get(name) for name in names]
         # Percentiles are null in a bin without data.
-        return kept if kept[-1] is not None else None
+        if found[-1] is None:
+            return None
+        return found if scale == 1.0 else [value * scale for value in found]
 
     return smoke
 
 
 def finalize(partial: Partial, aggregations: Sequence[Aggregation]) -> list[Any]:
     """The values of `aggregations` for one bin, in order; ``None`` where there is no data."""
-    return [_value(a.function, partial[a.field]) for a in aggregations]
+    return [_value(a.function, partial[a.field], a.scale) for a in aggregations]
 
 
-def _value(function: str, summary: Mapping[str, Any]) -> Any:
-    """One aggregation's value from a field's summary."""
+def _value(function: str, summary: Mapping[str, Any], scale: float = 1.0) -> Any:
+    """One aggregation's value from a field's summary, times `scale` unless a count."""
+    if function == "count":
+        return summary["count"]
+    value = _unscaled(function, summary)
+    if value is None or scale == 1.0:
+        return value
+    if type(value) is list:
+        return [v * scale for v in value]
+    return value * scale
+
+
+def _unscaled(function: str, summary: Mapping[str, Any]) -> Any:
     count = summary["count"]
     if function == "count":
         return count

@@ -377,6 +377,47 @@ def test_row_finalizer_equals_finalize_of_the_row_read_back():
             )
 
 
+def test_scaled_aggregations_are_the_values_times_the_scale_except_counts():
+    # Both paths, single rollup rows (SQL columns and a packed InfluxDB list)
+    # and merged partials, give what scaling the unscaled answer afterwards gives.
+    functions = [*STATS, "smoke", "percentile-50"]
+    rnd = random.Random(23)
+    for _ in range(60):
+        rows = random_rows(rnd, rnd.randint(0, 25))
+        partial = partial_from_rows(SAMPLE, rows)
+        columns = partial_to_columns(SAMPLE, partial)
+        summary = partial["arr"]
+        packed = dict(columns)
+        if summary["count"]:
+            packed["arr_q"] = pack_quantiles(summary["count"], summary["min"], summary["q"])
+        for field in ("x", "n", "arr"):
+            chosen = functions if field == "arr" else STATS
+            plain = [Aggregation(f, field, f) for f in chosen]
+            scaled = [Aggregation(f, field, f, 0.001) for f in chosen]
+
+            def times(values, plain=plain):
+                return [
+                    value
+                    if value is None or a.function == "count"
+                    else [v * 0.001 for v in value]
+                    if isinstance(value, list)
+                    else value * 0.001
+                    for a, value in zip(plain, values, strict=True)
+                ]
+
+            want = times(finalize(partial, plain))
+            assert finalize(partial, scaled) == want
+            assert row_finalizer(scaled)(columns) == want
+            if field == "arr":
+                assert row_finalizer(scaled)(packed) == want
+
+
+@pytest.mark.parametrize("scale", [0, -1.0, math.nan, math.inf])
+def test_scale_must_be_a_positive_number(scale):
+    with pytest.raises(BadQuery, match="scale"):
+        Aggregation("out", "x", "mean", scale).validate(SAMPLE)
+
+
 def test_columns_count_read_back_as_int():
     columns = partial_to_columns(SAMPLE, partial_from_rows(SAMPLE, [{"n": 4}, {"n": 6}]))
     columns = {k: (float(v) if isinstance(v, int) else v) for k, v in columns.items()}
