@@ -35,7 +35,7 @@ from sqlalchemy.dialects import sqlite
 from nntsc.collections import Collection, Row
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadQuery, ConfigurationError
-from nntsc.store.models import ROLLUP_LEVELS, RollupPending, rollup_columns
+from nntsc.store.models import ROLLUP_LEVELS, RollupPending
 from nntsc.store.partials import (
     Aggregation,
     Partial,
@@ -43,6 +43,8 @@ from nntsc.store.partials import (
     columns_needed,
     finalize,
     merge,
+    merge_columns,
+    merge_stats,
     partial_from_columns,
     partial_from_rows,
     partial_to_columns,
@@ -658,9 +660,11 @@ class TimeseriesStore(abc.ABC):
         # Only the fields asked about are read and summarised.
         fields = sorted({a.field for a in aggregations})
         # A bin made of one rollup row is answered from the few columns the
-        # aggregations read; bins merged from several rows need every statistic.
+        # aggregations read; bins merged from several rows from the
+        # statistics merging them needs (InfluxDB's time grows with each).
         single = columns_needed(aggregations)
-        mergeable = rollup_columns(collection, fields)
+        stats = merge_stats(aggregations)
+        mergeable = merge_columns(stats)
         levels_read: list[str] = []
         cursor = first_bin
         usable = [level for level in ROLLUP_LEVELS if binsize % level == 0]
@@ -729,10 +733,10 @@ class TimeseriesStore(abc.ABC):
                 values = finalize_row(columns[0])
             elif columns or part is not None:
                 parts = [
-                    *(partial_from_columns(collection, c, fields) for c in columns or ()),
+                    *(partial_from_columns(collection, c, stats=stats) for c in columns or ()),
                     *([part] if part is not None else ()),
                 ]
-                values = finalize(merge(collection, parts, fields), aggregations)
+                values = finalize(merge(collection, parts, stats=stats), aggregations)
             else:
                 values = empty
             rows.append([bin_start, *values])

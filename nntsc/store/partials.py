@@ -15,8 +15,10 @@ from __future__ import annotations
 import functools
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, pairwise, repeat
 from typing import Any
 
 from nntsc.collections import Collection, Field
@@ -186,10 +188,26 @@ def _column_names(
 
 
 def partial_from_columns(
-    collection: Collection, columns: Mapping[str, Any], fields: Sequence[str] | None = None
+    collection: Collection,
+    columns: Mapping[str, Any],
+    fields: Sequence[str] | None = None,
+    stats: Mapping[str, Sequence[str]] | None = None,
 ) -> Partial:
-    """Inverse of `partial_to_columns` for one rollup row (its `fields` only, if given)."""
+    """Inverse of `partial_to_columns` for one rollup row (its `fields` only, if given).
+
+    With `stats` (`merge_stats`), only those statistics of those fields: what
+    a query reads and merges, not the whole row.
+    """
     partial: Partial = {}
+    if stats is not None:
+        for name, wanted in stats.items():
+            summary = {stat: columns.get(f"{name}_{stat}") for stat in wanted if stat != "q"}
+            if "count" in summary:
+                summary["count"] = int(summary["count"] or 0)
+            if "q" in wanted and summary.get("count"):
+                summary["q"] = _quantiles(columns, name)
+            partial[name] = summary
+        return partial
     for fld in _selected(collection, fields):
         summary = {stat: columns.get(f"{fld.name}_{stat}") for stat in PARTIAL_STATS}
         summary["count"] = int(summary["count"] or 0)
@@ -197,6 +215,41 @@ def partial_from_columns(
             summary["q"] = _quantiles(columns, fld.name)
         partial[fld.name] = summary
     return partial
+
+
+#: The statistics that merging bins needs, per aggregation function (a
+#: percentile-N: as smoke). Min, max and sum need no count: a bin without
+#: data has nulls there.
+_MERGE_STATS = {
+    "count": ("count",),
+    "mean": ("count", "sum"),
+    "sum": ("sum",),
+    "min": ("min",),
+    "max": ("max",),
+    "stddev": ("count", "sum", "sumsq"),
+    "smoke": ("count", "min", "max", "q"),
+}
+
+
+def merge_stats(aggregations: Sequence[Aggregation]) -> dict[str, tuple[str, ...]]:
+    """Per field, the statistics `merge` and `finalize` need to answer `aggregations`."""
+    found: dict[str, dict[str, None]] = {}
+    for aggregation in aggregations:
+        wanted = _MERGE_STATS.get(aggregation.function, _MERGE_STATS["smoke"])
+        found.setdefault(aggregation.field, {}).update(dict.fromkeys(wanted))
+    return {name: tuple(stats) for name, stats in found.items()}
+
+
+def merge_columns(stats: Mapping[str, Sequence[str]]) -> list[str]:
+    """The rollup columns holding `stats` (`merge_stats`)."""
+    columns: list[str] = []
+    for name, wanted in stats.items():
+        for stat in wanted:
+            if stat == "q":
+                columns.extend(quantile_columns(name))
+            else:
+                columns.append(f"{name}_{stat}")
+    return columns
 
 
 def pack_quantiles(count: int, minimum: float, quantiles: Sequence[float]) -> list[float]:
@@ -279,32 +332,35 @@ def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
         bounds = [summary["min"], *summary["q"]]
         weight = summary["count"] / len(QUANTILE_POINTS)
         weighted.extend(
-            ((bounds[i] + bounds[i + 1]) / 2, weight) for i in range(len(QUANTILE_POINTS))
+            zip([(low + high) / 2 for low, high in pairwise(bounds)], repeat(weight))
         )
     weighted.sort()
     total = sum(weight for _, weight in weighted)
-    overall_max = max(summary["max"] for summary in summaries)
-    result = []
-    cumulative = 0.0
-    index = 0
-    for point in QUANTILE_POINTS:
-        if point == 100:
-            result.append(overall_max)
-            continue
-        target = total * point / 100
-        while index < len(weighted) - 1 and cumulative + weighted[index][1] < target:
-            cumulative += weighted[index][1]
-            index += 1
-        result.append(weighted[index][0])
+    # The first point whose running weight reaches each percentile's share.
+    running = list(accumulate(weight for _, weight in weighted))
+    last = len(weighted) - 1
+    result = [
+        weighted[min(bisect_left(running, total * point / 100), last)][0]
+        for point in QUANTILE_POINTS[:-1]
+    ]
+    result.append(max(summary["max"] for summary in summaries))
     return result
 
 
 def merge(
-    collection: Collection, partials: Sequence[Partial], fields: Sequence[str] | None = None
+    collection: Collection,
+    partials: Sequence[Partial],
+    fields: Sequence[str] | None = None,
+    stats: Mapping[str, Sequence[str]] | None = None,
 ) -> Partial:
-    """One partial for the union of the bins of `partials` (their `fields` only, if given)."""
+    """One partial for the union of the bins of `partials` (their `fields` only, if given).
+
+    With `stats` (`merge_stats`), only those statistics of those fields.
+    """
     if len(partials) == 1:
         return partials[0]
+    if stats is not None:
+        return {name: _merge_some(partials, name, wanted) for name, wanted in stats.items()}
     merged: Partial = {}
     for fld in _selected(collection, fields):
         summaries = [p[fld.name] for p in partials if p[fld.name]["count"]]
@@ -321,6 +377,31 @@ def merge(
         if fld.quantiles:
             summary["q"] = _merge_quantiles(summaries)
         merged[fld.name] = summary
+    return merged
+
+
+def _merge_some(partials: Sequence[Partial], name: str, stats: Sequence[str]) -> dict[str, Any]:
+    """The `stats` of field `name` over the union of the bins of `partials`."""
+    summaries = [partial[name] for partial in partials]
+    if "count" in stats:
+        summaries = [summary for summary in summaries if summary["count"]]
+    merged: dict[str, Any] = {}
+    for stat in stats:
+        if stat == "count":
+            merged["count"] = sum(summary["count"] for summary in summaries)
+        elif stat == "q":
+            if summaries:
+                merged["q"] = _merge_quantiles(summaries)
+        else:
+            values = [summary[stat] for summary in summaries if summary[stat] is not None]
+            if not values:
+                merged[stat] = None
+            elif stat == "min":
+                merged[stat] = min(values)
+            elif stat == "max":
+                merged[stat] = max(values)
+            else:
+                merged[stat] = math.fsum(values)
     return merged
 
 
@@ -463,6 +544,9 @@ def _value(function: str, summary: Mapping[str, Any], scale: float = 1.0) -> Any
 
 
 def _unscaled(function: str, summary: Mapping[str, Any]) -> Any:
+    if function in ("min", "max", "sum") and "count" not in summary:
+        # Merged without counts (`merge_stats`): null where there was no data.
+        return summary[function]
     count = summary["count"]
     if function == "count":
         return count

@@ -15,9 +15,12 @@ from nntsc.errors import BadQuery
 from nntsc.store.models import QUANTILE_POINTS, rollup_columns
 from nntsc.store.partials import (
     Aggregation,
+    _merge_quantiles,
     columns_needed,
     finalize,
     merge,
+    merge_columns,
+    merge_stats,
     pack_quantiles,
     partial_from_columns,
     partial_from_rows,
@@ -416,6 +419,73 @@ def test_scaled_aggregations_are_the_values_times_the_scale_except_counts():
 def test_scale_must_be_a_positive_number(scale):
     with pytest.raises(BadQuery, match="scale"):
         Aggregation("out", "x", "mean", scale).validate(SAMPLE)
+
+
+def _merge_quantiles_reference(summaries):
+    """The merge of percentile summaries as first written: a walk over the sorted midpoints."""
+    if len(summaries) == 1:
+        return list(summaries[0]["q"])
+    weighted = []
+    for summary in summaries:
+        bounds = [summary["min"], *summary["q"]]
+        weight = summary["count"] / len(QUANTILE_POINTS)
+        weighted.extend(((bounds[i] + bounds[i + 1]) / 2, weight) for i in range(20))
+    weighted.sort()
+    total = sum(weight for _, weight in weighted)
+    result = []
+    cumulative = 0.0
+    index = 0
+    for point in QUANTILE_POINTS:
+        if point == 100:
+            result.append(max(summary["max"] for summary in summaries))
+            continue
+        target = total * point / 100
+        while index < len(weighted) - 1 and cumulative + weighted[index][1] < target:
+            cumulative += weighted[index][1]
+            index += 1
+        result.append(weighted[index][0])
+    return result
+
+
+def test_merged_percentiles_equal_the_walk_they_replace():
+    rnd = random.Random(29)
+    for _ in range(500):
+        summaries = []
+        for _ in range(rnd.randint(1, 12)):
+            rows = [{"arr": [rnd.choice([5.0, 7.5, rnd.uniform(0, 100)])]} for _ in range(9)]
+            rows += random_rows(rnd, rnd.randint(1, 30))
+            summary = partial_from_rows(SAMPLE, rows)["arr"]
+            if summary["count"]:
+                summaries.append(summary)
+        if summaries:
+            assert _merge_quantiles(summaries) == _merge_quantiles_reference(summaries)
+
+
+def test_merging_only_the_statistics_asked_for_answers_as_merging_all():
+    # A query reads and merges `merge_stats` (InfluxDB answers faster with
+    # fewer fields); rollup rows with and without data, mixed with a raw
+    # partial, must answer every aggregation as the full merge does.
+    functions = [*STATS, "smoke", "percentile-50", "percentile-2.5"]
+    rnd = random.Random(31)
+    for _ in range(200):
+        columns = [
+            partial_to_columns(
+                SAMPLE, partial_from_rows(SAMPLE, random_rows(rnd, rnd.choice([0, 1, 4, 30])))
+            )
+            for _ in range(rnd.randint(2, 5))
+        ]
+        raw = partial_from_rows(SAMPLE, random_rows(rnd, rnd.randint(0, 5)))
+        for field in ("x", "n", "arr"):
+            chosen = rnd.sample(functions if field == "arr" else STATS, rnd.randint(1, 3))
+            wanted = [Aggregation(f, field, f) for f in chosen]
+            stats = merge_stats(wanted)
+            read = [{name: row[name] for name in merge_columns(stats)} for row in columns]
+            full = [partial_from_columns(SAMPLE, row, [field]) for row in columns]
+            some = [partial_from_columns(SAMPLE, row, stats=stats) for row in read]
+            for extra in ([], [raw]):
+                assert finalize(merge(SAMPLE, [*some, *extra], stats=stats), wanted) == finalize(
+                    merge(SAMPLE, [*full, *extra], [field]), wanted
+                ), (field, chosen)
 
 
 def test_columns_count_read_back_as_int():
