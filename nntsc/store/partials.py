@@ -19,6 +19,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, pairwise, repeat
+from operator import itemgetter
 from typing import Any
 
 from nntsc.collections import Collection, Field
@@ -335,9 +336,10 @@ def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
             zip([(low + high) / 2 for low, high in pairwise(bounds)], repeat(weight))
         )
     weighted.sort()
-    total = sum(weight for _, weight in weighted)
-    # The first point whose running weight reaches each percentile's share.
-    running = list(accumulate(weight for _, weight in weighted))
+    # The first point whose running weight reaches each percentile's share
+    # (the last running weight is the total, added up in the same order).
+    running = list(accumulate(map(itemgetter(1), weighted)))
+    total = running[-1]
     last = len(weighted) - 1
     result = [
         weighted[min(bisect_left(running, total * point / 100), last)][0]
