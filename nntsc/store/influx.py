@@ -9,11 +9,12 @@ policy ``rollups``, tagged with ``stream``, one float field per statistic
 are one string field ``<field>_q`` holding a JSON array: InfluxDB's answer
 time grows with the number of fields read, and a graph's smoke reads all 20
 (a 1-day graph's rollups took 24 ms as 29 fields and 7 ms as 9, measured).
-It also grows with the length of text read, so a bin of fewer than 20 values
-keeps its sorted values, from which the percentiles follow exactly, and a
-larger bin its minimum and 20 percentiles (`nntsc.store.partials.pack_quantiles`).
-Either way the list starts with the minimum and ends with the maximum, so a
-read of the percentiles reads neither ``<field>_min`` nor ``<field>_max``.
+It also grows, faster, with the length of text read, so a bin of fewer than
+20 values keeps its sorted values, from which the percentiles follow exactly,
+and a larger bin its percentiles to 5 significant digits, as integer steps
+(`nntsc.store.partials.pack_quantiles`). Either way the list starts with the
+exact minimum and ends with the exact maximum, so a read of the percentiles
+reads neither ``<field>_min`` nor ``<field>_max``.
 
 Rollups are computed by the shared maintenance in `TimeseriesStore` rather
 than by continuous queries: a CQ only resamples a recent window, so it never

@@ -253,20 +253,47 @@ def merge_columns(stats: Mapping[str, Sequence[str]]) -> list[str]:
     return columns
 
 
+#: Significant digits kept of the percentiles between the minimum and the
+#: maximum in the long packed form: 5, an error under 0.005 % of the largest.
+PACKED_DIGITS = 5
+
+
 def pack_quantiles(count: int, minimum: float, quantiles: Sequence[float]) -> list[float]:
-    """A bin's minimum and 20 percentiles, in as few numbers as give them back.
+    """A bin's minimum and 20 percentiles, in few numbers of few digits.
 
     A bin of fewer than 20 values (a 5-minute bin of 1-minute results has 5)
     is the shorter list of its sorted values, when they can be worked back
     out of `minimum` and the percentiles and give exactly the same
-    percentiles again; otherwise it is `minimum` followed by the percentiles
-    (21 numbers). Either way the list starts with the minimum and ends with
-    the maximum (the 100th percentile). `unpack_quantiles` inverts it.
-    (InfluxDB keeps the list as text, and reads text in time that grows with
-    its length.)
+    percentiles again. Otherwise it is 22 numbers: the minimum, an exponent
+    `e`, the 5th percentile in units of 10**e, the steps from each of the
+    5th..90th percentiles to the next in those units, and the maximum (the
+    100th percentile). The unit keeps `PACKED_DIGITS` significant digits of
+    the largest percentile; minimum and maximum are exact. Either way the
+    list starts with the minimum and ends with the maximum.
+
+    InfluxDB keeps the list as text and reads text in time that grows faster
+    than its length: 720 lists of 169 characters took 10.9 ms to read, of
+    72 characters 3.7 ms, of one character 1.4 ms (measured).
+    `unpack_quantiles` inverts it.
     """
-    if not 0 < count < len(QUANTILE_POINTS) or minimum is None:
-        return [minimum, *quantiles]
+    if 0 < count < len(QUANTILE_POINTS) and minimum is not None:
+        values = _sorted_values(count, minimum, quantiles)
+        if percentiles(values, QUANTILE_POINTS) == list(quantiles):
+            return values
+    inner = quantiles[:-1]
+    largest = max(abs(value) for value in inner)
+    exponent = math.floor(math.log10(largest)) - PACKED_DIGITS + 1 if largest else 0
+    if exponent >= 0:
+        units = [round(value / 10**exponent) for value in inner]
+    else:
+        units = [round(value * 10**-exponent) for value in inner]
+    steps = [units[0], *(high - low for low, high in pairwise(units))]
+    low = quantiles[0] if minimum is None else minimum
+    return [_plain(low), exponent, *steps, _plain(quantiles[-1])]
+
+
+def _sorted_values(count: int, minimum: float, quantiles: Sequence[float]) -> list[float]:
+    """The `count` sorted values whose minimum and percentiles these are, if they were."""
     last = count - 1
     values = [_plain(minimum)]
     index = 0
@@ -277,8 +304,6 @@ def pack_quantiles(count: int, minimum: float, quantiles: Sequence[float]) -> li
             index += 1
         fraction = last * QUANTILE_POINTS[index] / 100 - (k - 1)
         values.append(_plain(values[-1] + (quantiles[index] - values[-1]) / fraction))
-    if percentiles(values, QUANTILE_POINTS) != list(quantiles):
-        return [minimum, *quantiles]
     return values
 
 
@@ -297,9 +322,15 @@ def unpack_quantiles(kept: Sequence[float], scale: float = 1.0) -> list[float]:
     afterwards (a 1-day graph unpacks 288 lists: one pass each, not two).
     """
     if len(kept) > len(QUANTILE_POINTS):
-        if scale == 1.0:
-            return list(kept[1:])
-        return [value * scale for value in kept[1:]]
+        exponent = kept[1]
+        units = accumulate(kept[2:-1])
+        if exponent >= 0:
+            found = [unit * 10**exponent for unit in units]
+        else:
+            divisor = 10**-exponent
+            found = [unit / divisor for unit in units]
+        found.append(kept[-1])
+        return found if scale == 1.0 else [value * scale for value in found]
     positions = _positions(len(kept), QUANTILE_POINTS)
     if scale == 1.0:
         return [kept[lo] + (kept[hi] - kept[lo]) * fraction for lo, hi, fraction in positions]

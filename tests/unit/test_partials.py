@@ -412,7 +412,7 @@ def test_scaled_aggregations_are_the_values_times_the_scale_except_counts():
             assert finalize(partial, scaled) == want
             assert row_finalizer(scaled)(columns) == want
             if field == "arr":
-                assert row_finalizer(scaled)(packed) == want
+                assert row_finalizer(scaled)(packed) == times(row_finalizer(plain)(packed))
 
 
 @pytest.mark.parametrize("scale", [0, -1.0, math.nan, math.inf])
@@ -546,32 +546,50 @@ def test_validate_against_amp_icmp_fields():
 # -- packed percentiles ----------------------------------------------------------------
 
 
-def test_packed_percentiles_give_back_exactly_the_same_percentiles():
+def test_packed_percentiles_give_back_the_same_percentiles():
+    # Exactly from a short list of sorted values; to 5 significant digits of
+    # the largest from the long form, whose minimum and maximum are exact.
     rnd = random.Random(18)
     packed_counts = []
+    long_forms = 0
     for trial in range(3000):
         count = rnd.randint(1, 25)
-        if trial % 3 == 0:
+        if trial % 4 == 0:
             values = sorted(rnd.randint(1000, 900_000) for _ in range(count))
-        elif trial % 3 == 1:
+        elif trial % 4 == 1:
             values = sorted(rnd.uniform(0, 1e4) for _ in range(count))
+        elif trial % 4 == 2:
+            values = sorted(rnd.uniform(-0.02, 0.02) for _ in range(count))
         else:
             values = sorted(float(rnd.randint(0, 3)) for _ in range(count))
         kept = percentiles(values, QUANTILE_POINTS)
         packed = pack_quantiles(count, values[0], kept)
-        assert unpack_quantiles(packed) == kept
+        back = unpack_quantiles(packed)
         # Minimum first, maximum last, in every form.
         assert (packed[0], packed[-1]) == (values[0], values[-1])
-        if trial % 3 == 0 and count < len(QUANTILE_POINTS):
+        assert back[-1] == kept[-1]
+        if len(packed) < len(QUANTILE_POINTS):
+            assert back == kept
+        else:
+            long_forms += 1
+            assert len(packed) == 22
+            largest = max(abs(v) for v in kept[:-1])
+            assert all(abs(b - k) <= 5e-5 * largest for b, k in zip(back, kept, strict=True))
+        if trial % 4 == 0 and count < len(QUANTILE_POINTS):
             # Integer values (microseconds) always pack to themselves.
             assert packed == values
             packed_counts.append(count)
     assert packed_counts
+    assert long_forms
 
 
-def test_percentiles_of_20_or_more_values_are_kept_after_the_minimum():
-    values = list(range(100, 125))
+def test_percentiles_of_20_or_more_values_pack_to_steps_of_a_unit():
+    values = list(range(10_100, 12_600, 100))
     kept = percentiles(values, QUANTILE_POINTS)
-    assert pack_quantiles(len(values), 100, kept) == [100, *kept]
-    assert pack_quantiles(20, 100, kept) == [100, *kept]
-    assert unpack_quantiles([100, *kept]) == kept
+    # Five digits of 12,380 (the 95th percentile): units of 1.
+    assert kept[:2] == [10_220.0, 10_340.0]
+    packed = pack_quantiles(len(values), 10_100, kept)
+    assert packed[:4] == [10_100, 0, 10_220, 120]
+    assert packed[-1] == 12_500
+    assert unpack_quantiles(packed) == kept
+    assert unpack_quantiles(packed, 0.001) == [v * 0.001 for v in kept]
