@@ -41,7 +41,6 @@ from nntsc.store.partials import (
     Partial,
     collect_values,
     columns_needed,
-    finalize,
     merge,
     merge_columns,
     merge_stats,
@@ -49,6 +48,7 @@ from nntsc.store.partials import (
     partial_from_rows,
     partial_to_columns,
     row_finalizer,
+    rows_merger,
     summarise_values,
 )
 
@@ -663,8 +663,7 @@ class TimeseriesStore(abc.ABC):
         # aggregations read; bins merged from several rows from the
         # statistics merging them needs (InfluxDB's time grows with each).
         single = columns_needed(aggregations)
-        stats = merge_stats(aggregations)
-        mergeable = merge_columns(stats)
+        mergeable = merge_columns(merge_stats(aggregations))
         levels_read: list[str] = []
         cursor = first_bin
         usable = [level for level in ROLLUP_LEVELS if binsize % level == 0]
@@ -724,6 +723,7 @@ class TimeseriesStore(abc.ABC):
             rolled, partials = gather()
         empty = [None] * len(aggregations)
         finalize_row = row_finalizer(aggregations)
+        merge_rows = rows_merger(aggregations)
         rows = []
         for bin_start in range(first_bin, end, binsize):
             columns = rolled.get(bin_start)
@@ -732,11 +732,12 @@ class TimeseriesStore(abc.ABC):
                 # One rollup row is the whole bin: answer from its columns directly.
                 values = finalize_row(columns[0])
             elif columns or part is not None:
-                parts = [
-                    *(partial_from_columns(collection, c, stats=stats) for c in columns or ()),
-                    *([part] if part is not None else ()),
-                ]
-                values = finalize(merge(collection, parts, stats=stats), aggregations)
+                values = merge_rows(
+                    [
+                        *(columns or ()),
+                        *([partial_to_columns(collection, part)] if part is not None else ()),
+                    ]
+                )
             else:
                 values = empty
             rows.append([bin_start, *values])

@@ -159,10 +159,13 @@ def partial_from_rows(
 
 
 def partial_to_columns(collection: Collection, partial: Partial) -> dict[str, float | None]:
-    """Flatten a partial to rollup-table columns (`rollup_columns`), every column present."""
+    """Flatten a partial to rollup-table columns (`rollup_columns`), every column of
+    the fields it has present."""
     columns: dict[str, float | None] = {}
     for name, stats, quantiles in _column_names(collection):
-        summary = partial[name]
+        summary = partial.get(name)
+        if summary is None:
+            continue
         for stat, column in stats:
             columns[column] = summary.get(stat)
         if quantiles:
@@ -189,26 +192,10 @@ def _column_names(
 
 
 def partial_from_columns(
-    collection: Collection,
-    columns: Mapping[str, Any],
-    fields: Sequence[str] | None = None,
-    stats: Mapping[str, Sequence[str]] | None = None,
+    collection: Collection, columns: Mapping[str, Any], fields: Sequence[str] | None = None
 ) -> Partial:
-    """Inverse of `partial_to_columns` for one rollup row (its `fields` only, if given).
-
-    With `stats` (`merge_stats`), only those statistics of those fields: what
-    a query reads and merges, not the whole row.
-    """
+    """Inverse of `partial_to_columns` for one rollup row (its `fields` only, if given)."""
     partial: Partial = {}
-    if stats is not None:
-        for name, wanted in stats.items():
-            summary = {stat: columns.get(f"{name}_{stat}") for stat in wanted if stat != "q"}
-            if "count" in summary:
-                summary["count"] = int(summary["count"] or 0)
-            if "q" in wanted and summary.get("count"):
-                summary["q"] = _quantiles(columns, name)
-            partial[name] = summary
-        return partial
     for fld in _selected(collection, fields):
         summary = {stat: columns.get(f"{fld.name}_{stat}") for stat in PARTIAL_STATS}
         summary["count"] = int(summary["count"] or 0)
@@ -381,19 +368,11 @@ def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
 
 
 def merge(
-    collection: Collection,
-    partials: Sequence[Partial],
-    fields: Sequence[str] | None = None,
-    stats: Mapping[str, Sequence[str]] | None = None,
+    collection: Collection, partials: Sequence[Partial], fields: Sequence[str] | None = None
 ) -> Partial:
-    """One partial for the union of the bins of `partials` (their `fields` only, if given).
-
-    With `stats` (`merge_stats`), only those statistics of those fields.
-    """
+    """One partial for the union of the bins of `partials` (their `fields` only, if given)."""
     if len(partials) == 1:
         return partials[0]
-    if stats is not None:
-        return {name: _merge_some(partials, name, wanted) for name, wanted in stats.items()}
     merged: Partial = {}
     for fld in _selected(collection, fields):
         summaries = [p[fld.name] for p in partials if p[fld.name]["count"]]
@@ -413,20 +392,55 @@ def merge(
     return merged
 
 
-def _merge_some(partials: Sequence[Partial], name: str, stats: Sequence[str]) -> dict[str, Any]:
-    """The `stats` of field `name` over the union of the bins of `partials`."""
-    summaries = [partial[name] for partial in partials]
-    if "count" in stats:
-        summaries = [summary for summary in summaries if summary["count"]]
+def rows_merger(
+    aggregations: Sequence[Aggregation],
+) -> Callable[[Sequence[Mapping[str, Any]]], list[Any]]:
+    """`finalize` of the merge of several rollup rows, read straight from their columns.
+
+    Only the columns of `merge_stats` are read (a raw partial joins in as
+    `partial_to_columns`). Answers what `finalize(merge(...))` of the rows'
+    partials answers, without a partial per row and field: a 30-day graph
+    merges 720 hourly rows into 360 bins.
+    """
+    plans = [
+        (name, wanted, {stat: f"{name}_{stat}" for stat in wanted if stat != "q"})
+        for name, wanted in merge_stats(aggregations).items()
+    ]
+
+    def merge_rows(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        merged = {name: _merge_rows(rows, name, wanted, keys) for name, wanted, keys in plans}
+        return [_value(a.function, merged[a.field], a.scale) for a in aggregations]
+
+    return merge_rows
+
+
+def _merge_rows(
+    rows: Sequence[Mapping[str, Any]], name: str, wanted: Sequence[str], keys: Mapping[str, str]
+) -> dict[str, Any]:
+    """The `wanted` statistics of field `name` over the union of the bins of `rows`."""
+    count_key = keys.get("count")
+    if count_key is not None:
+        rows = [row for row in rows if row.get(count_key)]
     merged: dict[str, Any] = {}
-    for stat in stats:
+    for stat in wanted:
         if stat == "count":
-            merged["count"] = sum(summary["count"] for summary in summaries)
+            merged["count"] = sum(int(row[count_key]) for row in rows)
         elif stat == "q":
-            if summaries:
-                merged["q"] = _merge_quantiles(summaries)
+            if rows:
+                merged["q"] = _merge_quantiles(
+                    [
+                        {
+                            "count": int(row[count_key]),
+                            "min": row[keys["min"]],
+                            "max": row[keys["max"]],
+                            "q": _quantiles(row, name),
+                        }
+                        for row in rows
+                    ]
+                )
         else:
-            values = [summary[stat] for summary in summaries if summary[stat] is not None]
+            key = keys[stat]
+            values = [row[key] for row in rows if row.get(key) is not None]
             if not values:
                 merged[stat] = None
             elif stat == "min":

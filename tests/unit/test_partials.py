@@ -27,6 +27,7 @@ from nntsc.store.partials import (
     partial_to_columns,
     percentiles,
     row_finalizer,
+    rows_merger,
     unpack_quantiles,
 )
 
@@ -461,31 +462,41 @@ def test_merged_percentiles_equal_the_walk_they_replace():
             assert _merge_quantiles(summaries) == _merge_quantiles_reference(summaries)
 
 
-def test_merging_only_the_statistics_asked_for_answers_as_merging_all():
+def test_merging_rows_of_the_statistics_asked_for_answers_as_merging_partials():
     # A query reads and merges `merge_stats` (InfluxDB answers faster with
-    # fewer fields); rollup rows with and without data, mixed with a raw
-    # partial, must answer every aggregation as the full merge does.
+    # fewer fields) straight from the rows; rollup rows with and without data
+    # (SQL columns or a packed list), with and without a raw partial, must
+    # answer every aggregation as finalize(merge(...)) of all statistics does.
     functions = [*STATS, "smoke", "percentile-50", "percentile-2.5"]
     rnd = random.Random(31)
     for _ in range(200):
-        columns = [
-            partial_to_columns(
-                SAMPLE, partial_from_rows(SAMPLE, random_rows(rnd, rnd.choice([0, 1, 4, 30])))
-            )
+        partials = [
+            partial_from_rows(SAMPLE, random_rows(rnd, rnd.choice([0, 1, 4, 30])))
             for _ in range(rnd.randint(2, 5))
         ]
-        raw = partial_from_rows(SAMPLE, random_rows(rnd, rnd.randint(0, 5)))
+        columns = [partial_to_columns(SAMPLE, partial) for partial in partials]
+        for row, partial in zip(columns, partials, strict=True):
+            summary = partial["arr"]
+            if summary["count"] and rnd.random() < 0.5:
+                row["arr_q"] = pack_quantiles(summary["count"], summary["min"], summary["q"])
+        raw = partial_from_rows(SAMPLE, random_rows(rnd, rnd.randint(0, 5)), ["x", "n", "arr"])
         for field in ("x", "n", "arr"):
             chosen = rnd.sample(functions if field == "arr" else STATS, rnd.randint(1, 3))
             wanted = [Aggregation(f, field, f) for f in chosen]
-            stats = merge_stats(wanted)
-            read = [{name: row[name] for name in merge_columns(stats)} for row in columns]
+            read = [
+                {name: row[name] for name in merge_columns(merge_stats(wanted)) if name in row}
+                | ({"arr_q": row["arr_q"]} if "arr_q" in row else {})
+                for row in columns
+            ]
             full = [partial_from_columns(SAMPLE, row, [field]) for row in columns]
-            some = [partial_from_columns(SAMPLE, row, stats=stats) for row in read]
             for extra in ([], [raw]):
-                assert finalize(merge(SAMPLE, [*some, *extra], stats=stats), wanted) == finalize(
-                    merge(SAMPLE, [*full, *extra], [field]), wanted
-                ), (field, chosen)
+                merged = rows_merger(wanted)(
+                    [*read, *(partial_to_columns(SAMPLE, part) for part in extra)]
+                )
+                assert merged == finalize(merge(SAMPLE, [*full, *extra], [field]), wanted), (
+                    field,
+                    chosen,
+                )
 
 
 def test_columns_count_read_back_as_int():
