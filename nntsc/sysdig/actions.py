@@ -34,6 +34,9 @@ MMAP_CALLS = frozenset(("mmap", "mmap2"))
 CLOSE_CALLS = frozenset(("close",))
 #: A match that needs more calls than this is not the action (a runaway loop).
 MAX_CALLS = 200
+#: Paths whose matches of the steps' patterns a machine remembers; past
+#: this it starts again, so memory stays bounded on a log with ever new files.
+MAX_REMEMBERED = 65536
 
 #: Which file a step wants: the action's main file, a file matching a pattern, no file, any.
 SAME = "same"
@@ -216,6 +219,19 @@ class SequenceMachine:
         }
         self.process_prefixes: tuple[str, ...] = ()
         self.path_prefixes: tuple[str, ...] = ()
+        # For `_advance`: the steps' path patterns, each path's matches of
+        # them, and the transitions worked out.
+        self._patterns = tuple(
+            _compiled(pattern)
+            for pattern in dict.fromkeys(step.file for step in self._steps)
+            if pattern not in (SAME, ANY, SAME_OR_NONE)
+        )
+        self._signatures: dict[str | None, tuple[bool, ...]] = {}
+        self._transitions: dict[
+            tuple[Any, ...], tuple[frozenset[tuple[int, int]] | None, bool, bool]
+        ] = {}
+        # For `interested`: whether a call of a type on a path may start a match.
+        self._starting: dict[tuple[str, str | None], bool] = {}
 
     def busy(self, tid: int) -> bool:
         return tid in self._partials
@@ -228,6 +244,15 @@ class SequenceMachine:
             return True
         if call_type not in self._start_calls:
             return False
+        case = (call_type, path)
+        starts = self._starting.get(case)
+        if starts is None:
+            if len(self._starting) >= MAX_REMEMBERED:
+                self._starting.clear()
+            starts = self._starting[case] = self._may_start(call_type, path)
+        return starts
+
+    def _may_start(self, call_type: str, path: str | None) -> bool:
         for step in self._start_steps:
             if call_type in step.calls:
                 if step.file in (SAME, ANY, SAME_OR_NONE):
@@ -263,11 +288,58 @@ class SequenceMachine:
 
     def _advance(self, partial: _Partial, call: Call, path: str | None) -> bool | None:
         """Feed one call: True when the sequence completes, None to go on, False when it fails."""
-        steps = self._steps
         main = partial.main
+        # What a call does to a match depends only on the match's positions,
+        # the call's type and outcome, and how its path relates to the main
+        # file and to the steps' patterns: each case is worked out once.
+        signature = self._signatures.get(path)
+        if signature is None:
+            if len(self._signatures) >= MAX_REMEMBERED:
+                self._signatures.clear()
+            signature = self._signatures[path] = tuple(
+                path is not None and pattern.search(path) is not None for pattern in self._patterns
+            )
+        case = (
+            partial.positions,
+            call.type,
+            failed(call),
+            path is None,
+            main is None,
+            path == main,
+            signature,
+        )
+        transition = self._transitions.get(case)
+        if transition is None:
+            transition = self._transitions[case] = self._transition(
+                partial.positions, call, path, main
+            )
+        reached, capture, complete = transition
+        if reached is None:
+            return False
+        partial.positions = reached
+        partial.calls.append(call)
+        if capture:
+            partial.main = path
+        if len(partial.calls) > MAX_CALLS:
+            return False
+        return True if complete else None
+
+    def _transition(
+        self,
+        positions: frozenset[tuple[int, int]],
+        call: Call,
+        path: str | None,
+        main: str | None,
+    ) -> tuple[frozenset[tuple[int, int]] | None, bool, bool]:
+        """Where a call takes a match: its positions (None: it fails), and two flags.
+
+        Whether the call's path becomes the main file, and whether the
+        sequence is then complete.
+        """
+        steps = self._steps
         reached: set[tuple[int, int]] = set()
         capture = None
-        for index, count in self._closure(partial.positions):
+        for index, count in self._closure(positions):
             if index == len(steps):
                 continue
             step = steps[index]
@@ -276,18 +348,11 @@ class SequenceMachine:
                 if step.main and main is None:
                     capture = path
         if not reached:
-            return False
-        partial.positions = frozenset(reached)
-        partial.calls.append(call)
-        if capture is not None:
-            partial.main = capture
-        if len(partial.calls) > MAX_CALLS:
-            return False
+            return None, False, False
         # The last step is mandatory (a close): the sequence is complete once it matched.
         last = len(steps) - 1
-        if any(index == last and count >= steps[last].least for index, count in reached):
-            return True
-        return None
+        complete = any(index == last and count >= steps[last].least for index, count in reached)
+        return frozenset(reached), capture is not None, complete
 
     def _closure(self, positions: frozenset[tuple[int, int]]) -> frozenset[tuple[int, int]]:
         """Positions plus those reached by leaving a step that has matched enough times."""

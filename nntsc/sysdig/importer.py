@@ -19,6 +19,8 @@ import datetime as dt
 import itertools
 import multiprocessing
 import os
+import pickle
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,7 +29,7 @@ from typing import Any
 
 from nntsc.collections import get as get_collection
 from nntsc.collections.fileops import ALL_PROCESSES
-from nntsc.ingest.pipeline import Ingestor
+from nntsc.ingest.pipeline import Ingestor, fewer_collections
 from nntsc.sysdig.actions import Action, ActionRecognizer
 from nntsc.sysdig.calls import pair_calls
 from nntsc.sysdig.metrics import (
@@ -42,6 +44,7 @@ from nntsc.sysdig.scan import (
     PIECE_LINES,
     CutTooLate,
     Piece,
+    Prefilter,
     TextMerger,
     scan_chunk,
     scan_lines,
@@ -273,7 +276,7 @@ def _scan_in_chunks(
     bounds = _chunk_bounds(path, size, chunk_bytes)
     prefilter = merger.prefilter
     midnight = merger.midnight
-    ahead: deque[Future[Piece]] = deque()
+    ahead: deque[Future[Any]] = deque()
     waiting = iter(bounds)
 
     # No match can be under way at the start of a log if none is when it starts.
@@ -282,16 +285,7 @@ def _scan_in_chunks(
     def submit() -> None:
         for start, end in itertools.islice(waiting, 1):
             ahead.append(
-                workers.submit(
-                    scan_chunk,
-                    path,
-                    start,
-                    end,
-                    midnight,
-                    prefilter,
-                    None,
-                    matching.get(start, True),
-                )
+                workers.scan(path, start, end, midnight, prefilter, matching.get(start, True))
             )
 
     # A few chunks ahead of the merge: enough to keep every worker busy,
@@ -299,7 +293,7 @@ def _scan_in_chunks(
     for _ in range(workers.count * 2):
         submit()
     for start, end in bounds:
-        piece = ahead.popleft().result()
+        piece = workers.piece(ahead.popleft())
         submit()
         try:
             merger.begin_chunk(piece, piece)
@@ -322,6 +316,7 @@ class Workers:
     def __init__(self, count: int) -> None:
         self.count = max(1, count)
         self._executor: ProcessPoolExecutor | None = None
+        self._spool: tempfile.TemporaryDirectory[str] | None = None
 
     def submit(self, *call: Any) -> Future[Any]:
         """Run ``call[0](*call[1:])`` in a worker (here, at once, for one)."""
@@ -341,12 +336,72 @@ class Workers:
             self._executor = ProcessPoolExecutor(self.count, mp_context=context)
         return self._executor.submit(*call)
 
+    def scan(
+        self,
+        path: str,
+        start: int,
+        end: int,
+        midnight: float,
+        prefilter: Prefilter,
+        matching: bool,
+    ) -> Future[Any]:
+        """`scan_chunk` of bytes `start` to `end` of `path` in a worker; `piece` gives its piece.
+
+        A worker writes its piece to a file and hands back only the file's
+        name: a piece is megabytes, and sent through the pool's pipe it
+        would stall the worker until this process, busy merging, had read
+        it all, instead of scanning its next chunk.
+        """
+        if self.count == 1:
+            return self.submit(scan_chunk, path, start, end, midnight, prefilter, None, matching)
+        if self._spool is None:
+            self._spool = tempfile.TemporaryDirectory(prefix="nntsc-sysdig-")
+        return self.submit(
+            _scan_to_file, self._spool.name, path, start, end, midnight, prefilter, matching
+        )
+
+    @property
+    def spool(self) -> str | None:
+        """The directory the workers' pieces pass through (None before the first)."""
+        return self._spool.name if self._spool is not None else None
+
+    def piece(self, scanned: Future[Any]) -> Piece:
+        """The piece of a `scan`, once it is done."""
+        result = scanned.result()
+        if isinstance(result, Piece):
+            return result
+        # Written by our own worker, in a directory only this user can read.
+        with open(result, "rb") as spooled:
+            piece: Piece = pickle.load(spooled)  # noqa: S301
+        os.unlink(result)
+        return piece
+
     def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._executor is not None:
             self._executor.shutdown(cancel_futures=True)
+        if self._spool is not None:
+            self._spool.cleanup()
+
+
+def _scan_to_file(
+    spool: str,
+    path: str,
+    start: int,
+    end: int,
+    midnight: float,
+    prefilter: Prefilter,
+    matching: bool,
+) -> str:
+    """`scan_chunk` in a worker: the piece is written to a new file in `spool`; returns its name."""
+    # A scan keeps its counts and memos to the end: collections would only walk them.
+    with fewer_collections():
+        piece = scan_chunk(path, start, end, midnight, prefilter, None, matching)
+    with tempfile.NamedTemporaryFile(dir=spool, suffix=".piece", delete=False) as spooled:
+        pickle.dump(piece, spooled, protocol=pickle.HIGHEST_PROTOCOL)
+    return spooled.name
 
 
 def _read_json(

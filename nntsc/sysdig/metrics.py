@@ -23,6 +23,7 @@ import heapq
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import add
 
 from nntsc.sysdig.calls import Call, failed, result, target
 
@@ -356,13 +357,16 @@ def _column_sums(rows: list[list[int]]) -> list[int]:
 
 
 def _add_counts(into: dict[str, list[int]], more: dict[str, list[int]]) -> None:
-    """Add the counts lists of `more` into `into`, name by name (taking over new names)."""
+    """Add the counts lists of `more` into `into`, name by name (taking over new names).
+
+    Counts lists all have `N_SLOTS` entries.
+    """
     for name, counts in more.items():
         mine = into.get(name)
         if mine is None:
             into[name] = counts
         else:
-            into[name] = [a + b for a, b in zip(mine, counts, strict=True)]
+            into[name] = list(map(add, mine, counts))
 
 
 def _merge(into: dict[str, list[int]], name: str, counts: list[int]) -> None:

@@ -48,9 +48,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -77,6 +77,8 @@ from nntsc.sysdig.reader import (
 )
 
 _new_call = tuple.__new__
+#: The slot of the bytes a successful call of a slot moves (0: none).
+BYTES_SLOT = {SLOT_READ: SLOT_BYTES_READ, SLOT_WRITE: SLOT_BYTES_WRITTEN}
 #: The result of a read or write exit: ``res=832 data=...``.
 _RESULT = re.compile(r"res=(\d+)")
 #: Enter texts whose fd target is remembered; past this the memo starts again,
@@ -219,43 +221,37 @@ def scan_lines(
     when the chunk starts (not at the start of a log, when the machines are
     idle). The last piece carries the open enter events.
     """
-    slots = SLOT
-    vocabulary = prefilter.vocabulary
-    relevant = frozenset(slots) | vocabulary
-    start_patterns = prefilter.start_patterns
     process_prefixes = prefilter.process_prefixes
     path_prefixes = prefilter.path_prefixes
     window_types = prefilter.window_types
     window_size = prefilter.window
     head_window = window_size if matching else 0
-    file_kinds = FILE_KINDS
-    read_or_write = (SLOT_READ, SLOT_WRITE)
     missing = _MISSING
+    # The call types the counts or the machines use, with what the scan
+    # remembers of their calls; a type not in it is skipped at once.
+    types = {name: _CallType(name, prefilter) for name in frozenset(SLOT) | prefilter.vocabulary}
+    # The target of each enter text that starts with an fd annotation
+    # (whatever the call type), or False when that is not of the common
+    # shape; and the same by the annotation alone (see `_fd_target`).
+    targets: dict[str, _Target | bool] = {}
+    annotations: dict[str, _Target | bool] = {}
     # Each thread's enter event waiting for its exit, by its tid as printed
-    # ("(1234)"); None once its exit came. A thread not in it has not been
-    # seen in this chunk: its first exit goes to the merger.
-    pending: dict[str, tuple[str, str, int, str] | None] = {}
+    # ("(1234)"): its type, text, line and time; None once its exit came. A
+    # thread not in it has not been seen in this chunk: its first exit goes
+    # to the merger.
+    pending: dict[str, tuple[_CallType, str, int, str] | None] = {}
     # Calls of a thread still sent to the machines (see the module docstring).
     window: dict[str, int] = {}
-    # Whether each process name starts with a machine's process prefix, and
-    # per call type whether a call on each path may start a match.
+    # Whether each process name starts with a machine's process prefix.
     watched: dict[str, bool] = {}
-    starting: dict[str, dict[str | None, bool]] = {name: {} for name in vocabulary}
-    # The fd target of an enter text (``fd=21(<f>/var/www/a.css) size=32768``):
-    # a thread repeats its calls on a file, so most reads, writes and closes
-    # find theirs here instead of parsing the annotation again.
-    known: dict[str, tuple[str, str] | None] = {}
-    named: dict[tuple[str | None, str], tuple[str, str] | None] = {}
 
     last_clock, day_offset = clock if clock is not None else (-1, 0.0)
     first_of_day: int | None = None
     newest = NO_MINUTE
-    # The counts of the current minute as (process, path, slot) keys, one per
-    # call, counted at C speed by `Counter` when the minute changes; bytes
-    # read or written are summed per key.
-    keys: list[tuple[str, str, int]] = []
-    sizes: dict[tuple[str, str, int], int] = {}
-    keys_minute = 0
+    # The tables (per process, per file) of the minute being counted, in the piece.
+    tables_minute: int | None = None
+    processes: dict[str, list[int]] = {}
+    files: dict[str, list[int]] = {}
     # Per second of the log: its minute (most lines share it) and lateness.
     last_second = ""
     minute = 0
@@ -263,237 +259,364 @@ def scan_lines(
     piece = Piece()
     calls = piece.calls
     number = 0
-    piece_end = piece_lines
+    # The lines of a piece, then one more to know that another piece follows.
+    following = iter(lines)
+    batch: Iterable[str] = itertools.islice(following, piece_lines)
 
-    for number, line in enumerate(lines, 1):
-        if number > piece_end:
-            piece_end = number + piece_lines - 1
-            _count(piece, keys_minute, keys, sizes)
-            keys, sizes = [], {}
-            piece.last_line = number - 1
-            piece.first_of_day = first_of_day
-            piece.last_clock, piece.day_offset, piece.newest = last_clock, day_offset, newest
-            yield piece
-            piece = Piece()
-            calls = piece.calls
-        parts = line.split(" ", 7)
-        try:
-            if len(parts) != 8:
-                # No argument text: the type ends the line.
-                parts[6] = parts[6].rstrip("\r\n")
-                parts.append("")
-            num, clock_text, _, process, tid, direction, etype, info = parts
-            if not tid or tid[0] != "(" or (direction != ">" and direction != "<"):
-                # A process name with spaces: the regular expression finds the fields.
-                num, clock_text, _, process, tid, direction, etype, info = split_text_line(line)
-                tid = f"({tid})"
-            second = clock_text[:8]
-            if second != last_second:
-                if clock_text[2:3] == ":":
-                    if clock_text[8:9] != ".":
-                        raise ValueError(clock_text)
-                    of_day = (
-                        int(clock_text[:2]) * 3600
-                        + int(clock_text[3:5]) * 60
-                        + int(clock_text[6:8])
-                    )
-                    if first_of_day is None:
-                        first_of_day = of_day
-                    if of_day < last_clock - WRAP_THRESHOLD:
-                        day_offset += _DAY
-                    if of_day > last_clock + WRAP_THRESHOLD and last_clock >= 0:
-                        # Just before midnight, written after an event just past it.
-                        minute = int(midnight + day_offset - _DAY + of_day) // 60 * 60
+    while True:
+        first = number + 1
+        for number, line in enumerate(batch, first):
+            try:
+                try:
+                    num, clock_text, _, process, tid, direction, etype, info = line.split(" ", 7)
+                    if tid[0] != "(" or (direction != ">" and direction != "<"):
+                        raise ValueError(tid)
+                except (ValueError, IndexError):
+                    num, clock_text, _, process, tid, direction, etype, info = _odd_fields(line)
+                second = clock_text[:8]
+                if second != last_second:
+                    if clock_text[2:3] == ":":
+                        if clock_text[8:9] != ".":
+                            raise ValueError(clock_text)
+                        of_day = (
+                            int(clock_text[:2]) * 3600
+                            + int(clock_text[3:5]) * 60
+                            + int(clock_text[6:8])
+                        )
+                        if first_of_day is None:
+                            first_of_day = of_day
+                        if of_day < last_clock - WRAP_THRESHOLD:
+                            day_offset += _DAY
+                        if of_day > last_clock + WRAP_THRESHOLD and last_clock >= 0:
+                            # Just before midnight, written after an event just past it.
+                            minute = int(midnight + day_offset - _DAY + of_day) // 60 * 60
+                            second = ""
+                        else:
+                            last_clock = of_day
+                            minute = int(midnight + day_offset + of_day) // 60 * 60
+                    else:
+                        # Epoch seconds (``-t a``): the first eight characters are
+                        # not the second, and the float may round up into the next
+                        # minute as the general reader's does, so nothing is cached.
+                        minute = int(float(clock_text)) // 60 * 60
                         second = ""
-                    else:
-                        last_clock = of_day
-                        minute = int(midnight + day_offset + of_day) // 60 * 60
+                    last_second = second
+                    if minute > newest:
+                        newest = minute
+                    late = minute <= newest - LATE_AFTER
+                if not num.isdigit():
+                    raise ValueError(num)
+            except (ValueError, IndexError):
+                if line.strip():
+                    piece.rejected += 1
+                    if len(piece.rejected_lines) < MAX_REJECTED_KEPT:
+                        piece.rejected_lines.append(number)
                 else:
-                    # Epoch seconds (``-t a``): the first eight characters are
-                    # not the second, and the float may round up into the next
-                    # minute as the general reader's does, so nothing is cached.
-                    minute = int(float(clock_text)) // 60 * 60
-                    second = ""
-                last_second = second
-                if minute > newest:
-                    newest = minute
-                late = minute <= newest - LATE_AFTER
-            if not num.isdigit():
-                raise ValueError(num)
-        except (ValueError, IndexError):
-            if line.strip():
-                piece.rejected += 1
-                if len(piece.rejected_lines) < MAX_REJECTED_KEPT:
-                    piece.rejected_lines.append(number)
-            else:
-                piece.blank += 1
-            continue
-        if etype not in relevant:
-            continue
-        if direction == ">":
-            pending[tid] = (etype, info, number, clock_text)
-            continue
-        enter = pending.get(tid, missing)
-        if enter is None:
-            enter_info = None
-        elif enter is missing:
-            # Its enter event may be in an earlier chunk: the merger knows.
-            pending[tid] = None
-            calls.append(
-                (  # A `HeadExit`, as a plain tuple: it crosses processes faster.
-                    number,
-                    tid,
-                    process,
-                    etype,
-                    info,
-                    clock_text,
-                    minute,
-                    midnight + day_offset,
-                    last_clock,
-                    newest,
-                )
-            )
-            continue
-        else:
-            pending[tid] = None
-            if enter[0] != etype:  # type: ignore[index]
-                enter = None
-                enter_info = None
-            else:
-                enter_info = enter[1]  # type: ignore[index]
-        # The common shapes without the general parser: an fd annotation first
-        # in the exit (opens), or in the enter (reads, writes, closes, ...),
-        # remembered per enter text since a thread repeats its calls.
-        if enter_info is not None and enter_info[:3] == "fd=" and info[:3] != "fd=":
-            found = known.get(enter_info, missing)  # type: ignore[arg-type]
-            if found is missing:
-                # `_enter_target`, inline: this is a good part of a log's calls.
-                found = None
-                opening = enter_info.find("(", 3, 16)
-                if (
-                    opening > 0
-                    and enter_info[3] != "-"
-                    and enter_info[opening + 1 : opening + 2] == "<"
-                ):
-                    end = enter_info.find(") ", opening)
-                    if end < 0:
-                        end = enter_info.rfind(")")
-                    close = enter_info.find(">", opening)
-                    if opening < close < end:
-                        found = (enter_info[opening + 2 : close], enter_info[close + 1 : end])
-                if len(known) >= KNOWN_TARGETS:
-                    known.clear()
-                known[enter_info] = found
-            if found is None:
-                # The exit may name it instead: not a function of the enter alone.
-                found = target_of(enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
-        elif info[:3] == "fd=":
-            found = exit_target(enter_info, info)
-        else:
-            # A path argument (stat, unlink, ...): the general parser, once per
-            # pair of texts, since a host stats the same files over and over.
-            texts = (enter_info, info)
-            found = named.get(texts, missing)  # type: ignore[arg-type]
-            if found is missing:
-                if len(named) >= KNOWN_TARGETS:
-                    named.clear()
-                found = named[texts] = exit_target(enter_info, info)
-        if found is not None:
-            path = found[1]  # type: ignore[index]
-            slot = slots.get(etype) if found[0] in file_kinds else None  # type: ignore[index]
-        else:
-            path = slot = None
-        if slot is not None:
-            if late:
-                piece.late += 1
-            else:
-                if minute != keys_minute:
-                    _count(piece, keys_minute, keys, sizes)
-                    keys, sizes = [], {}
-                    keys_minute = minute
-                equals = info.find("=")
-                if info[equals + 1 : equals + 2] == "-":
-                    keys.append((process, path, slot + N_OPERATIONS))  # type: ignore[arg-type]
-                elif slot in read_or_write:
-                    key = (process, path, slot)
-                    keys.append(key)  # type: ignore[arg-type]
-                    size = _RESULT.match(info)
-                    if size is not None:
-                        sizes[key] = sizes.get(key, 0) + int(size.group(1))  # type: ignore[index]
-                    else:
-                        sizes[key] = sizes.get(key, 0) + (result_of(info) or 0)  # type: ignore[index]
-                else:
-                    keys.append((process, path, slot))  # type: ignore[arg-type]
-        if etype not in vocabulary:
-            continue
-        # Whether the call may start a match: by its process, or its path for
-        # its type, remembered since processes and paths recur.
-        starts = watched.get(process)
-        if starts is None:
-            starts = watched[process] = process.startswith(process_prefixes)
-        if not starts:
-            by_path = starting[etype]
-            starts = by_path.get(path)  # type: ignore[arg-type]
-            if starts is None:
-                if len(by_path) >= KNOWN_TARGETS:
-                    by_path.clear()
-                starts = by_path[path] = _may_start(  # type: ignore[index]
-                    path, start_patterns.get(etype, _MISSING), path_prefixes
-                )
-        if not starts:
-            remaining = window.get(tid, head_window)
-            if not remaining:
+                    piece.blank += 1
                 continue
-            if etype in window_types:
-                window[tid] = remaining - 1
-            # Useful only if a match is under way in the thread, which the
-            # merger knows: it builds the call then (see `Continuation`).
+            kind = types.get(etype)
+            if kind is None:
+                continue
+            if direction == ">":
+                pending[tid] = (kind, info, number, clock_text)
+                continue
+            enter = pending.get(tid, missing)
+            if enter is None:
+                enter_info = target = None
+            elif enter is missing:
+                # Its enter event may be in an earlier chunk: the merger knows.
+                pending[tid] = None
+                calls.append(
+                    (  # A `HeadExit`, as a plain tuple: it crosses processes faster.
+                        number,
+                        tid,
+                        process,
+                        etype,
+                        info,
+                        clock_text,
+                        minute,
+                        midnight + day_offset,
+                        last_clock,
+                        newest,
+                    )
+                )
+                continue
+            else:
+                pending[tid] = None
+                if enter[0] is kind:  # type: ignore[index]
+                    # Most calls (reads, writes, closes, fstats, ...) name their
+                    # file by an fd annotation first in the enter text, and a
+                    # thread repeats its calls on a file: their targets are
+                    # remembered by the enter text (whatever the call type).
+                    enter_info = enter[1]  # type: ignore[index]
+                    target = targets.get(enter_info)
+                    if target is None:
+                        if len(targets) >= KNOWN_TARGETS:
+                            targets.clear()
+                        target = targets[enter_info] = _fd_target(
+                            enter_info, annotations, path_prefixes
+                        )
+                else:
+                    enter = enter_info = target = None
+            if not target or info[:3] == "fd=":
+                # An fd annotation first in the exit (opens), remembered per
+                # exit text; or a path argument (stat, unlink, ...), per pair
+                # of texts, since a host stats the same files over and over.
+                target = kind.target(enter_info, info)
+            found, path, on_file, starts = target  # type: ignore[misc]
+            slot = kind.slot if on_file else None
+            if slot is not None:
+                if late:
+                    piece.late += 1
+                else:
+                    if minute != tables_minute:
+                        tables = piece.minutes.get(minute)
+                        if tables is None:
+                            tables = piece.minutes[minute] = ({}, {})
+                        processes, files = tables
+                        tables_minute = minute
+                    by_process = processes.get(process)
+                    if by_process is None:
+                        by_process = processes[process] = [0] * N_SLOTS
+                    by_file = files.get(path)  # type: ignore[arg-type]
+                    if by_file is None:
+                        by_file = files[path] = [0] * N_SLOTS  # type: ignore[index]
+                    # Failed: a negative result, after the first "=" (most
+                    # exits start with "res=": slicing is cheaper than find).
+                    if info[:4] == "res=":
+                        negative = info[4:5] == "-"
+                    else:
+                        equals = info.find("=")
+                        negative = info[equals + 1 : equals + 2] == "-"
+                    if negative:
+                        by_process[slot + N_OPERATIONS] += 1
+                        by_file[slot + N_OPERATIONS] += 1
+                    else:
+                        by_process[slot] += 1
+                        by_file[slot] += 1
+                        if slot in BYTES_SLOT:
+                            size = _RESULT.match(info)
+                            value = int(size.group(1)) if size else result_of(info) or 0
+                            by_process[BYTES_SLOT[slot]] += value
+                            by_file[BYTES_SLOT[slot]] += value
+            if not kind.in_vocabulary:
+                continue
+            if not starts and kind.pattern is not missing:
+                starts = kind.may_start(path)
+            # Not a possible start by its path: by its process (remembered)?
+            if not starts:
+                starts = watched.get(process)
+                if starts is None:
+                    starts = watched[process] = process.startswith(process_prefixes)
+            if not starts:
+                remaining = window.get(tid, head_window)
+                if not remaining:
+                    continue
+                if etype in window_types:
+                    window[tid] = remaining - 1
+                # Useful only if a match is under way in the thread, which the
+                # merger knows: it builds the call then (see `Continuation`).
+                calls.append(
+                    (
+                        number,
+                        tid,
+                        process,
+                        etype,
+                        enter_info,
+                        info,
+                        clock_text,
+                        enter[3] if enter is not None else None,  # type: ignore[index]
+                        enter[2] if enter is not None else None,  # type: ignore[index]
+                        midnight + day_offset,
+                        last_clock,
+                        newest,
+                        found,
+                    )
+                )
+                continue
+            window[tid] = window_size
+            day_start = midnight + day_offset
+            end = epoch(clock_text, day_start, last_clock)
+            if enter is not None:
+                start, first_line = epoch(enter[3], day_start, last_clock), enter[2]  # type: ignore[index]
+            else:
+                start, first_line = end, number
             calls.append(
                 (
-                    number,
-                    tid,
+                    int(tid[1:-1]),
                     process,
                     etype,
-                    enter_info,
-                    info,
-                    clock_text,
-                    enter[3] if enter is not None else None,  # type: ignore[index]
-                    enter[2] if enter is not None else None,  # type: ignore[index]
-                    midnight + day_offset,
-                    last_clock,
-                    newest,
+                    start,
+                    end,
+                    first_line,
+                    number,
+                    enter_info.rstrip("\r\n") if enter_info is not None else None,
+                    info.rstrip("\r\n"),
                     found,
+                    newest,
                 )
             )
-            continue
-        window[tid] = window_size
-        day_start = midnight + day_offset
-        end = epoch(clock_text, day_start, last_clock)
-        if enter is not None:
-            start, first_line = epoch(enter[3], day_start, last_clock), enter[2]  # type: ignore[index]
-        else:
-            start, first_line = end, number
-        calls.append(
-            (
-                int(tid[1:-1]),
-                process,
-                etype,
-                start,
-                end,
-                first_line,
-                number,
-                enter_info.rstrip("\r\n") if enter_info is not None else None,
-                info.rstrip("\r\n"),
-                found,
-                newest,
-            )
-        )
-    _count(piece, keys_minute, keys, sizes)
+        line = next(following, None)  # type: ignore[arg-type]
+        if line is None:
+            break
+        _count_calls(piece)
+        tables_minute = None
+        piece.last_line = number
+        piece.first_of_day = first_of_day
+        piece.last_clock, piece.day_offset, piece.newest = last_clock, day_offset, newest
+        yield piece
+        piece = Piece()
+        calls = piece.calls
+        batch = itertools.chain((line,), itertools.islice(following, piece_lines - 1))
+    _count_calls(piece)
     piece.last_line = number
     piece.first_of_day = first_of_day
     piece.last_clock, piece.day_offset, piece.newest = last_clock, day_offset, newest
-    piece.pending = pending
+    piece.pending = {
+        tid: None if enter is None else (enter[0].name, enter[1], enter[2], enter[3])
+        for tid, enter in pending.items()
+    }
     yield piece
+
+
+#: A call's target as the scan uses it: (kind, name) as `target` gives it
+#: (or None), the name, whether it is a file or directory (counted), and
+#: whether its path passes the machines' path prefixes.
+_Target = tuple["tuple[str, str] | None", "str | None", bool, bool]
+_NO_TARGET: _Target = (None, None, False, False)
+
+
+def _target(found: tuple[str, str] | None, path_prefixes: tuple[str, ...]) -> _Target:
+    """The `_Target` of a call whose `target` is `found`."""
+    if found is None:
+        return _NO_TARGET
+    return found, found[1], found[0] in FILE_KINDS, found[1].startswith(path_prefixes)
+
+
+class _CallType:
+    """A call type a scan looks at: what it needs of it, and the targets of its calls it remembers.
+
+    Targets that the enter text's fd annotation does not give are
+    remembered by the exit text when that starts with an fd annotation (an
+    open's), by both texts otherwise (a path argument: a host stats the
+    same files over and over). Each memo starts again past
+    `KNOWN_TARGETS`, so memory stays bounded on a log with ever new files.
+    """
+
+    __slots__ = (
+        "by_exit",
+        "by_texts",
+        "in_vocabulary",
+        "name",
+        "path_prefixes",
+        "pattern",
+        "slot",
+        "starting",
+    )
+
+    def __init__(self, name: str, prefilter: Prefilter) -> None:
+        self.name = name
+        #: The slot it counts in (None: not a file operation).
+        self.slot = SLOT.get(name)
+        #: Whether a machine looks at it, and its start pattern (`_MISSING`: none).
+        self.in_vocabulary = name in prefilter.vocabulary
+        self.pattern = prefilter.start_patterns.get(name, _MISSING)
+        self.path_prefixes = prefilter.path_prefixes
+        self.by_exit: dict[str, _Target | bool] = {}
+        self.by_texts: dict[tuple[str | None, str], _Target] = {}
+        self.starting: dict[str | None, bool] = {}
+
+    def target(self, enter_info: str | None, info: str) -> _Target:
+        """The `_Target` of a call whose enter text gives none, or whose exit text has one."""
+        if info[:3] == "fd=":
+            target = self.by_exit.get(info)
+            if target is None:
+                if len(self.by_exit) >= KNOWN_TARGETS:
+                    self.by_exit.clear()
+                # Not when the open failed: its target is then read from the enter.
+                found = _annotation(info) if info[3:4] != "-" else None
+                target = self.by_exit[info] = found is not None and _target(
+                    found, self.path_prefixes
+                )
+            if target:
+                return target  # type: ignore[return-value]
+            return _target(exit_target(enter_info, info), self.path_prefixes)
+        if enter_info is not None and enter_info[:3] == "fd=":
+            found = target_of(enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
+            return _target(found, self.path_prefixes)
+        texts = (enter_info, info)
+        target = self.by_texts.get(texts)
+        if target is None:
+            if len(self.by_texts) >= KNOWN_TARGETS:
+                self.by_texts.clear()
+            found = exit_target(enter_info, info)
+            target = self.by_texts[texts] = _target(found, self.path_prefixes)
+        return target  # type: ignore[return-value]
+
+    def may_start(self, path: str | None) -> bool:
+        """Whether a call of this type on `path` may start a match (`_may_start`, remembered)."""
+        starts = self.starting.get(path)
+        if starts is None:
+            if len(self.starting) >= KNOWN_TARGETS:
+                self.starting.clear()
+            starts = self.starting[path] = _may_start(path, self.pattern, self.path_prefixes)
+        return starts
+
+
+def _count_calls(piece: Piece) -> None:
+    """Fill in `piece.counted`: a call counts once in one operation slot of its process."""
+    for minute, (processes, _) in piece.minutes.items():
+        piece.counted[minute] = sum(sum(row[:SLOT_BYTES_READ]) for row in processes.values())
+
+
+def _fd_target(
+    enter_info: str, annotations: dict[str, _Target | bool], path_prefixes: tuple[str, ...]
+) -> _Target | bool:
+    """The `_Target` of `_enter_target` of an enter text starting with ``fd=``.
+
+    False unless the enter text starts with an fd annotation of the common
+    shape. `annotations` remembers them by the annotation alone (without
+    the fd number and the other arguments): files recur more than texts.
+    """
+    opening = enter_info.find("(", 3, 16)
+    if opening < 0 or enter_info[:3] != "fd=" or enter_info[3] == "-":
+        return False
+    end = enter_info.find(") ", opening)
+    if end < 0:
+        end = enter_info.rfind(")")
+        if end < opening:
+            return False
+    annotation = enter_info[opening:end]
+    target = annotations.get(annotation)
+    if target is None:
+        if len(annotations) >= KNOWN_TARGETS:
+            annotations.clear()
+        close = annotation.find(">")
+        target = annotations[annotation] = (
+            annotation[1:2] == "<"
+            and close > 0
+            and _target((annotation[2:close], annotation[close + 1 :]), path_prefixes)
+        )
+    return target
+
+
+def _odd_fields(line: str) -> list[str]:
+    """The eight fields of a line that `str.split` alone does not give.
+
+    A line without argument text (its type ends it) or whose process name
+    has spaces; raises `ValueError` or `IndexError` when it is not an event.
+    """
+    parts = line.split(" ", 7)
+    if len(parts) != 8:
+        # No argument text: the type ends the line.
+        parts[6] = parts[6].rstrip("\r\n")
+        parts.append("")
+    tid, direction = parts[4], parts[5]
+    if not tid or tid[0] != "(" or (direction != ">" and direction != "<"):
+        # A process name with spaces: the regular expression finds the fields.
+        parts = split_text_line(line)
+        parts[4] = f"({parts[4]})"
+    return parts
 
 
 _MISSING: tuple[str, str] = ("", "")
@@ -558,35 +681,6 @@ def _annotation(info: str) -> tuple[str, str] | None:
         if end < close:
             return None
     return info[opening + 2 : close], info[close + 1 : end]
-
-
-def _count(
-    piece: Piece,
-    minute: int,
-    keys: list[tuple[str, str, int]],
-    sizes: dict[tuple[str, str, int], int],
-) -> None:
-    """Add one minute's keys and byte sums to the piece's tables."""
-    if not keys:
-        return
-    tables = piece.minutes.get(minute)
-    if tables is None:
-        tables = piece.minutes[minute] = ({}, {})
-    processes, files = tables
-    for (process, path, slot), count in Counter(keys).items():
-        by_process = processes.get(process)
-        if by_process is None:
-            by_process = processes[process] = [0] * N_SLOTS
-        by_file = files.get(path)
-        if by_file is None:
-            by_file = files[path] = [0] * N_SLOTS
-        by_process[slot] += count
-        by_file[slot] += count
-    for (process, path, slot), size in sizes.items():
-        bytes_slot = SLOT_BYTES_READ if slot == SLOT_READ else SLOT_BYTES_WRITTEN
-        processes[process][bytes_slot] += size
-        files[path][bytes_slot] += size
-    piece.counted[minute] = piece.counted.get(minute, 0) + len(keys)
 
 
 def scan_chunk(
