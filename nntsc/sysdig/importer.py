@@ -180,7 +180,9 @@ def count_log(
     """
     tick = tick or _nothing
     counter.start_log()
-    with SysdigLog(path, date) as log:
+    # Counting keeps its tables and memos to the end of a minute or a log:
+    # young-generation collections would only walk them, again and again.
+    with fewer_collections(), SysdigLog(path, date) as log:
         stats = ReadStats()
         lines = iter(log.lines())
         head = _head_lines(lines)
@@ -245,8 +247,13 @@ def _scan_here(
 
 
 def _chunk_size(size: int, workers: int) -> int:
-    """Three chunks a worker, within bounds: the merge of a chunk overlaps the scan of the next."""
-    return max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, size // (workers * 3) + 1))
+    """Four chunks a worker, within bounds: the merge of a chunk overlaps the scan of the next.
+
+    The merge of the last chunk does not (nor does the rest of the import):
+    smaller chunks make it shorter, but each chunk costs its set-up and the
+    first calls of its threads, sent to the merge in case a match is under way.
+    """
+    return max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, size // (workers * 4) + 1))
 
 
 def _chunk_bounds(path: str, size: int, chunk_bytes: int) -> list[tuple[int, int]]:

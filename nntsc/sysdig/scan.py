@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from nntsc.ingest.pipeline import fewer_collections
 from nntsc.sysdig.actions import Action, ActionRecognizer
 from nntsc.sysdig.calls import Call, result_of, target_of
 from nntsc.sysdig.metrics import (
@@ -362,7 +363,12 @@ def scan_lines(
                 # An fd annotation first in the exit (opens), remembered per
                 # exit text; or a path argument (stat, unlink, ...), per pair
                 # of texts, since a host stats the same files over and over.
-                target = kind.target(enter_info, info)
+                if info[:3] == "fd=":
+                    target = kind.by_exit.get(info)
+                else:
+                    target = kind.by_texts.get((enter_info, info))
+                if not target:
+                    target = kind.target(enter_info, info)
             found, path, on_file, starts = target  # type: ignore[misc]
             slot = kind.slot if on_file else None
             if slot is not None:
@@ -956,9 +962,13 @@ def scan_text(
     merger = TextMerger(date, counter, recognizer, stats, on_action)
     first = True
     matching = recognizer.active()
-    for piece in scan_lines(lines, merger.midnight, merger.prefilter, None, piece_lines, matching):
-        if first:
-            merger.begin_chunk(piece, piece, rescanned=True)
-            first = False
-        merger.add(piece)
-        tick()
+    pieces = scan_lines(lines, merger.midnight, merger.prefilter, None, piece_lines, matching)
+    # The scan keeps its tables and memos to the end of a piece or a log:
+    # young-generation collections would only walk them, again and again.
+    with fewer_collections():
+        for piece in pieces:
+            if first:
+                merger.begin_chunk(piece, piece, rescanned=True)
+                first = False
+            merger.add(piece)
+            tick()
