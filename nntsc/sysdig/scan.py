@@ -274,8 +274,8 @@ def scan_lines(
                         raise ValueError(tid)
                 except (ValueError, IndexError):
                     num, clock_text, _, process, tid, direction, etype, info = _odd_fields(line)
-                second = clock_text[:8]
-                if second != last_second:
+                if clock_text[:8] != last_second:
+                    second = clock_text[:8]
                     if clock_text[2:3] == ":":
                         if clock_text[8:9] != ".":
                             raise ValueError(clock_text)
@@ -403,8 +403,9 @@ def scan_lines(
                         if slot in BYTES_SLOT:
                             size = _RESULT.match(info)
                             value = int(size.group(1)) if size else result_of(info) or 0
-                            by_process[BYTES_SLOT[slot]] += value
-                            by_file[BYTES_SLOT[slot]] += value
+                            bytes_slot = BYTES_SLOT[slot]
+                            by_process[bytes_slot] += value
+                            by_file[bytes_slot] += value
             if not kind.in_vocabulary:
                 continue
             if not starts and kind.pattern is not missing:
