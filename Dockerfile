@@ -17,9 +17,16 @@ COPY pyproject.toml setup.cfg README* ./
 RUN pip install . && rm -rf build *.egg-info
 
 # Then the project itself; --no-deps/--force-reinstall replaces the metadata-only
-# install above without touching the dependencies.
+# install above without touching the dependencies. A C compiler is there only
+# while it installs: setup.py compiles the sysdig scan with Cython (without one
+# the plain module runs, slower).
 COPY . .
-RUN pip install --no-deps --force-reinstall . \
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --no-deps --force-reinstall . \
+    && apt-get purge -y --auto-remove gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/* build \
+    && python -c "from nntsc.sysdig import scan; assert scan.COMPILED" \
     && useradd --system --uid 10001 --no-create-home --home-dir /app nntsc
 
 # Already included by `COPY . .`; repeated so the path docker-compose.yml relies

@@ -14,7 +14,13 @@ $(BIN)/nntsc: setup.cfg pyproject.toml
 	bin/bootstrap-venv.sh $(PYTHON) $(VENV)
 	@touch $@
 
-venv: $(BIN)/nntsc ## Create the virtualenv and install the project with its test tools
+# setup.py's Cython builds (the install makes them): compiled again when their source changes.
+COMPILED_STAMP := build/cython/compiled.stamp
+$(COMPILED_STAMP): nntsc/sysdig/_scan.py setup.py | $(BIN)/nntsc
+	$(BIN)/python setup.py -q build_ext --inplace
+	@mkdir -p $(@D) && touch $@
+
+venv: $(BIN)/nntsc $(COMPILED_STAMP) ## Create the virtualenv and install the project (compiled) with its test tools
 
 schema: venv ## Create or migrate the schema of the stores named in INI (default development.ini)
 	$(BIN)/nntsc db upgrade -c $(INI)

@@ -12,15 +12,16 @@ import datetime as dt
 import os
 import random
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from nntsc.sysdig import _scan, scan
 from nntsc.sysdig.actions import Action, ActionRecognizer
 from nntsc.sysdig.calls import pair_calls
 from nntsc.sysdig.importer import Workers, count_log
 from nntsc.sysdig.metrics import FileOpsCounter
 from nntsc.sysdig.reader import EventReader, ReadStats
-from nntsc.sysdig.scan import scan_text
 from tests.tools.sysdig_fuzz import fuzz_log
 
 DATE = dt.date(2026, 11, 2)
@@ -44,20 +45,32 @@ def general(lines: list[str]) -> tuple[list[dict], list[Action], int, ReadStats]
     return [vars(r) for r in counter.flush()], actions, counter.counted, reader.stats
 
 
-def fast(lines: list[str], piece_lines: int) -> tuple[list[dict], list[Action], int, ReadStats]:  # type: ignore[type-arg]
+def fast(
+    lines: list[str], piece_lines: int, implementation: ModuleType = scan.implementation
+) -> tuple[list[dict], list[Action], int, ReadStats]:  # type: ignore[type-arg]
+    """Counts and actions of `scan_text` of `implementation` (the compiled build, when built)."""
     counter = FileOpsCounter(top_files=5, min_operations=2)
     recognizer = ActionRecognizer()
     actions: list[Action] = []
     stats = ReadStats()
-    scan_text(lines, DATE, counter, recognizer, stats, actions.append, lambda: None, piece_lines)
+    implementation.scan_text(
+        lines, DATE, counter, recognizer, stats, actions.append, lambda: None, piece_lines
+    )
     for action in recognizer.finish():
         actions.append(action)
         counter.add_action(action.process, action.name, action.end)
     return [vars(r) for r in counter.flush()], actions, counter.counted, stats
 
 
+# The source runs where no build is (or an outdated one): it must count the same.
+IMPLEMENTATIONS = [scan.implementation] if not scan.COMPILED else [scan.implementation, _scan]
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS, ids=lambda m: m.__name__)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_fast_path_counts_what_the_general_path_counts(seed: int) -> None:
+def test_fast_path_counts_what_the_general_path_counts(
+    seed: int, implementation: ModuleType
+) -> None:
     start = dt.datetime(2026, 11, 2, 23, 58, 0) if seed % 2 else dt.datetime(2026, 11, 2, 9)
     lines = fuzz_log(seed, 6000, start)
     reports, actions, counted, stats = general(lines)
@@ -66,7 +79,9 @@ def test_fast_path_counts_what_the_general_path_counts(seed: int) -> None:
     assert stats.rejected
     assert counted > 1000
     for piece_lines in (1 << 20, 97):
-        fast_reports, fast_actions, fast_counted, fast_stats = fast(lines, piece_lines)
+        fast_reports, fast_actions, fast_counted, fast_stats = fast(
+            lines, piece_lines, implementation
+        )
         assert fast_reports == reports
         assert fast_actions == actions
         assert fast_counted == counted
