@@ -59,7 +59,7 @@ import cython
 
 from nntsc.ingest.pipeline import fewer_collections
 from nntsc.sysdig.actions import Action, ActionRecognizer
-from nntsc.sysdig.calls import Call, result_of, target_of
+from nntsc.sysdig.calls import ENTER_ONLY, Call, result_of, target_of
 from nntsc.sysdig.metrics import (
     FILE_KINDS,
     N_OPERATIONS,
@@ -403,6 +403,18 @@ def scan_lines(
                 else:
                     # No argument text (the type ends the line), or not an event.
                     num, clock_text, _, process, tid, direction, etype, info = _odd_fields(line)
+                if cython.compiled:
+                    # ASCII digits, checked in place (any other: what isdigit says),
+                    # before the clock, which a rejected line must not move.
+                    digits = len(num) > 0
+                    for digit in num:
+                        if digit < "0" or digit > "9":
+                            digits = num.isdigit()
+                            break
+                else:
+                    digits = num.isdigit()
+                if not digits:
+                    raise ValueError(num)
                 if clock_text[:8] != last_second:
                     second = clock_text[:8]
                     if clock_text[2:3] == ":":
@@ -434,17 +446,6 @@ def scan_lines(
                     if minute > newest:
                         newest = minute
                     late = minute <= newest - LATE_AFTER
-                if cython.compiled:
-                    # ASCII digits, checked in place (any other: what isdigit says).
-                    digits = len(num) > 0
-                    for digit in num:
-                        if digit < "0" or digit > "9":
-                            digits = num.isdigit()
-                            break
-                else:
-                    digits = num.isdigit()
-                if not digits:
-                    raise ValueError(num)
             except (ValueError, IndexError):
                 if line.strip():
                     piece.rejected += 1
@@ -455,6 +456,30 @@ def scan_lines(
                 continue
             kind = types.get(etype)
             if kind is None:
+                # Unused, but it ends the thread's pending call as in `pair_calls`
+                # (an enter or exit of another type between a call's enter and
+                # exit: a log that lost events), unless it has no exit at all.
+                if etype not in ENTER_ONLY:
+                    if direction == ">" or tid in pending:
+                        pending[tid] = None
+                    else:
+                        # The thread's first event in the chunk: the merger drops
+                        # the enter left open before it (see `HeadExit`).
+                        pending[tid] = None
+                        calls.append(
+                            (
+                                number,
+                                tid,
+                                process,
+                                etype,
+                                info,
+                                clock_text,
+                                minute,
+                                midnight + day_offset,
+                                last_clock,
+                                newest,
+                            )
+                        )
                 continue
             if direction == ">":
                 pending[tid] = (kind, info, number, clock_text)
@@ -940,6 +965,9 @@ class TextMerger:
     def _head_exit(self, head: HeadExit) -> tuple[Call, tuple[str, str] | None, int] | None:
         """Pair, count and (for the machines) build the first exit of a thread in a chunk."""
         enter = self._pending.pop(head.tid, None)
+        if head.type not in SLOT and head.type not in self.prefilter.vocabulary:
+            # An exit of a type nothing uses: it only ends the call left open.
+            return None
         if enter is not None and enter[0] != head.type:
             enter = None
         enter_info = enter[1] if enter is not None else None
