@@ -459,29 +459,14 @@ def scan_lines(
                 # Unused, but it ends the thread's pending call as in `pair_calls`
                 # (an enter or exit of another type between a call's enter and
                 # exit: a log that lost events), unless it has no exit at all.
-                if etype not in ENTER_ONLY:
-                    if direction == ">" or tid in pending:
-                        pending[tid] = None
-                    else:
-                        # The thread's first event in the chunk: the merger drops
-                        # the enter left open before it (see `HeadExit`).
-                        pending[tid] = None
-                        calls.append(
-                            (
-                                number,
-                                tid,
-                                process,
-                                etype,
-                                info,
-                                clock_text,
-                                minute,
-                                midnight + day_offset,
-                                last_clock,
-                                newest,
-                            )
-                        )
-                continue
-            if direction == ">":
+                if etype in ENTER_ONLY:
+                    continue
+                if direction == ">" or tid in pending:
+                    pending[tid] = None
+                    continue
+                # The thread's first event in the chunk, an exit: the merger
+                # drops the enter left open before it (a `HeadExit`, below).
+            elif direction == ">":
                 pending[tid] = (kind, info, number, clock_text)
                 continue
             enter = pending.get(tid, missing)
