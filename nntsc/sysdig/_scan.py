@@ -4,7 +4,8 @@ The general pipeline (`EventReader` -> `pair_calls` -> `FileOpsCounter.add`
 and `ActionRecognizer.feed`) builds an `Event` and a `Call` for every line,
 which costs several microseconds a line. `scan_lines` keeps each line as
 the strings `str.split` gives, skips lines whose type neither the counts nor
-any machine uses after one set lookup, converts a time of day only when its
+any machine uses after one set lookup (they only end the thread's pending
+call, as in `pair_calls`), converts a time of day only when its
 second changes, remembers the file of each argument text it has parsed (a
 thread repeats its calls on a file), and builds a `Call` only for the calls
 a machine may use. It hands out `Piece`s: the counts of its lines per
@@ -42,6 +43,11 @@ the lines before its chunk:
 
 The tests compare the fast path with the general pipeline on every fixture
 log and on generated busy-host logs, and a scan in tiny chunks with one scan.
+
+This module is plain Python that Cython compiles at install (`setup.py`):
+its `cython` declarations (typed locals, an extension type, a branch for
+the compiled build) change nothing when it runs as Python.
+`nntsc.sysdig.scan` gives the build when it is current, else this module.
 """
 
 from __future__ import annotations
