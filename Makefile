@@ -59,3 +59,4 @@ bench: venv services ## Benchmarks against the bare stores; prints figures and r
 
 clean: ## Remove the virtualenv and build leftovers (keeps var/ data)
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	find nntsc -name "*.so" -delete
