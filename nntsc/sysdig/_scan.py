@@ -336,8 +336,6 @@ class _CallType:
     digits=cython.bint,
     digit=cython.Py_UCS4,
     fields=list,
-    space=cython.Py_ssize_t,
-    size_text=str,
 )
 def scan_lines(
     lines: Iterable[str],
@@ -402,13 +400,10 @@ def scan_lines(
         for number, line in enumerate(batch, first):
             try:
                 fields = line.split(" ", 7)
-                if len(fields) == 8:
-                    num, clock_text, _, process, tid, direction, etype, info = fields
-                    if tid[:1] != "(" or (direction != ">" and direction != "<"):
-                        num, clock_text, _, process, tid, direction, etype, info = _odd_fields(line)
-                else:
-                    # No argument text (the type ends the line), or not an event.
-                    num, clock_text, _, process, tid, direction, etype, info = _odd_fields(line)
+                if len(fields) != 8 or fields[4][:1] != "(" or fields[5] not in (">", "<"):
+                    # No argument text, spaces in the process name, or not an event.
+                    fields = _odd_fields(line)
+                num, clock_text, _, process, tid, direction, etype, info = fields
                 if cython.compiled:
                     # ASCII digits, checked in place (any other: what isdigit says),
                     # before the clock, which a rejected line must not move.
@@ -555,14 +550,7 @@ def scan_lines(
                         by_process[slot] += 1
                         by_file[slot] += 1
                         if slot in BYTES_SLOT:
-                            # ``res=832 data=...``: the digits up to the first space.
-                            space = info.find(" ", 4)
-                            size_text = info[4:space] if space >= 0 else info[4:].rstrip("\r\n")
-                            if info[:4] == "res=" and size_text.isdecimal():
-                                value = int(size_text)
-                            else:
-                                size = _RESULT.match(info)
-                                value = int(size.group(1)) if size else result_of(info) or 0
+                            value = _moved(info)
                             bytes_slot = BYTES_SLOT[slot]
                             by_process[bytes_slot] += value
                             by_file[bytes_slot] += value
@@ -644,6 +632,20 @@ def scan_lines(
         for tid, enter in pending.items()
     }
     yield piece
+
+
+@cython.cfunc
+@cython.locals(space=cython.Py_ssize_t, size_text=str)
+def _moved(info: str) -> object:
+    """Bytes a successful read or write moved, from its exit text (``res=832 data=...``)."""
+    if info[:4] == "res=":
+        # The digits up to the first space, without the regular expression.
+        space = info.find(" ", 4)
+        size_text = info[4:space] if space >= 0 else info[4:].rstrip("\r\n")
+        if size_text.isdecimal():
+            return int(size_text)
+    size = _RESULT.match(info)
+    return int(size.group(1)) if size is not None else result_of(info) or 0
 
 
 def _count_calls(piece: Piece) -> None:
@@ -977,10 +979,8 @@ class TextMerger:
                     counts[slot + N_OPERATIONS] = 1
                 else:
                     counts[slot] = 1
-                    if slot in (SLOT_READ, SLOT_WRITE):
-                        size = _RESULT.match(info)
-                        value = int(size.group(1)) if size is not None else result_of(info) or 0
-                        counts[SLOT_BYTES_READ if slot == SLOT_READ else SLOT_BYTES_WRITTEN] = value
+                    if slot in BYTES_SLOT:
+                        counts[BYTES_SLOT[slot]] = _moved(info)
                 self.counter.merge(
                     minute,
                     {head.process: counts},
