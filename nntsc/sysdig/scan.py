@@ -24,7 +24,6 @@ if TYPE_CHECKING:
         Piece,
         Prefilter,
         TextMerger,
-        exit_target,
         scan_chunk,
         scan_lines,
         scan_text,
@@ -35,7 +34,6 @@ else:
     Piece = implementation.Piece
     Prefilter = implementation.Prefilter
     TextMerger = implementation.TextMerger
-    exit_target = implementation.exit_target
     scan_chunk = implementation.scan_chunk
     scan_lines = implementation.scan_lines
     scan_text = implementation.scan_text
@@ -47,7 +45,6 @@ __all__ = [
     "Piece",
     "Prefilter",
     "TextMerger",
-    "exit_target",
     "implementation",
     "scan_chunk",
     "scan_lines",
