@@ -14,7 +14,8 @@ $(BIN)/nntsc: setup.cfg pyproject.toml
 	bin/bootstrap-venv.sh $(PYTHON) $(VENV)
 	@touch $@
 
-# setup.py's Cython builds (the install makes them): compiled again when their source changes.
+# setup.py's Cython builds (the install makes them): compiled again when a source in its
+# COMPILED list (named here too) or setup.py changes.
 COMPILED_STAMP := build/cython/compiled.stamp
 $(COMPILED_STAMP): nntsc/sysdig/_scan.py setup.py | $(BIN)/nntsc
 	$(BIN)/python setup.py -q build_ext --inplace
