@@ -269,5 +269,7 @@ def rollup_table(collection: Collection, level: int) -> Table:
     return metadata.tables[f"rollup_{collection.slug}_{level}"]
 
 
-# The traceroute path tables join the same metadata (and so the migrations).
+# The event tables and the traceroute path tables join the same metadata
+# (and so the migrations).
+import nntsc.events.models  # noqa: E402
 import nntsc.store.paths  # noqa: E402,F401

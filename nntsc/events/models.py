@@ -1,0 +1,177 @@
+"""The event tables: events, event groups, their members, ratings and saved filters.
+
+One table each, whatever the number of streams (the predecessor kept one
+table per stream, `reference/events.md` 3.2). Times are Unix seconds, as in
+the rest of the schema. The tables join the shared metadata of
+`nntsc.store.models`, so `migrations/versions/0008_events.py` must create
+exactly these (`tests/integration/test_migrations.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nntsc.store.models import Base
+
+#: What an event says happened (`Event.kind`).
+EVENT_KINDS = ("incr", "decr", "loss", "loss_end", "pathchange", "mode")
+#: Which way an event (or a group of events) moved a measurement.
+DIRECTIONS = ("up", "down", "none")
+#: What a group's key names.
+GROUP_KEY_KINDS = ("asn", "source", "target")
+#: A group is open while events may join it, closed after, merged when pruned.
+GROUP_STATUSES = ("open", "closed", "merged")
+
+
+class Event(Base):
+    """One change detected on one stream's metric.
+
+    An event is identified by (detector, stream_id, metric, ts_onset):
+    detecting the same rows twice (live and from history, or two
+    processes) finds the same key, and the second insert changes nothing.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("detector", "stream_id", "metric", "ts_onset"),
+        # "Events of these streams in [start, end)": graph overlays, stream pages.
+        Index(None, "stream_id", "ts_onset"),
+        # "Every event in [start, end), newest first, page N" (keyset on onset, id).
+        Index(None, "ts_onset", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    collection: Mapped[str] = mapped_column(String(64))
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.stream_id", ondelete="CASCADE"))
+    #: The detector class's name: ``level``, ``loss``, ``path``, ``mode``.
+    detector: Mapped[str] = mapped_column(String(32))
+    #: The field (or derived series) watched: ``median``, ``as_path``, ...
+    metric: Mapped[str] = mapped_column(String(64))
+    #: One of `EVENT_KINDS`.
+    kind: Mapped[str] = mapped_column(String(16))
+    #: One of `DIRECTIONS`: up for a rise or for loss starting, down for a fall or loss ending.
+    direction: Mapped[str] = mapped_column(String(8))
+    #: Timestamp of the first row showing the change.
+    ts_onset: Mapped[int] = mapped_column(BigInteger)
+    #: Timestamp of the row that made the detector decide (onset <= detected).
+    ts_detected: Mapped[int] = mapped_column(BigInteger)
+    #: When the condition ended, for events that have an end (a loss run).
+    ts_ended: Mapped[int | None] = mapped_column(BigInteger)
+    #: 0 to 100; see `nntsc.events.severity`.
+    severity: Mapped[int]
+    #: The level before and after, in `unit` (the graph's unit, e.g. ms).
+    old_value: Mapped[float | None] = mapped_column(Float)
+    new_value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    #: For people: "median 20.1 ms -> 41.7 ms".
+    description: Mapped[str] = mapped_column(String(500))
+    #: The stream's endpoints (AMP source and destination; sysdig host and name), for grouping.
+    source: Mapped[str] = mapped_column(String(255), default="")
+    target: Mapped[str] = mapped_column(String(255), default="")
+    #: Detector-specific facts, e.g. the old and new path ids and AS paths of a path change.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EventGroup(Base):
+    """Events that share a key (an ASN on their paths, a source, a target) and a direction.
+
+    Kept up to date as events arrive and as redundant groups are pruned: a
+    group that loses is marked ``merged`` with `merged_into`, never deleted,
+    so links to it stay valid.
+    """
+
+    __tablename__ = "event_groups"
+    __table_args__ = (
+        # "Newest groups first, page N": a keyset (ts_started, id) read backwards.
+        Index(None, "ts_started", "id"),
+        # The open group of a key and direction, when an event arrives.
+        Index(None, "key", "direction", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    #: ``asn:64496``, ``source:amp-wlg``, ``target:www.example.com``.
+    key: Mapped[str] = mapped_column(String(300))
+    #: One of `GROUP_KEY_KINDS`.
+    key_kind: Mapped[str] = mapped_column(String(16))
+    #: One of `DIRECTIONS`.
+    direction: Mapped[str] = mapped_column(String(8))
+    #: Onset of the earliest member event.
+    ts_started: Mapped[int] = mapped_column(BigInteger)
+    #: Onset of the latest member event.
+    ts_ended: Mapped[int] = mapped_column(BigInteger)
+    #: When the group last changed (an event joined, it closed or was merged).
+    ts_updated: Mapped[int] = mapped_column(BigInteger)
+    #: The highest severity of its events.
+    severity: Mapped[int]
+    event_count: Mapped[int]
+    #: Distinct sources, targets and both together among its events' streams.
+    source_count: Mapped[int]
+    target_count: Mapped[int]
+    endpoint_count: Mapped[int]
+    #: One of `GROUP_STATUSES`.
+    status: Mapped[str] = mapped_column(String(8))
+    merged_into: Mapped[int | None] = mapped_column(
+        ForeignKey("event_groups.id", ondelete="SET NULL"), index=True
+    )
+
+
+class EventGroupMember(Base):
+    """That an event belongs to a group; an event is in one group per key it has."""
+
+    __tablename__ = "event_group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("event_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class EventRating(Base):
+    """A user's judgement of an event or of a group: was it useful, and why (not).
+
+    Exactly one of `event_id` and `group_id` is set; rating the same thing
+    again replaces the rating (unique per user and thing).
+    """
+
+    __tablename__ = "event_ratings"
+    __table_args__ = (
+        UniqueConstraint("username", "event_id"),
+        UniqueConstraint("username", "group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_groups.id", ondelete="CASCADE"), index=True
+    )
+    username: Mapped[str] = mapped_column(ForeignKey("users.username", ondelete="CASCADE"))
+    useful: Mapped[bool] = mapped_column(Boolean)
+    #: A short reason code ("real-change", "noise", "duplicate", ...).
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    #: Free text the user added.
+    comment: Mapped[str] = mapped_column(String(1000), default="")
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventFilter(Base):
+    """A user's named, saved filter of the event dashboard."""
+
+    __tablename__ = "event_filters"
+    __table_args__ = (UniqueConstraint("username", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    #: The filter's settings as the dashboard sends them (collections, kinds, ASNs, ...).
+    filter: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Whether the user wants notifications of groups matching it.
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[int] = mapped_column(BigInteger)
+    updated: Mapped[int] = mapped_column(BigInteger)
