@@ -50,9 +50,9 @@ from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 
+from ampweb.accounts import BadCredentials, UnknownUser, UserInfo, UserRegistry
 from ampweb.params import BadParameter
-from nntsc.errors import BadCredentials, BadValue, StoreUnavailable, UnknownUser
-from nntsc.store.users import UserInfo
+from nntsc.errors import BadValue, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ def _check_csrf(request: Request) -> bool:
 def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     services = config.registry["ampy"].services
-    config.registry["users"] = services.users
+    config.registry["users"] = UserRegistry(services.sessionmaker)
     config.add_request_method(lambda request: request.registry["users"], "users", reify=True)
     config.registry["login_throttle"] = LoginThrottle.from_settings(services.settings)
     config.registry["trusted_proxies"] = frozenset(

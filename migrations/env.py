@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from nntsc.store.models import metadata
+from nntsc.plugins import declared_metadata
 
 config = context.config
 
@@ -23,7 +23,7 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=declared_metadata(),
         # SQLite cannot ALTER most things; batch mode copies tables instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

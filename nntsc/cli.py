@@ -57,7 +57,28 @@ config_option = click.option(
 )
 
 
-@click.group()
+class PluginGroup(click.Group):
+    """The `nntsc` group: its own commands, and those other packages add (`nntsc.plugins`).
+
+    A plug-in command is imported only when it is run or the help lists it,
+    so that `nntsc collect` does not load the web app.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from nntsc.plugins import command_names
+
+        return sorted(set(super().list_commands(ctx)) | set(command_names()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        from nntsc.plugins import load_command
+
+        return load_command(cmd_name)
+
+
+@click.group(cls=PluginGroup)
 def main() -> None:
     """NNTSC: collect, store and serve network measurements."""
 
@@ -444,64 +465,6 @@ def _action_line(action: Action, first_line: str) -> str:
         f"{number} {clock} {cpu} {fields['process']} ({fields['thread']}) = {fields['action']} "
         f"subject={fields['subject']} lines={fields['lines']}"
     )
-
-
-@main.group("user")
-def user_group() -> None:
-    """Users of the web app and their API tokens."""
-
-
-@user_group.command("add")
-@config_option
-@click.argument("name")
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    help="admin, editconfig or viewdata; repeat for several (admin implies the others).",
-)
-@click.option(
-    "--password-stdin",
-    is_flag=True,
-    help="Read the password from the first line of standard input instead of prompting.",
-)
-@click.option("--long-name", default="", help="The user's name for people.")
-@click.option("--email", default="")
-def user_add(
-    config_path: str,
-    name: str,
-    roles: tuple[str, ...],
-    password_stdin: bool,
-    long_name: str,
-    email: str,
-) -> None:
-    """Create user NAME who logs in with a password (the first admin, say)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    services = Services.from_settings(load_settings(config_path))
-    try:
-        user = services.users.create_user(name, password, roles, long_name=long_name, email=email)
-    finally:
-        services.close()
-    click.echo(f"user {user.username} created with roles: {', '.join(user.roles) or 'none'}")
-
-
-@user_group.command("token")
-@config_option
-@click.argument("name")
-@click.option("--name", "token_name", required=True, help="What the token is for.")
-def user_token(config_path: str, name: str, token_name: str) -> None:
-    """Create an API token for user NAME and print it (it is shown only this once)."""
-    services = Services.from_settings(load_settings(config_path))
-    try:
-        info, token = services.users.create_token(name, token_name)
-    finally:
-        services.close()
-    click.echo(f"token {info.token_id} ({info.name}) for {info.username}; send it as", err=True)
-    click.echo("Authorization: Bearer <token>. It cannot be shown again:", err=True)
-    click.echo(token)
 
 
 def run() -> None:

@@ -182,13 +182,6 @@ class Services:
         return SiteRegistry(self.sessionmaker)
 
     @cached_property
-    def users(self):  # type: ignore[no-untyped-def]
-        """The registry of web app users and their API tokens."""
-        from nntsc.store.users import UserRegistry
-
-        return UserRegistry(self.sessionmaker)
-
-    @cached_property
     def paths(self):  # type: ignore[no-untyped-def]
         """The traceroute path registry (deduplicated IP and AS paths in SQL)."""
         from nntsc.store.paths import PathRegistry

@@ -18,10 +18,10 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from ampweb.accounts import ROLES, UnknownUser
 from ampweb.params import int_param
 from ampweb.security import ACCOUNT, ADMIN, EDITCONFIG
-from nntsc.errors import AlreadyExists, BadValue, NntscError, UnknownMesh, UnknownSite, UnknownUser
-from nntsc.store.users import ROLES
+from nntsc.errors import AlreadyExists, BadValue, NntscError, UnknownMesh, UnknownSite
 
 PAGESIZE = 50
 #: Longest search term read from the query string.

@@ -9,8 +9,8 @@ from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
+from ampweb.accounts import BadCredentials
 from ampweb.security import client_address
-from nntsc.errors import BadCredentials
 
 #: Longest user name or password read from the form; longer ones cannot be valid.
 MAX_FIELD = 1024

@@ -10,6 +10,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from ampweb.accounts import UnknownToken, UnknownUser
 from ampweb.security import forbidden
 from ampy.errors import UnknownMetric, UnknownView
 from nntsc.errors import (
@@ -22,8 +23,6 @@ from nntsc.errors import (
     UnknownMesh,
     UnknownSite,
     UnknownStream,
-    UnknownToken,
-    UnknownUser,
 )
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,12 @@
 Per-collection tables are derived from the collection declarations: a
 property table (`streams_<slug>`) holding the stream key, a data table
 (`data_<slug>`) used by the SQL time-series store, and one rollup table per
-rollup level (`rollup_<slug>_<seconds>`). Migrations in `migrations/` create
-exactly these; `tests/integration/test_migrations.py` proves they agree.
+rollup level (`rollup_<slug>_<seconds>`). The traceroute path tables are
+declared here too. The event tables (`nntsc.events.models`) and, through the
+``nntsc.tables`` entry point, those of packages above nntsc (the web app's
+accounts) join the same metadata: `nntsc.plugins.declared_metadata` gathers
+them all. Migrations in `migrations/` create exactly
+these; `tests/integration/test_migrations.py` proves they agree.
 """
 
 from __future__ import annotations
@@ -152,41 +156,33 @@ class View(Base):
     created: Mapped[int] = mapped_column(BigInteger)
 
 
-class User(Base):
-    """Someone who may log in to the web app; what they may do is given by `roles`."""
+# Traceroute paths, each stored once however many rows point at it (see
+# `nntsc.store.paths`, which maps paths to these ids).
+ip_path_table = Table(
+    "traceroute_ip_paths",
+    metadata,
+    Column("path_id", Integer, primary_key=True, autoincrement=True),
+    Column("family", String(8), nullable=False),
+    # Hops in the path, silent ones included.
+    Column("length", Integer, nullable=False),
+    # Hop addresses in order, null for a hop that did not answer.
+    Column("hops", JSON, nullable=False),
+    # SHA-1 (hex) of `ip_fingerprint`'s canonical text.
+    Column("fingerprint", String(40), nullable=False, unique=True),
+)
 
-    __tablename__ = "users"
-
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
-    long_name: Mapped[str] = mapped_column(String(255), default="")
-    email: Mapped[str] = mapped_column(String(255), default="")
-    #: An argon2 hash in its PHC string form; empty when the user may not log in
-    #: with a password (API tokens only).
-    password_hash: Mapped[str] = mapped_column(String(255), default="")
-    #: Role names, e.g. ``["admin"]`` (see `nntsc.store.users.ROLES`).
-    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created: Mapped[int] = mapped_column(BigInteger)
-
-
-class ApiToken(Base):
-    """A token a script sends as ``Authorization: Bearer``; only its hash is kept."""
-
-    __tablename__ = "api_tokens"
-
-    token_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: SHA-256 of the token, hex: tokens are random enough that a slow hash adds nothing.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    #: The first characters of the token, so that people can tell their tokens apart.
-    prefix: Mapped[str] = mapped_column(String(16))
-    username: Mapped[str] = mapped_column(
-        ForeignKey("users.username", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(255), default="")
-    created: Mapped[int] = mapped_column(BigInteger)
-    last_used: Mapped[int | None] = mapped_column(BigInteger)
-    #: When the token was revoked (Unix seconds); ``None`` while it is valid.
-    revoked: Mapped[int | None] = mapped_column(BigInteger)
+as_path_table = Table(
+    "traceroute_as_paths",
+    metadata,
+    Column("path_id", Integer, primary_key=True, autoincrement=True),
+    # AS hops: runs of equal AS numbers once silent (-1) hops are left out.
+    Column("length", Integer, nullable=False),
+    # IP hops the path covers (the sum of the run counts).
+    Column("hop_count", Integer, nullable=False),
+    # Run-length encoded [[asn, count], ...]; asn 0 unknown, -1 no reply, -2 private.
+    Column("path", JSON, nullable=False),
+    Column("fingerprint", String(40), nullable=False, unique=True),
+)
 
 
 @functools.cache
@@ -267,9 +263,3 @@ def data_table(collection: Collection) -> Table:
 
 def rollup_table(collection: Collection, level: int) -> Table:
     return metadata.tables[f"rollup_{collection.slug}_{level}"]
-
-
-# The event tables and the traceroute path tables join the same metadata
-# (and so the migrations).
-import nntsc.events.models  # noqa: E402
-import nntsc.store.paths  # noqa: E402,F401

@@ -29,12 +29,12 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, String, Table, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from nntsc.collections.amp_traceroute import AS_NULL, AS_PRIVATE, MAX_ASN, run_length
 from nntsc.errors import BadQuery, BadReport, NntscError
-from nntsc.store.models import metadata
+from nntsc.store.models import as_path_table, ip_path_table
 from nntsc.store.sqlutil import upsert
 
 __all__ = [
@@ -53,32 +53,6 @@ __all__ = [
 CACHE_SIZE = 200_000
 #: Fingerprints looked up per query.
 LOOKUP_CHUNK = 500
-
-ip_path_table = Table(
-    "traceroute_ip_paths",
-    metadata,
-    Column("path_id", Integer, primary_key=True, autoincrement=True),
-    Column("family", String(8), nullable=False),
-    # Hops in the path, silent ones included.
-    Column("length", Integer, nullable=False),
-    # Hop addresses in order, null for a hop that did not answer.
-    Column("hops", JSON, nullable=False),
-    # SHA-1 (hex) of `ip_fingerprint`'s canonical text.
-    Column("fingerprint", String(40), nullable=False, unique=True),
-)
-
-as_path_table = Table(
-    "traceroute_as_paths",
-    metadata,
-    Column("path_id", Integer, primary_key=True, autoincrement=True),
-    # AS hops: runs of equal AS numbers once silent (-1) hops are left out.
-    Column("length", Integer, nullable=False),
-    # IP hops the path covers (the sum of the run counts).
-    Column("hop_count", Integer, nullable=False),
-    # Run-length encoded [[asn, count], ...]; asn 0 unknown, -1 no reply, -2 private.
-    Column("path", JSON, nullable=False),
-    Column("fingerprint", String(40), nullable=False, unique=True),
-)
 
 
 class UnknownPath(NntscError):

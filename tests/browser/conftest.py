@@ -46,6 +46,7 @@ class LiveServer:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app on a free 127.0.0.1 port, in a daemon thread, over a freshly loaded SQLite file."""
 
+    from ampweb.accounts import UserRegistry
     from nntsc.collections import for_amp_test
     from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
     from nntsc.ingest.pipeline import Ingestor
@@ -67,8 +68,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                     ingestor.add(collection.name, report, source, timestamp)
         sites, meshes = demo_sites_and_meshes(mesh)
         services.sites.save_all(sites, meshes)
-        services.users.create_user("browser-tests", None, ["admin"])
-        _, token = services.users.create_token("browser-tests", "test setup")
+        UserRegistry(services.sessionmaker).create_user("browser-tests", None, ["admin"])
+        _, token = UserRegistry(services.sessionmaker).create_token("browser-tests", "test setup")
         # Closed hours are rolled up now rather than by the first page that asks.
         services.timeseries.process_rollups()
     finally:

@@ -19,10 +19,10 @@ import webtest
 from click.testing import CliRunner
 
 import ampweb
+from ampweb.accounts import BadCredentials, UserRegistry
 from ampweb.security import LoginThrottle
 from ampweb.views.auth import safe_came_from
 from nntsc.cli import main as cli
-from nntsc.errors import BadCredentials
 from tests.conftest import make_services
 
 PASSWORD = "a long enough password"
@@ -43,7 +43,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     services = make_services(f"sqlite:///{path}")
     try:
         for username, roles in USERS.items():
-            services.users.create_user(username, PASSWORD, roles)
+            UserRegistry(services.sessionmaker).create_user(username, PASSWORD, roles)
         services.sites.create_site("site-a", "Site A", addresses=["192.0.2.1"])
     finally:
         services.close()
@@ -102,7 +102,7 @@ def login(app: webtest.TestApp, username: str, password: str = PASSWORD, status:
 def token_for(sql_url: str, username: str) -> tuple[int, str]:
     services = make_services(sql_url)
     try:
-        info, token = services.users.create_token(username, "test script")
+        info, token = UserRegistry(services.sessionmaker).create_token(username, "test script")
     finally:
         services.close()
     return info.token_id, token
@@ -181,7 +181,7 @@ def test_disabled_user_loses_their_session(app: webtest.TestApp, sql_url: str) -
     app.get("/api/v1/collections", status=200)
     services = make_services(sql_url)
     try:
-        services.users.disable_user("viewer")
+        UserRegistry(services.sessionmaker).disable_user("viewer")
     finally:
         services.close()
     app.get("/api/v1/collections", status=401)
@@ -340,9 +340,9 @@ def test_revoked_or_unknown_token_is_refused(app: webtest.TestApp, sql_url: str)
     app.get("/api/v1/sites", headers=bearer(token), status=200)
     services = make_services(sql_url)
     try:
-        services.users.revoke_token(token_id)
+        UserRegistry(services.sessionmaker).revoke_token(token_id)
         with pytest.raises(BadCredentials):
-            services.users.verify_token(token)
+            UserRegistry(services.sessionmaker).verify_token(token)
     finally:
         services.close()
     for headers in (bearer(token), bearer("nntsc_made-up"), bearer("")):
@@ -620,10 +620,12 @@ def test_nntsc_user_add_and_token(sql_url: str, tmp_path: Path) -> None:
 
     services = make_services(sql_url)
     try:
-        assert services.users.authenticate("alice", "first admin password").roles == ("admin",)
-        assert services.users.verify_token(token).username == "alice"
+        assert UserRegistry(services.sessionmaker).authenticate(
+            "alice", "first admin password"
+        ).roles == ("admin",)
+        assert UserRegistry(services.sessionmaker).verify_token(token).username == "alice"
         with pytest.raises(BadCredentials):
-            services.users.authenticate("eve", "one password")
+            UserRegistry(services.sessionmaker).authenticate("eve", "one password")
     finally:
         services.close()
 

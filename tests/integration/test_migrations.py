@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from nntsc.store.models import metadata
+from nntsc.plugins import declared_metadata
 from nntsc.store.schema import current_revision, downgrade_sql, head_revision, upgrade_sql
 
 
@@ -17,7 +17,7 @@ def _differences(url: str) -> list:
         upgrade_sql(engine)
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return compare_metadata(context, metadata)
+            return compare_metadata(context, declared_metadata())
     finally:
         engine.dispose()
 

@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 import ampweb
+from ampweb.accounts import UserRegistry
 from ampweb.views.openapi import openapi_document
 
 SPEC = Path(ampweb.__file__).parent / "openapi.yaml"
@@ -119,8 +120,8 @@ def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     try:
         services.sites.create_site("amp-a", addresses=["192.0.2.1"])
         services.sites.create_mesh("mesh-a", is_source=True, members=["amp-a"])
-        services.users.create_user("editor", roles=["editconfig"])
-        _, token = services.users.create_token("editor", "schemathesis")
+        UserRegistry(services.sessionmaker).create_user("editor", roles=["editconfig"])
+        _, token = UserRegistry(services.sessionmaker).create_token("editor", "schemathesis")
     finally:
         services.close()
     with serve_app(**{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"}) as server_url:

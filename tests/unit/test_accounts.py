@@ -15,10 +15,11 @@ from argon2 import PasswordHasher
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
-from nntsc.errors import AlreadyExists, BadCredentials, BadValue, UnknownToken, UnknownUser
-from nntsc.store.models import ApiToken, User
+from ampweb.accounts.errors import BadCredentials, UnknownToken, UnknownUser
+from ampweb.accounts.models import ApiToken, User
+from ampweb.accounts.registry import ROLES, TOKEN_PREFIX, UserInfo, UserRegistry, hash_token
+from nntsc.errors import AlreadyExists, BadValue
 from nntsc.store.schema import upgrade_sql
-from nntsc.store.users import ROLES, TOKEN_PREFIX, UserInfo, UserRegistry, hash_token
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "correct horse battery"

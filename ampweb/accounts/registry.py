@@ -25,8 +25,9 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from nntsc.errors import AlreadyExists, BadCredentials, BadValue, UnknownToken, UnknownUser
-from nntsc.store.models import ApiToken, User
+from ampweb.accounts.errors import BadCredentials, UnknownToken, UnknownUser
+from ampweb.accounts.models import ApiToken, User
+from nntsc.errors import AlreadyExists, BadValue
 from nntsc.store.sites import check_flag, check_text
 from nntsc.store.streams import Page
 

@@ -1,0 +1,52 @@
+"""The tables of the accounts: users and their API tokens.
+
+They are declared on the platform's one SQL metadata (`nntsc.store.models.Base`),
+so the migrations in ``migrations/`` create them with everything else and
+`tests/integration/test_migrations.py` compares them too; nntsc learns of this
+module through the ``nntsc.tables`` entry point (see `nntsc.plugins`), never
+by importing the web app.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nntsc.store.models import Base
+
+
+class User(Base):
+    """Someone who may log in to the web app; what they may do is given by `roles`."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    long_name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(255), default="")
+    #: An argon2 hash in its PHC string form; empty when the user may not log in
+    #: with a password (API tokens only).
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    #: Role names, e.g. ``["admin"]`` (see `ampweb.accounts.registry.ROLES`).
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiToken(Base):
+    """A token a script sends as ``Authorization: Bearer``; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: SHA-256 of the token, hex: tokens are random enough that a slow hash adds nothing.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The first characters of the token, so that people can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(
+        ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created: Mapped[int] = mapped_column(BigInteger)
+    last_used: Mapped[int | None] = mapped_column(BigInteger)
+    #: When the token was revoked (Unix seconds); ``None`` while it is valid.
+    revoked: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,64 @@
+"""What packages built on nntsc add to it: SQL tables and `nntsc` subcommands.
+
+Dependencies point one way (ampweb -> ampy -> nntsc), so nntsc never imports
+the packages above it. A package that keeps tables in the platform's SQL
+database, or offers commands under `nntsc`, names them as entry points of
+its distribution instead::
+
+    [options.entry_points]
+    nntsc.tables =
+        accounts = ampweb.accounts.models      # a module declaring tables on Base
+    nntsc.commands =
+        user = ampweb.accounts.cli:user         # a click command or group
+
+and nntsc loads them when it needs the whole schema (migrations, the schema
+check) or the command line (`nntsc --help`, `nntsc user ...`).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import click
+    from sqlalchemy import MetaData
+
+TABLES_GROUP = "nntsc.tables"
+COMMANDS_GROUP = "nntsc.commands"
+#: nntsc's own modules that declare tables outside `nntsc.store.models`.
+OWN_TABLE_MODULES = ("nntsc.events.models",)
+
+
+def _entry_points(group: str) -> dict[str, EntryPoint]:
+    return {point.name: point for point in entry_points(group=group)}
+
+
+@functools.cache
+def declared_metadata() -> MetaData:
+    """The SQL metadata with every table: nntsc's own (`nntsc.store.models` and
+    `OWN_TABLE_MODULES`) and those of the ``nntsc.tables`` modules of other packages.
+
+    Migrations are generated from and checked against this, so a table
+    declared by a plug-in package is part of the schema like any other.
+    """
+    from nntsc.store.models import metadata
+
+    for module in OWN_TABLE_MODULES:
+        importlib.import_module(module)
+    for point in _entry_points(TABLES_GROUP).values():
+        importlib.import_module(point.value)
+    return metadata
+
+
+def command_names() -> list[str]:
+    """The names of the subcommands other packages add to `nntsc`."""
+    return sorted(_entry_points(COMMANDS_GROUP))
+
+
+def load_command(name: str) -> click.Command | None:
+    """The subcommand `name` that a package adds to `nntsc`, or ``None`` if none does."""
+    point = _entry_points(COMMANDS_GROUP).get(name)
+    return point.load() if point is not None else None

@@ -1,0 +1,68 @@
+"""nntsc takes the web app's tables and commands through entry points, never by importing it."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from nntsc.cli import main as cli
+from nntsc.plugins import command_names, declared_metadata
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_nntsc_imports_nothing_above_it() -> None:
+    """No module of nntsc names ampy or ampweb in an import (dependencies point down)."""
+    offenders = []
+    for path in sorted((ROOT / "nntsc").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [
+                f"{path.relative_to(ROOT)}:{node.lineno} {name}"
+                for name in names
+                if name.split(".")[0] in ("ampy", "ampweb")
+            ]
+    assert offenders == []
+
+
+def test_running_a_collector_command_loads_no_web_app() -> None:
+    """Plug-in commands are loaded only when asked for: `nntsc collect` stays free of ampweb."""
+    code = (
+        "import sys\n"
+        "from nntsc.cli import main\n"
+        "main.get_command(None, 'collect')\n"
+        "import nntsc.store.paths, nntsc.store.models, nntsc.config\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ampweb', 'ampy'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_accounts_tables_join_the_declared_metadata() -> None:
+    tables = declared_metadata().tables
+    assert {"users", "api_tokens", "events", "traceroute_ip_paths"} <= set(tables)
+    assert tables["api_tokens"].c.username.references(tables["users"].c.username)
+
+
+def test_nntsc_offers_the_user_commands_of_ampweb() -> None:
+    assert "user" in command_names()
+    listed = CliRunner().invoke(cli, ["--help"])
+    assert listed.exit_code == 0, listed.output
+    assert "user" in listed.output.split("Commands:")[1]
+    helped = CliRunner().invoke(cli, ["user", "--help"])
+    assert helped.exit_code == 0, helped.output
+    assert "add" in helped.output
+    assert "token" in helped.output
+    unknown = CliRunner().invoke(cli, ["no-such-command"])
+    assert unknown.exit_code == 2
+    assert "No such command" in unknown.output
