@@ -1,40 +1,83 @@
-"""Collector throughput: amplet2 ICMP reports through RabbitMQ into InfluxDB, acknowledged.
+"""Collector throughput: amplet2 reports through RabbitMQ into InfluxDB, acknowledged.
 
-The reports are published to a fresh queue first (timed on their own: that
-is the monitors' work), then `Collector` consumes, decodes, parses, writes
-to InfluxDB and PostgreSQL, and acknowledges them; the clock stops when the
-queue is empty and every row is stored. The same rows are then written as
-bare line protocol by the same InfluxDB client. Target: collector rows/s at
-least 0.3 of the bare write's.
+Two workloads.
 
-    .venv/bin/python bench/collector.py [--sites 10] [--hours 6]
+``amplet`` (issue 17, the predecessor's scale): MONITORS x TARGETS ICMP
+reports (default 50 x 200), each for one target name with ADDRESSES
+addresses (default 2: one IPv4, one IPv6, so two rows and two streams per
+report), about 1 % of the probes lost. The reports are real amplet2 protobuf
+bytes with amplet2's AMQP properties (header ``x-amp-test-type``,
+``user_id`` = monitor, ``timestamp``, persistent, ``application/octet-stream``),
+queued in RabbitMQ before the clock starts. Then ``nntsc collect`` is
+launched as its own process with ``deploy/production.ini`` as shipped (only
+the service URLs and queue names point at throwaway ones), and the clock
+runs from launch until every row is stored and every message acknowledged
+(the collector's metrics say so; the bench then checks InfluxDB's count and
+the queue). Each run does it **cold** (empty databases: every stream is
+created) and **warm** (the streams exist, a new minute of reports, a new
+collector process), and writes the same rows as bare line protocol with the
+same InfluxDB client: into new series after the cold run, into those
+(existing) series after the warm one. CPU seconds of the collector, InfluxDB
+and PostgreSQL (this database's backends) come from ``/proc``; SQL statements
+from the collectors' ``nntsc_sql_statements`` metric. Then the rollup
+pass over those rows is timed, and several collectors drain one more minute
+together (``--scale``).
+
+``mesh``: the former workload: a simulated 10-site mesh (12.6 rows per
+report), streams made before the clock, the collector in this process.
+
+Medians over ``--runs`` runs are printed with the targets of issue 17.
+
+    flock /tmp/bench.lock .venv/bin/python bench/collector.py [--workload amplet|mesh|both]
+        [--monitors 50] [--targets 200] [--addresses 2] [--runs 3] [--scale 2,4]
 """
 
 from __future__ import annotations
 
 import argparse
+import configparser
 import gc
 import os
+import random
+import signal
+import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from kombu import Connection, Exchange, Producer, Queue
+from sqlalchemy import create_engine, select, text
 
-from bench.common import bench_services
+from bench.common import POSTGRES, bench_services
 from nntsc import wire
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
+from nntsc.config import Services
 from nntsc.demo import SimulatedMesh
 from nntsc.ingest.amqp import Collector, CollectorSettings
 from nntsc.ingest.pipeline import DEFAULT_BATCH_SIZE
+from nntsc.store.models import property_table
 
 BROKER = os.environ.get("NNTSC_TEST_AMQP", "127.0.0.1:5672")
 PUBLISHER = "nntsc-test-publisher"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRODUCTION_INI = os.path.join(ROOT, "deploy", "production.ini")
+NNTSC = os.path.join(os.path.dirname(sys.executable), "nntsc")
+TICKS = os.sysconf("SC_CLK_TCK")
+#: Seconds a drain may take before the bench gives up.
+DRAIN_LIMIT = 900
+
+Message = tuple[str, int, bytes]
 
 
 def publisher_url() -> str:
@@ -48,94 +91,624 @@ def publisher_url() -> str:
     return f"amqp://{PUBLISHER}:{PUBLISHER}@{BROKER}//"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sites", type=int, default=10)
-    parser.add_argument("--hours", type=float, default=6)
-    args = parser.parse_args()
+# -- CPU seconds from /proc ----------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads) so far; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # Fields 14 and 15 (utime, stime); the split dropped the first two.
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def pids_named(name: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() == name:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+class ServerCpu:
+    """CPU seconds spent by InfluxDB (the whole server) and by one database's PostgreSQL backends.
+
+    InfluxDB serves everyone on this machine, so its figure includes what
+    others asked of it meanwhile; PostgreSQL's counts only the backends
+    connected to the bench's database (the collector's and the bench's own).
+    """
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.influx = pids_named("influxd")
+        self.admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+
+    def _backends(self) -> dict[int, float]:
+        with self.admin.connect() as connection:
+            pids = connection.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                {"name": self.database},
+            ).all()
+        return {pid: cpu_seconds(pid) for pid in pids}
+
+    def snapshot(self) -> tuple[float, dict[int, float]]:
+        return sum(cpu_seconds(pid) for pid in self.influx), self._backends()
+
+    @staticmethod
+    def since(
+        before: tuple[float, dict[int, float]], after: tuple[float, dict[int, float]]
+    ) -> tuple[float, float]:
+        """(InfluxDB, PostgreSQL) CPU seconds between two snapshots."""
+        influx = after[0] - before[0]
+        postgres = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
+        return influx, postgres
+
+    def close(self) -> None:
+        self.admin.dispose()
+
+
+# -- the amplet2 workload -------------------------------------------------------------
+
+
+def amplet_messages(
+    monitors: int, targets: int, addresses: int, timestamp: int, seed: int
+) -> list[Message]:
+    """One ICMP report per (monitor, target) at `timestamp`: (monitor, timestamp, protobuf bytes).
+
+    A target has `addresses` addresses, IPv4 and IPv6 in turn; a probe is
+    lost with probability 0.01 (an item with an address and no rtt).
+    """
+    rnd = random.Random(seed)
+    messages = []
+    for m in range(monitors):
+        monitor = f"amp-mon-{m:03d}.example.net"
+        for t in range(targets):
+            items = []
+            for a in range(addresses):
+                if a % 2 == 0:
+                    family, address = socket.AF_INET, bytes([10, t // 256, t % 256, 1 + a // 2])
+                else:
+                    family = socket.AF_INET6
+                    address = bytes([0x20, 0x01, 0x0D, 0xB8, t // 256, t % 256] + [0] * 9)
+                    address += bytes([1 + a // 2])
+                item: dict[str, Any] = {"name": f"target-{t:04d}.example.org", "address": address}
+                item["family"] = family
+                if rnd.random() >= 0.01:
+                    item["rtt"] = int(rnd.uniform(1_000, 250_000))
+                items.append(item)
+            report = {"header": {"packet_size": 84, "random": False, "dscp": 0}, "reports": items}
+            messages.append((monitor, timestamp, wire.encode("icmp", report)))
+    return messages
+
+
+def rows_of(services: Services, messages: Sequence[Message]) -> tuple[list[Row], dict]:
+    """The rows the collector makes of `messages`, with stream ids from the database."""
+    icmp = get_collection("amp-icmp")
+    table = property_table(icmp)
+    with services.engine.connect() as connection:
+        found = connection.execute(select(table)).all()
+    ids = {tuple(row._mapping[n] for n in icmp.property_names): row.stream_id for row in found}
+    tags = {row.stream_id: {n: row._mapping[n] for n in icmp.property_names} for row in found}
+    rows = []
+    for source, timestamp, body in messages:
+        for parsed in icmp.parse(wire.decode("icmp", body), source, timestamp):
+            key = icmp.key_getter(parsed.properties)
+            rows.append(Row(ids[key], timestamp, parsed.values))
+    return rows, tags
+
+
+def raw_write(services: Services, lines: Sequence[str]) -> None:
+    """Line protocol into the raw policy, in batches of the collector's size, by its client."""
+    store = services.timeseries
+    for index in range(0, len(lines), DEFAULT_BATCH_SIZE):
+        store.client.write_points(
+            lines[index : index + DEFAULT_BATCH_SIZE],
+            time_precision="s",
+            database=store.database,
+            retention_policy="raw",
+            protocol="line",
+        )
+
+
+def influx_count(services: Services, measurement: str, start: int, end: int) -> int:
+    store = services.timeseries
+    result = store._query(
+        f'SELECT count("results") FROM "{store.database}"."raw"."{measurement}" '
+        f"WHERE time >= {start}s AND time < {end}s"
+    )
+    points = list(result.get_points())
+    return int(points[0]["count"]) if points else 0
+
+
+@dataclass
+class Queues:
+    """The throwaway exchange, queue and dead-letter names of one bench database."""
+
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    @property
+    def settings(self) -> CollectorSettings:
+        return CollectorSettings(
+            amqp_url=f"amqp://guest:guest@{BROKER}//",
+            queue=f"bench-{self.tag}",
+            exchange=f"bench-ex-{self.tag}",
+            dead_letter_exchange=f"bench-dead-{self.tag}",
+        )
+
+    def publish(self, messages: Sequence[Message]) -> float:
+        """Queue `messages` as amplet2 monitors do; seconds taken (until all are queued)."""
+        settings = self.settings
+        exchange = Exchange(settings.exchange, type="direct", durable=True)
+        queue = Queue(
+            settings.queue, exchange=exchange, routing_key=settings.routing_key, durable=True
+        )
+        started = time.perf_counter()
+        with Connection(publisher_url()) as publisher:
+            channel = publisher.channel()
+            queue(channel).declare()
+            producer = Producer(channel, exchange=exchange)
+            for source, timestamp, body in messages:
+                producer.publish(
+                    body,
+                    routing_key=settings.routing_key,
+                    headers={"x-amp-test-type": "icmp"},
+                    user_id=source,
+                    timestamp=timestamp,
+                    delivery_mode=2,
+                    content_type="application/octet-stream",
+                    serializer=None,
+                )
+        while self.ready() < len(messages):
+            time.sleep(0.05)
+        return time.perf_counter() - started
+
+    def ready(self) -> int:
+        """Messages in the queue not delivered to a consumer (unacknowledged ones are not)."""
+        with Connection(self.settings.amqp_url) as connection:
+            channel = connection.channel()
+            _, count, _ = channel.queue_declare(self.settings.queue, passive=True)
+            return count
+
+    def delete(self) -> None:
+        settings = self.settings
+        with Connection(settings.amqp_url) as connection:
+            channel = connection.channel()
+            for name in (settings.queue, settings.dead_letter_queue):
+                channel.queue_delete(name)
+            for name in (settings.exchange, settings.dead_letter_exchange):
+                channel.exchange_delete(name)
+
+
+def collector_ini(services: Services, queues: Queues, directory: str) -> str:
+    """deploy/production.ini as shipped, its services and queue names pointed at the bench's."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(PRODUCTION_INI)
+    settings = queues.settings
+    app = parser["app:main"]
+    app["nntsc.sql_url"] = services.settings["nntsc.sql_url"]
+    app["nntsc.timeseries_url"] = services.settings["nntsc.timeseries_url"]
+    app["nntsc.amqp_url"] = settings.amqp_url
+    app["nntsc.amqp_queue"] = settings.queue
+    app["nntsc.amqp_exchange"] = settings.exchange
+    app["nntsc.amqp_dead_letter_exchange"] = settings.dead_letter_exchange
+    path = os.path.join(directory, "collector.ini")
+    with open(path, "w") as out:
+        parser.write(out)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The collector's metrics: sample name -> value (labels summed)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        body = answer.read().decode()
+    values: dict[str, float] = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            name = name.split("{", 1)[0]
+            values[name] = values.get(name, 0.0) + float(value)
+    return values
+
+
+@dataclass
+class Drain:
+    """One timed drain of the queue by collector processes."""
+
+    seconds: float
+    startup: float
+    collector_cpu: float
+    startup_cpu: float
+    influx_cpu: float
+    postgres_cpu: float
+    statements: int
+    batches: int
+    rows_written: int
+    acknowledged: int
+
+
+def drain(
+    services: Services,
+    queues: Queues,
+    messages: int,
+    rows: int,
+    processes: int = 1,
+) -> Drain:
+    """Launch `processes` ``nntsc collect``; time them until `rows` are stored and all acked."""
+    database = services.settings["nntsc.sql_url"].rsplit("/", 1)[1]
+    servers = ServerCpu(database)
+    with tempfile.TemporaryDirectory() as directory:
+        ini = collector_ini(services, queues, directory)
+        ports = [free_port() for _ in range(processes)]
+        gc.collect()
+        before = servers.snapshot()
+        started = time.perf_counter()
+        children = [
+            subprocess.Popen(
+                [NNTSC, "collect", "-c", ini, "--metrics-port", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=open(os.path.join(directory, f"collector-{port}.log"), "w"),  # noqa: SIM115
+            )
+            for port in ports
+        ]
+        startup = None
+        startup_cpu = 0.0
+        try:
+            while True:
+                if time.perf_counter() - started > DRAIN_LIMIT:
+                    raise RuntimeError(f"not drained after {DRAIN_LIMIT} s")
+                for child in children:
+                    if child.poll() is not None:
+                        with open(os.path.join(directory, f"collector-{ports[0]}.log")) as log:
+                            raise RuntimeError(f"collector exited: {log.read()[-3000:]}")
+                try:
+                    metrics = [scrape(port) for port in ports]
+                except OSError:
+                    time.sleep(0.02)
+                    continue
+                if startup is None:
+                    startup = time.perf_counter() - started
+                    startup_cpu = sum(cpu_seconds(child.pid) for child in children)
+                written = sum(m.get("nntsc_rows_written_total", 0) for m in metrics)
+                acked = sum(m.get("nntsc_messages_acknowledged_total", 0) for m in metrics)
+                if written >= rows and acked >= messages:
+                    break
+                time.sleep(0.05)
+            seconds = time.perf_counter() - started
+            after = servers.snapshot()
+            collector_cpu = sum(cpu_seconds(child.pid) for child in children)
+            statements = int(sum(m.get("nntsc_sql_statements_total", 0) for m in metrics))
+            batches = sum(int(m.get("nntsc_batch_rows_count", 0)) for m in metrics)
+        finally:
+            for child in children:
+                child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(60)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+    influx, postgres = ServerCpu.since(before, after)
+    servers.close()
+    return Drain(
+        seconds=seconds,
+        startup=startup or 0.0,
+        collector_cpu=collector_cpu,
+        startup_cpu=startup_cpu,
+        influx_cpu=influx,
+        postgres_cpu=postgres,
+        statements=statements,
+        batches=batches,
+        rows_written=int(written),
+        acknowledged=int(acked),
+    )
+
+
+@dataclass
+class Raw:
+    seconds: float
+    influx_cpu: float
+
+
+def timed_raw(services: Services, lines: Sequence[str]) -> Raw:
+    servers = ServerCpu(services.settings["nntsc.sql_url"].rsplit("/", 1)[1])
+    gc.collect()
+    before = servers.snapshot()
+    started = time.perf_counter()
+    raw_write(services, lines)
+    seconds = time.perf_counter() - started
+    influx, _ = ServerCpu.since(before, servers.snapshot())
+    servers.close()
+    return Raw(seconds, influx)
+
+
+def bare_lines(services: Services, rows: Sequence[Row], tags: dict) -> list[str]:
+    lines, _ = services.timeseries.line_protocol(get_collection("amp-icmp"), rows, tags)
+    return [line.replace("amp-icmp,", "bare-icmp,", 1) for line in lines]
+
+
+def check_stored(services: Services, queues: Queues, measurement: str, minute: int, rows: int):
+    """Every row of `minute` in InfluxDB, nothing left in the queue; raise otherwise."""
+    stored = influx_count(services, measurement, minute, minute + 60)
+    if stored != rows:
+        raise RuntimeError(f"{measurement} holds {stored} rows of minute {minute}, not {rows}")
+    left = queues.ready()
+    if left:
+        raise RuntimeError(f"{left} messages left in the queue")
+
+
+def rollup_pass(services: Services, minute: int) -> tuple[int, float]:
+    """Time the rollup pass over everything marked, as if the hour had closed and settled."""
+    store = services.timeseries
+    now = minute - minute % 3600 + 3600 + 600
+    started = time.perf_counter()
+    marks = store.process_rollups(now=now)
+    return marks, time.perf_counter() - started
+
+
+@dataclass
+class AmpletRun:
+    reports: int
+    rows: int
+    cold: Drain
+    cold_raw: Raw
+    warm: Drain
+    warm_raw: Raw
+    rollup_marks: int
+    rollup_seconds: float
+    rollup_rows: int
+    scaled: dict[int, Drain]
+
+
+def amplet_run(args: argparse.Namespace, seed: int, scale: Sequence[int]) -> AmpletRun:
+    now = int(time.time())
+    # Two minutes back: the newest results, in an hour still open.
+    minute = now - now % 60 - 120
+    cold_messages = amplet_messages(args.monitors, args.targets, args.addresses, minute, seed)
+    reports = len(cold_messages)
+    queues = Queues()
+    with bench_services() as services:
+        try:
+            queues.publish(cold_messages)
+            families = min(args.addresses, 2)
+            expected = reports * families
+            cold = drain(services, queues, reports, expected)
+            check_stored(services, queues, "amp-icmp", minute, expected)
+            rows, tags = rows_of(services, cold_messages)
+            assert len(rows) == expected, (len(rows), expected)
+            del cold_messages
+            cold_raw = timed_raw(services, bare_lines(services, rows, tags))
+
+            warm_minute = minute + 60
+            warm_messages = amplet_messages(
+                args.monitors, args.targets, args.addresses, warm_minute, seed + 1
+            )
+            queues.publish(warm_messages)
+            warm = drain(services, queues, reports, expected)
+            check_stored(services, queues, "amp-icmp", warm_minute, expected)
+            rows, tags = rows_of(services, warm_messages)
+            del warm_messages
+            warm_raw = timed_raw(services, bare_lines(services, rows, tags))
+
+            scaled = {}
+            for index, processes in enumerate(scale):
+                scale_minute = minute - 60 * (index + 1)
+                messages = amplet_messages(
+                    args.monitors, args.targets, args.addresses, scale_minute, seed + 2 + index
+                )
+                queues.publish(messages)
+                scaled[processes] = drain(services, queues, reports, expected, processes)
+                check_stored(services, queues, "amp-icmp", scale_minute, expected)
+                if scaled[processes].rows_written != expected:
+                    raise RuntimeError(
+                        f"{processes} collectors wrote {scaled[processes].rows_written} rows, "
+                        f"not {expected}: rows doubled"
+                    )
+
+            marks, rollup_seconds = rollup_pass(services, minute)
+            rollup_rows = expected * (2 + len(scale))
+        finally:
+            queues.delete()
+    return AmpletRun(
+        reports,
+        expected,
+        cold,
+        cold_raw,
+        warm,
+        warm_raw,
+        marks,
+        rollup_seconds,
+        rollup_rows,
+        scaled,
+    )
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def report_amplet(args: argparse.Namespace, runs: Sequence[AmpletRun], scale: Sequence[int]):
+    first = runs[0]
+    print(
+        f"== amplet workload: {args.monitors} monitors x {args.targets} targets x "
+        f"{args.addresses} addresses: {first.reports} reports, {first.rows} rows, "
+        f"{first.rows} streams; {len(runs)} runs, medians (each run in brackets)"
+    )
+
+    def line(label: str, values: Sequence[float], unit: str, fmt: str = ",.0f", target=""):
+        each = ", ".join(format(v, fmt) for v in values)
+        print(f"  {label}: {format(median(values), fmt)} {unit} [{each}]{target}")
+
+    for kind in ("cold", "warm"):
+        drains: list[Drain] = [getattr(r, kind) for r in runs]
+        raws: list[Raw] = [getattr(r, f"{kind}_raw") for r in runs]
+        series = "new series" if kind == "cold" else "existing series"
+        goal = 0.2 if kind == "cold" else 0.3
+        print(f" {kind} ({'every stream created' if kind == 'cold' else 'streams exist'}):")
+        line("collector rows/s", [first.rows / d.seconds for d in drains], "rows/s")
+        line("collector reports/s", [first.reports / d.seconds for d in drains], "reports/s")
+        line(
+            f"raw line-protocol write ({series}) rows/s",
+            [first.rows / r.seconds for r in raws],
+            "rows/s",
+        )
+        line(
+            "ratio collector/raw",
+            [r.seconds / d.seconds for d, r in zip(drains, raws, strict=True)],
+            "",
+            ".2f",
+            f"  (target >= {goal})",
+        )
+        line("launch to consuming", [d.startup for d in drains], "s", ".2f")
+        line(
+            "collector CPU per report (from launch)",
+            [1000 * d.collector_cpu / first.reports for d in drains],
+            "ms",
+            ".3f",
+            "  (target <= 0.12)",
+        )
+        line(
+            "collector CPU per report (after start-up)",
+            [1000 * (d.collector_cpu - d.startup_cpu) / first.reports for d in drains],
+            "ms",
+            ".3f",
+        )
+        line("InfluxDB CPU, collector", [d.influx_cpu for d in drains], "s", ".2f")
+        line("InfluxDB CPU, raw write", [r.influx_cpu for r in raws], "s", ".2f")
+        line(
+            "InfluxDB CPU ratio collector/raw",
+            [d.influx_cpu / max(r.influx_cpu, 0.01) for d, r in zip(drains, raws, strict=True)],
+            "",
+            ".2f",
+            "  (target <= 1.3)",
+        )
+        line("PostgreSQL CPU", [d.postgres_cpu for d in drains], "s", ".2f")
+        line("SQL statements", [d.statements for d in drains], "")
+        line("batches", [d.batches for d in drains], "")
+        line(
+            "SQL statements per batch",
+            [d.statements / max(d.batches, 1) for d in drains],
+            "",
+            ".1f",
+        )
+    line(
+        "rollup maintenance",
+        [r.rollup_rows / r.rollup_seconds for r in runs],
+        "rows/s of input",
+    )
+    line(
+        "rollup rows/s / collector warm rows/s",
+        [(r.rollup_rows / r.rollup_seconds) / (r.rows / r.warm.seconds) for r in runs],
+        "",
+        ".2f",
+        "  (target >= 1.5)",
+    )
+    for processes in scale:
+        line(
+            f"{processes} collectors (existing streams) rows/s",
+            [r.rows / r.scaled[processes].seconds for r in runs],
+            "rows/s",
+        )
+        line(
+            f"{processes} collectors speed-up over 1",
+            [r.warm.seconds / r.scaled[processes].seconds for r in runs],
+            "",
+            ".2f",
+        )
+
+
+# -- the former workload (in-process) -------------------------------------------------
+
+
+def mesh_workload(args: argparse.Namespace) -> None:
     icmp = get_collection("amp-icmp")
     end = int(time.time()) - 600
     mesh = SimulatedMesh(args.sites, end - int(args.hours * 3600), end, 60, seed=9)
     messages = [(s, ts, wire.encode("icmp", r)) for s, ts, r in mesh.reports()]
+    queues = Queues()
+    settings = queues.settings
+    with bench_services() as services:
+        try:
+            published = queues.publish(messages)
+            # The streams exist before the clock starts: a collector runs for
+            # months, and creates them in its first minutes.
+            rows = [
+                Row(services.streams.stream_id(icmp, parsed.properties), ts, parsed.values)
+                for source, ts, body in messages
+                for parsed in icmp.parse(wire.decode("icmp", body), source, ts)
+            ]
+            row_count = len(rows)
+            gc.collect()
+            collector = Collector(services, settings)
+            stored = collector.metrics.rows_written.labels("amp-icmp")
+            thread = threading.Thread(target=collector.run, daemon=True)
+            started = time.perf_counter()
+            thread.start()
+            while stored._value.get() < row_count or collector._unacked:
+                time.sleep(0.02)
+            consumed = time.perf_counter() - started
+            collector.stop()
+            thread.join(30)
 
-    tag = uuid.uuid4().hex[:8]
-    settings = CollectorSettings(
-        amqp_url=f"amqp://guest:guest@{BROKER}//",
-        queue=f"bench-{tag}",
-        exchange=f"bench-ex-{tag}",
-        dead_letter_exchange=f"bench-dead-{tag}",
-    )
-    exchange = Exchange(settings.exchange, type="direct", durable=True)
-    queue = Queue(settings.queue, exchange=exchange, routing_key=settings.routing_key, durable=True)
-    with bench_services() as services, Connection(publisher_url()) as publisher:
-        channel = publisher.channel()
-        queue(channel).declare()
-        producer = Producer(channel, exchange=exchange)
-        started = time.perf_counter()
-        for source, timestamp, body in messages:
-            producer.publish(
-                body,
-                routing_key=settings.routing_key,
-                headers={"x-amp-test-type": "icmp"},
-                user_id=source,
-                timestamp=timestamp,
-                delivery_mode=2,
-                content_type="application/octet-stream",
-                serializer=None,
-            )
-        published = time.perf_counter() - started
-
-        # The streams exist before the clock starts: a collector runs for
-        # months, and creates them in its first minutes.
-        rows = [
-            Row(services.streams.stream_id(icmp, parsed.properties), ts, parsed.values)
-            for source, ts, body in messages
-            for parsed in icmp.parse(wire.decode("icmp", body), source, ts)
-        ]
-        row_count = len(rows)
-        # Neither side's clock pays for collecting the set-up's garbage.
-        gc.collect()
-
-        collector = Collector(services, settings)
-        stored = collector.metrics.rows_written.labels("amp-icmp")
-        thread = threading.Thread(target=collector.run, daemon=True)
-        started = time.perf_counter()
-        thread.start()
-        while stored._value.get() < row_count or collector._unacked:
-            time.sleep(0.02)
-        consumed = time.perf_counter() - started
-        collector.stop()
-        thread.join(30)
-
-        store = services.timeseries
-        tags = {s.stream_id: s.properties for s in services.streams.find(icmp, pagesize=1000).items}
-        lines, _ = store.line_protocol(icmp, rows, tags)
-        lines = [line.replace("amp-icmp,", "bare-icmp,", 1) for line in lines]
-        gc.collect()
-        started = time.perf_counter()
-        for index in range(0, len(lines), DEFAULT_BATCH_SIZE):
-            store.client.write_points(
-                lines[index : index + DEFAULT_BATCH_SIZE],
-                time_precision="s",
-                database=store.database,
-                retention_policy="raw",
-                protocol="line",
-            )
-        bare = time.perf_counter() - started
-        queue(channel).delete()
-        Queue(settings.dead_letter_queue, channel=channel).delete()
-
-    print(f"{len(messages)} ICMP reports, {row_count} rows ({args.sites} sites, {args.hours} h)")
-    print(f"publish to RabbitMQ (the monitors' side): {len(messages) / published:,.0f} reports/s")
+            tags = {
+                s.stream_id: s.properties for s in services.streams.find(icmp, pagesize=1000).items
+            }
+            bare = timed_raw(services, bare_lines(services, rows, tags)).seconds
+            marks, rollup_seconds = rollup_pass(services, end)
+        finally:
+            queues.delete()
     print(
-        f"collector (consume, decode, parse, write, ack): {len(messages) / consumed:,.0f} "
+        f"== mesh workload: {len(messages)} ICMP reports, {row_count} rows "
+        f"({args.sites} sites, {args.hours} h), collector in this process, streams made first"
+    )
+    print(f"  publish to RabbitMQ (the monitors' side): {len(messages) / published:,.0f} reports/s")
+    print(
+        f"  collector (consume, decode, parse, write, ack): {len(messages) / consumed:,.0f} "
         f"reports/s, {row_count / consumed:,.0f} rows/s ({consumed:.2f} s)"
     )
-    print(f"bare line-protocol write, same client: {row_count / bare:,.0f} rows/s ({bare:.2f} s)")
+    print(f"  raw line-protocol write, same client: {row_count / bare:,.0f} rows/s ({bare:.2f} s)")
+    print(f"  ratio collector/raw: {bare / consumed:.2f} (target >= 0.3)")
     print(
-        f"ratio collector/bare: {bare / consumed:.2f} (target >= 0.3); "
-        f"end to end incl. publishing: {bare / (consumed + published):.2f}"
+        f"  rollup maintenance: {marks} marks in {rollup_seconds:.2f} s, "
+        f"{row_count / rollup_seconds:,.0f} rows/s of input "
+        f"({(row_count / rollup_seconds) / (row_count / consumed):.2f} x the collector's rows/s)"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workload", choices=("amplet", "mesh", "both"), default="both")
+    parser.add_argument("--monitors", type=int, default=50)
+    parser.add_argument("--targets", type=int, default=200)
+    parser.add_argument("--addresses", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--scale", default="2,4", help="numbers of collector processes to drain one minute with"
+    )
+    parser.add_argument("--sites", type=int, default=10, help="mesh workload")
+    parser.add_argument("--hours", type=float, default=6, help="mesh workload")
+    args = parser.parse_args()
+    scale = [int(n) for n in args.scale.split(",") if n.strip()]
+    print(f"load before: {os.getloadavg()[0]:.2f} (1-minute average, {os.cpu_count()} CPUs)")
+    if args.workload in ("amplet", "both"):
+        runs = [amplet_run(args, seed, scale) for seed in range(args.runs)]
+        report_amplet(args, runs, scale)
+    if args.workload in ("mesh", "both"):
+        mesh_workload(args)
+    print(f"load after: {os.getloadavg()[0]:.2f} (machine shared with other engineers)")
 
 
 if __name__ == "__main__":

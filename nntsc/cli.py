@@ -130,13 +130,28 @@ def _process_rollups(services: Services) -> int:
     is_flag=True,
     help="Only check that the broker and the stores answer; exit 1 if not.",
 )
-def collect(config_path: str, check_only: bool) -> None:
-    """Consume amplet2 reports from RabbitMQ into the stores until SIGTERM."""
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve the Prometheus metrics here instead of nntsc.metrics_port (0: none). "
+    "A port in use is skipped for the next free one, so several collectors can share an ini.",
+)
+def collect(config_path: str, check_only: bool, metrics_port: int | None) -> None:
+    """Consume amplet2 reports from RabbitMQ into the stores until SIGTERM.
+
+    Several collectors may consume the same queue (on one host or several):
+    the broker hands each message to one of them.
+    """
+    import dataclasses
+
     from nntsc.ingest.amqp import Collector, CollectorSettings, check
 
     settings = load_settings(config_path)
     services = Services.from_settings(settings)
     collector_settings = CollectorSettings.from_settings(services.settings)
+    if metrics_port is not None:
+        collector_settings = dataclasses.replace(collector_settings, metrics_port=metrics_port)
     try:
         if check_only:
             problems = check(services, collector_settings)

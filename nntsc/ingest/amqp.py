@@ -23,6 +23,7 @@ which leaves one copy of each.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import signal
 import ssl
@@ -37,12 +38,13 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import KombuError, OperationalError
 from kombu.message import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
 from nntsc import wire
 from nntsc.collections import for_amp_test
 from nntsc.config import Services
-from nntsc.errors import BadReport, NntscError, StoreUnavailable
+from nntsc.errors import BadReport, ConfigurationError, NntscError, StoreUnavailable
 from nntsc.ingest.pipeline import BatchOutcome, Ingestor, fewer_collections
 from nntsc.ingest.transport import ReadAheadTransport, has_frame
 
@@ -58,6 +60,8 @@ MAX_BACKOFF = 30.0
 IDLE_WITH_ROWS = 0.01
 #: Deliveries already read from the socket that are handled in one turn.
 BURST = 200
+#: Ports tried, from ``nntsc.metrics_port`` up, for the metrics of one collector.
+METRIC_PORTS = 16
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,11 @@ class CollectorMetrics:
         self.rows_written = Counter(
             "nntsc_rows_written", "Rows committed to the stores", ["collection"], registry=r
         )
+        self.acknowledged = Counter(
+            "nntsc_messages_acknowledged",
+            "Messages acknowledged to the broker (stored, or dead-lettered)",
+            registry=r,
+        )
         self.dead_lettered = Counter(
             "nntsc_messages_dead_lettered",
             "Messages sent to the dead-letter queue",
@@ -156,6 +165,11 @@ class CollectorMetrics:
         )
         self.store_errors = Counter(
             "nntsc_store_errors", "Batches that failed to commit", registry=r
+        )
+        self.sql_statements = Counter(
+            "nntsc_sql_statements",
+            "SQL statements sent by the collector (each parameter set of an executemany)",
+            registry=r,
         )
         self.store_up = Gauge(
             "nntsc_stores_up", "1 while the stores accept writes, 0 during an outage", registry=r
@@ -209,6 +223,10 @@ class Collector:
         self.metrics = metrics or CollectorMetrics()
         self.sleep = sleep
         self._stopping = False
+        #: The port the metrics are served on, once `run` started them (0: none).
+        self.metrics_port = 0
+        # When the broker was lost (monotonic clock), while it is.
+        self._broker_lost: float | None = None
         self._store_error: BaseException | None = None
         self._first_buffered: float | None = None
         # Delivery tags of this channel not yet acknowledged, oldest first, and
@@ -252,9 +270,11 @@ class Collector:
     def run(self) -> None:
         """Consume until stopped, reconnecting to the broker and waiting out store outages."""
         if self.settings.metrics_port:
-            start_http_server(self.settings.metrics_port, registry=self.metrics.registry)
-            log.info("metrics on port %d", self.settings.metrics_port)
+            self.metrics_port = serve_metrics(self.settings.metrics_port, self.metrics.registry)
         backoff = 1.0
+        engines = {id(e): e for e in (self.services.engine, self.services.read_engine)}.values()
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", self._count_statement)
         with fewer_collections():
             try:
                 while not self._stopping:
@@ -266,12 +286,21 @@ class Collector:
                         backoff = 1.0
                     except (OSError, KombuError, OperationalError, AMQPError) as error:
                         self.metrics.broker_up.set(0)
+                        if self._broker_lost is None:
+                            self._broker_lost = time.monotonic()
                         self._forget_unacknowledged()
                         log.warning("broker unavailable (%s); retrying in %.0f s", error, backoff)
                         self._pause(backoff)
                         backoff = min(backoff * 2, MAX_BACKOFF)
             finally:
                 self.ingestor.close_writer()
+                for engine in engines:
+                    event.remove(engine, "before_cursor_execute", self._count_statement)
+
+    def _count_statement(self, *args: Any) -> None:
+        """SQLAlchemy event: count what the stores cost PostgreSQL (statements per batch)."""
+        parameters, executemany = args[3], args[5]
+        self.metrics.sql_statements.inc(len(parameters) if executemany else 1)
 
     def _consume(self) -> None:
         try:
@@ -289,6 +318,13 @@ class Collector:
                     on_message=self._on_message,
                     on_decode_error=self._on_undecodable,
                 )
+                if self._broker_lost is not None:
+                    log.warning(
+                        "broker answers again after %.0f s; consuming %s",
+                        time.monotonic() - self._broker_lost,
+                        self.settings.queue,
+                    )
+                    self._broker_lost = None
                 self.metrics.broker_up.set(1)
                 log.info("consuming %s on %s", self.settings.queue, connection.as_uri())
                 with consumer:
@@ -361,6 +397,7 @@ class Collector:
         """Back off until every store answers again, then clear the failure."""
         backoff = 1.0
         self.metrics.store_up.set(0)
+        began = time.monotonic()
         while not self._stopping:
             try:
                 ping_stores(self.services)
@@ -369,7 +406,11 @@ class Collector:
                 self._pause(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
-            log.info("stores answer again; resuming")
+            # WARNING, as the failure was: an operator reading the log sees the outage end.
+            log.warning(
+                "stores answer again after %.0f s; resuming (unacknowledged reports come again)",
+                time.monotonic() - began,
+            )
             self.metrics.store_up.set(1)
             self._store_error = None
             return
@@ -540,15 +581,41 @@ class Collector:
         """
         delivered, done = self._delivered, self._done
         last = None
+        count = 0
         while delivered and delivered[0] in done:
             last = delivered.popleft()
             done.discard(last)
+            count += 1
         if last is None:
             return
         if not delivered:
             # Nothing is outstanding, so nothing else can be done.
             done.clear()
         self._channel.basic_ack(last, multiple=True)
+        self.metrics.acknowledged.inc(count)
+
+
+def serve_metrics(port: int, registry: CollectorRegistry) -> int:
+    """Serve `registry` on `port`, or on the next free one of `METRIC_PORTS`; return it.
+
+    Several collectors on one host (one ini file) thus each get a port of
+    their own: 9110, 9111, ...; the port taken is logged.
+    """
+    for candidate in range(port, port + METRIC_PORTS):
+        try:
+            start_http_server(candidate, registry=registry)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            continue
+        if candidate != port:
+            log.warning("metrics on port %d (%d was taken)", candidate, port)
+        else:
+            log.info("metrics on port %d", candidate)
+        return candidate
+    raise ConfigurationError(
+        f"metrics ports {port}-{port + METRIC_PORTS - 1} are all taken: set nntsc.metrics_port"
+    )
 
 
 def for_amp_test_safe(test: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import signal
 import socket
@@ -370,8 +371,10 @@ class TcpProxy:
 
 
 def test_influxdb_outage_loses_nothing_and_the_collector_keeps_running(
-    postgres_url, influx_url, names, publisher_url
+    postgres_url, influx_url, names, publisher_url, caplog
 ) -> None:  # type: ignore[no-untyped-def]
+    """Also: the outage's start and its end are both logged at WARNING or above."""
+    caplog.set_level(logging.WARNING, logger="nntsc.ingest.amqp")
     host, port = INFLUX_HOSTPORT
     proxy = TcpProxy((host, port))
     proxied = influx_url.replace(f"{host}:{port}", f"127.0.0.1:{proxy.port}")
@@ -404,6 +407,18 @@ def test_influxdb_outage_loses_nothing_and_the_collector_keeps_running(
             time.sleep(0.5)
         assert collector.metrics.store_up._value.get() == 1
         assert collector.metrics.store_errors._value.get() >= 1
+        messages_logged = [
+            (r.levelno, r.getMessage()) for r in caplog.records if r.name == "nntsc.ingest.amqp"
+        ]
+        failed = [i for i, (level, m) in enumerate(messages_logged) if level >= logging.ERROR]
+        back = [
+            i
+            for i, (level, m) in enumerate(messages_logged)
+            if level == logging.WARNING and m.startswith("stores answer again")
+        ]
+        assert failed, messages_logged
+        assert back, messages_logged
+        assert failed[0] < back[-1], messages_logged
     finally:
         collector.stop()
         thread.join(30)

@@ -9,16 +9,19 @@ committed, or its dead-letter copy published.
 from __future__ import annotations
 
 import random
+import socket
 import time
+import urllib.request
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from nntsc import wire
 from nntsc.collections import get as get_collection
 from nntsc.demo import SimulatedMesh
 from nntsc.errors import ConfigurationError
-from nntsc.ingest.amqp import Collector, CollectorSettings
+from nntsc.ingest.amqp import METRIC_PORTS, Collector, CollectorSettings, serve_metrics
 from tests.conftest import make_services
 
 ICMP = get_collection("amp-icmp")
@@ -170,3 +173,28 @@ def test_a_bad_live_feed_url_stops_the_collector_at_start(tmp_path) -> None:  # 
     with pytest.raises(ConfigurationError, match="live_url"):
         Collector(services, CollectorSettings(amqp_url="amqp://unused//"))
     services.close()
+
+
+def test_acknowledged_messages_are_counted(harness) -> None:  # type: ignore[no-untyped-def]
+    """`nntsc_messages_acknowledged` counts messages, not acks (one ack covers many)."""
+    for tag in range(1, 31):
+        harness.deliver(tag, bad=tag % 7 == 0)
+    harness.collector._send_dead_letters()
+    harness.collector.ingestor.submit()
+    harness.collector.ingestor.wait()
+    assert harness.acked_upto == 30
+    assert len(harness.broker.acks) < 30
+    assert harness.collector.metrics.acknowledged._value.get() == 30
+
+
+def test_a_taken_metrics_port_moves_to_the_next_free_one() -> None:
+    """Several collectors sharing one ini file each get a metrics port (issue 17.6)."""
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        chosen = serve_metrics(port, CollectorRegistry())
+    assert chosen != port
+    assert port < chosen < port + METRIC_PORTS
+    with urllib.request.urlopen(f"http://127.0.0.1:{chosen}/metrics", timeout=5) as answer:
+        assert answer.status == 200
