@@ -15,7 +15,7 @@ from ampy.cache import SHORT_LIVED, HistoryCache, make_cache_region
 from ampy.groups import Group, Line, expand_groups, make_group
 from ampy.groups import spec_for as group_spec_for
 from ampy.history import DETAILS, HistoryReader, LineHistory, check_range
-from ampy.matrix import METRICS, Matrix, MatrixReader
+from ampy.matrix import Matrix, MatrixReader, metrics
 from ampy.options import Options, SelectionOptions
 from ampy.paths import ViewPaths, check_path_range, read_as_paths, read_ip_paths
 from ampy.views import ViewInfo, ViewStore, view_styles
@@ -275,7 +275,7 @@ class Ampy:
         """The matrix tabs: name, label, unit and the view style a cell opens."""
         return [
             {"name": m.name, "label": m.label, "unit": m.unit, "style": m.style}
-            for m in METRICS.values()
+            for m in metrics().values()
         ]
 
     @_reaching_stores

@@ -15,8 +15,9 @@ text. A group expands to lines, and each line to the streams drawn
 together as one series.
 
 Each collection's rules (hierarchy, keywords, splits, legend title) are one
-`GroupSpec`; a collection without one gets every key property as a level
-and no split, which is enough to select and draw it.
+`GroupSpec`, in the collection's module (`ampy.collections`); a collection
+without one gets every key property as a level and no split, which is
+enough to select and draw it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ampy.collections import get as presentation
 from ampy.errors import BadGroupDescription
 from nntsc.collections import Collection
 from nntsc.collections import get as get_collection
@@ -118,122 +120,25 @@ class GroupSpec:
 
 DEFAULT_KEYWORDS = {"source": "FROM", "destination": "TO", "packet_size": "SIZE"}
 
-DIRECTION_LABELS = {"in": "download", "out": "upload"}
-UDP_DIRECTION_LABELS = {"in": "inward", "out": "outward"}
 
-
-def _flags(values: Mapping[str, str], names: Iterable[str]) -> str:
+def flags(values: Mapping[str, str], names: Iterable[str]) -> str:
+    """`` +name`` for each of `names` whose value is ``true`` (DNS and HTTP options in titles)."""
     return "".join(f" +{name}" for name in names if values.get(name) == "true")
-
-
-SPECS: dict[str, GroupSpec] = {
-    spec.collection: spec
-    for spec in (
-        GroupSpec(
-            "amp-icmp",
-            ("source", "destination", "packet_size"),
-            (FAMILY,),
-            title=lambda v: f"{v['source']} to {v['destination']} ICMP {v['packet_size']} B",
-        ),
-        GroupSpec(
-            "amp-tcpping",
-            ("source", "destination", "port", "packet_size"),
-            (FAMILY,),
-            title=lambda v: (
-                f"{v['source']} to {v['destination']}:{v['port']} TCP {v['packet_size']} B"
-            ),
-        ),
-        GroupSpec(
-            "amp-dns",
-            (
-                "source",
-                "destination",
-                "query",
-                "query_type",
-                "query_class",
-                "udp_payload_size",
-                "recurse",
-                "dnssec",
-                "nsid",
-            ),
-            (ADDRESS_FAMILY,),
-            keywords={"query_type": "TYPE", "query_class": "CLASS", "udp_payload_size": "SIZE"},
-            title=lambda v: (
-                f"{v['source']} to {v['destination']} DNS {v['query']} {v['query_class']} "
-                f"{v['query_type']} {v['udp_payload_size']} B"
-                + _flags(v, ("recurse", "dnssec", "nsid"))
-            ),
-        ),
-        GroupSpec(
-            "amp-http",
-            (
-                "source",
-                "destination",
-                "max_connections",
-                "max_connections_per_server",
-                "pipelining_max_requests",
-                "persist",
-                "pipelining",
-                "caching",
-            ),
-            keywords={"destination": "FETCH"},
-            title=lambda v: (
-                f"{v['destination']} from {v['source']}"
-                + _flags(v, ("persist", "pipelining", "caching"))
-            ),
-        ),
-        GroupSpec(
-            "amp-throughput",
-            ("source", "destination", "protocol", "duration", "writesize", "tcpreused"),
-            (Split("DIRECTION", "direction", labels=DIRECTION_LABELS), ADDRESS_FAMILY),
-            title=lambda v: (
-                f"{v['source']} : {v['destination']} for {v['duration']} ms, "
-                f"{v['writesize']} B writes{' as HTTP' if v['protocol'] == 'http' else ''}"
-            ),
-        ),
-        GroupSpec(
-            "amp-udpstream",
-            ("source", "destination", "dscp", "packet_size", "packet_spacing", "packet_count"),
-            (Split("DIRECTION", "direction", labels=UDP_DIRECTION_LABELS), ADDRESS_FAMILY),
-            keywords={"packet_spacing": "SPACING", "packet_count": "COUNT"},
-            title=lambda v: (
-                f"{v['source']} : {v['destination']}, {v['packet_count']} {v['packet_size']} B "
-                f"packets {v['packet_spacing']} us apart (DSCP {v['dscp']})"
-            ),
-        ),
-        GroupSpec(
-            "amp-traceroute",
-            ("source", "destination", "packet_size"),
-            (FAMILY,),
-            title=lambda v: f"{v['source']} to {v['destination']} path, {v['packet_size']} B",
-            max_groups=1,
-        ),
-        GroupSpec(
-            "amp-astraceroute",
-            ("source", "destination", "packet_size"),
-            (FAMILY,),
-            title=lambda v: f"{v['source']} to {v['destination']} AS path",
-            max_groups=1,
-        ),
-        GroupSpec(
-            "fileops",
-            ("host", "kind", "name", "process"),
-            title=lambda v: (
-                f"{v['name']} ({v['kind']}) on {v['host']}"
-                + ("" if v["process"] in (v["name"], "", "*") else f", by {v['process']}")
-            ),
-        ),
-    )
-}
 
 
 def spec_for(collection: str | Collection) -> GroupSpec:
     """The group rules of `collection`; raises `UnknownCollection`."""
     coll = collection if isinstance(collection, Collection) else get_collection(collection)
-    spec = SPECS.get(coll.name)
+    spec = presentation(coll.name).groups
     if spec is None:
-        spec = SPECS[coll.name] = GroupSpec(coll.name, coll.property_names)
+        spec = _default_specs.get(coll.name)
+        if spec is None:
+            spec = _default_specs[coll.name] = GroupSpec(coll.name, coll.property_names)
     return spec
+
+
+#: The rules of collections whose module gives none: every key property a level, no split.
+_default_specs: dict[str, GroupSpec] = {}
 
 
 @dataclass(frozen=True, order=True)

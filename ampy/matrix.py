@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import ampy.collections as presentation
 from ampy.cache import HistoryCache, digest
 from ampy.errors import BadQuery, UnknownMetric
 from ampy.groups import SPLIT, Group, make_group, spec_for
@@ -39,11 +40,17 @@ MODES = ("absolute", "relative")
 RELATIVE_STEPS = (-0.1, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Metric:
-    """What one matrix tab shows: value = scale * numerator / denominator."""
+    """What one matrix tab shows: value = scale * numerator / denominator.
+
+    Declared in its collection's module (`ampy.collections`); `position`
+    orders the matrix's tabs, and `prefer` picks the stream variant that
+    stands for a pair (property -> acceptable values, best first).
+    """
 
     name: str
+    position: int
     label: str
     collection: str
     style: str
@@ -91,49 +98,17 @@ class Metric:
         return f"c{sum(1 for step in steps if change >= step)}"
 
 
-METRICS = {
-    metric.name: metric
-    for metric in (
-        Metric(
-            "latency", "Latency", "amp-icmp", "latency", ("median", "sum"), ("median", "count"),
-            0.001, "ms", (5, 25, 50, 100, 200, 400), 600, {"packet_size": ("84",)},
-        ),
-        Metric(
-            "loss", "Loss", "amp-icmp", "loss", ("loss", "sum"), ("results", "sum"),
-            100.0, "%", (0.001, 1, 5, 10, 25, 50), 600, {"packet_size": ("84",)},
-        ),
-        Metric(
-            "hops", "Path length", "amp-traceroute", "traceroute",
-            ("path_length", "sum"), ("path_length", "count"),
-            1.0, "hops", (4, 8, 12, 16, 20, 26), 1800, {"packet_size": ("60",)},
-        ),
-        Metric(
-            "dns", "DNS", "amp-dns", "latency", ("rtt", "sum"), ("rtt", "count"),
-            0.001, "ms", (5, 25, 50, 100, 200, 400), 1800,
-            {"recurse": ("false",), "query_type": ("A",), "query_class": ("IN",)},
-        ),
-        Metric(
-            "http", "HTTP", "amp-http", "http", ("duration", "sum"), ("duration", "count"),
-            1.0, "ms", (250, 500, 1000, 2000, 4000, 8000), 3 * 3600,
-        ),
-        Metric(
-            "throughput", "Throughput", "amp-throughput", "throughput",
-            ("rate", "sum"), ("rate", "count"),
-            1e-6, "Mbit/s", (1000, 500, 100, 50, 10, 1), 2 * 86400,
-            {"protocol": ("default",), "duration": ("10000",), "writesize": ("131072",),
-             "tcpreused": ("false",)},
-            higher_is_better=True,
-        ),
-    )
-}  # fmt: skip
+def metrics() -> Mapping[str, Metric]:
+    """Every matrix metric by name, in the order of the matrix's tabs."""
+    return presentation.metrics()
 
 
 def metric_for(name: str) -> Metric:
     """The matrix metric `name`; raises `UnknownMetric`."""
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise UnknownMetric(name) from None
+    found = presentation.metrics().get(name)
+    if found is None:
+        raise UnknownMetric(name)
+    return found
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Per collection: for each detail level, the output columns (a field and an
 aggregation, scaled into the unit the graph draws) and columns derived from
-them. Adding a collection to the graphs means adding one `SeriesSpec`.
+them. A collection's `SeriesSpec` is in its module (`ampy.collections`);
+one without gets the mean of every field.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ampy.collections import get as presentation
 from nntsc.collections import Collection
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadQuery
@@ -88,12 +90,6 @@ class SeriesSpec:
         return units
 
 
-def _lossrate(loss: float | None, results: float | None) -> float | None:
-    if loss is None or not results:
-        return None
-    return loss / results
-
-
 MICROSECONDS_TO_MS = 0.001
 BITS_TO_MBITS = 1e-6
 
@@ -101,109 +97,22 @@ BITS_TO_MBITS = 1e-6
 COMPACT = ("matrix", "tooltip", "spark")
 
 
-def _same(full: tuple[Column, ...], compact: tuple[Column, ...]) -> dict[str, tuple[Column, ...]]:
+def same_columns(
+    full: tuple[Column, ...], compact: tuple[Column, ...]
+) -> dict[str, tuple[Column, ...]]:
     """Detail graphs and summaries draw `full`; matrix, tooltip and sparkline `compact`."""
     return {"full": full, "summary": full, **dict.fromkeys(COMPACT, compact)}
 
 
-def _latency(rtt_field: str) -> dict[str, tuple[Column, ...]]:
-    full = (
-        Column("latency", "median", "mean", MICROSECONDS_TO_MS, "ms"),
-        Column("min", rtt_field, "min", MICROSECONDS_TO_MS, "ms"),
-        Column("max", rtt_field, "max", MICROSECONDS_TO_MS, "ms"),
-        Column("loss", "loss", "sum"),
-        Column("results", "results", "sum"),
-        Column("smoke", rtt_field, "smoke", MICROSECONDS_TO_MS, "ms"),
-    )
-    compact = (
-        Column("latency", "median", "mean", MICROSECONDS_TO_MS, "ms"),
-        Column("loss", "loss", "sum"),
-        Column("results", "results", "sum"),
-    )
-    return _same(full, compact)
+def lossrate(loss: float | None, results: float | None) -> float | None:
+    """The share of probes lost: `loss` of `results` (None without results)."""
+    if loss is None or not results:
+        return None
+    return loss / results
 
 
-_DNS_FULL = (
-    Column("latency", "rtt", "mean", MICROSECONDS_TO_MS, "ms"),
-    Column("min", "rtt", "min", MICROSECONDS_TO_MS, "ms"),
-    Column("max", "rtt", "max", MICROSECONDS_TO_MS, "ms"),
-    Column("loss", "lossrate", "sum"),
-    Column("results", "requests", "sum"),
-    Column("smoke", "rtt", "smoke", MICROSECONDS_TO_MS, "ms"),
-)
-_DNS_COMPACT = (
-    Column("latency", "rtt", "mean", MICROSECONDS_TO_MS, "ms"),
-    Column("loss", "lossrate", "sum"),
-    Column("results", "requests", "sum"),
-)
-_HTTP_FULL = (
-    Column("duration", "duration", "mean", unit="ms"),
-    Column("duration_smoke", "duration", "smoke", unit="ms"),
-    Column("bytes", "bytes", "mean", unit="bytes"),
-    Column("objects", "object_count", "mean"),
-    Column("servers", "server_count", "mean"),
-    Column("failed_objects", "failed_object_count", "sum"),
-)
-_HTTP_COMPACT = (
-    Column("duration", "duration", "mean", unit="ms"),
-    Column("bytes", "bytes", "mean", unit="bytes"),
-)
-_THROUGHPUT_FULL = (
-    Column("rate", "rate", "mean", BITS_TO_MBITS, "Mbit/s"),
-    Column("min", "rate", "min", BITS_TO_MBITS, "Mbit/s"),
-    Column("max", "rate", "max", BITS_TO_MBITS, "Mbit/s"),
-    Column("bytes", "bytes", "sum", unit="bytes"),
-    Column("runtime", "runtime", "sum", unit="ms"),
-    Column("tests", "bytes", "count"),
-)
-_THROUGHPUT_COMPACT = (
-    Column("rate", "rate", "mean", BITS_TO_MBITS, "Mbit/s"),
-    Column("tests", "bytes", "count"),
-)
-_JITTER_FULL = (
-    Column("jitter", "mean_jitter", "mean", MICROSECONDS_TO_MS, "ms"),
-    Column("jitter_smoke", "mean_jitter", "smoke", MICROSECONDS_TO_MS, "ms"),
-    Column("min_jitter", "min_jitter", "min", MICROSECONDS_TO_MS, "ms"),
-    Column("max_jitter", "max_jitter", "max", MICROSECONDS_TO_MS, "ms"),
-    Column("rtt", "mean_rtt", "mean", MICROSECONDS_TO_MS, "ms"),
-    Column("loss", "loss", "mean"),
-    Column("mos", "itu_mos", "mean"),
-)
-_JITTER_COMPACT = (
-    Column("jitter", "mean_jitter", "mean", MICROSECONDS_TO_MS, "ms"),
-    Column("loss", "loss", "mean"),
-    Column("mos", "itu_mos", "mean"),
-)
-_PATH_FULL = (
-    Column("path_length", "path_length", "mean", unit="hops"),
-    Column("min", "path_length", "min", unit="hops"),
-    Column("max", "path_length", "max", unit="hops"),
-    Column("responded", "responded", "mean"),
-)
-_PATH_COMPACT = (Column("path_length", "path_length", "mean", unit="hops"),)
-_AS_FULL = (
-    Column("as_path_length", "as_path_length", "mean", unit="AS hops"),
-    Column("min", "as_path_length", "min", unit="AS hops"),
-    Column("max", "as_path_length", "max", unit="AS hops"),
-    Column("responded", "responded", "mean"),
-)
-_AS_COMPACT = (Column("as_path_length", "as_path_length", "mean", unit="AS hops"),)
-
-_LOSSRATE = (Derived("lossrate", ("loss", "results"), _lossrate, "fraction"),)
-
-SPECS = {
-    spec.collection: spec
-    for spec in (
-        SeriesSpec("amp-icmp", 60, "mean", _latency("rtts"), _LOSSRATE),
-        SeriesSpec("amp-tcpping", 60, "mean", _latency("rtts"), _LOSSRATE),
-        SeriesSpec("amp-dns", 60, "mean", _same(_DNS_FULL, _DNS_COMPACT), _LOSSRATE),
-        SeriesSpec("amp-http", 300, "mean", _same(_HTTP_FULL, _HTTP_COMPACT)),
-        SeriesSpec("amp-throughput", 3600, "mean", _same(_THROUGHPUT_FULL, _THROUGHPUT_COMPACT)),
-        SeriesSpec("amp-udpstream", 300, "mean", _same(_JITTER_FULL, _JITTER_COMPACT)),
-        SeriesSpec("amp-traceroute", 300, "mean", _same(_PATH_FULL, _PATH_COMPACT)),
-        SeriesSpec("amp-astraceroute", 300, "mean", _same(_AS_FULL, _AS_COMPACT)),
-    )
-}
+#: The loss rate of collections whose graphs have ``loss`` and ``results`` columns.
+LOSSRATE = Derived("lossrate", ("loss", "results"), lossrate, "fraction")
 
 
 def spec_for(collection: str) -> SeriesSpec:
@@ -213,10 +122,15 @@ def spec_for(collection: str) -> SeriesSpec:
     graph style for it exists; array fields give their min and max, and a
     field that keeps percentiles also its smoke.
     """
-    spec = SPECS.get(collection)
+    spec = presentation(collection).series
     if spec is None:
-        spec = SPECS[collection] = _generic_spec(get_collection(collection))
+        spec = _generic_specs.get(collection)
+        if spec is None:
+            spec = _generic_specs[collection] = _generic_spec(get_collection(collection))
     return spec
+
+
+_generic_specs: dict[str, SeriesSpec] = {}
 
 
 def _generic_spec(collection: Collection) -> SeriesSpec:
@@ -239,5 +153,5 @@ def _generic_spec(collection: Collection) -> SeriesSpec:
         collection=collection.name,
         minimum_binsize=60,
         label="mean",
-        details=_same(detail, compact),
+        details=same_columns(detail, compact),
     )

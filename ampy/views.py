@@ -19,18 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ampy.collections import style_collections
 from ampy.errors import BadGroupDescription, UnknownView
 from ampy.groups import Group, parse_group, spec_for
-from nntsc.collections import all_collections
 from nntsc.store.models import View as ViewRecord
-
-#: The view styles and the collections each may draw: the collections' own
-#: style, plus "loss", drawn from the latency collections.
-_STYLE_COLLECTIONS: dict[str, tuple[str, ...]] = {}
-for _collection in all_collections():
-    _STYLE_COLLECTIONS.setdefault(_collection.view_style, ())
-    _STYLE_COLLECTIONS[_collection.view_style] += (_collection.name,)
-_STYLE_COLLECTIONS["loss"] = _STYLE_COLLECTIONS["latency"]
 
 VIEW_ID = re.compile(r"^[a-z2-7]{12}$")
 #: The most groups one view may hold.
@@ -38,8 +30,8 @@ MAX_GROUPS = 50
 
 
 def view_styles() -> dict[str, tuple[str, ...]]:
-    """Every view style and the collections its graphs may hold."""
-    return dict(_STYLE_COLLECTIONS)
+    """Every view style and the collections its graphs may hold (`ampy.collections`)."""
+    return style_collections()
 
 
 @dataclass(frozen=True)
@@ -63,10 +55,11 @@ def view_id_for(style: str, descriptions: Sequence[str]) -> str:
 
 
 def _canonical(style: str, groups: Iterable[Group | str]) -> tuple[Group, ...]:
-    allowed = _STYLE_COLLECTIONS.get(style)
+    styles = style_collections()
+    allowed = styles.get(style)
     if allowed is None:
         raise BadGroupDescription(
-            f"unknown view style {style!r}; one of {', '.join(sorted(_STYLE_COLLECTIONS))}"
+            f"unknown view style {style!r}; one of {', '.join(sorted(styles))}"
         )
     parsed = {g if isinstance(g, Group) else parse_group(g) for g in groups}
     if len(parsed) > MAX_GROUPS:

@@ -20,7 +20,7 @@ from pyramid.view import view_config
 
 from ampweb.params import choice_param
 from ampy.errors import UnknownMetric
-from ampy.matrix import METRICS, RELATIVE_STEPS, Metric, metric_for
+from ampy.matrix import RELATIVE_STEPS, Metric, metric_for, metrics
 from nntsc.errors import BadValue, UnknownMesh
 from nntsc.store.sites import MAX_PAGESIZE, MeshInfo
 
@@ -96,7 +96,7 @@ def matrix_index(request: Request) -> Any:
         mode = choice_param(request, "mode", MODES, "absolute")
         url = request.route_path(
             "matrix.page",
-            metric=next(iter(METRICS)),
+            metric=next(iter(metrics())),
             src_mesh=sources[0].name,
             dst_mesh=destinations[0].name,
             _query={"mode": mode} if mode != "absolute" else {},
@@ -133,7 +133,7 @@ def matrix_page(request: Request) -> dict[str, Any]:
         return {
             "state": "not_found",
             "missing": missing,
-            "metrics": list(METRICS.values()),
+            "metrics": list(metrics().values()),
             "sources": sources,
             "destinations": destinations,
             "first_source": sources[0].name if sources else None,
@@ -164,7 +164,7 @@ def matrix_page(request: Request) -> dict[str, Any]:
     return {
         "state": "matrix",
         "metric": metric,
-        "metrics": list(METRICS.values()),
+        "metrics": list(metrics().values()),
         "mode": mode,
         "src_mesh": src_mesh,
         "dst_mesh": dst_mesh,

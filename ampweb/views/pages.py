@@ -10,6 +10,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.request import Request
 from pyramid.view import view_config
 
+import ampy.collections as presentation
 from ampweb.params import BadParameter, choice_param, int_param
 from ampy.groups import spec_for
 from nntsc.collections import get as get_collection
@@ -22,7 +23,9 @@ def index(request: Request) -> dict[str, Any]:
     """Buttons that start a graph of each style, and the streams of one collection, paged."""
     ampy = request.ampy
     collections = sorted(ampy.collections(), key=lambda c: _tab_order(c["name"]))
-    shown = choice_param(request, "collection", tuple(c["name"] for c in collections), "amp-icmp")
+    shown = choice_param(
+        request, "collection", tuple(c["name"] for c in collections), collections[0]["name"]
+    )
     page_number = int_param(request, "page", 1, minimum=1)
     page = ampy.find_streams(shown, {}, page=page_number, pagesize=PAGESIZE)
     styles = ampy.view_styles()
@@ -37,9 +40,7 @@ def index(request: Request) -> dict[str, Any]:
                 {"name": p.name, "label": p.label, "unit": p.unit} for p in declared.properties
             ],
         },
-        "styles": [
-            {"style": style, "title": STYLE_TITLES.get(style, style)} for style in sorted(styles)
-        ],
+        "styles": [{"style": style, "title": _title(style)} for style in sorted(styles)],
         "page_data": _encode({"view": None, "styles": _styles_data(styles)}),
         "streams": [stream.as_dict() for stream in page.items],
         "page": page.page,
@@ -71,32 +72,6 @@ def _encode(page_data: dict[str, Any]) -> str:
     return json.dumps(page_data).replace("<", "\\u003c")
 
 
-#: Page titles of the view styles; a style missing here is titled by its name.
-STYLE_TITLES = {
-    "latency": "Latency",
-    "loss": "Loss",
-    "throughput": "Throughput",
-    "jitter": "UDP jitter",
-    "http": "HTTP",
-    "traceroute": "Traceroute path length",
-    "as-path": "AS path length",
-    "fileops": "File operations",
-}
-#: The order of the collections' tabs (in the stream list and the add-series dialog).
-TAB_ORDER = (
-    "amp-icmp",
-    "amp-dns",
-    "amp-tcpping",
-    "amp-throughput",
-    "amp-udpstream",
-    "amp-http",
-    "amp-traceroute",
-    "amp-astraceroute",
-    "fileops",
-)
-#: How much time a view page shows when its URL names no range.
-DEFAULT_SPAN = {"throughput": 7 * 86400}
-DAY = 86400
 #: The view ids ampy makes (base32 of a digest); anything else cannot name a view.
 VIEW_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz234567")
 
@@ -116,15 +91,26 @@ def _collection_data(name: str) -> dict[str, Any]:
 
 
 def _tab_order(collection: str) -> tuple[int, str]:
-    order = TAB_ORDER
-    return (order.index(collection) if collection in order else len(order), collection)
+    return presentation.tab_key(presentation.get(collection))
+
+
+def _title(style: str) -> str:
+    return presentation.style(style).title
+
+
+def _siblings(style: str, styles: dict[str, tuple[str, ...]]) -> list[dict[str, str]]:
+    """The styles drawing the same collections as `style` (latency and loss), as page tabs."""
+    same = [name for name, drawn in styles.items() if drawn == styles[style]]
+    if len(same) < 2:
+        return []
+    return [{"style": name, "title": _title(name)} for name in same]
 
 
 def _styles_data(styles: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     return {
         style: {
             "style": style,
-            "title": STYLE_TITLES.get(style, style),
+            "title": _title(style),
             "collections": [_collection_data(name) for name in sorted(collections, key=_tab_order)],
         }
         for style, collections in sorted(styles.items())
@@ -164,22 +150,23 @@ def view_page(request: Request) -> dict[str, Any]:
     page_data = {
         "view": legend,
         "style": style,
-        "title": STYLE_TITLES.get(style, style),
+        "title": _title(style),
         "view_url": view_url,
         "history_url": request.route_path("api.v1.view.history", view_id=view_id),
         "views_url": request.route_path("api.v1.views"),
         "start": start,
         "end": end,
-        "default_span": DEFAULT_SPAN.get(style, DAY),
+        "default_span": presentation.style(style).default_span,
         "now": int(time.time()),
         "styles": _styles_data(styles),
     }
     groups = _legend_groups(legend)
     return {
         "style": style,
-        "title": STYLE_TITLES.get(style, style),
+        "title": _title(style),
         "view_id": view_id,
         "groups": groups,
+        "siblings": _siblings(style, styles),
         "page_data": _encode(page_data),
     }
 

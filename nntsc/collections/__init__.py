@@ -22,6 +22,8 @@ __all__ = [
     "all_collections",
     "for_amp_test",
     "get",
+    "register",
+    "unregister",
 ]
 
 _REGISTRY: dict[str, Collection] = {
@@ -46,6 +48,22 @@ def all_collections() -> list[Collection]:
 
 
 _BY_TEST: dict[str, tuple[Collection, ...]] = {}
+
+
+def register(collection: Collection) -> None:
+    """Add `collection` at run time (a test's own collection, or a plugin's).
+
+    Its tables join the metadata through `nntsc.store.models.define_tables`;
+    the shipped collections are listed above instead.
+    """
+    _REGISTRY[collection.name] = collection
+    _BY_TEST.clear()
+
+
+def unregister(name: str) -> None:
+    """Forget a collection added by `register`."""
+    _REGISTRY.pop(name, None)
+    _BY_TEST.clear()
 
 
 def get(name: str) -> Collection:

@@ -253,6 +253,22 @@ for _collection in all_collections():
     _define_collection_tables(_collection)
 
 
+def define_tables(collection: Collection) -> list[Table]:
+    """The tables of a collection added at run time (`nntsc.collections.register`).
+
+    Defines them on the shared metadata the first time; a migration (or
+    ``metadata.create_all``) then creates them in a database.
+    """
+    names = [
+        f"streams_{collection.slug}",
+        f"data_{collection.slug}",
+        *(f"rollup_{collection.slug}_{level}" for level in ROLLUP_LEVELS),
+    ]
+    if names[0] not in metadata.tables:
+        _define_collection_tables(collection)
+    return [metadata.tables[name] for name in names]
+
+
 def property_table(collection: Collection) -> Table:
     return metadata.tables[f"streams_{collection.slug}"]
 

@@ -20,7 +20,7 @@ import webtest
 
 import ampweb
 from ampweb.views.matrix_page import legend
-from ampy.matrix import METRICS
+from ampy.matrix import metrics
 from nntsc.demo import DEMO_MONITOR_MESH, DEMO_TARGET_MESH, SimulatedMesh, demo_sites_and_meshes
 from tests.conftest import make_services
 
@@ -122,9 +122,9 @@ def test_page_renders_for_the_demo_meshes(app: webtest.TestApp) -> None:
 
     # One tab per metric, keeping the meshes; the current one is marked.
     tabs = html.select(".matrix-tabs a[data-metric]")
-    assert [tab["data-metric"] for tab in tabs] == list(METRICS)
+    assert [tab["data-metric"] for tab in tabs] == list(metrics())
     assert [tab["href"] for tab in tabs] == [
-        f"/matrix/{name}/{DEMO_MONITOR_MESH}/{DEMO_TARGET_MESH}" for name in METRICS
+        f"/matrix/{name}/{DEMO_MONITOR_MESH}/{DEMO_TARGET_MESH}" for name in metrics()
     ]
     assert [tab["data-metric"] for tab in html.select('.matrix-tabs a[aria-current="page"]')] == [
         "latency"
@@ -159,12 +159,12 @@ def test_page_renders_for_the_demo_meshes(app: webtest.TestApp) -> None:
     assert data["refresh_ms"] == 60_000
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("metric", list(metrics()))
 def test_every_metric_has_a_page(app: webtest.TestApp, metric: str) -> None:
     response = app.get(f"/matrix/{metric}/{DEMO_MONITOR_MESH}/{DEMO_MONITOR_MESH}", status=200)
     data = page_data(response)
     assert data["metric"] == metric
-    assert data["view_url"] == f"/view/{METRICS[metric].style}/"
+    assert data["view_url"] == f"/view/{metrics()[metric].style}/"
     assert response.html.select_one('.matrix-tabs a[aria-current="page"]')["data-metric"] == metric
 
 
@@ -213,7 +213,7 @@ def test_unknown_metric_or_mesh_is_a_404_page(app: webtest.TestApp, path: str, s
 # ---------------------------------------------------------------- legend
 
 
-@pytest.mark.parametrize("metric", list(METRICS.values()), ids=list(METRICS))
+@pytest.mark.parametrize("metric", list(metrics().values()), ids=list(metrics()))
 def test_absolute_legend_matches_the_colour_classes(metric: object) -> None:
     """A value exactly at a threshold falls in the class whose label starts at it."""
     labels = {entry["colour_class"]: entry["label"] for entry in legend(metric, "absolute")}
@@ -225,7 +225,7 @@ def test_absolute_legend_matches_the_colour_classes(metric: object) -> None:
 
 
 def test_relative_legend_matches_the_colour_classes() -> None:
-    metric = METRICS["latency"]
+    metric = metrics()["latency"]
     labels = {entry["colour_class"]: entry["label"] for entry in legend(metric, "relative")}
     assert labels["c0"] == "more than 10 % better"
     assert labels["c1"] == "−10 % to +5 %"

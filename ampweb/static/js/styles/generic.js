@@ -13,7 +13,6 @@ export function metricsOf(data) {
 }
 
 export default {
-  title: null,
   generic: true,
   scales: { value: { unit: "", format: (v) => String(v) } },
   /** Scales for the chosen metric's unit (the unit comes from the first line's history). */

@@ -4,7 +4,6 @@
 import { bytes, ms, short } from "../lib/format.js";
 
 export default {
-  title: "HTTP",
   scales: {
     ms: { unit: "ms", format: ms },
     bytes: { unit: "bytes", format: bytes },

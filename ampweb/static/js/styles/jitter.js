@@ -4,7 +4,6 @@
 import { ms, percent, short } from "../lib/format.js";
 
 export default {
-  title: "UDP jitter",
   scales: { ms: { unit: "ms", format: ms } },
   series(line, data, { summary }) {
     return [{ label: "jitter", scale: "ms", values: data.columns.jitter || [], width: summary ? 1.25 : 2 }];

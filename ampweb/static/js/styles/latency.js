@@ -5,7 +5,6 @@
 import { ms, percent } from "../lib/format.js";
 
 export default {
-  title: "Latency",
   scales: { ms: { unit: "ms", format: ms } },
   series(line, data, { summary }) {
     return [

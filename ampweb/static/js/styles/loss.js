@@ -3,7 +3,6 @@
 import { percent } from "../lib/format.js";
 
 export default {
-  title: "Loss",
   scales: {
     pct: {
       unit: "%",

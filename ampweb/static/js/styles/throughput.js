@@ -6,7 +6,6 @@ import { bytes, mbits } from "../lib/format.js";
 const isUpload = (line) => /upload|\bout\b/i.test(line.label || "");
 
 export default {
-  title: "Throughput",
   scales: { rate: { unit: "Mbit/s", format: mbits } },
   series(line, data, { summary }) {
     return [
