@@ -1,6 +1,6 @@
 """Sysdig import throughput: lines/s parsed, counted and imported vs reading and splitting.
 
-A busy host's log (`tests/tools/busy_host.py`, 1,000,000 lines by default)
+A busy host's log (`nntsc/demo/busy_host.py`, 1,000,000 lines by default)
 is written to a temporary file first. The baseline reads the same file
 line by line and splits each line on spaces in plain Python (median of
 three runs, taken before and after ours). Then, in the same run:
@@ -36,13 +36,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import bench_services
+from nntsc.demo.busy_host import BusyHost, write_log
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.sysdig.actions import ActionRecognizer
 from nntsc.sysdig.importer import Workers, count_log, import_logs
 from nntsc.sysdig.metrics import FileOpsCounter
 from nntsc.sysdig.reader import EventReader, ReadStats
 from nntsc.sysdig.scan import COMPILED, scan_text
-from tests.tools.busy_host import BusyHost, write_log
 
 
 def read_and_split(path: str) -> float:

@@ -12,15 +12,16 @@ marker="var/.demo-loaded-$(basename "$ini")"
 if [ ! -f "$marker" ]; then
     echo "Loading a simulated AMP mesh (10 sites, 7 days of ICMP latency)..."
     "$bin/nntsc" demo-data -c "$ini" --sites 10 --days 7
-    # The other tests (DNS, TCP ping, HTTP, throughput, UDP jitter,
-    # traceroute) fill every page and matrix tab; two days keep this short.
-    echo "Adding 2 days of the other AMP tests..."
-    "$bin/nntsc" demo-data -c "$ini" --sites 10 --days 2 \
-        --tests tcpping,dns,http,throughput,udpstream,traceroute
+    # The other simulated tests (nntsc/demo/simulators: TCP ping, DNS, HTTP,
+    # throughput, UDP jitter, traceroute) fill every page and matrix tab;
+    # two days keep this short.
+    others=$("$bin/python" -m nntsc.demo.simulators --except icmp)
+    echo "Adding 2 days of the other AMP tests (${others//,/, })..."
+    "$bin/nntsc" demo-data -c "$ini" --sites 10 --days 2 --tests "$others"
     # File operations: six hours of a synthetic busy host, in sysdig's format.
     echo "Importing a sysdig log of a busy host (the last 6 hours)..."
     log="var/demo-busy-host.sysdig"
-    "$bin/python" tests/tools/busy_host.py --absolute --rate 50 --lines 1080000 \
+    "$bin/python" -m nntsc.demo.busy_host --absolute --rate 50 --lines 1080000 \
         --start "$(( $(date +%s) - 6 * 3600 ))" > "$log" 2>/dev/null
     "$bin/nntsc" import sysdig -c "$ini" --host demo-host "$log"
     touch "$marker"

@@ -14,6 +14,7 @@ import click
 from tqdm import tqdm
 
 from nntsc.config import Services
+from nntsc.demo.simulators import SIMULATORS
 from nntsc.errors import NntscError
 
 if TYPE_CHECKING:
@@ -184,8 +185,8 @@ def collect(config_path: str, check_only: bool, metrics_port: int | None) -> Non
 @click.option(
     "--tests",
     default=None,
-    help="Comma-separated amplet2 tests to simulate (icmp, tcpping, dns, http, throughput, "
-    "udpstream, traceroute, or all). Default: icmp, or all with --via-amqp.",
+    help=f"Comma-separated amplet2 tests to simulate ({', '.join(SIMULATORS)}, or all). "
+    "Default: icmp, or all with --via-amqp.",
 )
 @click.option(
     "--via-amqp",

@@ -25,7 +25,7 @@ import datetime as dt
 import random
 from collections.abc import Iterator
 
-from tests.tools.busy_host import BusyHost
+from nntsc.demo.busy_host import BusyHost
 
 PROCESSES = ("nginx", "php-fpm8.2", "Web Content", "sshd", "python3", "ld.so")
 FILES = (

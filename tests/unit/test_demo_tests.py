@@ -44,6 +44,10 @@ PERIODS = {
 OLDER_TESTS = ("icmp", "tcpping", "dns", "http", "throughput", "udpstream")
 OLDER_TESTS_SHA256 = "f7df6d12df197aa8fa75e829065b8af5acfe3dda9a1e4d37a0cd54bbbfc5863f"
 OLDER_TESTS_COUNT = 17740
+#: The same of every test's reports (traceroute too), as computed on `nntsc/demo.py` before
+#: it became the `nntsc.demo` package: the simulators give the same data for the same seed.
+ALL_TESTS_SHA256 = "80bb1a0318a39334440d297d138776301fb7a5cc10e84b8f386297d341313dde"
+ALL_TESTS_COUNT = 18120
 
 
 def new_mesh(seed: int = SEED) -> SimulatedMesh:
@@ -353,6 +357,11 @@ def test_adding_traceroute_left_the_other_tests_alone(all_reports):
     assert hashlib.sha256(repr(older).encode()).hexdigest() == OLDER_TESTS_SHA256
     assert [entry for entry in all_reports if entry[0] != "traceroute"] == older
     assert new_mesh().test_count(OLDER_TESTS) == OLDER_TESTS_COUNT == len(older)
+
+
+def test_the_package_reports_what_the_single_module_did(all_reports, mesh):
+    assert hashlib.sha256(repr(all_reports).encode()).hexdigest() == ALL_TESTS_SHA256
+    assert mesh.test_count() == ALL_TESTS_COUNT == len(all_reports)
 
 
 # -- traceroute -------------------------------------------------------------------

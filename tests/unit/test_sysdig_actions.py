@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from nntsc.cli import main
+from nntsc.demo.busy_host import BusyHost
 from nntsc.sysdig.actions import (
     ActionRecognizer,
     CallSequence,
@@ -19,7 +20,6 @@ from nntsc.sysdig.actions import (
 )
 from nntsc.sysdig.calls import pair_calls
 from nntsc.sysdig.reader import EventReader, read_events
-from tests.tools.busy_host import BusyHost
 from tests.tools.sysdig_fixtures import DATA, DATE, HANDCOUNT, TRACES, write_sysdig_log
 
 #: A successful open of a shared library in strace's own output.

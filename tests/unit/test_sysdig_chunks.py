@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from nntsc.demo.busy_host import BusyHost
 from nntsc.sysdig.actions import Action, ActionRecognizer
 from nntsc.sysdig.importer import Workers, count_log
 from nntsc.sysdig.metrics import FileOpsCounter
 from nntsc.sysdig.reader import ReadStats
 from nntsc.sysdig.scan import scan_text
-from tests.tools.busy_host import BusyHost
 
 DATE = dt.date(2026, 11, 2)
 

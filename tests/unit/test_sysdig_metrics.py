@@ -12,13 +12,13 @@ import pytest
 
 from nntsc.collections import get as get_collection
 from nntsc.collections.fileops import SLOT_FIELDS
+from nntsc.demo.busy_host import BusyHost
 from nntsc.errors import BadReport
 from nntsc.sysdig.actions import ActionRecognizer
 from nntsc.sysdig.calls import pair_calls
 from nntsc.sysdig.metrics import N_SLOTS, FileOpsCounter, MinuteReport, fold, safe_name
 from nntsc.sysdig.reader import EventReader, ReadStats, local_midnight
 from nntsc.sysdig.scan import scan_text
-from tests.tools.busy_host import BusyHost
 from tests.tools.sysdig_fixtures import DATE, HANDCOUNT, TRACES, write_sysdig_log
 
 FILEOPS = get_collection("fileops")

@@ -1,4 +1,4 @@
-"""Synthetic sysdig logs of a busy server, for tests and `bench/sysdig.py`.
+"""Synthetic sysdig logs of a busy server, for `make demo`, tests and `bench/sysdig.py`.
 
 The host runs nginx serving static files and writing its access log,
 php-fpm workers opening a new session file per request and statting
@@ -12,7 +12,7 @@ interleaved between the calls of an action, as on a real multi-core host.
 The actions planted are counted in `planted`, so tests can check that the
 recogniser finds each one and nothing else.
 
-    python tests/tools/busy_host.py --lines 1000000 > busy.log
+    python -m nntsc.demo.busy_host --lines 1000000 > busy.log
 """
 
 from __future__ import annotations
