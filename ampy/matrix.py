@@ -42,11 +42,13 @@ RELATIVE_STEPS = (-0.1, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 @dataclass(frozen=True, kw_only=True)
 class Metric:
-    """What one matrix tab shows: value = scale * numerator / denominator.
+    """What one matrix tab shows: value = scale * (numerator - minus) / denominator.
 
-    Declared in its collection's module (`ampy.collections`); `position`
-    orders the matrix's tabs, and `prefer` picks the stream variant that
-    stands for a pair (property -> acceptable values, best first).
+    Each term is a rollup total, (field, statistic). Declared in its
+    collection's module (`ampy.collections`); `position` orders the matrix's
+    tabs, and `prefer` picks the stream variant that stands for a pair
+    (property -> acceptable values, best first). `minus` makes a spread: the
+    mean of p90 - p10 is (sum of p90 - sum of p10) / count.
     """
 
     name: str
@@ -63,16 +65,26 @@ class Metric:
     stale_after: int
     prefer: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     higher_is_better: bool = False
+    minus: tuple[str, str] | None = None
+
+    @property
+    def terms(self) -> tuple[tuple[str, str], ...]:
+        """numerator, denominator and, when there is one, minus."""
+        extra = (self.minus,) if self.minus is not None else ()
+        return (self.numerator, self.denominator, *extra)
 
     @property
     def fields(self) -> list[str]:
-        return sorted({self.numerator[0], self.denominator[0]})
+        return sorted({name for name, _ in self.terms})
 
     def value(self, totals: Mapping[str, float]) -> float | None:
-        numerator = totals.get(f"{self.numerator[0]}_{self.numerator[1]}")
-        denominator = totals.get(f"{self.denominator[0]}_{self.denominator[1]}")
+        numerator, denominator, *minus = (totals.get(f"{f}_{stat}") for f, stat in self.terms)
         if numerator is None or not denominator:
             return None
+        if minus:
+            if minus[0] is None:
+                return None
+            numerator -= minus[0]
         return self.scale * numerator / denominator
 
     def colour_class(self, value: float | None, baseline: float | None, mode: str) -> str:
@@ -356,8 +368,8 @@ class MatrixReader:
         end = int(now) - int(now) % 300 + 300
         start = end - 24 * HOUR
         aggregations = [
-            Aggregation("numerator", metric.numerator[0], metric.numerator[1]),
-            Aggregation("denominator", metric.denominator[0], metric.denominator[1]),
+            Aggregation(f"term{index}", name, stat)
+            for index, (name, stat) in enumerate(metric.terms)
         ]
         answer: dict[str, Any] = {}
         for split, ids in sorted(lines.lines.items()):
@@ -365,7 +377,8 @@ class MatrixReader:
             key = f"tip:{metric.name}:{digest(ids)}"
 
             def compute(first: int, last: int, ids: list[int] = ids) -> list[list[Any]]:
-                return self.store.aggregate(collection, ids, first, last, 300, aggregations).rows
+                rows = self.store.aggregate(collection, ids, first, last, 300, aggregations).rows
+                return [[row[0], *_difference(row[1:])] for row in rows]
 
             rows = self.cache.rows(key, 300, start, end, now, compute)
             hourly: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -398,6 +411,14 @@ class MatrixReader:
             "destination": destination,
             "splits": answer,
         }
+
+
+def _difference(terms: Sequence[Any]) -> list[Any]:
+    """[numerator - minus, denominator] of a bin's terms (numerator, denominator[, minus])."""
+    numerator, denominator, *minus = terms
+    if minus and numerator is not None:
+        numerator = None if minus[0] is None else numerator - minus[0]
+    return [numerator, denominator]
 
 
 def _ratio(metric: Metric, pair: Sequence[float] | None) -> float | None:

@@ -10,6 +10,7 @@ to `tests/artifacts/`.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ STYLES = {
     "loss": "amp-icmp",
     "throughput": "amp-throughput",
     "jitter": "amp-udpstream",
+    "mos": "amp-udpstream",
     "http": "amp-http",
 }
 
@@ -126,6 +128,12 @@ def test_every_style_draws_and_is_screenshotted(server: Any, watched: Any, artif
         assert points > 0, style
         assert "over" in page.locator("#detail-label").inner_text(), style
         assert page.locator(".legend-line").count() >= 1
+        low, high = json.loads(page.locator("#detail-graph").get_attribute("data-y-range"))
+        # Jitter is a spread and MOS a score from 1 to 4.5: neither axis goes below.
+        if style == "jitter":
+            assert low == 0 < high, (low, high)
+        elif style == "mos":
+            assert (low, high) == (1, 4.5)
         page.screenshot(path=str(artifacts / f"view-{style}.png"), full_page=True)
     assert watched.problems == []
 

@@ -193,7 +193,7 @@ def test_a_mesh_shown_outside_its_role_is_still_offered(app: webtest.TestApp) ->
 @pytest.mark.parametrize(
     ("path", "says"),
     [
-        (f"/matrix/jitter/{DEMO_MONITOR_MESH}/{DEMO_TARGET_MESH}", "no matrix metric is called"),
+        (f"/matrix/nonsense/{DEMO_MONITOR_MESH}/{DEMO_TARGET_MESH}", "no matrix metric is called"),
         (f"/matrix/latency/nowhere/{DEMO_TARGET_MESH}", "no source mesh is called “nowhere”"),
         (f"/matrix/latency/{DEMO_MONITOR_MESH}/nowhere", "no destination mesh is called “nowhere”"),
         # Not even a valid mesh name: still "not found", not a 400.

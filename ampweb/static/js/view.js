@@ -23,9 +23,10 @@ import http from "./styles/http.js";
 import jitter from "./styles/jitter.js";
 import latency from "./styles/latency.js";
 import loss from "./styles/loss.js";
+import mos from "./styles/mos.js";
 import throughput from "./styles/throughput.js";
 
-const STYLES = { latency, loss, throughput, jitter, http };
+const STYLES = { latency, loss, throughput, jitter, http, mos };
 const AXIS_COLOUR = "#4b5563";
 const GRID_COLOUR = "rgba(0, 0, 0, 0.07)";
 const LEFT_AXIS = 92; // both graphs share axis widths so their time axes line up
@@ -363,10 +364,13 @@ function makeDetail() {
       ],
       setCursor: [cursorValues],
       draw: [
-        () => {
+        (u) => {
           if (!state.readyPending) return;
           state.readyPending = false;
           el.detail.dataset.points = String(state.detail.reduce((n, d) => n + d.points, 0));
+          // The value axis drawn (the first scale's), for checks of what the graph shows.
+          const first = u.scales[Object.keys(scales())[0]];
+          el.detail.dataset.yRange = JSON.stringify([first.min, first.max]);
           el.detail.dataset.start = String(state.range[0]);
           el.detail.dataset.end = String(state.range[1]);
           document.body.dataset.graphReady = "true";
