@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,6 +67,10 @@ class Metric:
     prefer: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     higher_is_better: bool = False
     minus: tuple[str, str] | None = None
+    #: What the collection's ``destination`` names: a site (``"site"``), or a URL
+    #: (``"url"``), whose column is then the site its host names (``https://amp-akl/``
+    #: is fetched from site ``amp-akl``), as amplet2's HTTP test reports the URL it fetched.
+    destination: str = "site"
 
     @property
     def terms(self) -> tuple[tuple[str, str], ...]:
@@ -197,6 +202,14 @@ def _numeric_first(value: str) -> tuple[int, float, str]:
         return (1, 0.0, value)
 
 
+def _url_site(url: str) -> str | None:
+    """The site a URL is fetched from: its host name (``None`` for no URL)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
 def pair_lines(
     sessions: sessionmaker[Session],
     metric: Metric,
@@ -214,21 +227,29 @@ def pair_lines(
     table = property_table(collection)
     split = spec.splits[0] if spec.splits else None
     by_pair: dict[tuple[str, str], list[tuple[dict[str, str], int, int | None]]] = defaultdict(list)
+    by_url = metric.destination == "url"
+    wanted = set(destinations)
     with sessions() as session:
         query = (
             select(table, Stream.last_timestamp)
             .join(Stream, Stream.stream_id == table.c.stream_id)
-            .where(table.c.source.in_(list(sources)), table.c.destination.in_(list(destinations)))
+            .where(table.c.source.in_(list(sources)))
         )
+        if not by_url:
+            query = query.where(table.c.destination.in_(list(destinations)))
         for row in session.execute(query):
             props = {name: row._mapping[name] for name in collection.property_names}
-            by_pair[(props["source"], props["destination"])].append(
-                (props, row.stream_id, row.last_timestamp)
-            )
+            target = _url_site(props["destination"]) if by_url else props["destination"]
+            if target in wanted:
+                by_pair[(props["source"], target)].append(
+                    (props, row.stream_id, row.last_timestamp)
+                )
     result: dict[tuple[str, str], PairLines] = {}
     for pair, streams in by_pair.items():
         chosen: dict[str, str] = {"source": pair[0], "destination": pair[1]}
-        for level in spec.hierarchy[2:]:
+        # A site may serve several URLs: the pair stands for the first, as for any level.
+        levels = ["destination", *spec.hierarchy[2:]] if by_url else spec.hierarchy[2:]
+        for level in levels:
             present = {props[level] for props, _, _ in streams}
             preferred = [v for v in metric.prefer.get(level, ()) if v in present]
             chosen[level] = preferred[0] if preferred else min(present, key=_numeric_first)

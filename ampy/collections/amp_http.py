@@ -63,6 +63,7 @@ COLLECTION = CollectionSpec(
             unit="ms",
             steps=(250, 500, 1000, 2000, 4000, 8000),
             stale_after=3 * 3600,
+            destination="url",
         ),
     ),
 )

@@ -1,4 +1,7 @@
-"""HTTP: a page with its objects from two or three other sites' web servers, every 10 minutes."""
+"""HTTP: a page with its objects from two or three other sites' web servers, every 10 minutes.
+
+Each site serves one page at ``https://<site name>/``.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +33,12 @@ PAGE_OBJECTS = (
 
 
 def page_url(site: Site) -> str:
-    """The URL of the page a site's web server serves."""
-    return f"https://www.{site.name}.example/"
+    """The URL of the page a site's web server serves: its host is the site's name.
+
+    So the matrix's HTTP tab puts the fetch in the site's column (a URL's
+    column is the site its host names, `ampy.matrix.Metric.destination`).
+    """
+    return f"https://{site.name}/"
 
 
 class Http(Simulator):
@@ -65,7 +72,7 @@ class Http(Simulator):
 
     def fetch(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
         """One page fetch over HTTPS (IPv6 where the server has it), timed as curl does."""
-        host = f"www.{dst.name}.example"
+        host = dst.name
         if dst.ipv6:
             family, address = "ipv6", socket.inet_ntop(socket.AF_INET6, dst.ipv6[0])
         else:
