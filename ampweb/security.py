@@ -16,8 +16,12 @@ account     any logged-in user (their own API tokens)
 ========== ==========================================================
 
 Authorization is enforced whatever the settings: without
-``ampweb.session_secret`` a random secret is made for the process (sessions
-then end when it restarts), and without ``ampweb.public_data`` data is private.
+``ampweb.session_secret`` cookies are signed with a secret made once and kept
+in the SQL database (`ampweb.accounts.secrets`), which every worker process
+shares, and without ``ampweb.public_data`` data is private.
+
+A session remembers its user's session generation; `UserRegistry.revoke_sessions`
+raises the generation, which ends every session of that user at once.
 
 Every state-changing request made with a session cookie must carry the
 session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``);
@@ -30,7 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-import secrets
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +55,7 @@ from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 
 from ampweb.accounts import BadCredentials, UnknownUser, UserInfo, UserRegistry
+from ampweb.accounts.secrets import SESSION_SECRET, shared_secret
 from ampweb.params import BadParameter
 from nntsc.errors import BadValue, StoreUnavailable
 
@@ -65,6 +70,8 @@ PERMISSION_ROLES = {VIEW: "viewdata", EDITCONFIG: "editconfig", ADMIN: "admin"}
 
 SESSION_COOKIE = "nntsc_session"
 SESSION_USER = "auth.username"
+#: The user's session generation when the session started (see `UserInfo.session_generation`).
+SESSION_GENERATION = "auth.generation"
 #: A session unused for this long (seconds) is over; one in use is renewed.
 SESSION_TIMEOUT = 8 * 3600
 SESSION_REISSUE = 600
@@ -117,8 +124,12 @@ class SecurityPolicy:
             user = users.get_user(username)
         except (UnknownUser, BadValue):
             return None
-        # A user disabled (or deleted) since logging in loses access at once.
-        return Identity(user, "session") if user.enabled else None
+        # A user disabled (or deleted) since logging in, or whose sessions were
+        # revoked, loses access at once.
+        generation = request.session.get(SESSION_GENERATION, 0)
+        if not user.enabled or generation != user.session_generation:
+            return None
+        return Identity(user, "session")
 
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity
@@ -140,9 +151,13 @@ class SecurityPolicy:
         return Denied(f"this needs the {role or permission} role")
 
     def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
-        """Start a fresh session for `userid`, with a new CSRF token."""
+        """Start a fresh session for `userid`, with a new CSRF token.
+
+        ``generation`` is the user's current session generation (0 if not given).
+        """
         request.session.invalidate()
         request.session[SESSION_USER] = userid
+        request.session[SESSION_GENERATION] = int(kw.get("generation", 0))
         request.session.new_csrf_token()
         return []
 
@@ -227,22 +242,44 @@ def client_address(request: Request) -> str:
     return address
 
 
-def session_secret(settings: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> str:
+def session_secret(
+    settings: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+) -> str | None:
     """``AMPWEB_SESSION_SECRET`` from the environment (which wins, and keeps the secret
-    out of the ini file), else ``ampweb.session_secret``, else a random one for this
-    process (with a warning)."""
+    out of the ini file), else ``ampweb.session_secret``; ``None`` when neither is set."""
     secret = (
         environ.get("AMPWEB_SESSION_SECRET") or str(settings.get("ampweb.session_secret") or "")
     ).strip()
     if not secret:
-        log.warning(
-            "ampweb.session_secret is not set: using a random secret, so sessions end when "
-            "this process restarts and are not shared between worker processes"
-        )
-        return secrets.token_urlsafe(48)
+        return None
     if len(secret) < 32:
         log.warning("ampweb.session_secret is short: use at least 32 random characters")
     return secret
+
+
+class StoredSecretSessionFactory:
+    """Signed cookie sessions whose key is the secret kept in the SQL database.
+
+    The key is read at the first request that uses a session rather than when
+    the app is built, so a worker starts even while the database is down (the
+    request then answers 503, as any other that needs the database).
+    """
+
+    def __init__(self, users: UserRegistry, **options: Any) -> None:
+        self.users = users
+        self.options = options
+        self._factory: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Any:
+        factory = self._factory
+        if factory is None:
+            with self._lock:
+                if self._factory is None:
+                    secret = shared_secret(self.users.sessions, SESSION_SECRET)
+                    self._factory = SignedCookieSessionFactory(secret, **self.options)
+                factory = self._factory
+        return factory(request)
 
 
 def forbidden(error: HTTPForbidden, request: Request) -> Response:
@@ -297,24 +334,31 @@ def _check_csrf(request: Request) -> bool:
 def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     services = config.registry["ampy"].services
-    config.registry["users"] = UserRegistry(services.sessionmaker)
+    users = UserRegistry(services.sessionmaker)
+    config.registry["users"] = users
     config.add_request_method(lambda request: request.registry["users"], "users", reify=True)
     config.registry["login_throttle"] = LoginThrottle.from_settings(services.settings)
     config.registry["trusted_proxies"] = frozenset(
         str(settings.get("ampweb.trusted_proxies") or "").split()
     )
 
-    config.set_session_factory(
-        SignedCookieSessionFactory(
-            session_secret(settings),
-            cookie_name=SESSION_COOKIE,
-            secure=asbool(settings.get("ampweb.secure_cookies", False)),
-            httponly=True,
-            samesite="Lax",
-            timeout=SESSION_TIMEOUT,
-            reissue_time=SESSION_REISSUE,
+    cookie_options: dict[str, Any] = {
+        "cookie_name": SESSION_COOKIE,
+        "secure": asbool(settings.get("ampweb.secure_cookies", False)),
+        "httponly": True,
+        "samesite": "Lax",
+        "timeout": SESSION_TIMEOUT,
+        "reissue_time": SESSION_REISSUE,
+    }
+    secret = session_secret(settings)
+    if secret is None:
+        log.info(
+            "ampweb.session_secret is not set: session cookies are signed with the secret "
+            "kept in the SQL database (table ampweb_secrets), shared by every worker process"
         )
-    )
+        config.set_session_factory(StoredSecretSessionFactory(users, **cookie_options))
+    else:
+        config.set_session_factory(SignedCookieSessionFactory(secret, **cookie_options))
     public_data = asbool(settings.get("ampweb.public_data", False))
     config.set_security_policy(SecurityPolicy(public_data))
     # Every view needs `view` unless it names another permission (or none).

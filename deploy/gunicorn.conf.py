@@ -5,11 +5,22 @@
 
 Each value may be overridden from the environment (GUNICORN_WORKERS, ...) so
 that a container or a systemd drop-in can size the server without editing
-this file. The bind address comes from the ini's server section.
+this file. The bind address comes from the ini's server section in both forms
+(pserve passes it; with --paste it is read here); `-b` on the command line wins.
+Every worker signs session cookies with the same key: ampweb.session_secret
+(or AMPWEB_SESSION_SECRET), else the one kept in the SQL database.
 """
 
 import multiprocessing
 import os
+import sys
+
+from ampweb.serving import paste_bind
+
+# `gunicorn --paste INI` would otherwise listen on 127.0.0.1:8000.
+_ini_bind = paste_bind(sys.argv, os.environ)
+if _ini_bind is not None:
+    bind = _ini_bind
 
 # Processes for CPU (JSON encoding, aggregation of cached bins), threads for
 # the waits on PostgreSQL, InfluxDB and Redis. Two processes per core cap the

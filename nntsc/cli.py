@@ -80,6 +80,7 @@ class PluginGroup(click.Group):
 
 
 @click.group(cls=PluginGroup)
+@click.version_option(package_name="nntsc", prog_name="nntsc")
 def main() -> None:
     """NNTSC: collect, store and serve network measurements."""
 

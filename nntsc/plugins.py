@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import warnings
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING
 
@@ -61,4 +62,10 @@ def command_names() -> list[str]:
 def load_command(name: str) -> click.Command | None:
     """The subcommand `name` that a package adds to `nntsc`, or ``None`` if none does."""
     point = _entry_points(COMMANDS_GROUP).get(name)
-    return point.load() if point is not None else None
+    if point is None:
+        return None
+    with warnings.catch_warnings():
+        # Pyramid (imported by the web app's package) imports pkg_resources,
+        # whose deprecation notice means nothing to someone adding a user.
+        warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+        return point.load()

@@ -1,4 +1,4 @@
-"""The tables of the accounts: users and their API tokens.
+"""The tables of the accounts: users, their API tokens, and the secrets the web app shares.
 
 They are declared on the platform's one SQL metadata (`nntsc.store.models.Base`),
 so the migrations in ``migrations/`` create them with everything else and
@@ -9,7 +9,7 @@ by importing the web app.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nntsc.store.models import Base
@@ -30,6 +30,9 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[int] = mapped_column(BigInteger)
+    #: Sessions remember the generation they were started in; raising it ends
+    #: every session of the user at their next request (`nntsc user revoke-sessions`).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class ApiToken(Base):
@@ -50,3 +53,18 @@ class ApiToken(Base):
     last_used: Mapped[int | None] = mapped_column(BigInteger)
     #: When the token was revoked (Unix seconds); ``None`` while it is valid.
     revoked: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SharedSecret(Base):
+    """A secret every process of the web app must agree on, made once and kept here.
+
+    The session cookie's signing key lives here when ``ampweb.session_secret``
+    is not set, so that every worker process (and every host serving the same
+    database) signs and checks cookies alike, and sessions outlive restarts.
+    """
+
+    __tablename__ = "ampweb_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created: Mapped[int] = mapped_column(BigInteger)

@@ -80,6 +80,8 @@ class UserInfo:
     enabled: bool = True
     created: int = 0
     has_password: bool = False
+    #: Sessions started in an older generation are over (`UserRegistry.revoke_sessions`).
+    session_generation: int = 0
 
     def has_role(self, role: str) -> bool:
         """Whether the user has `role`, given or implied (see `IMPLIED_ROLES`)."""
@@ -169,6 +171,7 @@ def _user_info(user: User) -> UserInfo:
         user.enabled,
         user.created,
         bool(user.password_hash),
+        user.session_generation or 0,
     )
 
 
@@ -280,6 +283,23 @@ class UserRegistry:
             for column, value in changes.items():
                 setattr(user, column, value)
             session.flush()
+            return _user_info(user)
+
+    def revoke_sessions(self, username: str) -> UserInfo:
+        """End every session of `username` (each is refused at its next request).
+
+        Their API tokens are not affected: revoke those one by one. Raises `UnknownUser`.
+        """
+        with self.sessions.begin() as session:
+            changed = session.execute(
+                update(User)
+                .where(User.username == check_username(username))
+                .values(session_generation=User.session_generation + 1)
+            )
+            if changed.rowcount == 0:
+                raise UnknownUser(username)
+            user = session.get(User, username)
+            session.refresh(user)
             return _user_info(user)
 
     def disable_user(self, username: str) -> UserInfo:

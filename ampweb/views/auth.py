@@ -93,7 +93,8 @@ def login(request: Request) -> Any:
             error="Wrong user name or password.",
         )
     throttle.succeeded(username)
-    return HTTPSeeOther(came_from, headers=remember(request, user.username))
+    headers = remember(request, user.username, generation=user.session_generation)
+    return HTTPSeeOther(came_from, headers=headers)
 
 
 @view_config(route_name="auth.logout", request_method="GET", permission=NO_PERMISSION_REQUIRED)

@@ -396,7 +396,7 @@ def test_public_data_lets_anyone_view_but_not_write(make_app) -> None:  # type: 
 
 
 def test_authorization_is_enforced_when_settings_are_unset(make_app, caplog) -> None:  # type: ignore[no-untyped-def]
-    with caplog.at_level(logging.WARNING, logger="ampweb.security"):
+    with caplog.at_level(logging.INFO, logger="ampweb.security"):
         app = make_app(**{"ampweb.session_secret": None})
     assert "ampweb.session_secret is not set" in caplog.text
     app.get("/api/v1/collections", status=401)
@@ -406,7 +406,46 @@ def test_authorization_is_enforced_when_settings_are_unset(make_app, caplog) -> 
         app.get(path, status=303)
     app.post_json("/api/v1/sites", {"name": "x"}, status=401)
     app.delete("/api/v1/sites/site-a", status=401)
-    # Logging in still works, with the random secret.
+    # Logging in still works, with the secret kept in the database.
+    login(app, "editor")
+    app.get("/admin/sites", status=200)
+
+
+def test_without_a_secret_every_process_shares_the_stored_one(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Two apps over one database (two worker processes) accept each other's cookies."""
+
+    def copy_cookies(source: webtest.TestApp, target: webtest.TestApp) -> None:
+        for name, value in source.cookies.items():
+            target.set_cookie(name, value)
+
+    first = make_app(**{"ampweb.session_secret": None})
+    second = make_app(**{"ampweb.session_secret": None})
+    form = first.get("/login").forms[0]
+    copy_cookies(first, second)
+    form.response.test_app = second  # the form from one worker, posted to the other
+    form["username"] = "editor"
+    form["password"] = PASSWORD
+    form.submit(status=303)
+    copy_cookies(second, first)
+    first.get("/admin/sites", status=200)
+    second.get("/admin/sites", status=200)
+    # An app with its own secret does not accept them.
+    other = make_app(**{"ampweb.session_secret": "another-secret-" + "y" * 32})
+    copy_cookies(second, other)
+    other.get("/admin/sites", status=303)
+
+
+def test_revoked_sessions_end_at_once(app: webtest.TestApp, sql_url: str) -> None:
+    login(app, "editor")
+    app.get("/admin/sites", status=200)
+    services = make_services(sql_url)
+    try:
+        UserRegistry(services.sessionmaker).revoke_sessions("editor")
+    finally:
+        services.close()
+    app.get("/admin/sites", status=303)
+    app.get("/api/v1/sites", status=401)
+    # Logging in again starts a session of the new generation.
     login(app, "editor")
     app.get("/admin/sites", status=200)
 

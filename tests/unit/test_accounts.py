@@ -199,3 +199,14 @@ def test_deleting_a_user_deletes_their_tokens(users: UserRegistry, sessions) -> 
     with sessions() as session:
         assert session.scalars(select(ApiToken)).all() == []
     assert users.count_users() == 0
+
+
+def test_revoke_sessions_raises_the_generation(users: UserRegistry) -> None:
+    assert users.create_user("alice", PASSWORD).session_generation == 0
+    assert users.revoke_sessions("alice").session_generation == 1
+    assert users.revoke_sessions("alice").session_generation == 2
+    assert users.authenticate("alice", PASSWORD).session_generation == 2
+    with pytest.raises(UnknownUser):
+        users.revoke_sessions("nobody")
+    with pytest.raises(BadValue):
+        users.revoke_sessions("not a name")
