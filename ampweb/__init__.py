@@ -26,6 +26,8 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     config.add_static_view("static", "ampweb:static", cache_max_age=max_age)
     # Who is asking and what they may do: sessions, API tokens, roles, CSRF.
     config.include("ampweb.security")
+    # Checks every request passes before routing (a path or query that is not UTF-8: 400).
+    config.include(".tweens")
     # URLs, then the views that answer them and the mapping of errors to statuses.
     config.include(".routes")
     config.scan(".views")

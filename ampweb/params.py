@@ -11,9 +11,19 @@ from pyramid.request import Request
 from nntsc.errors import BadQuery
 from nntsc.store.streams import Page
 
+#: How much of a value a message quotes back to the client.
+QUOTED = 60
+
 
 class BadParameter(BadQuery):
     """A request parameter is missing or malformed; the message names it."""
+
+
+def shown(value: str) -> str:
+    """`value` quoted for an error message, cut to a bounded prefix."""
+    if len(value) <= QUOTED:
+        return repr(value)
+    return repr(value[:QUOTED]) + "…"
 
 
 def int_param(
@@ -31,7 +41,7 @@ def int_param(
     try:
         value = int(raw)
     except ValueError:
-        raise BadParameter(f"parameter {name!r} must be an integer, got {raw!r}") from None
+        raise BadParameter(f"parameter {name!r} must be an integer, got {shown(raw)}") from None
     if minimum is not None and value < minimum:
         raise BadParameter(f"parameter {name!r} must be at least {minimum}")
     if maximum is not None and value > maximum:
@@ -52,9 +62,25 @@ def json_object(request: Request) -> dict[str, Any]:
         body = request.json_body
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         raise BadParameter("the request body must be a JSON object") from None
+    except RecursionError:
+        # Thousands of nested brackets exhaust the parser's stack.
+        raise BadParameter("the request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadParameter("the request body must be a JSON object")
+    if _has_nul(body):
+        # PostgreSQL cannot store NUL in text, and no field of ours holds one.
+        raise BadParameter("the request body contains a NUL character")
     return body
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def page_body(items: Sequence[Any], found: Page | None = None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from nntsc.errors import (
     StoreUnavailable,
     UnknownCollection,
     UnknownStream,
+    quoted,
 )
 
 
@@ -25,7 +26,7 @@ class UnknownView(NntscError):
     """A view id that is not stored."""
 
     def __init__(self, view_id: str) -> None:
-        super().__init__(f"unknown view {view_id!r}")
+        super().__init__(f"unknown view {quoted(view_id)}")
         self.view_id = view_id
 
 
@@ -33,7 +34,7 @@ class UnknownMetric(NntscError):
     """A matrix metric that ampy does not know."""
 
     def __init__(self, metric: str) -> None:
-        super().__init__(f"unknown matrix metric {metric!r}")
+        super().__init__(f"unknown matrix metric {quoted(metric)}")
         self.metric = metric
 
 

@@ -5,6 +5,20 @@ place (`ampweb.errors`). Nothing in this package returns ``None`` to mean
 "something failed".
 """
 
+#: How many characters of a name an error message quotes.
+QUOTED = 60
+
+
+def quoted(value: object) -> str:
+    """`value` as a message quotes it: its repr, cut to a bounded prefix.
+
+    Names come from clients; a message must not echo an arbitrarily long one.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= QUOTED:
+        return repr(text)
+    return repr(text[:QUOTED]) + "…"
+
 
 class NntscError(Exception):
     """Base class of every error this platform raises on purpose."""
@@ -18,7 +32,7 @@ class UnknownCollection(NntscError):
     """A collection name that no module declares."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"unknown collection {name!r}")
+        super().__init__(f"unknown collection {quoted(name)}")
         self.name = name
 
 
@@ -57,7 +71,7 @@ class AlreadyExists(NntscError):
     """Creating something under a name that is already taken."""
 
     def __init__(self, kind: str, name: str) -> None:
-        super().__init__(f"{kind} {name!r} already exists")
+        super().__init__(f"{kind} {quoted(name)} already exists")
         self.kind = kind
         self.name = name
 
@@ -66,7 +80,7 @@ class UnknownSite(NntscError):
     """A site name that is not in the database."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"unknown site {name!r}")
+        super().__init__(f"unknown site {quoted(name)}")
         self.name = name
 
 
@@ -74,5 +88,5 @@ class UnknownMesh(NntscError):
     """A mesh name that is not in the database."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"unknown mesh {name!r}")
+        super().__init__(f"unknown mesh {quoted(name)}")
         self.name = name

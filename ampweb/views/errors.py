@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 
+from pyramid.exceptions import BadCSRFToken, PredicateMismatch
 from pyramid.httpexceptions import HTTPException, HTTPForbidden
+from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
@@ -43,11 +46,61 @@ STATUS = (
 )
 
 
+#: The longest error message answered: a message quoting what the client sent
+#: (an id, a name) must not echo an arbitrarily long value back.
+MAX_MESSAGE = 300
+#: Titles of the error page, by status.
+TITLES = {
+    400: "Bad request",
+    401: "Not logged in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    414: "URL too long",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+
+def wants_json(request: Request) -> bool:
+    """Whether `request` is made to the API (answered JSON) rather than to a page (HTML)."""
+    # The raw WSGI path: reading request.path decodes it, which may be what failed.
+    path = request.environ.get("PATH_INFO", "")
+    return path.startswith("/api/") or path in ("/healthz", "/metrics")
+
+
+def bounded(message: str) -> str:
+    """`message`, cut to `MAX_MESSAGE` characters."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return message[: MAX_MESSAGE - 1] + "…"
+
+
 def _answer(request: Request, status: int, message: str) -> Response:
-    if request.path.startswith("/api/") or request.path == "/healthz":
-        response = Response(json_body={"error": message}, status=status)
-    else:
-        response = Response(f"{status}: {message}", status=status, content_type="text/plain")
+    message = bounded(message)
+    if wants_json(request):
+        return Response(json_body={"error": message}, status=status)
+    return error_page(request, status, message)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """The site's HTML error page: what went wrong, the way back and the search."""
+    values = {"status": status, "title": TITLES.get(status, "Error"), "message": message}
+    try:
+        response = render_to_response("error.jinja2", values, request)
+    except Exception:
+        # The page's layout asks who is logged in, which needs the SQL
+        # database: when that is what failed, a page without the layout.
+        log.warning("could not render the error page for %s", status, exc_info=True)
+        response = Response(
+            f"<!doctype html><title>{status} {escape(values['title'])}</title>"
+            f"<h1>{escape(values['title'])}</h1><p>{escape(message)}</p>"
+            '<p><a href="/">Back to the graphs</a></p>',
+            content_type="text/html",
+        )
+    response.status = status
     return response
 
 
@@ -81,13 +134,31 @@ def unexpected(error: Exception, request: Request) -> Response:
 
 @notfound_view_config()
 def not_found(request: Request) -> Response:
+    """No route, no view for the method, or a view that raised `HTTPNotFound("why")`."""
+    error = request.exception
+    detail = getattr(error, "detail", None)
+    if detail and not isinstance(error, PredicateMismatch) and detail != request.path_info:
+        return _answer(request, 404, str(detail))
     return _answer(request, 404, f"no such page: {request.path}")
 
 
 @exception_view_config(HTTPException)
 def http_error(error: HTTPException, request: Request) -> Response:
+    """Pyramid's HTTP errors as our own answers; redirects and successes pass through."""
     if isinstance(error, HTTPForbidden):
         return forbidden(error, request)
-    if request.path.startswith("/api/"):
-        return _answer(request, error.code or 500, error.explanation or error.title)
-    return error
+    code = error.code or 500
+    if code < 400:
+        return error
+    # An HTTPNotFound raised with a message carries it in `detail`; a bad
+    # CSRF token's detail names Pyramid's function, its explanation says why.
+    if error.detail and not isinstance(error, BadCSRFToken):
+        message = str(error.detail)
+    else:
+        message = error.explanation or error.title
+    response = _answer(request, code, message)
+    # Headers the status needs (Allow on a 405, Retry-After) go along.
+    for name in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if name in error.headers:
+            response.headers[name] = error.headers[name]
+    return response

@@ -474,8 +474,15 @@ class Collector:
         self._rejected.append((message, "undecodable", f"{type(error).__name__}: {error}"))
 
     def _envelope(self, message: Message, test: Any) -> tuple[str, int]:
-        if not isinstance(test, str) or not test:
+        if test is None or test == "" or test == b"":
             raise _Rejected("no-test-type", "header x-amp-test-type is missing")
+        if not isinstance(test, str):
+            # A header of another AMQP type (an integer, a table) is there but
+            # wrong: saying "missing" would send the sender looking elsewhere.
+            raise _Rejected(
+                "bad-test-type",
+                f"header x-amp-test-type is not a string: {type(test).__name__} {repr(test)[:100]}",
+            )
         properties = message.properties or {}
         source = properties.get("user_id")
         if isinstance(source, bytes):

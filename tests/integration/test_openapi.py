@@ -315,3 +315,113 @@ def test_created_and_derived_views_conform(live_url: str) -> None:
 def test_health_and_metrics_conform(live_url: str) -> None:
     _get(live_url, "/healthz")
     _get(live_url, "/metrics")
+
+
+# ------------------------------------------------------------- malformed input
+
+
+#: What careless or hostile clients send: invalid UTF-8 (a lone byte, a bad
+#: sequence, an encoded surrogate), NUL bytes and values far too long.
+NASTY = ["%ff", "%c3%28", "%ed%a0%80", "%00", "a%00b", "x" * 5000]
+#: A plausible value of each path parameter, so that a request reaches its view.
+PATH_VALUES = {
+    "collection": "amp-icmp",
+    "stream_id": "1",
+    "view_id": "aaaaaaaaaaaa",
+    "metric": "latency",
+    "name": "a",
+}
+
+
+def _parameters(item: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
+    document = openapi_document()
+    found = []
+    for parameter in item.get("parameters", []) + operation.get("parameters", []):
+        if "$ref" in parameter:
+            parameter = document["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+        found.append(parameter)
+    return found
+
+
+def _nasty_urls() -> Iterator[str]:
+    """Every read operation of the document with each parameter (and a name) made malformed."""
+    for template, item in openapi_document()["paths"].items():
+        if "get" not in item:
+            continue
+        parameters = _parameters(item, item["get"])
+        path = template
+        for name, value in PATH_VALUES.items():
+            path = path.replace("{" + name + "}", value)
+        required = {p["name"]: "a" for p in parameters if p["in"] == "query" and p.get("required")}
+        base = "&".join(f"{k}={v}" for k, v in required.items())
+        yield f"{path}?%ff=1&{base}"
+        yield f"{path}?{base}&{'n' * 5000}=1"
+        for parameter in parameters:
+            for value in NASTY:
+                if parameter["in"] == "path":
+                    yield template.replace("{" + parameter["name"] + "}", value).format(
+                        **PATH_VALUES
+                    )
+                elif parameter["in"] == "query":
+                    query = {**required, parameter["name"]: value}
+                    yield f"{path}?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+
+NASTY_BODIES = [
+    b'{"style": "\xff", "groups": []}',
+    b'{"style": "latency\\u0000", "groups": []}',
+    b'{"style": "latency", "groups": ["\\u0000"]}',
+    b'{"style": "latency", "groups": ["\\ud800"]}',
+    b'{"view_id": "' + b"a" * 5000 + b'", "add": "x"}',
+    b"\xff\xfe",
+    b"[" * 5000,
+]
+
+
+def _check_nasty_requests(url: str) -> None:
+    """No malformed request answers 5xx; the API answers JSON errors."""
+    session = _browser_session(url)
+    failures = []
+    sent = 0
+    for path in _nasty_urls():
+        response = session.get(f"{url}{path}", timeout=30)
+        sent += 1
+        if response.status_code >= 500 or not response.headers["Content-Type"].startswith(
+            ("application/json", "text/plain")
+        ):
+            failures.append(f"GET {path[:120]} -> {response.status_code}")
+    for body in NASTY_BODIES:
+        response = session.post(
+            f"{url}/api/v1/views",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        sent += 1
+        if response.status_code >= 500:
+            failures.append(f"POST {body[:60]!r} -> {response.status_code}")
+    assert sent > 300
+    assert not failures, "\n".join(failures)
+
+
+def test_malformed_parameters_never_answer_5xx(live_url: str) -> None:
+    _check_nasty_requests(live_url)
+
+
+def test_malformed_parameters_never_answer_5xx_on_postgresql(postgres_url: str) -> None:
+    """PostgreSQL refuses NUL in text where SQLite stores it: the same requests on it."""
+    from tests.conftest import make_services, serve_app
+
+    services = make_services(postgres_url)
+    try:
+        services.sites.create_site("a", addresses=["192.0.2.1"])
+        services.sites.create_mesh("a", is_source=True, is_destination=True, members=["a"])
+    finally:
+        services.close()
+    settings = {
+        "nntsc.sql_url": postgres_url,
+        "nntsc.timeseries_url": "sql",
+        "ampweb.public_data": "true",
+    }
+    with serve_app(**settings) as url:
+        _check_nasty_requests(url)

@@ -49,6 +49,7 @@ class Broker:
         self.dead: set[int] = set()
         self.check_ack = check_ack
         self._publishing: int | None = None
+        self.headers: list[dict[str, Any]] = []
 
     def basic_ack(self, delivery_tag: int, multiple: bool = False) -> None:
         self.check_ack(delivery_tag, multiple)
@@ -56,6 +57,7 @@ class Broker:
 
     def publish(self, body: bytes, **kwargs: Any) -> None:
         self.dead.add(kwargs["headers"]["x-nntsc-tag"])
+        self.headers.append(kwargs["headers"])
 
 
 class Harness:
@@ -198,3 +200,29 @@ def test_a_taken_metrics_port_moves_to_the_next_free_one() -> None:
     assert port < chosen < port + METRIC_PORTS
     with urllib.request.urlopen(f"http://127.0.0.1:{chosen}/metrics", timeout=5) as answer:
         assert answer.status == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "reason", "detail"),
+    [
+        (7, "bad-test-type", "header x-amp-test-type is not a string: int 7"),
+        ({"a": 1}, "bad-test-type", "header x-amp-test-type is not a string: dict {'a': 1}"),
+        (None, "no-test-type", "header x-amp-test-type is missing"),
+        ("", "no-test-type", "header x-amp-test-type is missing"),
+    ],
+)
+def test_a_test_type_header_that_is_not_a_string_is_dead_lettered_as_such(  # type: ignore[no-untyped-def]
+    harness, value: Any, reason: str, detail: str
+) -> None:
+    """An integer header is there but wrong: the reason says so instead of "missing"."""
+    source, timestamp, report = harness.reports[0]
+    message = FakeMessage(harness.broker, 1, wire.encode("icmp", report), source, timestamp)
+    message.headers = {"x-amp-test-type": value, "x-nntsc-tag": 1}
+    if value is None:
+        del message.headers["x-amp-test-type"]
+    harness.bad.add(1)
+    harness.collector._on_message(message)  # type: ignore[arg-type]
+    harness.collector._send_dead_letters()
+    assert [(h["x-nntsc-reason"], h["x-nntsc-error"]) for h in harness.broker.headers] == [
+        (reason, detail)
+    ]
