@@ -150,9 +150,12 @@ class Ampy:
         filters: Mapping[str, str] | None = None,
         page: int = 1,
         pagesize: int = 100,
+        term: str = "",
     ) -> Page:
-        """Streams of `collection` whose properties match `filters`, paginated."""
-        return self.services.streams.find(get_collection(collection), filters, page, pagesize)
+        """Streams of `collection` matching `filters` (and containing `term`), paginated."""
+        return self.services.streams.find(
+            get_collection(collection), filters, page, pagesize, term=term
+        )
 
     @_reaching_stores
     def stream(self, stream_id: int) -> StreamInfo:

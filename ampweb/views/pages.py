@@ -16,6 +16,8 @@ from ampy.groups import spec_for
 from nntsc.collections import get as get_collection
 
 PAGESIZE = 50
+#: The longest stream search term.
+MAX_TERM = 200
 
 
 @view_config(route_name="index", renderer="index.jinja2", request_method="GET")
@@ -23,11 +25,13 @@ def index(request: Request) -> dict[str, Any]:
     """Buttons that start a graph of each style, and the streams of one collection, paged."""
     ampy = request.ampy
     collections = sorted(ampy.collections(), key=lambda c: _tab_order(c["name"]))
-    shown = choice_param(
-        request, "collection", tuple(c["name"] for c in collections), collections[0]["name"]
-    )
+    names = tuple(c["name"] for c in collections)
+    term = request.params.get("q", "").strip()
+    if len(term) > MAX_TERM:
+        raise BadParameter(f"parameter 'q' may be at most {MAX_TERM} characters")
+    shown = choice_param(request, "collection", names, _first_match(ampy, names, term))
     page_number = int_param(request, "page", 1, minimum=1)
-    page = ampy.find_streams(shown, {}, page=page_number, pagesize=PAGESIZE)
+    page = ampy.find_streams(shown, {}, page=page_number, pagesize=PAGESIZE, term=term)
     styles = ampy.view_styles()
     declared = get_collection(shown)
     return {
@@ -42,11 +46,21 @@ def index(request: Request) -> dict[str, Any]:
         },
         "styles": [{"style": style, "title": _title(style)} for style in sorted(styles)],
         "page_data": _encode({"view": None, "styles": _styles_data(styles)}),
+        "term": term,
         "streams": [stream.as_dict() for stream in page.items],
         "page": page.page,
         "total": page.total,
         "has_more": page.has_more,
     }
+
+
+def _first_match(ampy: Any, names: tuple[str, ...], term: str) -> str:
+    """The collection whose tab a search lands on: the first (in tab order) with a match."""
+    if term:
+        for name in names:
+            if ampy.find_streams(name, {}, page=1, pagesize=1, term=term).total:
+                return name
+    return names[0]
 
 
 @view_config(route_name="graph.stream", request_method="GET")

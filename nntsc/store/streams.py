@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import String, bindparam, case, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -221,8 +221,12 @@ class StreamRegistry:
         filters: Mapping[str, str] | None = None,
         page: int = 1,
         pagesize: int = 100,
+        term: str = "",
     ) -> Page:
-        """Streams of `collection` whose properties equal `filters`, one page, in key order."""
+        """Streams of `collection` whose properties equal `filters`, one page, in key order.
+
+        With a `term`, only streams with a property that contains it (any case).
+        """
         filters = dict(filters or {})
         unknown = set(filters) - set(collection.property_names)
         if unknown:
@@ -231,6 +235,16 @@ class StreamRegistry:
             raise BadQuery("page must be >= 1 and pagesize between 1 and 1000")
         table = property_table(collection)
         conditions = [table.c[name] == value for name, value in filters.items()]
+        if term:
+            # autoescape: % and _ in the term match themselves, not as wildcards.
+            conditions.append(
+                or_(
+                    *(
+                        cast(table.c[name], String).icontains(term, autoescape=True)
+                        for name in collection.property_names
+                    )
+                )
+            )
         order = [table.c[name] for name in collection.property_names]
         with self.sessions() as session:
             total = session.scalar(select(func.count()).select_from(table).where(*conditions))

@@ -178,3 +178,34 @@ def test_a_bad_parameter_on_a_page_is_the_html_error_page(public: webtest.TestAp
     response = public.get("/graph/5/100/50", status=400)
     assert response.content_type == "text/html"
     assert response.html.find("h1").text == "Bad request"
+
+
+def test_the_stream_search_finds_streams_by_any_property(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The error page's search: `/?q=` lists the streams with a property containing the term."""
+    from nntsc.ingest.pipeline import Ingestor
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('search')}/nntsc.sqlite"
+    mesh = SimulatedMesh(3, 0, 600, 300, seed=1)
+    services = make_services(url)
+    try:
+        with Ingestor(services) as ingestor:
+            for source, timestamp, report in mesh.reports():
+                ingestor.add("amp-icmp", report, source, timestamp)
+    finally:
+        services.close()
+    app = _app(url, **{"ampweb.public_data": "true"})
+    try:
+        site = mesh.sites[1].name
+        everything = app.get("/").html.select("table.stream-table tbody tr")
+        found = app.get("/", {"q": site.upper()}).html
+        rows = found.select("table.stream-table tbody tr")
+        assert 0 < len(rows) < len(everything)
+        assert all(site in row.text for row in rows)
+        assert found.find("input", attrs={"name": "q"})["value"] == site.upper()
+        # Wildcards of SQL match themselves only.
+        assert app.get("/", {"q": "%"}).html.select("table.stream-table tbody tr") == []
+        app.get("/", {"q": "x" * 201}, status=400)
+    finally:
+        app.app.registry["ampy"].close()
