@@ -24,7 +24,6 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     services = make_services(url)
     try:
         services.sites.save_all(*demo_sites_and_meshes(SimulatedMesh(3, 0, 3600, 300, seed=1)))
-        services.users.create_user("viewer", password="a long passphrase", roles=["viewdata"])
     finally:
         services.close()
     return url
