@@ -28,8 +28,8 @@ from ampy.groups import Line
 from ampy.series import spec_for as series_for
 from nntsc.collections import get as get_collection
 from nntsc.store import TimeseriesStore
-from nntsc.store.interfaces import MAX_BINS, MAX_RAW_SPAN
 from nntsc.store.models import ROLLUP_LEVELS
+from nntsc.store.planner import MAX_BINS, MAX_RAW_SPAN
 
 #: The longest range a history call may cover (about 10 years).
 MAX_RANGE = 3660 * 86400

@@ -33,8 +33,8 @@ from ampy.errors import BadQuery, UnknownMetric
 from ampy.groups import SPLIT, Group, make_group, spec_for
 from nntsc.collections import get as get_collection
 from nntsc.store import Aggregation, TimeseriesStore
-from nntsc.store.interfaces import DAY, HOUR, SETTLE
 from nntsc.store.models import Stream, property_table
+from nntsc.store.rollups import DAY, HOUR, SETTLE
 
 MODES = ("absolute", "relative")
 #: Relative mode: how much worse (or better) than the baseline each class begins.

@@ -209,10 +209,10 @@ def raw_write(services: Services, lines: Sequence[str]) -> None:
     """Line protocol into the raw policy, in batches of the collector's size, by its client."""
     store = services.timeseries
     for index in range(0, len(lines), DEFAULT_BATCH_SIZE):
-        store.client.write_points(
+        store.backend.client.write_points(
             lines[index : index + DEFAULT_BATCH_SIZE],
             time_precision="s",
-            database=store.database,
+            database=store.backend.database,
             retention_policy="raw",
             protocol="line",
         )
@@ -220,8 +220,8 @@ def raw_write(services: Services, lines: Sequence[str]) -> None:
 
 def influx_count(services: Services, measurement: str, start: int, end: int) -> int:
     store = services.timeseries
-    result = store._query(
-        f'SELECT count("results") FROM "{store.database}"."raw"."{measurement}" '
+    result = store.backend._query(
+        f'SELECT count("results") FROM "{store.backend.database}"."raw"."{measurement}" '
         f"WHERE time >= {start}s AND time < {end}s"
     )
     points = list(result.get_points())
@@ -436,7 +436,7 @@ def timed_raw(services: Services, lines: Sequence[str]) -> Raw:
 
 
 def bare_lines(services: Services, rows: Sequence[Row], tags: dict) -> list[str]:
-    lines, _ = services.timeseries.line_protocol(get_collection("amp-icmp"), rows, tags)
+    lines, _ = services.timeseries.backend.line_protocol(get_collection("amp-icmp"), rows, tags)
     return [line.replace("amp-icmp,", "bare-icmp,", 1) for line in lines]
 
 

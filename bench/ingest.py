@@ -61,7 +61,7 @@ def main() -> None:
             stream.stream_id: stream.properties
             for stream in services.streams.find(icmp, pagesize=1000).items
         }
-        lines, _ = store.line_protocol(icmp, rows, tags)
+        lines, _ = store.backend.line_protocol(icmp, rows, tags)
         count = len(rows)
         del rows
 
@@ -71,10 +71,10 @@ def main() -> None:
             gc.collect()
             started = time.perf_counter()
             for index in range(0, len(renamed), DEFAULT_BATCH_SIZE):
-                store.client.write_points(
+                store.backend.client.write_points(
                     renamed[index : index + DEFAULT_BATCH_SIZE],
                     time_precision="s",
-                    database=store.database,
+                    database=store.backend.database,
                     retention_policy="raw",
                     protocol="line",
                 )

@@ -83,13 +83,13 @@ def main() -> None:
         )
 
         ampy = Ampy(services)
-        source = f'"{store.database}"."raw"."amp-icmp"'
+        source = f'"{store.backend.database}"."raw"."amp-icmp"'
 
         def bare(range_start: int, interval: str, percentiles: bool) -> None:
             columns = 'mean("median"), min("min"), max("max"), sum("loss"), sum("results")'
             if percentiles:
                 columns += "".join(f', percentile("median", {p})' for p in range(5, 101, 5))
-            store.client.query(
+            store.backend.client.query(
                 f"SELECT {columns} FROM {source} WHERE \"stream\" = '{stream_id}' "
                 f"AND time >= {range_start}s AND time < {end}s GROUP BY time({interval})",
                 epoch="s",

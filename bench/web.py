@@ -39,7 +39,6 @@ from urllib.parse import urlsplit
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-
 # ------------------------------------------------------------------ load generator
 
 

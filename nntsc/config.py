@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nntsc.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from nntsc.store.interfaces import TimeseriesStore
+    from nntsc.store.timeseries import TimeseriesStore
 
 #: Settings that name a service, and the environment variable that overrides each.
 ENVIRONMENT_OVERRIDES = {

@@ -23,7 +23,8 @@ from typing import Any
 from nntsc.collections import Collection, ParsedRow, Row
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
-from nntsc.store.interfaces import PreparedWrite, WriteResult
+from nntsc.store.backend import WriteResult
+from nntsc.store.timeseries import PreparedWrite
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,19 @@
-"""Storage: SQL models, the time-series store interface and its implementations."""
+"""Storage: SQL models, the time-series store and its backends.
+
+`TimeseriesStore` (`nntsc.store.timeseries`) composes a backend
+(`nntsc.store.sql` or `nntsc.store.influx`, on the primitives of
+`nntsc.store.backend`) with its rollup marks and pass (`nntsc.store.rollups`)
+and plans reads with `nntsc.store.planner`.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from nntsc.errors import ConfigurationError
-from nntsc.store.interfaces import AggregateResult, TimeseriesStore, WriteResult
+from nntsc.store.backend import TimeseriesBackend, WriteResult
 from nntsc.store.partials import Aggregation
+from nntsc.store.timeseries import AggregateResult, TimeseriesStore
 
 if TYPE_CHECKING:
     from nntsc.config import Services
@@ -14,30 +21,31 @@ if TYPE_CHECKING:
 __all__ = [
     "AggregateResult",
     "Aggregation",
+    "TimeseriesBackend",
     "TimeseriesStore",
     "WriteResult",
+    "open_backend",
     "open_timeseries_store",
 ]
 
 
-def open_timeseries_store(services: Services) -> TimeseriesStore:
-    """The store named by ``nntsc.timeseries_url``: ``sql`` or ``influxdb://host:port/db``."""
+def open_backend(services: Services) -> TimeseriesBackend:
+    """The backend named by ``nntsc.timeseries_url``: ``sql`` or ``influxdb://host:port/db``."""
     url = services.settings["nntsc.timeseries_url"].strip()
     if url == "sql":
-        from nntsc.store.sql import SqlTimeseriesStore
+        from nntsc.store.sql import SqlBackend
 
         # The SQL store deletes nothing, so no row is ever beyond its retention.
-        return SqlTimeseriesStore(services.engine, reader=services.read_engine)
+        return SqlBackend(services.engine)
     if url.startswith(("influxdb://", "influxdbs://")):
-        from nntsc.store.influx import InfluxTimeseriesStore
+        from nntsc.store.influx import InfluxBackend
 
-        return InfluxTimeseriesStore.from_url(
-            url,
-            services.engine,
-            services.raw_retention,
-            services.rollup_retention,
-            reader=services.read_engine,
-        )
+        return InfluxBackend.from_url(url, services.raw_retention, services.rollup_retention)
     raise ConfigurationError(
         f"nntsc.timeseries_url {url!r}: expected 'sql' or 'influxdb://host:port/database'"
     )
+
+
+def open_timeseries_store(services: Services) -> TimeseriesStore:
+    """The store of the configured backend, its rollup marks in the SQL database."""
+    return TimeseriesStore(open_backend(services), services.engine, reader=services.read_engine)

@@ -1,4 +1,4 @@
-"""The InfluxDB time-series store, through the v1 HTTP API (InfluxDB 1.x, 2.x compat, 3.x).
+"""The InfluxDB time-series backend, through the v1 HTTP API (InfluxDB 1.x, 2.x compat, 3.x).
 
 Raw rows go to the measurement named after the collection in the retention
 policy ``raw`` (the database default), tagged with ``stream`` and the
@@ -16,7 +16,7 @@ and a larger bin its percentiles to 5 significant digits, as integer steps
 exact minimum and ends with the exact maximum, so a read of the percentiles
 reads neither ``<field>_min`` nor ``<field>_max``.
 
-Rollups are computed by the shared maintenance in `TimeseriesStore` rather
+Rollups are computed by the shared rollup pass (`nntsc.store.rollups`) rather
 than by continuous queries: a CQ only resamples a recent window, so it never
 sees backfilled history nor rows arriving after its window has passed, and it
 cannot take percentiles of per-probe arrays. `ensure_schema` therefore
@@ -36,11 +36,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 from influxdb import InfluxDBClient
 from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
-from sqlalchemy import Engine
 
 from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError, StoreUnavailable
-from nntsc.store.interfaces import RawRow, RollupRead, TimeseriesStore, WriteResult
+from nntsc.store.backend import RawRow, RollupRead, TimeseriesBackend, WriteResult
 from nntsc.store.models import quantile_columns, rollup_columns
 from nntsc.store.partials import pack_quantiles
 
@@ -130,32 +129,34 @@ def _stream_condition(stream_ids: Sequence[int]) -> str:
     return '"stream" =~ /^(' + "|".join(str(int(s)) for s in stream_ids) + ")$/"
 
 
-class InfluxTimeseriesStore(TimeseriesStore):
+class InfluxBackend(TimeseriesBackend):
+    """Raw and rollup rows in an InfluxDB database; see the module docstring."""
+
     kind = "influxdb"
 
     def __init__(
         self,
-        engine: Engine,
         client: InfluxDBClient,
         database: str,
         raw_retention: int | None = None,
         rollup_retention: int | None = None,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(engine, raw_retention, **kwargs)
+        super().__init__(raw_retention, rollup_retention)
         self.client = client
         self.database = database
-        self.rollup_retention = rollup_retention
+
+    @property
+    def late_retention(self) -> int | None:
+        # The ``raw`` policy drops points older than its duration on write.
+        return self.raw_retention
 
     @classmethod
     def from_url(
         cls,
         url: str,
-        engine: Engine,
         raw_retention: int | None = None,
         rollup_retention: int | None = None,
-        reader: Engine | None = None,
-    ) -> InfluxTimeseriesStore:
+    ) -> InfluxBackend:
         """Build from ``influxdb://[user:password@]host[:port]/database[?gzip=true]``.
 
         ``influxdbs://`` speaks TLS. ``gzip=true`` compresses writes, which
@@ -178,7 +179,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
             retries=1,
             gzip=options.get("gzip", ["false"])[0].lower() in ("1", "true", "yes"),
         )
-        return cls(engine, client, database, raw_retention, rollup_retention, reader=reader)
+        return cls(client, database, raw_retention, rollup_retention)
 
     # -- schema and health --------------------------------------------------------
 
@@ -289,12 +290,12 @@ class InfluxTimeseriesStore(TimeseriesStore):
             lines.append(f"{prefix} {fields} {timestamp}")
         return lines, empty
 
-    def _encode_raw(
+    def encode_raw(
         self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
     ) -> tuple[list[str], int]:
         return self.line_protocol(collection, rows, tags)
 
-    def _write_raw(
+    def write_raw(
         self, collection: Collection, rows: Sequence[Row], payload: Any, connection: Any
     ) -> WriteResult:
         lines, empty = payload
@@ -307,7 +308,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
     def _late_measurement(self, collection: Collection) -> str:
         return f"{collection.name}_late"
 
-    def _write_late(
+    def write_late(
         self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
     ) -> None:
         # Rows older than the raw retention, kept in the rollups' policy under
@@ -319,7 +320,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
         if result.dropped:
             raise StoreUnavailable(f"InfluxDB dropped late rows: {result.dropped_reasons}")
 
-    def _read_late(
+    def read_late(
         self, collection: Collection, stream_ids: Sequence[int], start: int, end: int
     ) -> Iterator[RawRow]:
         source = (
@@ -328,7 +329,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
         )
         return self._read_points(collection, source, stream_ids, start, end, None)
 
-    def _write_rollup(
+    def write_rollup(
         self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
     ) -> None:
         measurement = f"{collection.name}_{level}".translate(_MEASUREMENT_ESCAPES)
@@ -418,7 +419,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
             for index in range(0, len(stream_ids), QUERY_STREAMS)
         ]
 
-    def _read_bins(
+    def read_bins(
         self,
         collection: Collection,
         stream_ids: Sequence[int],
@@ -468,7 +469,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
     def _raw_columns(collection: Collection) -> str:
         return ",".join(_identifier(name) for name in collection.field_names)
 
-    def _read_raw(
+    def read_raw(
         self,
         collection: Collection,
         stream_ids: Sequence[int],
@@ -519,7 +520,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
         rows.sort(key=lambda row: (row[0], row[1]))
         return rows
 
-    def _read_rollup(
+    def read_rollup(
         self,
         collection: Collection,
         level: int,
@@ -601,7 +602,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
                 values[high] = numbers[-1]
         return rows
 
-    def _sum_rollup(
+    def sum_rollup(
         self,
         collection: Collection,
         level: int,
@@ -634,7 +635,7 @@ class InfluxTimeseriesStore(TimeseriesStore):
                     found[int(tags["stream"])] = dict(zip(names[1:], point[1:], strict=True))
         return found
 
-    def _latest_since(
+    def latest_since(
         self, collection: Collection, stream_ids: Sequence[int], since: int
     ) -> dict[int, int]:
         if not stream_ids:

@@ -321,9 +321,7 @@ def unpack_quantiles(kept: Sequence[float], scale: float = 1.0) -> list[float]:
     positions = _positions(len(kept), QUANTILE_POINTS)
     if scale == 1.0:
         return [kept[lo] + (kept[hi] - kept[lo]) * fraction for lo, hi, fraction in positions]
-    return [
-        (kept[lo] + (kept[hi] - kept[lo]) * fraction) * scale for lo, hi, fraction in positions
-    ]
+    return [(kept[lo] + (kept[hi] - kept[lo]) * fraction) * scale for lo, hi, fraction in positions]
 
 
 def _quantiles(columns: Mapping[str, Any], field: str) -> list[Any]:
@@ -350,9 +348,7 @@ def _merge_quantiles(summaries: Sequence[Mapping[str, Any]]) -> list[float]:
     for summary in summaries:
         bounds = [summary["min"], *summary["q"]]
         weight = summary["count"] / len(QUANTILE_POINTS)
-        weighted.extend(
-            zip([(low + high) / 2 for low, high in pairwise(bounds)], repeat(weight))
-        )
+        weighted.extend(zip([(low + high) / 2 for low, high in pairwise(bounds)], repeat(weight)))
     weighted.sort()
     # The first point whose running weight reaches each percentile's share
     # (the last running weight is the total, added up in the same order).

@@ -1,4 +1,4 @@
-"""The SQL time-series store (SQLAlchemy Core): SQLite for the embedded default, or PostgreSQL.
+"""The SQL time-series backend (SQLAlchemy Core): SQLite for the embedded default, or PostgreSQL.
 
 Each collection has a data table keyed by (stream_id, timestamp) and one
 table per rollup level; see `nntsc.store.models`. Arrays are stored as JSON.
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from nntsc.collections import Collection, Row
-from nntsc.store.interfaces import RawRow, TimeseriesStore, WriteResult
+from nntsc.store.backend import RawRow, TimeseriesBackend, WriteResult
 from nntsc.store.models import data_table, rollup_table
 from nntsc.store.sqlutil import ping, upsert
 
@@ -25,9 +25,20 @@ def _chunks(values: Sequence[int]) -> Iterator[list[int]]:
         yield list(values[index : index + IN_CHUNK])
 
 
-class SqlTimeseriesStore(TimeseriesStore):
+class SqlBackend(TimeseriesBackend):
+    """Raw and rollup rows in the SQL database's tables."""
+
     kind = "sql"
     raw_in_sql = True
+
+    def __init__(
+        self,
+        engine: Engine,
+        raw_retention: int | None = None,
+        rollup_retention: int | None = None,
+    ) -> None:
+        super().__init__(raw_retention, rollup_retention)
+        self.engine = engine
 
     def ensure_schema(self) -> None:
         # The data and rollup tables are created by the Alembic migrations.
@@ -36,7 +47,7 @@ class SqlTimeseriesStore(TimeseriesStore):
     def ping(self) -> None:
         ping(self.engine)
 
-    def _encode_raw(
+    def encode_raw(
         self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
     ) -> list[dict[str, Any]]:
         # One row per (stream, timestamp): a later copy of a row replaces the
@@ -47,13 +58,13 @@ class SqlTimeseriesStore(TimeseriesStore):
             for row in unique.values()
         ]
 
-    def _write_raw(
+    def write_raw(
         self, collection: Collection, rows: Sequence[Row], payload: Any, connection: Any
     ) -> WriteResult:
         upsert(connection, data_table(collection), payload, ("stream_id", "timestamp"))
         return WriteResult(written=len(rows))
 
-    def _read_raw(
+    def read_raw(
         self,
         collection: Collection,
         stream_ids: Sequence[int],
@@ -81,7 +92,7 @@ class SqlTimeseriesStore(TimeseriesStore):
                 if remaining == 0:
                     return
 
-    def _write_rollup(
+    def write_rollup(
         self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
     ) -> None:
         records = [
@@ -89,7 +100,7 @@ class SqlTimeseriesStore(TimeseriesStore):
         ]
         upsert(connection, rollup_table(collection, level), records, ("stream_id", "timestamp"))
 
-    def _read_rollup(
+    def read_rollup(
         self,
         collection: Collection,
         level: int,
@@ -115,7 +126,7 @@ class SqlTimeseriesStore(TimeseriesStore):
                     mapping = dict(row._mapping)
                     yield mapping.pop("stream_id"), mapping.pop("timestamp"), mapping
 
-    def _sum_rollup(
+    def sum_rollup(
         self,
         collection: Collection,
         level: int,
@@ -138,7 +149,7 @@ class SqlTimeseriesStore(TimeseriesStore):
                     found[stream_id] = dict(zip(columns, sums, strict=True))
         return found
 
-    def _latest_since(
+    def latest_since(
         self, collection: Collection, stream_ids: Sequence[int], since: int
     ) -> dict[int, int]:
         table = data_table(collection)

@@ -44,7 +44,7 @@ from nntsc.demo import (
 )
 from nntsc.errors import StoreUnavailable, UnknownMesh
 from nntsc.ingest.pipeline import Ingestor
-from nntsc.store.interfaces import SETTLE
+from nntsc.store.rollups import SETTLE
 from tests.conftest import INFLUX_HOST, POSTGRES_ADMIN_URL, _unique, make_services
 
 HOUR = 3600

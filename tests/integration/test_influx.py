@@ -54,7 +54,10 @@ def test_schema_setup_is_idempotent(influx_services) -> None:  # type: ignore[no
     upgrade_all(influx_services)
     upgrade_all(influx_services)
     store = influx_services.timeseries
-    policies = {p["name"]: p for p in store.client.get_list_retention_policies(store.database)}
+    policies = {
+        p["name"]: p
+        for p in store.backend.client.get_list_retention_policies(store.backend.database)
+    }
     assert policies["raw"]["default"] is True
     assert policies["raw"]["duration"] == "2h0m0s"
     assert policies["rollups"]["duration"] == "0s"
@@ -65,9 +68,11 @@ def test_rows_are_tagged_with_stream_and_properties(influx_services) -> None:  #
     now = int(time.time())
     influx_services.timeseries.write(ICMP, [_row(stream_id, now - 60, 20_000)], tags)
     store = influx_services.timeseries
-    keys = {p["tagKey"] for p in store._query('SHOW TAG KEYS FROM "amp-icmp"').get_points()}
+    keys = {p["tagKey"] for p in store.backend._query('SHOW TAG KEYS FROM "amp-icmp"').get_points()}
     assert keys == {"stream", "source", "destination", "family", "packet_size"}
-    values = store._query('SHOW TAG VALUES FROM "amp-icmp" WITH KEY = "destination"').get_points()
+    values = store.backend._query(
+        'SHOW TAG VALUES FROM "amp-icmp" WITH KEY = "destination"'
+    ).get_points()
     assert [v["value"] for v in values] == ["amp b,c"]
 
 
@@ -108,7 +113,7 @@ def test_partial_write_drops_are_counted_not_silent(influx_services) -> None:  #
     stream_id, tags = _stream(influx_services)
     store = influx_services.timeseries
     # Pretend we do not know the retention, so InfluxDB itself drops the old points.
-    store.raw_retention = None
+    store.backend.raw_retention = None
     now = int(time.time())
     result = store.write(
         ICMP, [_row(stream_id, now - 5 * 3600, 1), _row(stream_id, now - 10, 2)], tags
@@ -161,8 +166,8 @@ def test_percentile_list_gives_min_and_max_so_a_graph_reads_neither(influx_servi
     store.process_rollups()
     stored = [
         json.loads(point["rtts_q"])
-        for point in store.client.query(
-            'SELECT "rtts_q" FROM "rollups"."amp-icmp_300"', database=store.database
+        for point in store.backend.client.query(
+            'SELECT "rtts_q" FROM "rollups"."amp-icmp_300"', database=store.backend.database
         ).get_points()
     ]
     values = sorted(v for rtts in wide for v in rtts)
@@ -174,8 +179,8 @@ def test_percentile_list_gives_min_and_max_so_a_graph_reads_neither(influx_servi
         Aggregation("smoke", "rtts", "smoke"),
     ]
     statements: list[str] = []
-    request = store._request
-    store._request = lambda batch: statements.extend(batch) or request(batch)  # type: ignore[method-assign]
+    request = store.backend._request
+    store.backend._request = lambda batch: statements.extend(batch) or request(batch)  # type: ignore[method-assign]
     result = store.aggregate(ICMP, [stream_id], hour, hour + 600, 300, aggregations)
     assert result.levels_read == ("rollup-300",)
     assert not any('"rtts_min"' in s or '"rtts_max"' in s for s in statements)
@@ -200,15 +205,15 @@ def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) 
     store.process_rollups()
     fields = {
         point["fieldKey"]: point["fieldType"]
-        for point in store.client.query(
-            'SHOW FIELD KEYS FROM "rollups"."amp-icmp_300"', database=store.database
+        for point in store.backend.client.query(
+            'SHOW FIELD KEYS FROM "rollups"."amp-icmp_300"', database=store.backend.database
         ).get_points()
     }
     assert fields["rtts_q"] == "string"
     assert not any(name.startswith("rtts_p") for name in fields)
     # Five values are shorter than their 20 percentiles, and give them back exactly.
-    (stored,) = store.client.query(
-        'SELECT "rtts_q" FROM "rollups"."amp-icmp_300"', database=store.database
+    (stored,) = store.backend.client.query(
+        'SELECT "rtts_q" FROM "rollups"."amp-icmp_300"', database=store.backend.database
     ).get_points()
     assert stored["rtts_q"] == "[" + ",".join(str(rtt) for rtt in rtts) + "]"
     result = store.aggregate(

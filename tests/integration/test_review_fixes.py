@@ -14,8 +14,8 @@ from nntsc.collections import get as get_collection
 from nntsc.errors import BadReport
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.store.influx import _tag
-from nntsc.store.interfaces import HOUR
 from nntsc.store.models import RollupPending
+from nntsc.store.rollups import HOUR
 from tests.conftest import make_services
 
 ICMP = get_collection("amp-icmp")

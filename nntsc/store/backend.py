@@ -1,0 +1,179 @@
+"""What a time-series backend provides: the primitives `TimeseriesStore` is built on.
+
+A backend (SQL or InfluxDB) writes and reads raw rows and rollup rows, finds
+the newest timestamp after a bound, sums rollup columns, and creates its
+schema. Everything shared between backends (rollup marks, the rollup pass,
+query planning, retention routing) lives above it, in
+`nntsc.store.timeseries`, `nntsc.store.rollups` and `nntsc.store.planner`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from nntsc.collections import Collection, Row
+from nntsc.errors import ConfigurationError
+
+#: A row as a backend reads it: (stream id, timestamp, values by name).
+RawRow = tuple[int, int, dict[str, Any]]
+
+
+@dataclass
+class WriteResult:
+    """What a write did: rows stored raw, rows summarised straight into rollups, rows lost."""
+
+    written: int = 0
+    routed_to_rollups: int = 0
+    dropped: int = 0
+    dropped_reasons: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: WriteResult) -> WriteResult:
+        self.written += other.written
+        self.routed_to_rollups += other.routed_to_rollups
+        self.dropped += other.dropped
+        self.dropped_reasons.extend(other.dropped_reasons)
+        return self
+
+
+@dataclass(frozen=True)
+class RollupRead:
+    """The `columns` of the rollup rows of `level` in [start, end), for one aggregate."""
+
+    level: int
+    start: int
+    end: int
+    columns: Sequence[str]
+
+
+class TimeseriesBackend(abc.ABC):
+    """Where raw and rollup rows live; see the module docstring."""
+
+    kind: ClassVar[str]
+    #: Whether raw rows live in the SQL database (then written in the marks' transaction).
+    raw_in_sql: ClassVar[bool] = False
+
+    def __init__(self, raw_retention: int | None = None, rollup_retention: int | None = None):
+        #: Seconds raw rows are kept (None: for ever).
+        self.raw_retention = raw_retention
+        #: Seconds rollup rows are kept (None: for ever).
+        self.rollup_retention = rollup_retention
+
+    @property
+    def late_retention(self) -> int | None:
+        """The age beyond which a written row must go to `write_late`, or None.
+
+        A backend that refuses rows older than its raw retention (InfluxDB
+        drops them on write) returns that retention; one that keeps such
+        rows raw until `expire` deletes them returns None.
+        """
+        return None
+
+    @abc.abstractmethod
+    def ensure_schema(self) -> None:
+        """Create what the backend needs beyond the SQL migrations; idempotent."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the backend answers."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Release connections."""
+
+    @abc.abstractmethod
+    def encode_raw(
+        self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
+    ) -> Any:
+        """Rows in the form `write_raw` sends (CPU work only, no I/O)."""
+
+    @abc.abstractmethod
+    def write_raw(
+        self, collection: Collection, rows: Sequence[Row], payload: Any, connection: Any
+    ) -> WriteResult:
+        """Send encoded rows; `connection` is the SQL transaction of the rollup marks."""
+
+    @abc.abstractmethod
+    def read_raw(
+        self,
+        collection: Collection,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        limit: int | None,
+    ) -> Iterator[RawRow]:
+        """Raw rows in [start, end), by stream then time; at most `limit`."""
+
+    @abc.abstractmethod
+    def write_rollup(
+        self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
+    ) -> None:
+        """Write rollup rows (values are `rollup_columns`), replacing existing bins."""
+
+    @abc.abstractmethod
+    def read_rollup(
+        self,
+        collection: Collection,
+        level: int,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        columns: Sequence[str] | None = None,
+    ) -> Iterator[RawRow]:
+        """Rollup rows in [start, end); only `columns` of them when given."""
+
+    def read_bins(
+        self,
+        collection: Collection,
+        stream_ids: Sequence[int],
+        rollups: Sequence[RollupRead],
+        raw_from: int | None,
+        raw_end: int,
+        raw_limit: int | None,
+        raw_fields: Sequence[str],
+    ) -> tuple[list[Iterable[RawRow]], Iterable[RawRow]]:
+        """The rows of several rollup reads, and raw rows in [raw_from, raw_end) if `raw_from`.
+
+        One read after the other here; a backend that can ask for them all
+        at once (InfluxDB: several statements in one request) does so, and
+        may read only `raw_fields` of the raw rows.
+        """
+        return [
+            self.read_rollup(collection, r.level, stream_ids, r.start, r.end, r.columns)
+            for r in rollups
+        ], (
+            self.read_raw(collection, stream_ids, raw_from, raw_end, raw_limit)
+            if raw_from is not None
+            else ()
+        )
+
+    @abc.abstractmethod
+    def latest_since(
+        self, collection: Collection, stream_ids: Sequence[int], since: int
+    ) -> dict[int, int]:
+        """The newest timestamp at or after `since` of each stream that has one."""
+
+    @abc.abstractmethod
+    def sum_rollup(
+        self,
+        collection: Collection,
+        level: int,
+        stream_ids: Sequence[int],
+        start: int,
+        end: int,
+        columns: Sequence[str],
+    ) -> dict[int, dict[str, float | None]]:
+        """Per stream, the sum of each rollup column over [start, end), summed by the backend."""
+
+    def write_late(
+        self, collection: Collection, rows: Sequence[Row], tags: Mapping[int, Mapping[str, str]]
+    ) -> None:
+        """Store rows older than `late_retention` (backends that have one override this)."""
+        raise ConfigurationError(f"the {self.kind} store keeps no rows beyond a raw retention")
+
+    def read_late(
+        self, collection: Collection, stream_ids: Sequence[int], start: int, end: int
+    ) -> Iterator[RawRow]:
+        """Rows kept by `write_late` in [start, end)."""
+        return iter(())
