@@ -12,7 +12,7 @@ from ampy.matrix import metrics
 from nntsc.collections import for_amp_test, get
 from nntsc.demo import DEMO_MONITOR_MESH, DEMO_TARGET_MESH, SimulatedMesh, demo_sites_and_meshes
 from nntsc.ingest.pipeline import Ingestor
-from nntsc.store.interfaces import HOUR
+from nntsc.store.rollups import HOUR
 from tests.conftest import make_services
 
 SITES = 4
