@@ -484,6 +484,75 @@ def _action_line(action: Action, first_line: str) -> str:
     )
 
 
+def _time(value: str, what: str) -> int:
+    """Unix seconds from ``1700000000``, ``2026-12-01`` or ``2026-12-01T12:00`` (UTC)."""
+    import datetime
+
+    text = value.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither Unix seconds nor an ISO date", param_hint=what
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp())
+
+
+@main.group("events")
+def events_group() -> None:
+    """Detect events: live as rows arrive, or over stored history."""
+
+
+@events_group.command("detect")
+@config_option
+@click.option("--start", required=True, help="Unix seconds or ISO date/time (UTC).")
+@click.option("--end", default=None, help="Unix seconds or ISO date/time (UTC); default now.")
+@click.option(
+    "--collection", "collections", multiple=True, help="Only this collection (repeatable)."
+)
+@click.option("--stream", "stream_ids", multiple=True, type=int, help="Only this stream id.")
+def events_detect(
+    config_path: str,
+    start: str,
+    end: str | None,
+    collections: tuple[str, ...],
+    stream_ids: tuple[int, ...],
+) -> None:
+    """Run the detectors over stored rows of [START, END) and store the events found."""
+    from nntsc.collections import get as get_collection
+    from nntsc.events.engine import detect_history, streams_with_detections
+
+    begin = _time(start, "--start")
+    finish = int(time.time()) if end is None else _time(end, "--end")
+    if finish <= begin:
+        raise click.BadParameter("must be after --start", param_hint="--end")
+    for name in collections:
+        get_collection(name)
+    services = Services.from_settings(load_settings(config_path))
+    try:
+        streams = streams_with_detections(services, collections or None, stream_ids or None)
+        total = sum(len(s) for s in streams.values())
+        with tqdm(total=total, unit="stream", desc="detect", file=sys.stderr) as bar:
+            summary = detect_history(
+                services,
+                begin,
+                finish,
+                collections or None,
+                stream_ids or None,
+                progress=bar.update,
+            )
+    finally:
+        services.close()
+    click.echo(
+        f"{summary.rows} rows of {summary.streams} streams: {summary.found} events found, "
+        f"{summary.stored} new, in {summary.seconds:.1f} s"
+    )
+
+
 def run() -> None:
     """Entry point that turns our errors into one clear line and exit status 1."""
     try:

@@ -9,12 +9,13 @@ from nntsc.collections.amp_tcpping import AmpTcpping
 from nntsc.collections.amp_throughput import AmpThroughput
 from nntsc.collections.amp_traceroute import AmpAsTraceroute, AmpTraceroute
 from nntsc.collections.amp_udpstream import AmpUdpstream
-from nntsc.collections.base import Collection, Field, ParsedRow, Property, Row
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property, Row
 from nntsc.collections.fileops import FileOps
 from nntsc.errors import UnknownCollection
 
 __all__ = [
     "Collection",
+    "Detection",
     "Field",
     "ParsedRow",
     "Property",

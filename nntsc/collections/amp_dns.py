@@ -48,7 +48,7 @@ from nntsc.collections.amp_common import (
     text,
     uint,
 )
-from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 
 DEFAULT_QUERY_TYPE = 1
@@ -141,6 +141,13 @@ class AmpDns(Collection):
         Field("lossrate", "float", description="0.0 answered, 1.0 unanswered, null if not sent"),
     )
     presence_field = "requests"
+    #: Query time level shifts and changes of mode (anycast answers from
+    #: another instance) in ms, and unanswered queries.
+    detections = (
+        Detection("level", "rtt", "ms", 0.001),
+        Detection("mode", "rtt", "ms", 0.001),
+        Detection("loss", "lossrate", "%"),
+    )
     amp_test = "dns"
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:

@@ -36,7 +36,7 @@ from nntsc.collections.amp_common import (
     text,
     uint,
 )
-from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property
 
 #: A stream key is indexed as a whole; longer URLs are rejected, not truncated.
 MAX_URL_LENGTH = 1024
@@ -77,6 +77,8 @@ class AmpHttp(Collection):
         Field("bytes", "int", "bytes", description="bytes fetched; null if nothing was fetched"),
     )
     presence_field = "server_count"
+    #: Page fetch time level shifts.
+    detections = (Detection("level", "duration", "ms"),)
     amp_test = "http"
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nntsc.collections.amp_common import MAX_RTT_US, family_of, median
-from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 from nntsc.wire import icmp_pb2
 
@@ -42,6 +42,11 @@ class AmpIcmp(Collection):
         Field("rtts", "array", "us", quantiles=True, description="round trips, sorted"),
     )
     presence_field = "results"
+    #: Latency level shifts in ms, and loss runs.
+    detections = (
+        Detection("level", "median", "ms", 0.001),
+        Detection("loss", "lossrate", "%"),
+    )
     amp_test = "icmp"
     parses_messages = True
 

@@ -41,7 +41,7 @@ from nntsc.collections.amp_common import (
     median,
     setting,
 )
-from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 
 DEFAULT_PACKET_SIZE = 64
@@ -78,6 +78,11 @@ class AmpTcpping(Collection):
         ),
     )
     presence_field = "results"
+    #: Latency level shifts in ms, and loss runs.
+    detections = (
+        Detection("level", "median", "ms", 0.001),
+        Detection("loss", "lossrate", "%"),
+    )
     amp_test = "tcpping"
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:

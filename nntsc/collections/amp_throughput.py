@@ -52,7 +52,7 @@ from nntsc.collections.amp_common import (
     text,
     uint,
 )
-from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 
 #: Item.Direction values -> direction property.
@@ -127,6 +127,8 @@ class AmpThroughput(Collection):
         Field("packets", "int", description="not reported by amplet2's protobuf reports"),
     )
     presence_field = "bytes"
+    #: Throughput level shifts, in Mbit/s.
+    detections = (Detection("level", "rate", "Mbit/s", 1e-6),)
     amp_test = "throughput"
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:

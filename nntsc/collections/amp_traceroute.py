@@ -68,7 +68,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from nntsc.collections.amp_common import MAX_RTT_US, family_of
-from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 
 DEFAULT_PACKET_SIZE = 60
@@ -339,6 +339,11 @@ class AmpTraceroute(Collection):
     )
     presence_field = "hop_count"
     amp_test = "traceroute"
+    #: IP path changes that persist, and changes of the usual path length.
+    detections = (
+        Detection("path", "ip_path_id", metric="ip_path", options={"paths": "ip"}),
+        Detection("mode", "path_length", "hops", options={"quantum": 0.5, "floor": 1.0}),
+    )
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:
         packet_size, _, groups = parse_traces(report, source, timestamp)
@@ -391,6 +396,8 @@ class AmpAsTraceroute(Collection):
     )
     presence_field = "hop_count"
     amp_test = "traceroute"
+    #: AS path changes that persist (their ASNs are what event groups share).
+    detections = (Detection("path", "as_path_id", metric="as_path", options={"paths": "as"}),)
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:
         packet_size, carries_asns, groups = parse_traces(report, source, timestamp)

@@ -53,7 +53,7 @@ from nntsc.collections.amp_common import (
     text,
     uint,
 )
-from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 
 #: Item.Direction values -> direction property.
@@ -113,6 +113,11 @@ class AmpUdpstream(Collection):
         Field("results", "int", description="1 if the direction was measured, else 0"),
     )
     presence_field = "results"
+    #: Jitter level shifts in ms, and runs of lost packets.
+    detections = (
+        Detection("level", "mean_jitter", "ms", 0.001, metric="jitter"),
+        Detection("loss", "loss", "%"),
+    )
     amp_test = "udpstream"
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cached_property
 from typing import Any, ClassVar, Literal, NamedTuple
 
@@ -62,6 +63,31 @@ class Row(NamedTuple):
     values: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class Detection:
+    """That a detector watches one field of a collection's streams (`nntsc.events`).
+
+    `detector` names a class of `nntsc.events.detectors.DETECTORS`: ``level``
+    (level shifts of a continuous value), ``loss`` (runs of lost
+    measurements, `field` a 0..1 loss fraction), ``path`` (`field` an AS or IP
+    path id) or ``mode`` (change of the dominant value of a quantised
+    series). Values are shown and scored in `unit`: the stored value times
+    `scale` (us -> ms is 0.001). `metric` names the watched series in events
+    (default: the field); `options` override the detector's parameters.
+    """
+
+    detector: str
+    field: str
+    unit: str = ""
+    scale: float = 1.0
+    metric: str = ""
+    options: Mapping[str, Any] = dataclass_field(default_factory=dict)
+
+    @property
+    def metric_name(self) -> str:
+        return self.metric or self.field
+
+
 class Collection:
     """Base class of collection declarations; subclasses fill the class attributes."""
 
@@ -80,6 +106,10 @@ class Collection:
     #: (`nntsc.wire.decode_message`): reading its fields directly costs a fraction
     #: of building the dict first. Other collections get `nntsc.wire.to_dict` of it.
     parses_messages: ClassVar[bool] = False
+    #: What the event detectors watch in this collection's rows (none by default).
+    detections: ClassVar[tuple[Detection, ...]] = ()
+    #: The stream properties that name an event's source and target, for grouping.
+    endpoint_properties: ClassVar[tuple[str, str]] = ("source", "destination")
 
     @cached_property
     def property_names(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nntsc.collections.base import Collection, Field, ParsedRow, Property
+from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property
 from nntsc.errors import BadReport
 from nntsc.sysdig.metrics import N_OPERATIONS, N_SLOTS, OPERATIONS, MinuteReport
 
@@ -60,6 +60,11 @@ class FileOps(Collection):
         Field("bytes_written", "int", "bytes", description="bytes written by successful writes"),
     )
     presence_field = "count"
+    #: Level shifts of the operations a minute (the STRATUS idea: changes in
+    #: file interactions are worth a look); a minute without any counts as
+    #: one operation for the severity curve.
+    detections = (Detection("level", "count", "ops", options={"floor": 1.0}),)
+    endpoint_properties = ("host", "name")
 
     def parse(self, report: Any, source: str, timestamp: int) -> list[ParsedRow]:
         if not isinstance(report, MinuteReport):

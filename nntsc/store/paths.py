@@ -27,7 +27,7 @@ import ipaddress
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,11 +42,14 @@ __all__ = [
     "UnknownPath",
     "as_fingerprint",
     "as_path_changes",
+    "as_path_key",
     "as_path_table",
     "distinct_paths",
     "ip_fingerprint",
+    "ip_path_key",
     "ip_path_table",
     "path_registry",
+    "same_path",
 ]
 
 #: Cached path ids per registry (IP and AS each); least recently used go first.
@@ -95,6 +98,48 @@ def ip_fingerprint(family: str, hops: Sequence[str | None]) -> str:
 def as_fingerprint(path: Sequence[Sequence[int]]) -> str:
     """The fingerprint of a run-length encoded AS path: ``sha1("64496x2 -1x1")``."""
     return _sha1(" ".join(f"{asn}x{count}" for asn, count in path))
+
+
+class PathKey(NamedTuple):
+    """A path as compared for changes: its hops (or ASNs) up to the last that answered."""
+
+    hops: tuple[Any, ...]
+    #: Whether silent hops followed: the path may go on beyond `hops`.
+    truncated: bool
+
+
+def as_path_key(path: Sequence[Sequence[int]]) -> PathKey:
+    """An AS path for comparison: its AS numbers in order, trailing silence cut.
+
+    Hop counts inside an AS do not matter (an IP path change shows them).
+    """
+    asns = [asn for asn, _ in path]
+    end = len(asns)
+    while end and asns[end - 1] == AS_NULL:
+        end -= 1
+    return PathKey(tuple(asns[:end]), end < len(asns))
+
+
+def ip_path_key(hops: Sequence[str | None]) -> PathKey:
+    """An IP path for comparison: the hops, trailing silent hops cut."""
+    end = len(hops)
+    while end and hops[end - 1] is None:
+        end -= 1
+    return PathKey(tuple(hops[:end]), end < len(hops))
+
+
+def same_path(first: PathKey, second: PathKey) -> bool:
+    """Whether two paths are the same route: equal, or one ends in silence where the other goes on.
+
+    A path whose last hops stopped answering is the path it was (the
+    destination side went quiet, the route did not change), so its
+    answering part need only be the start of the other.
+    """
+    if first.hops == second.hops:
+        return True
+    if first.truncated and second.hops[: len(first.hops)] == first.hops:
+        return True
+    return second.truncated and first.hops[: len(second.hops)] == second.hops
 
 
 def _as_hops(path: Sequence[Sequence[int]]) -> int:
@@ -373,7 +418,8 @@ def as_path_changes(services: Any, stream_id: int, start: int, end: int) -> list
     Each change is {timestamp, from_path_id, to_path_id, from_path, to_path},
     the paths as ``[[asn, count], ...]``, at the first row showing the new
     path. Rows without an AS path (untested targets, reports without AS
-    numbers) are skipped rather than counted as a change. The stream may
+    numbers) are skipped rather than counted as a change, and so is a path
+    that differs only by silent trailing hops (`same_path`). The stream may
     belong to ``amp-astraceroute`` or ``amp-traceroute`` (both keep
     ``as_path_id``). Only changes inside the range are found: the first row
     is compared with nothing before it.
@@ -386,6 +432,10 @@ def as_path_changes(services: Any, stream_id: int, start: int, end: int) -> list
     rows = sorted(
         services.timeseries.raw(collection, [stream_id], start, end), key=lambda r: r.timestamp
     )
+    ids = {row.values.get("as_path_id") for row in rows} - {None}
+    paths = path_registry(services).as_paths(int(path_id) for path_id in ids)
+    # A path that differs only by silent trailing hops is the same path
+    # (`same_path`), not a change and a change back.
     changes: list[tuple[int, int, int]] = []
     previous = None
     for row in rows:
@@ -393,12 +443,11 @@ def as_path_changes(services: Any, stream_id: int, start: int, end: int) -> list
         if path_id is None:
             continue
         path_id = int(path_id)
-        if previous is not None and path_id != previous:
+        if previous is not None and not same_path(
+            as_path_key(paths[path_id]["path"]), as_path_key(paths[previous]["path"])
+        ):
             changes.append((row.timestamp, previous, path_id))
         previous = path_id
-    paths = path_registry(services).as_paths(
-        {path_id for _, old, new in changes for path_id in (old, new)}
-    )
     return [
         {
             "timestamp": timestamp,

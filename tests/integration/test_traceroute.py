@@ -246,6 +246,21 @@ def test_as_path_changes(services: Services) -> None:
     assert as_path_changes(services, sid, START, START + 2 * STEP) == []
 
 
+def test_as_path_changes_ignore_a_silent_end(services: Services) -> None:
+    """A path whose last hops stop answering is the same path: no change, no change back."""
+    from nntsc.store.paths import as_path_changes
+
+    quiet_end = hops(("10.0.0.1", -2), ("198.51.100.1", 64496), (None, -1), (None, -1))
+    sequence = [ROUTE_A, ROUTE_A, quiet_end, ROUTE_A, quiet_end, quiet_end, ROUTE_C]
+    ingest(
+        services,
+        [("mon-a", START + i * STEP, report_bytes(route)) for i, route in enumerate(sequence)],
+    )
+    sid = stream(services, ASTRACEROUTE)
+    changes = as_path_changes(services, sid, START, START + 7 * STEP)
+    assert [(c["timestamp"], c["to_path"]) for c in changes] == [(START + 6 * STEP, AS_C)]
+
+
 def test_bad_report_writes_nothing(services: Services) -> None:
     bad = wire.decode("traceroute", report_bytes(ROUTE_A))
     bad["reports"][0]["path"][1]["address"] = ip("2001:db8::1")
