@@ -1,0 +1,167 @@
+"""Online grouping of events by source, target and the ASNs of their path (pure, no database)."""
+
+from __future__ import annotations
+
+import random
+
+from nntsc.events.grouping import (
+    MAX_DURATION,
+    MERGED,
+    QUIET,
+    EventFacts,
+    GroupState,
+    asn_key,
+    event_keys,
+    group_events,
+    parse_key,
+)
+
+T0 = 1_767_000_000
+
+
+def rise(event_id: int, onset: int, **facts: object) -> EventFacts:
+    values: dict = {"source": "amp-a", "target": "amp-b", "asns": (64510, 64520)} | facts
+    return EventFacts(event_id, onset, values.pop("direction", "up"), 50, "incr", **values)
+
+
+def keyed(groups: list[GroupState]) -> dict[tuple[str, str], list[list[int]]]:
+    found: dict[tuple[str, str], list[list[int]]] = {}
+    for group in sorted(groups, key=lambda g: g.start):
+        found.setdefault((group.key, group.direction), []).append(sorted(group.events))
+    return found
+
+
+def test_keys_are_source_target_and_each_asn_once() -> None:
+    event = rise(1, T0, asns=(64510, 64520, 64510, 64530))
+    assert event_keys(event) == [
+        "source:amp-a",
+        "target:amp-b",
+        "asn:64510",
+        "asn:64520",
+        "asn:64530",
+    ]
+    assert event_keys(EventFacts(2, T0, "up")) == []
+
+
+def test_asn_keys_parse_back() -> None:
+    assert asn_key([64520, 64510, 64520]) == "asn:64510-64520"
+    assert parse_key("asn:64510-64520") == ("asn", frozenset({64510, 64520}), "")
+    assert parse_key("target:www.example.com") == ("target", frozenset(), "www.example.com")
+
+
+def test_an_event_opens_one_group_per_key() -> None:
+    touched, opened = group_events([rise(1, T0)], [])
+    assert touched == []
+    assert [(g.key, g.direction, g.events) for g in opened] == [
+        ("source:amp-a", "up", {1}),
+        ("target:amp-b", "up", {1}),
+        ("asn:64510", "up", {1}),
+        ("asn:64520", "up", {1}),
+    ]
+    assert all(g.group_id is None and (g.start, g.end) == (T0, T0) for g in opened)
+
+
+def test_events_within_the_quiet_period_share_a_group() -> None:
+    _, opened = group_events([rise(1, T0), rise(2, T0 + QUIET), rise(3, T0 + 2 * QUIET + 1)], [])
+    assert keyed(opened)[("asn:64510", "up")] == [[1, 2], [3]]
+
+
+def test_a_group_spans_at_most_two_hours() -> None:
+    events = [rise(i, T0 + i * 240) for i in range(40)]
+    _, opened = group_events(events, [])
+    spans = [g.end - g.start for g in opened if g.key == "asn:64510"]
+    assert len(spans) == 2
+    assert max(spans) <= MAX_DURATION
+
+
+def test_directions_group_apart() -> None:
+    _, opened = group_events(
+        [rise(1, T0), rise(2, T0 + 10, direction="down"), rise(3, T0 + 20, direction="none")], []
+    )
+    assert keyed(opened)[("asn:64510", "up")] == [[1]]
+    assert keyed(opened)[("asn:64510", "down")] == [[2]]
+    assert keyed(opened)[("asn:64510", "none")] == [[3]]
+
+
+def test_order_of_arrival_does_not_matter() -> None:
+    # History detection finds events stream by stream, out of time order.
+    events = [
+        rise(i, T0 + (i * 97) % 3000, target=f"amp-{i % 3}", asns=(64500 + i % 4,))
+        for i in range(30)
+    ]
+    _, reference = group_events(events, [])
+    for seed in range(5):
+        shuffled = list(events)
+        random.Random(seed).shuffle(shuffled)
+        _, opened = group_events(shuffled, [])
+        assert keyed(opened) == keyed(reference)
+
+
+def test_stored_groups_take_events_and_are_reported() -> None:
+    stored = GroupState(7, "asn:64510", "up", T0 - 100, T0 - 100, {99})
+    touched, opened = group_events([rise(1, T0)], [stored])
+    assert touched == [stored]
+    assert stored.events == {99, 1}
+    assert (stored.start, stored.end) == (T0 - 100, T0)
+    assert "asn:64510" not in {g.key for g in opened}
+
+
+def test_grouping_the_same_event_again_changes_nothing() -> None:
+    _, opened = group_events([rise(1, T0)], [])
+    for index, group in enumerate(opened, 1):
+        group.group_id = index
+    touched, again = group_events([rise(1, T0)], opened)
+    assert (touched, again) == ([], [])
+
+
+def test_an_event_of_a_merged_key_joins_its_group_and_the_winner() -> None:
+    winner = GroupState(7, "asn:64510", "up", T0, T0, {99}, asns=frozenset({64510, 64520}))
+    loser = GroupState(8, "asn:64520", "up", T0, T0, {99}, MERGED, 7, "identical")
+    older = GroupState(6, "asn:64520", "up", T0 - 900, T0 - 900, {98}, MERGED, 8, "subset")
+    touched, opened = group_events([rise(1, T0 + 60, asns=(64520,))], [older, loser, winner])
+    assert loser.events == {99, 1}
+    assert winner.events == {99, 1}
+    assert older.events == {98}
+    assert set(map(id, touched)) == {id(loser), id(winner)}
+    assert [g.key for g in opened] == ["source:amp-a", "target:amp-b"]
+
+
+def test_a_superset_loser_passes_no_events_on() -> None:
+    third_party = GroupState(8, "asn:64520", "up", T0, T0, {99}, MERGED, 7, "superset")
+    _, opened = group_events([rise(1, T0 + 60, asns=(64520,))], [third_party])
+    assert third_party.events == {99}
+    assert "asn:64520" in [g.key for g in opened]
+
+
+def _live(groups: list[GroupState]) -> list[tuple[str, list[int], list[int]]]:
+    return sorted((g.key, sorted(g.asns), sorted(g.events)) for g in groups if g.live)
+
+
+def test_events_one_at_a_time_end_as_if_together() -> None:
+    # Live detection stores events one by one, each grouped and pruned at once.
+    from nntsc.events.pruning import prune_groups
+
+    events = [
+        rise(1, T0, target="amp-b", asns=(64501, 64502)),
+        rise(2, T0 + 60, target="amp-c", asns=(64501, 64503)),
+        rise(3, T0 + 90, target="amp-d", asns=(64501, 64504)),
+        rise(4, T0 + 120, source="amp-x", target="amp-y", asns=(64509,)),
+    ]
+    together: list[GroupState] = []
+    _, opened = group_events(events, together)
+    for index, group in enumerate(opened, 1):
+        group.group_id = index
+    prune_groups(opened)
+    for order in (events, events[::-1], [events[2], events[0], events[3], events[1]]):
+        stored: list[GroupState] = []
+        for event in order:
+            _, new = group_events([event], stored)
+            for group in new:
+                group.group_id = len(stored) + 1
+                stored.append(group)
+            prune_groups(stored)
+        assert _live(stored) == _live(opened)
+    assert _live(opened) == [
+        ("asn:64501", [64501], [1, 2, 3]),
+        ("asn:64509", [64509], [4]),
+    ]
