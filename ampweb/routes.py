@@ -44,3 +44,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.v1.site", "/api/v1/sites/{name}")
     config.add_route("api.v1.meshes", "/api/v1/meshes")
     config.add_route("api.v1.mesh", "/api/v1/meshes/{name}")
+    config.add_route("api.v1.events", "/api/v1/events")
+    config.add_route("api.v1.event", "/api/v1/events/{event_id:\\d+}")
+    config.add_route("api.v1.event.rating", "/api/v1/events/{event_id:\\d+}/rating")
+    config.add_route("api.v1.event_groups", "/api/v1/event-groups")
+    config.add_route("api.v1.event_group", "/api/v1/event-groups/{group_id:\\d+}")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ampy.cache import SHORT_LIVED, HistoryCache, make_cache_region
+from ampy.events import EventFilter, EventGroupFilter, EventReader, KeysetPage
 from ampy.groups import Group, Line, expand_groups, make_group
 from ampy.groups import spec_for as group_spec_for
 from ampy.history import DETAILS, HistoryReader, LineHistory, check_range
@@ -102,6 +103,7 @@ class Ampy:
         )
         self.cache = HistoryCache(region, recent)
         self.views = ViewStore(services.sessionmaker)
+        self.event_reader = EventReader(services.read_engine, services.sessionmaker)
         self.selection = SelectionOptions(services.sessionmaker, view_styles())
         self.reader = HistoryReader(services.timeseries, self.cache)
         self.matrices = MatrixReader(
@@ -319,3 +321,42 @@ class Ampy:
         legend = self.legend(view_id)
         lines = [read_as_paths(self.services, line, start, end) for line in legend.lines]
         return ViewPaths(legend.view_id, legend.style, "as", start, end, lines)
+
+    # -- events ------------------------------------------------------------------------
+
+    @_reaching_stores
+    def events(
+        self, filters: EventFilter | None = None, cursor: str | None = None, pagesize: int = 50
+    ) -> KeysetPage:
+        """A page of events, newest onset first; pass the answer's `next_cursor` for the next.
+
+        Raises `BadCursor` for a cursor no answer gave, `BadValue` for a bad range or size.
+        """
+        return self.event_reader.events(filters or EventFilter(), cursor, pagesize)
+
+    @_reaching_stores
+    def event(self, event_id: int) -> dict[str, Any]:
+        """One event; raises `UnknownEvent`."""
+        return self.event_reader.event(event_id)
+
+    @_reaching_stores
+    def event_groups(
+        self,
+        filters: EventGroupFilter | None = None,
+        cursor: str | None = None,
+        pagesize: int = 20,
+    ) -> KeysetPage:
+        """A page of event groups (live ones unless `filters.status` says), newest first."""
+        return self.event_reader.groups(filters or EventGroupFilter(), cursor, pagesize)
+
+    @_reaching_stores
+    def event_group(self, group_id: int) -> dict[str, Any]:
+        """One event group with its events and their streams; raises `UnknownEventGroup`."""
+        return self.event_reader.group(group_id, self.services.streams)
+
+    @_reaching_stores
+    def rate_event(
+        self, event_id: int, username: str, useful: bool, reason: str = "", comment: str = ""
+    ) -> dict[str, Any]:
+        """Store `username`'s rating of an event, replacing theirs; raises `UnknownEvent`."""
+        return self.event_reader.rate_event(event_id, username, useful, reason, comment)

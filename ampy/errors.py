@@ -30,6 +30,30 @@ class UnknownView(NntscError):
         self.view_id = view_id
 
 
+class BadCursor(BadQuery):
+    """A page cursor that no list answer gave out."""
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__(f"cursor {cursor!r} is not one a list answer gave")
+        self.cursor = cursor
+
+
+class UnknownEvent(NntscError):
+    """An event id that is not stored."""
+
+    def __init__(self, event_id: int) -> None:
+        super().__init__(f"unknown event {event_id}")
+        self.event_id = event_id
+
+
+class UnknownEventGroup(NntscError):
+    """An event group id that is not stored."""
+
+    def __init__(self, group_id: int) -> None:
+        super().__init__(f"unknown event group {group_id}")
+        self.group_id = group_id
+
+
 class UnknownMetric(NntscError):
     """A matrix metric that ampy does not know."""
 
@@ -39,12 +63,15 @@ class UnknownMetric(NntscError):
 
 
 __all__ = [
+    "BadCursor",
     "BadGroupDescription",
     "BadQuery",
     "BadTimeRange",
     "NntscError",
     "StoreUnavailable",
     "UnknownCollection",
+    "UnknownEvent",
+    "UnknownEventGroup",
     "UnknownMetric",
     "UnknownStream",
     "UnknownView",

@@ -150,7 +150,9 @@ class Services:
 
     @cached_property
     def sessionmaker(self) -> sessionmaker[Session]:
-        return sessionmaker(self.engine, expire_on_commit=False)
+        # Code handed only a session (the event sinks of `nntsc.events.sinks`)
+        # reaches the other stores through ``session.info["services"]``.
+        return sessionmaker(self.engine, expire_on_commit=False, info={"services": self})
 
     @cached_property
     def raw_retention(self) -> int | None:

@@ -1,4 +1,4 @@
-"""Background tasks (Celery): the app built from the same settings, and the rollup task.
+"""Background tasks (Celery): the app built from the same settings, rollups, event pruning.
 
 The worker and beat find their ini file in ``NNTSC_CONFIG`` (the same file as
 the web app and the collector; its ``celery.broker_url``, or the
@@ -58,6 +58,10 @@ def make_celery(settings: Mapping[str, str], environ: Mapping[str, str] | None =
         timezone="UTC",
     )
     register_rollup_tasks(app)
+    # Periodic tasks are declared by the feature that owns them.
+    from nntsc.events.tasks import register_event_tasks
+
+    register_event_tasks(app)
     return app
 
 

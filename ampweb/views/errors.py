@@ -15,7 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ampweb.accounts import UnknownToken, UnknownUser
 from ampweb.security import forbidden
-from ampy.errors import UnknownMetric, UnknownView
+from ampy.errors import UnknownEvent, UnknownEventGroup, UnknownMetric, UnknownView
 from nntsc.errors import (
     AlreadyExists,
     BadQuery,
@@ -37,6 +37,8 @@ STATUS = (
     (UnknownCollection, 404),
     (UnknownView, 404),
     (UnknownMetric, 404),
+    (UnknownEvent, 404),
+    (UnknownEventGroup, 404),
     (UnknownSite, 404),
     (UnknownMesh, 404),
     (UnknownUser, 404),

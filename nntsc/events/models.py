@@ -116,6 +116,11 @@ class EventGroup(Base):
     merged_into: Mapped[int | None] = mapped_column(
         ForeignKey("event_groups.id", ondelete="SET NULL"), index=True
     )
+    #: The ASNs the group points at, "64496 64500": its key's, and those pruning
+    #: found common to all its events (migration 0010). Empty for endpoint keys.
+    asns: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    #: The pruning rule that merged it (`nntsc.events.pruning.RULES`), if merged.
+    merged_by: Mapped[str | None] = mapped_column(String(16))
 
 
 class EventGroupMember(Base):

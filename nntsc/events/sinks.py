@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 EventSink = Callable[["Session", "Sequence[Event]"], None]
 
 #: Modules imported by `load_sinks`, each registering its sinks on import.
-SINK_MODULES: tuple[str, ...] = ()
+SINK_MODULES: tuple[str, ...] = ("nntsc.events.groups",)
 
 _sinks: list[EventSink] = []
 _lock = threading.Lock()

@@ -1,0 +1,378 @@
+"""Events and event groups for the web app and for scripts: lists, one group, ratings.
+
+Lists are read newest first a page at a time with a *keyset* cursor: the
+answer's ``next_cursor`` names the last item's (time, id), and the next page
+starts after it. Each page is one query on an index (``events (ts_onset,
+id)``, ``event_groups (ts_started, id)``), however deep the page: no OFFSET
+that reads every skipped row, and no count of the whole list.
+
+Group lists show the live groups (open and closed) unless asked for the
+merged ones: a merged group was pruned as redundant and its events are in
+the group it was merged into (`nntsc.events.pruning`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select, select, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+
+from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
+from nntsc.collections import get as get_collection
+from nntsc.errors import BadValue
+from nntsc.events.models import Event, EventGroup, EventGroupMember, EventRating
+from nntsc.store.sqlutil import upsert
+
+__all__ = [
+    "GROUP_STATUSES",
+    "MAX_GROUP_EVENTS",
+    "MAX_PAGESIZE",
+    "EventFilter",
+    "EventGroupFilter",
+    "EventReader",
+    "KeysetPage",
+    "decode_cursor",
+    "encode_cursor",
+]
+
+#: The most items one page may hold.
+MAX_PAGESIZE = 500
+#: The most events one group's detail lists (a group spans at most 2 hours).
+MAX_GROUP_EVENTS = 1000
+#: Which groups a list shows: the live ones (default), the merged ones, or all.
+GROUP_STATUSES = {
+    "live": ("open", "closed"),
+    "open": ("open",),
+    "closed": ("closed",),
+    "merged": ("merged",),
+    "all": ("open", "closed", "merged"),
+}
+#: Longest reason code and comment of a rating (the columns' widths).
+MAX_REASON = 64
+MAX_COMMENT = 1000
+
+
+def encode_cursor(timestamp: int, item_id: int) -> str:
+    """The opaque cursor of the item (`timestamp`, `item_id`): the next page starts after it."""
+    return base64.urlsafe_b64encode(f"{timestamp}.{item_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    """(timestamp, id) of a cursor from `encode_cursor`; `BadCursor` for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        timestamp, item_id = (int(part) for part in text.split("."))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadCursor(cursor) from None
+    # Within the columns' ranges: a cursor beyond them was not given out.
+    if not (0 <= timestamp < 2**62 and 0 < item_id < 2**63):
+        raise BadCursor(cursor)
+    return timestamp, item_id
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page, newest first, and the cursor of the next (``None`` on the last page)."""
+
+    items: list[dict[str, Any]]
+    pagesize: int
+    next_cursor: str | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "pagesize": self.pagesize,
+            "next_cursor": self.next_cursor,
+            "has_more": self.has_more,
+        }
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a list shows: onset in [start, end), and equality filters."""
+
+    start: int | None = None
+    end: int | None = None
+    collection: str | None = None
+    stream_ids: Sequence[int] = ()
+    detector: str | None = None
+    kind: str | None = None
+    min_severity: int | None = None
+
+
+@dataclass(frozen=True)
+class EventGroupFilter:
+    """Which groups a list shows: start in [start, end), and what their key and members are."""
+
+    start: int | None = None
+    end: int | None = None
+    status: str = "live"
+    direction: str | None = None
+    key_kind: str | None = None
+    #: Groups that point at this ASN (alone or among others).
+    asn: int | None = None
+    #: Groups keyed by this source or target.
+    endpoint: str | None = None
+    min_severity: int | None = None
+    min_events: int | None = None
+
+
+EVENT_COLUMNS = (
+    "id",
+    "collection",
+    "stream_id",
+    "detector",
+    "metric",
+    "kind",
+    "direction",
+    "ts_onset",
+    "ts_detected",
+    "ts_ended",
+    "severity",
+    "old_value",
+    "new_value",
+    "unit",
+    "description",
+    "source",
+    "target",
+    "details",
+)
+GROUP_COLUMNS = (
+    "id",
+    "key",
+    "key_kind",
+    "direction",
+    "ts_started",
+    "ts_ended",
+    "ts_updated",
+    "severity",
+    "event_count",
+    "source_count",
+    "target_count",
+    "endpoint_count",
+    "status",
+    "merged_into",
+    "merged_by",
+    "asns",
+)
+
+
+def _check_range(start: int | None, end: int | None) -> None:
+    if start is not None and end is not None and end <= start:
+        raise BadValue("end", "must be after start")
+
+
+def _check_pagesize(pagesize: int) -> None:
+    if not 1 <= pagesize <= MAX_PAGESIZE:
+        raise BadValue("pagesize", f"must be between 1 and {MAX_PAGESIZE}")
+
+
+def _group_dict(row: Any) -> dict[str, Any]:
+    item = {name: row._mapping[name] for name in GROUP_COLUMNS}
+    item["asns"] = sorted(int(asn) for asn in item["asns"].split())
+    return item
+
+
+class EventReader:
+    """Reads events and groups (single statements, on the read engine); writes ratings."""
+
+    def __init__(self, read_engine: Engine, sessions: sessionmaker[Session]) -> None:
+        self.engine = read_engine
+        self.sessions = sessions
+
+    # -- events ----------------------------------------------------------------------------
+
+    def events_query(self, filters: EventFilter, cursor: str | None, pagesize: int) -> Select:
+        """The statement of one page of events (exposed for the benchmark's bare comparison)."""
+        table = Event.__table__
+        query = select(*(table.c[name] for name in EVENT_COLUMNS))
+        if filters.start is not None:
+            query = query.where(table.c.ts_onset >= filters.start)
+        if filters.end is not None:
+            query = query.where(table.c.ts_onset < filters.end)
+        if filters.collection:
+            get_collection(filters.collection)
+            query = query.where(table.c.collection == filters.collection)
+        if filters.stream_ids:
+            query = query.where(table.c.stream_id.in_(sorted(set(filters.stream_ids))))
+        if filters.detector:
+            query = query.where(table.c.detector == filters.detector)
+        if filters.kind:
+            query = query.where(table.c.kind == filters.kind)
+        if filters.min_severity is not None:
+            query = query.where(table.c.severity >= filters.min_severity)
+        if cursor is not None:
+            query = query.where(tuple_(table.c.ts_onset, table.c.id) < decode_cursor(cursor))
+        return query.order_by(table.c.ts_onset.desc(), table.c.id.desc()).limit(pagesize + 1)
+
+    def events(
+        self, filters: EventFilter, cursor: str | None = None, pagesize: int = 50
+    ) -> KeysetPage:
+        """One page of events, newest onset first."""
+        _check_range(filters.start, filters.end)
+        _check_pagesize(pagesize)
+        with self.engine.connect() as connection:
+            rows = connection.execute(self.events_query(filters, cursor, pagesize)).all()
+        items = [{name: row._mapping[name] for name in EVENT_COLUMNS} for row in rows[:pagesize]]
+        last = items[-1] if len(rows) > pagesize else None
+        return KeysetPage(
+            items, pagesize, encode_cursor(last["ts_onset"], last["id"]) if last else None
+        )
+
+    def event(self, event_id: int) -> dict[str, Any]:
+        """One event; `UnknownEvent` if there is none with that id."""
+        table = Event.__table__
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(*(table.c[name] for name in EVENT_COLUMNS)).where(table.c.id == event_id)
+            ).first()
+        if row is None:
+            raise UnknownEvent(event_id)
+        return {name: row._mapping[name] for name in EVENT_COLUMNS}
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def groups_query(self, filters: EventGroupFilter, cursor: str | None, pagesize: int) -> Select:
+        """The statement of one page of groups (exposed for the benchmark's bare comparison)."""
+        table = EventGroup.__table__
+        statuses = GROUP_STATUSES.get(filters.status)
+        if statuses is None:
+            raise BadValue("status", f"must be one of {', '.join(GROUP_STATUSES)}")
+        query = select(*(table.c[name] for name in GROUP_COLUMNS))
+        if len(statuses) < len(GROUP_STATUSES["all"]):
+            query = query.where(table.c.status.in_(statuses))
+        if filters.start is not None:
+            query = query.where(table.c.ts_started >= filters.start)
+        if filters.end is not None:
+            query = query.where(table.c.ts_started < filters.end)
+        if filters.direction:
+            query = query.where(table.c.direction == filters.direction)
+        if filters.key_kind:
+            query = query.where(table.c.key_kind == filters.key_kind)
+        if filters.asn is not None:
+            # `asns` is "64496 64500": padded, a whole number matches, not a part.
+            query = query.where((" " + table.c.asns + " ").like(f"% {int(filters.asn)} %"))
+        if filters.endpoint:
+            query = query.where(
+                table.c.key.in_([f"source:{filters.endpoint}", f"target:{filters.endpoint}"])
+            )
+        if filters.min_severity is not None:
+            query = query.where(table.c.severity >= filters.min_severity)
+        if filters.min_events is not None:
+            query = query.where(table.c.event_count >= filters.min_events)
+        if cursor is not None:
+            query = query.where(tuple_(table.c.ts_started, table.c.id) < decode_cursor(cursor))
+        return query.order_by(table.c.ts_started.desc(), table.c.id.desc()).limit(pagesize + 1)
+
+    def groups(
+        self, filters: EventGroupFilter, cursor: str | None = None, pagesize: int = 20
+    ) -> KeysetPage:
+        """One page of groups, newest start first, without their events (see `group`)."""
+        _check_range(filters.start, filters.end)
+        _check_pagesize(pagesize)
+        with self.engine.connect() as connection:
+            rows = connection.execute(self.groups_query(filters, cursor, pagesize)).all()
+        items = [_group_dict(row) for row in rows[:pagesize]]
+        last = items[-1] if len(rows) > pagesize else None
+        return KeysetPage(
+            items, pagesize, encode_cursor(last["ts_started"], last["id"]) if last else None
+        )
+
+    def group(self, group_id: int, streams: Any) -> dict[str, Any]:
+        """One group with its events (oldest first, at most `MAX_GROUP_EVENTS`) and their streams.
+
+        `streams` is the `nntsc.store.streams.StreamRegistry` that names the
+        streams' properties. A merged group answers too, with the group it
+        was merged into (`merged_into`). `UnknownEventGroup` if none has the id.
+        """
+        groups = EventGroup.__table__
+        events = Event.__table__
+        members = EventGroupMember.__table__
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(*(groups.c[name] for name in GROUP_COLUMNS)).where(groups.c.id == group_id)
+            ).first()
+            if row is None:
+                raise UnknownEventGroup(group_id)
+            found = connection.execute(
+                select(*(events.c[name] for name in EVENT_COLUMNS))
+                .join(members, members.c.event_id == events.c.id)
+                .where(members.c.group_id == group_id)
+                .order_by(events.c.ts_onset, events.c.id)
+                .limit(MAX_GROUP_EVENTS + 1)
+            ).all()
+        group = _group_dict(row)
+        group["events"] = [
+            {name: r._mapping[name] for name in EVENT_COLUMNS} for r in found[:MAX_GROUP_EVENTS]
+        ]
+        group["events_truncated"] = len(found) > MAX_GROUP_EVENTS
+        by_collection: dict[str, set[int]] = defaultdict(set)
+        for event in group["events"]:
+            by_collection[event["collection"]].add(event["stream_id"])
+        group["streams"] = [
+            {"stream_id": stream_id, "collection": name, "properties": properties}
+            for name, ids in sorted(by_collection.items())
+            for stream_id, properties in sorted(
+                streams.properties_of(get_collection(name), sorted(ids)).items()
+            )
+        ]
+        return group
+
+    # -- ratings ---------------------------------------------------------------------------
+
+    def rate_event(
+        self,
+        event_id: int,
+        username: str,
+        useful: bool,
+        reason: str = "",
+        comment: str = "",
+        now: int | None = None,
+    ) -> dict[str, Any]:
+        """Store `username`'s rating of the event (replacing an earlier one); the rating.
+
+        `BadValue` for a rating that is not a yes/no or text that is too
+        long, `UnknownEvent` for an event that does not exist.
+        """
+        if not isinstance(useful, bool):
+            raise BadValue("useful", "must be true or false")
+        for name, value, limit in (
+            ("reason", reason, MAX_REASON),
+            ("comment", comment, MAX_COMMENT),
+        ):
+            if not isinstance(value, str):
+                raise BadValue(name, "must be a string")
+            if len(value) > limit:
+                raise BadValue(name, f"must be at most {limit} characters")
+        created = int(time.time()) if now is None else now
+        record = {
+            "event_id": event_id,
+            "username": username,
+            "useful": useful,
+            "reason": reason,
+            "comment": comment,
+            "created": created,
+        }
+        table = EventRating.__table__
+        with self.sessions.begin() as session:
+            if session.get(Event, event_id) is None:
+                raise UnknownEvent(event_id)
+            upsert(
+                session.connection(),
+                table,
+                [{**record, "group_id": None}],
+                ("username", "event_id"),
+                update=("useful", "reason", "comment", "created"),
+            )
+        return record

@@ -1,0 +1,291 @@
+"""The event-groups list: ``GET /api/v1/event-groups`` against a bare SQL query of the same page.
+
+A PostgreSQL database is filled with 100,000 events on 1,000 ICMP streams
+over 30 days and 20,000 event groups (a quarter live, three quarters merged
+as pruning leaves them), each event a member of one live and of three merged
+groups. Then, for the first page (20 groups, newest first, live ones) and
+for a page 4,000 groups deep (reached by its cursor), each timed as the
+median of many calls:
+
+- bare SQL: the statement `ampy.events.EventReader.groups_query` builds,
+  compiled to text once, run on a psycopg2 cursor and fetched;
+- ampy: `Ampy.event_groups` (the query built, run and turned into dicts);
+- HTTP: ``GET /api/v1/event-groups`` on the web app (waitress, one keep-alive
+  connection, anonymous reads allowed), the JSON answer read whole.
+
+Target (issue 18): the API within 2x of the bare query and within 30 ms.
+
+    .venv/bin/python bench/events_api.py [--events 100000] [--groups 20000] [--repeat 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.dialects import postgresql
+
+from bench.common import POSTGRES
+from nntsc.config import Services
+from nntsc.events.models import Event, EventGroup, EventGroupMember
+from nntsc.store.schema import upgrade_all
+
+DAY = 86400
+STREAMS = 1000
+#: Of the groups, this share is live (open or closed); the rest merged.
+LIVE_SHARE = 0.25
+
+
+@contextmanager
+def postgres_services() -> Iterator[Services]:
+    """Services on a new PostgreSQL database (SQL time series), dropped afterwards."""
+    name = f"nntsc_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    services = Services.from_settings(
+        {"nntsc.sql_url": POSTGRES.rsplit("/", 1)[0] + f"/{name}", "nntsc.timeseries_url": "sql"},
+        environ={},
+    )
+    try:
+        upgrade_all(services)
+        yield services
+    finally:
+        services.close()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def load(services: Services, events: int, groups: int, now: int) -> None:
+    """Streams, events, groups and memberships, in bulk."""
+    from nntsc.collections import get
+
+    rnd = random.Random(18)
+    icmp = get("amp-icmp")
+    stream_ids = [
+        services.streams.stream_id(
+            icmp,
+            {
+                "source": f"amp-{i % 40}",
+                "destination": f"amp-{i // 40}",
+                "family": "ipv4",
+                "packet_size": "84",
+            },
+        )
+        for i in range(STREAMS)
+    ]
+    start = now - 30 * DAY
+    onsets = sorted(rnd.randrange(start, now) for _ in range(events))
+    event_rows = []
+    used = set()
+    for index, onset in enumerate(onsets):
+        stream = stream_ids[rnd.randrange(STREAMS)]
+        while (stream, onset) in used:
+            stream = stream_ids[rnd.randrange(STREAMS)]
+        used.add((stream, onset))
+        up = rnd.random() < 0.6
+        old = rnd.uniform(5, 200)
+        new = old * (rnd.uniform(1.3, 3) if up else rnd.uniform(0.3, 0.8))
+        event_rows.append(
+            {
+                "id": index + 1,
+                "collection": "amp-icmp",
+                "stream_id": stream,
+                "detector": "level",
+                "metric": "median",
+                "kind": "incr" if up else "decr",
+                "direction": "up" if up else "down",
+                "ts_onset": onset,
+                "ts_detected": onset + 360,
+                "ts_ended": None,
+                "severity": rnd.randrange(1, 101),
+                "old_value": old,
+                "new_value": new,
+                "unit": "ms",
+                "description": f"median {old:.1f} ms -> {new:.1f} ms",
+                "source": "amp-src",
+                "target": "amp-dst",
+                "details": None,
+            }
+        )
+    live = int(groups * LIVE_SHARE)
+    per_group = events // live
+    group_rows = []
+    member_rows = []
+    for g in range(live):
+        members = range(g * per_group, min(events, (g + 1) * per_group))
+        first, last = onsets[members[0]], onsets[members[-1]]
+        group_id = len(group_rows) + 1
+        asn = 64500 + rnd.randrange(200)
+        group_rows.append(_group(group_id, asn, first, last, len(members), "closed", None, None))
+        member_rows.extend({"group_id": group_id, "event_id": e + 1} for e in members)
+        # The groups pruning merged into it: one per other key of its events.
+        for _ in range(3):
+            loser = len(group_rows) + 1
+            group_rows.append(
+                _group(
+                    loser, asn + 1000, first, last, len(members), "merged", group_id, "identical"
+                )
+            )
+            member_rows.extend({"group_id": loser, "event_id": e + 1} for e in members)
+    with services.engine.begin() as connection:
+        connection.execute(insert(Event), event_rows)
+        connection.execute(insert(EventGroup), group_rows)
+        for chunk in range(0, len(member_rows), 50_000):
+            connection.execute(insert(EventGroupMember), member_rows[chunk : chunk + 50_000])
+        for table in ("events", "event_groups"):
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+            )
+        connection.execute(text("ANALYZE"))
+
+
+def _group(
+    group_id: int,
+    asn: int,
+    first: int,
+    last: int,
+    count: int,
+    status: str,
+    into: int | None,
+    rule: str | None,
+) -> dict:
+    return {
+        "id": group_id,
+        "key": f"asn:{asn}",
+        "key_kind": "asn",
+        "direction": "up",
+        "ts_started": first,
+        "ts_ended": last,
+        "ts_updated": last,
+        "severity": 50,
+        "event_count": count,
+        "source_count": 1,
+        "target_count": 1,
+        "endpoint_count": 2,
+        "status": status,
+        "merged_into": into,
+        "merged_by": rule,
+        "asns": str(asn),
+    }
+
+
+def median_ms(function: Callable[[], object], repeat: int) -> float:
+    for _ in range(5):
+        function()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+@contextmanager
+def served(app) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    from waitress import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", server.effective_port
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--groups", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+
+    import ampweb
+    from ampy import Ampy
+    from ampy.events import EventGroupFilter
+
+    now = int(time.time())
+    with postgres_services() as services:
+        started = time.perf_counter()
+        load(services, args.events, args.groups, now)
+        print(
+            f"loaded {args.events} events, {args.groups} groups "
+            f"({LIVE_SHARE:.0%} live) in {time.perf_counter() - started:.1f} s"
+        )
+        ampy = Ampy(Services(dict(services.settings)))
+        app = ampweb.main(
+            {},
+            **{
+                **services.settings,
+                "ampweb.public_data": "true",
+                "ampweb.session_secret": "b" * 40,
+            },
+        )
+        reader = ampy.event_reader
+        filters = EventGroupFilter()
+        deep = None
+        for _ in range(200):
+            deep = ampy.event_groups(filters, deep, pagesize=20).next_cursor
+        raw = services.engine.raw_connection()
+        try:
+            with served(app) as (host, port):
+                connection = http.client.HTTPConnection(host, port, timeout=30)
+                print(f"{'page':>24} {'bare SQL':>10} {'ampy':>10} {'HTTP':>10} {'HTTP/bare':>10}")
+                for label, cursor in (("first page", None), ("4,000 groups deep", deep)):
+                    statement = reader.groups_query(filters, cursor, 20).compile(
+                        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+                    )
+                    sql = str(statement)
+
+                    def bare(sql: str = sql) -> None:
+                        with raw.cursor() as db:
+                            db.execute(sql)
+                            db.fetchall()
+
+                    def query(cursor: str | None = cursor) -> None:
+                        ampy.event_groups(filters, cursor, 20)
+
+                    path = "/api/v1/event-groups" + (f"?cursor={cursor}" if cursor else "")
+
+                    def get(path: str = path) -> None:
+                        connection.request("GET", path)
+                        response = connection.getresponse()
+                        body = response.read()
+                        if response.status != 200:
+                            raise SystemExit(f"GET {path}: {response.status} {body[:200]!r}")
+
+                    bare_ms = median_ms(bare, args.repeat)
+                    ampy_ms = median_ms(query, args.repeat)
+                    http_ms = median_ms(get, args.repeat)
+                    print(
+                        f"{label:>24} {bare_ms:>8.2f}ms {ampy_ms:>8.2f}ms {http_ms:>8.2f}ms "
+                        f"{http_ms / bare_ms:>9.1f}x   (ampy/bare {ampy_ms / bare_ms:.1f}x)"
+                    )
+                connection.close()
+        finally:
+            raw.close()
+            ampy.close()
+            app.registry["ampy"].close()
+    print("target: HTTP within 2x of the bare query and within 30 ms (machine shared; medians)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,374 @@
+"""Events and event groups on PostgreSQL: grouping, pruning (task and in process), the API, ampy.
+
+Each test gets its own PostgreSQL database (the `postgres_url` fixture),
+migrated to head, with a small mesh of events stored through the grouping
+sink as the detection engine stores them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import webtest
+from sqlalchemy import func, select
+
+import ampweb
+from ampweb.accounts import UserRegistry
+from ampy import Ampy
+from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
+from ampy.events import EventFilter, EventGroupFilter
+from nntsc.config import Services
+from nntsc.events.groups import prune_recent
+from nntsc.events.models import EventGroup, EventRating
+from nntsc.events.tasks import PRUNE_PERIOD, PeriodicPruner, wait_for_passes
+from nntsc.tasks import make_celery
+from tests.conftest import make_services
+from tests.events_factory import event_row, icmp_stream, store_events, traceroute
+
+pytestmark = pytest.mark.postgres
+
+T0 = 1_767_000_000
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def services(postgres_url: str) -> Iterator[Services]:
+    services = make_services(postgres_url)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def mesh_events(services: Services) -> list[Any]:
+    """Three incidents: amp-a's rises through AS64501, amp-x's, and a path change with a fall.
+
+    Returns the stored events, oldest first.
+    """
+    for target, asns in (("amp-b", [64501, 64502]), ("amp-c", [64501, 64503])):
+        traceroute(services, "amp-a", target, T0 - 600, asns)
+    traceroute(services, "amp-x", "amp-y", T0 - 600, [64509])
+    ab = icmp_stream(services, "amp-a", "amp-b")
+    ac = icmp_stream(services, "amp-a", "amp-c")
+    xy = icmp_stream(services, "amp-x", "amp-y")
+    rows = [
+        event_row(ab, T0, source="amp-a", target="amp-b", severity=35),
+        event_row(ac, T0 + 60, source="amp-a", target="amp-c", severity=70),
+        event_row(xy, T0 + 3 * 3600, source="amp-x", target="amp-y", severity=20),
+        event_row(
+            xy,
+            T0 + 6 * 3600,
+            source="amp-x",
+            target="amp-y",
+            kind="decr",
+            direction="down",
+            severity=55,
+            old_value=40.0,
+            new_value=20.0,
+            description="median 40.0 ms -> 20.0 ms",
+        ),
+        event_row(
+            xy,
+            T0 + 6 * 3600 + 60,
+            collection="amp-icmp",
+            detector="path",
+            metric="as_path",
+            kind="pathchange",
+            direction="none",
+            severity=30,
+            old_value=None,
+            new_value=None,
+            unit="",
+            description="AS path AS64509 -> AS64510 AS64509",
+            source="amp-x",
+            target="amp-y",
+        ),
+    ]
+    events = []
+    for row in rows:
+        # One at a time, as live detection stores them.
+        events.extend(store_events(services, [row]))
+    return events
+
+
+def live_groups(services: Services) -> list[Any]:
+    with services.sessionmaker() as session:
+        return list(
+            session.scalars(
+                select(EventGroup).where(EventGroup.status != "merged").order_by(EventGroup.id)
+            )
+        )
+
+
+# -- grouping and pruning on PostgreSQL ---------------------------------------------------
+
+
+def test_mesh_events_end_in_one_group_per_incident(services: Services) -> None:
+    events = mesh_events(services)
+    groups = live_groups(services)
+    assert [(g.key, g.asns, g.direction, g.event_count) for g in groups] == [
+        ("asn:64501", "64501", "up", 2),
+        ("asn:64509", "64509", "up", 1),
+        ("asn:64509", "64509", "down", 2),
+    ]
+    twin = groups[2]
+    assert (twin.ts_started, twin.ts_ended) == (events[3].ts_onset, events[4].ts_onset)
+    with services.sessionmaker() as session:
+        total = session.scalar(select(func.count()).select_from(EventGroup))
+        merged_by = dict(
+            session.execute(
+                select(EventGroup.merged_by, func.count())
+                .where(EventGroup.status == "merged")
+                .group_by(EventGroup.merged_by)
+            ).all()
+        )
+    assert total > len(groups)
+    assert set(merged_by) <= {"identical", "same_key", "twin", "subset", "superset", "common_asn"}
+    assert merged_by["twin"] >= 1
+
+
+def test_concurrent_grouping_processes_leave_no_duplicates(services: Services) -> None:
+    traceroute(services, "amp-a", "amp-b", T0 - 600, [64501, 64502])
+    streams = [icmp_stream(services, "amp-a", "amp-b")] + [
+        icmp_stream(services, "amp-a", f"amp-{i}") for i in range(6)
+    ]
+    for i in range(6):
+        traceroute(services, "amp-a", f"amp-{i}", T0 - 600, [64501, 64600 + i])
+    errors: list[BaseException] = []
+
+    def detect(stream: int, target: str, onset: int) -> None:
+        # Its own services, as another `nntsc events run` process has.
+        other = Services(dict(services.settings))
+        try:
+            store_events(other, [event_row(stream, onset, source="amp-a", target=target)])
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            other.close()
+
+    threads = [
+        threading.Thread(target=detect, args=(stream, target, T0 + 10 * index))
+        for index, (stream, target) in enumerate(
+            zip(streams, ["amp-b", *(f"amp-{i}" for i in range(6))], strict=True)
+        )
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    prune_recent(services, now=T0 + 600)
+    assert [(g.key, g.event_count) for g in live_groups(services)] == [("asn:64501", 7)]
+
+
+def test_the_pruning_task_runs_and_a_second_pass_changes_nothing(services: Services) -> None:
+    mesh_events(services)
+    app = make_celery(
+        {
+            "nntsc.sql_url": services.settings["nntsc.sql_url"],
+            "nntsc.timeseries_url": "sql",
+            "celery.always_eager": "true",
+        },
+        environ={},
+    )
+    entry = app.conf.beat_schedule["prune-event-groups"]
+    assert (entry["task"], entry["schedule"]) == ("nntsc.events.prune_groups", PRUNE_PERIOD)
+    assert entry["options"]["expires"] < PRUNE_PERIOD
+    try:
+        task = app.tasks["nntsc.events.prune_groups"]
+        task.delay().get()
+        with services.sessionmaker() as session:
+            before = [tuple(r) for r in session.execute(select(EventGroup.__table__)).all()]
+        assert task.delay().get() == 0
+        with services.sessionmaker() as session:
+            after = [tuple(r) for r in session.execute(select(EventGroup.__table__)).all()]
+        # ts_updated moves only for what changed: nothing did.
+        assert sorted(after) == sorted(before)
+    finally:
+        app.nntsc_services.close()
+
+
+def test_in_process_pruning_runs_on_its_own_thread(services: Services) -> None:
+    calls: list[Any] = []
+
+    def prune(target: Services) -> Any:
+        calls.append(target)
+        return prune_recent(target)
+
+    pruner = PeriodicPruner(services, period=0.05, prune=prune).start()
+    try:
+        assert wait_for_passes(pruner, 2)
+    finally:
+        pruner.stop()
+    assert calls[0] is services
+
+
+# -- ampy ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ampy(services: Services) -> Iterator[Ampy]:
+    ampy = Ampy(Services(dict(services.settings)))
+    try:
+        yield ampy
+    finally:
+        ampy.close()
+
+
+def test_ampy_pages_events_with_a_cursor(services: Services, ampy: Ampy) -> None:
+    events = mesh_events(services)
+    seen = []
+    cursor = None
+    while True:
+        page = ampy.events(EventFilter(), cursor, pagesize=2)
+        seen.extend(item["id"] for item in page.items)
+        if not page.has_more:
+            break
+        cursor = page.next_cursor
+    assert seen == [e.id for e in reversed(events)]
+    assert [e["id"] for e in ampy.events(EventFilter(kind="pathchange")).items] == [events[4].id]
+    assert [e["id"] for e in ampy.events(EventFilter(min_severity=50)).items] == [
+        events[3].id,
+        events[1].id,
+    ]
+    window = EventFilter(start=T0 + 60, end=T0 + 3 * 3600 + 1)
+    assert [e["id"] for e in ampy.events(window).items] == [events[2].id, events[1].id]
+    streams = EventFilter(stream_ids=[events[0].stream_id])
+    assert [e["id"] for e in ampy.events(streams).items] == [events[0].id]
+    with pytest.raises(BadCursor):
+        ampy.events(EventFilter(), "not-a-cursor")
+
+
+def test_ampy_reads_groups_and_rates_events(services: Services, ampy: Ampy) -> None:
+    events = mesh_events(services)
+    page = ampy.event_groups(EventGroupFilter(), pagesize=2)
+    assert [g["asns"] for g in page.items] == [[64509], [64509]]
+    rest = ampy.event_groups(EventGroupFilter(), page.next_cursor, pagesize=2)
+    assert [g["key"] for g in rest.items] == ["asn:64501"]
+    assert not rest.has_more
+    assert [g["key"] for g in ampy.event_groups(EventGroupFilter(asn=64501)).items] == ["asn:64501"]
+    assert ampy.event_groups(EventGroupFilter(asn=6450)).items == []
+    down = ampy.event_groups(EventGroupFilter(direction="down")).items
+    assert [g["direction"] for g in down] == ["down"]
+    merged = ampy.event_groups(EventGroupFilter(status="merged"), pagesize=500).items
+    assert merged
+    assert all(g["merged_into"] for g in merged)
+
+    group = ampy.event_group(rest.items[0]["id"])
+    assert [e["id"] for e in group["events"]] == [events[0].id, events[1].id]
+    assert [s["properties"]["destination"] for s in group["streams"]] == ["amp-b", "amp-c"]
+    assert group["events_truncated"] is False
+    loser = ampy.event_group(merged[0]["id"])
+    assert loser["status"] == "merged"
+
+    with pytest.raises(UnknownEventGroup):
+        ampy.event_group(10**9)
+    with pytest.raises(UnknownEvent):
+        ampy.rate_event(10**9, "someone", True)
+
+
+# -- the HTTP API --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(services: Services) -> Iterator[tuple[webtest.TestApp, dict[str, str]]]:
+    """The app over this database (data private), and a viewer's Bearer header."""
+    users = UserRegistry(services.sessionmaker)
+    users.create_user("viewer", PASSWORD, ["viewdata"])
+    _, token = users.create_token("viewer", "events test")
+    app = webtest.TestApp(
+        ampweb.main(
+            {},
+            **{
+                "nntsc.sql_url": services.settings["nntsc.sql_url"],
+                "nntsc.timeseries_url": "sql",
+                "ampweb.session_secret": "s" * 40,
+            },
+        )
+    )
+    try:
+        yield app, {"Authorization": f"Bearer {token}"}
+    finally:
+        app.app.registry["ampy"].close()
+
+
+def test_the_api_needs_a_viewer_like_the_data_api(api: tuple[webtest.TestApp, dict]) -> None:
+    app, _ = api
+    for path in ("/api/v1/events", "/api/v1/event-groups", "/api/v1/event-groups/1"):
+        assert app.get(path, status=401).json["error"].startswith("authentication required")
+    app.post_json("/api/v1/events/1/rating", {"useful": True}, status=401)
+
+
+def test_the_api_lists_pages_and_details(
+    services: Services, api: tuple[webtest.TestApp, dict]
+) -> None:
+    app, viewer = api
+    events = mesh_events(services)
+    first = app.get("/api/v1/events", {"pagesize": 3}, headers=viewer).json
+    assert [e["id"] for e in first["items"]] == [e.id for e in reversed(events)][:3]
+    assert first["has_more"] is True
+    second = app.get(
+        "/api/v1/events", {"pagesize": 3, "cursor": first["next_cursor"]}, headers=viewer
+    ).json
+    assert [e["id"] for e in second["items"]] == [events[1].id, events[0].id]
+    assert (second["has_more"], second["next_cursor"]) == (False, None)
+    filtered = app.get(
+        "/api/v1/events",
+        {"collection": "amp-icmp", "detector": "level", "kind": "decr", "min_severity": 50},
+        headers=viewer,
+    ).json
+    assert [e["description"] for e in filtered["items"]] == ["median 40.0 ms -> 20.0 ms"]
+    assert app.get(f"/api/v1/events/{events[0].id}", headers=viewer).json["severity"] == 35
+
+    groups = app.get("/api/v1/event-groups", headers=viewer).json["items"]
+    assert [g["key"] for g in groups] == ["asn:64509", "asn:64509", "asn:64501"]
+    detail = app.get(f"/api/v1/event-groups/{groups[0]['id']}", headers=viewer).json
+    assert [e["kind"] for e in detail["events"]] == ["decr", "pathchange"]
+    assert detail["streams"][0]["properties"]["source"] == "amp-x"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "message"),
+    [
+        ("/api/v1/events", {"cursor": "bogus"}, "cursor"),
+        ("/api/v1/events", {"start": "10", "end": "5"}, "'end'"),
+        ("/api/v1/events", {"min_severity": "101"}, "min_severity"),
+        ("/api/v1/events", {"stream": "x"}, "stream"),
+        ("/api/v1/events", {"pagesize": "501"}, "pagesize"),
+        ("/api/v1/events", {"collection": "nope"}, "nope"),
+        ("/api/v1/event-groups", {"status": "gone"}, "status"),
+        ("/api/v1/event-groups", {"asn": "-1"}, "asn"),
+    ],
+)
+def test_bad_parameters_are_named(
+    api: tuple[webtest.TestApp, dict], path: str, params: dict, message: str
+) -> None:
+    app, viewer = api
+    status = 404 if message == "nope" else 400
+    answer = app.get(path, params, headers=viewer, status=status).json
+    assert message in answer["error"]
+
+
+def test_rating_an_event_stores_and_replaces(
+    services: Services, api: tuple[webtest.TestApp, dict]
+) -> None:
+    app, viewer = api
+    event = mesh_events(services)[0]
+    url = f"/api/v1/events/{event.id}/rating"
+    rated = app.post_json(url, {"useful": True, "reason": "real-change"}, headers=viewer).json
+    assert (rated["username"], rated["useful"], rated["reason"]) == ("viewer", True, "real-change")
+    app.post_json(url, {"useful": False, "comment": "noise after all"}, headers=viewer)
+    with services.sessionmaker() as session:
+        ratings = session.scalars(select(EventRating)).all()
+    assert [(r.username, r.useful, r.comment) for r in ratings] == [
+        ("viewer", False, "noise after all")
+    ]
+    app.post_json(url, {"reason": "x"}, headers=viewer, status=400)
+    app.post_json(url, {"useful": "yes"}, headers=viewer, status=400)
+    app.post_json(url, {"useful": True, "stars": 5}, headers=viewer, status=400)
+    app.post_json(url, {"useful": True, "comment": "x" * 1001}, headers=viewer, status=400)
+    app.post_json("/api/v1/events/999999/rating", {"useful": True}, headers=viewer, status=404)
+    app.post(url, "not json", headers=viewer, status=400)

@@ -1,0 +1,164 @@
+"""Event groups in the database (SQLite): the grouping sink, the pruning pass, the path lookup.
+
+The same checks run on PostgreSQL in tests/integration/test_events_api.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from nntsc.config import Services
+from nntsc.events import sinks
+from nntsc.events.groups import AsPathLookup, group_stored_events, prune_recent
+from nntsc.events.models import EventGroup, EventGroupMember
+from tests.conftest import make_services
+from tests.events_factory import event_row, icmp_stream, store_events, traceroute
+
+T0 = 1_767_000_000
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    services = make_services(f"sqlite:///{tmp_path}/nntsc.sqlite")
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def groups_table(services: Services) -> dict[int, dict[str, Any]]:
+    with services.sessionmaker() as session:
+        rows = session.execute(select(EventGroup.__table__)).all()
+        members = session.execute(select(EventGroupMember.__table__)).all()
+    found = {row.id: {**row._mapping, "events": set()} for row in rows}
+    for group_id, event_id in members:
+        found[group_id]["events"].add(event_id)
+    return found
+
+
+def live(services: Services) -> dict[str, set[int]]:
+    return {
+        g["key"]: g["events"] for g in groups_table(services).values() if g["status"] != "merged"
+    }
+
+
+def two_targets(services: Services) -> tuple[int, int]:
+    """amp-a to amp-b through AS64501, AS64502 and to amp-c through AS64501, AS64503."""
+    traceroute(services, "amp-a", "amp-b", T0 - 600, [64501, 64502])
+    traceroute(services, "amp-a", "amp-c", T0 - 600, [64501, 64503])
+    return icmp_stream(services, "amp-a", "amp-b"), icmp_stream(services, "amp-a", "amp-c")
+
+
+def test_the_grouping_sink_is_registered() -> None:
+    from nntsc.events.groups import group_new_events
+
+    assert group_new_events in sinks.load_sinks()
+
+
+def test_the_sink_needs_a_session_of_the_services(services: Services) -> None:
+    from sqlalchemy.orm import Session
+
+    from nntsc.errors import ConfigurationError
+    from nntsc.events.groups import group_new_events
+
+    with Session(services.engine) as session, pytest.raises(ConfigurationError):
+        group_new_events(session, [object()])  # type: ignore[list-item]
+
+
+def test_events_are_grouped_and_pruned_in_their_transaction(services: Services) -> None:
+    ab, ac = two_targets(services)
+    e1, e2 = store_events(
+        services,
+        [
+            event_row(ab, T0, source="amp-a", target="amp-b", severity=35),
+            event_row(ac, T0 + 60, source="amp-a", target="amp-c", severity=70),
+        ],
+    )
+    assert live(services) == {"asn:64501": {e1.id, e2.id}}
+    groups = groups_table(services)
+    # Nothing is deleted: the six groups of the keys are all there.
+    assert sorted(g["key"] for g in groups.values()) == sorted(
+        ["source:amp-a", "target:amp-b", "target:amp-c", "asn:64501", "asn:64502", "asn:64503"]
+    )
+    (winner,) = [g for g in groups.values() if g["status"] != "merged"]
+    assert winner["event_count"] == 2
+    assert winner["severity"] == 70
+    assert (winner["source_count"], winner["target_count"], winner["endpoint_count"]) == (1, 2, 3)
+    assert (winner["ts_started"], winner["ts_ended"]) == (T0, T0 + 60)
+    for group in groups.values():
+        if group["status"] == "merged":
+            assert group["merged_into"] in groups
+
+
+def test_pruning_twice_changes_nothing(services: Services) -> None:
+    ab, ac = two_targets(services)
+    store_events(
+        services,
+        [
+            event_row(ab, T0, source="amp-a", target="amp-b"),
+            event_row(ac, T0 + 60, source="amp-a", target="amp-c"),
+        ],
+    )
+    prune_recent(services, now=T0 + 600)
+    before = groups_table(services)
+    report = prune_recent(services, now=T0 + 600)
+    assert (report.merged_total, report.updated) == (0, 0)
+    assert groups_table(services) == before
+
+
+def test_groups_close_when_quiet(services: Services) -> None:
+    ab, _ = two_targets(services)
+    store_events(services, [event_row(ab, T0, source="amp-a", target="amp-b")])
+    prune_recent(services, now=T0 + 100)
+    assert {g["status"] for g in groups_table(services).values()} >= {"open"}
+    prune_recent(services, now=T0 + 400)
+    statuses = {g["status"] for g in groups_table(services).values()}
+    assert "open" not in statuses
+
+
+def test_events_arriving_out_of_order_make_the_same_groups(services: Services) -> None:
+    ab, ac = two_targets(services)
+    rows = [
+        event_row(ab, T0, source="amp-a", target="amp-b"),
+        event_row(ac, T0 + 60, source="amp-a", target="amp-c"),
+    ]
+    # History detection stores one stream's events, then the next stream's.
+    (second,) = store_events(services, rows[1:])
+    (first,) = store_events(services, rows[:1])
+    assert live(services) == {"asn:64501": {first.id, second.id}}
+
+
+def test_grouping_the_same_events_again_changes_nothing(services: Services) -> None:
+    ab, _ = two_targets(services)
+    events = store_events(services, [event_row(ab, T0, source="amp-a", target="amp-b")])
+    before = groups_table(services)
+    with services.sessionmaker.begin() as session:
+        group_stored_events(session, services, events, now=T0 + 10)
+    after = groups_table(services)
+    assert {k: v["events"] for k, v in after.items()} == {k: v["events"] for k, v in before.items()}
+
+
+def test_the_path_is_that_of_the_latest_traceroute_before_the_event(services: Services) -> None:
+    traceroute(services, "amp-a", "amp-b", T0 - 600, [64501, 0, -1, 64502, 64502])
+    traceroute(services, "amp-a", "amp-b", T0 + 1000, [64501, 64509])
+    lookup = AsPathLookup(services)
+    # Unknown (0), silent (-1) and private (-2) hops blame no network.
+    assert lookup.asns("amp-a", "amp-b", "ipv4", T0) == (64501, 64502)
+    assert lookup.asns("amp-a", "amp-b", "ipv4", T0 + 1000) == (64501, 64509)
+    assert lookup.asns("amp-a", "amp-b", "ipv6", T0) == ()
+    assert lookup.asns("amp-a", "amp-z", "ipv4", T0) == ()
+    assert lookup.asns("amp-a", "amp-b", "ipv4", T0 - 2 * 86400) == ()
+
+
+def test_events_without_a_traceroute_group_by_their_endpoints(services: Services) -> None:
+    stream = icmp_stream(services, "amp-x", "amp-y")
+    (event,) = store_events(services, [event_row(stream, T0, source="amp-x", target="amp-y")])
+    groups = groups_table(services)
+    assert sorted(g["key"] for g in groups.values()) == ["source:amp-x", "target:amp-y"]
+    # Identical events: the source group wins over the target group.
+    assert live(services) == {"source:amp-x": {event.id}}
