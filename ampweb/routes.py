@@ -31,6 +31,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.v1.stream", "/api/v1/streams/{stream_id:\\d+}")
     config.add_route("api.v1.stream.data", "/api/v1/streams/{stream_id:\\d+}/data")
     config.add_route("api.v1.openapi", "/api/v1/openapi.json")
+    config.add_route("api.v1.docs", "/api/v1/docs")
     config.add_route("api.v1.styles", "/api/v1/styles")
     config.add_route("api.v1.collection.options", "/api/v1/collections/{collection}/options")
     config.add_route("api.v1.views", "/api/v1/views")

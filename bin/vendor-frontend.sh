@@ -22,6 +22,9 @@ DAGRE_VERSION=3.1.3
 DAGRE_INTEGRITY='sha512-X4aUTwOReZvthaZWOVHqlJ52/ZdhZFEM4+Lh/uR4XooUSLE6p71bcy7MPGzYnNUcNh+nj+i/qJQpCMIdQnSmrg=='
 TOMSELECT_VERSION=2.6.2
 TOMSELECT_INTEGRITY='sha512-eiXIkk82XzzUTOVQDFpy+ZGejuqdTvMukyUyeZBQaKnqW42UoTiTZnrod/eX0rkqJEc4rZY9DZ3zdjV07i29wQ=='
+# Renders the OpenAPI document as the page /api/v1/docs.
+SWAGGER_VERSION=5.36.0
+SWAGGER_INTEGRITY='sha512-Lt6/Kb0gXmLdiabLhvso4VdJP9V7qJWB0zh0gzeXUV3+CMOTzMmvpJRSXN7EAjfwixwmoi9ezDbLHiexC7lA9A=='
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 vendor="$root/ampweb/static/vendor"
@@ -42,7 +45,8 @@ cat >"$work/package.json" <<JSON
     "uplot": "$UPLOT_VERSION",
     "@picocss/pico": "$PICO_VERSION",
     "tom-select": "$TOMSELECT_VERSION",
-    "@dagrejs/dagre": "$DAGRE_VERSION"
+    "@dagrejs/dagre": "$DAGRE_VERSION",
+    "swagger-ui-dist": "$SWAGGER_VERSION"
   }
 }
 JSON
@@ -56,7 +60,8 @@ got() {
 }
 status=0
 for spec in "uplot $UPLOT_VERSION $UPLOT_INTEGRITY" "@picocss/pico $PICO_VERSION $PICO_INTEGRITY" \
-    "tom-select $TOMSELECT_VERSION $TOMSELECT_INTEGRITY" "@dagrejs/dagre $DAGRE_VERSION $DAGRE_INTEGRITY"; do
+    "tom-select $TOMSELECT_VERSION $TOMSELECT_INTEGRITY" "@dagrejs/dagre $DAGRE_VERSION $DAGRE_INTEGRITY" \
+    "swagger-ui-dist $SWAGGER_VERSION $SWAGGER_INTEGRITY"; do
     read -r name version integrity <<<"$spec"
     actual="$(got "$name")"
     if [[ "${UPDATE_PINS:-0}" == 1 ]]; then
@@ -81,6 +86,10 @@ files=(
     "tom-select/dist/js/tom-select.complete.min.js tom-select/tom-select.complete.min.js"
     "tom-select/dist/css/tom-select.min.css        tom-select/tom-select.min.css"
     "tom-select/LICENSE                            tom-select/LICENSE"
+    "swagger-ui-dist/swagger-ui-bundle.js          swagger-ui/swagger-ui-bundle.js"
+    "swagger-ui-dist/swagger-ui.css                swagger-ui/swagger-ui.css"
+    "swagger-ui-dist/LICENSE                       swagger-ui/LICENSE"
+    "swagger-ui-dist/NOTICE                        swagger-ui/NOTICE"
 )
 
 for entry in "${files[@]}"; do

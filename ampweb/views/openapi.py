@@ -1,4 +1,9 @@
-"""`/api/v1/openapi.json`: the API's OpenAPI document, kept as YAML in `ampweb/openapi.yaml`."""
+"""`/api/v1/openapi.json`: the API's OpenAPI document, kept as YAML in `ampweb/openapi.yaml`.
+
+`/api/v1/docs` renders the same document for people (Swagger UI, vendored).
+Both are public: they describe the API, not the data, as the document's
+``security: [{}]`` on them says.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 import yaml
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 
@@ -26,7 +32,7 @@ def _openapi_json() -> bytes:
     return json.dumps(openapi_document(), separators=(",", ":")).encode()
 
 
-@view_config(route_name="api.v1.openapi", request_method="GET")
+@view_config(route_name="api.v1.openapi", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 def openapi(request: Request) -> Response:
     """The OpenAPI 3.1 document, as JSON."""
     return Response(
@@ -35,3 +41,14 @@ def openapi(request: Request) -> Response:
         charset="utf-8",
         cache_control="public, max-age=3600",
     )
+
+
+@view_config(
+    route_name="api.v1.docs",
+    request_method="GET",
+    renderer="api_docs.jinja2",
+    permission=NO_PERMISSION_REQUIRED,
+)
+def api_docs(request: Request) -> dict[str, Any]:
+    """The API documentation page, drawn in the browser from `/api/v1/openapi.json`."""
+    return {"spec_url": request.route_path("api.v1.openapi")}
