@@ -386,9 +386,10 @@ def _check_nasty_requests(url: str) -> None:
     for path in _nasty_urls():
         response = session.get(f"{url}{path}", timeout=30)
         sent += 1
-        if response.status_code >= 500 or not response.headers["Content-Type"].startswith(
-            ("application/json", "text/plain")
-        ):
+        refused_as_json = response.status_code < 400 or response.headers["Content-Type"].startswith(
+            "application/json"
+        )
+        if response.status_code >= 500 or not refused_as_json:
             failures.append(f"GET {path[:120]} -> {response.status_code}")
     for body in NASTY_BODIES:
         response = session.post(
