@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: schema on the embedded default, the simulated mesh loaded once, then the web app.
+# make demo: schema on the embedded default, the simulated mesh loaded once, then the web app
+# with a feeder that keeps the mesh reporting while it is served.
 set -euo pipefail
 bin=${1:-.venv/bin}
 ini=${2:-development.ini}
@@ -28,7 +29,13 @@ if [ ! -f "$marker" ]; then
 else
     echo "Demo data already loaded ($marker); delete it to load again."
 fi
+# The feeder keeps the demo alive while it is served: every simulated test's
+# reports as they fall due (after catching up on the time since the last run),
+# through the collector's ingest path. It stops with the web app.
+"$bin/nntsc" demo-feed -c "$ini" --sites 10 &
+feeder=$!
+trap 'kill -TERM "$feeder" 2>/dev/null; wait "$feeder" 2>/dev/null || true' EXIT
 echo
 echo "Serving on http://${listen:-127.0.0.1:6543}   (Ctrl-C stops)"
 echo
-exec "$bin/pserve" "$ini"
+"$bin/pserve" "$ini"

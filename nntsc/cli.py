@@ -252,6 +252,68 @@ def demo_data(
         services.close()
 
 
+@main.command("demo-feed")
+@config_option
+@click.option("--sites", default=10, show_default=True, type=click.IntRange(2, 200))
+@click.option(
+    "--interval",
+    default=60,
+    show_default=True,
+    type=click.IntRange(10, 3600),
+    help="Seconds between two ICMP (and TCP ping) reports of one source.",
+)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option(
+    "--catch-up",
+    "catch_up_hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(0, 24 * 400),
+    help="Hours of missed reports made up at most, back from now.",
+)
+@click.option("--once", is_flag=True, help="Catch up to now, then exit.")
+def demo_feed(
+    config_path: str, sites: int, interval: int, seed: int, catch_up_hours: float, once: bool
+) -> None:
+    """Keep a demo alive: feed the simulated mesh's reports as they fall due, until stopped.
+
+    Continues the mesh that `demo-data` loaded (give it the same --sites,
+    --interval and --seed) from the newest stored row, through the collector's
+    ingest pipeline; `make demo` runs it beside the web app.
+    """
+    import signal
+    import threading
+
+    from nntsc.demo.feed import DemoFeeder
+
+    services = Services.from_settings(load_settings(config_path))
+    stop = threading.Event()
+    # Stop between two runs, not in the middle of a batch.
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        feeder = DemoFeeder(
+            services, sites, interval, seed, max_catch_up=int(catch_up_hours * 3600)
+        )
+        now = int(time.time())
+        began = feeder.start(now)
+        reports, rows = feeder.feed(now)
+        click.echo(
+            f"demo feed: {reports} reports ({rows} rows) from "
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(began))} to now"
+            + ("" if once else "; then each run as it falls due (Ctrl-C stops)"),
+            err=True,
+        )
+        if not once:
+            feeder.run(stop)
+    finally:
+        services.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 # -- sysdig logs: file operations, patterns, actions ---------------------------------
 
 

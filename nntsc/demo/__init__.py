@@ -5,6 +5,7 @@
 - `simulators`: one `Simulator` per amplet2 test, in one registry;
 - `mesh`: `SimulatedMesh`, which runs the simulators over a time range;
 - `sites`: the demo's sites and meshes as the site registry describes them;
+- `feed`: keeps a served demo fed with fresh reports (`nntsc demo-feed`);
 - `busy_host`: a synthetic sysdig log of a busy server.
 
 The names below are those the rest of the project (and its tests) import.

@@ -16,16 +16,32 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
-from nntsc.demo.model import Pair, Site, new_pair, new_site
+from nntsc.demo.model import Pair, Site, new_pair, new_site, plant_events
 from nntsc.demo.routes import Route, build_routes, site_asns
 from nntsc.demo.simulators import ALL_TESTS, SIMULATORS, Simulator
 from nntsc.demo.simulators.icmp import icmp_report
 
 
 class SimulatedMesh:
-    """A deterministic AMP mesh of `sites` sites between `start` and `end`."""
+    """A deterministic AMP mesh of `sites` sites between `start` and `end`.
 
-    def __init__(self, sites: int, start: int, end: int, interval: int = 60, seed: int = 1) -> None:
+    The seed fixes the network: its sites, addresses and each path's delay,
+    jitter and reachability, and where in [start, end) its level shifts and
+    loss bursts happen. With an `epoch`, the network stays the seed's but the
+    shifts and bursts are drawn afresh from a stream of their own, so that
+    consecutive windows of the same network (`nntsc.demo.feed`) each plant
+    changes of their own.
+    """
+
+    def __init__(
+        self,
+        sites: int,
+        start: int,
+        end: int,
+        interval: int = 60,
+        seed: int = 1,
+        epoch: int | None = None,
+    ) -> None:
         self.random = random.Random(seed)
         self.seed = seed
         self.start = start
@@ -38,6 +54,10 @@ class SimulatedMesh:
             for dst in self.sites
             if src is not dst
         }
+        if epoch is not None:
+            events = random.Random(f"{seed}:events:{epoch}")
+            for pair in self.pairs.values():
+                plant_events(events, pair, start, end)
         self._simulators: dict[str, Simulator] = {}
 
     def others(self, src: Site) -> list[Site]:

@@ -112,7 +112,15 @@ def new_pair(rnd: random.Random, src: Site, dst: Site, start: int, end: int) -> 
         jitter_ms=rnd.uniform(0.05, 0.02 * base + 0.3),
         unreachable=rnd.random() < 0.03,
     )
+    plant_events(rnd, pair, start, end)
+    return pair
+
+
+def plant_events(rnd: random.Random, pair: Pair, start: int, end: int) -> None:
+    """Draw the pair's level shifts and loss bursts in [start, end), replacing any it had."""
+    base = pair.base_ms["ipv4"]
     span = end - start
+    pair.shifts, pair.loss_bursts = [], []
     for _ in range(rnd.choice((0, 0, 1, 1, 2))):
         begin = start + int(rnd.uniform(0, span))
         pair.shifts.append(
@@ -123,7 +131,6 @@ def new_pair(rnd: random.Random, src: Site, dst: Site, start: int, end: int) -> 
         pair.loss_bursts.append(
             (begin, begin + int(rnd.uniform(5, 90) * 60), rnd.uniform(0.2, 1.0))
         )
-    return pair
 
 
 def loss_rate(pair: Pair, timestamp: int) -> float:

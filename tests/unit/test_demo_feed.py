@@ -1,0 +1,173 @@
+"""The demo feeder: continues the loaded mesh from the newest stored row, as reports fall due."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nntsc.cli import main
+from nntsc.collections import for_amp_test
+from nntsc.config import Services
+from nntsc.demo import ALL_TESTS, TEST_PERIODS, SimulatedMesh
+from nntsc.demo.feed import DemoFeeder
+from nntsc.ingest.pipeline import Ingestor
+from tests.conftest import make_services
+
+HOUR = 3600
+DAY = 86400
+#: A fixed "now" on a day boundary plus a bit, so the run times are easy to reason about.
+NOW = 1_790_000_000 - 1_790_000_000 % DAY + 10 * HOUR + 30
+SITES = 3
+INTERVAL = 60
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    services = make_services(f"sqlite:///{tmp_path}/nntsc.sqlite")
+    yield services
+    services.close()
+
+
+def load(services: Services, start: int, end: int, tests=ALL_TESTS) -> SimulatedMesh:
+    """What `nntsc demo-data` stores: the mesh's reports in (start, end)."""
+    mesh = SimulatedMesh(SITES, start, end, INTERVAL, seed=1)
+    with Ingestor(services) as ingestor:
+        for test, source, timestamp, report in mesh.test_reports(tests):
+            ingestor.add_report(for_amp_test(test), report, source, timestamp)
+    return mesh
+
+
+def fed(feeder: DemoFeeder, now: int) -> list[tuple[str, str, int]]:
+    """The (test, source, timestamp) of every report `feeder` ingests by `now`."""
+    reports = list(feeder.due(now))
+    return [(test, source, timestamp) for test, source, timestamp, _ in reports]
+
+
+def test_it_continues_after_the_newest_stored_row(services: Services) -> None:
+    load(services, NOW - 3 * HOUR, NOW - HOUR)
+    feeder = DemoFeeder(services, SITES, INTERVAL, clock=lambda: NOW)
+    last = feeder.last_stored()
+    assert last == (NOW - HOUR) - (NOW - HOUR) % INTERVAL  # the load's last minute
+    assert feeder.start(NOW) == last
+    reports = fed(feeder, NOW)
+    times = Counter((test, timestamp) for test, _, timestamp in reports)
+    # Every test runs at each of its times after the last stored row, up to now, at every source.
+    for test in ALL_TESTS:
+        period = TEST_PERIODS[test] or INTERVAL
+        expected = list(range(last - last % period + period, NOW + 1, period))
+        assert sorted(t for name, t in times if name == test) == expected, test
+    assert min(timestamp for _, _, timestamp in reports) > last
+    assert {source for _, source, _ in reports} == {
+        site.name for site in SimulatedMesh(SITES, 0, DAY).sites
+    }
+    # Nothing is due until the next minute.
+    assert fed(feeder, NOW) == []
+    assert feeder.next_due() == NOW - NOW % INTERVAL + INTERVAL
+
+
+def test_it_writes_through_the_ingest_path_and_rolls_up(services: Services) -> None:
+    load(services, NOW - 3 * HOUR, NOW - HOUR)
+    feeder = DemoFeeder(services, SITES, INTERVAL, clock=lambda: NOW)
+    feeder.start(NOW)
+    reports, rows = feeder.feed(NOW)
+    assert reports > 0
+    assert rows > reports
+    assert feeder.last_stored() == NOW - NOW % INTERVAL
+    assert services.timeseries.pending_count() == 0
+
+
+def test_the_network_is_the_loaded_one_and_its_changes_keep_coming() -> None:
+    loaded = SimulatedMesh(SITES, NOW - 7 * DAY, NOW, INTERVAL, seed=1)
+    windows = [
+        SimulatedMesh(SITES, NOW + k * DAY, NOW + (k + 1) * DAY, INTERVAL, seed=1, epoch=k)
+        for k in range(4)
+    ]
+    for window in windows:
+        assert [site.name for site in window.sites] == [site.name for site in loaded.sites]
+        for key, pair in window.pairs.items():
+            assert pair.base_ms == loaded.pairs[key].base_ms
+            assert pair.jitter_ms == loaded.pairs[key].jitter_ms
+            assert pair.unreachable == loaded.pairs[key].unreachable
+            for begin, _, _ in pair.shifts + pair.loss_bursts:
+                assert window.start <= begin < window.end
+    # Each window plants changes of its own.
+    planted = [
+        sorted((key, b - w.start) for key, p in w.pairs.items() for b, _, _ in p.shifts)
+        for w in windows
+    ]
+    assert all(planted)
+    assert len({repr(p) for p in planted}) == len(planted)
+
+
+def test_consecutive_windows_lose_no_run() -> None:
+    feeder = DemoFeeder(None, SITES, INTERVAL, window=2 * HOUR)  # type: ignore[arg-type]
+    reports = feeder._windows(NOW)
+    icmp: list[int] = []
+    throughput: list[int] = []
+    for test, _, timestamp, _ in reports:
+        if timestamp > NOW + 7 * HOUR:
+            break
+        if test == "icmp":
+            icmp.append(timestamp)
+        elif test == "throughput":
+            throughput.append(timestamp)
+    minutes = sorted(set(icmp))
+    assert minutes == list(range(NOW - NOW % 60 + 60, minutes[-1] + 1, 60))
+    assert all(count == SITES for count in Counter(icmp).values())
+    assert sorted(set(throughput)) == list(range(NOW - NOW % HOUR + HOUR, NOW + 7 * HOUR, HOUR))
+
+
+def test_catch_up_is_bounded(services: Services) -> None:
+    load(services, NOW - 10 * DAY - HOUR, NOW - 10 * DAY, tests=("icmp",))
+    feeder = DemoFeeder(services, SITES, INTERVAL, max_catch_up=2 * HOUR)
+    assert feeder.start(NOW) == NOW - 2 * HOUR
+    assert min(timestamp for _, _, timestamp in fed(feeder, NOW)) > NOW - 2 * HOUR
+
+
+def test_an_empty_store_is_fed_with_its_sites_and_meshes(services: Services) -> None:
+    feeder = DemoFeeder(services, SITES, INTERVAL, max_catch_up=HOUR)
+    assert feeder.last_stored() is None
+    feeder.start(NOW)
+    feeder.feed(NOW)
+    assert feeder.last_stored() == NOW - NOW % INTERVAL
+    assert services.sites.list_meshes().items
+
+
+def test_run_feeds_each_run_as_it_falls_due_until_stopped(services: Services) -> None:
+    clock = [float(NOW)]
+    feeder = DemoFeeder(services, SITES, INTERVAL, max_catch_up=HOUR, clock=lambda: clock[0])
+    stop = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def on_fed(now: int, reports: int, rows: int) -> None:
+        seen.append((now, reports))
+        clock[0] += INTERVAL  # the next minute comes at once
+        if len(seen) == 4:
+            stop.set()
+
+    feeder.run(stop, on_fed)
+    assert [now for now, _ in seen] == [NOW + k * INTERVAL for k in range(4)]
+    assert seen[0][1] > seen[1][1] > 0  # the catch-up, then one minute's runs
+    assert feeder.last_stored() == NOW + 3 * INTERVAL - (NOW % INTERVAL)
+
+
+def test_cli_once_catches_up_and_exits(tmp_path: Path) -> None:
+    ini = tmp_path / "demo.ini"
+    ini.write_text(
+        f"[app:main]\nnntsc.sql_url = sqlite:///{tmp_path}/nntsc.sqlite\n"
+        "nntsc.timeseries_url = sql\nnntsc.live_url = memory://\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "-c", str(ini)]).exit_code == 0
+    result = runner.invoke(
+        main, ["demo-feed", "-c", str(ini), "--sites", "2", "--catch-up", "0.5", "--once"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "demo feed:" in result.output
+    assert "reports" in result.output
