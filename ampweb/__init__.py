@@ -8,12 +8,14 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.router import Router
 
+from ampweb.settings import resolve_settings
 from ampy import Ampy
 
 
 def configure(settings: Mapping[str, Any]) -> Configurator:
     """The composition root: every part of the app, in the order they depend on each other."""
-    config = Configurator(settings=dict(settings))
+    # Environment overrides (AMPWEB_TRUSTED_PROXIES, ...) win over the ini file.
+    config = Configurator(settings=resolve_settings(settings))
     # The query library, built once from the same settings as the collector.
     ampy = Ampy.from_settings(config.get_settings())
     config.registry["ampy"] = ampy

@@ -31,6 +31,7 @@ adds that header to a cross-site request on its own.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
@@ -57,7 +58,7 @@ from pyramid.settings import asbool
 from ampweb.accounts import BadCredentials, UnknownUser, UserInfo, UserRegistry
 from ampweb.accounts.secrets import SESSION_SECRET, shared_secret
 from ampweb.params import BadParameter
-from nntsc.errors import BadValue, StoreUnavailable
+from nntsc.errors import BadValue, ConfigurationError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,12 @@ SESSION_GENERATION = "auth.generation"
 #: A session unused for this long (seconds) is over; one in use is renewed.
 SESSION_TIMEOUT = 8 * 3600
 SESSION_REISSUE = 600
-#: Failed logins allowed per user name and per client address (`limits` syntax).
+#: Failed logins allowed per user name from one client address (`limits` syntax).
 DEFAULT_LOGIN_LIMIT = "5 per 5 minutes"
+#: Failed logins allowed per user name from any number of addresses.
+DEFAULT_USER_LIMIT = "20 per 5 minutes"
+#: Failed logins allowed per client address, whatever the user names.
+DEFAULT_ADDRESS_LIMIT = "100 per 5 minutes"
 
 
 @dataclass(frozen=True)
@@ -167,18 +172,54 @@ class SecurityPolicy:
         return []
 
 
-class LoginThrottle:
-    """Counts failed logins per user name and per client address; answers how long to wait.
+@dataclass(frozen=True)
+class LoginLimits:
+    """How many failed logins each counter allows (`limits` syntax, e.g. ``5 per 5 minutes``)."""
 
-    The counters live in Redis when the app has one (so that every worker
-    process shares them), in this process's memory otherwise.
+    #: One user name from one client address: what stops guessing a password.
+    user_address: str = DEFAULT_LOGIN_LIMIT
+    #: One user name from anywhere: guessing spread over many addresses.
+    user: str = DEFAULT_USER_LIMIT
+    #: One client address, whatever the names: guessing many names. Much higher,
+    #: since everyone behind one proxy or NAT shares the address.
+    address: str = DEFAULT_ADDRESS_LIMIT
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> LoginLimits:
+        return cls(
+            settings.get("ampweb.login_rate_limit") or DEFAULT_LOGIN_LIMIT,
+            settings.get("ampweb.login_user_rate_limit") or DEFAULT_USER_LIMIT,
+            settings.get("ampweb.login_address_rate_limit") or DEFAULT_ADDRESS_LIMIT,
+        )
+
+
+class LoginThrottle:
+    """Counts failed logins per (user name, client address), per user name and per address.
+
+    A login is refused while any of the three counters is full (`LoginLimits`),
+    so one person's typos lock out only that name from that address, never the
+    other users behind the same proxy or NAT. The counters live in Redis when
+    the app has one (so that every worker process shares them), in this
+    process's memory otherwise.
     """
 
-    def __init__(self, storage_url: str = "memory://", limit: str = DEFAULT_LOGIN_LIMIT) -> None:
+    def __init__(
+        self, storage_url: str = "memory://", limits: LoginLimits | str = LoginLimits()
+    ) -> None:
+        if isinstance(limits, str):
+            limits = LoginLimits(user_address=limits)
         self.storage_url = storage_url
         self.storage = storage_from_string(storage_url)
         self.limiter = MovingWindowRateLimiter(self.storage)
-        self.limit: RateLimitItem = parse(limit)
+        self.limits = limits
+        try:
+            self._items: dict[str, RateLimitItem] = {
+                "user-address": parse(limits.user_address),
+                "user": parse(limits.user),
+                "address": parse(limits.address),
+            }
+        except ValueError as error:
+            raise ConfigurationError(f"ampweb.login_*rate_limit: {error}") from None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> LoginThrottle:
@@ -191,18 +232,23 @@ class LoginThrottle:
             ),
             "memory://",
         )
-        return cls(url, settings.get("ampweb.login_rate_limit") or DEFAULT_LOGIN_LIMIT)
+        return cls(url, LoginLimits.from_settings(settings))
 
-    def _keys(self, username: str, address: str) -> list[tuple[str, ...]]:
-        return [("nntsc-login", "user", username.lower()), ("nntsc-login", "address", address)]
+    def _counters(self, username: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+        name = username.lower()
+        return [
+            (self._items["user-address"], ("nntsc-login", "user-address", name, address)),
+            (self._items["user"], ("nntsc-login", "user", name)),
+            (self._items["address"], ("nntsc-login", "address", address)),
+        ]
 
     def retry_after(self, username: str, address: str) -> int | None:
         """Seconds until `username` may try again from `address`, or ``None`` if they may now."""
         try:
             waits = [
-                self.limiter.get_window_stats(self.limit, *key).reset_time - time.time()
-                for key in self._keys(username, address)
-                if not self.limiter.test(self.limit, *key)
+                self.limiter.get_window_stats(item, *key).reset_time - time.time()
+                for item, key in self._counters(username, address)
+                if not self.limiter.test(item, *key)
             ]
         except Exception as error:  # the storage's client raises its own types
             raise StoreUnavailable(f"login rate limit store: {error}") from error
@@ -211,17 +257,44 @@ class LoginThrottle:
     def failed(self, username: str, address: str) -> None:
         """Count a failed login of `username` from `address`."""
         try:
-            for key in self._keys(username, address):
-                self.limiter.hit(self.limit, *key)
+            for item, key in self._counters(username, address):
+                self.limiter.hit(item, *key)
         except Exception as error:
             raise StoreUnavailable(f"login rate limit store: {error}") from error
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, address: str) -> None:
         """Forget `username`'s failures (not those of the address, which may try other names)."""
         try:
-            self.limiter.clear(self.limit, "nntsc-login", "user", username.lower())
+            for item, key in self._counters(username, address)[:2]:
+                self.limiter.clear(item, *key)
         except Exception as error:
             raise StoreUnavailable(f"login rate limit store: {error}") from error
+
+
+Proxies = frozenset[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def parse_proxies(text: str) -> Proxies:
+    """``ampweb.trusted_proxies``: addresses or networks (``10.0.0.0/8``), by spaces or commas."""
+    networks = set()
+    for word in text.replace(",", " ").split():
+        try:
+            networks.add(ipaddress.ip_network(word, strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"ampweb.trusted_proxies: {word!r} is neither an IP address nor a network"
+            ) from None
+    return frozenset(networks)
+
+
+def _is_trusted(address: str, trusted: Proxies) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in trusted)
 
 
 def client_address(request: Request) -> str:
@@ -234,11 +307,12 @@ def client_address(request: Request) -> str:
     """
     trusted = request.registry["trusted_proxies"]
     address = request.remote_addr or "unknown"
-    if address in trusted:
+    if _is_trusted(address, trusted):
         hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
         for hop in reversed(hops):
-            if hop and hop not in trusted:
-                return hop
+            if hop and not _is_trusted(hop, trusted):
+                # Bounded: it keys a rate-limit counter.
+                return hop[:64]
     return address
 
 
@@ -338,8 +412,8 @@ def includeme(config: Configurator) -> None:
     config.registry["users"] = users
     config.add_request_method(lambda request: request.registry["users"], "users", reify=True)
     config.registry["login_throttle"] = LoginThrottle.from_settings(services.settings)
-    config.registry["trusted_proxies"] = frozenset(
-        str(settings.get("ampweb.trusted_proxies") or "").split()
+    config.registry["trusted_proxies"] = parse_proxies(
+        str(settings.get("ampweb.trusted_proxies") or "")
     )
 
     cookie_options: dict[str, Any] = {

@@ -273,6 +273,21 @@ class Line:
     label: str
     colour: str
     stream_ids: tuple[int, ...]
+    #: The line's value of each split (keyword, label): ``(("FAMILY", "IPv4"),)``.
+    splits: tuple[tuple[str, str], ...] = ()
+
+    def naming(self) -> dict[str, str]:
+        """What the line is, for exports: its name, collection, group values, splits.
+
+        ``{"series": "a to b ICMP 84 B IPv4", "collection": "amp-icmp",
+        "source": "a", "destination": "b", "packet_size": "84", "family": "IPv4"}``
+        """
+        return {
+            "series": f"{self.title} {self.label}",
+            "collection": self.collection,
+            **parse_group(self.group).properties,
+            **{keyword.lower(): value for keyword, value in self.splits},
+        }
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -311,6 +326,16 @@ def split_lines(
     A split chosen as ``SPLIT`` gives one line per value its streams have;
     ``ALL`` keeps them together; a value keeps only matching streams.
     """
+    return [
+        (suffix, " ".join(labels.values()) or "all", ids)
+        for suffix, labels, ids in _split(group, streams)
+    ]
+
+
+def _split(
+    group: Group, streams: Sequence[StreamInfo]
+) -> list[tuple[str, dict[str, str], tuple[int, ...]]]:
+    """`split_lines` with each line's label per split keyword (``{"FAMILY": "IPv4"}``)."""
     spec = group.spec
     choices = dict(group.splits)
     lines: dict[tuple[str, ...], list[int]] = {}
@@ -329,16 +354,16 @@ def split_lines(
             lines.setdefault(tuple(key), []).append(stream.stream_id)
     result = []
     for key, ids in sorted(lines.items()):
-        labels = []
+        labels = {}
         position = 0
         for split in spec.splits:
             choice = choices.get(split.keyword, SPLIT)
             if choice == SPLIT:
-                labels.append(split.label(key[position]))
+                labels[split.keyword] = split.label(key[position])
                 position += 1
             elif choice != ALL:
-                labels.append(split.label(choice))
-        result.append(("-".join(key), " ".join(labels) or "all", tuple(sorted(ids))))
+                labels[split.keyword] = split.label(choice)
+        result.append(("-".join(key), labels, tuple(sorted(ids))))
     return result
 
 
@@ -362,11 +387,21 @@ def expand_groups(registry: StreamRegistry, groups: Sequence[Group]) -> list[Lin
     taken: set[str] = set()
     for index, group in enumerate(groups):
         description = group.description
-        for suffix, label, ids in split_lines(group, group_streams(registry, group)):
+        for suffix, labels, ids in _split(group, group_streams(registry, group)):
             line_id = f"g{index}" + (f"-{suffix}" if suffix else "")
             colour = colour_for(f"{description}|{suffix}", taken)
             taken.add(colour)
+            label = " ".join(labels.values()) or "all"
             lines.append(
-                Line(line_id, description, group.collection, group.title, label, colour, ids)
+                Line(
+                    line_id,
+                    description,
+                    group.collection,
+                    group.title,
+                    label,
+                    colour,
+                    ids,
+                    tuple(labels.items()),
+                )
             )
     return lines

@@ -8,7 +8,7 @@ import logging.config
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from tqdm import tqdm
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import datetime
 
     from nntsc.sysdig.actions import Action
+    from nntsc.sysdig.importer import ImportSummary
 
 
 def load_settings(path: str) -> dict[str, str]:
@@ -331,6 +332,25 @@ date_option = click.option(
 )
 
 
+class MaxRejects(click.ParamType):
+    """``--max-rejects``: a count of lines (``100``) or a percentage of the event lines (``5%``)."""
+
+    name = "N|P%"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[float, bool]:
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        percent = text.endswith("%")
+        try:
+            number = float(text[:-1]) if percent else int(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither a count (100) nor a percentage (5%)", param, ctx)
+        if number < 0 or (percent and number > 100):
+            self.fail(f"{value!r} is out of range", param, ctx)
+        return number, percent
+
+
 @main.group("import")
 def import_group() -> None:
     """Import measurements from files."""
@@ -368,6 +388,14 @@ def import_group() -> None:
     type=click.IntRange(1, 256),
     help="Processes scanning a large plain text log in chunks (default: one per CPU).",
 )
+@click.option(
+    "--max-rejects",
+    default="10%",
+    show_default=True,
+    type=MaxRejects(),
+    help="Rejected lines (a count, or a percentage of the event lines) beyond which the "
+    "import fails with exit status 1; it fails too when nothing was imported.",
+)
 @click.argument("files", nargs=-1, required=True)
 def import_sysdig(
     config_path: str,
@@ -377,9 +405,16 @@ def import_sysdig(
     fold_depth: int,
     min_operations: int,
     workers: int | None,
+    max_rejects: tuple[float, bool],
     files: tuple[str, ...],
 ) -> None:
-    """Count file operations and actions of sysdig logs (FILE or - for stdin) into fileops."""
+    """Count file operations and actions of sysdig logs (FILE or - for stdin) into fileops.
+
+    Exits with status 1, naming the first rejected lines and why, when nothing
+    was imported or when more lines were rejected than --max-rejects allows
+    (the rows of the lines that were read are kept: importing the log again
+    changes nothing).
+    """
     from nntsc.ingest.pipeline import Ingestor
     from nntsc.sysdig.importer import import_logs
 
@@ -429,6 +464,45 @@ def import_sysdig(
         click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")
     finally:
         services.close()
+    problem = _import_problem(summary, max_rejects)
+    if problem is not None:
+        _report_rejections(problem, summary)
+        sys.exit(1)
+
+
+def _import_problem(summary: ImportSummary, max_rejects: tuple[float, bool]) -> str | None:
+    """Why an import of sysdig logs failed, or ``None`` if it did not."""
+    limit, percent = max_rejects
+    rejected = summary.rejected
+    if summary.rows == 0:
+        return (
+            f"nothing imported: {summary.lines} lines, {summary.events} events, "
+            f"{rejected} lines rejected"
+        )
+    allowed = limit * (summary.events + rejected) / 100 if percent else limit
+    if rejected > allowed:
+        shown = f"{limit:g}%" if percent else f"{limit:g}"
+        return (
+            f"{rejected} of {summary.events + rejected} event lines rejected, more than "
+            f"--max-rejects {shown} allows"
+        )
+    return None
+
+
+def _report_rejections(problem: str, summary: ImportSummary, count: int = 5) -> None:
+    """`problem`, then the first `count` rejected lines of the logs and why, on stderr."""
+    from nntsc.sysdig.reader import explain_rejections
+
+    click.echo(f"error: {problem}", err=True)
+    for part in summary.files:
+        if count <= 0 or not part.rejected:
+            continue
+        reasons = explain_rejections(part.path, part.rejected_numbers, count)
+        for number, reason in reasons:
+            click.echo(f"  {part.path}:{number}: {reason}", err=True)
+        if not reasons:
+            click.echo(f"  {part.path}: lines {part.rejected_lines} rejected", err=True)
+        count -= max(1, len(reasons))
 
 
 @main.group("sysdig")

@@ -15,7 +15,7 @@ from pyramid.view import view_config
 from ampweb.params import BadParameter, choice_param, int_param, json_object, page_body
 from ampweb.views.api import _csv_lines, _range
 from ampy.cache import FINISHED_TTL, RECENT_TTL, digest
-from ampy.groups import Group
+from ampy.groups import Group, Line
 from ampy.history import DETAILS
 
 #: Longest search term and longest path value accepted.
@@ -141,7 +141,7 @@ def view_history(request: Request) -> Response:
     lines = request.ampy.view_history(view_id, start, end, detail, binsize)
     if output == "csv":
         return Response(
-            app_iter=_view_csv(lines),
+            app_iter=_view_csv(request.ampy.legend(view_id).lines, lines),
             content_type="text/csv",
             charset="utf-8",
             content_disposition=f'attachment; filename="view-{view_id}-{start}-{end}.csv"',
@@ -149,17 +149,39 @@ def view_history(request: Request) -> Response:
     raise AssertionError(f"unhandled format {output!r}")
 
 
-def _view_csv(lines: Sequence[Any]) -> Iterator[bytes]:
-    """One CSV table: ``line_id`` then each line's columns (lines of a view share them)."""
+def line_names(legend_lines: Sequence[Line]) -> tuple[list[str], dict[str, list[str]]]:
+    """The columns that say what each line is, and each line's values of them, by line id.
+
+    A CSV names its series by their collection, group values (source,
+    destination, ...) and splits (family, direction), not by the view's
+    line ids; the columns are the union over the lines, in first-seen order.
+    """
+    namings = {line.line_id: line.naming() for line in legend_lines}
+    columns: list[str] = []
+    for naming in namings.values():
+        columns += [name for name in naming if name not in columns]
+    return columns, {
+        line_id: [naming.get(name, "") for name in columns] for line_id, naming in namings.items()
+    }
+
+
+def _view_csv(legend_lines: Sequence[Line], lines: Sequence[Any]) -> Iterator[bytes]:
+    """One CSV table: what each line is, how it was aggregated, then its columns."""
+    names, values = line_names(legend_lines)
     columns: list[str] = []
     for line in lines:
         columns += [c for c in line.columns if c not in columns]
     rows = (
-        [line.line_id, *(dict(zip(line.columns, row, strict=True)).get(c) for c in columns)]
+        [
+            *values[line.line_id],
+            line.aggregation,
+            line.binsize,
+            *(dict(zip(line.columns, row, strict=True)).get(c) for c in columns),
+        ]
         for line in lines
         for row in line.rows
     )
-    return _csv_lines(["line_id", *columns], list(rows))
+    return _csv_lines([*names, "aggregation", "binsize", *columns], list(rows))
 
 
 @view_config(route_name="api.v1.matrix.metrics", request_method="GET", renderer="json")

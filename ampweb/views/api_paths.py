@@ -11,6 +11,8 @@ from pyramid.view import view_config
 
 from ampweb.params import choice_param
 from ampweb.views.api import _csv_lines, _range
+from ampweb.views.api_graphs import line_names
+from ampy.groups import Line
 from ampy.paths import AsPathLine, IpPathLine, ViewPaths
 
 KINDS = ("ip", "as")
@@ -25,10 +27,11 @@ def _as_text(path: Sequence[Sequence[int]]) -> str:
     return " ".join(f"{asn}x{count}" for asn, count in path)
 
 
-def _ip_csv(lines: Sequence[IpPathLine]) -> Iterator[bytes]:
+def _ip_csv(legend: Sequence[Line], lines: Sequence[IpPathLine]) -> Iterator[bytes]:
     """One row per distinct IP path: counts, times, and its hops and their AS numbers."""
+    names, values = line_names(legend)
     columns = [
-        "line_id",
+        *names,
         "path_id",
         "count",
         "first_seen",
@@ -40,7 +43,7 @@ def _ip_csv(lines: Sequence[IpPathLine]) -> Iterator[bytes]:
     ]
     rows = [
         [
-            line.line_id,
+            *values[line.line_id],
             path["path_id"],
             path["count"],
             path["first_seen"],
@@ -56,9 +59,10 @@ def _ip_csv(lines: Sequence[IpPathLine]) -> Iterator[bytes]:
     return _csv_lines(columns, rows)
 
 
-def _as_csv(lines: Sequence[AsPathLine]) -> Iterator[bytes]:
+def _as_csv(legend: Sequence[Line], lines: Sequence[AsPathLine]) -> Iterator[bytes]:
     """One row per segment of the AS path timeline (what the rainbow draws)."""
-    columns = ["line_id", "first", "last", "count", "path_id", "as_hops", "ip_hops", "as_path"]
+    names, values = line_names(legend)
+    columns = [*names, "first", "last", "count", "path_id", "as_hops", "ip_hops", "as_path"]
     rows = []
     for line in lines:
         paths = {path["path_id"]: path for path in line.paths}
@@ -66,7 +70,7 @@ def _as_csv(lines: Sequence[AsPathLine]) -> Iterator[bytes]:
             path = paths[segment["path_id"]]
             rows.append(
                 [
-                    line.line_id,
+                    *values[line.line_id],
                     segment["first"],
                     segment["last"],
                     segment["count"],
@@ -99,7 +103,8 @@ def view_paths(request: Request) -> Response:
     output = choice_param(request, "format", ("json", "csv"), "json")
     found = read_paths(request, view_id, kind, start, end)
     if output == "csv":
-        body: Any = _ip_csv(found.lines) if kind == "ip" else _as_csv(found.lines)
+        legend = request.ampy.legend(view_id).lines
+        body: Any = _ip_csv(legend, found.lines) if kind == "ip" else _as_csv(legend, found.lines)
         return Response(
             app_iter=body,
             content_type="text/csv",

@@ -1,4 +1,4 @@
-"""Logging in and out. Failed logins are throttled per user name and per client address."""
+"""Logging in and out. Failed logins are throttled (`ampweb.security.LoginThrottle`)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def login(request: Request) -> Any:
             came_from=came_from,
             error="Wrong user name or password.",
         )
-    throttle.succeeded(username)
+    throttle.succeeded(username, address)
     headers = remember(request, user.username, generation=user.session_generation)
     return HTTPSeeOther(came_from, headers=headers)
 

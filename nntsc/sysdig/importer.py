@@ -69,6 +69,8 @@ class FileSummary:
     events: int = 0
     rejected: int = 0
     rejected_lines: str = ""
+    #: The first rejected line numbers (`nntsc.sysdig.reader.MAX_REJECTED_KEPT` at most).
+    rejected_numbers: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -148,7 +150,14 @@ def import_logs(
                 path, date, counter, recognizer, on_action, pool, chunk_bytes, tick, progress
             )
             summary.files.append(
-                FileSummary(path, stats.lines, stats.events, stats.rejected, stats.rejected_text())
+                FileSummary(
+                    path,
+                    stats.lines,
+                    stats.events,
+                    stats.rejected,
+                    stats.rejected_text(),
+                    list(stats.rejected_lines),
+                )
             )
     for action in recognizer.finish():
         counter.add_action(action.process, action.name, action.end)

@@ -329,3 +329,77 @@ def read_events(path: str, date: dt.date | None = None) -> Iterator[Event]:
     """Every event of the log at `path` (``-`` for standard input)."""
     with SysdigLog(path, date) as log:
         yield from log.events()
+
+
+#: Longest part of a rejected line quoted in its reason.
+QUOTE_LENGTH = 80
+_CLOCK = re.compile(r"^\d\d:\d\d:\d\d\.\d+$")
+# The shape of an event line with any field values, to say which field is wrong.
+_LOOSE_LINE = re.compile(r"^(\S+) (\S+) (\S+) (.*?) \((\S*)\) ([<>]) (\S+) ?(.*)$")
+_JSON_FIELDS = ("evt.num", "proc.name", "thread.tid", "evt.dir", "evt.type")
+
+
+def _quote(text: str) -> str:
+    text = text.strip()
+    return repr(text if len(text) <= QUOTE_LENGTH else text[:QUOTE_LENGTH] + "...")
+
+
+def rejection_reason(line: str) -> str:
+    """Why the reader rejects `line`, in words (for the report of an import that failed)."""
+    if line.strip()[:1] in ("[", "{", ","):
+        return _json_rejection(line.strip().lstrip("[,").rstrip(",]").strip())
+    match = _LOOSE_LINE.match(line.rstrip("\r\n"))
+    if match is None:
+        return (
+            f"not a sysdig event: {_quote(line)} (expected: number time cpu process (tid) "
+            "> or < type arguments, or sysdig -j JSON)"
+        )
+    number, clock, cpu, tid = match.group(1, 2, 3, 5)
+    if not _CLOCK.match(clock):
+        try:
+            float(clock)
+        except ValueError:
+            return (
+                f"time {_quote(clock)} is neither a time of day (HH:MM:SS.nnnnnnnnn) "
+                "nor seconds since the epoch"
+            )
+    for name, value in (("event number", number), ("cpu", cpu), ("thread id", tid)):
+        if not value.lstrip("-").isdigit():
+            return f"{name} {_quote(value)} is not a number"
+    return f"not a sysdig event: {_quote(line)}"
+
+
+def _json_rejection(text: str) -> str:
+    try:
+        record = json.loads(text)
+    except ValueError as error:
+        return f"not JSON ({error.args[0].split(':')[0]}): {_quote(text)}"
+    if not isinstance(record, dict):
+        return f"not a JSON object: {_quote(text)}"
+    for name in _JSON_FIELDS:
+        if name not in record:
+            return f"JSON event without {name!r}: {_quote(text)}"
+    if not {"evt.outputtime", "evt.rawtime", "evt.time"} & record.keys():
+        return f"JSON event without evt.outputtime, evt.rawtime or evt.time: {_quote(text)}"
+    if record["evt.dir"] not in (">", "<"):
+        return f"evt.dir {record['evt.dir']!r} is neither > nor <"
+    return f"a JSON event with a malformed field: {_quote(text)}"
+
+
+def explain_rejections(path: str, numbers: Iterable[int], count: int = 5) -> list[tuple[int, str]]:
+    """(line number, reason) for the first `count` of the rejected line `numbers` of log `path`.
+
+    Reads the log again up to the last of them; standard input (``-``) cannot
+    be read again, so it gets none.
+    """
+    wanted = sorted(numbers)[:count]
+    if path == "-" or not wanted:
+        return []
+    reasons = []
+    with SysdigLog(path) as log:
+        for number, line in enumerate(log.lines(), 1):
+            if number == wanted[len(reasons)]:
+                reasons.append((number, rejection_reason(line)))
+                if len(reasons) == len(wanted):
+                    break
+    return reasons

@@ -19,13 +19,15 @@ PASSWORD = "browser test password"
 def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app with private data on a free 127.0.0.1 port; users ``root`` and ``viewer``."""
 
+    from ampweb.accounts import UserRegistry
     from tests.conftest import make_services, serve_app
 
     url = f"sqlite:///{tmp_path_factory.mktemp('auth-browser')}/nntsc.sqlite"
     services = make_services(url)
     try:
-        services.users.create_user("root", PASSWORD, ["admin"], long_name="Root")
-        services.users.create_user("viewer", PASSWORD, ["viewdata"])
+        users = UserRegistry(services.sessionmaker)
+        users.create_user("root", PASSWORD, ["admin"], long_name="Root")
+        users.create_user("viewer", PASSWORD, ["viewdata"])
     finally:
         services.close()
     with serve_app(

@@ -250,3 +250,50 @@ def test_time_zone_switch_is_remembered(server: Any, watched: Any) -> None:
     page.wait_for_selector(READY, state="attached")
     assert page.locator('.tz-switch [data-tz="local"]').get_attribute("aria-pressed") == "true"
     assert watched.problems == []
+
+
+def test_axis_stops_below_an_outlier_and_marks_it(
+    server: Any, watched: Any, artifacts: Path
+) -> None:
+    """One minute of 100,000 operations among minutes of 5 does not flatten the graph.
+
+    Also: the file-operation axis carries its unit, and the summary says which
+    range it shows (the last days, or the days up to a past range's end).
+    """
+    from nntsc.ingest.pipeline import Ingestor
+    from nntsc.sysdig.metrics import N_SLOTS, MinuteReport
+    from tests.conftest import make_services
+
+    end = server.end - server.end % 60
+    spike = end - 3 * 3600
+    services = make_services(server.sql_url)
+    try:
+        with Ingestor(services) as ingestor:
+            for minute in range(end - 6 * 3600, end, 60):
+                counts = [100_000 if minute == spike else 5 + minute // 60 % 3] * N_SLOTS
+                ingestor.add(
+                    "fileops", MinuteReport(minute, processes={"spiky": counts}), "h1", minute
+                )
+    finally:
+        services.close()
+    group = {
+        "collection": "fileops",
+        "values": {"host": "h1", "kind": "process", "name": "spiky", "process": "spiky"},
+    }
+    view_id = make_view(server, "fileops", [group])
+    page = open_view(watched, f"{server.url}/view/fileops/{view_id}/{end - 6 * 3600}/{end}")
+    graph = page.locator("#detail-graph")
+    low, high = json.loads(graph.get_attribute("data-y-range"))
+    # Ordinary minutes count a few hundred operations, the spike hundreds of thousands.
+    assert 0 <= low < high < 1000, (low, high)
+    assert int(graph.get_attribute("data-clipped")) >= 1
+    assert page.locator("#clipped-note").is_visible()
+    assert page.locator("#summary-title").inner_text().startswith("Last ")
+    page.screenshot(path=str(artifacts / "view-fileops-outlier.png"), full_page=True)
+    # A range in the past: the summary says up to when it runs.
+    past_end = end - 40 * 86400
+    page = open_view(watched, f"{server.url}/view/fileops/{view_id}/{past_end - 3600}/{past_end}")
+    title = page.locator("#summary-title").inner_text()
+    assert " to " in title, title
+    assert not title.startswith("Last")
+    assert watched.problems == []

@@ -222,6 +222,10 @@ def test_api_ip_paths(app: webtest.TestApp, ampy: Ampy, counts: dict) -> None:
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert len(rows) == len(line["paths"])
     assert int(rows[0]["count"]) == line["paths"][0]["count"]
+    # Rows say which series they are, not the view's line id.
+    assert (rows[0]["source"], rows[0]["destination"]) == (source, destination)
+    assert rows[0]["collection"] == "amp-traceroute"
+    assert "line_id" not in rows[0]
 
 
 def test_api_as_paths(app: webtest.TestApp, ampy: Ampy, counts: dict) -> None:
@@ -232,6 +236,7 @@ def test_api_as_paths(app: webtest.TestApp, ampy: Ampy, counts: dict) -> None:
     assert len(line["paths"]) == len(counts[(source, destination, "ipv4")]["as"])
     rows = list(csv.DictReader(io.StringIO(app.get(url + "&format=csv").text)))
     assert len(rows) == len(line["segments"])
+    assert {(r["source"], r["destination"]) for r in rows} == {(source, destination)}
 
 
 def test_api_errors(app: webtest.TestApp, ampy: Ampy, counts: dict) -> None:

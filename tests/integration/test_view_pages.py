@@ -7,6 +7,8 @@ test for a day, plus an hour of file-operation counts of one host.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import time
@@ -206,3 +208,22 @@ def test_base_layout_links_graphs_and_matrix_and_switches_time_zone(app: webtest
     assert 'data-tz="utc"' in response.text
     assert 'data-tz="local"' in response.text
     assert "js/site.js" in response.text
+
+
+def test_csv_names_each_series_by_what_it_is(app: webtest.TestApp) -> None:
+    """Not g0-ipv4: the source, destination, family and aggregation of each row's series."""
+    group = first_group(app, "amp-icmp")
+    view_id = make_view(app, "latency", [group])
+    answer = app.get(
+        f"/api/v1/views/{view_id}/history", {"start": START, "end": END, "format": "csv"}
+    )
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert rows
+    assert "line_id" not in rows[0]
+    values = group["values"]
+    assert {(r["source"], r["destination"], r["packet_size"]) for r in rows} == {
+        (values["source"], values["destination"], values["packet_size"])
+    }
+    assert {r["family"] for r in rows} <= {"IPv4", "IPv6"}
+    assert {r["aggregation"] for r in rows} == {"mean over 5 minutes"}
+    assert rows[0]["series"].startswith(f"{values['source']} to {values['destination']} ICMP")

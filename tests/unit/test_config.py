@@ -101,3 +101,20 @@ def test_services_bad_retention_raises():
     services = Services.from_settings({"nntsc.raw_retention": "ninety"}, environ={})
     with pytest.raises(ConfigurationError):
         _ = services.raw_retention
+
+
+def test_web_settings_deployments_adapt_come_from_the_environment():
+    from ampweb.settings import resolve_settings as resolve_web_settings
+
+    ini = {"ampweb.trusted_proxies": "127.0.0.1", "ampweb.public_data": "false", "other": "x"}
+    environ = {
+        "AMPWEB_TRUSTED_PROXIES": "172.16.0.0/12",
+        "AMPWEB_SECURE_COOKIES": "true",
+        "AMPWEB_PUBLIC_DATA": " ",
+    }
+    assert resolve_web_settings(ini, environ) == {
+        "ampweb.trusted_proxies": "172.16.0.0/12",
+        "ampweb.secure_cookies": "true",
+        "ampweb.public_data": "false",
+        "other": "x",
+    }

@@ -179,6 +179,8 @@ function summaryRange() {
 
 async function loadSummary() {
   const [start, end] = summaryRange();
+  // It reaches the present, and further back than 30 days when the period chosen does.
+  $("summary-span").textContent = `the last ${formatSpan(end - start)}`;
   busy("summary-status", true);
   try {
     const answer = await fetchJSON(withParams(pageData.history_url, { start, end, detail: "summary" }));

@@ -14,7 +14,7 @@ import { openDialog } from "./dialog.js";
 import { fetchJSON, postJSON, toColumns, withParams } from "./lib/api.js";
 import { bandsPlugin, marksPlugin } from "./lib/bands.js";
 import { rgbOf } from "./lib/format.js";
-import { lossColour, rangeHighlightPlugin, smokeAlphas } from "./lib/plugins.js";
+import { clippedPlugin, lossColour, rangeHighlightPlugin, robustTop, smokeAlphas } from "./lib/plugins.js";
 import * as R from "./lib/range.js";
 import { formatSpan } from "./lib/time.js";
 import { EVENT as TZ_EVENT, formatRange, formatTime, timeTicks, tzDate, zoneName } from "./lib/timezone.js";
@@ -50,6 +50,8 @@ const el = {
   alert: $("graph-alert"),
   label: $("detail-label"),
   summaryLabel: $("summary-label"),
+  summaryTitle: $("summary-title"),
+  clippedNote: $("clipped-note"),
   detailStatus: $("detail-status"),
   summaryStatus: $("summary-status"),
   detailEmpty: $("detail-empty"),
@@ -165,10 +167,12 @@ function buildModel(datas, summary) {
 function visibleExtent(u, model, scale) {
   let lo = Infinity;
   let hi = -Infinity;
-  if (!model) return [lo, hi];
+  const values = [];
+  if (!model) return [lo, hi, values];
   const { min, max } = u.scales.x;
   const take = (v) => {
     if (v == null || !Number.isFinite(v)) return;
+    values.push(v);
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   };
@@ -194,7 +198,7 @@ function visibleExtent(u, model, scale) {
       }
     });
   }
-  return [lo, hi];
+  return [lo, hi, values];
 }
 
 function scaleOptions(getModel) {
@@ -202,8 +206,9 @@ function scaleOptions(getModel) {
   for (const [key, scale] of Object.entries(scales())) {
     out[key] = {
       range: (u) => {
-        const [lo, hi] = visibleExtent(u, getModel(), key);
-        return scale.fit ? scale.fit(lo, hi) : fitRange(lo, hi);
+        const [lo, hi, values] = visibleExtent(u, getModel(), key);
+        // A style's own fit (loss, MOS) has fixed bounds; others stop below outliers.
+        return scale.fit ? scale.fit(lo, hi) : fitRange(lo, robustTop(values, hi));
       },
     };
   }
@@ -377,7 +382,17 @@ function makeDetail() {
         },
       ],
     },
-    plugins: [bandsPlugin({ get: () => detailModel.bands }), marksPlugin({ get: () => detailModel.marks })],
+    plugins: [
+      bandsPlugin({ get: () => detailModel.bands }),
+      marksPlugin({ get: () => detailModel.marks }),
+      clippedPlugin({
+        get: () => detailModel,
+        onCount: (n) => {
+          el.detail.dataset.clipped = String(n);
+          el.clippedNote.hidden = n === 0;
+        },
+      }),
+    ],
   };
   const u = new uPlot(opts, detailModel.data, el.detail);
   u.setScale("x", { min: state.range[0], max: state.range[1] });
@@ -503,7 +518,11 @@ function makeSummary() {
         },
       ],
     },
-    plugins: [bandsPlugin({ get: () => summaryModel.bands }), rangeHighlightPlugin({ get: () => state.range })],
+    plugins: [
+      bandsPlugin({ get: () => summaryModel.bands }),
+      clippedPlugin({ get: () => summaryModel }),
+      rangeHighlightPlugin({ get: () => state.range }),
+    ],
   };
   const u = new uPlot(opts, summaryModel.data, el.summary);
   if (state.summaryRange) u.setScale("x", { min: state.summaryRange[0], max: state.summaryRange[1] });
@@ -671,10 +690,19 @@ function navigate(range, { push = true } = {}) {
   loadDetail();
 }
 
+/** "Last 30 days" when the summary reaches the present, else "30 days to <its end>". */
+function renderSummaryTitle() {
+  const [start, end] = state.summaryRange;
+  const span = formatSpan(end - start);
+  el.summaryTitle.textContent = end >= now() - 3600 ? `Last ${span}` : `${span} to ${formatTime(end)}`;
+  el.summaryTitle.title = formatRange(start, end);
+}
+
 /** Keeps the summary where it is while the detail range stays inside it; else moves it. */
 function updateSummary() {
   if (!state.summaryRange || !R.contains(state.summaryRange, state.range)) {
     state.summaryRange = R.summaryFor(state.range);
+    renderSummaryTitle();
     loadSummary();
   } else {
     summaryPlot.redraw(false, false);
@@ -791,6 +819,7 @@ function start() {
   window.addEventListener("popstate", onPopState);
   window.addEventListener(TZ_EVENT, () => {
     renderRange();
+    renderSummaryTitle();
     rebuildPlots();
   });
   updateSummary();

@@ -1,8 +1,14 @@
 // Number formatting for graph axes, legends and readouts, and colour helpers.
 
-/** At most `digits` significant digits, without trailing zeros: 12.3, 0.0456, 1234. */
+/** At most `digits` significant digits, without trailing zeros: 12.3, 0.0456, 1234, 56,789, 1.2M. */
 export function short(v, digits = 3) {
   if (v == null || !Number.isFinite(v)) return "—";
+  // Beyond five digits a suffix keeps axis labels within the axis: 250k, 1.5M, 3G.
+  if (Math.abs(v) >= 1e5) {
+    for (const [size, suffix] of [[1e9, "G"], [1e6, "M"], [1e3, "k"]]) {
+      if (Math.abs(v) >= size) return `${+(v / size).toPrecision(Math.max(digits, 3))}${suffix}`;
+    }
+  }
   if (Math.abs(v) >= 10 ** digits) return Math.round(v).toLocaleString("en");
   return String(+v.toPrecision(digits));
 }
@@ -49,6 +55,8 @@ export function withUnit(v, unit, digits = 3) {
       return mbits(v, digits);
     case "fraction":
       return percent(v * 100, digits);
+    case "bytes/min":
+      return `${bytes(v, digits)}/min`;
     default:
       return unit ? `${short(v, digits)} ${unit}` : short(v, digits);
   }

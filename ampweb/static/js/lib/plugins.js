@@ -169,3 +169,62 @@ export function rangeHighlightPlugin({ get, rgb = "29, 78, 216" }) {
     },
   };
 }
+
+/**
+ * The top of a value axis that one outlier does not flatten: the highest
+ * value, unless it is more than three times the 99th percentile of the
+ * values drawn (with at least 20 of them), when the axis stops a little
+ * above that percentile and `clippedPlugin` marks the points above it, as
+ * smokeping-style latency graphs do.
+ */
+export function robustTop(values, hi) {
+  if (values.length < 20 || !Number.isFinite(hi)) return hi;
+  const sorted = Float64Array.from(values).sort();
+  const p99 = sorted[Math.floor(0.99 * (sorted.length - 1))];
+  if (!(p99 > 0) || hi <= 3 * p99) return hi;
+  return p99 * 1.25;
+}
+
+/**
+ * Marks the points of each shown series that lie above its axis (clipped by
+ * `robustTop`): a small triangle in the line's colour along the top of the
+ * plot. get() returns the graph model ({xs, series: [{line, def, values}]});
+ * onCount(n) hears how many points were marked at each draw.
+ */
+export function clippedPlugin({ get, onCount = () => {} }) {
+  return {
+    hooks: {
+      draw: [
+        (u) => {
+          const model = get();
+          let count = 0;
+          if (model) {
+            const { ctx, bbox } = u;
+            const size = 5 * uPlot.pxRatio;
+            clipToPlot(u);
+            model.series.forEach((s, k) => {
+              if (!u.series[k + 1] || !u.series[k + 1].show) return;
+              const top = u.scales[s.def.scale]?.max;
+              if (top == null) return;
+              ctx.fillStyle = s.line.colour;
+              s.values.forEach((v, i) => {
+                const x = model.xs[i];
+                if (v == null || v <= top || x < u.scales.x.min || x > u.scales.x.max) return;
+                count += 1;
+                const px = u.valToPos(x, "x", true);
+                ctx.beginPath();
+                ctx.moveTo(px, bbox.top + 1);
+                ctx.lineTo(px - size, bbox.top + 1 + size * 1.4);
+                ctx.lineTo(px + size, bbox.top + 1 + size * 1.4);
+                ctx.closePath();
+                ctx.fill();
+              });
+            });
+            ctx.restore();
+          }
+          onCount(count);
+        },
+      ],
+    },
+  };
+}
