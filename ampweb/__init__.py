@@ -20,6 +20,8 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     ampy = Ampy.from_settings(config.get_settings())
     config.registry["ampy"] = ampy
     config.add_request_method(lambda request: request.registry["ampy"], "ampy", reify=True)
+    # Expiry in this process when no Celery worker does it (the embedded default).
+    ampy.services.start_background()
     # Templates (Jinja2) and static files.
     config.include("pyramid_jinja2")
     config.add_jinja2_renderer(".jinja2")

@@ -7,6 +7,7 @@ all talk to the same stores in the same way.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -41,7 +42,13 @@ DEFAULTS = {
     "celery.broker_url": "redis://127.0.0.1:6379/3",
     "nntsc.raw_retention": "INF",
     "nntsc.rollup_retention": "INF",
+    # Where rows beyond the retentions are expired: a thread of the web app
+    # (the embedded default, which runs no Celery worker) or the Celery beat.
+    "nntsc.expiry": "in_process",
 }
+
+#: Values of ``nntsc.expiry`` (as of ``nntsc.event_pruning``).
+EXPIRY_MODES = ("in_process", "celery")
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -109,6 +116,20 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
     return create_engine(url, **options)
 
 
+def positive_seconds(settings: Mapping[str, str], key: str, default: float) -> float:
+    """A setting holding a positive number of seconds, `default` when unset."""
+    text = str(settings.get(key, "")).strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ConfigurationError(f"{key} {text!r}: expected a positive number of seconds")
+    return seconds
+
+
 @dataclass
 class Services:
     """The configured services of one process: SQL engine, time-series store, live feed.
@@ -161,6 +182,37 @@ class Services:
     @cached_property
     def rollup_retention(self) -> int | None:
         return parse_duration(self.settings["nntsc.rollup_retention"])
+
+    @cached_property
+    def retention_period(self) -> float:
+        """Seconds between two expiry passes (``nntsc.retention_period``, default an hour)."""
+        from nntsc.store.retention import RETENTION_PERIOD
+
+        return positive_seconds(self.settings, "nntsc.retention_period", RETENTION_PERIOD)
+
+    def start_background(self) -> None:
+        """Start the expiry of rows beyond the retentions in this process, if it is its job.
+
+        With ``nntsc.expiry = in_process`` (the default, for the embedded
+        default, which runs no Celery worker) a thread of this process
+        expires them every ``nntsc.retention_period`` seconds until `close`;
+        nothing starts when both retentions are INF, as nothing would ever
+        expire. With ``celery`` (`deploy/production.ini`) the beat and worker
+        of `nntsc.tasks` do it and this does nothing.
+        """
+        mode = self.settings["nntsc.expiry"].strip()
+        if mode not in EXPIRY_MODES:
+            raise ConfigurationError(
+                f"nntsc.expiry {mode!r}: expected one of {', '.join(EXPIRY_MODES)}"
+            )
+        if mode != "in_process" or (self.raw_retention is None and self.rollup_retention is None):
+            return
+        from nntsc.store.retention import RetentionThread
+
+        thread = RetentionThread(self.timeseries, self.retention_period)
+        thread.start()
+        # Closers run last first: the thread stops before the store closes.
+        self._closers.append(thread.stop)
 
     @cached_property
     def timeseries(self) -> TimeseriesStore:

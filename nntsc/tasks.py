@@ -1,4 +1,4 @@
-"""Background tasks (Celery): the app built from the same settings, rollups, event pruning.
+"""Background tasks (Celery): the app built from the same settings, rollups, expiry, event pruning.
 
 The worker and beat find their ini file in ``NNTSC_CONFIG`` (the same file as
 the web app and the collector; its ``celery.broker_url``, or the
@@ -7,8 +7,13 @@ the web app and the collector; its ``celery.broker_url``, or the
     NNTSC_CONFIG=/etc/nntsc/production.ini celery -A nntsc.tasks worker --loglevel=INFO
     NNTSC_CONFIG=/etc/nntsc/production.ini celery -A nntsc.tasks beat --loglevel=INFO
 
-Run one beat per deployment (it is the clock); workers can be many. Tests
-build their own app with `make_celery(settings)`, eager and without a broker.
+Run one beat per deployment (it is the clock); workers can be many. Beat
+queues the rollup pass every ``nntsc.rollup_period`` seconds (60) and the
+expiry of rows beyond the retentions every ``nntsc.retention_period`` (3600).
+``celery.queue`` names the queue (default ``celery``): deployments, or test
+runs, sharing one broker each use their own. Unit tests build their own app
+with `make_celery(settings)`, eager and without a broker; integration tests
+run a real worker and beat (`tests/celery_processes.py`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from typing import Any
 from celery import Celery, Task
 from celery.signals import worker_process_shutdown
 
-from nntsc.config import Services, resolve_settings
+from nntsc.config import Services, positive_seconds, resolve_settings
+from nntsc.store.retention import RETENTION_PERIOD
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +60,14 @@ def make_celery(settings: Mapping[str, str], environ: Mapping[str, str] | None =
         task_always_eager=resolved.get("celery.always_eager", "false").lower() == "true",
         task_eager_propagates=True,
         worker_hijack_root_logger=False,
+        task_default_queue=resolved.get("celery.queue", "").strip() or "celery",
         broker_connection_retry_on_startup=True,
         timezone="UTC",
     )
-    register_rollup_tasks(app)
+    register_rollup_tasks(app, positive_seconds(resolved, "nntsc.rollup_period", ROLLUP_PERIOD))
+    register_retention_tasks(
+        app, positive_seconds(resolved, "nntsc.retention_period", RETENTION_PERIOD)
+    )
     # Periodic tasks are declared by the feature that owns them.
     from nntsc.events.tasks import register_event_tasks
 
@@ -65,7 +75,7 @@ def make_celery(settings: Mapping[str, str], environ: Mapping[str, str] | None =
     return app
 
 
-def register_rollup_tasks(app: Celery) -> None:
+def register_rollup_tasks(app: Celery, period: float = ROLLUP_PERIOD) -> None:
     """The rollup task, and its schedule: every minute, replacing the rollup timer and loop."""
 
     @app.task(name="nntsc.process_rollups", bind=True, shared=False)
@@ -82,10 +92,39 @@ def register_rollup_tasks(app: Celery) -> None:
         **(app.conf.beat_schedule or {}),
         "process-rollups": {
             "task": "nntsc.process_rollups",
-            "schedule": ROLLUP_PERIOD,
-            "options": {"expires": ROLLUP_PERIOD - 5},
+            "schedule": period,
+            "options": {"expires": _expiry(period)},
         },
     }
+
+
+def register_retention_tasks(app: Celery, period: float = RETENTION_PERIOD) -> None:
+    """The expiry task, and its schedule: rows beyond the retentions go every `period` s."""
+
+    @app.task(name="nntsc.expire_rows", bind=True, shared=False)
+    def expire_rows(self: ServicesTask) -> int:
+        """Delete rows beyond ``nntsc.raw_retention`` and ``nntsc.rollup_retention``; how many.
+
+        InfluxDB expires rows itself, so there this finds nothing to do.
+        """
+        expired = self.services.timeseries.expire()
+        total = sum(e.raw + e.rollups for e in expired.values())
+        log.info("%d rows expired", total)
+        return total
+
+    app.conf.beat_schedule = {
+        **(app.conf.beat_schedule or {}),
+        "expire-rows": {
+            "task": "nntsc.expire_rows",
+            "schedule": period,
+            "options": {"expires": _expiry(period)},
+        },
+    }
+
+
+def _expiry(period: float) -> float:
+    """Seconds a queued periodic task stays valid: dropped once the next one is due."""
+    return period - 5 if period > 10 else period
 
 
 def _settings_from_environment() -> dict[str, Any]:

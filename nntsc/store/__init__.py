@@ -35,8 +35,8 @@ def open_backend(services: Services) -> TimeseriesBackend:
     if url == "sql":
         from nntsc.store.sql import SqlBackend
 
-        # The SQL store deletes nothing, so no row is ever beyond its retention.
-        return SqlBackend(services.engine)
+        # Rows beyond the retentions are deleted by `TimeseriesStore.expire`.
+        return SqlBackend(services.engine, services.raw_retention, services.rollup_retention)
     if url.startswith(("influxdb://", "influxdbs://")):
         from nntsc.store.influx import InfluxBackend
 

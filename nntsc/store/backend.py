@@ -38,6 +38,14 @@ class WriteResult:
         return self
 
 
+@dataclass
+class Expired:
+    """Rows one expiry pass deleted: raw rows, and rollup rows of every level."""
+
+    raw: int = 0
+    rollups: int = 0
+
+
 @dataclass(frozen=True)
 class RollupRead:
     """The `columns` of the rollup rows of `level` in [start, end), for one aggregate."""
@@ -177,3 +185,14 @@ class TimeseriesBackend(abc.ABC):
     ) -> Iterator[RawRow]:
         """Rows kept by `write_late` in [start, end)."""
         return iter(())
+
+    def expire(
+        self, collection: Collection, raw_before: int | None, rollups_before: int | None
+    ) -> Expired:
+        """Delete raw rows older than `raw_before` and rollup rows older than `rollups_before`.
+
+        Raw rows of an hour whose rollups are still to be computed (a
+        pending mark) stay until they are. A backend whose database expires
+        rows itself (InfluxDB's retention policies) deletes nothing here.
+        """
+        return Expired()

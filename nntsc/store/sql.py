@@ -9,15 +9,26 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, exists, func, select
 
 from nntsc.collections import Collection, Row
-from nntsc.store.backend import RawRow, TimeseriesBackend, WriteResult
-from nntsc.store.models import data_table, rollup_table
+from nntsc.store.backend import Expired, RawRow, TimeseriesBackend, WriteResult
+from nntsc.store.models import (
+    ROLLUP_LEVELS,
+    CollectionRecord,
+    RollupPending,
+    Stream,
+    data_table,
+    rollup_table,
+)
+from nntsc.store.rollups import HOUR
 from nntsc.store.sqlutil import ping, upsert
 
 #: Stream ids per IN (...) list: SQLite allows 32,766 bound parameters.
 IN_CHUNK = 5000
+#: Streams whose old rows one expiry transaction deletes: short transactions
+#: that the ingest path's writes are not kept waiting behind.
+EXPIRE_CHUNK = 200
 
 
 def _chunks(values: Sequence[int]) -> Iterator[list[int]]:
@@ -37,6 +48,12 @@ class SqlBackend(TimeseriesBackend):
         raw_retention: int | None = None,
         rollup_retention: int | None = None,
     ) -> None:
+        """Rows in `engine`'s database; `expire` deletes those beyond the retentions.
+
+        Rows older than the raw retention are written raw all the same (the
+        rollup pass computes their hours) and deleted by the next `expire`
+        after that, so the SQL backend needs no late rows.
+        """
         super().__init__(raw_retention, rollup_retention)
         self.engine = engine
 
@@ -164,3 +181,59 @@ class SqlBackend(TimeseriesBackend):
                 # Rows are not pairs to dict(): a Result looks like a mapping to it.
                 found.update({sid: last for sid, last in connection.execute(query)})  # noqa: C416
         return found
+
+    def expire(
+        self, collection: Collection, raw_before: int | None, rollups_before: int | None
+    ) -> Expired:
+        expired = Expired()
+        if raw_before is None and rollups_before is None:
+            return expired
+        streams = Stream.__table__
+        records = CollectionRecord.__table__
+        with self.engine.connect() as connection:
+            stream_ids = list(
+                connection.scalars(
+                    select(streams.c.stream_id)
+                    .join(records, records.c.id == streams.c.collection_id)
+                    .where(records.c.name == collection.name)
+                    .order_by(streams.c.stream_id)
+                )
+            )
+        # Stream by stream, so that each DELETE reads the (stream, timestamp)
+        # key instead of scanning the table for old timestamps.
+        for index in range(0, len(stream_ids), EXPIRE_CHUNK):
+            chunk = stream_ids[index : index + EXPIRE_CHUNK]
+            with self.engine.begin() as connection:
+                if raw_before is not None:
+                    expired.raw += connection.execute(
+                        _expire_raw(collection, chunk, raw_before)
+                    ).rowcount
+                if rollups_before is not None:
+                    for level in ROLLUP_LEVELS:
+                        table = rollup_table(collection, level)
+                        expired.rollups += connection.execute(
+                            delete(table).where(
+                                table.c.stream_id.in_(chunk), table.c.timestamp < rollups_before
+                            )
+                        ).rowcount
+        return expired
+
+
+def _expire_raw(collection: Collection, stream_ids: Sequence[int], before: int) -> Any:
+    """Delete the raw rows of `stream_ids` older than `before`, but none of a marked hour.
+
+    A marked hour's rollups are still to be computed from its raw rows (a
+    row written late, or beyond the retention, is marked in the transaction
+    that writes it), so its rows wait for the rollup pass.
+    """
+    table = data_table(collection)
+    pending = RollupPending.__table__
+    marked = exists().where(
+        pending.c.collection == collection.name,
+        pending.c.stream_id == table.c.stream_id,
+        pending.c.bin_start == table.c.timestamp - table.c.timestamp % HOUR,
+        pending.c.level == HOUR,
+    )
+    return delete(table).where(
+        table.c.stream_id.in_(stream_ids), table.c.timestamp < before, ~marked
+    )

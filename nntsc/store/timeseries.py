@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from nntsc.collections import Collection, Row
+from nntsc.collections import Collection, Row, all_collections
 from nntsc.errors import BadQuery
-from nntsc.store.backend import TimeseriesBackend, WriteResult
+from nntsc.store.backend import Expired, TimeseriesBackend, WriteResult
 from nntsc.store.partials import (
     Aggregation,
     Partial,
@@ -32,7 +32,8 @@ from nntsc.store.partials import (
     rows_merger,
 )
 from nntsc.store.planner import MAX_RAW_ROWS, AggregatePlan, plan_aggregate, totals_level
-from nntsc.store.rollups import HOUR, RollupMarks, RollupPass
+from nntsc.store.retention import ROWS_EXPIRED
+from nntsc.store.rollups import HOUR, RollupMarks, RollupPass, align
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -239,6 +240,45 @@ class TimeseriesStore:
     def pending_count(self, now: float | None = None) -> int:
         """How many hour and day marks wait to be processed (for progress bars)."""
         return self.marks.pending_count(self.clock() if now is None else now)
+
+    # -- retention --------------------------------------------------------------
+
+    def expire(self, now: float | None = None) -> dict[str, Expired]:
+        """Delete rows beyond ``nntsc.raw_retention`` and ``nntsc.rollup_retention``.
+
+        Whole hours only: a raw row goes once its hour is older than the raw
+        retention and its rollups are computed, a rollup row once its bin's
+        hour is older than the rollup retention. Counted, per collection and
+        kind, on the ``nntsc_rows_expired_total`` metric; returns the count
+        per collection that lost rows. InfluxDB expires rows itself (its
+        retention policies), so on it this deletes nothing.
+        """
+        backend = self.backend
+        now = int(self.clock() if now is None else now)
+        raw_before = (
+            None if backend.raw_retention is None else align(now - backend.raw_retention, HOUR)
+        )
+        rollups_before = (
+            None
+            if backend.rollup_retention is None
+            else align(now - backend.rollup_retention, HOUR)
+        )
+        done: dict[str, Expired] = {}
+        if raw_before is None and rollups_before is None:
+            return done
+        for collection in all_collections():
+            expired = backend.expire(collection, raw_before, rollups_before)
+            if expired.raw or expired.rollups:
+                ROWS_EXPIRED.labels(collection.name, "raw").inc(expired.raw)
+                ROWS_EXPIRED.labels(collection.name, "rollup").inc(expired.rollups)
+                done[collection.name] = expired
+                log.info(
+                    "%s: %d raw and %d rollup rows expired",
+                    collection.name,
+                    expired.raw,
+                    expired.rollups,
+                )
+        return done
 
     # -- reading ----------------------------------------------------------------
 

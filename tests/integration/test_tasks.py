@@ -6,6 +6,7 @@ import time
 
 from nntsc.demo import SimulatedMesh
 from nntsc.ingest.pipeline import Ingestor
+from nntsc.store.retention import RETENTION_PERIOD
 from nntsc.tasks import ROLLUP_PERIOD, make_celery
 from tests.conftest import make_services
 
@@ -46,6 +47,19 @@ def test_rollups_are_scheduled_every_minute() -> None:
     assert entry["schedule"] == ROLLUP_PERIOD == 60
     assert entry["options"]["expires"] < ROLLUP_PERIOD
     assert app.conf.broker_url == "redis://127.0.0.1:6379/3"
+
+
+def test_expiry_is_scheduled_hourly_on_the_configured_queue() -> None:
+    app = make_celery({"celery.queue": "nntsc-a"}, environ={})
+    entry = app.conf.beat_schedule["expire-rows"]
+    assert entry["task"] == "nntsc.expire_rows"
+    assert entry["schedule"] == RETENTION_PERIOD == 3600
+    assert entry["options"]["expires"] < RETENTION_PERIOD
+    assert app.conf.task_default_queue == "nntsc-a"
+    quick = make_celery({"nntsc.retention_period": "2", "nntsc.rollup_period": "3"}, environ={})
+    assert quick.conf.beat_schedule["expire-rows"]["schedule"] == 2
+    assert quick.conf.beat_schedule["process-rollups"]["schedule"] == 3
+    assert quick.conf.task_default_queue == "celery"
 
 
 def test_broker_url_from_the_environment_wins() -> None:

@@ -118,3 +118,35 @@ def test_web_settings_deployments_adapt_come_from_the_environment():
         "ampweb.public_data": "false",
         "other": "x",
     }
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"nntsc.expiry": "cron"}, "nntsc.expiry"),
+        ({"nntsc.retention_period": "0"}, "retention_period"),
+        ({"nntsc.retention_period": "inf"}, "retention_period"),
+        ({"nntsc.retention_period": "hourly"}, "retention_period"),
+    ],
+)
+def test_bad_background_settings_are_named(settings, named, tmp_path):
+    services = Services.from_settings(
+        {"nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite", "nntsc.raw_retention": "1d"} | settings,
+        environ={},
+    )
+    with pytest.raises(ConfigurationError, match=named):
+        services.start_background()
+    services.close()
+
+
+def test_no_retention_thread_without_a_retention_or_under_celery(tmp_path):
+    for settings in (
+        {"nntsc.expiry": "in_process"},
+        {"nntsc.expiry": "celery", "nntsc.raw_retention": "1d"},
+    ):
+        services = Services.from_settings(
+            {"nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite"} | settings, environ={}
+        )
+        services.start_background()
+        assert services._closers == []
+        services.close()

@@ -1,0 +1,65 @@
+"""A real Celery worker and beat run the scheduled tasks: rows beyond the retention expire.
+
+Beat queues ``nntsc.process_rollups`` and ``nntsc.expire_rows`` on the broker,
+the worker (a separate process, as in production) runs them against
+PostgreSQL: the old hour is rolled up, then its raw rows are deleted.
+"""
+
+from __future__ import annotations
+
+import time
+
+from nntsc.collections import Row
+from nntsc.collections import get as get_collection
+from nntsc.store import Aggregation
+from tests.celery_processes import celery_processes
+from tests.conftest import make_services
+
+ICMP = get_collection("amp-icmp")
+HOUR = 3600
+PROPS = {"source": "amp-a", "destination": "amp-b", "family": "ipv4", "packet_size": "84"}
+
+
+def _row(stream_id: int, timestamp: int, rtt: int) -> Row:
+    values = {"median": float(rtt), "min": rtt, "max": rtt, "loss": 0, "results": 1}
+    return Row(stream_id, timestamp, {**values, "lossrate": 0.0, "rtts": [rtt]})
+
+
+def test_beat_scheduled_expiry_runs_through_the_worker(postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = {
+        "nntsc.sql_url": postgres_url,
+        "nntsc.timeseries_url": "sql",
+        "nntsc.raw_retention": "2h",
+        "nntsc.rollup_period": "2",
+        "nntsc.retention_period": "2",
+    }
+    services = make_services(postgres_url, **{"nntsc.raw_retention": "2h"})
+    try:
+        store = services.timeseries
+        stream_id = services.streams.stream_id(ICMP, PROPS)
+        now = int(time.time())
+        old = now - 5 * HOUR - now % HOUR
+        rows = [_row(stream_id, old + offset, 10_000 + offset) for offset in range(0, 3600, 60)]
+        store.write(ICMP, [*rows, _row(stream_id, now - 30, 1)], {stream_id: PROPS})
+        assert store.pending_count() > 0
+
+        with celery_processes(tmp_path, settings) as celery:
+            deadline = time.monotonic() + 90
+            while store.raw(ICMP, [stream_id], old, old + HOUR):
+                assert time.monotonic() < deadline, celery.log("worker")
+                time.sleep(0.5)
+            worker, beat = celery.log("worker"), celery.log("beat")
+        # Queued by beat, run by the worker process.
+        assert "Sending due task expire-rows (nntsc.expire_rows)" in beat
+        assert "Task nntsc.expire_rows" in worker
+        assert "amp-icmp: 60 raw and 0 rollup rows expired" in worker
+        assert "Task nntsc.process_rollups" in worker
+        assert store.pending_count() == 0
+        # The recent row stays; the old hour lives on in its rollups.
+        assert [r.timestamp for r in store.raw(ICMP, [stream_id], now - HOUR, now)] == [now - 30]
+        hourly = store.aggregate(
+            ICMP, [stream_id], old, old + HOUR, HOUR, [Aggregation("n", "median", "count")]
+        )
+        assert hourly.rows == [[old, 60]]
+    finally:
+        services.close()
