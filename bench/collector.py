@@ -3,7 +3,8 @@
 Two workloads.
 
 ``amplet`` (issue 17, the predecessor's scale): MONITORS x TARGETS ICMP
-reports (default 50 x 200), each for one target name with ADDRESSES
+reports (default 50 x 200, ROUNDS = 2 a minute apart: 20,000 reports), each
+for one target name with ADDRESSES
 addresses (default 2: one IPv4, one IPv6, so two rows and two streams per
 report), about 1 % of the probes lost. The reports are real amplet2 protobuf
 bytes with amplet2's AMQP properties (header ``x-amp-test-type``,
@@ -29,7 +30,7 @@ report), streams made before the clock, the collector in this process.
 Medians over ``--runs`` runs are printed with the targets of issue 17.
 
     flock /tmp/bench.lock .venv/bin/python bench/collector.py [--workload amplet|mesh|both]
-        [--monitors 50] [--targets 200] [--addresses 2] [--runs 3] [--scale 2,4]
+        [--monitors 50] [--targets 200] [--addresses 2] [--rounds 2] [--runs 3] [--scale 2,4]
 """
 
 from __future__ import annotations
@@ -133,11 +134,17 @@ class ServerCpu:
 
     def _backends(self) -> dict[int, float]:
         with self.admin.connect() as connection:
-            pids = connection.scalars(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+            found = connection.execute(
+                text(
+                    "SELECT pid, backend_type, application_name, left(query, 60) "
+                    "FROM pg_stat_activity WHERE datname = :name"
+                ),
                 {"name": self.database},
             ).all()
-        return {pid: cpu_seconds(pid) for pid in pids}
+        if os.environ.get("NNTSC_BENCH_DEBUG"):
+            for row in found:
+                print("   backend", *row, f"{cpu_seconds(row[0]):.2f} s", file=sys.stderr)
+        return {row[0]: cpu_seconds(row[0]) for row in found}
 
     def snapshot(self) -> tuple[float, dict[int, float]]:
         return sum(cpu_seconds(pid) for pid in self.influx), self._backends()
@@ -158,15 +165,23 @@ class ServerCpu:
 # -- the amplet2 workload -------------------------------------------------------------
 
 
-def amplet_messages(
-    monitors: int, targets: int, addresses: int, timestamp: int, seed: int
-) -> list[Message]:
-    """One ICMP report per (monitor, target) at `timestamp`: (monitor, timestamp, protobuf bytes).
+def amplet_messages(args: argparse.Namespace, start: int, seed: int) -> list[Message]:
+    """`args.rounds` ICMP reports per (monitor, target), a minute apart from `start`:
+    (monitor, timestamp, protobuf bytes).
 
-    A target has `addresses` addresses, IPv4 and IPv6 in turn; a probe is
-    lost with probability 0.01 (an item with an address and no rtt).
+    A target has `args.addresses` addresses, IPv4 and IPv6 in turn; a probe
+    is lost with probability 0.01 (an item with an address and no rtt).
     """
     rnd = random.Random(seed)
+    messages = []
+    for timestamp in range(start, start + 60 * args.rounds, 60):
+        messages.extend(_round(args.monitors, args.targets, args.addresses, timestamp, rnd))
+    return messages
+
+
+def _round(
+    monitors: int, targets: int, addresses: int, timestamp: int, rnd: random.Random
+) -> list[Message]:
     messages = []
     for m in range(monitors):
         monitor = f"amp-mon-{m:03d}.example.net"
@@ -207,24 +222,17 @@ def rows_of(services: Services, messages: Sequence[Message]) -> tuple[list[Row],
 
 def raw_write(services: Services, lines: Sequence[str]) -> None:
     """Line protocol into the raw policy, in batches of the collector's size, by its client."""
-    store = services.timeseries
+    backend = services.timeseries.backend
     for index in range(0, len(lines), DEFAULT_BATCH_SIZE):
-        store.backend.client.write_points(
-            lines[index : index + DEFAULT_BATCH_SIZE],
-            time_precision="s",
-            database=store.backend.database,
-            retention_policy="raw",
-            protocol="line",
-        )
+        backend.client.write(lines[index : index + DEFAULT_BATCH_SIZE], backend.database, "raw")
 
 
 def influx_count(services: Services, measurement: str, start: int, end: int) -> int:
     store = services.timeseries
-    result = store.backend._query(
+    points = store.backend.client.points(
         f'SELECT count("results") FROM "{store.backend.database}"."raw"."{measurement}" '
         f"WHERE time >= {start}s AND time < {end}s"
     )
-    points = list(result.get_points())
     return int(points[0]["count"]) if points else 0
 
 
@@ -305,6 +313,21 @@ def collector_ini(services: Services, queues: Queues, directory: str) -> str:
     return path
 
 
+#: A directory for py-spy profiles of the collectors (``--profile``); none when empty.
+PROFILE = ""
+
+
+def profile(pid: int, name: str) -> subprocess.Popen:
+    """py-spy sampling process `pid` (every thread, without pausing it) until SIGINT."""
+    path = os.path.join(PROFILE, f"{name}-{pid}.txt")
+    py_spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(pid), "--nonblocking", "--format", "raw", "-o", path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -346,6 +369,7 @@ def drain(
     messages: int,
     rows: int,
     processes: int = 1,
+    name: str = "drain",
 ) -> Drain:
     """Launch `processes` ``nntsc collect``; time them until `rows` are stored and all acked."""
     database = services.settings["nntsc.sql_url"].rsplit("/", 1)[1]
@@ -366,6 +390,13 @@ def drain(
         ]
         startup = None
         startup_cpu = 0.0
+        profilers: list[subprocess.Popen] = []
+        broker = Connection(queues.settings.amqp_url)
+        channel = broker.channel()
+
+        def ready(channel: Any) -> int:
+            return channel.queue_declare(queues.settings.queue, passive=True)[1]
+
         try:
             while True:
                 if time.perf_counter() - started > DRAIN_LIMIT:
@@ -374,6 +405,12 @@ def drain(
                     if child.poll() is not None:
                         with open(os.path.join(directory, f"collector-{ports[0]}.log")) as log:
                             raise RuntimeError(f"collector exited: {log.read()[-3000:]}")
+                if startup is not None and ready(channel) > 0:
+                    # Scraping the metrics costs the collector CPU; asking the
+                    # broker does not: the metrics are read once the queue has
+                    # handed out every message.
+                    time.sleep(0.05)
+                    continue
                 try:
                     metrics = [scrape(port) for port in ports]
                 except OSError:
@@ -382,17 +419,24 @@ def drain(
                 if startup is None:
                     startup = time.perf_counter() - started
                     startup_cpu = sum(cpu_seconds(child.pid) for child in children)
+                    if PROFILE:
+                        profilers = [profile(child.pid, name) for child in children]
+                    continue
                 written = sum(m.get("nntsc_rows_written_total", 0) for m in metrics)
                 acked = sum(m.get("nntsc_messages_acknowledged_total", 0) for m in metrics)
                 if written >= rows and acked >= messages:
                     break
-                time.sleep(0.05)
+                time.sleep(0.02)
             seconds = time.perf_counter() - started
             after = servers.snapshot()
             collector_cpu = sum(cpu_seconds(child.pid) for child in children)
             statements = int(sum(m.get("nntsc_sql_statements_total", 0) for m in metrics))
             batches = sum(int(m.get("nntsc_batch_rows_count", 0)) for m in metrics)
         finally:
+            broker.close()
+            for profiler in profilers:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(60)
             for child in children:
                 child.send_signal(signal.SIGTERM)
             for child in children:
@@ -440,11 +484,13 @@ def bare_lines(services: Services, rows: Sequence[Row], tags: dict) -> list[str]
     return [line.replace("amp-icmp,", "bare-icmp,", 1) for line in lines]
 
 
-def check_stored(services: Services, queues: Queues, measurement: str, minute: int, rows: int):
-    """Every row of `minute` in InfluxDB, nothing left in the queue; raise otherwise."""
-    stored = influx_count(services, measurement, minute, minute + 60)
+def check_stored(
+    services: Services, queues: Queues, measurement: str, start: int, end: int, rows: int
+) -> None:
+    """Every row of [start, end) in InfluxDB, nothing left in the queue; raise otherwise."""
+    stored = influx_count(services, measurement, start, end)
     if stored != rows:
-        raise RuntimeError(f"{measurement} holds {stored} rows of minute {minute}, not {rows}")
+        raise RuntimeError(f"{measurement} holds {stored} rows in [{start}, {end}), not {rows}")
     left = queues.ready()
     if left:
         raise RuntimeError(f"{left} messages left in the queue")
@@ -474,51 +520,48 @@ class AmpletRun:
 
 
 def amplet_run(args: argparse.Namespace, seed: int, scale: Sequence[int]) -> AmpletRun:
+    period = 60 * args.rounds
     now = int(time.time())
-    # Two minutes back: the newest results, in an hour still open.
-    minute = now - now % 60 - 120
-    cold_messages = amplet_messages(args.monitors, args.targets, args.addresses, minute, seed)
-    reports = len(cold_messages)
+    # Consecutive periods of the recent past, the newest ending a minute ago.
+    base = now - now % 60 - 60 - period * (2 + len(scale))
+    # Each phase's start, and the end of the last.
+    starts = [base + period * index for index in range(3 + len(scale))]
+    messages = amplet_messages(args, starts[0], seed)
+    reports = len(messages)
+    expected = reports * min(args.addresses, 2)
     queues = Queues()
     with bench_services() as services:
         try:
-            queues.publish(cold_messages)
-            families = min(args.addresses, 2)
-            expected = reports * families
-            cold = drain(services, queues, reports, expected)
-            check_stored(services, queues, "amp-icmp", minute, expected)
-            rows, tags = rows_of(services, cold_messages)
+            queues.publish(messages)
+            cold = drain(services, queues, reports, expected, name=f"cold{seed}")
+            check_stored(services, queues, "amp-icmp", starts[0], starts[1], expected)
+            rows, tags = rows_of(services, messages)
             assert len(rows) == expected, (len(rows), expected)
-            del cold_messages
             cold_raw = timed_raw(services, bare_lines(services, rows, tags))
 
-            warm_minute = minute + 60
-            warm_messages = amplet_messages(
-                args.monitors, args.targets, args.addresses, warm_minute, seed + 1
-            )
-            queues.publish(warm_messages)
-            warm = drain(services, queues, reports, expected)
-            check_stored(services, queues, "amp-icmp", warm_minute, expected)
-            rows, tags = rows_of(services, warm_messages)
-            del warm_messages
+            messages = amplet_messages(args, starts[1], seed + 1)
+            queues.publish(messages)
+            warm = drain(services, queues, reports, expected, name=f"warm{seed}")
+            check_stored(services, queues, "amp-icmp", starts[1], starts[2], expected)
+            rows, tags = rows_of(services, messages)
             warm_raw = timed_raw(services, bare_lines(services, rows, tags))
+            del messages, rows
 
             scaled = {}
             for index, processes in enumerate(scale):
-                scale_minute = minute - 60 * (index + 1)
-                messages = amplet_messages(
-                    args.monitors, args.targets, args.addresses, scale_minute, seed + 2 + index
+                start = starts[2 + index]
+                queues.publish(amplet_messages(args, start, seed + 2 + index))
+                scaled[processes] = drain(
+                    services, queues, reports, expected, processes, name=f"scale{processes}-{seed}"
                 )
-                queues.publish(messages)
-                scaled[processes] = drain(services, queues, reports, expected, processes)
-                check_stored(services, queues, "amp-icmp", scale_minute, expected)
+                check_stored(services, queues, "amp-icmp", start, start + period, expected)
                 if scaled[processes].rows_written != expected:
                     raise RuntimeError(
                         f"{processes} collectors wrote {scaled[processes].rows_written} rows, "
                         f"not {expected}: rows doubled"
                     )
 
-            marks, rollup_seconds = rollup_pass(services, minute)
+            marks, rollup_seconds = rollup_pass(services, starts[-1])
             rollup_rows = expected * (2 + len(scale))
         finally:
             queues.delete()
@@ -544,8 +587,9 @@ def report_amplet(args: argparse.Namespace, runs: Sequence[AmpletRun], scale: Se
     first = runs[0]
     print(
         f"== amplet workload: {args.monitors} monitors x {args.targets} targets x "
-        f"{args.addresses} addresses: {first.reports} reports, {first.rows} rows, "
-        f"{first.rows} streams; {len(runs)} runs, medians (each run in brackets)"
+        f"{args.addresses} addresses x {args.rounds} rounds: {first.reports} reports, "
+        f"{first.rows} rows, {first.rows // args.rounds} streams; {len(runs)} runs, "
+        "medians (each run in brackets)"
     )
 
     def line(label: str, values: Sequence[float], unit: str, fmt: str = ",.0f", target=""):
@@ -694,13 +738,23 @@ def main() -> None:
     parser.add_argument("--monitors", type=int, default=50)
     parser.add_argument("--targets", type=int, default=200)
     parser.add_argument("--addresses", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="reports per monitor and target, a minute apart"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--scale", default="2,4", help="numbers of collector processes to drain one minute with"
     )
     parser.add_argument("--sites", type=int, default=10, help="mesh workload")
     parser.add_argument("--hours", type=float, default=6, help="mesh workload")
+    parser.add_argument(
+        "--profile", default="", help="a directory: py-spy profiles of the collectors go there"
+    )
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
+    # Stopped by SIGTERM, it still drops its databases and queues.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     scale = [int(n) for n in args.scale.split(",") if n.strip()]
     print(f"load before: {os.getloadavg()[0]:.2f} (1-minute average, {os.cpu_count()} CPUs)")
     if args.workload in ("amplet", "both"):

@@ -71,12 +71,8 @@ def main() -> None:
             gc.collect()
             started = time.perf_counter()
             for index in range(0, len(renamed), DEFAULT_BATCH_SIZE):
-                store.backend.client.write_points(
-                    renamed[index : index + DEFAULT_BATCH_SIZE],
-                    time_precision="s",
-                    database=store.backend.database,
-                    retention_policy="raw",
-                    protocol="line",
+                store.backend.client.write(
+                    renamed[index : index + DEFAULT_BATCH_SIZE], store.backend.database, "raw"
                 )
             return time.perf_counter() - started
 

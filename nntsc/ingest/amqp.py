@@ -345,7 +345,7 @@ class Collector:
                 # No more deliveries: write what is buffered and acknowledge it.
                 self._send_dead_letters()
                 if self._store_error is None:
-                    self.ingestor.submit()
+                    self._submit()
                     self.ingestor.wait()
                     if self._store_error is None:
                         log.info("stopped after acknowledging every committed report")
@@ -390,8 +390,22 @@ class Collector:
         old = time.monotonic() - self._first_buffered >= self.settings.batch_timeout
         window_full = self._unacked >= self.settings.prefetch * 0.8
         if idle or old or window_full:
-            self.ingestor.submit()
+            self._submit()
             self._first_buffered = None
+
+    def _submit(self) -> None:
+        """Send the buffer; a store failing meanwhile (new streams need SQL) starts an outage."""
+        try:
+            self.ingestor.submit()
+        except (StoreUnavailable, SQLAlchemyError) as error:
+            self._store_failed(error, "while creating streams")
+
+    def _store_failed(self, error: BaseException, where: str) -> None:
+        """Stop acknowledging: what is not acknowledged comes again after the outage."""
+        if self._store_error is None:
+            log.error("a store failed %s: %s", where, error)
+        self.metrics.store_errors.inc()
+        self._store_error = error
 
     def _wait_for_stores(self) -> None:
         """Back off until every store answers again, then clear the failure."""
@@ -452,10 +466,7 @@ class Collector:
         except (StoreUnavailable, SQLAlchemyError) as error:
             # Creating a stream needs the SQL database: an outage, not a bad report.
             # The message stays unacknowledged and comes back after the outage.
-            if self._store_error is None:
-                log.error("a store failed while handling a %s report: %s", test, error)
-            self.metrics.store_errors.inc()
-            self._store_error = error
+            self._store_failed(error, f"while handling a {test} report")
             return
         except Exception as error:
             # A report that breaks our own code must not stop the consumer either.

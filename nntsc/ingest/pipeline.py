@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
@@ -120,6 +120,11 @@ class Ingestor:
         self._tokens: list[Any] = []
         self._rows: dict[str, list[Row]] = defaultdict(list)
         self._tags: dict[str, dict[int, dict[str, str]]] = defaultdict(dict)
+        # Per collection, keys of streams not known yet: the positions in
+        # `_rows` of their rows (given ids at `_submit`), and their properties.
+        self._unresolved: dict[str, dict[tuple[str, ...], tuple[list[int], Mapping[str, str]]]] = (
+            defaultdict(dict)
+        )
         self._buffered = 0
         self._writer = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="nntsc-writer")
         self._in_flight: deque[tuple[Future[WriteResult], list[Any], int, float]] = deque()
@@ -171,20 +176,32 @@ class Ingestor:
         self, collection: Collection, parsed: Sequence[ParsedRow], timestamp: int, token: Any
     ) -> int:
         registry = self.services.streams
-        ids = [registry.known_id(collection, row.properties) for row in parsed]
-        if None in ids:
-            # New streams: validate every key before creating any of them.
-            keys = [registry.key_of(collection, row.properties) for row in parsed]
-            ids = [
-                known if known is not None else registry.stream_id_for_key(collection, key)
-                for known, key in zip(ids, keys, strict=True)
-            ]
+        known = registry.known_id
+        ids = [known(collection, row.properties) for row in parsed]
         rows = self._rows[collection.name]
         tags = self._tags[collection.name]
-        for stream_id, row in zip(ids, parsed, strict=True):
-            rows.append(Row(stream_id, timestamp, row.values))  # type: ignore[arg-type]
-            if stream_id not in tags:
-                tags[stream_id] = dict(row.properties)  # type: ignore[index]
+        if None in ids:
+            # Streams not seen yet: every key is validated now, before anything
+            # is buffered; they are looked up or created at `_submit`, all of
+            # the batch's at once.
+            keys = [
+                registry.key_of(collection, row.properties) if stream_id is None else None
+                for stream_id, row in zip(ids, parsed, strict=True)
+            ]
+            unresolved = self._unresolved[collection.name]
+            for stream_id, key, row in zip(ids, keys, parsed, strict=True):
+                if stream_id is None:
+                    unresolved.setdefault(key, ([], row.properties))[0].append(len(rows))  # type: ignore[arg-type]
+                    rows.append(Row(0, timestamp, row.values))
+                else:
+                    rows.append(Row(stream_id, timestamp, row.values))
+                    if stream_id not in tags:
+                        tags[stream_id] = dict(row.properties)
+        else:
+            for stream_id, row in zip(ids, parsed, strict=True):
+                rows.append(Row(stream_id, timestamp, row.values))  # type: ignore[arg-type]
+                if stream_id not in tags:
+                    tags[stream_id] = dict(row.properties)  # type: ignore[index]
         self._buffered += len(parsed)
         if token is not None:
             self._tokens.append(token)
@@ -200,6 +217,8 @@ class Ingestor:
         """
         while len(self._in_flight) >= WRITERS:
             self._wait_oldest()
+        if self._unresolved:
+            self._resolve_streams()
         store = self.services.timeseries
         # Built before any state is cleared, so a failure leaves the buffer whole.
         batch = [
@@ -225,6 +244,25 @@ class Ingestor:
         if batch or touch or tokens:
             future = self._writer.submit(self._write, batch, touch)
             self._in_flight.append((future, tokens, rows, time.monotonic()))
+
+    def _resolve_streams(self) -> None:
+        """Give the buffered rows of new streams their ids: a few statements per batch.
+
+        On failure (e.g. the SQL database is down) the buffer is left whole.
+        """
+        registry = self.services.streams
+        for name, unresolved in self._unresolved.items():
+            collection = get_collection(name)
+            ids = registry.stream_ids_for_keys(collection, unresolved)
+            rows = self._rows[name]
+            tags = self._tags[name]
+            for key, (positions, properties) in unresolved.items():
+                stream_id = ids[key]
+                for position in positions:
+                    rows[position] = rows[position]._replace(stream_id=stream_id)
+                if stream_id not in tags:
+                    tags[stream_id] = dict(properties)
+        self._unresolved.clear()
 
     def submit(self) -> None:
         """Send what is buffered now, without waiting (e.g. when a batch timeout expires)."""
@@ -264,6 +302,7 @@ class Ingestor:
         """
         self._rows.clear()
         self._tags.clear()
+        self._unresolved.clear()
         self._tokens = []
         self._spans = {}
         self._buffered = 0

@@ -34,12 +34,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
-from influxdb import InfluxDBClient
-from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
 
 from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError, StoreUnavailable
 from nntsc.store.backend import RawRow, RollupRead, TimeseriesBackend, WriteResult
+from nntsc.store.influx_client import InfluxClient, InfluxClientError, InfluxServerError
 from nntsc.store.models import quantile_columns, rollup_columns
 from nntsc.store.partials import pack_quantiles
 
@@ -136,7 +135,7 @@ class InfluxBackend(TimeseriesBackend):
 
     def __init__(
         self,
-        client: InfluxDBClient,
+        client: InfluxClient,
         database: str,
         raw_retention: int | None = None,
         rollup_retention: int | None = None,
@@ -159,24 +158,22 @@ class InfluxBackend(TimeseriesBackend):
     ) -> InfluxBackend:
         """Build from ``influxdb://[user:password@]host[:port]/database[?gzip=true]``.
 
-        ``influxdbs://`` speaks TLS. ``gzip=true`` compresses writes, which
-        pays off over a slow link and costs CPU on a fast one.
+        ``influxdbs://`` speaks TLS. ``gzip=true`` compresses writes (and
+        answers), which pays off over a slow link and costs CPU on a fast one.
         """
         parts = urlsplit(url)
         options = parse_qs(parts.query)
         database = parts.path.strip("/")
         if not parts.hostname or not database:
             raise ConfigurationError(f"InfluxDB URL {url!r} needs a host and a database name")
-        client = InfluxDBClient(
+        client = InfluxClient(
             host=parts.hostname,
             port=parts.port or 8086,
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
-            database=database,
             ssl=parts.scheme == "influxdbs",
-            verify_ssl=parts.scheme == "influxdbs",
             timeout=60,
-            retries=1,
+            database=database,
             gzip=options.get("gzip", ["false"])[0].lower() in ("1", "true", "yes"),
         )
         return cls(client, database, raw_retention, rollup_retention)
@@ -186,9 +183,9 @@ class InfluxBackend(TimeseriesBackend):
     def ensure_schema(self) -> None:
         """Create the database and the ``raw`` (default) and ``rollups`` policies; idempotent."""
         self._query(f"CREATE DATABASE {_identifier(self.database)}", database=None)
+        (policies,) = self._run([f"SHOW RETENTION POLICIES ON {_identifier(self.database)}"])
         existing = {
-            policy["name"]: policy
-            for policy in self.client.get_list_retention_policies(self.database)
+            values[names.index("name")] for _, names, points in policies for values in points
         }
         for name, seconds, default in (
             (RAW_POLICY, self.raw_retention, True),
@@ -206,7 +203,7 @@ class InfluxBackend(TimeseriesBackend):
     def ping(self) -> None:
         try:
             self.client.ping()
-        except (requests.RequestException, InfluxDBClientError, InfluxDBServerError) as error:
+        except (requests.RequestException, InfluxClientError, InfluxServerError) as error:
             raise StoreUnavailable(f"InfluxDB unreachable: {error}") from error
 
     def close(self) -> None:
@@ -215,49 +212,41 @@ class InfluxBackend(TimeseriesBackend):
 
     # -- primitives ---------------------------------------------------------------
 
-    def _query(self, statement: str, database: str | None = "") -> Any:
-        # InfluxDB 1.x accepts only SELECT and SHOW over GET.
-        method = "GET" if statement.startswith(("SELECT", "SHOW")) else "POST"
+    def _query(self, statement: str, database: str | None = "") -> dict[str, Any]:
+        """Run a statement that is not a read of rows (schema), raising on any error."""
         try:
-            return self.client.query(
-                statement,
-                database=self.database if database == "" else database,
-                epoch="s",
-                method=method,
+            answer = self.client.query(
+                statement, database=self.database if database == "" else database
             )
-        except (requests.RequestException, InfluxDBServerError, InfluxDBClientError) as error:
+        except (requests.RequestException, InfluxServerError, InfluxClientError) as error:
             # A client error here is ours (e.g. the database is missing), not the caller's.
             raise StoreUnavailable(f"InfluxDB query failed: {error}") from error
+        for result in answer.get("results", ()):
+            if "error" in result:
+                raise StoreUnavailable(f"InfluxDB query failed: {result['error']}")
+        return answer
 
     def _write_lines(self, lines: list[str], policy: str) -> WriteResult:
         result = WriteResult()
         for index in range(0, len(lines), WRITE_BATCH):
             batch = lines[index : index + WRITE_BATCH]
             try:
-                self.client.write_points(
-                    batch,
-                    time_precision="s",
-                    database=self.database,
-                    retention_policy=policy,
-                    protocol="line",
-                )
+                self.client.write(batch, self.database, policy)
                 result.written += len(batch)
-            except InfluxDBClientError as error:
+            except InfluxClientError as error:
                 # A partial write stored every point but the ones it names:
                 # those beyond the retention policy (dropped=N) and lines it
                 # could not parse (each one reported, dropped=0 in that case).
-                content = str(error.content)
+                content = error.content
                 match = _DROPPED.search(content)
                 if "partial write" not in content or not match:
                     raise StoreUnavailable(f"InfluxDB rejected a write: {content}") from error
                 dropped = max(int(match.group(1)), content.count("unable to parse"))
-                log.error(
-                    "InfluxDB dropped %d of %d points: %s", dropped, len(batch), error.content
-                )
+                log.error("InfluxDB dropped %d of %d points: %s", dropped, len(batch), content)
                 result.written += len(batch) - dropped
                 result.dropped += dropped
-                result.dropped_reasons.append(str(error.content).strip())
-            except (requests.RequestException, InfluxDBServerError) as error:
+                result.dropped_reasons.append(content.strip())
+            except (requests.RequestException, InfluxServerError) as error:
                 raise StoreUnavailable(f"InfluxDB write failed: {error}") from error
         return result
 
@@ -381,12 +370,8 @@ class InfluxBackend(TimeseriesBackend):
         # `ResultSet`, which builds a dict per point (a third of a 1-day
         # graph's time, profiled).
         try:
-            response = self.client.request(
-                "query", params={"q": ";".join(statements), "db": self.database, "epoch": "s"}
-            )
-            # The client has already unpacked a MessagePack reply (what it asks for).
-            data = getattr(response, "_msgpack", None) or response.json()
-        except (requests.RequestException, InfluxDBServerError, InfluxDBClientError) as error:
+            data = self.client.query(";".join(statements), self.database)
+        except (requests.RequestException, InfluxServerError, InfluxClientError) as error:
             raise StoreUnavailable(f"InfluxDB query failed: {error}") from error
         answers: list[list[Series]] = [[] for _ in statements]
         for result in data.get("results", ()):
@@ -653,8 +638,8 @@ class InfluxBackend(TimeseriesBackend):
                 f"SELECT last({field}) FROM {source} WHERE {_stream_condition(chunk)} "
                 f'AND time >= {int(since)}s GROUP BY "stream"'
             )
-            result = self._query(statement)
-            for (_, group), points in result.items():
-                for point in points:
-                    found[int(group["stream"])] = point["time"]
+            for answer in self._run([statement]):
+                for tags, _, points in answer:
+                    for point in points:
+                        found[int(tags["stream"])] = point[0]
         return found

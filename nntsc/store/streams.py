@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, case, cast, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    TextClause,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nntsc.collections import Collection
 from nntsc.collections import get as get_collection
-from nntsc.errors import BadQuery, BadReport, ConfigurationError, UnknownStream
+from nntsc.errors import BadQuery, BadReport, ConfigurationError, StoreUnavailable, UnknownStream
 from nntsc.store.models import CollectionRecord, Stream, property_table
 
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
+#: Stream keys looked up or created by one statement (and one transaction).
+KEYS_PER_STATEMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,38 @@ class Page:
     @property
     def has_more(self) -> bool:
         return self.page * self.pagesize < self.total
+
+
+def _key_arrays(names: Sequence[str], keys: Sequence[tuple[str, ...]]) -> dict[str, list[str]]:
+    """The keys as one array parameter per property (``k0``, ``k1``, ...)."""
+    return {f"k{index}": [key[index] for key in keys] for index in range(len(names))}
+
+
+@functools.cache
+def _pg_statements(collection: Collection) -> dict[str, TextClause]:
+    """PostgreSQL statements finding and creating a collection's streams, keys as arrays."""
+    table = property_table(collection)
+    quote = postgresql.dialect().identifier_preparer.quote
+    names = [quote(name) for name in collection.property_names]
+    arrays = ", ".join(f"CAST(:k{index} AS text[])" for index in range(len(names)))
+    columns = ", ".join(f"p.{name}" for name in names)
+    same = " AND ".join(f"p.{name} = k.{name}" for name in names)
+    return {
+        "find": text(
+            f"SELECT p.stream_id, {columns} FROM {quote(table.name)} AS p "
+            f"JOIN unnest({arrays}) AS k({', '.join(names)}) ON {same}"
+        ),
+        "streams": text(
+            "INSERT INTO streams (collection_id) "
+            "SELECT :collection_id FROM generate_series(1, :count) RETURNING stream_id"
+        ),
+        "create": text(
+            f"INSERT INTO {quote(table.name)} (stream_id, {', '.join(names)}) "
+            f"SELECT * FROM unnest(CAST(:ids AS integer[]), {arrays}) "
+            f"ON CONFLICT ({', '.join(names)}) DO NOTHING "
+            f"RETURNING stream_id, {', '.join(names)}"
+        ),
+    }
 
 
 class StreamRegistry:
@@ -135,6 +184,115 @@ class StreamRegistry:
             self._ids[(collection.name, key)] = stream_id
             return stream_id
 
+    def stream_ids_for_keys(
+        self, collection: Collection, keys: Iterable[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], int]:
+        """The ids of the streams with these (validated) keys, those not found created.
+
+        A constant number of statements per `KEYS_PER_STATEMENT` keys, never
+        one per stream: the known ones are found with one SELECT, the others
+        created with one INSERT into ``streams`` and one into the property
+        table that skips keys another process created meanwhile (whose ids
+        are then looked up, and the ``streams`` rows made for them dropped),
+        all in one transaction. Two collectors creating the same stream at
+        once thus end with one stream, and both use its id.
+        """
+        name = collection.name
+        found: dict[tuple[str, ...], int] = {}
+        missing = []
+        # In key order, so that two processes inserting overlapping sets take
+        # the unique index's locks in the same order and cannot deadlock.
+        for key in sorted(set(keys)):
+            cached = self._ids.get((name, key))
+            if cached is None:
+                missing.append(key)
+            else:
+                found[key] = cached
+        if not missing:
+            return found
+        with self._lock:
+            for index in range(0, len(missing), KEYS_PER_STATEMENT):
+                chunk = missing[index : index + KEYS_PER_STATEMENT]
+                with self.sessions.begin() as session:
+                    connection = session.connection()
+                    known = self._find_many(connection, collection, chunk)
+                    new = [key for key in chunk if key not in known]
+                    if new:
+                        known.update(self._create_many(connection, collection, new))
+                for key, stream_id in known.items():
+                    self._ids[(name, key)] = stream_id
+                found.update(known)
+        return found
+
+    def _find_many(
+        self, connection: Connection, collection: Collection, keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], int]:
+        if connection.dialect.name == "postgresql":
+            # Arrays as parameters: one statement text per collection, which
+            # PostgreSQL plans and SQLAlchemy compiles once, whatever the keys.
+            statement, names = _pg_statements(collection)["find"], collection.property_names
+            found = connection.execute(statement, _key_arrays(names, keys))
+        else:
+            table = property_table(collection)
+            columns = [table.c[name] for name in collection.property_names]
+            found = connection.execute(
+                select(table.c.stream_id, *columns).where(tuple_(*columns).in_(keys))
+            )
+        return {tuple(row[1:]): row[0] for row in found}
+
+    def _create_many(
+        self, connection: Connection, collection: Collection, keys: Sequence[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], int]:
+        collection_id = self.collection_id(collection)
+        streams = Stream.__table__
+        names = collection.property_names
+        if connection.dialect.name == "postgresql":
+            statements = _pg_statements(collection)
+            ids = list(
+                connection.scalars(
+                    statements["streams"], {"collection_id": collection_id, "count": len(keys)}
+                )
+            )
+            # In the keys' order (sorted): see `stream_ids_for_keys`.
+            found = connection.execute(
+                statements["create"], {"ids": ids, **_key_arrays(names, keys)}
+            )
+        else:
+            ids = list(
+                connection.scalars(
+                    streams.insert()
+                    .values([{"collection_id": collection_id}] * len(keys))
+                    .returning(streams.c.stream_id)
+                )
+            )
+            table = property_table(collection)
+            found = connection.execute(
+                sqlite.insert(table)
+                .values(
+                    [
+                        {"stream_id": stream_id, **dict(zip(names, key, strict=True))}
+                        for stream_id, key in zip(ids, keys, strict=True)
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=list(names))
+                .returning(table.c.stream_id, *(table.c[name] for name in names))
+            )
+        created = {tuple(row[1:]): row[0] for row in found}
+        if len(created) < len(keys):
+            # Another process created some of these streams first (the insert
+            # waited for its commit): drop our rows for them and take its ids.
+            unused = set(ids) - set(created.values())
+            connection.execute(streams.delete().where(streams.c.stream_id.in_(sorted(unused))))
+            taken = [key for key in keys if key not in created]
+            winners = self._find_many(connection, collection, taken)
+            if len(winners) < len(taken):
+                raise StoreUnavailable(
+                    f"{collection.name}: {len(taken) - len(winners)} streams neither created "
+                    "nor found"
+                )
+            created.update(winners)
+        return created
+
     def _find(self, collection: Collection, key: tuple[str, ...]) -> int | None:
         table = property_table(collection)
         query = select(table.c.stream_id).where(
@@ -172,6 +330,29 @@ class StreamRegistry:
         """Widen each stream's first/last timestamps to include (earliest, latest)."""
         if not spans:
             return
+        ordered = sorted(spans.items())
+        if self.sessions.kw["bind"].dialect.name == "postgresql":
+            # One statement for every stream: executemany would be a round
+            # trip, and a statement for PostgreSQL to plan, per stream.
+            with self.sessions.begin() as session:
+                session.connection().execute(
+                    text(
+                        "UPDATE streams SET "
+                        "first_timestamp = LEAST(COALESCE(first_timestamp, t.lo), t.lo), "
+                        "last_timestamp = GREATEST(COALESCE(last_timestamp, t.hi), t.hi) "
+                        "FROM unnest(CAST(:sids AS integer[]), CAST(:los AS bigint[]), "
+                        "CAST(:his AS bigint[])) AS t(sid, lo, hi) "
+                        "WHERE streams.stream_id = t.sid AND (first_timestamp IS NULL "
+                        "OR last_timestamp IS NULL OR first_timestamp > t.lo "
+                        "OR last_timestamp < t.hi)"
+                    ),
+                    {
+                        "sids": [sid for sid, _ in ordered],
+                        "los": [lo for _, (lo, _) in ordered],
+                        "his": [hi for _, (_, hi) in ordered],
+                    },
+                )
+            return
         table = Stream.__table__
         first, last = bindparam("first"), bindparam("last")
         statement = (
@@ -193,7 +374,7 @@ class StreamRegistry:
         with self.sessions.begin() as session:
             session.connection().execute(
                 statement,
-                [{"sid": sid, "first": lo, "last": hi} for sid, (lo, hi) in sorted(spans.items())],
+                [{"sid": sid, "first": lo, "last": hi} for sid, (lo, hi) in ordered],
             )
 
     def get(self, stream_id: int) -> StreamInfo:

@@ -303,10 +303,10 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
 def stored_in_influx(services: Services) -> int:
     """Raw ICMP rows in the InfluxDB store, counted by the server."""
     store = services.timeseries
-    result = store.backend.client.query(
-        f'SELECT count("results") FROM "{store.backend.database}"."raw"."amp-icmp"', epoch="s"
+    points = store.backend.client.points(
+        f'SELECT count("results") FROM "{store.backend.database}"."raw"."amp-icmp"'
     )
-    return sum(point["count"] for point in result.get_points())
+    return sum(point["count"] for point in points)
 
 
 class TcpProxy:

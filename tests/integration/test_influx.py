@@ -54,10 +54,8 @@ def test_schema_setup_is_idempotent(influx_services) -> None:  # type: ignore[no
     upgrade_all(influx_services)
     upgrade_all(influx_services)
     store = influx_services.timeseries
-    policies = {
-        p["name"]: p
-        for p in store.backend.client.get_list_retention_policies(store.backend.database)
-    }
+    shown = store.backend.client.points(f'SHOW RETENTION POLICIES ON "{store.backend.database}"')
+    policies = {p["name"]: p for p in shown}
     assert policies["raw"]["default"] is True
     assert policies["raw"]["duration"] == "2h0m0s"
     assert policies["rollups"]["duration"] == "0s"
@@ -68,11 +66,9 @@ def test_rows_are_tagged_with_stream_and_properties(influx_services) -> None:  #
     now = int(time.time())
     influx_services.timeseries.write(ICMP, [_row(stream_id, now - 60, 20_000)], tags)
     store = influx_services.timeseries
-    keys = {p["tagKey"] for p in store.backend._query('SHOW TAG KEYS FROM "amp-icmp"').get_points()}
+    keys = {p["tagKey"] for p in store.backend.client.points('SHOW TAG KEYS FROM "amp-icmp"')}
     assert keys == {"stream", "source", "destination", "family", "packet_size"}
-    values = store.backend._query(
-        'SHOW TAG VALUES FROM "amp-icmp" WITH KEY = "destination"'
-    ).get_points()
+    values = store.backend.client.points('SHOW TAG VALUES FROM "amp-icmp" WITH KEY = "destination"')
     assert [v["value"] for v in values] == ["amp b,c"]
 
 
@@ -166,9 +162,7 @@ def test_percentile_list_gives_min_and_max_so_a_graph_reads_neither(influx_servi
     store.process_rollups()
     stored = [
         json.loads(point["rtts_q"])
-        for point in store.backend.client.query(
-            'SELECT "rtts_q" FROM "rollups"."amp-icmp_300"', database=store.backend.database
-        ).get_points()
+        for point in store.backend.client.points('SELECT "rtts_q" FROM "rollups"."amp-icmp_300"')
     ]
     values = sorted(v for rtts in wide for v in rtts)
     assert [len(numbers) for numbers in stored] == [5, 22]
@@ -205,16 +199,12 @@ def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) 
     store.process_rollups()
     fields = {
         point["fieldKey"]: point["fieldType"]
-        for point in store.backend.client.query(
-            'SHOW FIELD KEYS FROM "rollups"."amp-icmp_300"', database=store.backend.database
-        ).get_points()
+        for point in store.backend.client.points('SHOW FIELD KEYS FROM "rollups"."amp-icmp_300"')
     }
     assert fields["rtts_q"] == "string"
     assert not any(name.startswith("rtts_p") for name in fields)
     # Five values are shorter than their 20 percentiles, and give them back exactly.
-    (stored,) = store.backend.client.query(
-        'SELECT "rtts_q" FROM "rollups"."amp-icmp_300"', database=store.backend.database
-    ).get_points()
+    (stored,) = store.backend.client.points('SELECT "rtts_q" FROM "rollups"."amp-icmp_300"')
     assert stored["rtts_q"] == "[" + ",".join(str(rtt) for rtt in rtts) + "]"
     result = store.aggregate(
         ICMP,
