@@ -1,19 +1,27 @@
-"""ampweb: the Pyramid web app (pages, JSON/CSV API, health and metrics)."""
+"""ampweb: the Pyramid web app (pages, JSON/CSV API, health and metrics).
+
+Pyramid and ampy are imported when the app is built, not with the package:
+nntsc processes load `ampweb.accounts.models` (the accounts' tables, through
+the ``nntsc.tables`` entry point) without the web framework.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pyramid.config import Configurator
-from pyramid.router import Router
-
-from ampweb.settings import resolve_settings
-from ampy import Ampy
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.router import Router
 
 
 def configure(settings: Mapping[str, Any]) -> Configurator:
     """The composition root: every part of the app, in the order they depend on each other."""
+    from pyramid.config import Configurator
+
+    from ampweb.settings import resolve_settings
+    from ampy import Ampy
+
     # Environment overrides (AMPWEB_TRUSTED_PROXIES, ...) win over the ini file.
     config = Configurator(settings=resolve_settings(settings))
     # The query library, built once from the same settings as the collector.

@@ -53,6 +53,9 @@ MAX_PAGESIZE = 1000
 TOKEN_PREFIX = "nntsc_"  # noqa: S105 (a marker, not a secret)
 #: How many characters of a token are kept in clear, to tell tokens apart.
 TOKEN_DISPLAY_LENGTH = 12
+#: New users start at a random session generation below this (it fits a 32-bit integer
+#: with room for revoking).
+SESSION_GENERATIONS = 1 << 30
 #: A token's `last_used` is written at most this often (seconds), so that a
 #: busy script does not turn every read into a write.
 LAST_USED_RESOLUTION = 60
@@ -229,6 +232,9 @@ class UserRegistry:
             check_flag(enabled, "enabled"),
             int(time.time()),
             password is not None,
+            # Random, so that a session of a deleted user never fits a new user of
+            # the same name (each session remembers the generation it began in).
+            secrets.randbelow(SESSION_GENERATIONS) + 1,
         )
         password_hash = "" if password is None else self.hasher.hash(check_password(password))
         try:
@@ -244,6 +250,7 @@ class UserRegistry:
                         roles=list(user.roles),
                         enabled=user.enabled,
                         created=user.created,
+                        session_generation=user.session_generation,
                     )
                 )
         except IntegrityError:

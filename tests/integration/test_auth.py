@@ -501,6 +501,20 @@ def test_revoked_sessions_end_at_once(app: webtest.TestApp, sql_url: str) -> Non
     app.get("/admin/sites", status=200)
 
 
+def test_a_session_does_not_outlive_its_user(app: webtest.TestApp, sql_url: str) -> None:
+    """A user deleted and made again under the same name does not inherit the old sessions."""
+    login(app, "editor")
+    app.get("/admin/sites", status=200)
+    services = make_services(sql_url)
+    try:
+        users = UserRegistry(services.sessionmaker)
+        users.delete_user("editor")
+        users.create_user("editor", PASSWORD, ["editconfig"])
+    finally:
+        services.close()
+    app.get("/admin/sites", status=303)
+
+
 @pytest.mark.parametrize(
     ("username", "expected"),
     [

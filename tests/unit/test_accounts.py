@@ -161,8 +161,12 @@ def test_tokens_are_kept_as_hashes_and_verified(users: UserRegistry, sessions) -
         record = session.scalars(select(ApiToken)).one()
     assert record.token_hash == hash_token(token)
     assert token not in record.token_hash
+    alice = users.get_user("alice")
     assert users.verify_token(token) == UserInfo(
-        "alice", roles=("viewdata",), created=users.get_user("alice").created
+        "alice",
+        roles=("viewdata",),
+        created=alice.created,
+        session_generation=alice.session_generation,
     )
     assert users.list_tokens("alice")[0].last_used is not None
     for wrong in (token + "x", token[:-1], "nntsc_", "Bearer " + token, ""):
@@ -202,10 +206,11 @@ def test_deleting_a_user_deletes_their_tokens(users: UserRegistry, sessions) -> 
 
 
 def test_revoke_sessions_raises_the_generation(users: UserRegistry) -> None:
-    assert users.create_user("alice", PASSWORD).session_generation == 0
-    assert users.revoke_sessions("alice").session_generation == 1
-    assert users.revoke_sessions("alice").session_generation == 2
-    assert users.authenticate("alice", PASSWORD).session_generation == 2
+    start = users.create_user("alice", PASSWORD).session_generation
+    assert start == users.get_user("alice").session_generation > 0
+    assert users.revoke_sessions("alice").session_generation == start + 1
+    assert users.revoke_sessions("alice").session_generation == start + 2
+    assert users.authenticate("alice", PASSWORD).session_generation == start + 2
     with pytest.raises(UnknownUser):
         users.revoke_sessions("nobody")
     with pytest.raises(BadValue):

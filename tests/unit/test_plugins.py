@@ -66,3 +66,31 @@ def test_nntsc_offers_the_user_commands_of_ampweb() -> None:
     unknown = CliRunner().invoke(cli, ["no-such-command"])
     assert unknown.exit_code == 2
     assert "No such command" in unknown.output
+
+
+def test_a_nntsc_process_writes_rows_that_refer_to_plug_in_tables(tmp_path: Path) -> None:
+    """Event filters name a user: a process without the web app still resolves that foreign key."""
+    from ampweb.accounts import UserRegistry
+    from tests.conftest import make_services
+
+    url = f"sqlite:///{tmp_path}/nntsc.sqlite"
+    services = make_services(url)
+    try:
+        UserRegistry(services.sessionmaker).create_user("alice", None, ["viewdata"])
+    finally:
+        services.close()
+    code = (
+        "import sys\n"
+        "from nntsc.config import Services\n"
+        "from nntsc.events.models import EventFilter\n"
+        f"services = Services.from_settings({{'nntsc.sql_url': {url!r}}}, environ={{}})\n"
+        "with services.sessionmaker.begin() as session:\n"
+        "    session.add(EventFilter(username='alice', name='mine', filter={}, created=1,"
+        " updated=1))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pyramid', 'ampy'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
