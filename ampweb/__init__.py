@@ -19,6 +19,7 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     """The composition root: every part of the app, in the order they depend on each other."""
     from pyramid.config import Configurator
 
+    from ampweb import words
     from ampweb.settings import resolve_settings
     from ampy import Ampy
 
@@ -34,6 +35,13 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     config.include("pyramid_jinja2")
     config.add_jinja2_renderer(".jinja2")
     config.add_jinja2_search_path("ampweb:templates", name=".jinja2")
+
+    def add_filters() -> None:
+        # Counted nouns and articles ("1 server", "an AS path"), as the scripts make them.
+        config.get_jinja2_environment(".jinja2").filters.update(words.FILTERS)
+
+    # After the renderer's own action has made the environment.
+    config.action(None, add_filters, order=10_000)
     max_age = int(config.get_settings().get("ampweb.static_max_age", 3600))
     config.add_static_view("static", "ampweb:static", cache_max_age=max_age)
     # Who is asking and what they may do: sessions, API tokens, roles, CSRF.

@@ -297,3 +297,24 @@ def test_axis_stops_below_an_outlier_and_marks_it(
     assert " to " in title, title
     assert not title.startswith("Last")
     assert watched.problems == []
+
+
+def test_dialog_titles_read_as_english(server: Any, watched: Any) -> None:
+    """ "Add an AS path length series", not "Add a as path length series"."""
+    page = watched.page
+    page.goto(f"{server.url}/")
+    expected = {
+        "as-path": "Add an AS path length series",
+        "http": "Add an HTTP series",
+        "latency": "Add a latency series",
+        "jitter": "Add a UDP jitter series",
+        "fileops": "Add a file operations series",
+    }
+    for style, title in expected.items():
+        page.click(f'[data-add-series="{style}"]')
+        dialog = page.locator("dialog#add-series")
+        dialog.wait_for(state="visible")
+        assert dialog.locator(".dialog-title").inner_text() == title
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="hidden")
+    assert watched.problems == []

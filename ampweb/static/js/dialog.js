@@ -10,6 +10,7 @@
 
 import { fetchJSON, postJSON, withParams } from "./lib/api.js";
 import TomSelect from "./lib/tomselect.js";
+import { sentenceCase, withArticle } from "./lib/words.js";
 
 const PAGESIZE = 30;
 const SPLIT_TITLES = { FAMILY: "Address family", DIRECTION: "Direction" };
@@ -329,7 +330,7 @@ export function openDialog({ style, viewId = null, styles, range = null }) {
   state.range = range ? [...range] : null;
   state.collections = info.collections;
   if (!state.active || !state.collections.includes(state.active)) state.active = state.collections[0];
-  el.title.textContent = `Add a ${info.title.toLowerCase()} series`;
+  el.title.textContent = `Add ${withArticle(sentenceCase(info.title))} series`;
   dialog.dataset.style = style;
   renderTabs();
   renderLevels();

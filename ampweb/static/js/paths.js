@@ -12,6 +12,7 @@ import dagre from "../vendor/dagre/dagre.esm.js";
 import { rangeHighlightPlugin } from "./lib/plugins.js";
 import * as R from "./lib/range.js";
 import { DAY, formatRange, formatSpan, formatUTC } from "./lib/time.js";
+import { counted, plural } from "./lib/words.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SUMMARY_HEIGHT = 150;
@@ -364,7 +365,7 @@ function drawHopGraph(answer) {
   const paths = line ? line.paths : [];
   $("detail-empty").hidden = paths.length > 0;
   $("paths-count").textContent = line
-    ? `${paths.length} distinct path${paths.length === 1 ? "" : "s"} in ${line.observations} traceroute${line.observations === 1 ? "" : "s"}`
+    ? `${counted(paths.length, "distinct path")} in ${counted(line.observations, "traceroute")}`
     : "";
   container.hidden = paths.length === 0;
   if (!paths.length) return;
@@ -448,11 +449,11 @@ function drawHopGraph(answer) {
   const byEdge = new Map([...edges.values()].map((e) => [e.key, e]));
   const describeNode = (n) => {
     const hops = [...n.hops].sort((a, b) => a - b).join(", ");
-    const seen = `on ${n.paths.size} of ${paths.length} paths, ${n.count} of ${total} traceroutes (${percent(n.count, total)})`;
-    if (n.kind === "source") return [`${n.label} (source)`, `${total} traceroutes in the period`];
+    const seen = `on ${n.paths.size} of ${counted(paths.length, "path")}, ${n.count} of ${counted(total, "traceroute")} (${percent(n.count, total)})`;
+    if (n.kind === "source") return [`${n.label} (source)`, `${counted(total, "traceroute")} in the period`];
     if (n.kind === "unreached") return [n.label, `the path ended without an answer from the destination`, seen];
-    if (n.kind === "silent") return [`no reply at hop ${hops}`, seen];
-    return [n.address, `${asName(n.asn)}${n.destination ? ` · destination ${line.destination}` : ""}`, `hop ${hops}`, seen];
+    if (n.kind === "silent") return [`no reply at ${plural("hop", n.hops.size)} ${hops}`, seen];
+    return [n.address, `${asName(n.asn)}${n.destination ? ` · destination ${line.destination}` : ""}`, `${plural("hop", n.hops.size)} ${hops}`, seen];
   };
   const nodeName = (id) => {
     const n = byNode.get(id);
@@ -465,8 +466,8 @@ function drawHopGraph(answer) {
     const e = byEdge.get(target.dataset.key);
     showTooltip(event, [
       `${nodeName(e.from)} → ${nodeName(e.to)}`,
-      `${e.count} of ${total} traceroutes (${percent(e.count, total)})`,
-      `on ${e.paths.size} of ${paths.length} paths`,
+      `${e.count} of ${counted(total, "traceroute")} (${percent(e.count, total)})`,
+      `on ${e.paths.size} of ${counted(paths.length, "path")}`,
     ]);
   });
   svg.addEventListener("mouseleave", hideTooltip);
@@ -485,7 +486,7 @@ function drawHopGraph(answer) {
       element("td", {}, String(index + 1)),
       element("td", {}, String(path.count)),
       element("td", {}, percent(path.count, total)),
-      element("td", { class: "hops-cell", title: hops }, `${path.length} hops`),
+      element("td", { class: "hops-cell", title: hops }, counted(path.length, "hop")),
       element("td", {}, path.reached ? "yes" : "no"),
       element("td", {}, formatUTC(path.first_seen)),
       element("td", {}, formatUTC(path.last_seen)),
@@ -570,8 +571,8 @@ function drawRainbow(answer) {
       rect.dataset.tip = JSON.stringify([
         asName(asn),
         count === 1 ? `hop ${hop + 1}` : `hops ${hop + 1}–${hop + count}`,
-        `${formatUTC(segment.first)} → ${formatUTC(segment.last)} UTC, ${segment.count} traceroute${segment.count === 1 ? "" : "s"}`,
-        `path ${segment.path_id}: ${path.length} AS hops, ${path.hop_count} IP hops`,
+        `${formatUTC(segment.first)} → ${formatUTC(segment.last)} UTC, ${counted(segment.count, "traceroute")}`,
+        `path ${segment.path_id}: ${counted(path.length, "AS hop")}, ${counted(path.hop_count, "IP hop")}`,
       ]);
       bands.append(rect);
       hop += count;

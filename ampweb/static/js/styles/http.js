@@ -2,6 +2,7 @@
 // percentiles) and page size (dotted, right axis), per line.
 
 import { bytes, ms, short } from "../lib/format.js";
+import { counted } from "../lib/words.js";
 
 export default {
   scales: {
@@ -28,9 +29,9 @@ export default {
     const size = data.columns.bytes;
     if (duration?.[i] == null) return "—";
     let text = `${ms(duration[i])}, ${bytes(size?.[i])}`;
-    if (objects?.[i] != null) text += `, ${short(objects[i])} objects`;
-    if (servers?.[i] != null) text += ` from ${short(servers[i])} servers`;
-    if (failed?.[i]) text += `, ${short(failed[i])} failed`;
+    if (objects?.[i] != null) text += `, ${counted(+short(objects[i]), "object")}`;
+    if (servers?.[i] != null) text += ` from ${counted(+short(servers[i]), "server")}`;
+    if (failed?.[i]) text += `, ${counted(+short(failed[i]), "object")} failed`;
     return text;
   },
   key: [{ swatch: null, text: "solid: time to fetch the page (left) · dotted: page size (right) · band: percentiles of the fetch time" }],

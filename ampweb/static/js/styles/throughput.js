@@ -2,6 +2,7 @@
 // of their own, upload dashed), with the bin's min–max as a light band.
 
 import { bytes, mbits } from "../lib/format.js";
+import { counted } from "../lib/words.js";
 
 const isUpload = (line) => /upload|\bout\b/i.test(line.label || "");
 
@@ -28,7 +29,7 @@ export default {
     const { rate, min, max, tests, bytes: sent } = data.columns;
     if (rate?.[i] == null) return "—";
     let text = mbits(rate[i]);
-    if (tests?.[i] > 1) text += ` (${mbits(min[i])}–${mbits(max[i])}, ${tests[i]} tests)`;
+    if (tests?.[i] > 1) text += ` (${mbits(min[i])}–${mbits(max[i])}, ${counted(tests[i], "test")})`;
     if (sent?.[i] != null) text += `, ${bytes(sent[i])}`;
     return text;
   },
