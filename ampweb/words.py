@@ -67,9 +67,7 @@ def with_article(phrase: str) -> str:
 def sentence_case(title: str) -> str:
     """A title inside a sentence: ``"Latency"`` -> ``"latency"``; acronyms stay (``"AS path"``)."""
     first, _, rest = title.partition(" ")
-    if len(first) > 1 and first[1:].islower():
-        first = first.lower()
-    elif len(first) == 1:
+    if len(first) == 1 or first[1:].islower():
         first = first.lower()
     return f"{first} {rest}" if rest else first
 
