@@ -94,9 +94,10 @@ def gunicorn_server(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, Pa
             if process.poll() is not None:
                 pytest.fail(f"gunicorn exited {process.returncode}:\n{process.stdout.read()}")
             try:
-                requests.get(f"{url}/login", timeout=5)
+                # Listening comes before the workers have loaded the app: wait for an answer.
+                requests.get(f"{url}/login", timeout=30)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline:
                     pytest.fail(f"nothing listens on {url}, the ini's [server:main]")
                 time.sleep(0.3)
