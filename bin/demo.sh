@@ -25,6 +25,11 @@ if [ ! -f "$marker" ]; then
     "$bin/python" -m nntsc.demo.busy_host --absolute --rate 50 --lines 1080000 \
         --start "$(( $(date +%s) - 6 * 3600 ))" > "$log" 2>/dev/null
     "$bin/nntsc" import sysdig -c "$ini" --host demo-host "$log"
+    # Events: the detectors run over the loaded week (its planted level
+    # shifts, loss bursts and path changes), so that the event API shows
+    # events and their groups at once (docs/events.md).
+    echo "Detecting events in the loaded history..."
+    "$bin/nntsc" events detect -c "$ini" --start "$(( $(date +%s) - 8 * 86400 ))"
     touch "$marker"
 else
     echo "Demo data already loaded ($marker); delete it to load again."

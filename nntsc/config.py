@@ -45,6 +45,8 @@ DEFAULTS = {
     # Where rows beyond the retentions are expired: a thread of the web app
     # (the embedded default, which runs no Celery worker) or the Celery beat.
     "nntsc.expiry": "in_process",
+    # Where event groups are pruned every minute: the same choice (docs/events.md).
+    "nntsc.event_pruning": "in_process",
 }
 
 #: Values of ``nntsc.expiry`` (as of ``nntsc.event_pruning``).
@@ -196,6 +198,21 @@ class Services:
         return positive_seconds(self.settings, "nntsc.retention_period", RETENTION_PERIOD)
 
     def start_background(self) -> None:
+        """Start this process's periodic jobs, where they are its job: expiry, event pruning.
+
+        The pruning of event groups (`nntsc.events.tasks`) runs on a thread
+        of this process every minute with ``nntsc.event_pruning =
+        in_process`` (the default), and is left to the Celery beat with
+        ``celery``. Expiry: see `_start_expiry`. The threads stop at `close`.
+        """
+        self._start_expiry()
+        from nntsc.events.tasks import start_in_process_pruning
+
+        pruner = start_in_process_pruning(self)
+        if pruner is not None:
+            self._closers.append(pruner.stop)
+
+    def _start_expiry(self) -> None:
         """Start the expiry of rows beyond the retentions in this process, if it is its job.
 
         With ``nntsc.expiry = in_process`` (the default, for the embedded

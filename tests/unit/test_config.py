@@ -145,8 +145,30 @@ def test_no_retention_thread_without_a_retention_or_under_celery(tmp_path):
         {"nntsc.expiry": "celery", "nntsc.raw_retention": "1d"},
     ):
         services = Services.from_settings(
-            {"nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite"} | settings, environ={}
+            {"nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite", "nntsc.event_pruning": "celery"}
+            | settings,
+            environ={},
         )
         services.start_background()
         assert services._closers == []
         services.close()
+
+
+def test_event_pruning_runs_in_process_unless_celery_does_it(tmp_path):
+    from nntsc.events.tasks import PeriodicPruner
+
+    settings = {"nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite"}
+    services = Services.from_settings(settings, environ={})
+    services.start_background()
+    (stop,) = services._closers
+    assert isinstance(stop.__self__, PeriodicPruner)
+    assert stop.__self__._thread.is_alive()
+    services.close()
+    assert stop.__self__._thread is None
+    celery = Services.from_settings(settings | {"nntsc.event_pruning": "celery"}, environ={})
+    celery.start_background()
+    assert celery._closers == []
+    with pytest.raises(ConfigurationError, match=r"nntsc\.event_pruning"):
+        Services.from_settings(
+            settings | {"nntsc.event_pruning": "cron"}, environ={}
+        ).start_background()
