@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 INI    ?= development.ini
 
 .DEFAULT_GOAL := help
-.PHONY: help venv schema demo demo-data serve test test-unit services lint format bench clean protos
+.PHONY: help venv schema migration demo demo-data serve test test-unit services lint format bench clean protos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,10 @@ venv: $(BIN)/nntsc $(COMPILED_STAMP) ## Create the virtualenv and install the pr
 schema: venv ## Create or migrate the schema of the stores named in INI (default development.ini)
 	$(BIN)/nntsc db upgrade -c $(INI)
 
+migration: venv ## Write the next migration from the models: make migration MSG="what it changes"
+	@test -n "$(MSG)" || { echo 'usage: make migration MSG="what it changes"' >&2; exit 2; }
+	$(BIN)/nntsc db revision -m "$(MSG)"
+
 demo: venv ## Set up the embedded default, load the simulated AMP mesh once, serve on 127.0.0.1:6543
 	bin/demo.sh $(BIN) $(INI)
 
@@ -40,6 +44,7 @@ services: ## Install (as root, when missing) and start PostgreSQL, Redis, Rabbit
 
 test: venv services ## Everything the tests need, then the whole suite (unit, integration, browser)
 	$(BIN)/ruff check .
+	$(BIN)/nntsc db check
 	$(BIN)/pytest -q
 
 test-unit: venv ## Only the tests that need no server
