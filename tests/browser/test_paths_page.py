@@ -123,3 +123,36 @@ def test_as_path_page(live_server: Any, watched: Any, group: str, artifacts: Pat
     page.wait_for_url(re.compile(rf"/view/as-path/{view_id}/\d+/{end}$"), timeout=TIMEOUT_MS)
     page.wait_for_selector(READY, state="attached", timeout=TIMEOUT_MS)
     assert watched.problems == []
+
+
+def test_path_map_fits_and_rows_open_their_path(
+    live_server: Any, watched: Any, group: str, artifacts: Path
+) -> None:
+    view_id = create_view(live_server, "traceroute", group)
+    page = watched.page
+    page.set_viewport_size({"width": 1280, "height": 700})
+    page.goto(f"{live_server.url}/view/traceroute/{view_id}/{live_server.start}/{live_server.end}")
+    page.wait_for_selector(READY, state="attached", timeout=TIMEOUT_MS)
+    box = page.locator("#hop-graph")
+    # The box is as tall as the map: nothing is hidden below its edge.
+    assert box.evaluate("el => el.scrollHeight <= el.clientHeight + 1")
+    svg_height = float(page.locator("#hop-graph svg").get_attribute("height"))
+    assert box.evaluate("el => el.clientHeight") >= svg_height
+    rows = page.locator("#paths-table tbody tr")
+    index = min(1, rows.count() - 1)
+    row = rows.nth(index)
+    row.click()
+    assert row.get_attribute("aria-selected") == "true"
+    assert box.get_attribute("data-focused") == str(index)
+    assert "is-focused" in box.get_attribute("class")
+    assert page.locator("#hop-graph .is-on").count() >= 2
+    # It stays open when the pointer leaves the table, and shows in the screenshot.
+    page.mouse.move(5, 5)
+    assert box.get_attribute("data-focused") == str(index)
+    page.screenshot(path=str(artifacts / "paths-opened.png"), full_page=True)
+    # Enter on the row closes it again.
+    row.focus()
+    page.keyboard.press("Enter")
+    assert row.get_attribute("aria-selected") == "false"
+    assert box.get_attribute("data-focused") == ""
+    assert watched.problems == []

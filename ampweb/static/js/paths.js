@@ -472,15 +472,26 @@ function drawHopGraph(answer) {
   });
   svg.addEventListener("mouseleave", hideTooltip);
 
-  // The table of paths; hovering a row shows that path alone in the graph.
+  // The table of paths: hovering a row previews that path alone in the graph;
+  // clicking it (or Enter) opens it: the path stays highlighted, its row marked
+  // and the map scrolled to it, until it is clicked again or another is opened.
+  let opened = null;
   const focus = (index) => {
     container.classList.toggle("is-focused", index !== null);
+    container.dataset.focused = index === null ? "" : String(index);
     for (const item of [...nodes.values(), ...edges.values()]) {
       item.element.classList.toggle("is-on", index !== null && item.paths.has(index));
     }
   };
+  const rows = [];
+  const open = (index) => {
+    opened = opened === index ? null : index;
+    rows.forEach((row, k) => row.setAttribute("aria-selected", String(k === opened)));
+    focus(opened);
+    if (opened !== null) container.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  };
   paths.forEach((path, index) => {
-    const row = element("tr");
+    const row = element("tr", { tabindex: "0", "aria-selected": "false", title: "Show this path in the map" });
     const hops = path.hops.map((h) => h.address || "*").join(" › ");
     row.append(
       element("td", {}, String(index + 1)),
@@ -492,7 +503,15 @@ function drawHopGraph(answer) {
       element("td", {}, formatUTC(path.last_seen)),
     );
     row.addEventListener("mouseenter", () => focus(index));
-    row.addEventListener("mouseleave", () => focus(null));
+    row.addEventListener("mouseleave", () => focus(opened));
+    row.addEventListener("click", () => open(index));
+    row.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        open(index);
+      }
+    });
+    rows.push(row);
     tbody.append(row);
   });
 }
