@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from nntsc.sysdig.actions import Action
     from nntsc.sysdig.importer import ImportSummary
+    from nntsc.sysdig.reader import ReadStats
 
 
 def load_settings(path: str) -> dict[str, str]:
@@ -506,21 +507,26 @@ def import_sysdig(
         sys.exit(1)
 
 
+def _counted(count: int, noun: str) -> str:
+    """``1 line``, ``2 lines``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _import_problem(summary: ImportSummary, max_rejects: tuple[float, bool]) -> str | None:
     """Why an import of sysdig logs failed, or ``None`` if it did not."""
     limit, percent = max_rejects
     rejected = summary.rejected
     if summary.rows == 0:
         return (
-            f"nothing imported: {summary.lines} lines, {summary.events} events, "
-            f"{rejected} lines rejected"
+            f"nothing imported: {_counted(summary.lines, 'line')}, "
+            f"{_counted(summary.events, 'event')}, {_counted(rejected, 'line')} rejected"
         )
     allowed = limit * (summary.events + rejected) / 100 if percent else limit
     if rejected > allowed:
         shown = f"{limit:g}%" if percent else f"{limit:g}"
         return (
-            f"{rejected} of {summary.events + rejected} event lines rejected, more than "
-            f"--max-rejects {shown} allows"
+            f"{rejected} of {_counted(summary.events + rejected, 'event line')} rejected, "
+            f"more than --max-rejects {shown} allows"
         )
     return None
 
@@ -587,6 +593,23 @@ def sysdig_patterns(
             f"{events.stats.rejected} lines rejected (lines {events.stats.rejected_text()})",
             err=True,
         )
+    _fail_without_events(file, file, events.stats)
+
+
+def _fail_without_events(shown: str, path: str, stats: ReadStats) -> None:
+    """Exit 1, saying why the first lines were rejected, when log `path` held no event."""
+    from nntsc.sysdig.reader import explain_rejections
+
+    if stats.events:
+        return
+    click.echo(
+        f"error: no sysdig events in {shown}: {_counted(stats.lines, 'line')}, "
+        f"{stats.rejected} rejected",
+        err=True,
+    )
+    for number, reason in explain_rejections(path, stats.rejected_lines):
+        click.echo(f"  {shown}:{number}: {reason}", err=True)
+    sys.exit(1)
 
 
 @sysdig_group.command("actions")
@@ -608,6 +631,7 @@ def sysdig_actions(file: str, date: datetime.datetime | None, as_json: bool, sum
     if as_json and summary:
         raise click.UsageError("--json and --summary are alternatives")
     spool = None
+    shown = file
     if file == "-" and not (as_json or summary):
         # Rewriting reads the log twice; standard input is kept in a file first.
         spool = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)  # noqa: SIM115
@@ -636,6 +660,7 @@ def sysdig_actions(file: str, date: datetime.datetime | None, as_json: bool, sum
                 f"{events.stats.rejected} lines rejected (lines {events.stats.rejected_text()})",
                 err=True,
             )
+        _fail_without_events(shown, file, events.stats)
     finally:
         if spool is not None:
             os.unlink(spool.name)

@@ -111,3 +111,19 @@ def test_a_bad_max_rejects_is_a_usage_error(ini: Path, limit: str) -> None:
 )
 def test_rejection_reasons(line: str, reason: str) -> None:
     assert rejection_reason(line).startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "command", [["sysdig", "patterns"], ["sysdig", "actions"], ["sysdig", "actions", "--summary"]]
+)
+def test_looking_into_a_log_without_events_fails(command: list[str], tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.log"
+    garbage.write_text("hello world\nnot an event either\n")
+    result = CliRunner().invoke(main, [*command, str(garbage)])
+    assert result.exit_code == 1, result.output
+    assert f"error: no sysdig events in {garbage}: 2 lines, 2 rejected" in result.stderr
+    assert f"  {garbage}:1: not a sysdig event: 'hello world'" in result.stderr
+    piped = CliRunner().invoke(main, [*command, "-"], input="hello world\n")
+    assert piped.exit_code == 1
+    assert "error: no sysdig events in -: 1 line, 1 rejected" in piped.stderr
+    assert CliRunner().invoke(main, [*command, str(HANDCOUNT)]).exit_code == 0
