@@ -1,0 +1,71 @@
+"""The rollup pass reads many streams at once (issue 17.5), with the same results."""
+
+from __future__ import annotations
+
+import time
+
+from nntsc.collections import Row
+from nntsc.collections import get as get_collection
+from nntsc.config import Services
+from nntsc.store.partials import Aggregation
+from nntsc.store.rollups import DAY, HOUR, READ_STREAMS
+
+ICMP = get_collection("amp-icmp")
+
+
+def test_a_pass_over_many_streams_reads_them_together(store_services: Services) -> None:
+    store = store_services.timeseries
+    tags = {}
+    for n in range(60):
+        props = {"source": "a", "destination": f"t{n}", "family": "ipv4", "packet_size": "84"}
+        tags[store_services.streams.stream_id(ICMP, props)] = props
+    # Ten in the morning three days ago: both hours in one day.
+    hour = int(time.time()) // DAY * DAY - 3 * DAY + 10 * HOUR
+    rows = [
+        Row(stream_id, hour + 60 * minute + HOUR * extra, _values(1000 * n + minute))
+        for n, stream_id in enumerate(tags)
+        for minute in range(60)
+        # Every third stream also has rows in the next hour: another range, read apart.
+        for extra in ((0, 1) if n % 3 == 0 else (0,))
+    ]
+    store.write(ICMP, rows, tags)
+    backend = store.backend
+    reads: list[tuple[str, int]] = []
+    for name in ("read_raw", "read_rollup"):
+        method = getattr(backend, name)
+
+        def counted(collection, ids, *args, _method=method, _name=name, **kwargs):  # type: ignore[no-untyped-def]
+            streams = ids if _name == "read_raw" else args[0]
+            reads.append((_name, len(streams)))
+            return _method(collection, ids, *args, **kwargs)
+
+        setattr(backend, name, counted)
+    assert store.process_rollups(now=hour + 2 * DAY) == 60 + 20 + 60
+    # Hours: two ranges (one hour, two hours); days: one.
+    assert sorted(reads) == [("read_raw", 20), ("read_raw", 40), ("read_rollup", 60)]
+    assert READ_STREAMS >= 60
+    for n, stream_id in enumerate(tags):
+        result = store.aggregate(
+            ICMP,
+            [stream_id],
+            hour,
+            hour + 2 * HOUR,
+            HOUR,
+            [Aggregation("n", "median", "count"), Aggregation("max", "median", "max")],
+            now=hour + 2 * DAY,
+        )
+        assert result.levels_read == ("rollup-3600",)
+        second = [60, 1000.0 * n + 59] if n % 3 == 0 else [None, None]
+        assert [row[1:] for row in result.rows] == [[60, 1000.0 * n + 59], second]
+
+
+def _values(rtt: int) -> dict:
+    return {
+        "median": float(rtt),
+        "min": rtt,
+        "max": rtt,
+        "loss": 0,
+        "results": 1,
+        "lossrate": 0.0,
+        "rtts": [rtt],
+    }
