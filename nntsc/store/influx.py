@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 RAW_POLICY = "raw"
 ROLLUP_POLICY = "rollups"
+#: Streams whose tag text one store keeps per collection (about 150 bytes each).
+MAX_TAG_TEXTS = 500_000
 #: Points per HTTP write request.
 WRITE_BATCH = 20_000
 #: Streams per query: keeps the InfluxQL text (a GET URL) a sensible size, about 12 kB.
@@ -80,26 +82,26 @@ def _field_formatter(collection: Collection) -> Callable[[Mapping[str, Any]], st
 
     Integers get the ``i`` suffix, floats stay floats (an int value of a
     float field is written without suffix, which InfluxDB reads as a float),
-    arrays become JSON strings; null values are left out.
+    arrays become JSON strings; null values are left out. The function is
+    generated with one statement per field (no loop over the declaration,
+    no test of the kind per value): it runs for every row ingested.
     """
-    fields = tuple((fld.name, fld.kind) for fld in collection.fields)
-
-    def format_fields(values: Mapping[str, Any]) -> str:
-        parts = []
-        get = values.get
-        for name, kind in fields:
-            value = get(name)
-            if value is None:
-                continue
-            if kind == "int":
-                parts.append(f"{name}={value if type(value) is int else int(value)}i")
-            elif kind == "float":
-                parts.append(f"{name}={float(value)!r}")
-            else:
-                parts.append(f'{name}="{_json_array(value)}"')
-        return ",".join(parts)
-
-    return format_fields
+    body = ["def format_fields(values):", "    get = values.get", "    parts = []"]
+    for fld in collection.fields:
+        if not fld.name.isidentifier() or not fld.name.isascii():
+            raise ValueError(f"field name {fld.name!r} is not an identifier")
+        body.append(f"    v = get({fld.name!r})")
+        body.append("    if v is not None:")
+        if fld.kind == "int":
+            body.append(f"        parts.append(f'{fld.name}={{v if type(v) is int else int(v)}}i')")
+        elif fld.kind == "float":
+            body.append(f"        parts.append(f'{fld.name}={{float(v)!r}}')")
+        else:
+            body.append(f"        parts.append(f'{fld.name}=\"{{json_array(v)}}\"')")
+    body.append("    return ','.join(parts)")
+    namespace: dict[str, Any] = {"json_array": _json_array}
+    exec("\n".join(body), namespace)  # noqa: S102 - our own declaration's names, checked above
+    return namespace["format_fields"]
 
 
 @functools.cache
@@ -143,6 +145,8 @@ class InfluxBackend(TimeseriesBackend):
         super().__init__(raw_retention, rollup_retention)
         self.client = client
         self.database = database
+        # Per collection, the tag text of streams written (see `line_protocol`).
+        self._tag_text: dict[str, dict[int, str]] = {}
 
     @property
     def late_retention(self) -> int | None:
@@ -259,24 +263,35 @@ class InfluxBackend(TimeseriesBackend):
         """Line-protocol lines for raw rows, and how many rows had no value to store."""
         measurement = collection.name.translate(_MEASUREMENT_ESCAPES)
         format_fields = _field_formatter(collection)
+        # A stream's tags never change (its properties are its key), and with
+        # many streams and few rows each, a batch sees most of its streams
+        # once: their text is kept across batches, not rebuilt per batch.
+        known = self._tag_text.setdefault(collection.name, {})
+        if len(known) > MAX_TAG_TEXTS:
+            known.clear()
         tag_text: dict[int, str] = {}
         lines = []
+        append = lines.append
         empty = 0
         for stream_id, timestamp, values in rows:
-            prefix = tag_text.get(stream_id)
-            if prefix is None:
-                properties = tags.get(stream_id, {})
-                prefix = f"{measurement},stream={stream_id}" + "".join(
-                    f",{_tag(name)}={_tag(properties[name])}"
-                    for name in sorted(properties)
-                    if properties[name] != ""
-                )
-                tag_text[stream_id] = prefix
+            text = tag_text.get(stream_id)
+            if text is None:
+                text = known.get(stream_id)
+                if text is None:
+                    properties = tags.get(stream_id, {})
+                    text = f",stream={stream_id}" + "".join(
+                        f",{_tag(name)}={_tag(properties[name])}"
+                        for name in sorted(properties)
+                        if properties[name] != ""
+                    )
+                    if properties:
+                        known[stream_id] = text
+                text = tag_text[stream_id] = measurement + text
             fields = format_fields(values)
             if not fields:
                 empty += 1
                 continue
-            lines.append(f"{prefix} {fields} {timestamp}")
+            append(f"{text} {fields} {timestamp}")
         return lines, empty
 
     def encode_raw(
