@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
@@ -86,6 +88,8 @@ def _encode(page_data: dict[str, Any]) -> str:
     return json.dumps(page_data).replace("<", "\\u003c")
 
 
+#: What a view style's name may be (it names a script file).
+VIEW_STYLE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 #: The view ids ampy makes (base32 of a digest); anything else cannot name a view.
 VIEW_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz234567")
 
@@ -167,6 +171,7 @@ def view_page(request: Request) -> dict[str, Any]:
         "title": _title(style),
         "view_url": view_url,
         "history_url": request.route_path("api.v1.view.history", view_id=view_id),
+        "style_module": _style_module(request, style),
         "views_url": request.route_path("api.v1.views"),
         "start": start,
         "end": end,
@@ -183,6 +188,17 @@ def view_page(request: Request) -> dict[str, Any]:
         "siblings": _siblings(style, styles),
         "page_data": _encode(page_data),
     }
+
+
+#: The graph styles' scripts: ``<style>.js`` draws a style; without one the page's generic drawing.
+STYLE_SCRIPTS = Path(__file__).parent.parent / "static" / "js" / "styles"
+
+
+def _style_module(request: Request, style: str) -> str | None:
+    """The URL of `style`'s own script, or None when it has none (style names are checked)."""
+    if not VIEW_STYLE_NAME.match(style) or not (STYLE_SCRIPTS / f"{style}.js").is_file():
+        return None
+    return request.static_path(f"ampweb:static/js/styles/{style}.js")
 
 
 def _legend_groups(legend: dict[str, Any]) -> list[dict[str, Any]]:

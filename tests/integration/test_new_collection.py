@@ -159,6 +159,8 @@ def test_a_view_of_it_has_a_graph_page_and_history(app: webtest.TestApp) -> None
     data = page_data(page)
     assert data["title"] == "Gauge readings"
     assert data["default_span"] == 6 * 3600
+    # No script of its own: the page draws it with the generic style.
+    assert data["style_module"] is None
     [line] = data["view"]["lines"]
     assert line["title"] == "site-a reads t2"
     history = app.get(data["history_url"], {"start": START, "end": END}).json

@@ -125,6 +125,9 @@ def test_every_style_renders_a_real_view(app: webtest.TestApp, style: str) -> No
     assert data["view"]["view_id"] == view_id
     assert data["view"]["lines"], "the view's group matches streams"
     assert data["history_url"] == f"/api/v1/views/{view_id}/history"
+    # The page loads its style's script when there is one (fileops draws generically).
+    own = None if style == "fileops" else f"/static/js/styles/{style}.js"
+    assert data["style_module"] == own
     assert 'id="detail-graph"' in response.text
     assert 'id="summary-graph"' in response.text
     assert "js/view.js" in response.text

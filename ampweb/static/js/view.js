@@ -19,14 +19,7 @@ import * as R from "./lib/range.js";
 import { formatSpan } from "./lib/time.js";
 import { EVENT as TZ_EVENT, formatRange, formatTime, timeTicks, tzDate, zoneName } from "./lib/timezone.js";
 import generic, { metricsOf } from "./styles/generic.js";
-import http from "./styles/http.js";
-import jitter from "./styles/jitter.js";
-import latency from "./styles/latency.js";
-import loss from "./styles/loss.js";
-import mos from "./styles/mos.js";
-import throughput from "./styles/throughput.js";
 
-const STYLES = { latency, loss, throughput, jitter, http, mos };
 const AXIS_COLOUR = "#4b5563";
 const GRID_COLOUR = "rgba(0, 0, 0, 0.07)";
 const LEFT_AXIS = 92; // both graphs share axis widths so their time axes line up
@@ -38,7 +31,8 @@ const EMPTY = { columns: {}, units: {}, x: [], binStart: [], binsize: 0, points:
 
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($("page-data").textContent);
-const style = STYLES[pageData.style] || generic;
+// The style's own module (styles/<style>.js) when the server found one, else the generic drawing.
+const style = pageData.style_module ? (await import(pageData.style_module)).default : generic;
 const lines = pageData.view.lines;
 const loadedAt = Date.now();
 /** The server's clock (page_data.now) moved on by the time the page has been open. */
