@@ -54,6 +54,7 @@ from pyramid.response import Response
 from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
+from sqlalchemy.exc import SQLAlchemyError
 
 from ampweb.accounts import BadCredentials, UnknownUser, UserInfo, UserRegistry
 from ampweb.accounts.secrets import SESSION_SECRET, shared_secret
@@ -334,9 +335,10 @@ def session_secret(
 class StoredSecretSessionFactory:
     """Signed cookie sessions whose key is the secret kept in the SQL database.
 
-    The key is read at the first request that uses a session rather than when
-    the app is built, so a worker starts even while the database is down (the
-    request then answers 503, as any other that needs the database).
+    The key is read when the app is built (`preload`), so that pages, error
+    pages included, keep their sessions through a later database outage; if
+    the database is down then, a worker starts anyway and reads the key at the
+    first request that uses a session (which answers 503 until it can).
     """
 
     def __init__(self, users: UserRegistry, **options: Any) -> None:
@@ -345,7 +347,14 @@ class StoredSecretSessionFactory:
         self._factory: Any = None
         self._lock = threading.Lock()
 
-    def __call__(self, request: Request) -> Any:
+    def preload(self) -> None:
+        """Read (or make) the key now; a database that does not answer is logged, not raised."""
+        try:
+            self._get()
+        except SQLAlchemyError as error:
+            log.warning("session secret not read yet (SQL database: %s); will retry", error)
+
+    def _get(self) -> Any:
         factory = self._factory
         if factory is None:
             with self._lock:
@@ -353,7 +362,10 @@ class StoredSecretSessionFactory:
                     secret = shared_secret(self.users.sessions, SESSION_SECRET)
                     self._factory = SignedCookieSessionFactory(secret, **self.options)
                 factory = self._factory
-        return factory(request)
+        return factory
+
+    def __call__(self, request: Request) -> Any:
+        return self._get()(request)
 
 
 def forbidden(error: HTTPForbidden, request: Request) -> Response:
@@ -430,7 +442,9 @@ def includeme(config: Configurator) -> None:
             "ampweb.session_secret is not set: session cookies are signed with the secret "
             "kept in the SQL database (table ampweb_secrets), shared by every worker process"
         )
-        config.set_session_factory(StoredSecretSessionFactory(users, **cookie_options))
+        stored = StoredSecretSessionFactory(users, **cookie_options)
+        stored.preload()
+        config.set_session_factory(stored)
     else:
         config.set_session_factory(SignedCookieSessionFactory(secret, **cookie_options))
     public_data = asbool(settings.get("ampweb.public_data", False))

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import webtest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
 
 import ampweb
 from ampweb.accounts import BadCredentials, UserRegistry
@@ -484,6 +485,16 @@ def test_without_a_secret_every_process_shares_the_stored_one(make_app) -> None:
     other = make_app(**{"ampweb.session_secret": "another-secret-" + "y" * 32})
     copy_cookies(second, other)
     other.get("/admin/sites", status=303)
+
+
+def test_the_stored_secret_is_read_when_the_app_is_built(make_app, sql_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Sessions (and the pages that carry a CSRF token) keep working if SQL goes away later."""
+    app = make_app(**{"ampweb.session_secret": None})
+    engine = create_engine(sql_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE ampweb_secrets"))
+    engine.dispose()
+    assert 'name="csrf-token"' in app.get("/login", status=200).text
 
 
 def test_revoked_sessions_end_at_once(app: webtest.TestApp, sql_url: str) -> None:
