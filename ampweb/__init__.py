@@ -48,6 +48,8 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     config.include("ampweb.security")
     # Checks every request passes before routing (a path or query that is not UTF-8: 400).
     config.include(".tweens")
+    # Requests counted and timed by route, and the rollup backlog, for /metrics.
+    config.include(".metrics")
     # URLs, then the views that answer them and the mapping of errors to statuses.
     config.include(".routes")
     config.scan(".views")

@@ -27,6 +27,7 @@ import cachetools
 import redis
 from dogpile.cache import CacheRegion, make_region
 from dogpile.cache.api import NO_VALUE
+from prometheus_client import Counter
 
 from nntsc.errors import ConfigurationError
 
@@ -46,6 +47,13 @@ _MISSING = object()
 SHORT_LIVED = 300
 #: Entries the in-memory cache keeps before dropping the least recently used.
 MEMORY_ENTRIES = 20_000
+
+# Per process (or per gunicorn worker, summed by the multiprocess scrape).
+# `kind`: whole answers (matrix, view history) or blocks of aggregated history.
+CACHE_HITS = Counter("ampy_cache_hits", "Cache lookups answered from the cache", ["kind"])
+CACHE_MISSES = Counter(
+    "ampy_cache_misses", "Cache lookups computed from the stores (miss or no cache)", ["kind"]
+)
 
 
 class _LockedLRU(cachetools.LRUCache):
@@ -147,21 +155,33 @@ class HistoryCache:
         saves the round trip to Redis on every request.
         """
         if self.region is None:
+            CACHE_MISSES.labels("answer").inc()
             return compute()
         if hot:
             with self._hot_lock:
                 found = self._hot.get(key, _MISSING)
             if found is not _MISSING:
+                CACHE_HITS.labels("answer").inc()
                 return found
             value = self.value(key, compute, ttl)
             with self._hot_lock:
                 self._hot[key] = value
             return value
+        computed = False
+
+        def counted() -> Any:
+            nonlocal computed
+            computed = True
+            return compute()
+
         try:
-            return self._region_for(ttl).get_or_create(key, compute, expiration_time=ttl)
+            value = self._region_for(ttl).get_or_create(key, counted, expiration_time=ttl)
         except (redis.RedisError, OSError) as error:
             log.warning("cache unavailable, reading the stores: %s", error)
+            CACHE_MISSES.labels("answer").inc()
             return compute()
+        (CACHE_MISSES if computed else CACHE_HITS).labels("answer").inc()
+        return value
 
     def rows(
         self,
@@ -180,6 +200,7 @@ class HistoryCache:
         """
         first_bin = start - start % binsize
         if self.region is None:
+            CACHE_MISSES.labels("block").inc()
             return compute(first_bin, _ceil(end, binsize))
         length = binsize * BLOCK_BINS
         blocks = list(range(first_bin - first_bin % length, end, length))
@@ -191,6 +212,7 @@ class HistoryCache:
             found.update(self._blocks(key, binsize, recent, RECENT_TTL, compute))
         except (redis.RedisError, OSError) as error:
             log.warning("cache unavailable, reading the stores: %s", error)
+            CACHE_MISSES.labels("block").inc(len(blocks))
             return [row for row in compute(first_bin, _ceil(end, binsize)) if row[0] < end]
         return [row for block in blocks for row in found[block] if first_bin <= row[0] < end]
 
@@ -219,6 +241,8 @@ class HistoryCache:
                 keys[k]: v for k, v in zip(missing, again, strict=True) if v is not NO_VALUE
             }
             wanted = sorted(keys[k] for k in missing if keys[k] not in made)
+            nonlocal computed
+            computed += len(wanted)
             # Neighbouring missing blocks are fetched with one query.
             for first, last in _ranges(wanted, length):
                 rows = compute(first, last)
@@ -226,7 +250,10 @@ class HistoryCache:
                     made[block] = [row for row in rows if block <= row[0] < block + length]
             return [made[keys[k]] for k in missing]
 
+        computed = 0
         values = region.get_or_create_multi(list(keys), create, expiration_time=ttl)
+        CACHE_MISSES.labels("block").inc(computed)
+        CACHE_HITS.labels("block").inc(len(keys) - computed)
         return {keys[k]: v for k, v in zip(keys, values, strict=True)}
 
 

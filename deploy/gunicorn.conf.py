@@ -11,11 +11,22 @@ Every worker signs session cookies with the same key: ampweb.session_secret
 (or AMPWEB_SESSION_SECRET), else the one kept in the SQL database.
 """
 
+import glob
 import multiprocessing
 import os
 import sys
+import tempfile
 
-from ampweb.serving import paste_bind
+# Prometheus: every worker keeps its metrics in files here, so that a scrape
+# answered by any worker counts them all (ampweb/metrics.py). Set before
+# anything imports prometheus_client, which reads it once.
+_metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(tempfile.gettempdir(), f"nntsc-web-metrics-{os.getpid()}"),
+)
+os.makedirs(_metrics_dir, exist_ok=True)
+
+from ampweb.serving import paste_bind  # noqa: E402 (after PROMETHEUS_MULTIPROC_DIR)
 
 # `gunicorn --paste INI` would otherwise listen on 127.0.0.1:8000.
 _ini_bind = paste_bind(sys.argv, os.environ)
@@ -50,3 +61,24 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 # Logs on stderr (journald, `docker logs`); the ini's [loggers] configure the app's.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
+
+
+def _clear_metrics() -> None:
+    # Only the files prometheus_client writes: the directory may be shared.
+    for path in glob.glob(os.path.join(_metrics_dir, "*.db")):
+        os.remove(path)
+
+
+def on_starting(server):
+    """Counts left by an earlier run would be added to this one's."""
+    _clear_metrics()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    _clear_metrics()

@@ -189,6 +189,21 @@ class RollupMarks:
                 select(func.count()).where(table.c.bin_start + table.c.level + SETTLE <= now)
             )
 
+    def backlog(self, now: float) -> tuple[int, float | None]:
+        """(marks due and waiting, seconds since the oldest of them closed, or None if none).
+
+        Marks carry no time of writing: a backfilled hour a year back is due
+        as soon as it is marked, and counts as a year old.
+        """
+        table = RollupPending.__table__
+        with self.reader.connect() as connection:
+            count, oldest = connection.execute(
+                select(func.count(), func.min(table.c.bin_start + table.c.level)).where(
+                    table.c.bin_start + table.c.level + SETTLE <= now
+                )
+            ).one()
+        return int(count or 0), (None if oldest is None else max(0.0, now - oldest))
+
     def pending(
         self,
         collection: Collection | None,

@@ -241,6 +241,10 @@ class TimeseriesStore:
         """How many hour and day marks wait to be processed (for progress bars)."""
         return self.marks.pending_count(self.clock() if now is None else now)
 
+    def rollup_backlog(self, now: float | None = None) -> tuple[int, float | None]:
+        """(rollup marks due and waiting, age in seconds of the oldest or None), for metrics."""
+        return self.marks.backlog(self.clock() if now is None else now)
+
     # -- retention --------------------------------------------------------------
 
     def expire(self, now: float | None = None) -> dict[str, Expired]:
