@@ -117,7 +117,7 @@ def includeme(config: Configurator) -> None:
     config.add_tween("ampweb.metrics.request_metrics_tween_factory", over=EXCVIEW)
     # Gauges read at scrape time belong to this app (not the process-wide
     # registry), so that several apps in one process (tests) do not collide.
-    app_registry = CollectorRegistry(auto_describe=True)
+    app_registry = CollectorRegistry()
     services = config.registry["ampy"].services
     # Looked up at scrape time: the store is built on first use, not at startup.
     app_registry.register(RollupBacklog(lambda: services.timeseries.rollup_backlog()))
