@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -84,5 +86,33 @@ def test_rollup_marks_keyed_by_stream_then_bin(database: str, postgres_url: str,
         downgrade_sql(engine, "0006")
         key = inspect(engine).get_pk_constraint("rollup_pending")["constrained_columns"]
         assert key == ["collection", "level", "stream_id", "bin_start"]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_accounts_sessions_keep_existing_users_logged_in(
+    database: str, postgres_url: str, tmp_path: Path
+) -> None:
+    """0009 gives existing users generation 0 (what their sessions hold) and reverts."""
+    url = postgres_url if database == "postgresql" else f"sqlite:///{tmp_path}/schema.sqlite"
+    engine = create_engine(url)
+    try:
+        upgrade_sql(engine, "0008")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (username, long_name, email, password_hash, roles, "
+                    "enabled, created) VALUES ('alice', '', '', '', '[]', true, 0)"
+                )
+            )
+        upgrade_sql(engine, "0009")
+        with engine.connect() as connection:
+            generation = connection.scalar(text("SELECT session_generation FROM users"))
+        assert generation == 0
+        downgrade_sql(engine, "0008")
+        inspector = inspect(engine)
+        assert "ampweb_secrets" not in inspector.get_table_names()
+        assert "session_generation" not in {c["name"] for c in inspector.get_columns("users")}
     finally:
         engine.dispose()
