@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import ampy.collections as presentation
 from ampy.cache import HistoryCache, digest
 from ampy.errors import BadQuery, UnknownMetric
-from ampy.groups import SPLIT, Group, make_group, spec_for
+from ampy.groups import SPLIT, Group, Split, make_group, spec_for
 from nntsc.collections import get as get_collection
 from nntsc.store import Aggregation, TimeseriesStore
 from nntsc.store.models import Stream, property_table
@@ -67,6 +67,9 @@ class Metric:
     prefer: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     higher_is_better: bool = False
     minus: tuple[str, str] | None = None
+    #: The values of the collection's first split that the metric has (None: all). MOS is
+    #: measured on the direction received only, so its cells show that one.
+    split_values: tuple[str, ...] | None = None
     #: What the collection's ``destination`` names: a site (``"site"``), or a URL
     #: (``"url"``), whose column is then the site its host names (``https://amp-akl/``
     #: is fetched from site ``amp-akl``), as amplet2's HTTP test reports the URL it fetched.
@@ -254,19 +257,27 @@ def pair_lines(
             preferred = [v for v in metric.prefer.get(level, ()) if v in present]
             chosen[level] = preferred[0] if preferred else min(present, key=_numeric_first)
             streams = [s for s in streams if s[0][level] == chosen[level]]
-        group = make_group(
-            collection.name, chosen, {split.keyword: SPLIT} if split is not None else {}
-        )
+        group = make_group(collection.name, chosen, _cell_splits(metric, split))
         lines: dict[str, list[int]] = defaultdict(list)
         last: dict[str, int | None] = {}
         for props, stream_id, stream_last in streams:
             key = split.key_of(props) if split is not None else ""
+            if metric.split_values is not None and key not in metric.split_values:
+                continue
             lines[key].append(stream_id)
             if stream_last is not None and (last.get(key) or 0) < stream_last:
                 last[key] = stream_last
             last.setdefault(key, None)
         result[pair] = PairLines(group, dict(lines), last)
     return result
+
+
+def _cell_splits(metric: Metric, split: Split | None) -> dict[str, str]:
+    """The split of the group a cell opens: its one value when the metric has only one."""
+    if split is None:
+        return {}
+    only = metric.split_values
+    return {split.keyword: only[0] if only is not None and len(only) == 1 else SPLIT}
 
 
 class MatrixReader:

@@ -112,6 +112,7 @@ COLLECTION = CollectionSpec(
             stale_after=2 * 3600,
             prefer={"dscp": ("Default",)},
             higher_is_better=True,
+            split_values=("in",),
         ),
     ),
 )

@@ -210,3 +210,18 @@ def test_stale_cells_are_marked(live_server: Any, watched: Any, artifacts: Path)
     assert "repeating-linear-gradient" in half.evaluate("e => getComputedStyle(e).backgroundImage")
     page.locator("table.matrix").screenshot(path=str(artifacts / "matrix-stale-cell.png"))
     assert watched.problems == []
+
+
+@pytest.mark.parametrize("metric", ["jitter", "mos"])
+def test_udp_tabs_have_values(live_server: Any, watched: Any, artifacts: Path, metric: str) -> None:
+    """The jitter and MOS tabs colour the pairs that run UDP streams; a cell opens its graph."""
+    page = open_matrix(watched, f"{live_server.url}/matrix/{metric}/{SOURCES}/{SOURCES}")
+    tab = page.locator('.matrix-tabs a[aria-current="page"]')
+    assert tab.get_attribute("data-metric") == metric
+    coloured = page.locator("a.cell .half:not(.none), a.cell:not(.split):not(.none)")
+    assert page.locator("a.cell[href]").count() >= 1
+    assert coloured.count() >= 1
+    href = page.locator("a.cell[href]").first.get_attribute("href")
+    assert re.fullmatch(rf"/view/{metric}/[^/]+", href), href
+    page.screenshot(path=str(artifacts / f"matrix-{metric}.png"), full_page=True)
+    assert watched.problems == []
