@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadValue
+from nntsc.events.grouping import SUPERSET
 from nntsc.events.models import Event, EventGroup, EventGroupMember, EventRating
 from nntsc.store.sqlutil import upsert
 
@@ -184,6 +185,25 @@ def _group_dict(row: Any) -> dict[str, Any]:
     return item
 
 
+def _family_events(group_id: int) -> Select:
+    """The events a group stands for: its own, and those of the groups merged into it.
+
+    Followed down merges of merges, except through a group merged as a
+    superset (`nntsc.events.pruning`): its events are in other groups, not
+    in the one it was merged into. The same events pruning counted.
+    """
+    groups = EventGroup.__table__
+    members = EventGroupMember.__table__
+    family = select(groups.c.id).where(groups.c.id == group_id).cte("family", recursive=True)
+    merged = groups.alias("merged")
+    family = family.union(
+        select(merged.c.id).where(
+            merged.c.merged_into == family.c.id, merged.c.merged_by != SUPERSET
+        )
+    )
+    return select(members.c.event_id).where(members.c.group_id.in_(select(family.c.id)))
+
+
 class EventReader:
     """Reads events and groups (single statements, on the read engine); writes ratings."""
 
@@ -292,13 +312,15 @@ class EventReader:
     def group(self, group_id: int, streams: Any) -> dict[str, Any]:
         """One group with its events (oldest first, at most `MAX_GROUP_EVENTS`) and their streams.
 
+        Its events are those it stands for: its own and those of the groups
+        merged into it (`_family_events`), as its `event_count` counts them.
+
         `streams` is the `nntsc.store.streams.StreamRegistry` that names the
         streams' properties. A merged group answers too, with the group it
         was merged into (`merged_into`). `UnknownEventGroup` if none has the id.
         """
         groups = EventGroup.__table__
         events = Event.__table__
-        members = EventGroupMember.__table__
         with self.engine.connect() as connection:
             row = connection.execute(
                 select(*(groups.c[name] for name in GROUP_COLUMNS)).where(groups.c.id == group_id)
@@ -307,8 +329,7 @@ class EventReader:
                 raise UnknownEventGroup(group_id)
             found = connection.execute(
                 select(*(events.c[name] for name in EVENT_COLUMNS))
-                .join(members, members.c.event_id == events.c.id)
-                .where(members.c.group_id == group_id)
+                .where(events.c.id.in_(_family_events(group_id)))
                 .order_by(events.c.ts_onset, events.c.id)
                 .limit(MAX_GROUP_EVENTS + 1)
             ).all()

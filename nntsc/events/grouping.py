@@ -2,7 +2,7 @@
 
 Each new event belongs under several *keys*: its stream's source, its target,
 and every ASN on the AS path that the latest traceroute of the same source
-and target took (`reference/events.md` 7.3). For each key it joins the live
+and target took (`reference/events.md` 7.3). For each key it joins the
 group of that key and of its direction, or opens one. Events of one key that
 follow each other within `QUIET` seconds stay in one group, and a group never
 spans more than `MAX_DURATION` seconds; the times are the events' onsets, so
@@ -10,17 +10,15 @@ history detection, which finds events stream by stream and so out of time
 order, builds the same groups as live detection.
 
 The redundant groups this makes on purpose (an event with five keys is in
-five groups) are pruned by `nntsc.events.pruning`, which marks the losers
-merged into the winners and may widen a winner's ASNs (`GroupState.asns`).
-A group's key never changes: a later event of a key whose group was merged
-still joins that group (the record of its key) and also the live group it
-was merged into, so that events arriving one at a time end in the same
-group as events arriving together. A group pruned as a superset (a third
-party of separate problems) passes nothing on; the next event of its key
-opens a new group, judged afresh.
+five groups) are pruned by `nntsc.events.pruning`. A group's key and its
+members never change once made: they are the *base* facts, whatever the
+pruning concluded. An event joins the base group of its key even when that
+group was merged, and every pruning pass judges the base groups afresh
+(`nntsc.events.groups`), so events arriving one at a time end in the same
+groups as events arriving together (tested on every recorded group set).
 
 Everything here is pure: `group_events` takes the facts of the new events
-and the live groups near them and says what changes. `nntsc.events.groups`
+and the groups near them and says what changes. `nntsc.events.groups`
 reads those from the database and writes the changes back.
 """
 
@@ -139,6 +137,16 @@ class GroupState:
     def live(self) -> bool:
         return self.status != MERGED
 
+    def base(self) -> GroupState:
+        """A live copy with only the group's own facts (key, direction, events, span).
+
+        What pruning judges: its conclusions (status, widened ASNs, events
+        taken from others) are drawn afresh from these every time.
+        """
+        return GroupState(
+            self.group_id, self.key, self.direction, self.start, self.end, set(self.events)
+        )
+
     def carries(self, key: str) -> bool:
         """Whether an event of `key` belongs here: only an event of this very key does."""
         return key == self.key
@@ -154,37 +162,19 @@ class GroupState:
         if event.event_id in self.events:
             return False
         self.events.add(event.event_id)
-        if self.key_kind == ASN:
-            # The group points at ASNs all its events cross (pruning may have
-            # widened them), and always at its own key's.
-            self.asns = (self.asns & frozenset(event.asns)) | parse_key(self.key)[1]
         self.start = min(self.start, event.onset)
         self.end = max(self.end, event.onset)
         return True
 
 
-#: The pruning rule whose losers pass no events on (`nntsc.events.pruning.SUPERSET`).
+#: The pruning rule whose losers keep their events to themselves.
 SUPERSET = "superset"
 
 
-def _order(group: GroupState) -> tuple[int, int, int]:
-    # Live groups first, then stored before new ones, then the oldest: the
-    # same choice however the candidates were listed.
-    stored = (0, group.group_id) if group.group_id is not None else (1, 0)
-    return (0 if group.live else 1, *stored)
-
-
-def _winner(group: GroupState, by_id: dict[int, GroupState]) -> GroupState | None:
-    """The live group that `group` was merged into, following merges of merges."""
-    seen = set()
-    while not group.live:
-        if group.merged_by == SUPERSET or group.merged_into is None:
-            return None
-        if group.group_id in seen or group.merged_into not in by_id:
-            return None
-        seen.add(group.group_id)
-        group = by_id[group.merged_into]
-    return group
+def _order(group: GroupState) -> tuple[int, int]:
+    # Stored groups before new ones, then the oldest: the same choice however
+    # the candidates were listed.
+    return (0, group.group_id) if group.group_id is not None else (1, 0)
 
 
 def group_events(
@@ -192,10 +182,10 @@ def group_events(
 ) -> tuple[list[GroupState], list[GroupState]]:
     """Place `events` in `groups` (the groups near them, merged ones too), opening groups as needed.
 
-    For each key of an event: the group of that key and direction that
-    takes the event's onset gets it, a live one before a merged one; when
-    that group was merged, the live group it was merged into gets it too
-    (if its span takes it). Without such a group a new one opens.
+    For each key of an event, the group of that key and direction whose span
+    takes the event's onset gets it, whether pruning merged it or not (its
+    members are the base facts pruning judges); without one, a new group
+    opens.
 
     Returns (stored groups that gained events, groups opened), both in the
     order they were first touched; the groups given are changed in place.
@@ -204,14 +194,8 @@ def group_events(
     one batch in any order makes the same groups.
     """
     candidates = list(groups)
-    by_id = {g.group_id: g for g in candidates if g.group_id is not None}
     touched: dict[int, GroupState] = {}
     opened: list[GroupState] = []
-
-    def add(group: GroupState, event: EventFacts) -> None:
-        if group.add(event) and group.group_id is not None:
-            touched.setdefault(id(group), group)
-
     for event in sorted(events, key=lambda e: (e.onset, e.event_id)):
         for key in event_keys(event):
             fitting = [
@@ -220,7 +204,6 @@ def group_events(
                 if group.direction == event.direction
                 and group.carries(key)
                 and group.takes(event.onset)
-                and (group.live or group.merged_by != SUPERSET)
             ]
             if not fitting:
                 group = GroupState(None, key, event.direction, event.onset, event.onset)
@@ -229,8 +212,6 @@ def group_events(
                 opened.append(group)
                 continue
             group = min(fitting, key=_order)
-            add(group, event)
-            winner = _winner(group, by_id)
-            if winner is not None and winner is not group and winner.takes(event.onset):
-                add(winner, event)
+            if group.add(event) and group.group_id is not None:
+                touched.setdefault(id(group), group)
     return list(touched.values()), opened

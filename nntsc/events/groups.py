@@ -4,9 +4,17 @@
 engine calls it with its session and the events it has just stored, and in
 that same transaction each event joins (or opens) its groups
 (`nntsc.events.grouping`), after which the groups near the new events are
-pruned (`nntsc.events.pruning`). History detection and live detection
+judged again (`nntsc.events.pruning`). History detection and live detection
 therefore leave pruned groups behind at once, and a grouping error rolls
 the events back so that they are detected again.
+
+A group's row keeps its base facts (key, direction, and its members in
+``event_group_members``) and what the last judgement concluded (status,
+``merged_into``, ``merged_by``, ``asns``, the span and counts of the events
+it stands for, its own and those of the groups merged into it other than
+as a superset). Each judgement starts again from the base facts, so the
+conclusions depend only on which events are in which key's group: events
+stored one at a time end as events stored together do.
 
 `prune_recent` is the periodic pass (the Celery beat task of
 `nntsc.events.tasks`, or the in-process timer of the embedded default): it
@@ -24,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +45,14 @@ from nntsc.events import sinks
 from nntsc.events.grouping import (
     MAX_DURATION,
     MERGED,
+    OPEN,
     QUIET,
     EventFacts,
     GroupState,
     group_events,
 )
 from nntsc.events.models import Event, EventGroup, EventGroupMember
-from nntsc.events.pruning import PruneResult, prune_groups, refresh_status
+from nntsc.events.pruning import prune_groups
 
 __all__ = [
     "PRUNE_WINDOW",
@@ -156,102 +165,106 @@ def parse_asns(text: str) -> frozenset[int]:
     return frozenset(int(part) for part in text.split())
 
 
-def _load_groups(session: Session, start: int, end: int, merged: bool = False) -> list[GroupState]:
-    """The live groups whose span touches [start, end], with their member events.
+#: The columns of a group that pruning concludes (compared to write only what changed).
+CONCLUSIONS = (
+    "status",
+    "merged_into",
+    "merged_by",
+    "asns",
+    "ts_started",
+    "ts_ended",
+    "severity",
+    "event_count",
+    "source_count",
+    "target_count",
+    "endpoint_count",
+)
 
-    Also the live groups beyond the range that share an event with one of
-    them, so that judging a group near the edge sees every group its events
-    are in; with `merged`, the merged groups in the range as well, and the
-    groups they were merged into (grouping follows them).
+
+@dataclass
+class _Stored:
+    """The groups near some time, as their base facts, and what was concluded of them."""
+
+    groups: dict[int, GroupState]
+    concluded: dict[int, dict[str, Any]]
+
+
+def _load(session: Session, start: int, end: int) -> _Stored:
+    """Every group (merged too) whose span touches [start, end], as its base facts.
+
+    A group's base is its key, direction and own members (`GroupState.base`),
+    its span that of its members' onsets; also loaded are the groups beyond
+    the range that share an event with one of them, so that judging a group
+    near the edge sees every group its events are in.
     """
     table = EventGroup.__table__
     members = EventGroupMember.__table__
-    columns = (
-        table.c.id,
-        table.c.key,
-        table.c.direction,
-        table.c.ts_started,
-        table.c.ts_ended,
-        table.c.status,
-        table.c.merged_into,
-        table.c.merged_by,
-        table.c.asns,
-    )
-    groups: dict[int, GroupState] = {}
+    events = Event.__table__
+    columns = (table.c.id, table.c.key, table.c.direction, *(table.c[c] for c in CONCLUSIONS))
+    stored = _Stored({}, {})
 
     def add(rows: Iterable[Any]) -> list[int]:
         ids = []
         for row in rows:
-            if row.id in groups:
+            if row.id in stored.groups:
                 continue
-            groups[row.id] = GroupState(
-                row.id,
-                row.key,
-                row.direction,
-                row.ts_started,
-                row.ts_ended,
-                set(),
-                row.status,
-                row.merged_into,
-                row.merged_by,
-                parse_asns(row.asns),
+            stored.groups[row.id] = GroupState(
+                row.id, row.key, row.direction, row.ts_started, row.ts_ended, set()
             )
+            stored.concluded[row.id] = {name: row._mapping[name] for name in CONCLUSIONS}
             ids.append(row.id)
+        onsets: dict[int, list[int]] = defaultdict(list)
         for chunk in _chunks(ids):
-            for group_id, event_id in session.execute(
-                select(members.c.group_id, members.c.event_id).where(members.c.group_id.in_(chunk))
+            for group_id, event_id, onset in session.execute(
+                select(members.c.group_id, members.c.event_id, events.c.ts_onset)
+                .join(events, events.c.id == members.c.event_id)
+                .where(members.c.group_id.in_(chunk))
             ):
-                groups[group_id].events.add(event_id)
+                stored.groups[group_id].events.add(event_id)
+                onsets[group_id].append(onset)
+        for group_id in ids:
+            if onsets[group_id]:
+                stored.groups[group_id].start = min(onsets[group_id])
+                stored.groups[group_id].end = max(onsets[group_id])
         return ids
 
-    in_range = [table.c.ts_ended >= start, table.c.ts_started <= end]
-    if not merged:
-        in_range.append(table.c.status != MERGED)
-    add(session.execute(select(*columns).where(*in_range)))
-    if merged:
-        # The winners of merged groups, and theirs in turn (a chain is short).
-        wanted = {g.merged_into for g in groups.values() if g.merged_into is not None}
-        while wanted - set(groups):
-            chunk = sorted(wanted - set(groups))[:1000]
-            if not add(session.execute(select(*columns).where(table.c.id.in_(chunk)))):
-                break
-            wanted = {g.merged_into for g in groups.values() if g.merged_into is not None}
-        return sorted(groups.values(), key=lambda g: g.group_id or 0)
-    events = sorted({e for g in groups.values() for e in g.events})
+    add(
+        session.execute(
+            select(*columns).where(table.c.ts_ended >= start, table.c.ts_started <= end)
+        )
+    )
+    shared = sorted({e for g in stored.groups.values() for e in g.events})
     beyond: set[int] = set()
-    for chunk in _chunks(events):
+    for chunk in _chunks(shared):
         beyond.update(
             session.scalars(
                 select(members.c.group_id).where(members.c.event_id.in_(chunk)).distinct()
             )
         )
-    beyond -= set(groups)
+    beyond -= set(stored.groups)
     for chunk in _chunks(sorted(beyond)):
-        add(
-            session.execute(select(*columns).where(table.c.id.in_(chunk), table.c.status != MERGED))
-        )
-    return sorted(groups.values(), key=lambda g: g.group_id or 0)
+        add(session.execute(select(*columns).where(table.c.id.in_(chunk))))
+    return stored
 
 
-def _aggregates(session: Session, group_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+def _aggregates(session: Session, groups: Sequence[GroupState]) -> dict[int, dict[str, int]]:
     """Per group: event count, highest severity, distinct sources, targets and endpoints."""
-    members = EventGroupMember.__table__
     events = Event.__table__
-    facts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    for chunk in _chunks(group_ids):
-        rows = session.execute(
-            select(members.c.group_id, events.c.severity, events.c.source, events.c.target)
-            .join(events, events.c.id == members.c.event_id)
-            .where(members.c.group_id.in_(chunk))
-        )
-        for group_id, severity, source, target in rows:
-            facts[group_id].append((severity, source, target))
+    wanted = sorted({e for g in groups for e in g.events})
+    facts: dict[int, tuple[int, str, str]] = {}
+    for chunk in _chunks(wanted):
+        for event_id, severity, source, target in session.execute(
+            select(events.c.id, events.c.severity, events.c.source, events.c.target).where(
+                events.c.id.in_(chunk)
+            )
+        ):
+            facts[event_id] = (severity, source, target)
     result = {}
-    for group_id in group_ids:
-        found = facts.get(group_id, [])
+    for group in groups:
+        found = [facts[e] for e in group.events if e in facts]
         sources = {s for _, s, _ in found if s}
         targets = {t for _, _, t in found if t}
-        result[group_id] = {
+        result[group.group_id] = {
             "event_count": len(found),
             "severity": max((s for s, _, _ in found), default=0),
             "source_count": len(sources),
@@ -261,73 +274,9 @@ def _aggregates(session: Session, group_ids: Sequence[int]) -> dict[int, dict[st
     return result
 
 
-def _save(
-    session: Session,
-    groups: Iterable[GroupState],
-    before: Mapping[int, set[int]],
-    now: int,
-) -> None:
-    """Write new and changed groups: their rows, new members and counts."""
-    table = EventGroup.__table__
-    members = EventGroupMember.__table__
-    saved: list[GroupState] = []
-    new_members: list[dict[str, int]] = []
-    for group in groups:
-        values = {
-            "key": group.key,
-            "key_kind": group.key_kind,
-            "direction": group.direction,
-            "ts_started": group.start,
-            "ts_ended": group.end,
-            "ts_updated": now,
-            "status": group.status,
-            "asns": format_asns(group.asns),
-        }
-        if group.group_id is None:
-            group.group_id = session.execute(
-                insert(table)
-                .values(
-                    **values,
-                    severity=0,
-                    event_count=0,
-                    source_count=0,
-                    target_count=0,
-                    endpoint_count=0,
-                    merged_into=None,
-                )
-                .returning(table.c.id)
-            ).scalar_one()
-        else:
-            session.execute(update(table).where(table.c.id == group.group_id).values(**values))
-        added = group.events - before.get(group.group_id, set())
-        new_members.extend({"group_id": group.group_id, "event_id": e} for e in sorted(added))
-        saved.append(group)
-    if new_members:
-        session.execute(insert(members), new_members)
-    counts = _aggregates(session, [g.group_id for g in saved if g.group_id is not None])
-    for group_id, values in counts.items():
-        session.execute(update(table).where(table.c.id == group_id).values(**values))
-
-
-def _apply(session: Session, result: PruneResult, before: Mapping[int, set[int]], now: int) -> None:
-    table = EventGroup.__table__
-    for merge in result.merges:
-        session.execute(
-            update(table)
-            .where(table.c.id == merge.loser.group_id)
-            .values(
-                status=MERGED,
-                merged_into=merge.winner.group_id,
-                merged_by=merge.rule,
-                ts_updated=now,
-            )
-        )
-    _save(session, result.changed, before, now)
-
-
 @dataclass(frozen=True)
 class PruneReport:
-    """What one pruning pass did: groups looked at, merged by each rule, and updated."""
+    """What one pruning pass did: groups judged, newly merged by each rule, rows updated."""
 
     groups: int
     merged: dict[str, int]
@@ -339,17 +288,46 @@ class PruneReport:
 
 
 def prune_range(session: Session, start: int, end: int, now: int | None = None) -> PruneReport:
-    """Prune the live groups whose span touches [start, end], in `session`'s transaction."""
+    """Judge the groups whose span touches [start, end] afresh, in `session`'s transaction.
+
+    Every group is judged from its base facts (`GroupState.base`), so the
+    result depends only on which events are in which key's group, not on
+    the order they came in or on what earlier passes concluded. Only the
+    groups whose conclusions changed are written (with `ts_updated`), so a
+    second pass over the same groups writes nothing.
+    """
     now = int(time.time()) if now is None else now
     _lock(session)
-    groups = _load_groups(session, start, end)
-    before = {g.group_id: set(g.events) for g in groups if g.group_id is not None}
-    result = prune_groups(groups, now)
-    _apply(session, result, before, now)
+    stored = _load(session, start, end)
+    judged = [group.base() for group in stored.groups.values()]
+    prune_groups(judged, now)
+    counts = _aggregates(session, judged)
+    table = EventGroup.__table__
     merged: dict[str, int] = defaultdict(int)
-    for merge in result.merges:
-        merged[merge.rule] += 1
-    return PruneReport(len(groups), dict(merged), len(result.changed))
+    updated = 0
+    for group in judged:
+        assert group.group_id is not None
+        values = {
+            "status": group.status,
+            "merged_into": group.merged_into,
+            "merged_by": group.merged_by,
+            "asns": format_asns(group.asns),
+            "ts_started": group.start,
+            "ts_ended": group.end,
+            **counts[group.group_id],
+        }
+        before = stored.concluded[group.group_id]
+        if values == before:
+            continue
+        if group.status == MERGED and (
+            before["status"] != MERGED or before["merged_into"] != group.merged_into
+        ):
+            merged[group.merged_by or ""] += 1
+        session.execute(
+            update(table).where(table.c.id == group.group_id).values(**values, ts_updated=now)
+        )
+        updated += 1
+    return PruneReport(len(judged), dict(merged), updated)
 
 
 def prune_recent(services: Any, now: int | None = None, window: int = PRUNE_WINDOW) -> PruneReport:
@@ -359,7 +337,7 @@ def prune_recent(services: Any, now: int | None = None, window: int = PRUNE_WIND
         report = prune_range(session, now - window, now, now)
     if report.merged_total or report.updated:
         log.info(
-            "event groups: %d looked at, %d merged (%s), %d updated",
+            "event groups: %d judged, %d newly merged (%s), %d updated",
             report.groups,
             report.merged_total,
             ", ".join(f"{rule} {count}" for rule, count in sorted(report.merged.items())),
@@ -380,7 +358,7 @@ def _family(services: Any, stream_id: int, cache: dict[int, str]) -> str:
 def group_stored_events(
     session: Session, services: Any, events: Sequence[Event], now: int | None = None
 ) -> tuple[int, int]:
-    """Put `events` in their groups and prune the groups around them; (groups opened, joined)."""
+    """Put `events` in their keys' groups and judge the groups around them; (opened, joined)."""
     if not events:
         return 0, 0
     now = int(time.time()) if now is None else now
@@ -407,13 +385,39 @@ def group_stored_events(
     _lock(session)
     start = min(f.onset for f in facts)
     end = max(f.onset for f in facts)
-    groups = _load_groups(session, start - QUIET - MAX_DURATION, end + QUIET, merged=True)
-    before = {g.group_id: set(g.events) for g in groups if g.group_id is not None}
-    touched, opened = group_events(facts, groups)
-    for group in (*touched, *opened):
-        refresh_status(group, now)
-    _save(session, [*touched, *opened], before, now)
-    # The groups these events could have made redundant: any that shares
+    stored = _load(session, start - QUIET - MAX_DURATION, end + QUIET)
+    before = {group_id: set(g.events) for group_id, g in stored.groups.items()}
+    touched, opened = group_events(facts, list(stored.groups.values()))
+    table = EventGroup.__table__
+    for group in opened:
+        # What pruning concludes of it (status, counts, ...) comes next.
+        group.group_id = session.execute(
+            insert(table)
+            .values(
+                key=group.key,
+                key_kind=group.key_kind,
+                direction=group.direction,
+                ts_started=group.start,
+                ts_ended=group.end,
+                ts_updated=now,
+                severity=0,
+                event_count=0,
+                source_count=0,
+                target_count=0,
+                endpoint_count=0,
+                status=OPEN,
+                asns="",
+            )
+            .returning(table.c.id)
+        ).scalar_one()
+    new_members = [
+        {"group_id": group.group_id, "event_id": event_id}
+        for group in (*touched, *opened)
+        for event_id in sorted(group.events - before.get(group.group_id, set()))
+    ]
+    if new_members:
+        session.execute(insert(EventGroupMember.__table__), new_members)
+    # The groups these events could change the judgement of: any that shares
     # their time (a group spans at most MAX_DURATION).
     prune_range(session, start - MAX_DURATION, end + MAX_DURATION, now)
     return len(opened), len(touched)

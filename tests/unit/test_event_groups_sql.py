@@ -162,3 +162,30 @@ def test_events_without_a_traceroute_group_by_their_endpoints(services: Services
     assert sorted(g["key"] for g in groups.values()) == ["source:amp-x", "target:amp-y"]
     # Identical events: the source group wins over the target group.
     assert live(services) == {"source:amp-x": {event.id}}
+
+
+def test_events_stored_one_at_a_time_are_judged_as_if_together(services: Services) -> None:
+    # tests/data/event_groups/superset.json, stored as live detection stores
+    # events: AS64509 is a third party of two separate problems. Judged one
+    # event at a time from what earlier passes concluded, the first event's
+    # AS64509 group would have taken the second event in; judged afresh from
+    # the groups' own events each time, it is pruned as in one batch.
+    pairs = {
+        "amp-b": ("amp-a", [64501, 64509, 64503]),
+        "amp-d": ("amp-c", [64502, 64509, 64504]),
+        "amp-e": ("amp-a", [64501, 64505]),
+        "amp-f": ("amp-c", [64502, 64506]),
+    }
+    stored = []
+    for offset, (target, (source, asns)) in enumerate(pairs.items()):
+        traceroute(services, source, target, T0 - 600, asns)
+        stream = icmp_stream(services, source, target)
+        stored.extend(
+            store_events(
+                services, [event_row(stream, T0 + 10 * offset, source=source, target=target)]
+            )
+        )
+    e1, e2, e3, e4 = (event.id for event in stored)
+    assert live(services) == {"asn:64501": {e1, e3}, "asn:64502": {e2, e4}}
+    (third_party,) = [g for g in groups_table(services).values() if g["key"] == "asn:64509"]
+    assert (third_party["status"], third_party["merged_by"]) == ("merged", "superset")
