@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 
@@ -23,7 +24,7 @@ from nntsc import wire
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.demo import SimulatedMesh
-from nntsc.ingest.amqp import Collector, CollectorSettings
+from nntsc.ingest.amqp import METRIC_PORTS, Collector, CollectorSettings
 from nntsc.ingest.transport import ReadAheadTCPTransport
 from tests.conftest import make_services
 
@@ -738,3 +739,81 @@ def test_check_names_what_is_down(tmp_path, names) -> None:  # type: ignore[no-u
     )
     assert bad.returncode == 1
     assert "unavailable: broker 127.0.0.1:9" in bad.stderr
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """A collector's metrics on `port`; empty when nothing (or something else) answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            name = name.split("{", 1)[0]
+            try:
+                found[name] = found.get(name, 0.0) + float(value)
+            except ValueError:
+                return {}
+    return found if "nntsc_messages_acknowledged_total" in found else {}
+
+
+def test_two_collectors_on_one_queue_lose_and_double_nothing(
+    tmp_path, postgres_url, influx_url, names, publisher_url
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17.6: two `nntsc collect` sharing one ini (so one metrics port: the second
+    takes the next free one) drain one queue of reports of new streams together."""
+    services = make_services(postgres_url, influx_url)
+    declare(names)
+    messages = icmp_messages(sites=8, hours=3, interval=60)
+    want = expected_rows(messages)
+    keys = {
+        tuple(sorted(row.properties.items()))
+        for _, source, ts, body in messages
+        for row in ICMP.parse(wire.decode("icmp", body), source, ts)
+    }
+    ini = tmp_path / "collector.ini"
+    _write_ini(ini, names, postgres_url, influx_url)
+    port = _free_port()
+    with ini.open("a") as out:
+        out.write(f"nntsc.metrics_port = {port}\n")
+    command = [os.path.join(os.path.dirname(sys.executable), "nntsc"), "collect", "-c", str(ini)]
+    collectors = [subprocess.Popen(command)]
+    deadline = time.monotonic() + 60
+    while not _scrape(port):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    collectors.append(subprocess.Popen(command))
+    candidates = range(port, port + METRIC_PORTS)
+    while len([p for p in candidates if _scrape(p)]) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # Both consume: the broker hands the reports to them in turn.
+    time.sleep(1)
+    publish(publisher_url, names, messages)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert time.monotonic() < deadline, "not drained"
+            assert all(c.poll() is None for c in collectors)
+            metrics = [m for m in (_scrape(p) for p in candidates) if m]
+            acked = sum(m["nntsc_messages_acknowledged_total"] for m in metrics)
+            if len(metrics) == 2 and acked >= len(messages):
+                break
+            time.sleep(0.2)
+        written = [m.get("nntsc_rows_written_total", 0) for m in metrics]
+    finally:
+        for collector in collectors:
+            collector.send_signal(signal.SIGTERM)
+        for collector in collectors:
+            assert collector.wait(60) == 0
+    # Both worked, each row was written by exactly one of them, none is missing.
+    assert all(count > 0 for count in written), written
+    assert sum(written) == want
+    assert row_count(services) == want
+    assert queue_depth(names, names.queue) == 0
+    # Both created streams at once: still one stream per key.
+    assert services.streams.find(ICMP, pagesize=1).total == len(keys)
+    services.close()
