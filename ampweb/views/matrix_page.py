@@ -20,6 +20,7 @@ from pyramid.view import view_config
 
 from ampweb.params import choice_param
 from ampy.errors import UnknownMetric
+from ampy.groups import spec_for
 from ampy.matrix import RELATIVE_STEPS, Metric, metric_for, metrics
 from nntsc.errors import BadValue, UnknownMesh
 from nntsc.store.sites import MAX_PAGESIZE, MeshInfo
@@ -81,6 +82,11 @@ def _with_current(meshes: Sequence[MeshInfo], current: MeshInfo) -> list[MeshInf
     if any(mesh.name == current.name for mesh in meshes):
         return list(meshes)
     return sorted([*meshes, current], key=lambda mesh: mesh.name)
+
+
+def _split_labels(metric: Metric) -> dict[str, str]:
+    splits = spec_for(metric.collection).splits
+    return dict(splits[0].labels) if splits else {}
 
 
 @view_config(route_name="matrix.index", request_method="GET", renderer="matrix.jinja2")
@@ -152,6 +158,8 @@ def matrix_page(request: Request) -> dict[str, Any]:
         "dst_mesh": dst_mesh.name,
         "mode": mode,
         "refresh_ms": REFRESH_MS,
+        # How the collection names the values cells are split by (IPv4, download, inward).
+        "split_labels": _split_labels(metric),
         "matrix_url": request.route_path("api.v1.matrix", metric=metric.name),
         "tooltip_url": request.route_path("api.v1.matrix.tooltip", metric=metric.name),
         # A cell's graph is this with its view id appended.

@@ -223,5 +223,11 @@ def test_udp_tabs_have_values(live_server: Any, watched: Any, artifacts: Path, m
     assert coloured.count() >= 1
     href = page.locator("a.cell[href]").first.get_attribute("href")
     assert re.fullmatch(rf"/view/{metric}/[^/]+", href), href
+    # Cells are split by direction as the collection names it; MOS has the received one only.
+    splits = page.locator("#legend-splits")
+    if metric == "jitter":
+        assert splits.inner_text() == "Each cell is split: inward above, outward below."
+    else:
+        assert not splits.is_visible()
     page.screenshot(path=str(artifacts / f"matrix-{metric}.png"), full_page=True)
     assert watched.problems == []

@@ -17,7 +17,8 @@ import { EVENT as TIMEZONE_CHANGED, formatTime, parts, zone, zoneName } from "./
 
 const TOOLTIP_TTL_MS = 5 * 60 * 1000;
 const TOOLTIP_FETCH_DELAY_MS = 120;
-const SPLIT_LABELS = { ipv4: "IPv4", ipv6: "IPv6", in: "In", out: "Out", all: "All", "": "All" };
+// A cell of a collection without splits; the collections name their own split values.
+const SPLIT_LABELS = { all: "All", "": "All" };
 // Sparkline lines, one per split; not the severity colours, so they are not read as good or bad.
 const SPLIT_COLOURS = ["#2563eb", "#c026d3", "#0f766e", "#b45309"];
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -75,7 +76,8 @@ function svg(tag, attrs = {}) {
 }
 
 const pairKey = (source, destination) => `${source}\u0000${destination}`;
-const splitLabel = (split) => SPLIT_LABELS[split] ?? split;
+/** A split value as the collection names it (page.split_labels), else as the matrix knows it. */
+const splitLabel = (split) => page.split_labels?.[split] ?? SPLIT_LABELS[split] ?? split;
 
 /** A value with its unit, with as many decimals as its size deserves. */
 function formatValue(value, unit = page.unit) {
