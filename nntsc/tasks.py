@@ -69,9 +69,11 @@ def make_celery(settings: Mapping[str, str], environ: Mapping[str, str] | None =
         app, positive_seconds(resolved, "nntsc.retention_period", RETENTION_PERIOD)
     )
     # Periodic tasks are declared by the feature that owns them.
-    from nntsc.events.tasks import register_event_tasks
+    from nntsc.events.tasks import PRUNE_PERIOD, register_event_tasks
 
-    register_event_tasks(app)
+    register_event_tasks(
+        app, positive_seconds(resolved, "nntsc.event_pruning_period", PRUNE_PERIOD)
+    )
     return app
 
 

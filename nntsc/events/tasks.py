@@ -1,12 +1,13 @@
 """The periodic pruning of event groups: a Celery beat task, or a timer in process.
 
 In production the beat of `nntsc.tasks` runs `nntsc.events.prune_groups`
-every `PRUNE_PERIOD` seconds on a worker: it prunes the groups of the last
-two hours (`nntsc.events.groups.prune_recent`), which catches what several
-detecting processes left side by side, and closes the groups that went
-quiet. The embedded default has no Celery: the process that detects events
-runs the same pass on a `PeriodicPruner` thread (``nntsc.event_pruning =
-in_process``, the default; ``celery`` leaves it to the beat).
+every ``nntsc.event_pruning_period`` seconds (`PRUNE_PERIOD`, a minute) on a
+worker: it prunes the groups of the last two hours
+(`nntsc.events.groups.prune_recent`), which catches what several detecting
+processes left side by side, and closes the groups that went quiet. The
+embedded default has no Celery: the web app runs the same pass on a
+`PeriodicPruner` thread (``nntsc.event_pruning = in_process``, the default,
+started by `Services.start_background`; ``celery`` leaves it to the beat).
 
 Pruning also runs in the transaction of every batch of new events, around
 those events (`nntsc.events.groups.group_stored_events`), so the periodic
@@ -44,8 +45,11 @@ def pruning_mode(settings: Any) -> str:
     return mode
 
 
-def register_event_tasks(app: Celery) -> None:
-    """The pruning task, and its schedule: every `PRUNE_PERIOD` seconds."""
+def register_event_tasks(app: Celery, period: float = PRUNE_PERIOD) -> None:
+    """The pruning task, and its schedule: every `period` seconds.
+
+    The period is ``nntsc.event_pruning_period`` (a minute by default).
+    """
 
     @app.task(name="nntsc.events.prune_groups", bind=True, shared=False)
     def prune_event_groups(self: Any) -> int:
@@ -58,8 +62,8 @@ def register_event_tasks(app: Celery) -> None:
         **(app.conf.beat_schedule or {}),
         "prune-event-groups": {
             "task": "nntsc.events.prune_groups",
-            "schedule": PRUNE_PERIOD,
-            "options": {"expires": PRUNE_PERIOD - 5},
+            "schedule": period,
+            "options": {"expires": period - 5 if period > 10 else period},
         },
     }
 
@@ -111,7 +115,10 @@ def start_in_process_pruning(services: Any) -> PeriodicPruner | None:
     """A started `PeriodicPruner` unless ``nntsc.event_pruning`` leaves pruning to Celery."""
     if pruning_mode(services.settings) == "celery":
         return None
-    return PeriodicPruner(services).start()
+    from nntsc.config import positive_seconds
+
+    period = positive_seconds(services.settings, "nntsc.event_pruning_period", PRUNE_PERIOD)
+    return PeriodicPruner(services, period).start()
 
 
 def wait_for_passes(pruner: PeriodicPruner, count: int, timeout: float = 10.0) -> bool:

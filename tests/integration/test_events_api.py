@@ -8,6 +8,7 @@ sink as the detection engine stores them.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -372,3 +373,39 @@ def test_rating_an_event_stores_and_replaces(
     app.post_json(url, {"useful": True, "comment": "x" * 1001}, headers=viewer, status=400)
     app.post_json("/api/v1/events/999999/rating", {"useful": True}, headers=viewer, status=404)
     app.post(url, "not json", headers=viewer, status=400)
+
+
+def test_beat_scheduled_pruning_runs_through_a_real_worker(
+    services: Services, tmp_path: Any
+) -> None:
+    from sqlalchemy import update
+
+    from tests.celery_processes import celery_processes
+
+    now = int(time.time())
+    traceroute(services, "amp-a", "amp-b", now - 1200, [64501, 64502])
+    stream = icmp_stream(services, "amp-a", "amp-b")
+    store_events(services, [event_row(stream, now - 600, source="amp-a", target="amp-b")])
+    (winner,) = live_groups(services)
+    # Undo what the sink concluded, as if a crash had left the groups unjudged.
+    with services.sessionmaker.begin() as session:
+        session.execute(
+            update(EventGroup).values(status="open", merged_into=None, merged_by=None, asns="")
+        )
+    assert len(live_groups(services)) == 4
+    settings = {
+        "nntsc.sql_url": services.settings["nntsc.sql_url"],
+        "nntsc.timeseries_url": "sql",
+        "nntsc.event_pruning": "celery",
+        "nntsc.event_pruning_period": "1",
+    }
+    with celery_processes(tmp_path, settings) as celery:
+        deadline = time.monotonic() + 90
+        while len(live_groups(services)) != 1:
+            assert time.monotonic() < deadline, celery.log("worker")
+            time.sleep(0.5)
+        worker, beat = celery.log("worker"), celery.log("beat")
+    assert "Sending due task prune-event-groups (nntsc.events.prune_groups)" in beat
+    assert "Task nntsc.events.prune_groups" in worker
+    (again,) = live_groups(services)
+    assert (again.id, again.asns, again.event_count) == (winner.id, "64501 64502", 1)
