@@ -8,7 +8,11 @@
   (`ampy.cache`): whole answers and blocks of history;
 - ``nntsc_rollup_backlog_marks`` and ``nntsc_rollup_backlog_age_seconds``:
   rollup marks due and waiting for the rollup pass, and how long ago the
-  oldest one's hour (or day) closed; read from SQL at each scrape.
+  oldest one's hour (or day) closed; read from SQL at each scrape;
+- ``nntsc_rows_expired_total{collection, kind}``: rows deleted for being older
+  than the raw or rollup retention, whichever process deleted them (a Celery
+  worker, a thread of this app); read from SQL at each scrape
+  (`nntsc.store.retention.ExpiredRowsCollector`).
 
 Under gunicorn every worker is a process of its own: with
 ``PROMETHEUS_MULTIPROC_DIR`` set (deploy/gunicorn.conf.py sets it) counters
@@ -38,6 +42,8 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import EXCVIEW
+
+from nntsc.store.retention import ExpiredRowsCollector
 
 log = logging.getLogger(__name__)
 
@@ -121,4 +127,5 @@ def includeme(config: Configurator) -> None:
     services = config.registry["ampy"].services
     # Looked up at scrape time: the store is built on first use, not at startup.
     app_registry.register(RollupBacklog(lambda: services.timeseries.rollup_backlog()))
+    app_registry.register(ExpiredRowsCollector(services.engine))
     config.registry["metrics_registry"] = app_registry

@@ -105,6 +105,22 @@ class RollupPending(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class ExpiredRows(Base):
+    """How many rows of a collection the expiry passes have deleted, by kind (raw, rollup).
+
+    Kept in SQL rather than in the memory of the process that expired them
+    (a Celery worker), so that the web app's ``/metrics`` shows them
+    (``nntsc_rows_expired_total``), across restarts too.
+    """
+
+    __tablename__ = "expired_rows"
+    __table_args__ = (PrimaryKeyConstraint("collection", "kind"),)
+
+    collection: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Site(Base):
     """An AMP monitor or target: `name` is its AMP name, as reports carry it."""
 

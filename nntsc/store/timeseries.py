@@ -32,7 +32,7 @@ from nntsc.store.partials import (
     rows_merger,
 )
 from nntsc.store.planner import MAX_RAW_ROWS, AggregatePlan, plan_aggregate, totals_level
-from nntsc.store.retention import ROWS_EXPIRED
+from nntsc.store.retention import record_expired
 from nntsc.store.rollups import HOUR, RollupMarks, RollupPass, align
 
 log = logging.getLogger(__name__)
@@ -252,9 +252,10 @@ class TimeseriesStore:
 
         Whole hours only: a raw row goes once its hour is older than the raw
         retention and its rollups are computed, a rollup row once its bin's
-        hour is older than the rollup retention. Counted, per collection and
-        kind, on the ``nntsc_rows_expired_total`` metric; returns the count
-        per collection that lost rows. InfluxDB expires rows itself (its
+        hour is older than the rollup retention. Counted in SQL, per
+        collection and kind, for the ``nntsc_rows_expired_total`` metric
+        (`nntsc.store.retention`); returns the count per collection that lost
+        rows. InfluxDB expires rows itself (its
         retention policies), so on it this deletes nothing.
         """
         backend = self.backend
@@ -273,8 +274,9 @@ class TimeseriesStore:
         for collection in all_collections():
             expired = backend.expire(collection, raw_before, rollups_before)
             if expired.raw or expired.rollups:
-                ROWS_EXPIRED.labels(collection.name, "raw").inc(expired.raw)
-                ROWS_EXPIRED.labels(collection.name, "rollup").inc(expired.rollups)
+                record_expired(
+                    self.engine, collection.name, {"raw": expired.raw, "rollup": expired.rollups}
+                )
                 done[collection.name] = expired
                 log.info(
                     "%s: %d raw and %d rollup rows expired",

@@ -2,13 +2,17 @@
 
 Beat queues ``nntsc.process_rollups`` and ``nntsc.expire_rows`` on the broker,
 the worker (a separate process, as in production) runs them against
-PostgreSQL: the old hour is rolled up, then its raw rows are deleted.
+PostgreSQL: the old hour is rolled up, then its raw rows are deleted, and the
+web app's ``/metrics`` counts them.
 """
 
 from __future__ import annotations
 
 import time
 
+import webtest
+
+import ampweb
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.store import Aggregation
@@ -32,6 +36,8 @@ def test_beat_scheduled_expiry_runs_through_the_worker(postgres_url: str, tmp_pa
         "nntsc.raw_retention": "2h",
         "nntsc.rollup_period": "2",
         "nntsc.retention_period": "2",
+        # As in production: the worker expires rows, not a thread of the web app.
+        "nntsc.expiry": "celery",
     }
     services = make_services(postgres_url, **{"nntsc.raw_retention": "2h"})
     try:
@@ -61,5 +67,12 @@ def test_beat_scheduled_expiry_runs_through_the_worker(postgres_url: str, tmp_pa
             ICMP, [stream_id], old, old + HOUR, HOUR, [Aggregation("n", "median", "count")]
         )
         assert hourly.rows == [[old, 60]]
+        # Counted where the web app, another process, reports it.
+        app = webtest.TestApp(ampweb.main({}, **settings))
+        try:
+            metrics = app.get("/metrics").text
+        finally:
+            app.app.registry["ampy"].close()
+        assert 'nntsc_rows_expired_total{collection="amp-icmp",kind="raw"} 60.0' in metrics
     finally:
         services.close()
