@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import logging
+import math
 import signal
 import ssl
 import time
@@ -60,6 +61,8 @@ MAX_BACKOFF = 30.0
 IDLE_WITH_ROWS = 0.01
 #: Deliveries already read from the socket that are handled in one turn.
 BURST = 200
+#: Seconds a reading of the rollup backlog is reused by metric scrapes.
+BACKLOG_CACHE = 5.0
 #: Ports tried, from ``nntsc.metrics_port`` up, for the metrics of one collector.
 METRIC_PORTS = 16
 
@@ -186,9 +189,43 @@ class CollectorMetrics:
             registry=r,
         )
         self.newest_age.set_function(self.newest_result_age)
+        # The same gauges as the web app's /metrics (nntsc.store's rollup backlog).
+        self.rollup_backlog_marks = Gauge(
+            "nntsc_rollup_backlog_marks",
+            "Rollup marks due and waiting for the rollup pass",
+            registry=r,
+        )
+        self.rollup_backlog_age = Gauge(
+            "nntsc_rollup_backlog_age_seconds",
+            "Seconds since the oldest waiting rollup mark's bin closed (0 when none)",
+            registry=r,
+        )
+        self._backlog: tuple[float, tuple[float, float]] = (-BACKLOG_CACHE, (0.0, 0.0))
         self.newest = 0
         self.store_up.set(1)
         self._consumed: dict[Any, Any] = {}
+
+    def watch_rollup_backlog(self, backlog: Callable[[], tuple[int, float | None]]) -> None:
+        """Export `backlog()` (marks waiting, age of the oldest) on the two backlog gauges.
+
+        Asked at most every `BACKLOG_CACHE` seconds, however often the
+        metrics are scraped; NaN while the store does not answer.
+        """
+
+        def read() -> tuple[float, float]:
+            now = time.monotonic()
+            at, value = self._backlog
+            if now - at >= BACKLOG_CACHE:
+                try:
+                    count, age = backlog()
+                    value = (float(count), 0.0 if age is None else float(age))
+                except (NntscError, SQLAlchemyError, OSError):
+                    value = (math.nan, math.nan)
+                self._backlog = (now, value)
+            return value
+
+        self.rollup_backlog_marks.set_function(lambda: read()[0])
+        self.rollup_backlog_age.set_function(lambda: read()[1])
 
     def consumed_by_test(self, test: Any) -> Any:
         """The consumed-messages counter of `test` (children cached: called per message)."""
@@ -239,6 +276,7 @@ class Collector:
         # the collector here instead of failing every batch, and the writer
         # thread does not hold up the first batches importing the feed's client.
         self.live = services.live
+        self.metrics.watch_rollup_backlog(services.timeseries.rollup_backlog)
         self.ingestor = Ingestor(
             services,
             batch_size=settings.batch_size,

@@ -21,6 +21,7 @@ from nntsc import wire
 from nntsc.collections import get as get_collection
 from nntsc.demo import SimulatedMesh
 from nntsc.errors import ConfigurationError
+from nntsc.ingest import amqp
 from nntsc.ingest.amqp import METRIC_PORTS, Collector, CollectorSettings, serve_metrics
 from tests.conftest import make_services
 
@@ -226,3 +227,26 @@ def test_a_test_type_header_that_is_not_a_string_is_dead_lettered_as_such(  # ty
     assert [(h["x-nntsc-reason"], h["x-nntsc-error"]) for h in harness.broker.headers] == [
         (reason, detail)
     ]
+
+
+def test_the_rollup_backlog_is_on_the_collectors_metrics(harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The web app's backlog gauges, also where the collector's metrics are scraped."""
+    monkeypatch.setattr(amqp, "BACKLOG_CACHE", 0.0)
+    registry = harness.collector.metrics.registry
+
+    def gauges() -> tuple[float | None, float | None]:
+        return (
+            registry.get_sample_value("nntsc_rollup_backlog_marks"),
+            registry.get_sample_value("nntsc_rollup_backlog_age_seconds"),
+        )
+
+    assert gauges() == (0.0, 0.0)
+    for tag in range(1, 41):
+        harness.deliver(tag, bad=False)
+    harness.collector.ingestor.submit()
+    harness.collector.ingestor.wait()
+    marks, age = gauges()
+    assert marks == harness.services.timeseries.rollup_backlog()[0] > 0
+    assert age > 3600
+    harness.services.timeseries.process_rollups()
+    assert gauges() == (0.0, 0.0)
