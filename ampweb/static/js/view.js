@@ -157,7 +157,7 @@ function buildModel(datas, summary) {
   return { xs, series, bands, marks, data: [xs, ...series.map((s) => s.values)] };
 }
 
-/** The lowest and highest value drawn on `scale` between the x scale's ends. */
+/** The lowest and highest value drawn on `scale` between the x scale's ends, and the values. */
 function visibleExtent(u, model, scale) {
   let lo = Infinity;
   let hi = -Infinity;
