@@ -4,7 +4,7 @@ They run as processes on the real broker, against an ini file written for
 the test, and on a queue of their own (``celery.queue``) so that test runs
 sharing the broker never take each other's tasks. `celery_processes` waits
 until both say they are ready and stops them (SIGTERM, then SIGKILL) when
-the test ends.
+the test ends, then deletes what the queue left on the broker.
 """
 
 from __future__ import annotations
@@ -132,3 +132,19 @@ def celery_processes(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+        _forget_queue(queue)
+
+
+def _forget_queue(queue: str) -> None:
+    """Delete what the queue left on a Redis broker (its list and kombu's bindings)."""
+    if not BROKER.startswith(("redis://", "rediss://")):
+        return
+    import redis
+
+    client = redis.Redis.from_url(BROKER)
+    try:
+        keys = list(client.scan_iter(match=f"*{queue}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
