@@ -12,9 +12,10 @@
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { openDialog } from "./dialog.js";
 import { fetchJSON, postJSON, toColumns, withParams } from "./lib/api.js";
+import { robustTop } from "./lib/axis.js";
 import { bandsPlugin, marksPlugin } from "./lib/bands.js";
 import { rgbOf } from "./lib/format.js";
-import { clippedPlugin, lossColour, rangeHighlightPlugin, robustTop, smokeAlphas } from "./lib/plugins.js";
+import { clippedPlugin, lossColour, rangeHighlightPlugin, smokeAlphas } from "./lib/plugins.js";
 import * as R from "./lib/range.js";
 import { formatSpan } from "./lib/time.js";
 import { EVENT as TZ_EVENT, formatRange, formatTime, timeTicks, tzDate, zoneName } from "./lib/timezone.js";
