@@ -44,14 +44,16 @@ services: ## Install (as root, when missing) and start PostgreSQL, Redis, Rabbit
 
 test: venv services ## Everything the tests need, then the whole suite (unit, integration, browser)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/nntsc db check
 	$(BIN)/pytest -q
 
 test-unit: venv ## Only the tests that need no server
 	$(BIN)/pytest -q tests/unit
 
-lint: venv ## ruff check
+lint: venv ## ruff check and ruff format --check
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: venv ## ruff format
 	$(BIN)/ruff format .
