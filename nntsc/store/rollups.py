@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, delete, func, select, text
+from sqlalchemy import Engine, Select, TextClause, and_, bindparam, delete, func, select, text
 from sqlalchemy.dialects import sqlite
 
 from nntsc.collections import Collection, Row
@@ -98,35 +98,43 @@ class RollupMarks:
 
     @staticmethod
     def mark(
-        connection: Any, collection: Collection, level: int, marks: Iterable[tuple[int, int]]
+        connection: Any,
+        collection: Collection,
+        level: int,
+        marks: Iterable[tuple[int, int]],
+        now: float | None = None,
     ) -> None:
-        """Mark (stream, bin start) as pending at `level`; a repeated mark bumps its version."""
+        """Mark (stream, bin start) as pending at `level`; a repeated mark bumps its version.
+
+        With `now`, a repeated mark of a bin still open at `now` is left as it
+        is: no rollup pass reads it before the bin has closed and settled, so
+        no pass can hold its version, and leaving it saves PostgreSQL a new
+        row version per stream (a collector that starts, or a second one,
+        marks every stream's open hour again).
+        """
         marks = sorted(marks)
         if not marks:
             return
+        table = RollupPending.__table__
+        closed = None if now is None else math.floor(now)
         if connection.dialect.name == "postgresql":
             # One statement for the whole batch: executemany costs a round trip per page.
             connection.execute(
-                text(
-                    "INSERT INTO rollup_pending (collection, level, stream_id, bin_start, version) "
-                    "SELECT :collection, :level, s, b, 1 "
-                    "FROM unnest(CAST(:streams AS integer[]), CAST(:bins AS bigint[])) AS t(s, b) "
-                    "ON CONFLICT (collection, stream_id, bin_start, level) "
-                    "DO UPDATE SET version = rollup_pending.version + 1"
-                ),
+                _mark_statement(closed is not None),
                 {
                     "collection": collection.name,
                     "level": level,
                     "streams": [m[0] for m in marks],
                     "bins": [m[1] for m in marks],
+                    "closed": closed,
                 },
             )
             return
-        table = RollupPending.__table__
         statement = sqlite.insert(table)
         statement = statement.on_conflict_do_update(
             index_elements=["collection", "stream_id", "bin_start", "level"],
             set_={"version": table.c.version + 1},
+            where=None if closed is None else table.c.bin_start + table.c.level <= closed,
         )
         connection.execute(
             statement,
@@ -369,6 +377,22 @@ def summaries(
         for hour, v in hours.items()
     ]
     return five, hourly
+
+
+@functools.cache
+def _mark_statement(open_bins_kept: bool) -> TextClause:
+    """The PostgreSQL upsert of marks; `open_bins_kept`: bins open at ``:closed`` keep their
+    version."""
+    statement = (
+        "INSERT INTO rollup_pending (collection, level, stream_id, bin_start, version) "
+        "SELECT :collection, :level, s, b, 1 "
+        "FROM unnest(CAST(:streams AS integer[]), CAST(:bins AS bigint[])) AS t(s, b) "
+        "ON CONFLICT (collection, stream_id, bin_start, level) "
+        "DO UPDATE SET version = rollup_pending.version + 1"
+    )
+    if open_bins_kept:
+        statement += " WHERE rollup_pending.bin_start + rollup_pending.level <= :closed"
+    return text(statement)
 
 
 @functools.cache

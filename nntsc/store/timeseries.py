@@ -166,7 +166,7 @@ class TimeseriesStore:
         # Live rows of open, already marked hours need no SQL round trip at all.
         if marks or prepared.expired or raw_in_sql:
             with self.engine.begin() as connection:
-                self.marks.mark(connection, collection, HOUR, marks)
+                self.marks.mark(connection, collection, HOUR, marks, now)
                 if prepared.expired:
                     self._route_expired(connection, collection, prepared.expired, prepared.tags)
                     result.routed_to_rollups += len(prepared.expired)

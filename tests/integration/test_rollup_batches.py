@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy import select
+
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
+from nntsc.store.models import RollupPending
 from nntsc.store.partials import Aggregation
 from nntsc.store.rollups import DAY, HOUR, READ_STREAMS
 
@@ -69,3 +72,18 @@ def _values(rtt: int) -> dict:
         "lossrate": 0.0,
         "rtts": [rtt],
     }
+
+
+def test_marking_an_open_hour_again_keeps_its_version(store_services: Services) -> None:
+    """A second collector (or a restarted one) writing into an open hour leaves the mark as
+    it is; a closed hour's mark is bumped, so a pass that read it keeps it."""
+    marks = store_services.timeseries.marks
+    now = int(time.time())
+    open_hour, closed_hour = now - now % HOUR, now - now % HOUR - 2 * HOUR
+    for _ in range(3):
+        with marks.engine.begin() as connection:
+            marks.mark(connection, ICMP, HOUR, {(1, open_hour), (1, closed_hour)}, now)
+    table = RollupPending.__table__
+    with marks.engine.connect() as connection:
+        versions = dict(connection.execute(select(table.c.bin_start, table.c.version)).all())
+    assert versions == {open_hour: 1, closed_hour: 3}
