@@ -234,6 +234,12 @@ def collect(config_path: str, check_only: bool, metrics_port: int | None) -> Non
     "instead of storing them directly. The login needs RabbitMQ's impersonator tag, "
     "as each report carries its monitor's name in user_id.",
 )
+@click.option(
+    "--rollups/--no-rollups",
+    default=True,
+    show_default=True,
+    help="Process the rollup marks the load made (else later: `nntsc rollup`, or queries).",
+)
 def demo_data(
     config_path: str,
     sites: int,
@@ -243,6 +249,7 @@ def demo_data(
     end: int | None,
     tests: str | None,
     via_amqp: bool,
+    rollups: bool,
 ) -> None:
     """Simulate an AMP mesh: store its reports through the ingest path, or publish them."""
     from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
@@ -283,9 +290,10 @@ def demo_data(
             for test, source, timestamp, report in reports:
                 ingestor.add_report(for_amp_test(test), report, source, timestamp)
         click.echo(f"{ingestor.totals.written} rows written in {time.monotonic() - started:.1f} s")
-        started = time.monotonic()
-        count = _process_rollups(services)
-        click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")
+        if rollups:
+            started = time.monotonic()
+            count = _process_rollups(services)
+            click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")
     finally:
         services.close()
 

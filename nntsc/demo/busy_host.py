@@ -463,11 +463,20 @@ def main() -> None:
         default=None,
         help="Unix time of the first event (default 2026-11-02 09:00 local time)",
     )
+    parser.add_argument(
+        "--progress", action="store_true", help="a progress bar on stderr, not the actions planted"
+    )
     args = parser.parse_args()
     start = None if args.start is None else dt.datetime.fromtimestamp(args.start)
     host = BusyHost(args.seed, events_per_second=args.rate, absolute=args.absolute, start=start)
-    sys.stdout.writelines(line + "\n" for line in host.lines(args.lines))
-    print(dict(host.planted), file=sys.stderr)
+    lines = host.lines(args.lines)
+    if args.progress:
+        from tqdm import tqdm
+
+        lines = tqdm(lines, total=args.lines, unit="line", desc="generate", file=sys.stderr)
+    sys.stdout.writelines(line + "\n" for line in lines)
+    if not args.progress:
+        print(dict(host.planted), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -171,3 +172,23 @@ def test_cli_once_catches_up_and_exits(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "demo feed:" in result.output
     assert "reports" in result.output
+
+
+def test_demo_data_can_leave_the_rollups_to_one_later_pass(tmp_path: Path) -> None:
+    """`make demo` loads with --no-rollups and rolls everything up in one step (one bar)."""
+    ini = tmp_path / "demo.ini"
+    ini.write_text(
+        f"[app:main]\nnntsc.sql_url = sqlite:///{tmp_path}/nntsc.sqlite\n"
+        "nntsc.timeseries_url = sql\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "-c", str(ini)]).exit_code == 0
+    loaded = runner.invoke(
+        main, ["demo-data", "-c", str(ini), "--sites", "2", "--days", "0.2", "--no-rollups"]
+    )
+    assert loaded.exit_code == 0, loaded.output
+    assert "rollup marks" not in loaded.output
+    rolled = runner.invoke(main, ["rollup", "-c", str(ini)])
+    assert rolled.exit_code == 0, rolled.output
+    assert re.search(r"\b[1-9]\d* rollup marks processed", rolled.output), rolled.output
