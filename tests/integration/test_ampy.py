@@ -856,9 +856,9 @@ def test_errors_are_types(ampy: Ampy, dataset: Dataset) -> None:
     with pytest.raises(UnknownView):
         ampy.legend("not a view")
     with pytest.raises(UnknownMetric):
-        ampy.matrix("jitter", DEMO_MONITOR_MESH, DEMO_MONITOR_MESH)
+        ampy.matrix("nonsense", DEMO_MONITOR_MESH, DEMO_MONITOR_MESH)
     with pytest.raises(UnknownMetric):
-        ampy.tooltip("jitter", *dataset.fresh_pair)
+        ampy.tooltip("nonsense", *dataset.fresh_pair)
     with pytest.raises(UnknownMesh):
         ampy.matrix("latency", "no-such-mesh", DEMO_MONITOR_MESH)
     with pytest.raises(UnknownMesh):

@@ -31,7 +31,10 @@ export default {
     return [{ scale: "mos", smoke: high.map((v) => (v == null ? null : [v])), min: low, strength }];
   },
   readout(line, data, i) {
-    const mos = data.columns.mos?.[i];
+    const scores = data.columns.mos || [];
+    // amplet2 scores the direction the monitor receives: the other has none at all.
+    if (!scores.some((v) => v != null)) return "no MOS (scored on the direction received only)";
+    const mos = scores[i];
     if (mos == null) return "—";
     return `MOS ${short(mos, 3)} (${satisfaction(mos)})`;
   },
