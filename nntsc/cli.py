@@ -7,6 +7,7 @@ import logging
 import logging.config
 import os
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -203,7 +204,20 @@ def collect(config_path: str, check_only: bool, metrics_port: int | None) -> Non
             return
         collector = Collector(services, collector_settings)
         collector.install_signal_handlers()
-        collector.run()
+        detecting = None
+        stop_detecting = threading.Event()
+        if services.settings["nntsc.live_url"].startswith("memory://"):
+            # The embedded default has no separate `nntsc events run`: the
+            # collector detects in process, woken by its own commits.
+            from nntsc.events.live import run_in_process
+
+            detecting = run_in_process(services, stop_detecting)
+        try:
+            collector.run()
+        finally:
+            stop_detecting.set()
+            if detecting is not None:
+                detecting.join(30)
     finally:
         services.close()
 
@@ -710,6 +724,57 @@ def _time(value: str, what: str) -> int:
 @main.group("events")
 def events_group() -> None:
     """Detect events: live as rows arrive, or over stored history."""
+
+
+@events_group.command("run")
+@config_option
+@click.option(
+    "--since",
+    default="1d",
+    show_default=True,
+    help="Where a stream never detected on starts: a duration back from now (1d, 6h), "
+    "Unix seconds, an ISO date, or 'all' (its first row). Later runs resume where they stopped.",
+)
+@click.option(
+    "--poll",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds between two looks at the store when the live feed is quiet.",
+)
+def events_run(config_path: str, since: str, poll: float) -> None:
+    """Detect events on committed rows as they arrive, until SIGTERM.
+
+    Several processes share the streams; each resumes from the store, so a
+    restart, a crash or a Redis outage loses no detection.
+    """
+    import signal
+
+    from nntsc.config import parse_duration
+    from nntsc.events.live import LiveDetection, start_listening
+
+    if since == "all":
+        start = None
+    elif since[-1:] in "smhdw" and since[:-1].isdigit():
+        start = int(time.time()) - (parse_duration(since) or 0)
+    else:
+        start = _time(since, "--since")
+    services = Services.from_settings(load_settings(config_path))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        detection = LiveDetection(services, since=start)
+        start_listening(services, detection, stop)
+        click.echo(f"detecting as {detection.owner}", err=True)
+        detection.run(stop, poll)
+        click.echo(
+            f"{detection.rows} rows, {detection.stored} events stored, "
+            f"{detection.late_rows} late rows skipped",
+            err=True,
+        )
+    finally:
+        services.close()
 
 
 @events_group.command("detect")

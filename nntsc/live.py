@@ -8,6 +8,7 @@ already stored, so a feed that is down is logged, never fatal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -106,6 +107,36 @@ class RedisLiveFeed:
                 self._listened[name] = (time.monotonic(), False)
         except redis.RedisError as error:
             log.warning("live feed: could not publish %d %s rows: %s", len(rows), collection, error)
+
+    def listen(self, listener: LiveListener, stop: threading.Event) -> None:
+        """Call `listener` with every collection's batches until `stop` is set.
+
+        Reconnects after a Redis error, so a Redis restart only costs the
+        messages published while it was down (a listener that must not miss
+        rows reads them from the store, as live detection does).
+        """
+        backoff = 1.0
+        while not stop.is_set():
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                backoff = 1.0
+                while not stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None or message["type"] != "pmessage":
+                        continue
+                    try:
+                        batch = json.loads(message["data"])
+                        listener(batch["collection"], batch["rows"])
+                    except (ValueError, KeyError, TypeError) as error:
+                        log.warning("live feed: ignoring a malformed message: %s", error)
+            except redis.RedisError as error:
+                log.warning("live feed: %s; listening again in %.0f s", error, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+            finally:
+                with contextlib.suppress(redis.RedisError):
+                    pubsub.close()
 
     def close(self) -> None:
         self.client.close()

@@ -180,3 +180,49 @@ class EventFilter(Base):
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[int] = mapped_column(BigInteger)
     updated: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventCheckpoint(Base):
+    """The newest row of a stream that live detection has been through.
+
+    Advanced in the transaction that stores the events those rows gave, so
+    a process that stops (or crashes) resumes after the last row whose
+    events are stored, and a process taking the stream over starts there.
+    """
+
+    __tablename__ = "event_checkpoints"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.stream_id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    last_timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventPartition(Base):
+    """A share of the streams (stream_id modulo the partition count) and who detects on it.
+
+    `nntsc events run` processes lease partitions: a lease is renewed while
+    its owner runs and may be taken once it has expired, so several
+    processes split the streams between them and a dead one's share moves on.
+    """
+
+    __tablename__ = "event_partitions"
+
+    partition: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    #: Unix seconds when the lease runs out.
+    expires: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class EventRunner(Base):
+    """A running `nntsc events run` process, known to the others while its lease lasts.
+
+    The partitions are shared among the runners listed here, including one
+    that holds no partition yet.
+    """
+
+    __tablename__ = "event_runners"
+
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: Unix seconds when it counts as gone unless it renews.
+    expires: Mapped[int] = mapped_column(BigInteger)

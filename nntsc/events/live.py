@@ -1,0 +1,411 @@
+"""Live detection: `nntsc events run`, and the in-process runner of the embedded default.
+
+Delivery resumes from the store rather than from the live feed. The live
+feed (Redis pub/sub, or in-process) drops what nobody listened for, and a
+Redis Stream would still lose the batches committed while Redis was down.
+The store has every committed row, and the ingest path already keeps each
+stream's newest timestamp in SQL (`streams.last_timestamp`). So:
+
+- each stream has a checkpoint (`event_checkpoints`): the newest row live
+  detection went through. A cycle reads, per stream with rows newer than
+  its checkpoint, those rows from the time-series store, feeds them to the
+  detectors and stores the events **and** the new checkpoint in one SQL
+  transaction. A restart, a crash or a Redis outage loses nothing: the next
+  cycle starts at the checkpoint.
+- a message on the live feed only wakes the runner early (and says which
+  streams have new rows, before the ingest path's next update of
+  `streams.last_timestamp`); without it the runner polls every
+  `POLL_SECONDS`.
+- streams are split into `PARTITIONS` partitions (stream id modulo) that the
+  running processes lease in SQL (`event_partitions`): each takes its fair
+  share, renews it every cycle, and takes over the share of a process whose
+  lease expired. Two processes never hold one partition at once; if one
+  stalls past its lease, the events both find have the same keys and are
+  stored once.
+- a stream's detectors warm up on the `WARMUP_SECONDS` of rows before its
+  checkpoint when a process starts handling it (what they find there was
+  stored before and is not stored again).
+
+A row that reaches the store after a newer row of its stream was detected
+(e.g. a batch committed out of order) is skipped by live detection and
+counted in `late_rows`; `nntsc events detect` over the range covers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from nntsc.collections import Collection, Row, all_collections
+from nntsc.collections import get as get_collection
+from nntsc.config import Services
+from nntsc.errors import NntscError
+from nntsc.events import sinks
+from nntsc.events.engine import DetectionEngine, store_events
+from nntsc.events.models import EventCheckpoint, EventPartition, EventRunner
+from nntsc.store.models import CollectionRecord, Stream
+
+log = logging.getLogger(__name__)
+
+#: Shares the streams are split into; every process must use the same number.
+PARTITIONS = 16
+#: How long a lease lasts without renewal (seconds).
+LEASE_SECONDS = 60
+#: Seconds between two cycles when nothing wakes the runner.
+POLL_SECONDS = 5.0
+#: Rows read before a stream's checkpoint to warm its detectors up.
+WARMUP_SECONDS = 12 * 3600
+#: Time span read at once per group of streams when catching up.
+READ_SPAN = 86400
+STREAMS_PER_READ = 50
+
+
+@dataclass
+class _Work:
+    collection: str
+    stream_id: int
+    checkpoint: int
+    upto: int
+
+
+class LiveDetection:
+    """Detects on the rows of this process's share of the streams as they are committed."""
+
+    def __init__(
+        self,
+        services: Services,
+        owner: str | None = None,
+        since: int | None = None,
+        partitions: int = PARTITIONS,
+        lease_seconds: int = LEASE_SECONDS,
+        clock: Any = time.time,
+    ) -> None:
+        """`since`: where a stream without a checkpoint starts (None: at its first row)."""
+        self.services = services
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.since = since
+        self.partitions = partitions
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+        self.engine = DetectionEngine(services)
+        self.owned: set[int] = set()
+        self.stored = 0
+        self.rows = 0
+        self._collections = [c.name for c in all_collections() if c.detections]
+        self._hints: dict[int, tuple[str, int]] = {}
+        self._lock = threading.Lock()
+        self.wake = threading.Event()
+        sinks.load_sinks()
+
+    @property
+    def late_rows(self) -> int:
+        return self.engine.late_rows
+
+    # -- the live feed: wake-ups ----------------------------------------------------
+
+    def on_rows(self, collection: str, rows: Iterable[Mapping[str, Any] | Row]) -> None:
+        """Live feed listener: these rows are committed; detect on them soon."""
+        newest: dict[int, int] = {}
+        for row in rows:
+            if isinstance(row, Row):
+                stream_id, timestamp = row.stream_id, row.timestamp
+            else:
+                stream_id, timestamp = int(row["stream_id"]), int(row["timestamp"])
+            if timestamp > newest.get(stream_id, -1):
+                newest[stream_id] = timestamp
+        with self._lock:
+            for stream_id, timestamp in newest.items():
+                known = self._hints.get(stream_id)
+                if known is None or known[1] < timestamp:
+                    self._hints[stream_id] = (collection, timestamp)
+        self.wake.set()
+
+    # -- leases -------------------------------------------------------------------------
+
+    def renew_leases(self) -> set[int]:
+        """Renew this process's partitions, take its fair share, give back the excess."""
+        now = int(self.clock())
+        expires = now + self.lease_seconds
+        table = EventPartition.__table__
+        runners = EventRunner.__table__
+        with self.services.sessionmaker.begin() as session:
+            _insert_partitions(session, self.partitions)
+            session.execute(delete(runners).where(runners.c.expires < now))
+            _upsert(session, runners, [{"owner": self.owner, "expires": expires}], "owner")
+            alive = set(session.scalars(select(runners.c.owner)))
+            session.execute(
+                update(table)
+                .where(table.c.owner == self.owner, table.c.expires >= now)
+                .values(expires=expires)
+            )
+            rows = session.execute(select(table.c.partition, table.c.owner, table.c.expires)).all()
+            mine = {p for p, owner, until in rows if owner == self.owner and until >= now}
+            share = math.ceil(self.partitions / len(alive | {self.owner}))
+            for partition in sorted(mine, reverse=True)[: max(0, len(mine) - share)]:
+                session.execute(
+                    update(table)
+                    .where(table.c.partition == partition, table.c.owner == self.owner)
+                    .values(owner=None, expires=0)
+                )
+                mine.discard(partition)
+            free = sorted(p for p, owner, until in rows if owner is None or until < now)
+            for partition in free[: max(0, share - len(mine))]:
+                taken = session.execute(
+                    update(table)
+                    .where(
+                        table.c.partition == partition,
+                        or_(table.c.owner.is_(None), table.c.expires < now),
+                    )
+                    .values(owner=self.owner, expires=expires)
+                )
+                if taken.rowcount:
+                    mine.add(partition)
+        lost = self.owned - mine
+        if lost:
+            self.engine.forget(s for s in self.engine.streams() if s % self.partitions in lost)
+        self.owned = mine
+        return mine
+
+    def release(self) -> None:
+        """Give this process's partitions back (on a clean stop), so others take them at once."""
+        table = EventPartition.__table__
+        runners = EventRunner.__table__
+        with self.services.sessionmaker.begin() as session:
+            session.execute(
+                update(table).where(table.c.owner == self.owner).values(owner=None, expires=0)
+            )
+            session.execute(delete(runners).where(runners.c.owner == self.owner))
+        self.engine.forget(self.engine.streams())
+        self.owned = set()
+
+    # -- a cycle ------------------------------------------------------------------------
+
+    def cycle(self) -> int:
+        """One round: renew leases, detect on every owned stream with new rows; events stored."""
+        owned = self.renew_leases()
+        with self._lock:
+            hints, self._hints = self._hints, {}
+        if not owned:
+            return 0
+        work = self._work(owned, hints)
+        stored = 0
+        by_collection: dict[str, list[_Work]] = defaultdict(list)
+        for item in work:
+            by_collection[item.collection].append(item)
+        for name, items in by_collection.items():
+            collection = get_collection(name)
+            for index in range(0, len(items), STREAMS_PER_READ):
+                stored += self._detect(collection, items[index : index + STREAMS_PER_READ])
+        self.stored += stored
+        return stored
+
+    def _work(self, owned: set[int], hints: Mapping[int, tuple[str, int]]) -> list[_Work]:
+        partition = Stream.stream_id % self.partitions
+        checkpoints = EventCheckpoint.__table__
+        query = (
+            select(
+                CollectionRecord.name,
+                Stream.stream_id,
+                Stream.first_timestamp,
+                Stream.last_timestamp,
+                checkpoints.c.last_timestamp,
+            )
+            .join(CollectionRecord, CollectionRecord.id == Stream.collection_id)
+            .outerjoin(checkpoints, checkpoints.c.stream_id == Stream.stream_id)
+            .where(CollectionRecord.name.in_(self._collections))
+            .where(partition.in_(sorted(owned)))
+        )
+        hinted = [s for s in hints if s % self.partitions in owned]
+        news = or_(
+            checkpoints.c.last_timestamp.is_(None),
+            Stream.last_timestamp > checkpoints.c.last_timestamp,
+        )
+        if hinted:
+            query = query.where(or_(news, Stream.stream_id.in_(hinted)))
+        else:
+            query = query.where(news)
+        work = []
+        with self.services.sessionmaker() as session:
+            rows = session.execute(query).all()
+        for name, stream_id, first, last, checkpoint in rows:
+            upto = max(last or -1, hints.get(stream_id, (name, -1))[1])
+            if checkpoint is None:
+                if first is None:
+                    continue
+                checkpoint = first - 1 if self.since is None else max(first, self.since) - 1
+            if upto > checkpoint:
+                work.append(_Work(name, stream_id, checkpoint, upto))
+        return work
+
+    def _detect(self, collection: Collection, items: list[_Work]) -> int:
+        store = self.services.timeseries
+        cold = [item for item in items if self.engine.newest(item.stream_id) is None]
+        if cold:
+            low = min(i.checkpoint for i in cold) - WARMUP_SECONDS
+            high = max(i.checkpoint for i in cold) + 1
+            limits = {i.stream_id: (i.checkpoint - WARMUP_SECONDS, i.checkpoint) for i in cold}
+            for rows in _read(store, collection, list(limits), low, high):
+                warm = [
+                    r
+                    for r in rows
+                    if limits[r.stream_id][0] <= r.timestamp <= limits[r.stream_id][1]
+                ]
+                # Events of these rows were stored by whoever detected them first.
+                self.engine.feed(collection, warm, detected_from=high + 1)
+        stored = 0
+        bounds = {i.stream_id: (i.checkpoint, i.upto) for i in items}
+        low = min(i.checkpoint for i in items) + 1
+        high = max(i.upto for i in items) + 1
+        newest = {i.stream_id: i.checkpoint for i in items}
+        for rows in _read(store, collection, list(bounds), low, high):
+            fresh = [
+                r for r in rows if bounds[r.stream_id][0] < r.timestamp <= bounds[r.stream_id][1]
+            ]
+            self.rows += len(fresh)
+            records = self.engine.feed(collection, fresh)
+            advanced = {}
+            for row in fresh:
+                if row.timestamp > newest[row.stream_id]:
+                    newest[row.stream_id] = advanced[row.stream_id] = row.timestamp
+            if not records and not advanced:
+                continue
+            with self.services.sessionmaker.begin() as session:
+                stored += len(store_events(session, records))
+                _save_checkpoints(session, advanced)
+        return stored
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
+        """Cycle until `stop` is set; store outages are waited out and logged."""
+        backoff = 1.0
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                self.cycle()
+                backoff = 1.0
+            except (SQLAlchemyError, NntscError, OSError) as error:
+                log.warning("event detection: %s; retrying in %.0f s", error, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            self.wake.wait(poll)
+        try:
+            self.release()
+        except (SQLAlchemyError, NntscError) as error:
+            log.warning("event detection: could not release partitions: %s", error)
+
+
+def _read(
+    store: Any, collection: Collection, stream_ids: list[int], start: int, end: int
+) -> Iterable[list[Row]]:
+    """Raw rows of `stream_ids` in [start, end), one `READ_SPAN` at a time, oldest first."""
+    cursor = start
+    while cursor < end:
+        upto = min(end, cursor + READ_SPAN)
+        yield store.raw(collection, stream_ids, cursor, upto)
+        cursor = upto
+
+
+def _insert_partitions(session: Session, count: int) -> None:
+    table = EventPartition.__table__
+    existing = session.scalar(select(func.count()).select_from(table))
+    if existing == count:
+        return
+    if existing and existing > count:
+        session.execute(delete(table).where(table.c.partition >= count))
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(table).on_conflict_do_nothing(index_elements=["partition"]),
+        [{"partition": p, "owner": None, "expires": 0} for p in range(count)],
+    )
+
+
+def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={c: statement.excluded[c] for c in rows[0] if c != key},
+    )
+    session.execute(statement, rows)
+
+
+def _save_checkpoints(session: Session, newest: Mapping[int, int]) -> None:
+    if not newest:
+        return
+    table = EventCheckpoint.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    # Never backwards: a process that stalled past its lease may write late.
+    # SQLite's two-argument max() is PostgreSQL's greatest().
+    larger = func.max if dialect == "sqlite" else func.greatest
+    statement = statement.on_conflict_do_update(
+        index_elements=["stream_id"],
+        set_={"last_timestamp": larger(table.c.last_timestamp, statement.excluded.last_timestamp)},
+    )
+    session.execute(
+        statement, [{"stream_id": s, "last_timestamp": t} for s, t in sorted(newest.items())]
+    )
+
+
+def checkpoints(services: Services, stream_ids: Sequence[int]) -> dict[int, int]:
+    """The live checkpoints of `stream_ids` that have one."""
+    table = EventCheckpoint.__table__
+    with services.sessionmaker() as session:
+        return dict(
+            session.execute(
+                select(table.c.stream_id, table.c.last_timestamp).where(
+                    table.c.stream_id.in_(list(stream_ids))
+                )
+            ).all()
+        )
+
+
+def start_listening(services: Services, detection: LiveDetection, stop: threading.Event) -> None:
+    """Wake `detection` on every committed batch the live feed announces.
+
+    In process (the embedded default) it is a subscription; with Redis a
+    daemon thread listens until `stop` is set.
+    """
+    from nntsc.live import MemoryLiveFeed, RedisLiveFeed
+
+    feed = services.live
+    if isinstance(feed, MemoryLiveFeed):
+        for collection in all_collections():
+            if collection.detections:
+                feed.subscribe(collection.name, detection.on_rows)
+    elif isinstance(feed, RedisLiveFeed):
+        threading.Thread(
+            target=feed.listen,
+            args=(detection.on_rows, stop),
+            name="nntsc-events-feed",
+            daemon=True,
+        ).start()
+
+
+def run_in_process(services: Services, stop: threading.Event) -> threading.Thread:
+    """Live detection on a daemon thread of this process (the embedded default's collector)."""
+    detection = LiveDetection(services)
+    start_listening(services, detection, stop)
+    thread = threading.Thread(target=detection.run, args=(stop,), name="nntsc-events", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,144 @@
+"""`nntsc events run` as real processes on PostgreSQL, InfluxDB and Redis.
+
+Two processes share the streams, are woken by the Redis live feed, one is
+killed and a third takes over; with Redis unreachable, detection carries on
+from the store. Each time the events are exactly those history detection
+finds in the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from nntsc.collections import get as get_collection
+from nntsc.config import Services
+from nntsc.events.engine import detect_history, events_in
+from nntsc.events.live import checkpoints
+from nntsc.live import RedisLiveFeed
+from tests.conftest import make_services
+from tests.unit.test_events_engine import COUNT, START, STEP, rows_for, summary
+from tests.unit.test_events_live import add_streams
+
+ICMP = get_collection("amp-icmp")
+END = START + STEP * COUNT
+REDIS_URL = "redis://127.0.0.1:6379/1"
+STREAMS = 4
+
+
+@pytest.fixture
+def expected(tmp_path) -> Iterator[list]:  # type: ignore[type-arg]
+    reference = make_services(f"sqlite:///{tmp_path}/reference.sqlite")
+    ids = add_streams(reference, STREAMS)
+    for stream_id in ids:
+        rows = rows_for(stream_id, seed=stream_id)
+        reference.timeseries.write(ICMP, rows, {stream_id: {}})
+        reference.streams.touch({stream_id: (rows[0].timestamp, rows[-1].timestamp)})
+    detect_history(reference, START, END)
+    yield summary(events_in(reference, ids, START, END))
+    reference.close()
+
+
+@pytest.fixture
+def services(postgres_url: str, influx_url: str) -> Iterator[Services]:
+    services = make_services(postgres_url, influx_url, **{"nntsc.live_url": REDIS_URL})
+    yield services
+    services.close()
+
+
+def start(services: Services, tmp_path, name: str, live_url: str = REDIS_URL) -> subprocess.Popen:  # type: ignore[no-untyped-def,type-arg]
+    ini = tmp_path / f"{name}.ini"
+    ini.write_text(
+        "[app:main]\n"
+        f"nntsc.sql_url = {services.settings['nntsc.sql_url']}\n"
+        f"nntsc.timeseries_url = {services.settings['nntsc.timeseries_url']}\n"
+        f"nntsc.live_url = {live_url}\n"
+    )
+    return subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "nntsc"),
+            "events",
+            "run",
+            "-c",
+            str(ini),
+            "--since",
+            "all",
+            "--poll",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def commit(services: Services, ids: list[int], begin: int, end: int, feed: RedisLiveFeed) -> None:
+    for stream_id in ids:
+        rows = rows_for(stream_id, seed=stream_id)[begin:end]
+        services.timeseries.write(ICMP, rows, {stream_id: {"source": "mon-a"}})
+        services.streams.touch({stream_id: (rows[0].timestamp, rows[-1].timestamp)})
+        feed.publish(ICMP.name, rows)
+
+
+def wait_for(services: Services, ids: list[int], upto: int, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if checkpoints(services, ids) == dict.fromkeys(ids, upto):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"checkpoints {checkpoints(services, ids)} never reached {upto}")
+
+
+def stop(process: subprocess.Popen, kill: bool = False) -> str:  # type: ignore[type-arg]
+    process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    return output
+
+
+def test_processes_share_resume_and_take_over(services: Services, expected, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ids = add_streams(services, STREAMS)
+    feed = RedisLiveFeed(REDIS_URL)
+    first = start(services, tmp_path, "first")
+    second = start(services, tmp_path, "second")
+    try:
+        commit(services, ids, 0, 700, feed)
+        wait_for(services, ids, START + 699 * STEP)
+        # The first process crashes; the second takes its share over once
+        # its lease runs out, and carries on from the checkpoints.
+        stop(first, kill=True)
+        commit(services, ids, 700, 1100, feed)
+        third = start(services, tmp_path, "third")
+        commit(services, ids, 1100, COUNT, feed)
+        wait_for(services, ids, END - STEP, seconds=240)
+        output = stop(third)
+        assert "events stored" in output
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                stop(process)
+        feed.close()
+    assert summary(events_in(services, ids, START, END)) == expected
+
+
+def test_redis_down_detection_goes_on_from_the_store(
+    services: Services, expected, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    ids = add_streams(services, STREAMS)
+    # Nothing listens on port 1: the live feed is down the whole time.
+    process = start(services, tmp_path, "alone", live_url="redis://127.0.0.1:1/0")
+    feed = RedisLiveFeed("redis://127.0.0.1:1/0")
+    try:
+        commit(services, ids, 0, COUNT, feed)
+        wait_for(services, ids, END - STEP, seconds=240)
+    finally:
+        output = stop(process)
+        feed.close()
+    assert "live feed" in output  # it said that it could not listen
+    assert summary(events_in(services, ids, START, END)) == expected

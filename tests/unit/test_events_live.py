@@ -1,0 +1,183 @@
+"""Live detection on the embedded default (SQLite): resuming from the store, sharing, waking."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from nntsc.collections import get as get_collection
+from nntsc.config import Services
+from nntsc.events.engine import detect_history, events_in
+from nntsc.events.live import PARTITIONS, LiveDetection, checkpoints, run_in_process
+from nntsc.events.models import Event
+from tests.conftest import make_services
+from tests.unit.test_events_engine import COUNT, START, STEP, rows_for, summary
+
+ICMP = get_collection("amp-icmp")
+END = START + STEP * COUNT
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(END + 600)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def add_streams(services: Services, count: int) -> list[int]:
+    ids = []
+    for number in range(count):
+        properties = {
+            "source": "mon-a",
+            "destination": f"target-{number}",
+            "family": "ipv4",
+            "packet_size": "84",
+        }
+        ids.append(services.streams.stream_id(ICMP, properties))
+    return ids
+
+
+def commit(
+    services: Services, stream_ids: list[int], start: int, end: int, touch: bool = True
+) -> None:
+    """Store rows [start, end) of each stream's series as the collector would commit them."""
+    for stream_id in stream_ids:
+        rows = rows_for(stream_id, seed=stream_id)[start:end]
+        services.timeseries.write(ICMP, rows, {stream_id: {}})
+        if touch:
+            services.streams.touch({stream_id: (rows[0].timestamp, rows[-1].timestamp)})
+
+
+@pytest.fixture
+def expected(tmp_path) -> Iterator[tuple[Services, list[int], list]]:  # type: ignore[type-arg]
+    """A database holding every row, with history detection's events; and the stream ids."""
+    reference = make_services(f"sqlite:///{tmp_path}/reference.sqlite")
+    ids = add_streams(reference, 3)
+    commit(reference, ids, 0, COUNT)
+    detect_history(reference, START, END)
+    yield reference, ids, summary(events_in(reference, ids, START, END))
+    reference.close()
+
+
+@pytest.fixture
+def services(tmp_path) -> Iterator[Services]:  # type: ignore[no-untyped-def]
+    services = make_services(f"sqlite:///{tmp_path}/live.sqlite")
+    yield services
+    services.close()
+
+
+def test_live_cycles_find_what_history_finds(services: Services, expected) -> None:  # type: ignore[no-untyped-def]
+    _, ids, events = expected
+    assert add_streams(services, 3) == ids
+    detection = LiveDetection(services, clock=Clock())
+    position = 0
+    for size in (1, 7, 60, 3, 200, 500, 29, 700):
+        commit(services, ids, position, min(COUNT, position + size))
+        detection.cycle()
+        position += size
+    assert position >= COUNT
+    assert summary(events_in(services, ids, START, END)) == events
+    assert len(events) == 12
+    assert checkpoints(services, ids) == dict.fromkeys(ids, END - STEP)
+    assert detection.owned == set(range(PARTITIONS))
+    assert detection.rows == 3 * COUNT
+
+
+def test_a_crash_loses_nothing_and_the_next_process_warms_up(services: Services, expected) -> None:  # type: ignore[no-untyped-def]
+    _, ids, events = expected
+    add_streams(services, 3)
+    clock = Clock()
+    first = LiveDetection(services, owner="first", clock=clock)
+    commit(services, ids, 0, 1100)
+    first.cycle()
+    # The first process dies without a word; more rows are committed meanwhile.
+    commit(services, ids, 1100, COUNT)
+    second = LiveDetection(services, owner="second", clock=clock)
+    assert second.cycle() == 0
+    assert second.owned == set()  # the dead process's leases have not run out yet
+    clock.now += 120
+    second.cycle()
+    assert second.owned == set(range(PARTITIONS))
+    # It resumed at the checkpoints, after warming up on the rows before them.
+    assert second.rows == 3 * (COUNT - 1100)
+    assert summary(events_in(services, ids, START, END)) == events
+
+
+def test_two_processes_share_the_streams(services: Services, expected) -> None:  # type: ignore[no-untyped-def]
+    _, ids, events = expected
+    add_streams(services, 3)
+    clock = Clock()
+    # Two partitions, so that each process gets some of the three streams.
+    one = LiveDetection(services, owner="one", partitions=2, clock=clock)
+    one.cycle()
+    two = LiveDetection(services, owner="two", partitions=2, clock=clock)
+    two.cycle()
+    one.cycle()  # gives back what exceeds its share
+    two.cycle()
+    assert one.owned.isdisjoint(two.owned)
+    assert one.owned | two.owned == {0, 1}
+    assert len(one.owned) == len(two.owned) == 1
+    position = 0
+    for size in (300, 300, 300, 600):
+        commit(services, ids, position, position + size)
+        one.cycle()
+        two.cycle()
+        position += size
+    assert one.rows + two.rows == 3 * COUNT
+    assert one.rows
+    assert two.rows
+    assert summary(events_in(services, ids, START, END)) == events
+    with services.sessionmaker() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == len(events)
+    # One stops cleanly: the other takes its share at its next cycle.
+    one.release()
+    two.cycle()
+    assert two.owned == {0, 1}
+
+
+def test_a_live_feed_message_is_detected_before_the_streams_table_says_so(
+    services: Services, expected
+) -> None:  # type: ignore[no-untyped-def]
+    _, ids, events = expected
+    add_streams(services, 3)
+    detection = LiveDetection(services, clock=Clock())
+    commit(services, ids, 0, 10)
+    detection.cycle()
+    # The ingest path updates the streams' newest timestamps every few
+    # seconds; these rows are committed, and the streams table does not know.
+    commit(services, ids, 10, COUNT, touch=False)
+    assert detection.cycle() == 0
+    for stream_id in ids:
+        rows = rows_for(stream_id, seed=stream_id)
+        detection.on_rows(
+            "amp-icmp", [{"stream_id": r.stream_id, "timestamp": r.timestamp} for r in rows[-5:]]
+        )
+    assert detection.wake.is_set()
+    detection.cycle()
+    assert summary(events_in(services, ids, START, END)) == events
+
+
+def test_in_process_detection_of_the_embedded_default(services: Services, expected) -> None:  # type: ignore[no-untyped-def]
+    _, ids, events = expected
+    add_streams(services, 3)
+    stop = threading.Event()
+    thread = run_in_process(services, stop)
+    try:
+        commit(services, ids, 0, 10)
+        commit(services, ids, 10, COUNT, touch=False)
+        for stream_id in ids:
+            services.live.publish("amp-icmp", rows_for(stream_id, seed=stream_id)[-1:])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if len(events_in(services, ids, START, END)) == len(events):
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert summary(events_in(services, ids, START, END)) == events
