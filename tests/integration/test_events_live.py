@@ -16,11 +16,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.events.engine import detect_history, events_in
 from nntsc.events.live import checkpoints
+from nntsc.events.models import EventPartition
 from nntsc.live import RedisLiveFeed
 from tests.conftest import make_services
 from tests.unit.test_events_engine import COUNT, START, STEP, rows_for, summary
@@ -102,27 +104,47 @@ def stop(process: subprocess.Popen, kill: bool = False) -> str:  # type: ignore[
     return output
 
 
+def started(process: subprocess.Popen) -> str:  # type: ignore[type-arg]
+    """Wait until `process` says it is detecting; its owner name."""
+    for line in process.stdout:  # type: ignore[union-attr]
+        if line.startswith("detecting as "):
+            return line.split()[-1]
+    raise AssertionError(f"nntsc events run exited with {process.wait()}")
+
+
+def owners(services: Services) -> set[str]:
+    with services.sessionmaker() as session:
+        return set(
+            session.scalars(
+                select(EventPartition.owner).where(EventPartition.expires >= time.time())
+            )
+        )
+
+
 def test_processes_share_resume_and_take_over(services: Services, expected, tmp_path) -> None:  # type: ignore[no-untyped-def]
     ids = add_streams(services, STREAMS)
     feed = RedisLiveFeed(REDIS_URL)
     first = start(services, tmp_path, "first")
     second = start(services, tmp_path, "second")
+    third = None
     try:
+        names = {started(first), started(second)}
         commit(services, ids, 0, 700, feed)
         wait_for(services, ids, START + 699 * STEP)
-        # The first process crashes; the second takes its share over once
-        # its lease runs out, and carries on from the checkpoints.
+        assert owners(services) == names  # both hold partitions
+        # The first process crashes; the other takes its share over once its
+        # lease runs out, and carries on from the checkpoints; a third joins.
         stop(first, kill=True)
         commit(services, ids, 700, 1100, feed)
         third = start(services, tmp_path, "third")
+        names.add(started(third))
         commit(services, ids, 1100, COUNT, feed)
         wait_for(services, ids, END - STEP, seconds=240)
-        output = stop(third)
-        assert "events stored" in output
+        assert len(owners(services)) == 2
     finally:
-        for process in (first, second):
-            if process.poll() is None:
-                stop(process)
+        for process in (first, second, third):
+            if process is not None and process.poll() is None:
+                assert "events stored" in stop(process)
         feed.close()
     assert summary(events_in(services, ids, START, END)) == expected
 
@@ -134,6 +156,7 @@ def test_redis_down_detection_goes_on_from_the_store(
     # Nothing listens on port 1: the live feed is down the whole time.
     process = start(services, tmp_path, "alone", live_url="redis://127.0.0.1:1/0")
     feed = RedisLiveFeed("redis://127.0.0.1:1/0")
+    started(process)
     try:
         commit(services, ids, 0, COUNT, feed)
         wait_for(services, ids, END - STEP, seconds=240)
