@@ -19,9 +19,8 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     """The composition root: every part of the app, in the order they depend on each other."""
     from pyramid.config import Configurator
 
-    from ampweb import words
     from ampweb.settings import resolve_settings
-    from ampy import Ampy
+    from ampy import Ampy, words
 
     # Environment overrides (AMPWEB_TRUSTED_PROXIES, ...) win over the ini file.
     config = Configurator(settings=resolve_settings(settings))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ampy.words import counted
+
 #: Binsizes a graph may get, in seconds. Each is a multiple of a rollup
 #: level (5 min, 1 h, 1 day) so that any of them reads whole rollup bins.
 BINSIZE_LADDER = (
@@ -42,6 +44,5 @@ def describe_binsize(binsize: int) -> str:
     """``5 minutes``, ``1 hour``, ``2 days``: how a graph label names a binsize."""
     for unit, seconds in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if binsize % seconds == 0:
-            count = binsize // seconds
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{binsize} seconds"
+            return counted(binsize // seconds, unit)
+    return counted(binsize, "second")

@@ -23,6 +23,7 @@ from sqlalchemy import Select, Table, func, literal_column, select, union
 from sqlalchemy.orm import Session, sessionmaker
 
 from ampy.groups import ALL, SPLIT, spec_for
+from ampy.words import counted
 from nntsc.collections import Collection
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadQuery
@@ -145,7 +146,8 @@ class SelectionOptions:
         selected = [str(value) for value in selected]
         if len(selected) > len(levels):
             raise BadQuery(
-                f"selected has {len(selected)} values; {name} has {len(levels)} levels "
+                f"selected has {counted(len(selected), 'value')}; "
+                f"{name} has {counted(len(levels), 'level')} "
                 f"({', '.join(levels)})"
             )
         with self.sessions() as session:

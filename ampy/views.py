@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ampy.collections import style_collections
 from ampy.errors import BadGroupDescription, UnknownView
 from ampy.groups import Group, parse_group, spec_for
+from ampy.words import counted
 from nntsc.store.models import View as ViewRecord
 
 VIEW_ID = re.compile(r"^[a-z2-7]{12}$")
@@ -73,7 +74,9 @@ def _canonical(style: str, groups: Iterable[Group | str]) -> tuple[Group, ...]:
         limit = spec_for(name).max_groups
         count = sum(1 for g in parsed if g.collection == name)
         if limit is not None and count > limit:
-            raise BadGroupDescription(f"a {style} view holds at most {limit} {name} group")
+            raise BadGroupDescription(
+                f"a {style} view holds at most {counted(limit, f'{name} group')}"
+            )
     return tuple(sorted(parsed, key=lambda g: g.description))
 
 

@@ -1,5 +1,5 @@
-"""Counted nouns and articles: the templates' filters (ampweb.words) and the pages' script
-(ampweb/static/js/lib/words.js) give the same text for one table of cases."""
+"""Counted nouns and articles: ampy.words (ampy's messages, the templates' filters) and
+the pages' script (ampweb/static/js/lib/words.js) give the same text for one table of cases."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ampweb import words
+from ampy import words
 
 WORDS_JS = Path(__file__).parents[2] / "ampweb" / "static" / "js" / "lib" / "words.js"
 
@@ -72,6 +72,14 @@ def test_the_script_agrees_with_the_filters() -> None:
         timeout=30,
     )
     assert json.loads(answer.stdout) == [expected for _, _, expected in CASES]
+
+
+def test_ampy_messages_count_right() -> None:
+    from ampy.binsize import describe_binsize
+
+    assert describe_binsize(60) == "1 minute"
+    assert describe_binsize(7200) == "2 hours"
+    assert describe_binsize(90) == "90 seconds"
 
 
 def test_templates_have_the_filters() -> None:

@@ -1,6 +1,6 @@
 // Counted nouns and articles for text the pages make: "1 server", "3 servers",
-// "an AS path length". The same rules as ampweb/words.py (the templates'
-// filters); tests/unit/test_words.py checks both against one table of cases.
+// "an AS path length". The same rules as ampy/words.py (ampy's messages and
+// the templates' filters); tests/unit/test_words.py checks both against one table of cases.
 
 /** Plurals that do not add "s" (the nouns the pages count). */
 const IRREGULAR = { address: "addresses", match: "matches", query: "queries", entry: "entries" };

@@ -1,9 +1,9 @@
 """Counted nouns and articles for page text: "1 server", "3 servers", "an AS path length".
 
-The same rules are in ``ampweb/static/js/lib/words.js`` for text the pages'
-scripts make; ``tests/unit/test_words.py`` checks both against one table of
-cases. Templates use them as filters: ``{{ total|counted("stream") }}``,
-``{{ title|with_article }}``.
+ampy's messages use them; the web app's templates have them as filters
+(``{{ total|counted("stream") }}``, ``{{ title|with_article }}``); the same
+rules are in ``ampweb/static/js/lib/words.js`` for text the pages' scripts
+make, and ``tests/unit/test_words.py`` checks both against one table of cases.
 """
 
 from __future__ import annotations
