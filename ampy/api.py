@@ -24,6 +24,7 @@ from nntsc.collections import all_collections
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.errors import StoreUnavailable
+from nntsc.store.sites import SiteRegistry
 from nntsc.store.streams import Page, StreamInfo
 
 __all__ = ["DETAILS", "Ampy", "LineHistory", "ViewLegend"]
@@ -122,7 +123,7 @@ class Ampy:
         self.services.close()
 
     @property
-    def sites(self):  # type: ignore[no-untyped-def]
+    def sites(self) -> SiteRegistry:
         """Sites and meshes: `nntsc.store.sites.SiteRegistry`."""
         return self.services.sites
 

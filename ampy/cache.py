@@ -78,7 +78,7 @@ class _LockedLRU(cachetools.LRUCache):
         with self._lock:
             return super().get(key, default)
 
-    def pop(self, key: Hashable, default: Any = None) -> Any:  # type: ignore[override]
+    def pop(self, key: Hashable, default: Any = None) -> Any:
         with self._lock:
             return super().pop(key, default)
 
@@ -232,6 +232,7 @@ class HistoryCache:
         # be computed again, not found under the same key and trusted for hours.
         state = "recent" if ttl <= SHORT_LIVED else "finished"
         keys = {f"{key}:{binsize}:{block}:{state}": block for block in starts}
+        computed = 0
 
         def create(*missing: str) -> list[Rows]:
             # dogpile's multi-key lock re-checks only what it read before waiting for
@@ -250,7 +251,6 @@ class HistoryCache:
                     made[block] = [row for row in rows if block <= row[0] < block + length]
             return [made[keys[k]] for k in missing]
 
-        computed = 0
         values = region.get_or_create_multi(list(keys), create, expiration_time=ttl)
         CACHE_MISSES.labels("block").inc(computed)
         CACHE_HITS.labels("block").inc(len(keys) - computed)

@@ -15,6 +15,7 @@ them, still paged in the database.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +70,8 @@ class Options:
     pagesize: int
     splits: list[SplitChoice] = field(default_factory=list)
 
-    @property
+    # builtins: the field `property` above hides the decorator in this class body.
+    @builtins.property
     def has_more(self) -> bool:
         return self.page * self.pagesize < self.total
 
@@ -156,7 +158,7 @@ class SelectionOptions:
                 level = levels[len(chosen)]
                 conditions = dict(zip(levels, chosen, strict=False))
                 values = self._distinct(collections, level, conditions)
-                first_two = session.execute(values.limit(2)).scalars().all()
+                first_two: Sequence[str] = session.execute(values.limit(2)).scalars().all()
                 if not first_two and chosen:
                     raise BadQuery(
                         "selected: no stream of "

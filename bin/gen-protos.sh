@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate nntsc/wire/<test>_pb2.py from nntsc/wire/proto/<test>.proto.
+# Regenerate nntsc/wire/<test>_pb2.py (and its type stub <test>_pb2.pyi, read by mypy) from nntsc/wire/proto/<test>.proto.
 #
 # Usage: bin/gen-protos.sh [PYTHON]   (default .venv/bin/python; `make protos` runs it)
 #
@@ -39,15 +39,16 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$python" -m grpc_tools.protoc --proto_path="$src" --python_out="$tmp" "${protos[@]}"
+"$python" -m grpc_tools.protoc --proto_path="$src" --python_out="$tmp" --pyi_out="$tmp" "${protos[@]}"
 
 # Replace the generated modules; drop those whose .proto is gone.
 for old in "$out"/*_pb2.py; do
     name=$(basename "$old" _pb2.py)
-    [ -e "$src/$name.proto" ] || rm -f "$old"
+    [ -e "$src/$name.proto" ] || rm -f "$old" "${old}i"
 done
 for proto in "${protos[@]}"; do
     name=$(basename "$proto" .proto)
     cp "$tmp/${name}_pb2.py" "$out/${name}_pb2.py"
-    echo "generated $out/${name}_pb2.py"
+    cp "$tmp/${name}_pb2.pyi" "$out/${name}_pb2.pyi"
+    echo "generated $out/${name}_pb2.py $out/${name}_pb2.pyi"
 done

@@ -21,6 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from nntsc.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from nntsc.live import LiveFeed
+    from nntsc.store.paths import PathRegistry
+    from nntsc.store.sites import SiteRegistry
+    from nntsc.store.streams import StreamRegistry
     from nntsc.store.timeseries import TimeseriesStore
 
 #: Settings that name a service, and the environment variable that overrides each.
@@ -84,7 +91,7 @@ def _enable_sqlite_pragmas(engine: Engine) -> None:
     # WAL lets the web app read while the demo loader writes; foreign keys are
     # off by default in SQLite and we rely on them.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -245,27 +252,27 @@ class Services:
         return store
 
     @cached_property
-    def streams(self):  # type: ignore[no-untyped-def]
+    def streams(self) -> StreamRegistry:
         from nntsc.store.streams import StreamRegistry
 
         return StreamRegistry(self.sessionmaker)
 
     @cached_property
-    def sites(self):  # type: ignore[no-untyped-def]
+    def sites(self) -> SiteRegistry:
         """The registry of sites and meshes."""
         from nntsc.store.sites import SiteRegistry
 
         return SiteRegistry(self.sessionmaker)
 
     @cached_property
-    def paths(self):  # type: ignore[no-untyped-def]
+    def paths(self) -> PathRegistry:
         """The traceroute path registry (deduplicated IP and AS paths in SQL)."""
         from nntsc.store.paths import PathRegistry
 
         return PathRegistry(self.sessionmaker)
 
     @cached_property
-    def live(self):  # type: ignore[no-untyped-def]
+    def live(self) -> LiveFeed:
         """The live feed named by ``nntsc.live_url``."""
         from nntsc.live import open_live_feed
 

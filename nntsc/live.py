@@ -15,7 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import redis
 
@@ -92,7 +92,8 @@ class RedisLiveFeed:
         now = time.monotonic()
         checked = self._listened.get(name)
         if checked is None or now - checked[0] >= LIVE_RECHECK:
-            ((_, count),) = self.client.pubsub_numsub(name)
+            # redis-py types its sync and asyncio clients alike (Awaitable | list).
+            ((_, count),) = cast("list[tuple[bytes, int]]", self.client.pubsub_numsub(name))
             checked = self._listened[name] = (now, count > 0)
         return checked[1]
 

@@ -262,7 +262,7 @@ def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[Ev
         .on_conflict_do_nothing(index_elements=list(EVENT_KEY))
         .returning(table.c.id)
     )
-    ids = list(session.execute(statement, list(records)).scalars())
+    ids: list[int] = list(session.execute(statement, list(records)).scalars())
     for record in records:
         if record["kind"] == "loss_end" and record["details"]:
             session.execute(

@@ -235,7 +235,7 @@ class Ingestor:
                 elif timestamp < span[0] or timestamp > span[1]:
                     spans[stream_id] = (min(span[0], timestamp), max(span[1], timestamp))
         self._rows.clear()
-        rows, self._buffered = self._buffered, 0
+        count, self._buffered = self._buffered, 0
         tokens, self._tokens = self._tokens, []
         touch = None
         if spans and (final or time.monotonic() - self._touched >= TOUCH_INTERVAL):
@@ -243,7 +243,7 @@ class Ingestor:
             self._touched = time.monotonic()
         if batch or touch or tokens:
             future = self._writer.submit(self._write, batch, touch)
-            self._in_flight.append((future, tokens, rows, time.monotonic()))
+            self._in_flight.append((future, tokens, count, time.monotonic()))
 
     def _resolve_streams(self) -> None:
         """Give the buffered rows of new streams their ids: a few statements per batch.

@@ -37,7 +37,7 @@ class ReadAheadTCPTransport(amqp.transport.TCPTransport):
     _buffer: bytes
     _position: int
 
-    @property  # type: ignore[override]
+    @property
     def _read_buffer(self) -> bytes:
         return self._buffer[self._position :]
 

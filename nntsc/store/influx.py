@@ -270,7 +270,7 @@ class InfluxBackend(TimeseriesBackend):
         if len(known) > MAX_TAG_TEXTS:
             known.clear()
         tag_text: dict[int, str] = {}
-        lines = []
+        lines: list[str] = []
         append = lines.append
         empty = 0
         for stream_id, timestamp, values in rows:

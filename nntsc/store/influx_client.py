@@ -147,7 +147,7 @@ class InfluxClient:
     def points(self, statement: str, database: str | None = None) -> list[dict[str, Any]]:
         """The points of the first statement's series as dicts (time and columns), tags added."""
         answer = self.query(statement, database)
-        found = []
+        found: list[dict[str, Any]] = []
         for result in answer.get("results", ()):
             if "error" in result:
                 raise InfluxClientError(400, result["error"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 from nntsc.collections import Collection, all_collections
 
@@ -55,6 +57,9 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model here is mapped to one plain Table (SQLAlchemy types it as any
+    # FromClause, which has no insert/update/delete).
+    __table__: ClassVar[Table]
 
 
 metadata = Base.metadata
@@ -209,7 +214,7 @@ def quantile_columns(field: str) -> tuple[str, ...]:
 
 def rollup_columns(collection: Collection, fields: Sequence[str] | None = None) -> list[str]:
     """The partial-statistic columns a rollup row of `collection` holds (for `fields`)."""
-    columns = []
+    columns: list[str] = []
     for fld in collection.fields:
         if fields is not None and fld.name not in fields:
             continue
@@ -219,7 +224,7 @@ def rollup_columns(collection: Collection, fields: Sequence[str] | None = None) 
     return columns
 
 
-def _value_type(kind: str):  # type: ignore[no-untyped-def]
+def _value_type(kind: str) -> type[TypeEngine[Any]]:
     return {"int": BigInteger, "float": Float, "array": JSON}[kind]
 
 

@@ -191,7 +191,7 @@ class SqlBackend(TimeseriesBackend):
         streams = Stream.__table__
         records = CollectionRecord.__table__
         with self.engine.connect() as connection:
-            stream_ids = list(
+            stream_ids: list[int] = list(
                 connection.scalars(
                     select(streams.c.stream_id)
                     .join(records, records.c.id == streams.c.collection_id)

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import BindParameter
 
 from nntsc.collections import Collection
 from nntsc.collections import get as get_collection
@@ -354,7 +355,8 @@ class StreamRegistry:
                 )
             return
         table = Stream.__table__
-        first, last = bindparam("first"), bindparam("last")
+        first: BindParameter[int] = bindparam("first")
+        last: BindParameter[int] = bindparam("last")
         statement = (
             update(table)
             .where(table.c.stream_id == bindparam("sid"))

@@ -194,7 +194,7 @@ class SequenceMachine:
         # Position sets recur: their closures are computed once.
         self._closures: dict[frozenset[tuple[int, int]], frozenset[tuple[int, int]]] = {}
         # Steps that may start a match: the first, and any after optional ones.
-        starts = set()
+        starts: set[str] = set()
         for step in self._steps:
             starts |= step.calls
             if step.least:

@@ -239,7 +239,7 @@ class EventReader:
 def _direction(value: object) -> str:
     if value not in (">", "<"):
         raise ValueError(f"event direction {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def split_text_line(line: str) -> list[str]:
@@ -296,7 +296,7 @@ class SysdigLog:
             binary = gzip.GzipFile(fileobj=self._raw)  # type: ignore[assignment]
         # Sysdig escapes non-printable bytes, but a truncated capture may
         # still end in garbage: such a line is rejected, not fatal.
-        self._text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")  # type: ignore[arg-type]
+        self._text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -395,7 +395,7 @@ def explain_rejections(path: str, numbers: Iterable[int], count: int = 5) -> lis
     wanted = sorted(numbers)[:count]
     if path == "-" or not wanted:
         return []
-    reasons = []
+    reasons: list[tuple[int, str]] = []
     with SysdigLog(path) as log:
         for number, line in enumerate(log.lines(), 1):
             if number == wanted[len(reasons)]:

@@ -852,6 +852,8 @@ def test_test_types_match_the_proto_files():
     assert sorted(TEST_TYPES) == protos
     modules = sorted(p.name.removesuffix("_pb2.py") for p in WIRE_DIR.glob("*_pb2.py"))
     assert modules == protos
+    stubs = sorted(p.name.removesuffix("_pb2.pyi") for p in WIRE_DIR.glob("*_pb2.pyi"))
+    assert stubs == protos
     assert len(set(TEST_TYPES)) == len(TEST_TYPES)
 
 
@@ -878,7 +880,7 @@ def test_generated_code_fits_the_pinned_protobuf_runtime():
 
 @pytest.mark.skipif(importlib.util.find_spec("grpc_tools") is None, reason="no grpcio-tools")
 def test_generated_modules_are_up_to_date(tmp_path):
-    """What bin/gen-protos.sh would write is what is committed."""
+    """What bin/gen-protos.sh would write (modules and their type stubs) is what is committed."""
     version = subprocess.run(
         [sys.executable, "-m", "grpc_tools.protoc", "--version"],
         capture_output=True,
@@ -898,13 +900,14 @@ def test_generated_modules_are_up_to_date(tmp_path):
             "grpc_tools.protoc",
             f"--proto_path={PROTO_DIR}",
             f"--python_out={tmp_path}",
+            f"--pyi_out={tmp_path}",
             *protos,
         ],
         check=True,
     )
     for proto in protos:
-        name = Path(proto).stem + "_pb2.py"
-        assert (tmp_path / name).read_bytes() == (WIRE_DIR / name).read_bytes(), name
+        for name in (Path(proto).stem + "_pb2.py", Path(proto).stem + "_pb2.pyi"):
+            assert (tmp_path / name).read_bytes() == (WIRE_DIR / name).read_bytes(), name
 
 
 # --- errors ------------------------------------------------------------------------------
