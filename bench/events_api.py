@@ -11,9 +11,14 @@ median of many calls:
   compiled to text once, run on a psycopg2 cursor and fetched;
 - ampy: `Ampy.event_groups` (the query built, run and turned into dicts);
 - HTTP: ``GET /api/v1/event-groups`` on the web app (waitress, one keep-alive
-  connection, anonymous reads allowed), the JSON answer read whole.
+  connection, anonymous reads allowed), the JSON answer read whole;
+- bare HTTP: the same bare SQL run by a minimal Pyramid view on its own
+  psycopg2 connection, its rows answered as JSON, on the same server: the
+  floor of any HTTP answer of that page.
 
 Target (issue 18): the API within 2x of the bare query and within 30 ms.
+Both ratios are printed: against the bare SQL alone, and against the bare
+SQL served over HTTP.
 
     .venv/bin/python bench/events_api.py [--events 100000] [--groups 20000] [--repeat 200]
 """
@@ -211,6 +216,28 @@ def served(app) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
         thread.join(timeout=5)
 
 
+def bare_app(engine, sql_by_path: dict[str, str]):  # type: ignore[no-untyped-def]
+    """A minimal Pyramid app answering each path with the rows of its bare SQL, as JSON."""
+    from pyramid.config import Configurator
+
+    raw = engine.raw_connection()
+    raw.autocommit = True
+    lock = threading.Lock()
+
+    def page(request):  # type: ignore[no-untyped-def]
+        sql = sql_by_path[request.matchdict["which"]]
+        with lock, raw.cursor() as db:
+            db.execute(sql)
+            names = [column.name for column in db.description]
+            rows = db.fetchall()
+        return {"items": [dict(zip(names, row, strict=True)) for row in rows[:20]]}
+
+    config = Configurator()
+    config.add_route("page", "/bare/{which}")
+    config.add_view(page, route_name="page", renderer="json", request_method="GET")
+    return config.make_wsgi_app(), raw
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -245,15 +272,28 @@ def main() -> None:
         for _ in range(200):
             deep = ampy.event_groups(filters, deep, pagesize=20).next_cursor
         raw = services.engine.raw_connection()
+        pages = {"first": None, "deep": deep}
+        sql_by_path = {
+            which: str(
+                reader.groups_query(filters, cursor, 20).compile(
+                    dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+                )
+            )
+            for which, cursor in pages.items()
+        }
+        minimal, minimal_raw = bare_app(services.engine, sql_by_path)
         try:
-            with served(app) as (host, port):
+            with served(app) as (host, port), served(minimal) as (bare_host, bare_port):
                 connection = http.client.HTTPConnection(host, port, timeout=30)
-                print(f"{'page':>24} {'bare SQL':>10} {'ampy':>10} {'HTTP':>10} {'HTTP/bare':>10}")
-                for label, cursor in (("first page", None), ("4,000 groups deep", deep)):
-                    statement = reader.groups_query(filters, cursor, 20).compile(
-                        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-                    )
-                    sql = str(statement)
+                bare_connection = http.client.HTTPConnection(bare_host, bare_port, timeout=30)
+                print(
+                    f"{'page':>18} {'bare SQL':>10} {'ampy':>10} {'bare HTTP':>10} {'HTTP':>10}"
+                    f" {'HTTP/bare SQL':>14} {'HTTP/bare HTTP':>15}"
+                )
+                for (label, cursor), which in zip(
+                    (("first page", None), ("4,000 groups deep", deep)), pages, strict=True
+                ):
+                    sql = sql_by_path[which]
 
                     def bare(sql: str = sql) -> None:
                         with raw.cursor() as db:
@@ -272,16 +312,27 @@ def main() -> None:
                         if response.status != 200:
                             raise SystemExit(f"GET {path}: {response.status} {body[:200]!r}")
 
+                    def get_bare(which: str = which) -> None:
+                        bare_connection.request("GET", f"/bare/{which}")
+                        response = bare_connection.getresponse()
+                        response.read()
+                        if response.status != 200:
+                            raise SystemExit(f"bare {which}: {response.status}")
+
                     bare_ms = median_ms(bare, args.repeat)
                     ampy_ms = median_ms(query, args.repeat)
+                    bare_http_ms = median_ms(get_bare, args.repeat)
                     http_ms = median_ms(get, args.repeat)
                     print(
-                        f"{label:>24} {bare_ms:>8.2f}ms {ampy_ms:>8.2f}ms {http_ms:>8.2f}ms "
-                        f"{http_ms / bare_ms:>9.1f}x   (ampy/bare {ampy_ms / bare_ms:.1f}x)"
+                        f"{label:>18} {bare_ms:>8.2f}ms {ampy_ms:>8.2f}ms {bare_http_ms:>8.2f}ms "
+                        f"{http_ms:>8.2f}ms {http_ms / bare_ms:>13.1f}x "
+                        f"{http_ms / bare_http_ms:>14.1f}x"
                     )
                 connection.close()
+                bare_connection.close()
         finally:
             raw.close()
+            minimal_raw.close()
             ampy.close()
             app.registry["ampy"].close()
     print("target: HTTP within 2x of the bare query and within 30 ms (machine shared; medians)")
