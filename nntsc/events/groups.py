@@ -259,8 +259,9 @@ def _aggregates(session: Session, groups: Sequence[GroupState]) -> dict[int, dic
             )
         ):
             facts[event_id] = (severity, source, target)
-    result = {}
+    result: dict[int, dict[str, int]] = {}
     for group in groups:
+        assert group.group_id is not None, "only stored groups are counted"
         found = [facts[e] for e in group.events if e in facts]
         sources = {s for _, s, _ in found if s}
         targets = {t for _, _, t in found if t}
@@ -413,7 +414,7 @@ def group_stored_events(
     new_members = [
         {"group_id": group.group_id, "event_id": event_id}
         for group in (*touched, *opened)
-        for event_id in sorted(group.events - before.get(group.group_id, set()))
+        for event_id in sorted(group.events - before.get(group.group_id or 0, set()))
     ]
     if new_members:
         session.execute(insert(EventGroupMember.__table__), new_members)
