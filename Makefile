@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 INI    ?= development.ini
 
 .DEFAULT_GOAL := help
-.PHONY: help venv schema migration demo demo-data serve test test-unit services lint format bench clean protos
+.PHONY: help venv schema migration demo demo-data serve test test-unit test-js services lint format bench clean protos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  %-12s %s\n", $$1, $$2}'
@@ -46,10 +46,18 @@ test: venv services ## Everything the tests need, then the whole suite (unit, in
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/nntsc db check
+	$(MAKE) --no-print-directory test-js
 	$(BIN)/pytest -q
 
 test-unit: venv ## Only the tests that need no server
 	$(BIN)/pytest -q tests/unit
+
+test-js: ## The front end's modules (ampweb/static/js/lib) under node's test runner; skipped without node
+	@if command -v node >/dev/null; then \
+		node --test --test-reporter=dot tests/js/*.test.mjs; \
+	else \
+		echo "node is not installed: the JavaScript tests (tests/js) are skipped"; \
+	fi
 
 lint: venv ## ruff check and ruff format --check
 	$(BIN)/ruff check .

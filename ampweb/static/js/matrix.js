@@ -12,6 +12,8 @@
 // are drawn, and the tooltip carries data-ready="true" once its stats are in.
 
 import { fetchJSON, withParams } from "./lib/api.js";
+import { h } from "./lib/dom.js";
+import { currentSection, historySection, matrixNumber, valueText } from "./lib/matrix-tooltip.js";
 import { relativeTime } from "./lib/time.js";
 import { EVENT as TIMEZONE_CHANGED, formatTime, parts, zone, zoneName } from "./lib/timezone.js";
 
@@ -20,8 +22,6 @@ const TOOLTIP_FETCH_DELAY_MS = 120;
 // A cell of a collection without splits; the collections name their own split values.
 const SPLIT_LABELS = { all: "All", "": "All" };
 // Sparkline lines, one per split; not the severity colours, so they are not read as good or bad.
-const SPLIT_COLOURS = ["#2563eb", "#c026d3", "#0f766e", "#b45309"];
-const SVG_NS = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
 const page = JSON.parse($("page-data").textContent);
@@ -54,42 +54,11 @@ const state = {
 
 // ---------------------------------------------------------------- small helpers
 
-/** An element with attributes (`class`, `text`, data and aria attributes) and children. */
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child);
-  }
-  return node;
-}
-
-function svg(tag, attrs = {}) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  return node;
-}
-
 const pairKey = (source, destination) => `${source}\u0000${destination}`;
 /** A split value as the collection names it (page.split_labels), else as the matrix knows it. */
 const splitLabel = (split) => page.split_labels?.[split] ?? SPLIT_LABELS[split] ?? split;
 
-/** A value with its unit, with as many decimals as its size deserves. */
-function formatValue(value, unit = page.unit) {
-  if (value === null || value === undefined || !Number.isFinite(value)) return "no data";
-  return `${formatNumber(value)} ${unit}`;
-}
-
-/** Three significant digits without trailing zeros: 12.4, 9, 0.05, 871; thousands grouped. */
-function formatNumber(value) {
-  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en");
-  return String(Number(value.toPrecision(3)));
-}
+const formatValue = (value) => valueText(value, page.unit);
 
 /** "latency", but "HTTP" and "DNS" stay as they are. */
 const metricWords = (label) => (label === label.toUpperCase() ? label : label.toLowerCase());
@@ -122,6 +91,9 @@ function lastResultText(ts) {
   if (!ts) return "no result yet";
   return `${formatTime(ts)} ${zoneLabel()} (${relativeTime(ts, nowSeconds())})`;
 }
+
+/** The page's words for the tooltip's sections (lib/matrix-tooltip.js). */
+const words = { unit: page.unit, splitLabel, hourMinute, lastResultText, now: nowSeconds };
 
 // ---------------------------------------------------------------- fetching
 
@@ -283,7 +255,7 @@ function fillCell(td, source, destination, cells, splits) {
       if (splits.length > 1) spoken.push(`${label}: not measured`);
       continue;
     }
-    const text = cell.value === null ? "–" : formatNumber(cell.value);
+    const text = cell.value === null ? "–" : matrixNumber(cell.value);
     const classes = ["half", cell.colour_class];
     let title = `${label}: ${formatValue(cell.value)}`;
     if (state.mode === "relative") {
@@ -355,7 +327,7 @@ function showTooltip(link) {
   el.tooltip.dataset.ready = "false";
   el.tooltip.replaceChildren(
     h("p", { class: "tip-title" }, h("strong", { text: pair.source }), " → ", h("strong", { text: pair.destination })),
-    currentSection(pair),
+    currentSection(state.matrix, pair, words),
     h("div", { class: "tip-history" }, h("p", { class: "tip-loading muted", text: "Loading the last 24 hours…" })),
   );
   el.tooltip.hidden = false;
@@ -379,7 +351,7 @@ async function loadTooltip(pair) {
     return;
   }
   if (!same()) return;
-  el.tooltip.querySelector(".tip-history").replaceChildren(historySection(data));
+  el.tooltip.querySelector(".tip-history").replaceChildren(historySection(data, words));
   el.tooltip.dataset.ready = "true";
   placeTooltip(cellElement(pair));
 }
@@ -393,7 +365,7 @@ function refreshTooltip() {
   }
   link.setAttribute("aria-describedby", "matrix-tooltip");
   const current = el.tooltip.querySelector(".tip-current");
-  if (current) current.replaceWith(currentSection(state.hovered));
+  if (current) current.replaceWith(currentSection(state.matrix, state.hovered, words));
   placeTooltip(link);
 }
 
@@ -419,143 +391,6 @@ function placeTooltip(link) {
   top = Math.max(margin, top);
   el.tooltip.style.left = `${Math.round(left)}px`;
   el.tooltip.style.top = `${Math.round(top)}px`;
-}
-
-/** The pair's cells in the matrix as drawn: the last closed hour, per split. */
-function currentSection(pair) {
-  const matrix = state.matrix;
-  const rows = matrix.cells.filter((c) => c.source === pair.source && c.destination === pair.destination);
-  const list = h("ul", { class: "tip-current" });
-  for (const cell of rows) {
-    const item = h(
-      "li",
-      {},
-      h("span", { class: `matrix-swatch ${cell.colour_class}${cell.stale ? " stale" : ""}`, "aria-hidden": "true" }),
-      `${matrix.splits.length > 1 || cell.split ? `${splitLabel(cell.split)}: ` : ""}${formatValue(cell.value)}`,
-    );
-    if (matrix.mode === "relative") {
-      let change = "";
-      if (cell.value !== null && cell.baseline) {
-        const pct = ((cell.value - cell.baseline) / cell.baseline) * 100;
-        change =
-          pct >= 1000
-            ? `, ${formatNumber(cell.value / cell.baseline)} times as much`
-            : `, ${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(0)} %`;
-      }
-      item.append(h("span", { class: "muted", text: ` (usually ${formatValue(cell.baseline)}${change})` }));
-    }
-    if (cell.stale) {
-      const since = cell.last_result ? `last result ${relativeTime(cell.last_result, nowSeconds())}` : "no result yet";
-      item.append(h("span", { class: "tip-stale", text: ` · stale (${since})` }));
-    }
-    list.append(item);
-  }
-  return h(
-    "div",
-    { class: "tip-current" },
-    h("p", { class: "tip-label", text: `Last closed hour (${hourMinute(matrix.start)}–${hourMinute(matrix.end)})` }),
-    list,
-  );
-}
-
-function historySection(data) {
-  const splits = Object.keys(data.splits).sort();
-  const colours = Object.fromEntries(splits.map((s, i) => [s, SPLIT_COLOURS[i % SPLIT_COLOURS.length]]));
-  const table = h(
-    "table",
-    { class: "tip-stats" },
-    h(
-      "thead",
-      {},
-      h("tr", {}, h("th", { scope: "col", text: page.unit }), ...["1 h", "6 h", "24 h"].map((t) => h("th", { scope: "col", text: t }))),
-    ),
-  );
-  const body = h("tbody");
-  for (const split of splits) {
-    const { stats } = data.splits[split];
-    body.append(
-      h(
-        "tr",
-        {},
-        h("th", { scope: "row" }, h("span", { class: "line-key", style: `background:${colours[split]}`, "aria-hidden": "true" }), splitLabel(split)),
-        ...["1h", "6h", "24h"].map((span) =>
-          h("td", { text: stats[span] === null ? "–" : formatNumber(stats[span]) }),
-        ),
-      ),
-    );
-  }
-  table.append(body);
-  const lasts = splits
-    .map((split) => data.splits[split].last_result)
-    .filter((ts) => ts)
-    .sort((a, b) => b - a);
-  return h(
-    "div",
-    {},
-    h("p", { class: "tip-label", text: "Last 24 hours, hourly" }),
-    sparkline(data, splits, colours),
-    table,
-    h("p", { class: "tip-foot muted", text: `Last result: ${lasts.length ? lastResultText(lasts[0]) : "none"}. Click to open the graph.` }),
-  );
-}
-
-/** The hourly points of every split as lines in one small SVG; missing hours break the lines. */
-function sparkline(data, splits, colours) {
-  const width = 280;
-  const height = 64;
-  const pad = { left: 34, right: 4, top: 6, bottom: 6 };
-  const all = splits.flatMap((s) => data.splits[s].sparkline);
-  const values = all.map(([, v]) => v).filter((v) => v !== null && Number.isFinite(v));
-  const times = all.map(([t]) => t);
-  const root = svg("svg", {
-    class: "sparkline",
-    viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
-    role: "img",
-    "aria-label": values.length ? `Sparkline of the last 24 hours, ${formatNumber(Math.min(...values))} to ${formatNumber(Math.max(...values))} ${page.unit}` : "No data in the last 24 hours",
-  });
-  root.append(svg("rect", { x: pad.left, y: pad.top, width: width - pad.left - pad.right, height: height - pad.top - pad.bottom, class: "spark-frame" }));
-  if (!values.length) {
-    const text = svg("text", { x: width / 2, y: height / 2 + 4, "text-anchor": "middle", class: "spark-text" });
-    text.textContent = "no data";
-    root.append(text);
-    return root;
-  }
-  let low = Math.min(...values);
-  let high = Math.max(...values);
-  if (high - low < 1e-9) {
-    low -= Math.abs(low) * 0.1 || 1;
-    high += Math.abs(high) * 0.1 || 1;
-  }
-  const t0 = Math.min(...times);
-  const t1 = Math.max(...times);
-  const x = (t) => pad.left + ((t - t0) / (t1 - t0 || 1)) * (width - pad.left - pad.right);
-  const y = (v) => pad.top + (1 - (v - low) / (high - low)) * (height - pad.top - pad.bottom);
-  for (const split of splits) {
-    let d = "";
-    let pen = false;
-    const points = data.splits[split].sparkline;
-    points.forEach(([t, v], i) => {
-      if (v === null || !Number.isFinite(v)) {
-        pen = false;
-        return;
-      }
-      const alone = (i === 0 || points[i - 1][1] === null) && (i === points.length - 1 || points[i + 1][1] === null);
-      if (alone) {
-        root.append(svg("circle", { cx: x(t).toFixed(1), cy: y(v).toFixed(1), r: 1.8, fill: colours[split] }));
-      }
-      d += `${pen ? "L" : "M"}${x(t).toFixed(1)} ${y(v).toFixed(1)}`;
-      pen = true;
-    });
-    root.append(svg("path", { d, stroke: colours[split], fill: "none", "stroke-width": 1.6, "stroke-linejoin": "round" }));
-  }
-  for (const [value, yPos] of [[high, pad.top + 8], [low, height - pad.bottom]]) {
-    const text = svg("text", { x: pad.left - 4, y: yPos, "text-anchor": "end", class: "spark-text" });
-    text.textContent = formatNumber(value);
-    root.append(text);
-  }
-  return root;
 }
 
 // ---------------------------------------------------------------- controls

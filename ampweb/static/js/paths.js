@@ -9,12 +9,13 @@
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import dagre from "../vendor/dagre/dagre.esm.js";
+import { h as element, svg as svgElement } from "./lib/dom.js";
+import { share as percent } from "./lib/format.js";
 import { rangeHighlightPlugin } from "./lib/plugins.js";
 import * as R from "./lib/range.js";
 import { DAY, formatRange, formatSpan, formatUTC } from "./lib/time.js";
 import { counted, plural } from "./lib/words.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const SUMMARY_HEIGHT = 150;
 const AS_NULL = -1;
 const AS_PRIVATE = -2;
@@ -71,19 +72,6 @@ function clampSpan([start, end]) {
   return e - s > pageData.max_span ? [e - pageData.max_span, e] : [s, e];
 }
 
-function element(tag, attrs = {}, text = null) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-function svgElement(tag, attrs = {}) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  return node;
-}
-
 function showError(message) {
   const alert = $("paths-alert");
   alert.textContent = message;
@@ -110,12 +98,6 @@ function asName(asn) {
   if (asn === AS_PRIVATE) return "private address";
   if (asn === AS_UNKNOWN) return "AS unknown";
   return `AS${asn}`;
-}
-
-function percent(part, whole) {
-  if (!whole) return "—";
-  const p = (100 * part) / whole;
-  return `${p >= 10 || p === 0 ? p.toFixed(0) : p.toFixed(1)}%`;
 }
 
 // ---------------------------------------------------------------- tooltip

@@ -1,10 +1,13 @@
 // Number formatting for graph axes, legends and readouts, and colour helpers.
 
-/** At most `digits` significant digits, without trailing zeros: 12.3, 0.0456, 1234, 56,789, 1.2M. */
-export function short(v, digits = 3) {
+/**
+ * At most `digits` significant digits, without trailing zeros: 12.3, 0.0456, 1234, 56,789, 1.2M.
+ * With `suffix: false` large values stay whole numbers with grouped thousands (250,000).
+ */
+export function short(v, digits = 3, { suffix = true } = {}) {
   if (v == null || !Number.isFinite(v)) return "—";
   // Beyond five digits a suffix keeps axis labels within the axis: 250k, 1.5M, 3G.
-  if (Math.abs(v) >= 1e5) {
+  if (suffix && Math.abs(v) >= 1e5) {
     for (const [size, suffix] of [[1e9, "G"], [1e6, "M"], [1e3, "k"]]) {
       if (Math.abs(v) >= size) return `${+(v / size).toPrecision(Math.max(digits, 3))}${suffix}`;
     }
@@ -20,6 +23,13 @@ export function ms(v, digits = 3) {
 export function percent(v, digits = 2) {
   if (v == null) return "—";
   return `${v >= 10 || v === 0 ? short(v, Math.max(digits, 3)) : short(v, digits)}%`;
+}
+
+/** `part` as a share of `whole`: "12%", "5.3%", "0%"; "—" when `whole` is 0. */
+export function share(part, whole) {
+  if (!whole) return "—";
+  const p = (100 * part) / whole;
+  return `${p >= 10 || p === 0 ? p.toFixed(0) : p.toFixed(1)}%`;
 }
 
 /** Bytes in B, kB, MB or GB (powers of 1000). */
