@@ -52,12 +52,8 @@ test: venv services ## Everything the tests need, then the whole suite (unit, in
 test-unit: venv ## Only the tests that need no server
 	$(BIN)/pytest -q tests/unit
 
-test-js: ## The front end's modules (ampweb/static/js/lib) under node's test runner; skipped without node
-	@if command -v node >/dev/null; then \
-		node --test --test-reporter=dot tests/js/*.test.mjs; \
-	else \
-		echo "node is not installed: the JavaScript tests (tests/js) are skipped"; \
-	fi
+test-js: ## ESLint (pinned in package.json, installed into node_modules) and node's tests of ampweb/static/js (tests/js); skipped without node
+	bin/test-js.sh
 
 lint: venv ## ruff check and ruff format --check
 	$(BIN)/ruff check .
@@ -74,5 +70,5 @@ bench: venv services ## Benchmarks against the bare stores; prints figures and r
 	$(BIN)/python bench/query.py
 
 clean: ## Remove the virtualenv and build leftovers (keeps var/ data)
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache node_modules
 	find nntsc -name "*.so" -delete

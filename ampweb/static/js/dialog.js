@@ -8,7 +8,7 @@
 //
 // The dialog element is templates/_add_series_dialog.jinja2.
 
-import { fetchJSON, postJSON, withParams } from "./lib/api.js";
+import { fetchJSON, postJSON } from "./lib/api.js";
 import TomSelect from "./lib/tomselect.js";
 import { sentenceCase, withArticle } from "./lib/words.js";
 

@@ -23,7 +23,7 @@ export default {
   bands(line, data, { summary }) {
     const { min, max } = data.columns;
     if (!min || !max || summary) return [];
-    return [{ scale: "rate", smoke: max.map((v, i) => (v == null ? null : [v])), min, strength: 0.35 }];
+    return [{ scale: "rate", smoke: max.map((v) => (v == null ? null : [v])), min, strength: 0.35 }];
   },
   readout(line, data, i) {
     const { rate, min, max, tests, bytes: sent } = data.columns;
