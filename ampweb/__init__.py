@@ -49,6 +49,8 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
     config.include(".tweens")
     # Requests counted and timed by route, and the rollup backlog, for /metrics.
     config.include(".metrics")
+    # Parameters and bodies checked against the OpenAPI document before each view.
+    config.include(".validation")
     # URLs, then the views that answer them and the mapping of errors to statuses.
     config.include(".routes")
     config.scan(".views")

@@ -12,7 +12,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ampweb.params import BadParameter, choice_param, int_param, page_body
+from ampweb.params import BadParameter, page_body
 from nntsc.collections import get as get_collection
 
 #: The range a data request covers when it names no start/end: the last day.
@@ -28,9 +28,8 @@ def collections(request: Request) -> dict[str, Any]:
 def collection_streams(request: Request) -> dict[str, Any]:
     collection = get_collection(request.matchdict["collection"])
     filters = {}
-    for name, value in request.params.items():
-        if name in ("page", "pagesize"):
-            continue
+    # The document declares the filters free-form: which names exist depends on the collection.
+    for name, value in request.openapi["filters"].items():
         if name not in collection.property_names:
             raise BadParameter(
                 f"parameter {name!r} is not a property of {collection.name}; "
@@ -40,8 +39,8 @@ def collection_streams(request: Request) -> dict[str, Any]:
     page = request.ampy.find_streams(
         collection.name,
         filters,
-        page=int_param(request, "page", 1, minimum=1),
-        pagesize=int_param(request, "pagesize", 100, minimum=1, maximum=1000),
+        page=request.openapi["page"],
+        pagesize=request.openapi["pagesize"],
     )
     return page_body(
         [{k: v for k, v in stream.as_dict().items() if k != "collection"} for stream in page.items],
@@ -49,31 +48,32 @@ def collection_streams(request: Request) -> dict[str, Any]:
     )
 
 
-def _stream_id(request: Request) -> int:
-    return int_param(request, "stream_id", minimum=1, maximum=2**31 - 1, source="match")  # type: ignore[return-value]
-
-
 @view_config(route_name="api.v1.stream", request_method="GET", renderer="json")
 def stream(request: Request) -> dict[str, Any]:
-    return request.ampy.stream(_stream_id(request)).as_dict()
+    return request.ampy.stream(request.openapi["stream_id"]).as_dict()
 
 
 def _range(request: Request) -> tuple[int, int]:
-    now = int(time.time())
-    end = int_param(request, "end", now, minimum=0)
-    start = int_param(request, "start", end - DEFAULT_RANGE, minimum=0)  # type: ignore[operator]
-    if end <= start:  # type: ignore[operator]
+    """`start` and `end` (checked against the document), defaulting to the last day."""
+    end = request.openapi["end"]
+    if end is None:
+        end = int(time.time())
+    start = request.openapi["start"]
+    if start is None:
+        start = max(0, end - DEFAULT_RANGE)
+    # A relation between two parameters, which the document's schemas cannot state.
+    if end <= start:
         raise BadParameter("parameter 'end' must be after 'start'")
-    return start, end  # type: ignore[return-value]
+    return start, end
 
 
 @view_config(route_name="api.v1.stream.data", request_method="GET")
 def stream_data(request: Request) -> Response:
     """Aggregated history of one stream (or raw rows with ``binsize=0``) as JSON or CSV."""
-    info = request.ampy.stream(_stream_id(request))
+    info = request.ampy.stream(request.openapi["stream_id"])
     start, end = _range(request)
-    binsize = int_param(request, "binsize", None, minimum=0, maximum=1209600)
-    output = choice_param(request, "format", ("json", "csv"), "json")
+    binsize = request.openapi["binsize"]
+    output = request.openapi["format"]
     if binsize == 0:
         columns, rows = request.ampy.raw(info.collection, [info.stream_id], start, end)
         body: dict[str, Any] = {
@@ -88,7 +88,7 @@ def stream_data(request: Request) -> Response:
             "rows": rows,
         }
     else:
-        detail = choice_param(request, "detail", ("full", "summary"), "full")
+        detail = request.openapi["detail"]
         history = request.ampy.history(
             info.collection, [info.stream_id], start, end, detail, binsize
         )

@@ -12,28 +12,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ampweb.params import BadParameter, choice_param, int_param, json_object, page_body
+from ampweb.params import page_body
 from ampweb.views.api import _csv_lines, _range
 from ampy.cache import FINISHED_TTL, RECENT_TTL, digest
 from ampy.groups import Group, Line
-from ampy.history import DETAILS
-
-#: Longest search term and longest path value accepted.
-MAX_TEXT = 200
-
-
-def _text(request: Request, name: str, default: str = "") -> str:
-    value = request.params.get(name, default)
-    if len(value) > MAX_TEXT:
-        raise BadParameter(f"parameter {name!r} may be at most {MAX_TEXT} characters")
-    return value
-
-
-def _required(request: Request, name: str) -> str:
-    value = _text(request, name)
-    if not value:
-        raise BadParameter(f"parameter {name!r} is required")
-    return value
 
 
 @view_config(route_name="api.v1.styles", request_method="GET", renderer="json")
@@ -49,59 +31,35 @@ def styles(request: Request) -> dict[str, Any]:
 @view_config(route_name="api.v1.collection.options", request_method="GET", renderer="json")
 def options(request: Request) -> dict[str, Any]:
     """The next unchosen level of a collection (or view style), one page of its values."""
-    selected = request.params.getall("selected")
-    if len(selected) > 20 or any(len(value) > 1000 for value in selected):
-        raise BadParameter("parameter 'selected' is too long")
     found = request.ampy.options(
         request.matchdict["collection"],
-        selected,
-        term=_text(request, "term"),
-        page=int_param(request, "page", 1, minimum=1, maximum=100_000),
-        pagesize=int_param(request, "pagesize", 30, minimum=1, maximum=1000),
+        request.openapi["selected"],
+        term=request.openapi["term"],
+        page=request.openapi["page"],
+        pagesize=request.openapi["pagesize"],
     )
     return found.as_dict()
 
 
-def _group_from_json(request: Request, item: Any) -> Group | str:
+def _group(request: Request, item: str | dict[str, Any]) -> Group | str:
+    """A group of the body (its form checked against the document): a description or values."""
     if isinstance(item, str):
         return item
-    if isinstance(item, dict) and isinstance(item.get("collection"), str):
-        values = item.get("values", {})
-        splits = item.get("splits", {})
-        if not isinstance(values, dict) or not isinstance(splits, dict):
-            raise BadParameter("a group's 'values' and 'splits' must be objects")
-        return request.ampy.group(
-            item["collection"],
-            {str(k): str(v) for k, v in values.items()},
-            {str(k): str(v) for k, v in splits.items()},
-        )
-    raise BadParameter(
-        "each of 'groups' must be a description string or "
-        '{"collection": ..., "values": {...}, "splits": {...}}'
-    )
+    return request.ampy.group(item["collection"], item.get("values", {}), item.get("splits", {}))
 
 
 @view_config(route_name="api.v1.views", request_method="POST", renderer="json")
 def create_view(request: Request) -> dict[str, Any]:
     """Store a view: ``{"style", "groups"}``, or ``{"view_id", "add"|"remove"}`` to derive one."""
-    body = json_object(request)
+    body = request.openapi["body"]
     ampy = request.ampy
     if "view_id" in body:
-        base = body["view_id"]
-        if not isinstance(base, str):
-            raise BadParameter("'view_id' must be a string")
         if "add" in body:
-            return {"view_id": ampy.add_group(base, _group_from_json(request, body["add"]))}
-        if "remove" in body:
-            return {"view_id": ampy.remove_group(base, _group_from_json(request, body["remove"]))}
-        raise BadParameter("with 'view_id', give 'add' or 'remove'")
-    style, groups = body.get("style"), body.get("groups", [])
-    if not isinstance(style, str):
-        raise BadParameter("'style' must be a view style name")
-    if not isinstance(groups, list):
-        raise BadParameter("'groups' must be a list")
+            return {"view_id": ampy.add_group(body["view_id"], _group(request, body["add"]))}
+        return {"view_id": ampy.remove_group(body["view_id"], _group(request, body["remove"]))}
     request.response.status = 201
-    return {"view_id": ampy.create_view(style, [_group_from_json(request, g) for g in groups])}
+    groups = [_group(request, group) for group in body.get("groups", [])]
+    return {"view_id": ampy.create_view(body["style"], groups)}
 
 
 @view_config(route_name="api.v1.view", request_method="GET", renderer="json")
@@ -115,9 +73,9 @@ def view_history(request: Request) -> Response:
     """Each line's history as JSON, or as one CSV table with a line_id column."""
     view_id = request.matchdict["view_id"]
     start, end = _range(request)
-    detail = choice_param(request, "detail", DETAILS, "full")
-    binsize = int_param(request, "binsize", None, minimum=1, maximum=1209600)
-    output = choice_param(request, "format", ("json", "csv"), "json")
+    detail = request.openapi["detail"]
+    binsize = request.openapi["binsize"]
+    output = request.openapi["format"]
     if output == "json":
         # Graphs ask for the same ranges again and again (reloads, shared
         # links, dashboards): the encoded answer is cached whole, briefly when
@@ -194,8 +152,8 @@ def matrix_metrics(request: Request) -> dict[str, Any]:
 def matrix(request: Request) -> Response:
     """The cells of a metric for a source mesh by a destination mesh (cached for a minute)."""
     metric = request.matchdict["metric"]
-    src_mesh, dst_mesh = _required(request, "src_mesh"), _required(request, "dst_mesh")
-    mode = choice_param(request, "mode", ("absolute", "relative"), "absolute")
+    src_mesh, dst_mesh = request.openapi["src_mesh"], request.openapi["dst_mesh"]
+    mode = request.openapi["mode"]
 
     def encode() -> bytes:
         return _json_bytes(request.ampy.matrix(metric, src_mesh, dst_mesh, mode).as_dict())
@@ -232,17 +190,17 @@ def tooltip(request: Request) -> dict[str, Any]:
     """A pair's 24-hour sparkline and its 1, 6 and 24 hour values."""
     return request.ampy.tooltip(
         request.matchdict["metric"],
-        _required(request, "source"),
-        _required(request, "destination"),
+        request.openapi["source"],
+        request.openapi["destination"],
     )
 
 
 @view_config(route_name="api.v1.sites", request_method="GET", renderer="json")
 def sites(request: Request) -> dict[str, Any]:
     page = request.ampy.sites.list_sites(
-        term=_text(request, "term"),
-        page=int_param(request, "page", 1, minimum=1, maximum=100_000),
-        pagesize=int_param(request, "pagesize", 30, minimum=1, maximum=1000),
+        term=request.openapi["term"],
+        page=request.openapi["page"],
+        pagesize=request.openapi["pagesize"],
     )
     return page_body([s.as_dict() for s in page.items], page)
 
@@ -254,11 +212,11 @@ def site(request: Request) -> dict[str, Any]:
 
 @view_config(route_name="api.v1.meshes", request_method="GET", renderer="json")
 def meshes(request: Request) -> dict[str, Any]:
-    role = choice_param(request, "role", ("any", "source", "destination"), "any")
+    role = request.openapi["role"]
     page = request.ampy.sites.list_meshes(
-        term=_text(request, "term"),
-        page=int_param(request, "page", 1, minimum=1, maximum=100_000),
-        pagesize=int_param(request, "pagesize", 30, minimum=1, maximum=1000),
+        term=request.openapi["term"],
+        page=request.openapi["page"],
+        pagesize=request.openapi["pagesize"],
         source=True if role == "source" else None,
         destination=True if role == "destination" else None,
     )

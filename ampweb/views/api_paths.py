@@ -9,13 +9,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ampweb.params import choice_param
 from ampweb.views.api import _csv_lines, _range
 from ampweb.views.api_graphs import line_names
 from ampy.groups import Line
 from ampy.paths import AsPathLine, IpPathLine, ViewPaths
-
-KINDS = ("ip", "as")
 
 
 def _hop_text(address: str | None) -> str:
@@ -99,8 +96,8 @@ def view_paths(request: Request) -> Response:
     """
     view_id = request.matchdict["view_id"]
     start, end = _range(request)
-    kind = choice_param(request, "kind", KINDS, "ip")
-    output = choice_param(request, "format", ("json", "csv"), "json")
+    kind = request.openapi["kind"]
+    output = request.openapi["format"]
     found = read_paths(request, view_id, kind, start, end)
     if output == "csv":
         legend = request.ampy.legend(view_id).lines

@@ -15,6 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ampweb.accounts import UnknownToken, UnknownUser
 from ampweb.security import forbidden
+from ampweb.validation import operations, template_of
 from ampy.errors import UnknownEvent, UnknownEventGroup, UnknownMetric, UnknownView
 from nntsc.errors import (
     AlreadyExists,
@@ -137,11 +138,30 @@ def unexpected(error: Exception, request: Request) -> Response:
 @notfound_view_config()
 def not_found(request: Request) -> Response:
     """No route, no view for the method, or a view that raised `HTTPNotFound("why")`."""
+    allowed = _allowed_methods(request)
+    if allowed is not None and request.method not in allowed:
+        response = _answer(
+            request, 405, f"{request.method} is not allowed here; use {', '.join(allowed)}"
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     error = request.exception
     detail = getattr(error, "detail", None)
     if detail and not isinstance(error, PredicateMismatch) and detail != request.path_info:
         return _answer(request, 404, str(detail))
     return _answer(request, 404, f"no such page: {request.path}")
+
+
+def _allowed_methods(request: Request) -> list[str] | None:
+    """The methods the OpenAPI document offers at the matched route, if it describes it."""
+    route = request.matched_route
+    if route is None:
+        return None
+    template = template_of(route.pattern)
+    methods = {method for path, method in operations() if path == template}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods) or None
 
 
 @exception_view_config(HTTPException)

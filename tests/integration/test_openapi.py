@@ -426,3 +426,108 @@ def test_malformed_parameters_never_answer_5xx_on_postgresql(postgres_url: str) 
     }
     with serve_app(**settings) as url:
         _check_nasty_requests(url)
+
+
+# ---------------------------------------------------- the document is what the code enforces
+
+#: Schema-valid requests the code used to refuse (schemathesis, issue 14.5), as
+#: (method, path, body): each is now either refused by the document too, and
+#: answered 400 (or 405), or accepted by the code.
+DOCUMENT_REFUSES = [
+    ("PUT", "/api/v1/sites/amp-a", {"name": "other", "long_name": "x"}),
+    ("PUT", "/api/v1/meshes/mesh-a", {"name": "0", "members": []}),
+    ("POST", "/api/v1/sites", {"name": "s1", "addresses": [""]}),
+    ("POST", "/api/v1/sites", {"name": "s2", "x-extra": 1}),
+    ("POST", "/api/v1/meshes", {"name": "m1", "members": [""]}),
+    ("POST", "/api/v1/meshes", {"name": "m2", "x-extra": ""}),
+    ("POST", "/api/v1/sites", {"name": "a b"}),
+    ("POST", "/api/v1/views", {"style": "no-such-style", "groups": []}),
+    ("POST", "/api/v1/views", {"view_id": "", "add": ""}),
+    ("POST", "/api/v1/views", {"view_id": "aaaaaaaaaaaa"}),
+    ("GET", "/api/v1/sites/%2B", None),
+    ("GET", "/api/v1/meshes/%05%C3%BA", None),
+    ("DELETE", "/api/v1/sites/%05%C3%BA", None),
+    ("GET", "/api/v1/streams/1/data?end=0", None),
+    ("GET", "/api/v1/views/aaaaaaaaaaaa/history?end=0", None),
+]
+#: Schema-valid requests the code must accept (answer anything but 400).
+DOCUMENT_ACCEPTS = [
+    ("GET", "/api/v1/streams/1/data?end=1", None),
+    ("GET", "/api/v1/views/aaaaaaaaaaaa/history?end=1&detail=full&binsize=1", None),
+    ("GET", "/api/v1/views/aaaaaaaaaaaa/paths?end=1", None),
+    ("PUT", "/api/v1/sites/amp-a", {"long_name": "A", "addresses": ["192.0.2.7", "2001:db8::7"]}),
+    ("PUT", "/api/v1/meshes/mesh-a", {"members": ["amp-a"], "public": True}),
+]
+
+
+def _document_accepts_body(method: str, path: str, body: Any) -> bool:
+    """The document's verdict on `body`, by jsonschema directly (not through the app's code)."""
+    from jsonschema import Draft202012Validator
+
+    template = re.sub(r"/api/v1/(sites|meshes)/[^/?]+", r"/api/v1/\1/{name}", path)
+    pointer = "/".join(
+        part.replace("~", "~0").replace("/", "~1")
+        for part in ("paths", template, method.lower(), "requestBody", "content")
+    )
+    # The whole document as the root, so that its "#/components/..." references resolve.
+    schema = {
+        **openapi_document(),
+        "$ref": f"#/{pointer}/application~1json/schema",
+    }
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return validator.is_valid(body)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), DOCUMENT_REFUSES)
+def test_what_the_document_refuses_is_a_400(
+    method: str, path: str, body: Any, writable: tuple[str, str]
+) -> None:
+    url, token = writable
+    if body is not None:
+        assert not _document_accepts_body(method, path, body)
+    response = requests.request(
+        method,
+        f"{url}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error"}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), DOCUMENT_ACCEPTS)
+def test_what_the_document_accepts_is_not_refused(
+    method: str, path: str, body: Any, writable: tuple[str, str]
+) -> None:
+    url, token = writable
+    if body is not None:
+        assert _document_accepts_body(method, path, body)
+    response = requests.request(
+        method,
+        f"{url}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert response.status_code in (200, 404), response.text
+
+
+def test_a_method_a_path_does_not_offer_is_a_405_with_allow(live_url: str) -> None:
+    response = requests.request("PATCH", f"{live_url}/api/v1/sites", timeout=30)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+    assert "PATCH" in response.json()["error"]
+
+
+def test_the_documented_view_styles_are_the_apps() -> None:
+    """The document's enum of styles is checked against the registry that declares them."""
+    from ampy import Ampy
+
+    ampy = Ampy.from_settings({"nntsc.sql_url": "sqlite://", "nntsc.timeseries_url": "sql"})
+    try:
+        styles = sorted(ampy.view_styles())
+    finally:
+        ampy.close()
+    documented = openapi_document()["components"]["schemas"]["ViewStyleName"]["enum"]
+    assert sorted(documented) == styles
