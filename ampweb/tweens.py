@@ -77,7 +77,15 @@ def request_encoding_tween_factory(handler: Handler, registry: Registry) -> Hand
         if problem is not None:
             _neutralise(request, problem)
             raise BadRequestEncoding(problem)
-        return handler(request)
+        received = request.environ.get("wsgi.input")
+        try:
+            return handler(request)
+        finally:
+            # WebOb copies a body of more than 10 kB it reads into a temporary
+            # file of its own and never closes it: closed here, once answered.
+            copied = request.environ.get("wsgi.input")
+            if copied is not received and hasattr(copied, "close"):
+                copied.close()
 
     return check_encoding
 

@@ -208,3 +208,17 @@ def test_the_stream_search_finds_streams_by_any_property(
         app.get("/", {"q": "x" * 201}, status=400)
     finally:
         app.app.registry["ampy"].close()
+
+
+def test_a_large_body_leaves_no_open_temporary_file(public: webtest.TestApp) -> None:
+    """WebOb spools a body over 10 kB to a temporary file: it is closed once answered."""
+    import gc
+    import warnings
+
+    token = public.get("/").html.find("meta", attrs={"name": "csrf-token"})["content"]
+    body = {"style": "latency", "groups": ["x" * 1000] * 40}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        public.post_json("/api/v1/views", body, headers={"X-CSRF-Token": token}, status=400)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
