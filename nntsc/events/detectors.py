@@ -532,7 +532,7 @@ class PathChange(Detector):
                 new_value=float(len(key.hops)),
                 description=(
                     f"{self.metric.replace('_', ' ')} changed: "
-                    f"{_path_text(old.hops)} -> {_path_text(key.hops)}"
+                    + _path_change_text(old.hops, key.hops)
                 ),
                 details={
                     "old_path_id": old_id,
@@ -544,11 +544,40 @@ class PathChange(Detector):
         ]
 
 
+#: How AS path hops that are no AS number read (`nntsc.collections.amp_traceroute`).
+_AS_WORDS = {-1: "*", -2: "private", 0: "?"}
+
+
 def _path_text(path: tuple[Any, ...]) -> str:
-    parts = ["*" if hop is None or hop == -1 else str(hop) for hop in path]
+    """Hops for people: IP addresses, or AS numbers as ``AS64496``; ``*`` for silence."""
+    parts = [
+        "*"
+        if hop is None
+        else (_AS_WORDS.get(hop, f"AS{hop}") if isinstance(hop, int) else str(hop))
+        for hop in path
+    ]
     if len(parts) > 8:
         parts = [*parts[:3], "...", *parts[-3:]]
     return " ".join(parts)
+
+
+def _path_change_text(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
+    """The part of two paths that differs, with one shared hop either side for context."""
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(old), len(new)) - prefix
+        and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
+    ):
+        suffix += 1
+    start = max(0, prefix - 1)
+    lead = "... " if start else ""
+    old_part = old[start : len(old) - max(0, suffix - 1)]
+    new_part = new[start : len(new) - max(0, suffix - 1)]
+    trail = " ..." if suffix > 1 else ""
+    return f"{lead}{_path_text(old_part)}{trail} -> {lead}{_path_text(new_part)}{trail}"
 
 
 def _path_severity(old: tuple[Any, ...], new: tuple[Any, ...]) -> int:

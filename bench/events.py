@@ -1,0 +1,138 @@
+"""Event detection cost: live detection's CPU per row against the collector's, and state per stream.
+
+A simulated ICMP mesh (the demo's model: level shifts, loss bursts) is queued
+on RabbitMQ; the collector (`nntsc.ingest.amqp.Collector`, in this process)
+consumes it into InfluxDB and PostgreSQL, and this process's CPU time is
+taken while it does (decode, parse, write, acknowledge: the collector's own
+CPU, not the servers'). Then live detection (`nntsc.events.live.
+LiveDetection`, fresh, as a new `nntsc events run`) goes through the same
+rows: reads them back from InfluxDB, runs the detectors, stores events and
+checkpoints (and groups the events, through the registered sinks); its CPU
+time is taken the same way. Also timed: the detectors alone on the rows in
+memory, and the memory of the detector state per stream (tracemalloc).
+
+Targets (issue 18): detection at most 0.25 of the collector's CPU per row;
+at most 4 KiB of detector state per stream.
+
+    .venv/bin/python bench/events.py [--sites 10] [--hours 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import threading
+import time
+import tracemalloc
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.collector import Queues
+from bench.common import bench_services
+from nntsc import wire
+from nntsc.collections import Row
+from nntsc.collections import get as get_collection
+from nntsc.demo import SimulatedMesh
+from nntsc.events.engine import DetectionEngine
+from nntsc.events.live import LiveDetection, checkpoints
+from nntsc.ingest.amqp import Collector
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sites", type=int, default=10)
+    parser.add_argument("--hours", type=float, default=12)
+    args = parser.parse_args()
+    icmp = get_collection("amp-icmp")
+    end = int(time.time()) - 600
+    mesh = SimulatedMesh(args.sites, end - int(args.hours * 3600), end, 60, seed=9)
+    messages = [(s, ts, wire.encode("icmp", r)) for s, ts, r in mesh.reports()]
+    queues = Queues()
+    with bench_services() as services:
+        try:
+            queues.publish(messages)
+            rows = [
+                Row(services.streams.stream_id(icmp, parsed.properties), ts, parsed.values)
+                for source, ts, body in messages
+                for parsed in icmp.parse(wire.decode("icmp", body), source, ts)
+            ]
+            stream_ids = sorted({row.stream_id for row in rows})
+            newest = max(row.timestamp for row in rows)
+            gc.collect()
+
+            # The collector's CPU per row (this process: its consumer and writer threads).
+            collector = Collector(services, queues.settings)
+            stored = collector.metrics.rows_written.labels("amp-icmp")
+            thread = threading.Thread(target=collector.run, daemon=True)
+            cpu, wall = time.process_time(), time.perf_counter()
+            thread.start()
+            while stored._value.get() < len(rows) or collector._unacked:
+                time.sleep(0.02)
+            collector_cpu = time.process_time() - cpu
+            collector_wall = time.perf_counter() - wall
+            collector.stop()
+            thread.join(30)
+            # The collector's writer updates the streams' spans every few seconds;
+            # make sure the last update is in before detection looks.
+            oldest = min(row.timestamp for row in rows)
+            services.streams.touch(dict.fromkeys(stream_ids, (oldest, newest)))
+            gc.collect()
+
+            # Live detection over the same rows, as a new `nntsc events run` would.
+            detection = LiveDetection(services, since=None)
+            cpu, wall = time.process_time(), time.perf_counter()
+            while checkpoints(services, stream_ids) != dict.fromkeys(stream_ids, newest):
+                detection.cycle()
+            live_cpu = time.process_time() - cpu
+            live_wall = time.perf_counter() - wall
+            assert detection.rows == len(rows), (detection.rows, len(rows))
+        finally:
+            queues.delete()
+
+    # The detectors alone, on the rows in memory.
+    gc.collect()
+    engine = DetectionEngine(services)
+    engine._load_endpoints = lambda *_: None  # type: ignore[method-assign]
+    cpu = time.process_time()
+    found = engine.feed(icmp, rows)
+    detect_cpu = time.process_time() - cpu
+
+    # Detector state per stream: what a stream's detectors hold after the run.
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    engine = DetectionEngine(services)
+    engine._load_endpoints = lambda *_: None  # type: ignore[method-assign]
+    engine.feed(icmp, rows)
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    held = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    per_stream = held / len(stream_ids)
+
+    row_count = len(rows)
+    print(
+        f"{len(messages)} ICMP reports, {row_count} rows, {len(stream_ids)} streams "
+        f"({args.sites} sites, {args.hours} h); {len(found)} events; machine shared"
+    )
+    print(
+        f"collector (consume, decode, parse, write, ack): "
+        f"{row_count / collector_wall:,.0f} rows/s, "
+        f"CPU {1e6 * collector_cpu / row_count:.1f} us/row"
+    )
+    print(
+        f"live detection (read back, detect, store events and checkpoints): "
+        f"{row_count / live_wall:,.0f} rows/s, CPU {1e6 * live_cpu / row_count:.1f} us/row"
+    )
+    print(f"detectors alone: CPU {1e6 * detect_cpu / row_count:.1f} us/row")
+    print(
+        f"ratio live detection CPU / collector CPU per row: {live_cpu / collector_cpu:.2f} "
+        f"(target <= 0.25); detectors alone: {detect_cpu / collector_cpu:.2f}"
+    )
+    print(f"detector state: {per_stream:,.0f} bytes per stream (target <= 4096)")
+
+
+if __name__ == "__main__":
+    main()
