@@ -55,7 +55,7 @@ from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.errors import NntscError
 from nntsc.events import sinks
-from nntsc.events.engine import DetectionEngine, store_events
+from nntsc.events.engine import DetectionEngine, store_events, watched_fields
 from nntsc.events.models import EventCheckpoint, EventPartition, EventRunner
 from nntsc.store.models import CollectionRecord, Stream
 
@@ -317,7 +317,7 @@ def _read(
     cursor = start
     while cursor < end:
         upto = min(end, cursor + READ_SPAN)
-        yield store.raw(collection, stream_ids, cursor, upto)
+        yield store.raw(collection, stream_ids, cursor, upto, fields=watched_fields(collection))
         cursor = upto
 
 

@@ -110,8 +110,13 @@ class TimeseriesBackend(abc.ABC):
         start: int,
         end: int,
         limit: int | None,
+        fields: Sequence[str] | None = None,
     ) -> Iterator[RawRow]:
-        """Raw rows in [start, end), by stream then time; at most `limit`."""
+        """Raw rows in [start, end), by stream then time; at most `limit`.
+
+        With `fields`, the rows hold only those fields (the store may leave
+        out rows where all of them are null).
+        """
 
     @abc.abstractmethod
     def write_rollup(

@@ -476,9 +476,15 @@ class InfluxBackend(TimeseriesBackend):
         start: int,
         end: int,
         limit: int | None,
+        fields: Sequence[str] | None = None,
     ) -> Iterator[RawRow]:
+        columns = (
+            self._raw_columns(collection)
+            if fields is None
+            else ",".join(_identifier(name) for name in fields)
+        )
         return self._read_points(
-            collection, self._raw_source(collection), stream_ids, start, end, limit
+            collection, self._raw_source(collection), stream_ids, start, end, limit, columns
         )
 
     def _read_points(
@@ -489,12 +495,13 @@ class InfluxBackend(TimeseriesBackend):
         start: int,
         end: int,
         limit: int | None,
+        columns: str | None = None,
     ) -> Iterator[RawRow]:
-        """Rows of a measurement holding raw rows, by stream then time."""
+        """Rows of a measurement holding raw rows, by stream then time (all fields or `columns`)."""
         if not stream_ids:
             return
         statements = self._select(
-            source, self._raw_columns(collection), stream_ids, start, end, limit
+            source, columns or self._raw_columns(collection), stream_ids, start, end, limit
         )
         series = [found for answer in self._run(statements) for found in answer]
         yield from self._raw_rows(collection, series, limit)

@@ -88,9 +88,10 @@ class SqlBackend(TimeseriesBackend):
         start: int,
         end: int,
         limit: int | None,
+        fields: Sequence[str] | None = None,
     ) -> Iterator[RawRow]:
         table = data_table(collection)
-        names = collection.field_names
+        names = collection.field_names if fields is None else tuple(fields)
         remaining = limit
         with self.engine.connect() as connection:
             for chunk in _chunks(stream_ids):

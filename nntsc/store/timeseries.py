@@ -433,14 +433,23 @@ class TimeseriesStore:
         start: int,
         end: int,
         limit: int = MAX_RAW_ROWS,
+        fields: Sequence[str] | None = None,
     ) -> list[Row]:
-        """Raw rows of `stream_ids` in [start, end), by stream then time; at most `limit`."""
+        """Raw rows of `stream_ids` in [start, end), by stream then time; at most `limit`.
+
+        With `fields` (names of the collection's fields), rows hold only
+        those, and rows where all of them are null may be left out.
+        """
         if end <= start:
             raise BadQuery("end must be after start")
+        if fields is not None:
+            unknown = set(fields) - set(collection.field_names)
+            if unknown:
+                raise BadQuery(f"{collection.name} has no field {', '.join(sorted(unknown))}")
         rows = [
             Row(stream_id, timestamp, values)
             for stream_id, timestamp, values in self.backend.read_raw(
-                collection, sorted(set(stream_ids)), start, end, limit + 1
+                collection, sorted(set(stream_ids)), start, end, limit + 1, fields
             )
         ]
         if len(rows) > limit:

@@ -165,3 +165,19 @@ def test_redis_down_detection_goes_on_from_the_store(
         feed.close()
     assert "live feed" in output  # it said that it could not listen
     assert summary(events_in(services, ids, START, END)) == expected
+
+
+def test_raw_rows_of_some_fields(store_services: Services) -> None:
+    """What detection reads back: only the watched fields, on every store."""
+    from nntsc.errors import BadQuery
+
+    ids = add_streams(store_services, 1)
+    rows = rows_for(ids[0], seed=1)[1195:1215]
+    store_services.timeseries.write(ICMP, rows, {ids[0]: {"source": "mon-a"}})
+    found = store_services.timeseries.raw(ICMP, ids, START, END, fields=["median", "lossrate"])
+    assert {tuple(sorted(r.values)) for r in found} == {("lossrate", "median")}
+    assert [(r.timestamp, r.values["median"]) for r in found] == [
+        (r.timestamp, r.values["median"]) for r in rows
+    ]
+    with pytest.raises(BadQuery):
+        store_services.timeseries.raw(ICMP, ids, START, END, fields=["nosuch"])
