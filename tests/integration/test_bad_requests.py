@@ -222,3 +222,34 @@ def test_a_large_body_leaves_no_open_temporary_file(public: webtest.TestApp) -> 
         public.post_json("/api/v1/views", body, headers={"X-CSRF-Token": token}, status=400)
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Authorization", "Bearer \xff\xfe"),
+        ("Authorization", "Bearer " + "a" * 5000),
+        ("Authorization", "Basic \xff"),
+        ("X-CSRF-Token", "\xff"),
+        ("Accept-Encoding", "\xff;q=x"),
+        ("Accept", "\xff/\xff;q=2"),
+        ("X-Forwarded-For", "\xff, 192.0.2.1"),
+        ("Content-Type", "application/json; charset=\xff"),
+        ("If-None-Match", "\xff"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/api/v1/sites"), ("GET", "/"), ("POST", "/api/v1/views")]
+)
+def test_malformed_headers_never_answer_5xx(
+    name: str, value: str, method: str, path: str, anonymous: webtest.TestApp
+) -> None:
+    """Headers reach WSGI as latin-1 text: odd bytes in them are refused or ignored, not a 500."""
+    response = webtest.TestApp(anonymous.app).request(
+        path,
+        method=method,
+        headers={name: value},
+        body=b'{"style": "latency"}' if method == "POST" else b"",
+        expect_errors=True,
+    )
+    assert response.status_int < 500
