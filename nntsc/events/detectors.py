@@ -139,8 +139,6 @@ class LevelShift(Detector):
 
     name = "level"
     __slots__ = (
-        "_gate_median",
-        "_gate_rise",
         "agreement",
         "floor",
         "metric",
@@ -192,11 +190,21 @@ class LevelShift(Detector):
         self.win_values = array("d")
         self.win_times = array("q")
         self.win_sorted = array("d")
-        self._gate_median = math.nan
-        self._gate_rise = 0.0
 
     def feed(self, timestamp: int, value: Any) -> list[Finding] | None:
-        if value is None or not self._advance(timestamp):
+        # The hot path of detection (every latency row of every stream): the
+        # usual case of `_advance` and the medians are written out here.
+        if value is None or timestamp <= self.last:
+            return None
+        interval = self.interval
+        if interval and self.last >= 0:
+            gap = timestamp - self.last
+            if gap > PURGE_INTERVALS * interval and gap > PURGE_MIN:
+                self.reset()
+            else:
+                self.interval = interval + 0.1 * (min(gap, 4 * interval) - interval)
+            self.last = timestamp
+        elif not self._advance(timestamp):
             return None
         value = float(value)
         if value != value:  # NaN
@@ -218,28 +226,33 @@ class LevelShift(Detector):
                 gone = self.ref_values.pop(0)
                 self.ref_times.pop(0)
                 del ref_sorted[bisect_left(ref_sorted, gone)]
-        if len(self.ref_values) < self.min_reference or len(win_values) < self.recent:
+        ref_sorted = self.ref_sorted
+        count = len(ref_sorted)
+        if count < self.min_reference or len(win_values) < self.recent:
             return None
-        before = _median(self.ref_sorted)
-        after = _median(win_sorted)
+        half = count >> 1
+        before = ref_sorted[half] if count & 1 else (ref_sorted[half - 1] + ref_sorted[half]) * 0.5
+        count = len(win_sorted)
+        half = count >> 1
+        after = win_sorted[half] if count & 1 else (win_sorted[half - 1] + win_sorted[half]) * 0.5
         scale = self.scale
+        # Gate 1: the change must score min_severity. The baseline ratio is
+        # at least 1.1, which bounds the change needed cheaply; the exact
+        # bound (a logarithm and an exponential) only for what passes.
         if after > before:
-            # Gate 1, rise: the rise that scores min_severity depends on the
-            # reference level only, so it is computed when that changes.
-            if before != self._gate_median:
-                self._gate_median = before
-                self._gate_rise = rise_for_severity(before * scale, self.min_severity, self.floor)
-            if (after - before) * scale < self._gate_rise:
-                return None
+            change = (after - before) * scale
+            low = before * scale
         elif after < before:
-            # Gate 1, fall: a fall scores against the new level, which
-            # moves; the ratio is at least 1.1, which bounds it cheaply first.
-            low = max(after * scale, self.floor)
-            if (before - after) * scale < self.min_severity / 30.0 * 0.1 * low:
-                return None
-            if (before - after) * scale < rise_for_severity(low, self.min_severity, self.floor):
-                return None
+            change = (before - after) * scale
+            low = after * scale
         else:
+            return None
+        floor = self.floor
+        if low < floor:
+            low = floor
+        if change < self.min_severity * 0.0033333333333333335 * low:
+            return None
+        if change < rise_for_severity(low, self.min_severity, floor):
             return None
         return self._test(timestamp, before, after)
 
@@ -320,12 +333,13 @@ class LossRuns(Detector):
         "clear",
         "clear_start",
         "consecutive",
+        "count",
         "full_minutes",
+        "lost_at",
         "metric",
         "open_onset",
         "open_rows",
         "open_sum",
-        "recent",
         "recovery",
         "streak",
         "streak_start",
@@ -354,8 +368,9 @@ class LossRuns(Detector):
         self.reset()
 
     def reset(self) -> None:
-        # Per row of the window: 1 lost, 0 not, with its time.
-        self.recent = array("b")
+        # Rows fed, and the numbers of the lost ones among the last `window`.
+        self.count = 0
+        self.lost_at = array("q")
         self.streak = 0
         self.streak_start = 0
         self.open_onset = -1
@@ -374,27 +389,32 @@ class LossRuns(Detector):
         if value is None or not self._advance(timestamp):
             return None
         fraction = float(value)
-        if fraction != fraction:
+        if fraction != fraction:  # NaN
             return None
-        lost = fraction > 0
-        recent = self.recent
-        recent.append(1 if lost else 0)
-        if len(recent) > self.window:
-            del recent[0]
-        if lost:
+        self.count += 1
+        if fraction <= 0:  # no loss: the usual row
+            self.streak = 0
+            if self.open_onset < 0:
+                return None
+            lost = False
+        else:
+            lost = True
+            # Row numbers of the lost rows among the last `window`.
+            lost_at = self.lost_at
+            lost_at.append(self.count)
+            while lost_at[0] <= self.count - self.window:
+                del lost_at[0]
             if self.streak == 0:
                 self.streak_start = timestamp
                 self.streak_sum = 0.0
             self.streak += 1
             self.streak_sum += fraction
-        else:
-            self.streak = 0
         if self.open_onset < 0:
             if not lost:
                 return None
             if self.streak >= self.consecutive:
                 onset = self.streak_start
-            elif sum(recent) >= self.window_lost:
+            elif len(self.lost_at) >= self.window_lost:
                 onset = timestamp
             else:
                 return None
@@ -433,7 +453,7 @@ class LossRuns(Detector):
         self.open_onset = -1
         self.open_sum = 0.0
         self.open_rows = 0
-        self.recent = array("b")
+        self.lost_at = array("q")
         return [
             Finding(
                 kind="loss_end",
