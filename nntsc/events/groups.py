@@ -219,7 +219,7 @@ def _load(session: Session, start: int, end: int) -> _Stored:
                 select(members.c.group_id, members.c.event_id, events.c.ts_onset)
                 .join(events, events.c.id == members.c.event_id)
                 .where(members.c.group_id.in_(chunk))
-            ):
+            ).tuples():
                 stored.groups[group_id].events.add(event_id)
                 onsets[group_id].append(onset)
         for group_id in ids:
@@ -257,7 +257,7 @@ def _aggregates(session: Session, groups: Sequence[GroupState]) -> dict[int, dic
             select(events.c.id, events.c.severity, events.c.source, events.c.target).where(
                 events.c.id.in_(chunk)
             )
-        ):
+        ).tuples():
             facts[event_id] = (severity, source, target)
     result: dict[int, dict[str, int]] = {}
     for group in groups:
@@ -387,7 +387,9 @@ def group_stored_events(
     start = min(f.onset for f in facts)
     end = max(f.onset for f in facts)
     stored = _load(session, start - QUIET - MAX_DURATION, end + QUIET)
-    before = {group_id: set(g.events) for group_id, g in stored.groups.items()}
+    before: dict[int | None, set[int]] = {
+        group_id: set(g.events) for group_id, g in stored.groups.items()
+    }
     touched, opened = group_events(facts, list(stored.groups.values()))
     table = EventGroup.__table__
     for group in opened:

@@ -43,9 +43,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -146,13 +146,17 @@ class LiveDetection:
             _insert_partitions(session, self.partitions)
             session.execute(delete(runners).where(runners.c.expires < now))
             _upsert(session, runners, [{"owner": self.owner, "expires": expires}], "owner")
-            alive = set(session.scalars(select(runners.c.owner)))
+            alive: set[str] = set(session.scalars(select(runners.c.owner)))
             session.execute(
                 update(table)
                 .where(table.c.owner == self.owner, table.c.expires >= now)
                 .values(expires=expires)
             )
-            rows = session.execute(select(table.c.partition, table.c.owner, table.c.expires)).all()
+            rows = (
+                session.execute(select(table.c.partition, table.c.owner, table.c.expires))
+                .tuples()
+                .all()
+            )
             mine = {p for p, owner, until in rows if owner == self.owner and until >= now}
             share = math.ceil(self.partitions / len(alive | {self.owner}))
             for partition in sorted(mine, reverse=True)[: max(0, len(mine) - share)]:
@@ -164,13 +168,17 @@ class LiveDetection:
                 mine.discard(partition)
             free = sorted(p for p, owner, until in rows if owner is None or until < now)
             for partition in free[: max(0, share - len(mine))]:
-                taken = session.execute(
-                    update(table)
-                    .where(
-                        table.c.partition == partition,
-                        or_(table.c.owner.is_(None), table.c.expires < now),
-                    )
-                    .values(owner=self.owner, expires=expires)
+                # An UPDATE answers a CursorResult (Session.execute is typed for any statement).
+                taken = cast(
+                    "CursorResult[Any]",
+                    session.execute(
+                        update(table)
+                        .where(
+                            table.c.partition == partition,
+                            or_(table.c.owner.is_(None), table.c.expires < now),
+                        )
+                        .values(owner=self.owner, expires=expires)
+                    ),
                 )
                 if taken.rowcount:
                     mine.add(partition)
@@ -240,7 +248,7 @@ class LiveDetection:
             query = query.where(news)
         work = []
         with self.services.sessionmaker() as session:
-            rows = session.execute(query).all()
+            rows = session.execute(query).tuples().all()
         for name, stream_id, first, last, checkpoint in rows:
             upto = max(last or -1, hints.get(stream_id, (name, -1))[1])
             if checkpoint is None:

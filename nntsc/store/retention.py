@@ -66,11 +66,15 @@ class ExpiredRowsCollector:
         table = ExpiredRows.__table__
         try:
             with self.engine.connect() as connection:
-                rows = connection.execute(
-                    select(table.c.collection, table.c.kind, table.c.total).order_by(
-                        table.c.collection, table.c.kind
+                rows = (
+                    connection.execute(
+                        select(table.c.collection, table.c.kind, table.c.total).order_by(
+                            table.c.collection, table.c.kind
+                        )
                     )
-                ).all()
+                    .tuples()
+                    .all()
+                )
         except SQLAlchemyError as error:
             log.warning("expired row counts unreadable: %s", error)
             return

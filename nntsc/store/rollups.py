@@ -193,9 +193,10 @@ class RollupMarks:
         """How many hour and day marks wait to be processed (for progress bars)."""
         table = RollupPending.__table__
         with self.engine.connect() as connection:
-            return connection.scalar(
+            count = connection.scalar(
                 select(func.count()).where(table.c.bin_start + table.c.level + SETTLE <= now)
             )
+        return count or 0
 
     def backlog(self, now: float) -> tuple[int, float | None]:
         """(marks due and waiting, seconds since the oldest of them closed, or None if none).
@@ -205,11 +206,15 @@ class RollupMarks:
         """
         table = RollupPending.__table__
         with self.reader.connect() as connection:
-            count, oldest = connection.execute(
-                select(func.count(), func.min(table.c.bin_start + table.c.level)).where(
-                    table.c.bin_start + table.c.level + SETTLE <= now
+            count, oldest = (
+                connection.execute(
+                    select(func.count(), func.min(table.c.bin_start + table.c.level)).where(
+                        table.c.bin_start + table.c.level + SETTLE <= now
+                    )
                 )
-            ).one()
+                .tuples()
+                .one()
+            )
         return int(count or 0), (None if oldest is None else max(0.0, now - oldest))
 
     def pending(
@@ -368,8 +373,8 @@ def summaries(
     for bin_start, rows in sorted(by_five.items()):
         collected = collect_values(collection, rows)
         hour = hours.setdefault(bin_start - bin_start % HOUR, {name: [] for name in collected})
-        for name, values in collected.items():
-            hour[name].extend(values)
+        for name, field_values in collected.items():
+            hour[name].extend(field_values)
         partial = summarise_values(collection, collected)
         five.append(Row(stream_id, bin_start, partial_to_columns(collection, partial)))
     hourly = [

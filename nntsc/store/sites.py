@@ -12,9 +12,9 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import CursorResult, Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -279,7 +279,10 @@ class SiteRegistry:
             # may not have foreign keys switched on: delete the memberships
             # ourselves, in the same transaction, so no dangling row is left.
             session.execute(delete(MeshMember).where(MeshMember.site_name == name))
-            deleted = session.execute(delete(Site).where(Site.name == name))
+            # A DELETE answers a CursorResult (Session.execute is typed for any statement).
+            deleted = cast(
+                "CursorResult[Any]", session.execute(delete(Site).where(Site.name == name))
+            )
             if deleted.rowcount == 0:
                 raise UnknownSite(name)
 
@@ -472,7 +475,9 @@ class SiteRegistry:
         with self.sessions.begin() as session:
             # As for sites: do not count on SQLite cascading the delete.
             session.execute(delete(MeshMember).where(MeshMember.mesh_name == name))
-            deleted = session.execute(delete(Mesh).where(Mesh.name == name))
+            deleted = cast(
+                "CursorResult[Any]", session.execute(delete(Mesh).where(Mesh.name == name))
+            )
             if deleted.rowcount == 0:
                 raise UnknownMesh(name)
 

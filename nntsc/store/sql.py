@@ -163,7 +163,7 @@ class SqlBackend(TimeseriesBackend):
                     .where(table.c.timestamp >= start, table.c.timestamp < end)
                     .group_by(table.c.stream_id)
                 )
-                for stream_id, *sums in connection.execute(query):
+                for stream_id, *sums in connection.execute(query).tuples():
                     found[stream_id] = dict(zip(columns, sums, strict=True))
         return found
 
@@ -180,7 +180,7 @@ class SqlBackend(TimeseriesBackend):
                     .group_by(table.c.stream_id)
                 )
                 # Rows are not pairs to dict(): a Result looks like a mapping to it.
-                found.update({sid: last for sid, last in connection.execute(query)})  # noqa: C416
+                found.update({sid: last for sid, last in connection.execute(query).tuples()})  # noqa: C416
         return found
 
     def expire(
