@@ -353,17 +353,17 @@ def _split(
         if keep:
             lines.setdefault(tuple(key), []).append(stream.stream_id)
     result = []
-    for key, ids in sorted(lines.items()):
+    for line_key, ids in sorted(lines.items()):
         labels = {}
         position = 0
         for split in spec.splits:
             choice = choices.get(split.keyword, SPLIT)
             if choice == SPLIT:
-                labels[split.keyword] = split.label(key[position])
+                labels[split.keyword] = split.label(line_key[position])
                 position += 1
             elif choice != ALL:
                 labels[split.keyword] = split.label(choice)
-        result.append(("-".join(key), labels, tuple(sorted(ids))))
+        result.append(("-".join(line_key), labels, tuple(sorted(ids))))
     return result
 
 

@@ -38,7 +38,7 @@ from nntsc.store.rollups import DAY, HOUR, SETTLE
 
 MODES = ("absolute", "relative")
 #: Relative mode: how much worse (or better) than the baseline each class begins.
-RELATIVE_STEPS = (-0.1, 0.05, 0.1, 0.25, 0.5, 1.0)
+RELATIVE_STEPS: tuple[float, ...] = (-0.1, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -268,7 +268,7 @@ def demo_data(
     """Simulate an AMP mesh: store its reports through the ingest path, or publish them."""
     from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
 
-    if tests in (None, ""):
+    if not tests:
         chosen = ALL_TESTS if via_amqp else ("icmp",)
     elif tests == "all":
         chosen = ALL_TESTS

@@ -62,14 +62,14 @@ class AmpIcmp(Collection):
         else:
             if not isinstance(report, Mapping):
                 raise BadReport("ICMP report is not a mapping")
-            header = report.get("header") or {}
-            if not isinstance(header, Mapping):
+            fields = report.get("header") or {}
+            if not isinstance(fields, Mapping):
                 raise BadReport("ICMP report header is not a mapping")
             items = report.get("reports")
             if not isinstance(items, list):
                 raise BadReport("ICMP report has no items")
             packet_size = self._packet_size(
-                header.get("random"), header.get("packet_size", DEFAULT_PACKET_SIZE)
+                fields.get("random"), fields.get("packet_size", DEFAULT_PACKET_SIZE)
             )
             groups = _group_mapping_items(items)
         if not groups:

@@ -22,7 +22,7 @@ import datetime as dt
 import random
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 #: A call: thread, process, type, enter arguments, exit arguments.
 CallSpec = tuple[int, str, str, str, str]
@@ -469,7 +469,7 @@ def main() -> None:
     args = parser.parse_args()
     start = None if args.start is None else dt.datetime.fromtimestamp(args.start)
     host = BusyHost(args.seed, events_per_second=args.rate, absolute=args.absolute, start=start)
-    lines = host.lines(args.lines)
+    lines: Iterable[str] = host.lines(args.lines)
     if args.progress:
         from tqdm import tqdm
 

@@ -205,7 +205,9 @@ class DetectionEngine:
         for detection in collection.detections:
             kind = detection.options.get("paths")
             if kind is not None:
-                ids = {row.values.get(detection.field) for row in rows} - {None}
+                ids = {
+                    value for row in rows if (value := row.values.get(detection.field)) is not None
+                }
                 self.paths.resolve(kind, ids)
 
     def _load_endpoints(self, collection: Collection, stream_ids: set[int]) -> None:
@@ -345,7 +347,7 @@ def detect_history(
     end: int,
     collections: Sequence[str] | None = None,
     stream_ids: Sequence[int] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     warmup: int = WARMUP_SECONDS,
 ) -> HistorySummary:
     """Run the detectors over the stored rows of [start, end) and store the events found.

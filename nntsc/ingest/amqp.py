@@ -480,7 +480,8 @@ class Collector:
             return
         self._delivered.append(message.delivery_tag)
         headers = message.headers or {}
-        test = headers.get("x-amp-test-type")
+        # Untrusted: `_envelope` rejects anything but a non-empty str.
+        test: Any = headers.get("x-amp-test-type")
         # Only known test names label the metric: a header is untrusted input.
         self.metrics.consumed_by_test(test if for_amp_test_safe(test) else "invalid").inc()
         try:

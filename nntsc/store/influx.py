@@ -348,10 +348,11 @@ class InfluxBackend(TimeseriesBackend):
                 if value is not None and name not in packed
             ]
             for field, names in quantiles.items():
-                kept = [values.get(name) for name in names]
+                # A bin with values has all its percentiles and its minimum.
+                kept: list[Any] = [values.get(name) for name in names]
                 if any(value is not None for value in kept):
                     count = int(values.get(f"{field}_count") or 0)
-                    short = pack_quantiles(count, values.get(f"{field}_min"), kept)
+                    short = pack_quantiles(count, values[f"{field}_min"], kept)
                     parts.append(f'{field}_q="{_json_array(short)}"')
             if parts:
                 lines.append(
@@ -454,7 +455,7 @@ class InfluxBackend(TimeseriesBackend):
         for group in statements:
             found.append([series for answer in answers[: len(group)] for series in answer])
             del answers[: len(group)]
-        rollup_rows = [
+        rollup_rows: list[Iterable[RawRow]] = [
             self._rollup_rows(packed, series) for packed, series in zip(packs, found, strict=False)
         ]
         raw_rows = self._raw_rows(collection, found[-1], raw_limit) if raw_from is not None else []

@@ -420,9 +420,11 @@ def _merge_rows(
     merged: dict[str, Any] = {}
     for stat in wanted:
         if stat == "count":
+            count_key = keys["count"]
             merged["count"] = sum(int(row[count_key]) for row in rows)
         elif stat == "q":
             if rows:
+                count_key = keys["count"]
                 merged["q"] = _merge_quantiles(
                     [
                         {
@@ -534,7 +536,7 @@ def _row_step(aggregation: Aggregation) -> Callable[[Mapping[str, Any]], Any]:
             count = columns.get(count_key)
             if not count:
                 return None
-            value = columns.get(sum_key) / int(count)
+            value = columns[sum_key] / int(count)
             return value if scale == 1.0 else value * scale
 
         return mean
@@ -560,8 +562,8 @@ def _smoke_step(field: str, scale: float) -> Callable[[Mapping[str, Any]], list[
         kept = columns.get(key)
         if kept is not None:
             return unpack_quantiles(kept, scale)
-        found = [columns.get(name) for name in names]
-        # Percentiles are null in a bin without data.
+        found: list[Any] = [columns.get(name) for name in names]
+        # Percentiles are null in a bin without data (all of them, or none).
         if found[-1] is None:
             return None
         return found if scale == 1.0 else [value * scale for value in found]

@@ -27,6 +27,7 @@ def upsert(
     if not rows:
         return
     dialect = connection.dialect.name
+    statement: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
         statement = postgresql.insert(table)
     elif dialect == "sqlite":

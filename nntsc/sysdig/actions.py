@@ -213,7 +213,7 @@ class SequenceMachine:
                     patterns[call_type] = None
                 else:
                     known.append(step.file)
-        self.start_patterns = {
+        self.start_patterns: Mapping[str, str | None] = {
             call_type: None if found is None else "|".join(f"(?:{p})" for p in found)
             for call_type, found in patterns.items()
         }
@@ -465,7 +465,7 @@ class SSHCharInput:
     timeout = 2.0
 
     start_patterns: Mapping[str, str | None] = {}
-    path_prefixes = ("/dev/pts/",)
+    path_prefixes: tuple[str, ...] = ("/dev/pts/",)
 
     def __init__(self, server_names: Sequence[str] = ("sshd", "sshd-session")) -> None:
         self.server_names = tuple(server_names)
@@ -678,8 +678,8 @@ def rewrite(
         first[action.first_line] = action
         covered.update(action.lines)
     for number, text in lines:
-        action = first.get(number)
-        if action is not None:
-            yield render(action, text)
+        starting = first.get(number)
+        if starting is not None:
+            yield render(starting, text)
         elif number not in covered:
             yield text

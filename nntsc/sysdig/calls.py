@@ -161,6 +161,7 @@ def result_of(info: str | None) -> int | None:
     """`result` of an exit event's argument text."""
     if not info:
         return None
+    value: str | None
     if info.startswith("res="):
         value = info[4:]
     elif info.startswith("fd="):

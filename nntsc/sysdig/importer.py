@@ -105,7 +105,7 @@ def import_logs(
     date: dt.date | None = None,
     top_files: int = DEFAULT_TOP_FILES,
     fold_depth: int = DEFAULT_FOLD_DEPTH,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     min_operations: int = DEFAULT_MIN_OPERATIONS,
     workers: int | None = None,
     chunk_bytes: int | None = None,
@@ -177,7 +177,7 @@ def count_log(
     workers: Workers,
     chunk_bytes: int | None = None,
     tick: Callable[[], None] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> ReadStats:
     """Count and recognise the log at `path` (``-``: stdin) into `counter`; return its stats.
 
@@ -232,7 +232,7 @@ def _scan_here(
     lines: Iterable[str],
     merger: TextMerger,
     tick: Callable[[], None],
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], object] | None,
 ) -> None:
     """Scan a text log in this process, piece by piece (a pipe or gzip log, or one worker)."""
     reported = 0
@@ -286,7 +286,7 @@ def _scan_in_chunks(
     chunk_bytes: int,
     merger: TextMerger,
     tick: Callable[[], None],
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], object] | None,
 ) -> None:
     """Scan a plain text log in chunks in the worker processes; merge them in order."""
     bounds = _chunk_bounds(path, size, chunk_bytes)
@@ -427,7 +427,7 @@ def _read_json(
     recognizer: ActionRecognizer,
     on_action: Callable[[Action], None],
     tick: Callable[[], None],
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], object] | None,
 ) -> ReadStats:
     """Count and recognise a JSON log through the general pipeline; return what its reader saw."""
     reader = EventReader(lines, log.date)

@@ -135,7 +135,8 @@ def decode_message(test_type: str, body: bytes) -> Message:
             f"{test_type} report body ({len(body)} bytes) is not a valid protobuf Report: {exc}"
         ) from None
     if not report.IsInitialized():
-        missing = ", ".join(report.FindInitializationErrors())
+        # The runtime's Message has FindInitializationErrors; types-protobuf omits it.
+        missing = ", ".join(report.FindInitializationErrors())  # type: ignore[attr-defined]
         raise BadReport(f"{test_type} report lacks required fields: {missing}")
     return report
 
@@ -200,7 +201,8 @@ def _to_dict(message: Message) -> dict[str, Any]:
 def _fill(message: Message, values: Mapping[str, Any], path: str) -> None:
     if not isinstance(values, Mapping):
         raise BadReport(f"{path} must be a mapping, not {type(values).__name__}")
-    descriptor: Descriptor = message.DESCRIPTOR
+    # types-protobuf also allows the upb runtime's Descriptor, which has the same interface.
+    descriptor: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]
     for name, value in values.items():
         field = descriptor.fields_by_name.get(name)
         where = f"{path}.{name}"
@@ -246,9 +248,11 @@ def _set(store: Any, field: FieldDescriptor, value: Any, where: str) -> None:
     elif kind == FieldDescriptor.TYPE_ENUM:
         ok = (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)
         if isinstance(value, str):
-            enum_value = field.enum_type.values_by_name.get(value)
+            enum_type = field.enum_type
+            assert enum_type is not None  # an enum field always has its enum type
+            enum_value = enum_type.values_by_name.get(value)
             if enum_value is None:
-                names = ", ".join(v.name for v in field.enum_type.values)
+                names = ", ".join(v.name for v in enum_type.values)
                 raise BadReport(f"{where}: {value!r} is not one of {names}")
             value = enum_value.number
     else:  # pragma: no cover - the .proto files use no other scalar type
