@@ -215,11 +215,13 @@ def _load(session: Session, start: int, end: int) -> _Stored:
             ids.append(row.id)
         onsets: dict[int, list[int]] = defaultdict(list)
         for chunk in _chunks(ids):
-            for group_id, event_id, onset in session.execute(
+            # Rows unpack as tuples; annotated so that mypy knows their types.
+            found: Iterable[tuple[int, int, int]] = session.execute(
                 select(members.c.group_id, members.c.event_id, events.c.ts_onset)
                 .join(events, events.c.id == members.c.event_id)
                 .where(members.c.group_id.in_(chunk))
-            ).tuples():
+            )
+            for group_id, event_id, onset in found:
                 stored.groups[group_id].events.add(event_id)
                 onsets[group_id].append(onset)
         for group_id in ids:
@@ -253,11 +255,12 @@ def _aggregates(session: Session, groups: Sequence[GroupState]) -> dict[int, dic
     wanted = sorted({e for g in groups for e in g.events})
     facts: dict[int, tuple[int, str, str]] = {}
     for chunk in _chunks(wanted):
-        for event_id, severity, source, target in session.execute(
+        rows: Iterable[tuple[int, int, str, str]] = session.execute(
             select(events.c.id, events.c.severity, events.c.source, events.c.target).where(
                 events.c.id.in_(chunk)
             )
-        ).tuples():
+        )
+        for event_id, severity, source, target in rows:
             facts[event_id] = (severity, source, target)
     result: dict[int, dict[str, int]] = {}
     for group in groups:

@@ -152,11 +152,9 @@ class LiveDetection:
                 .where(table.c.owner == self.owner, table.c.expires >= now)
                 .values(expires=expires)
             )
-            rows = (
-                session.execute(select(table.c.partition, table.c.owner, table.c.expires))
-                .tuples()
-                .all()
-            )
+            rows: Sequence[tuple[int, str | None, int]] = session.execute(
+                select(table.c.partition, table.c.owner, table.c.expires)
+            ).all()
             mine = {p for p, owner, until in rows if owner == self.owner and until >= now}
             share = math.ceil(self.partitions / len(alive | {self.owner}))
             for partition in sorted(mine, reverse=True)[: max(0, len(mine) - share)]:
@@ -248,7 +246,9 @@ class LiveDetection:
             query = query.where(news)
         work = []
         with self.services.sessionmaker() as session:
-            rows = session.execute(query).tuples().all()
+            rows: Sequence[tuple[str, int, int | None, int | None, int | None]] = session.execute(
+                query
+            ).all()
         for name, stream_id, first, last, checkpoint in rows:
             upto = max(last or -1, hints.get(stream_id, (name, -1))[1])
             if checkpoint is None:

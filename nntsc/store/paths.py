@@ -287,7 +287,8 @@ class PathRegistry:
                 query = select(table.c.fingerprint, table.c.path_id).where(
                     table.c.fingerprint.in_(chunk)
                 )
-                for fp, path_id in session.execute(query).tuples():
+                found: Iterable[tuple[str, int]] = session.execute(query)
+                for fp, path_id in found:
                     ids[fp] = path_id
         return ids
 

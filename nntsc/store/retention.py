@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -66,15 +66,11 @@ class ExpiredRowsCollector:
         table = ExpiredRows.__table__
         try:
             with self.engine.connect() as connection:
-                rows = (
-                    connection.execute(
-                        select(table.c.collection, table.c.kind, table.c.total).order_by(
-                            table.c.collection, table.c.kind
-                        )
+                rows: Sequence[tuple[str, str, int]] = connection.execute(
+                    select(table.c.collection, table.c.kind, table.c.total).order_by(
+                        table.c.collection, table.c.kind
                     )
-                    .tuples()
-                    .all()
-                )
+                ).all()
         except SQLAlchemyError as error:
             log.warning("expired row counts unreadable: %s", error)
             return

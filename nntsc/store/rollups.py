@@ -206,15 +206,12 @@ class RollupMarks:
         """
         table = RollupPending.__table__
         with self.reader.connect() as connection:
-            count, oldest = (
-                connection.execute(
-                    select(func.count(), func.min(table.c.bin_start + table.c.level)).where(
-                        table.c.bin_start + table.c.level + SETTLE <= now
-                    )
+            row: tuple[int, int | None] = connection.execute(
+                select(func.count(), func.min(table.c.bin_start + table.c.level)).where(
+                    table.c.bin_start + table.c.level + SETTLE <= now
                 )
-                .tuples()
-                .one()
-            )
+            ).one()
+        count, oldest = row
         return int(count or 0), (None if oldest is None else max(0.0, now - oldest))
 
     def pending(

@@ -6,7 +6,7 @@ table per rollup level; see `nntsc.store.models`. Arrays are stored as JSON.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, delete, exists, func, select
@@ -163,7 +163,8 @@ class SqlBackend(TimeseriesBackend):
                     .where(table.c.timestamp >= start, table.c.timestamp < end)
                     .group_by(table.c.stream_id)
                 )
-                for stream_id, *sums in connection.execute(query).tuples():
+                rows: Iterable[tuple[Any, ...]] = connection.execute(query)
+                for stream_id, *sums in rows:
                     found[stream_id] = dict(zip(columns, sums, strict=True))
         return found
 
@@ -180,7 +181,8 @@ class SqlBackend(TimeseriesBackend):
                     .group_by(table.c.stream_id)
                 )
                 # Rows are not pairs to dict(): a Result looks like a mapping to it.
-                found.update({sid: last for sid, last in connection.execute(query).tuples()})  # noqa: C416
+                latest: Iterable[tuple[int, int]] = connection.execute(query)
+                found.update({sid: last for sid, last in latest})  # noqa: C416
         return found
 
     def expire(
