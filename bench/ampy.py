@@ -38,7 +38,7 @@ from nntsc.store.models import Stream, property_table
 ICMP = get_collection("amp-icmp")
 
 
-def add_option_streams(services, count_sources: int, count_destinations: int) -> None:  # type: ignore[no-untyped-def]
+def add_option_streams(services, count_sources: int, count_destinations: int) -> None:
     """100,000 ICMP streams straight into the stream tables (no data needed for options)."""
     collection_id = services.streams.collection_id(ICMP)
     table = property_table(ICMP)
@@ -68,7 +68,7 @@ def add_option_streams(services, count_sources: int, count_destinations: int) ->
         connection.exec_driver_sql("ANALYZE")
 
 
-def bare_sql(services, statement: str, *parameters: object) -> None:  # type: ignore[no-untyped-def]
+def bare_sql(services, statement: str, *parameters: object) -> None:
     connection = services.engine.raw_connection()
     try:
         cursor = connection.cursor()

@@ -203,7 +203,7 @@ def median_ms(function: Callable[[], object], repeat: int) -> float:
 
 
 @contextmanager
-def served(app) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
+def served(app) -> Iterator[tuple[str, int]]:
     from waitress import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=4)

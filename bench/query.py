@@ -128,7 +128,7 @@ def main() -> None:
         )
 
 
-def _levels(store, stream_id: int, start: int, end: int, binsize: int) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+def _levels(store, stream_id: int, start: int, end: int, binsize: int) -> tuple[str, ...]:
     from nntsc.store import Aggregation
 
     icmp = get_collection("amp-icmp")

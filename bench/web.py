@@ -117,7 +117,7 @@ def measure(url: str, seconds: float, concurrency: int, warmup: float) -> dict:
 
 
 @contextmanager
-def served(app, threads: int) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def served(app, threads: int) -> Iterator[str]:
     """`app` on waitress on a free loopback port, in a daemon thread; its base URL."""
     from waitress import create_server
 
@@ -131,7 +131,7 @@ def served(app, threads: int) -> Iterator[str]:  # type: ignore[no-untyped-def]
         thread.join(timeout=5)
 
 
-def load_data(services, now: int) -> tuple[str, int, int]:  # type: ignore[no-untyped-def]
+def load_data(services, now: int) -> tuple[str, int, int]:
     """A 20-site mesh for the matrix and a 30-day pair for the view; the view's range."""
     from ampy.views import ViewStore
     from bench.common import load_mesh, load_view_pair

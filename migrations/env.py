@@ -30,7 +30,7 @@ def run_migrations_online() -> None:
     _run(connection)
 
 
-def _serialise(connection) -> None:  # type: ignore[no-untyped-def]
+def _serialise(connection) -> None:
     """Wait for any other migration, then bound lock waits and statements (this transaction)."""
     timeouts = migration_timeouts()
     set_local = text("SELECT set_config(:name, :value, true)")
@@ -40,7 +40,7 @@ def _serialise(connection) -> None:  # type: ignore[no-untyped-def]
         connection.execute(set_local, {"name": name, "value": value})
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     if connection.dialect.name == "postgresql":
         _serialise(connection)
     context.configure(

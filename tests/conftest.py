@@ -82,7 +82,7 @@ def serve_app(**settings: str) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres", "influx"])
-def store_services(request: pytest.FixtureRequest, tmp_path) -> Iterator[Services]:  # type: ignore[no-untyped-def]
+def store_services(request: pytest.FixtureRequest, tmp_path) -> Iterator[Services]:
     """Services on each time-series store in turn: SQLite, PostgreSQL, InfluxDB."""
     if request.param == "sqlite":
         services = make_services(f"sqlite:///{tmp_path}/nntsc.sqlite")

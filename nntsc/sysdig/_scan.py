@@ -275,7 +275,7 @@ class _CallType:
                     found, self.path_prefixes
                 )
             if target:
-                return target  # type: ignore[return-value]
+                return target
             return _target(exit_target(enter_info, info), self.path_prefixes)
         if enter_info is not None and enter_info[:3] == "fd=":
             found = target_of(enter_info.rstrip("\r\n"), info.rstrip("\r\n"))
@@ -287,7 +287,7 @@ class _CallType:
                 self.by_texts.clear()
             found = exit_target(enter_info, info)
             target = self.by_texts[texts] = _target(found, self.path_prefixes)
-        return target  # type: ignore[return-value]
+        return target
 
     @cython.ccall
     def may_start(self, path: str | None) -> bool:
@@ -296,7 +296,7 @@ class _CallType:
         if starts is None:
             if len(self.starting) >= KNOWN_TARGETS:
                 self.starting.clear()
-            starts = self.starting[path] = _may_start(path, self.pattern, self.path_prefixes)
+            starts = self.starting[path] = _may_start(path, self.pattern, self.path_prefixes)  # type: ignore[arg-type]
         return starts
 
 
@@ -493,12 +493,12 @@ def scan_lines(
                 continue
             else:
                 pending[tid] = None
-                if enter[0] is kind:  # type: ignore[index]
+                if enter[0] is kind:
                     # Most calls (reads, writes, closes, fstats, ...) name their
                     # file by an fd annotation first in the enter text, and a
                     # thread repeats its calls on a file: their targets are
                     # remembered by the enter text (whatever the call type).
-                    enter_info = enter[1]  # type: ignore[index]
+                    enter_info = enter[1]
                     target = targets.get(enter_info)
                     if target is None:
                         if len(targets) >= KNOWN_TARGETS:
@@ -513,13 +513,13 @@ def scan_lines(
                 # exit text; or a path argument (stat, unlink, ...), per pair
                 # of texts, since a host stats the same files over and over.
                 if info[:3] == "fd=":
-                    target = kind.by_exit.get(info)
+                    target = kind.by_exit.get(info)  # type: ignore[union-attr]
                 else:
-                    target = kind.by_texts.get((enter_info, info))
+                    target = kind.by_texts.get((enter_info, info))  # type: ignore[union-attr]
                 if not target:
-                    target = kind.target(enter_info, info)
+                    target = kind.target(enter_info, info)  # type: ignore[union-attr]
             found, path, on_file, starts = target  # type: ignore[misc]
-            slot = kind.slot if on_file else None
+            slot = kind.slot if on_file else None  # type: ignore[union-attr]
             if slot is not None:
                 if late:
                     piece.late += 1
@@ -544,20 +544,20 @@ def scan_lines(
                         equals = info.find("=")
                         negative = info[equals + 1 : equals + 2] == "-"
                     if negative:
-                        by_process[slot + N_OPERATIONS] += 1
-                        by_file[slot + N_OPERATIONS] += 1
+                        by_process[slot + N_OPERATIONS] += 1  # type: ignore[operator]
+                        by_file[slot + N_OPERATIONS] += 1  # type: ignore[operator]
                     else:
-                        by_process[slot] += 1
-                        by_file[slot] += 1
+                        by_process[slot] += 1  # type: ignore[index]
+                        by_file[slot] += 1  # type: ignore[index]
                         if slot in BYTES_SLOT:
                             value = _moved(info)
                             bytes_slot = BYTES_SLOT[slot]
                             by_process[bytes_slot] += value
                             by_file[bytes_slot] += value
-            if not kind.in_vocabulary:
+            if not kind.in_vocabulary:  # type: ignore[union-attr]
                 continue
-            if not starts and kind.pattern is not missing:
-                starts = kind.may_start(path)
+            if not starts and kind.pattern is not missing:  # type: ignore[union-attr]
+                starts = kind.may_start(path)  # type: ignore[union-attr]
             # Not a possible start by its path: by its process (remembered)?
             if not starts:
                 starts = watched.get(process)
@@ -580,8 +580,8 @@ def scan_lines(
                         enter_info,
                         info,
                         clock_text,
-                        enter[3] if enter is not None else None,  # type: ignore[index]
-                        enter[2] if enter is not None else None,  # type: ignore[index]
+                        enter[3] if enter is not None else None,
+                        enter[2] if enter is not None else None,
                         midnight + day_offset,
                         last_clock,
                         newest,
@@ -593,7 +593,7 @@ def scan_lines(
             day_start = midnight + day_offset
             end = epoch(clock_text, day_start, last_clock)
             if enter is not None:
-                start, first_line = epoch(enter[3], day_start, last_clock), enter[2]  # type: ignore[index]
+                start, first_line = epoch(enter[3], day_start, last_clock), enter[2]
             else:
                 start, first_line = end, number
             calls.append(
@@ -611,7 +611,7 @@ def scan_lines(
                     newest,
                 )
             )
-        line = next(following, None)  # type: ignore[arg-type]
+        line = next(following, None)  # type: ignore[assignment]
         if line is None:
             break
         _count_calls(piece)
@@ -984,8 +984,8 @@ class TextMerger:
                 self.counter.merge(
                     minute,
                     {head.process: counts},
-                    {found[1]: list(counts)},
-                    1,  # type: ignore[index]
+                    {found[1]: list(counts)},  # type: ignore[index]
+                    1,
                 )
         if head.type not in self.prefilter.vocabulary:
             return None

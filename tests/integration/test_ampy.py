@@ -208,7 +208,7 @@ class Counting:
         self.fail_next = 0
         self.lock = threading.Lock()
 
-    def __call__(self, collection: Any, stream_ids: Any, start: int, end: int, *a: Any, **k: Any):  # type: ignore[no-untyped-def]
+    def __call__(self, collection: Any, stream_ids: Any, start: int, end: int, *a: Any, **k: Any):
         with self.lock:
             self.calls.append((start, end))
             fail = self.fail_next > 0
@@ -232,7 +232,7 @@ def count_aggregate(ampy: Ampy, monkeypatch: pytest.MonkeyPatch, delay: float = 
 # ---------------------------------------------------------------- hand computations
 
 
-def raw_rows(ampy: Ampy, collection: Any, ids: Sequence[int], start: int, end: int):  # type: ignore[no-untyped-def]
+def raw_rows(ampy: Ampy, collection: Any, ids: Sequence[int], start: int, end: int):
     return ampy.services.timeseries.raw(collection, ids, start, end)
 
 

@@ -466,7 +466,7 @@ def ipv4(host: int) -> bytes:
     return bytes([192, 0, 2, host])
 
 
-def test_raw_csv_rows_line_up_when_rtts_lengths_differ(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_raw_csv_rows_line_up_when_rtts_lengths_differ(tmp_path) -> None:
     """A name that resolves to one address, then two: raw rtts lists of length 1 then 2."""
     url = f"sqlite:///{tmp_path}/nntsc.sqlite"
     services = make_services(url)

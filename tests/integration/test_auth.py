@@ -85,7 +85,7 @@ def make_app(sql_url: str) -> Iterator:
 
 
 @pytest.fixture
-def app(make_app) -> webtest.TestApp:  # type: ignore[no-untyped-def]
+def app(make_app) -> webtest.TestApp:
     return make_app()
 
 
@@ -95,7 +95,7 @@ def csrf_token(app: webtest.TestApp) -> str:
     return re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text).group(1)
 
 
-def login(app: webtest.TestApp, username: str, password: str = PASSWORD, status: int = 303):  # type: ignore[no-untyped-def]
+def login(app: webtest.TestApp, username: str, password: str = PASSWORD, status: int = 303):
     form = app.get("/login").forms[0]
     form["username"] = username
     form["password"] = password
@@ -202,7 +202,7 @@ def _fail(app: webtest.TestApp, username: str, times: int, **headers: str) -> No
         form.submit(headers=headers, status=400)
 
 
-def test_guessing_a_password_locks_that_name_out_from_that_address(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_guessing_a_password_locks_that_name_out_from_that_address(make_app) -> None:
     app = make_app()
     _fail(app, "viewer", 5)
     blocked = login(app, "viewer", PASSWORD, status=429)
@@ -214,7 +214,7 @@ def test_guessing_a_password_locks_that_name_out_from_that_address(make_app) -> 
     login(app, "editor", PASSWORD, status=303)
 
 
-def test_users_behind_one_address_do_not_lock_each_other_out(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_users_behind_one_address_do_not_lock_each_other_out(make_app) -> None:
     """Everyone behind one proxy or NAT (the Docker gateway) shares an address."""
     app = make_app()
     _fail(app, "viewer", 5)
@@ -225,7 +225,7 @@ def test_users_behind_one_address_do_not_lock_each_other_out(make_app) -> None: 
         login(person, username, status=303)
 
 
-def test_guessing_one_name_from_many_addresses_is_limited(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_guessing_one_name_from_many_addresses_is_limited(make_app) -> None:
     app = make_app()
     for number in range(20):
         guesser = webtest.TestApp(app.app, extra_environ={"REMOTE_ADDR": f"192.0.2.{number}"})
@@ -235,7 +235,7 @@ def test_guessing_one_name_from_many_addresses_is_limited(make_app) -> None:  # 
     login(fresh, "editor", status=303)
 
 
-def test_guessing_many_names_from_one_address_meets_its_ceiling(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_guessing_many_names_from_one_address_meets_its_ceiling(make_app) -> None:
     app = make_app(**{"ampweb.login_address_rate_limit": "8 per 5 minutes"})
     for number in range(8):
         _fail(app, f"guess{number}", 1)
@@ -252,7 +252,7 @@ def test_default_limits() -> None:
 
 
 @pytest.mark.parametrize("trust", ["setting", "network", "environment"])
-def test_behind_a_trusted_proxy_the_forwarded_address_counts(  # type: ignore[no-untyped-def]
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(
     make_app, monkeypatch: pytest.MonkeyPatch, trust: str
 ) -> None:
     if trust == "setting":
@@ -273,19 +273,19 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(  # type: ignore[no
     form.submit(headers={"X-Forwarded-For": "203.0.113.50"}, status=303)
 
 
-def test_a_forwarded_address_from_anyone_else_is_ignored(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_forwarded_address_from_anyone_else_is_ignored(make_app) -> None:
     direct = make_app()
     for number in range(5):
         _fail(direct, "root", 1, **{"X-Forwarded-For": f"203.0.113.{number}"})
     login(direct, "root", status=429)
 
 
-def test_a_bad_trusted_proxy_is_a_configuration_error(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_trusted_proxy_is_a_configuration_error(make_app) -> None:
     with pytest.raises(ConfigurationError, match="nginx"):
         make_app(**{"ampweb.trusted_proxies": "127.0.0.1 nginx.local"})
 
 
-def test_a_success_clears_the_user_name_count(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_success_clears_the_user_name_count(make_app) -> None:
     app = make_app()
     for _ in range(4):
         login(app, "viewer", "wrong password", status=400)
@@ -337,7 +337,7 @@ def test_state_changing_requests_need_the_csrf_token(app: webtest.TestApp) -> No
     app.delete("/api/v1/sites/site-b", headers={"X-CSRF-Token": token}, status=204)
 
 
-def test_a_malformed_form_body_is_a_bad_request(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_form_body_is_a_bad_request(make_app) -> None:
     app = make_app(**{"ampweb.public_data": "true"})
     answer = app.post(
         "/api/v1/views",
@@ -348,7 +348,7 @@ def test_a_malformed_form_body_is_a_bad_request(make_app) -> None:  # type: igno
     assert "Content-Type" in answer.json["error"]
 
 
-def test_creating_a_view_needs_view_permission_and_the_csrf_token(make_app, sql_url) -> None:  # type: ignore[no-untyped-def]
+def test_creating_a_view_needs_view_permission_and_the_csrf_token(make_app, sql_url) -> None:
     """As the graph pages do it: anonymous on a public site, with the page's CSRF token."""
     public = make_app(**{"ampweb.public_data": "true"})
     body = {"style": "latency", "groups": []}
@@ -404,7 +404,7 @@ def test_revoked_or_unknown_token_is_refused(app: webtest.TestApp, sql_url: str)
     app.post_json("/api/v1/sites", {"name": "site-e"}, headers=bearer(token), status=401)
 
 
-def test_an_invalid_token_is_refused_even_when_data_is_public(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_token_is_refused_even_when_data_is_public(make_app) -> None:
     app = make_app(**{"ampweb.public_data": "true"})
     app.get("/api/v1/collections", status=200)
     app.get("/api/v1/collections", headers=bearer("nntsc_made-up"), status=401)
@@ -434,7 +434,7 @@ def test_private_data_needs_viewdata(app: webtest.TestApp) -> None:
         user.get("/", status=200)
 
 
-def test_public_data_lets_anyone_view_but_not_write(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_public_data_lets_anyone_view_but_not_write(make_app) -> None:
     app = make_app(**{"ampweb.public_data": "true"})
     app.get("/api/v1/collections", status=200)
     app.get("/api/v1/sites/site-a", status=200)
@@ -447,7 +447,7 @@ def test_public_data_lets_anyone_view_but_not_write(make_app) -> None:  # type: 
     app.get("/api/v1/collections", status=200)
 
 
-def test_authorization_is_enforced_when_settings_are_unset(make_app, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_authorization_is_enforced_when_settings_are_unset(make_app, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="ampweb.security"):
         app = make_app(**{"ampweb.session_secret": None})
     assert "ampweb.session_secret is not set" in caplog.text
@@ -463,7 +463,7 @@ def test_authorization_is_enforced_when_settings_are_unset(make_app, caplog) -> 
     app.get("/admin/sites", status=200)
 
 
-def test_without_a_secret_every_process_shares_the_stored_one(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_secret_every_process_shares_the_stored_one(make_app) -> None:
     """Two apps over one database (two worker processes) accept each other's cookies."""
 
     def copy_cookies(source: webtest.TestApp, target: webtest.TestApp) -> None:
@@ -487,7 +487,7 @@ def test_without_a_secret_every_process_shares_the_stored_one(make_app) -> None:
     other.get("/admin/sites", status=303)
 
 
-def test_the_stored_secret_is_read_when_the_app_is_built(make_app, sql_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_stored_secret_is_read_when_the_app_is_built(make_app, sql_url: str) -> None:
     """Sessions (and the pages that carry a CSRF token) keep working if SQL goes away later."""
     app = make_app(**{"ampweb.session_secret": None})
     engine = create_engine(sql_url)
@@ -579,7 +579,7 @@ def test_site_and_mesh_writes_by_role(app: webtest.TestApp, sql_url: str, kind: 
 # ---------------------------------------------------------------- admin pages
 
 
-def _form_with(page: webtest.TestResponse, action: str, **fields: str):  # type: ignore[no-untyped-def]
+def _form_with(page: webtest.TestResponse, action: str, **fields: str):
     """The form of `page` whose hidden ``action`` is `action` (and whose fields match)."""
     for form in page.forms.values():
         if (

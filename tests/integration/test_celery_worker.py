@@ -29,7 +29,7 @@ def _row(stream_id: int, timestamp: int, rtt: int) -> Row:
     return Row(stream_id, timestamp, {**values, "lossrate": 0.0, "rtts": [rtt]})
 
 
-def test_beat_scheduled_expiry_runs_through_the_worker(postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_beat_scheduled_expiry_runs_through_the_worker(postgres_url: str, tmp_path) -> None:
     settings = {
         "nntsc.sql_url": postgres_url,
         "nntsc.timeseries_url": "sql",

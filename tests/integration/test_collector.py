@@ -142,7 +142,7 @@ def queue_depth(settings: CollectorSettings, queue: str) -> int:
         return count
 
 
-def run_until(collector: Collector, done, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def run_until(collector: Collector, done, timeout: float = 60) -> None:
     thread = threading.Thread(target=collector.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
@@ -164,7 +164,7 @@ def pg_influx(postgres_url: str, influx_url: str) -> Iterator[Services]:
     services.close()
 
 
-def test_reports_through_the_broker_are_stored(pg_influx, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+def test_reports_through_the_broker_are_stored(pg_influx, names, publisher_url) -> None:
     declare(names)
     messages = icmp_messages()
     publish(publisher_url, names, messages)
@@ -184,7 +184,7 @@ def test_reports_through_the_broker_are_stored(pg_influx, names, publisher_url) 
     assert metrics.rows_written.labels("amp-icmp")._value.get() == want
 
 
-def test_the_collector_reads_through_the_read_ahead_transport(names) -> None:  # type: ignore[no-untyped-def]
+def test_the_collector_reads_through_the_read_ahead_transport(names) -> None:
     with names.connection() as connection:
         connection.ensure_connection(max_retries=1)
         assert isinstance(connection.connection.transport, ReadAheadTCPTransport)
@@ -192,7 +192,7 @@ def test_the_collector_reads_through_the_read_ahead_transport(names) -> None:  #
 
 def test_bad_messages_are_dead_lettered_and_good_ones_stored(
     tmp_path, names, publisher_url
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     services = make_services(f"sqlite:///{tmp_path}/c.sqlite")
     declare(names)
     good = icmp_messages(sites=2, hours=1)
@@ -253,7 +253,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _write_ini(path, settings: CollectorSettings, sql_url: str, ts_url: str) -> None:  # type: ignore[no-untyped-def]
+def _write_ini(path, settings: CollectorSettings, sql_url: str, ts_url: str) -> None:
     path.write_text(
         "[app:main]\nuse = egg:nntsc\n"
         f"nntsc.sql_url = {sql_url}\nnntsc.timeseries_url = {ts_url}\n"
@@ -266,7 +266,7 @@ def _write_ini(path, settings: CollectorSettings, sql_url: str, ts_url: str) -> 
 
 def test_sigkill_mid_stream_loses_and_duplicates_nothing(
     tmp_path, postgres_url, influx_url, names, publisher_url
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     services = make_services(postgres_url, influx_url)
     declare(names)
     messages = icmp_messages(sites=10, hours=17, interval=60)[:10_000]
@@ -373,7 +373,7 @@ class TcpProxy:
 
 def test_influxdb_outage_loses_nothing_and_the_collector_keeps_running(
     postgres_url, influx_url, names, publisher_url, caplog
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Also: the outage's start and its end are both logged at WARNING or above."""
     caplog.set_level(logging.WARNING, logger="nntsc.ingest.amqp")
     host, port = INFLUX_HOSTPORT
@@ -429,7 +429,7 @@ def test_influxdb_outage_loses_nothing_and_the_collector_keeps_running(
     direct.close()
 
 
-def test_every_test_type_through_the_broker(tmp_path, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+def test_every_test_type_through_the_broker(tmp_path, names, publisher_url) -> None:
     """A report of each test type, built from our .proto files, stored with its derived values."""
     from nntsc.collections import for_amp_test
     from tests.unit.test_wire import REPORTS
@@ -474,7 +474,7 @@ def test_every_test_type_through_the_broker(tmp_path, names, publisher_url) -> N
     services.close()
 
 
-def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) -> None:
     """`nntsc demo-data --via-amqp` publishes every test type; the collector stores them all."""
     sql_url = f"sqlite:///{tmp_path}/demo.sqlite"
     services = make_services(sql_url)
@@ -527,7 +527,7 @@ def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) ->
 
 def test_postgresql_outage_with_new_streams_loses_nothing(
     postgres_url, names, publisher_url
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """PostgreSQL gone while new monitors report: held, then stored, none dead-lettered."""
     proxy = TcpProxy(("127.0.0.1", 5432))
     proxied = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
@@ -567,7 +567,7 @@ def test_postgresql_outage_with_new_streams_loses_nothing(
     direct.close()
 
 
-def test_a_header_of_the_wrong_type_is_dead_lettered(tmp_path, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_header_of_the_wrong_type_is_dead_lettered(tmp_path, names, publisher_url) -> None:
     """A list where the test name belongs once crashed the consumer before validation."""
     services = make_services(f"sqlite:///{tmp_path}/h.sqlite")
     declare(names)
@@ -594,7 +594,7 @@ def test_a_header_of_the_wrong_type_is_dead_lettered(tmp_path, names, publisher_
     services.close()
 
 
-def test_a_body_kombu_cannot_unpack_is_dead_lettered(tmp_path, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_kombu_cannot_unpack_is_dead_lettered(tmp_path, names, publisher_url) -> None:
     """A ``compression`` header kombu does not know once raised out of the consumer.
 
     kombu decompresses a body named in that header before the collector sees
@@ -650,7 +650,7 @@ def broker_counts(queue: str) -> tuple[int, int]:
     raise AssertionError(f"queue {queue} not listed")
 
 
-def test_acknowledged_reports_are_exactly_those_committed(pg_influx, names, publisher_url) -> None:  # type: ignore[no-untyped-def]
+def test_acknowledged_reports_are_exactly_those_committed(pg_influx, names, publisher_url) -> None:
     """With a batch held at the store, the broker has acks only for reports whose rows are in.
 
     Batches commit in turn until the third reaches InfluxDB, which is held
@@ -668,7 +668,7 @@ def test_acknowledged_reports_are_exactly_those_committed(pg_influx, names, publ
     held = threading.Event()
     release = threading.Event()
 
-    def gated(prepared):  # type: ignore[no-untyped-def]
+    def gated(prepared):
         nonlocal calls
         calls += 1
         if calls >= 3:
@@ -713,7 +713,7 @@ def stored_points(services: Services) -> set[tuple[int, int]]:
     return {(row.stream_id, row.timestamp) for row in rows}
 
 
-def test_check_names_what_is_down(tmp_path, names) -> None:  # type: ignore[no-untyped-def]
+def test_check_names_what_is_down(tmp_path, names) -> None:
     """`nntsc collect --check`: exit 0 when all answer, else 1 naming what is down."""
     sql_url = f"sqlite:///{tmp_path}/check.sqlite"
     make_services(sql_url).close()
@@ -762,7 +762,7 @@ def _scrape(port: int) -> dict[str, float]:
 
 def test_two_collectors_on_one_queue_lose_and_double_nothing(
     tmp_path, postgres_url, influx_url, names, publisher_url
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Issue 17.6: two `nntsc collect` sharing one ini (so one metrics port: the second
     takes the next free one) drain one queue of reports of new streams together."""
     services = make_services(postgres_url, influx_url)

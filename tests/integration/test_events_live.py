@@ -35,7 +35,7 @@ STREAMS = 4
 
 
 @pytest.fixture
-def expected(tmp_path) -> Iterator[list]:  # type: ignore[type-arg]
+def expected(tmp_path) -> Iterator[list]:
     reference = make_services(f"sqlite:///{tmp_path}/reference.sqlite")
     ids = add_streams(reference, STREAMS)
     for stream_id in ids:
@@ -54,7 +54,7 @@ def services(postgres_url: str, influx_url: str) -> Iterator[Services]:
     services.close()
 
 
-def start(services: Services, tmp_path, name: str, live_url: str = REDIS_URL) -> subprocess.Popen:  # type: ignore[no-untyped-def,type-arg]
+def start(services: Services, tmp_path, name: str, live_url: str = REDIS_URL) -> subprocess.Popen:
     ini = tmp_path / f"{name}.ini"
     ini.write_text(
         "[app:main]\n"
@@ -98,13 +98,13 @@ def wait_for(services: Services, ids: list[int], upto: int, seconds: float = 120
     raise AssertionError(f"checkpoints {checkpoints(services, ids)} never reached {upto}")
 
 
-def stop(process: subprocess.Popen, kill: bool = False) -> str:  # type: ignore[type-arg]
+def stop(process: subprocess.Popen, kill: bool = False) -> str:
     process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     return output
 
 
-def started(process: subprocess.Popen) -> str:  # type: ignore[type-arg]
+def started(process: subprocess.Popen) -> str:
     """Wait until `process` says it is detecting; its owner name."""
     for line in process.stdout:  # type: ignore[union-attr]
         if line.startswith("detecting as "):
@@ -121,7 +121,7 @@ def owners(services: Services) -> set[str]:
         )
 
 
-def test_processes_share_resume_and_take_over(services: Services, expected, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_processes_share_resume_and_take_over(services: Services, expected, tmp_path) -> None:
     ids = add_streams(services, STREAMS)
     feed = RedisLiveFeed(REDIS_URL)
     first = start(services, tmp_path, "first")
@@ -151,7 +151,7 @@ def test_processes_share_resume_and_take_over(services: Services, expected, tmp_
 
 def test_redis_down_detection_goes_on_from_the_store(
     services: Services, expected, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     ids = add_streams(services, STREAMS)
     # Nothing listens on port 1: the live feed is down the whole time.
     process = start(services, tmp_path, "alone", live_url="redis://127.0.0.1:1/0")

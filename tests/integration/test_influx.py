@@ -36,7 +36,7 @@ def _row(stream_id: int, timestamp: int, rtt: int) -> Row:
 
 
 @pytest.fixture
-def influx_services(tmp_path, influx_url):  # type: ignore[no-untyped-def]
+def influx_services(tmp_path, influx_url):
     services = make_services(
         f"sqlite:///{tmp_path}/n.sqlite", influx_url, **{"nntsc.raw_retention": "2h"}
     )
@@ -44,13 +44,13 @@ def influx_services(tmp_path, influx_url):  # type: ignore[no-untyped-def]
     services.close()
 
 
-def _stream(services) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+def _stream(services) -> tuple[int, dict]:
     props = {"source": "amp-a", "destination": "amp b,c", "family": "ipv4", "packet_size": "84"}
     stream_id = services.streams.stream_id(ICMP, props)
     return stream_id, {stream_id: props}
 
 
-def test_schema_setup_is_idempotent(influx_services) -> None:  # type: ignore[no-untyped-def]
+def test_schema_setup_is_idempotent(influx_services) -> None:
     upgrade_all(influx_services)
     upgrade_all(influx_services)
     store = influx_services.timeseries
@@ -61,7 +61,7 @@ def test_schema_setup_is_idempotent(influx_services) -> None:  # type: ignore[no
     assert policies["rollups"]["duration"] == "0s"
 
 
-def test_rows_are_tagged_with_stream_and_properties(influx_services) -> None:  # type: ignore[no-untyped-def]
+def test_rows_are_tagged_with_stream_and_properties(influx_services) -> None:
     stream_id, tags = _stream(influx_services)
     now = int(time.time())
     influx_services.timeseries.write(ICMP, [_row(stream_id, now - 60, 20_000)], tags)
@@ -72,7 +72,7 @@ def test_rows_are_tagged_with_stream_and_properties(influx_services) -> None:  #
     assert [v["value"] for v in values] == ["amp b,c"]
 
 
-def test_rows_beyond_raw_retention_go_to_rollups(influx_services) -> None:  # type: ignore[no-untyped-def]
+def test_rows_beyond_raw_retention_go_to_rollups(influx_services) -> None:
     stream_id, tags = _stream(influx_services)
     now = int(time.time())
     old = now - 6 * 3600
@@ -105,7 +105,7 @@ def test_rows_beyond_raw_retention_go_to_rollups(influx_services) -> None:  # ty
     assert again.rows[0][1] == 2
 
 
-def test_partial_write_drops_are_counted_not_silent(influx_services) -> None:  # type: ignore[no-untyped-def]
+def test_partial_write_drops_are_counted_not_silent(influx_services) -> None:
     stream_id, tags = _stream(influx_services)
     store = influx_services.timeseries
     # Pretend we do not know the retention, so InfluxDB itself drops the old points.
@@ -121,7 +121,7 @@ def test_partial_write_drops_are_counted_not_silent(influx_services) -> None:  #
 
 def test_expired_rows_in_several_batches_and_redelivered_are_all_counted_once(
     influx_services,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Bins of rows beyond the raw retention were once replaced batch by batch."""
     stream_id, tags = _stream(influx_services)
     store = influx_services.timeseries
@@ -143,7 +143,7 @@ def test_expired_rows_in_several_batches_and_redelivered_are_all_counted_once(
         assert result.rows[0][1:] == [3, 20_000.0], binsize
 
 
-def test_percentile_list_gives_min_and_max_so_a_graph_reads_neither(influx_services) -> None:  # type: ignore[no-untyped-def]
+def test_percentile_list_gives_min_and_max_so_a_graph_reads_neither(influx_services) -> None:
     # A bin of 5 values keeps them sorted; a bin of 30 its minimum, its
     # percentiles to 5 digits and its maximum. Both start with the minimum and
     # end with the maximum, which the single-row read takes from there
@@ -188,7 +188,7 @@ def test_percentile_list_gives_min_and_max_so_a_graph_reads_neither(influx_servi
     assert second_smoke[-1] == values[-1]
 
 
-def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) -> None:  # type: ignore[no-untyped-def]
+def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) -> None:
     # Reading 20 float fields cost a graph more than one string field (measured);
     # the 5-minute smoke must still come back exactly.
     stream_id, tags = _stream(influx_services)

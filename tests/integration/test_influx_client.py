@@ -12,7 +12,7 @@ from nntsc.store.influx_client import InfluxClient, InfluxClientError
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "gzip"])
-def client(request, influx_url: str) -> Iterator[InfluxClient]:  # type: ignore[no-untyped-def]
+def client(request, influx_url: str) -> Iterator[InfluxClient]:
     parts = urlsplit(influx_url)
     database = parts.path.strip("/")
     made = InfluxClient(parts.hostname or "", parts.port or 8086, gzip=request.param)

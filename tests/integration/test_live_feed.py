@@ -31,7 +31,7 @@ def received(pubsub: redis.client.PubSub, timeout: float = 5) -> list[dict]:
     return found
 
 
-def test_subscribers_get_every_batch_and_an_unheard_channel_is_not_encoded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_subscribers_get_every_batch_and_an_unheard_channel_is_not_encoded(monkeypatch) -> None:
     monkeypatch.setattr(live, "LIVE_RECHECK", 0.3)
     encoded = []
     encode = live.encode_rows

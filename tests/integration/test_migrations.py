@@ -28,7 +28,7 @@ def test_models_and_migrations_agree_on_postgresql(postgres_url: str) -> None:
     assert _differences(postgres_url) == []
 
 
-def test_models_and_migrations_agree_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_models_and_migrations_agree_on_sqlite(tmp_path) -> None:
     assert _differences(f"sqlite:///{tmp_path}/schema.sqlite") == []
 
 
@@ -55,7 +55,7 @@ def test_upgrade_twice_and_stream_key_is_unique(postgres_url: str) -> None:
 
 
 @pytest.mark.parametrize("level", [300, 3600, 86400])
-def test_rollup_tables_exist(tmp_path, level: int) -> None:  # type: ignore[no-untyped-def]
+def test_rollup_tables_exist(tmp_path, level: int) -> None:
     engine = create_engine(f"sqlite:///{tmp_path}/schema.sqlite")
     upgrade_sql(engine)
     columns = {c["name"] for c in inspect(engine).get_columns(f"rollup_amp_icmp_{level}")}
@@ -64,7 +64,7 @@ def test_rollup_tables_exist(tmp_path, level: int) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.parametrize("database", ["postgresql", "sqlite"])
-def test_rollup_marks_keyed_by_stream_then_bin(database: str, postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rollup_marks_keyed_by_stream_then_bin(database: str, postgres_url: str, tmp_path) -> None:
     """0007 puts stream and bin before level in the marks' key, keeps marks, and reverts."""
     url = postgres_url if database == "postgresql" else f"sqlite:///{tmp_path}/schema.sqlite"
     engine = create_engine(url)

@@ -189,7 +189,7 @@ def test_site_and_mesh_writes_conform_to_document(
 # ------------------------------------------------------------- answers with real data
 
 
-def _get(live_url: str, path: str, template: str | None = None, **params: object):  # type: ignore[no-untyped-def]
+def _get(live_url: str, path: str, template: str | None = None, **params: object):
     """GET `path`, check the answer against the document's `template` operation, return it."""
     response = requests.get(f"{live_url}{path}", params=params, timeout=60)
     schema[template or path]["GET"].validate_response(response)

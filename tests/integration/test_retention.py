@@ -66,7 +66,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def sql_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def sql_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/nntsc.sqlite"
     return request.getfixturevalue("postgres_url")
@@ -176,6 +176,6 @@ def test_the_embedded_web_app_expires_rows_in_process_and_counts_them(sql_url: s
     assert threads == [], "the retention thread stops with the app's services"
 
 
-def test_metrics_answer_when_the_counts_cannot_be_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_answer_when_the_counts_cannot_be_read(tmp_path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path}/missing/nntsc.sqlite")
     assert list(ExpiredRowsCollector(engine).collect()) == []

@@ -29,7 +29,7 @@ def _report(name: str) -> dict:
 
 
 @pytest.mark.parametrize("name", ["x\nforged", "x\\", "tab\there", "nul\x00"])
-def test_names_that_would_break_line_protocol_are_bad_reports(tmp_path, influx_url, name) -> None:  # type: ignore[no-untyped-def]
+def test_names_that_would_break_line_protocol_are_bad_reports(tmp_path, influx_url, name) -> None:
     services = make_services(f"sqlite:///{tmp_path}/n.sqlite", influx_url)
     with Ingestor(services) as ingestor, pytest.raises(BadReport, match="control character"):
         ingestor.add(ICMP, _report(name), "amp-a", int(time.time()) - 60)
@@ -41,7 +41,7 @@ def test_tag_values_escape_backslashes_first() -> None:
     assert _tag("a b,c=d\\e") == "a\\ b\\,c\\=d\\\\e"
 
 
-def test_an_hour_that_closes_between_prepare_and_write_is_marked_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_hour_that_closes_between_prepare_and_write_is_marked_again(tmp_path) -> None:
     services = make_services(f"sqlite:///{tmp_path}/n.sqlite")
     store = services.timeseries
     stream_id = services.streams.stream_id(
@@ -97,7 +97,7 @@ def test_every_collection_has_a_history_spec() -> None:
     assert names == ["latency", "min", "max", "loss", "results", "smoke"]
 
 
-def test_a_binsize_no_rollup_divides_cannot_scan_years_of_raw_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_binsize_no_rollup_divides_cannot_scan_years_of_raw_rows(tmp_path) -> None:
     from nntsc.errors import BadQuery
     from nntsc.store import Aggregation
 
@@ -110,7 +110,7 @@ def test_a_binsize_no_rollup_divides_cannot_scan_years_of_raw_rows(tmp_path) -> 
     services.close()
 
 
-def test_history_of_a_collection_without_a_graph_style(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_history_of_a_collection_without_a_graph_style(tmp_path) -> None:
     """Data of a DNS stream once answered 404 "unknown collection"."""
     from nntsc import wire
     from nntsc.collections import for_amp_test

@@ -37,7 +37,7 @@ def test_a_pass_over_many_streams_reads_them_together(store_services: Services) 
     for name in ("read_raw", "read_rollup"):
         method = getattr(backend, name)
 
-        def counted(collection, ids, *args, _method=method, _name=name, **kwargs):  # type: ignore[no-untyped-def]
+        def counted(collection, ids, *args, _method=method, _name=name, **kwargs):
             streams = ids if _name == "read_raw" else args[0]
             reads.append((_name, len(streams)))
             return _method(collection, ids, *args, **kwargs)

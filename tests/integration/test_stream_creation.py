@@ -29,7 +29,7 @@ def counted(engine: Engine) -> Iterator[list[str]]:
     """The statements `engine` sends meanwhile (each parameter set of an executemany)."""
     statements: list[str] = []
 
-    def count(_conn, _cursor, statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
+    def count(_conn, _cursor, statement, parameters, _context, executemany) -> None:
         statements.extend([statement] * (len(parameters) if executemany else 1))
 
     event.listen(engine, "before_cursor_execute", count)
@@ -54,7 +54,7 @@ def stored(services: Services) -> tuple[int, int, int]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def services(request, tmp_path) -> Iterator[Services]:  # type: ignore[no-untyped-def]
+def services(request, tmp_path) -> Iterator[Services]:
     if request.param == "sqlite":
         made = make_services(f"sqlite:///{tmp_path}/streams.sqlite")
     else:

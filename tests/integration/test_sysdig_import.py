@@ -37,11 +37,11 @@ def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service
         built.close()
 
 
-def stored(services: Services) -> dict[tuple[str, str, str], list[tuple[int, dict]]]:  # type: ignore[type-arg]
+def stored(services: Services) -> dict[tuple[str, str, str], list[tuple[int, dict]]]:
     """Every fileops row of host web1, by (kind, name, process)."""
     streams = services.streams.find(FILEOPS, {"host": "web1"}, pagesize=1000).items
     by_id = {s.stream_id: s.properties for s in streams}
-    rows: dict[tuple[str, str, str], list[tuple[int, dict]]] = {}  # type: ignore[type-arg]
+    rows: dict[tuple[str, str, str], list[tuple[int, dict]]] = {}
     for row in services.timeseries.raw(FILEOPS, list(by_id), MIDNIGHT, DAY_END):
         props = by_id[row.stream_id]
         key = (props["kind"], props["name"], props["process"])

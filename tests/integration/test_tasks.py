@@ -13,7 +13,7 @@ from tests.conftest import make_services
 HOUR = 3600
 
 
-def test_rollup_task_processes_pending_marks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rollup_task_processes_pending_marks(tmp_path) -> None:
     url = f"sqlite:///{tmp_path}/nntsc.sqlite"
     end = int(time.time()) // HOUR * HOUR - HOUR
     services = make_services(url)

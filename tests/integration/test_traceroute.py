@@ -357,7 +357,7 @@ def test_insert_racing_an_open_transaction_gets_its_id(services: Services) -> No
     assert count(services, "traceroute_ip_paths") == 1
 
 
-def test_paths_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_paths_on_sqlite(tmp_path) -> None:
     from nntsc.store.paths import distinct_paths
 
     services = make_services(f"sqlite:///{tmp_path}/nntsc.sqlite")

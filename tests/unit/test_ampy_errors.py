@@ -32,7 +32,7 @@ def unreachable_ampy() -> Ampy:
         lambda ampy: ampy.find_streams("amp-icmp"),
     ],
 )
-def test_sql_outage_raises_store_unavailable_after_one_retry(call) -> None:  # type: ignore[no-untyped-def]
+def test_sql_outage_raises_store_unavailable_after_one_retry(call) -> None:
     ampy = unreachable_ampy()
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="SQL database is unavailable"):

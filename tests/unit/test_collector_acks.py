@@ -112,14 +112,14 @@ class Harness:
 
 
 @pytest.fixture
-def harness(tmp_path, request):  # type: ignore[no-untyped-def]
+def harness(tmp_path, request):
     made = Harness(tmp_path, getattr(request, "param", 1))
     yield made
     made.collector.ingestor.close_writer()
     made.services.close()
 
 
-def test_nothing_is_acked_before_dead_letters_are_sent_and_batches_committed(harness) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_is_acked_before_dead_letters_are_sent_and_batches_committed(harness) -> None:
     for tag, bad in enumerate([False, False, True, False, False, True], start=1):
         harness.deliver(tag, bad)
     assert harness.broker.acks == []
@@ -133,7 +133,7 @@ def test_nothing_is_acked_before_dead_letters_are_sent_and_batches_committed(har
     assert harness.collector._unacked == 0
 
 
-def test_committed_batches_are_acked_up_to_a_dead_letter_not_yet_sent(harness) -> None:  # type: ignore[no-untyped-def]
+def test_committed_batches_are_acked_up_to_a_dead_letter_not_yet_sent(harness) -> None:
     for tag, bad in enumerate([False, False, True, False], start=1):
         harness.deliver(tag, bad)
     harness.collector.ingestor.submit()
@@ -146,7 +146,7 @@ def test_committed_batches_are_acked_up_to_a_dead_letter_not_yet_sent(harness) -
 
 
 @pytest.mark.parametrize("harness", [1, 2, 3, 4, 5], indirect=True)
-def test_random_interleavings_never_ack_unfinished_work(harness) -> None:  # type: ignore[no-untyped-def]
+def test_random_interleavings_never_ack_unfinished_work(harness) -> None:
     rnd = random.Random(harness.reports[0][1])
     tag = 0
     for _ in range(300):
@@ -169,7 +169,7 @@ def test_random_interleavings_never_ack_unfinished_work(harness) -> None:  # typ
     assert len(harness.broker.acks) < tag / 3
 
 
-def test_a_bad_live_feed_url_stops_the_collector_at_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_live_feed_url_stops_the_collector_at_start(tmp_path) -> None:
     """It was opened at the first commit, on a writer thread, so every batch failed
     there and the collector took it for a store outage, retrying for ever."""
     services = make_services(f"sqlite:///{tmp_path}/live.sqlite", **{"nntsc.live_url": "nosuch://"})
@@ -178,7 +178,7 @@ def test_a_bad_live_feed_url_stops_the_collector_at_start(tmp_path) -> None:  # 
     services.close()
 
 
-def test_acknowledged_messages_are_counted(harness) -> None:  # type: ignore[no-untyped-def]
+def test_acknowledged_messages_are_counted(harness) -> None:
     """`nntsc_messages_acknowledged` counts messages, not acks (one ack covers many)."""
     for tag in range(1, 31):
         harness.deliver(tag, bad=tag % 7 == 0)
@@ -212,7 +212,7 @@ def test_a_taken_metrics_port_moves_to_the_next_free_one() -> None:
         ("", "no-test-type", "header x-amp-test-type is missing"),
     ],
 )
-def test_a_test_type_header_that_is_not_a_string_is_dead_lettered_as_such(  # type: ignore[no-untyped-def]
+def test_a_test_type_header_that_is_not_a_string_is_dead_lettered_as_such(
     harness, value: Any, reason: str, detail: str
 ) -> None:
     """An integer header is there but wrong: the reason says so instead of "missing"."""
@@ -229,7 +229,7 @@ def test_a_test_type_header_that_is_not_a_string_is_dead_lettered_as_such(  # ty
     ]
 
 
-def test_the_rollup_backlog_is_on_the_collectors_metrics(harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_rollup_backlog_is_on_the_collectors_metrics(harness, monkeypatch) -> None:
     """The web app's backlog gauges, also where the collector's metrics are scraped."""
     monkeypatch.setattr(amqp, "BACKLOG_CACHE", 0.0)
     registry = harness.collector.metrics.registry

@@ -34,7 +34,7 @@ def level_detector() -> LevelShift:
     return LevelShift("median", "ms", 0.001)
 
 
-def run(detector, times, values) -> list:  # type: ignore[no-untyped-def]
+def run(detector, times, values) -> list:
     found = []
     for timestamp, value in zip(times, values, strict=True):
         findings = detector.feed(timestamp, value)
@@ -47,7 +47,7 @@ def index(timestamp: int) -> int:
     return (timestamp - START) // INTERVAL
 
 
-def step_hit(case: Case, found: list) -> tuple[int, int] | None:  # type: ignore[type-arg]
+def step_hit(case: Case, found: list) -> tuple[int, int] | None:
     """(onset error, delay) of the first event matching the planted step, in samples."""
     at, factor = case.steps[0]
     for finding in found:
@@ -169,7 +169,7 @@ def test_loss_severity_grows_with_fraction_and_duration() -> None:
     assert detector._severity(1.0, 180) < detector._severity(1.0, 900) < 100
 
 
-def path_rows(sequence: list[str]) -> tuple[list[int], list]:  # type: ignore[type-arg]
+def path_rows(sequence: list[str]) -> tuple[list[int], list]:
     paths = {
         "A": [[-2, 1], [64496, 2], [64499, 1]],
         "A~": [[-2, 1], [64496, 2], [-1, 3]],  # A whose end went silent

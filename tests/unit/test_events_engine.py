@@ -47,7 +47,7 @@ def rows_for(stream_id: int, seed: int) -> list[Row]:
 
 
 @pytest.fixture
-def services(tmp_path) -> Iterator[Services]:  # type: ignore[no-untyped-def]
+def services(tmp_path) -> Iterator[Services]:
     services = make_services(f"sqlite:///{tmp_path}/events.sqlite")
     yield services
     services.close()
@@ -67,7 +67,7 @@ def add_stream(services: Services, destination: str) -> int:
     return stream_id
 
 
-def summary(events: list[Event]) -> list[tuple]:  # type: ignore[type-arg]
+def summary(events: list[Event]) -> list[tuple]:
     """What matters of events, in an order that does not depend on who stored them first."""
     return sorted(
         (e.stream_id, e.detector, e.metric, e.kind, e.ts_onset, e.ts_detected, e.severity)
@@ -105,7 +105,7 @@ def test_history_detection_stores_each_event_once(services: Services) -> None:
         assert session.scalar(select(func.count()).select_from(Event)) == 4
 
 
-def test_live_batches_and_history_give_the_same_events(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_live_batches_and_history_give_the_same_events(tmp_path) -> None:
     live = make_services(f"sqlite:///{tmp_path}/live.sqlite")
     history = make_services(f"sqlite:///{tmp_path}/history.sqlite")
     try:
@@ -154,7 +154,7 @@ def test_sinks_get_each_new_event_once_in_the_transaction(services: Services) ->
     sid = add_stream(services, "target-1")
     seen: list[tuple[int, str]] = []
 
-    def sink(session, events) -> None:  # type: ignore[no-untyped-def]
+    def sink(session, events) -> None:
         # The events are in the session's transaction, with their ids.
         assert session.get(Event, events[0].id) is events[0]
         seen.extend((e.id, e.kind) for e in events)
@@ -173,7 +173,7 @@ def test_sinks_get_each_new_event_once_in_the_transaction(services: Services) ->
 def test_a_failing_sink_stores_nothing(services: Services) -> None:
     add_stream(services, "target-1")
 
-    def failing(session, events) -> None:  # type: ignore[no-untyped-def]
+    def failing(session, events) -> None:
         raise RuntimeError("grouping failed")
 
     sinks.register(failing)
@@ -188,7 +188,7 @@ def test_a_failing_sink_stores_nothing(services: Services) -> None:
     assert detect_history(services, START, START + STEP * COUNT).stored == 4
 
 
-def test_cli_detect(services: Services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_detect(services: Services, tmp_path) -> None:
     sid = add_stream(services, "target-1")
     add_stream(services, "target-2")
     ini = tmp_path / "test.ini"

@@ -54,7 +54,7 @@ def commit(
 
 
 @pytest.fixture
-def expected(tmp_path) -> Iterator[tuple[Services, list[int], list]]:  # type: ignore[type-arg]
+def expected(tmp_path) -> Iterator[tuple[Services, list[int], list]]:
     """A database holding every row, with history detection's events; and the stream ids."""
     reference = make_services(f"sqlite:///{tmp_path}/reference.sqlite")
     ids = add_streams(reference, 3)
@@ -65,13 +65,13 @@ def expected(tmp_path) -> Iterator[tuple[Services, list[int], list]]:  # type: i
 
 
 @pytest.fixture
-def services(tmp_path) -> Iterator[Services]:  # type: ignore[no-untyped-def]
+def services(tmp_path) -> Iterator[Services]:
     services = make_services(f"sqlite:///{tmp_path}/live.sqlite")
     yield services
     services.close()
 
 
-def test_live_cycles_find_what_history_finds(services: Services, expected) -> None:  # type: ignore[no-untyped-def]
+def test_live_cycles_find_what_history_finds(services: Services, expected) -> None:
     _, ids, events = expected
     assert add_streams(services, 3) == ids
     detection = LiveDetection(services, clock=Clock())
@@ -88,7 +88,7 @@ def test_live_cycles_find_what_history_finds(services: Services, expected) -> No
     assert detection.rows == 3 * COUNT
 
 
-def test_a_crash_loses_nothing_and_the_next_process_warms_up(services: Services, expected) -> None:  # type: ignore[no-untyped-def]
+def test_a_crash_loses_nothing_and_the_next_process_warms_up(services: Services, expected) -> None:
     _, ids, events = expected
     add_streams(services, 3)
     clock = Clock()
@@ -108,7 +108,7 @@ def test_a_crash_loses_nothing_and_the_next_process_warms_up(services: Services,
     assert summary(events_in(services, ids, START, END)) == events
 
 
-def test_two_processes_share_the_streams(services: Services, expected) -> None:  # type: ignore[no-untyped-def]
+def test_two_processes_share_the_streams(services: Services, expected) -> None:
     _, ids, events = expected
     add_streams(services, 3)
     clock = Clock()
@@ -142,7 +142,7 @@ def test_two_processes_share_the_streams(services: Services, expected) -> None: 
 
 def test_a_live_feed_message_is_detected_before_the_streams_table_says_so(
     services: Services, expected
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _, ids, events = expected
     add_streams(services, 3)
     detection = LiveDetection(services, clock=Clock())
@@ -162,7 +162,7 @@ def test_a_live_feed_message_is_detected_before_the_streams_table_says_so(
     assert summary(events_in(services, ids, START, END)) == events
 
 
-def test_in_process_detection_of_the_embedded_default(services: Services, expected) -> None:  # type: ignore[no-untyped-def]
+def test_in_process_detection_of_the_embedded_default(services: Services, expected) -> None:
     _, ids, events = expected
     add_streams(services, 3)
     stop = threading.Event()

@@ -11,14 +11,14 @@ from tests.conftest import make_services
 
 
 @pytest.fixture
-def default_threshold():  # type: ignore[no-untyped-def]
+def default_threshold():
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     yield (700, 10, 10)
     gc.set_threshold(*before)
 
 
-def test_overlapping_holders_restore_the_threshold_when_the_last_leaves(default_threshold) -> None:  # type: ignore[no-untyped-def]
+def test_overlapping_holders_restore_the_threshold_when_the_last_leaves(default_threshold) -> None:
     first, second = fewer_collections(), fewer_collections()
     first.__enter__()
     assert gc.get_threshold() == (GC_YOUNG_OBJECTS, 10, 10)
@@ -30,7 +30,7 @@ def test_overlapping_holders_restore_the_threshold_when_the_last_leaves(default_
     assert gc.get_threshold() == default_threshold
 
 
-def test_an_ingestor_raises_it_while_open_even_when_it_fails(tmp_path, default_threshold) -> None:  # type: ignore[no-untyped-def]
+def test_an_ingestor_raises_it_while_open_even_when_it_fails(tmp_path, default_threshold) -> None:
     services = make_services(f"sqlite:///{tmp_path}/gc.sqlite")
     with Ingestor(services):
         assert gc.get_threshold()[0] == GC_YOUNG_OBJECTS

@@ -17,7 +17,7 @@ NOW = 1_700_000_000 - 1_700_000_000 % DAY + 10 * HOUR + 900
 MIDNIGHT = NOW - NOW % DAY
 
 
-def _spans(plan) -> list[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+def _spans(plan) -> list[tuple[int, int, int]]:
     return [(read.level, read.start, read.end) for read in plan.reads]
 
 

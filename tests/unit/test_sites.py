@@ -326,7 +326,7 @@ def test_list_meshes_filters_pages_and_includes_members(registry: SiteRegistry) 
         (lambda r: r.add_member("ok", "bad name"), "site"),
     ],
 )
-def test_bad_values_raise_naming_the_field(registry: SiteRegistry, call, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_values_raise_naming_the_field(registry: SiteRegistry, call, field: str) -> None:
     with pytest.raises(BadValue) as raised:
         call(registry)
     assert raised.value.field == field

@@ -35,7 +35,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sysdig")
 
 
-def recognise(lines: list[str]) -> list:  # type: ignore[type-arg]
+def recognise(lines: list[str]) -> list:
     return list(ActionRecognizer().recognise(pair_calls(EventReader(lines, DATE))))
 
 
@@ -132,7 +132,7 @@ def _loader_lines(
         ({"path": "/etc/ld.so.cache"}, 0),
     ],
 )
-def test_shared_library_variations(variation: dict, found: int) -> None:  # type: ignore[type-arg]
+def test_shared_library_variations(variation: dict, found: int) -> None:
     actions = recognise(_loader_lines(**variation))
     assert [a.name for a in actions] == ["LoadSharedLibrary"] * found
 

@@ -53,7 +53,7 @@ def busy_log(start: dt.datetime, lines: int, absolute: bool = False) -> list[str
 
 def counted(
     path: Path, chunk_bytes: int | None, workers: int
-) -> tuple[list[dict], list[Action], ReadStats, int, int]:  # type: ignore[type-arg]
+) -> tuple[list[dict], list[Action], ReadStats, int, int]:
     counter = FileOpsCounter(top_files=5, min_operations=2)
     actions: list[Action] = []
     with Workers(workers) as pool:

@@ -28,7 +28,7 @@ DATE = dt.date(2026, 11, 2)
 SEEDS = range(8)
 
 
-def general(lines: list[str]) -> tuple[list[dict], list[Action], int, ReadStats]:  # type: ignore[type-arg]
+def general(lines: list[str]) -> tuple[list[dict], list[Action], int, ReadStats]:
     """Counts and actions of the general pipeline: an Event and a Call for every line."""
     counter = FileOpsCounter(top_files=5, min_operations=2)
     recognizer = ActionRecognizer()
@@ -47,7 +47,7 @@ def general(lines: list[str]) -> tuple[list[dict], list[Action], int, ReadStats]
 
 def fast(
     lines: list[str], piece_lines: int, implementation: ModuleType = scan.implementation
-) -> tuple[list[dict], list[Action], int, ReadStats]:  # type: ignore[type-arg]
+) -> tuple[list[dict], list[Action], int, ReadStats]:
     """Counts and actions of `scan_text` of `implementation` (the compiled build, when built)."""
     counter = FileOpsCounter(top_files=5, min_operations=2)
     recognizer = ActionRecognizer()
@@ -95,7 +95,7 @@ def test_fast_path_counts_what_the_general_path_counts(
 
 def counted_in_chunks(
     path: Path, chunk_bytes: int | None, workers: int
-) -> tuple[list[dict], list[Action], dict, int, int]:  # type: ignore[type-arg]
+) -> tuple[list[dict], list[Action], dict, int, int]:
     counter = FileOpsCounter(top_files=5, min_operations=2)
     actions: list[Action] = []
     with Workers(workers) as pool:

@@ -51,7 +51,7 @@ def fast_reports(
     lines: list[str], top_files: int = 50, fold_depth: int = 3, min_operations: int = 0
 ) -> tuple:
     counter = FileOpsCounter(top_files, fold_depth, min_operations)
-    actions: list = []  # type: ignore[type-arg]
+    actions: list = []
     stats = ReadStats()
     scan_text(lines, DATE, counter, ActionRecognizer(), stats, actions.append, lambda: None, 100)
     return list(counter.flush()), actions, counter.counted, stats

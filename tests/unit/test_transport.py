@@ -38,7 +38,7 @@ def pair() -> Iterator[tuple[ReadAheadTCPTransport, socket.socket, CountingRecv]
     theirs.close()
 
 
-def test_many_frames_are_read_with_one_socket_call(pair) -> None:  # type: ignore[no-untyped-def]
+def test_many_frames_are_read_with_one_socket_call(pair) -> None:
     transport, peer, recv = pair
     payloads = [bytes([n]) * (n * 37 % 500) for n in range(100)]
     peer.sendall(b"".join(frame(p, channel=n) for n, p in enumerate(payloads)))
@@ -50,7 +50,7 @@ def test_many_frames_are_read_with_one_socket_call(pair) -> None:  # type: ignor
     assert transport._read_buffer == b""
 
 
-def test_has_frame_only_when_the_whole_frame_is_buffered(pair) -> None:  # type: ignore[no-untyped-def]
+def test_has_frame_only_when_the_whole_frame_is_buffered(pair) -> None:
     transport, peer, _ = pair
     whole = frame(b"x" * 100)
     peer.sendall(whole + whole[:50])
@@ -62,7 +62,7 @@ def test_has_frame_only_when_the_whole_frame_is_buffered(pair) -> None:  # type:
     assert transport.read_frame() == (1, 1, b"x" * 100)
 
 
-def test_a_timeout_mid_frame_keeps_what_arrived(pair) -> None:  # type: ignore[no-untyped-def]
+def test_a_timeout_mid_frame_keeps_what_arrived(pair) -> None:
     """py-amqp puts a half-read frame back into `_read_buffer`; the next read completes it."""
     transport, peer, _ = pair
     whole = frame(b"abcdef" * 1000)
@@ -76,7 +76,7 @@ def test_a_timeout_mid_frame_keeps_what_arrived(pair) -> None:  # type: ignore[n
     assert transport.read_frame() == (1, 1, b"next")
 
 
-def test_a_frame_larger_than_the_read_ahead(pair) -> None:  # type: ignore[no-untyped-def]
+def test_a_frame_larger_than_the_read_ahead(pair) -> None:
     transport, peer, _ = pair
     payload = bytes(range(256)) * (3 * READ_AHEAD // 256)
     peer.sendall(frame(payload) + frame(b"after"))
@@ -84,7 +84,7 @@ def test_a_frame_larger_than_the_read_ahead(pair) -> None:  # type: ignore[no-un
     assert transport.read_frame() == (1, 1, b"after")
 
 
-def test_a_closed_peer_is_an_error(pair) -> None:  # type: ignore[no-untyped-def]
+def test_a_closed_peer_is_an_error(pair) -> None:
     transport, peer, _ = pair
     peer.sendall(frame(b"last")[:5])
     peer.close()
