@@ -45,6 +45,7 @@ services: ## Install (as root, when missing) and start PostgreSQL, Redis, Rabbit
 test: venv services ## Everything the tests need, then the whole suite (unit, integration, browser)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/nntsc db check
 	$(MAKE) --no-print-directory test-js
 	$(BIN)/pytest -q
@@ -55,9 +56,10 @@ test-unit: venv ## Only the tests that need no server
 test-js: ## ESLint (pinned in package.json, installed into node_modules) and node's tests of ampweb/static/js (tests/js); skipped without node
 	bin/test-js.sh
 
-lint: venv ## ruff check and ruff format --check
+lint: venv ## ruff check, ruff format --check and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: venv ## ruff format
 	$(BIN)/ruff format .
