@@ -41,8 +41,8 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
 
     # After the renderer's own action has made the environment.
     config.action(None, add_filters, order=10_000)
-    max_age = int(config.get_settings().get("ampweb.static_max_age", 3600))
-    config.add_static_view("static", "ampweb:static", cache_max_age=max_age)
+    # /static, its URLs versioned by content, and the import map of the pages' modules.
+    config.include(".assets")
     # Who is asking and what they may do: sessions, API tokens, roles, CSRF.
     config.include("ampweb.security")
     # Checks every request passes before routing (a path or query that is not UTF-8: 400).

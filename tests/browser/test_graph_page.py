@@ -95,3 +95,27 @@ def test_index_lists_streams_and_links_to_graphs(
     page.wait_for_selector(READY, state="attached", timeout=READY_TIMEOUT_MS)
     assert int(page.locator("#detail-graph").get_attribute("data-points") or "-1") >= 0
     assert not watched.problems, watched.problems
+
+
+def test_every_module_the_graph_page_loads_carries_the_static_version(
+    live_server: Any, stream_id: int, watched: Any
+) -> None:
+    """The entry module, the modules it imports, and its style loaded by import() are
+    all fetched with ?v=<version> (the import map of ampweb/assets.py), so a deploy
+    reaches browsers that cached the previous files."""
+    page = watched.page
+    scripts: list[str] = []
+    page.on("request", lambda r: r.resource_type == "script" and scripts.append(r.url))
+    open_graph(watched, f"{live_server.url}/graph/{stream_id}")
+    version = page.locator("#detail-graph").evaluate(
+        "() => new URL(document.querySelector('script[src*=\"/js/view.js\"]').src)"
+        ".searchParams.get('v')"
+    )
+    assert re.fullmatch(r"[0-9a-f]{12}", version or ""), version
+    paths = {re.sub(r"^https?://[^/]+", "", url) for url in scripts}
+    for module in ("js/view.js", "js/lib/graph.js", "js/lib/api.js", "js/styles/latency.js"):
+        assert f"/static/{module}?v={version}" in paths, sorted(paths)
+    assert "/static/vendor/uplot/uPlot.esm.js?v=" + version in paths
+    assert all(p.endswith(f"?v={version}") for p in paths if p.startswith("/static/")), paths
+    assert page.locator("#detail-graph").get_attribute("data-points") not in (None, "0")
+    assert not watched.problems, watched.problems

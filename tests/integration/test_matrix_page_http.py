@@ -115,10 +115,10 @@ def test_page_renders_for_the_demo_meshes(app: webtest.TestApp) -> None:
     response = app.get(PAGE, status=200)
     html = response.html
     assert html.find("h1").get_text(strip=True) == "Latency matrix"
-    assert response.html.find("script", src=re.compile(r"/static/js/matrix\.js$"))["type"] == (
-        "module"
-    )
-    assert html.find("link", href=re.compile(r"/static/css/matrix\.css$")) is not None
+    # Static URLs carry the version of the static files (ampweb/assets.py).
+    script = html.find("script", src=re.compile(r"/static/js/matrix\.js\?v=[0-9a-f]{12}$"))
+    assert script["type"] == "module"
+    assert html.find("link", href=re.compile(r"/static/css/matrix\.css\?v=[0-9a-f]{12}$"))
 
     # One tab per metric, keeping the meshes; the current one is marked.
     tabs = html.select(".matrix-tabs a[data-metric]")

@@ -126,7 +126,9 @@ def test_every_style_renders_a_real_view(app: webtest.TestApp, style: str) -> No
     assert data["view"]["lines"], "the view's group matches streams"
     assert data["history_url"] == f"/api/v1/views/{view_id}/history"
     # The page loads its style's script when there is one (fileops draws generically).
-    own = None if style == "fileops" else f"/static/js/styles/{style}.js"
+    # (versioned, as every static URL: ampweb/assets.py).
+    version = app.app.registry["ampweb.static_version"]
+    own = None if style == "fileops" else f"/static/js/styles/{style}.js?v={version}"
     assert data["style_module"] == own
     assert 'id="detail-graph"' in response.text
     assert 'id="summary-graph"' in response.text
