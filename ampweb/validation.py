@@ -163,7 +163,9 @@ def _convert(parameter: Parameter, raw: str) -> Any:
 
 def describe(error: ValidationError) -> str:
     """What is wrong, in words, without echoing more than a bounded prefix of the value."""
-    keyword, expected = error.validator, error.validator_value
+    # jsonschema types these as possibly unset: a validation error always has them.
+    keyword: Any = error.validator
+    expected: Any = error.validator_value
     if keyword == "minimum":
         return f"must be at least {expected}"
     if keyword == "maximum":
@@ -183,7 +185,9 @@ def describe(error: ValidationError) -> str:
     if keyword == "type":
         return f"must be of type {expected if isinstance(expected, str) else ' or '.join(expected)}"
     if keyword == "additionalProperties":
-        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        instance: Any = error.instance
+        schema: Any = error.schema
+        unknown = sorted(set(instance) - set(schema.get("properties", {})))
         return f"has an unknown field {shown(unknown[0]) if unknown else ''}".rstrip()
     if keyword == "required":
         return error.message.split(" is a required property")[0] + " is required"

@@ -17,11 +17,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -298,14 +298,18 @@ class UserRegistry:
         Their API tokens are not affected: revoke those one by one. Raises `UnknownUser`.
         """
         with self.sessions.begin() as session:
-            changed = session.execute(
-                update(User)
-                .where(User.username == check_username(username))
-                .values(session_generation=User.session_generation + 1)
+            # An UPDATE answers a CursorResult (Session.execute is typed for any statement).
+            changed = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(User)
+                    .where(User.username == check_username(username))
+                    .values(session_generation=User.session_generation + 1)
+                ),
             )
             if changed.rowcount == 0:
                 raise UnknownUser(username)
-            user = session.get(User, username)
+            user = session.get_one(User, username)
             session.refresh(user)
             return _user_info(user)
 
@@ -319,7 +323,10 @@ class UserRegistry:
         with self.sessions.begin() as session:
             # As for mesh members: do not count on SQLite cascading the delete.
             session.execute(delete(ApiToken).where(ApiToken.username == username))
-            deleted = session.execute(delete(User).where(User.username == username))
+            deleted = cast(
+                "CursorResult[Any]",
+                session.execute(delete(User).where(User.username == username)),
+            )
             if deleted.rowcount == 0:
                 raise UnknownUser(username)
 

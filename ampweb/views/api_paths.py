@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from pyramid.request import Request
 from pyramid.response import Response
@@ -101,7 +101,12 @@ def view_paths(request: Request) -> Response:
     found = read_paths(request, view_id, kind, start, end)
     if output == "csv":
         legend = request.ampy.legend(view_id).lines
-        body: Any = _ip_csv(legend, found.lines) if kind == "ip" else _as_csv(legend, found.lines)
+        # `kind` decides which lines `read_paths` gave.
+        body: Any = (
+            _ip_csv(legend, cast("list[IpPathLine]", found.lines))
+            if kind == "ip"
+            else _as_csv(legend, cast("list[AsPathLine]", found.lines))
+        )
         return Response(
             app_iter=body,
             content_type="text/csv",

@@ -90,7 +90,8 @@ def _answer(request: Request, status: int, message: str) -> Response:
 
 def error_page(request: Request, status: int, message: str) -> Response:
     """The site's HTML error page: what went wrong, the way back and the search."""
-    values = {"status": status, "title": TITLES.get(status, "Error"), "message": message}
+    title = TITLES.get(status, "Error")
+    values = {"status": status, "title": title, "message": message}
     try:
         response = render_to_response("error.jinja2", values, request)
     except Exception:
@@ -98,8 +99,8 @@ def error_page(request: Request, status: int, message: str) -> Response:
         # database: when that is what failed, a page without the layout.
         log.warning("could not render the error page for %s", status, exc_info=True)
         response = Response(
-            f"<!doctype html><title>{status} {escape(values['title'])}</title>"
-            f"<h1>{escape(values['title'])}</h1><p>{escape(message)}</p>"
+            f"<!doctype html><title>{status} {escape(title)}</title>"
+            f"<h1>{escape(title)}</h1><p>{escape(message)}</p>"
             '<p><a href="/">Back to the graphs</a></p>',
             content_type="text/html",
         )

@@ -53,6 +53,8 @@ def legend(metric: Metric, mode: str) -> list[dict[str, str]]:
     classes count the steps of change from the pair's own baseline.
     """
     unit = metric.unit
+    # Whole percentages when relative, the thresholds as written otherwise.
+    steps: list[int] | list[str]
     if mode == "relative":
         steps = [round(step * 100) for step in RELATIVE_STEPS]
         labels = [f"more than {-steps[0]} % better"]
