@@ -22,6 +22,7 @@ import pytest
 import webtest
 
 import ampweb
+from nntsc.collections import get as get_collection
 from nntsc.demo import SimulatedMesh
 from nntsc.ingest.pipeline import Ingestor
 from tests.conftest import make_services
@@ -674,3 +675,47 @@ def test_index_lists_the_streams_of_any_collection(app: webtest.TestApp, sqlite_
 def test_index_refuses_an_unknown_collection(app: webtest.TestApp) -> None:
     page = app.get("/?collection=amp-nope", status=400)
     assert "collection" in page.text
+
+
+def test_sql_outage_answers_503_not_500() -> None:
+    app = webtest.TestApp(
+        ampweb.main(
+            {},
+            **{
+                "nntsc.sql_url": "postgresql+psycopg2://postgres@127.0.0.1:9/x",
+                "nntsc.timeseries_url": "sql",
+                "ampweb.public_data": "true",
+            },
+        )
+    )
+    for path in ("/api/v1/streams/1", "/api/v1/collections/amp-icmp/streams"):
+        response = app.get(path, status=503)
+        assert response.json == {"error": "the SQL database is unavailable"}
+
+
+def test_history_of_a_collection_without_a_graph_style(tmp_path) -> None:
+    """Data of a DNS stream once answered 404 "unknown collection"."""
+    from nntsc import wire
+    from nntsc.collections import for_amp_test
+    from tests.unit.test_wire import REPORTS
+
+    url = f"sqlite:///{tmp_path}/dns.sqlite"
+    services = make_services(url)
+    now = int(time.time())
+    report = wire.decode("dns", wire.encode("dns", REPORTS["dns"]))
+    with Ingestor(services) as ingestor:
+        for offset in range(0, 3600, 300):
+            ingestor.add_report(for_amp_test("dns"), report, "amp-a", now - 3600 + offset)
+    stream = services.streams.find(get_collection("amp-dns")).items[0]
+    services.close()
+    app = webtest.TestApp(
+        ampweb.main(
+            {},
+            **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", "ampweb.public_data": "true"},
+        )
+    )
+    body = app.get(f"/api/v1/streams/{stream.stream_id}/data?start={now - 3600}&end={now}").json
+    assert body["collection"] == "amp-dns"
+    assert "latency" in body["columns"]
+    assert "smoke" in body["columns"]
+    assert any(row[body["columns"].index("latency")] is not None for row in body["rows"])

@@ -10,7 +10,10 @@ import pytest
 
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
+from nntsc.errors import BadReport
+from nntsc.ingest.pipeline import Ingestor
 from nntsc.store import Aggregation
+from nntsc.store.influx import _tag
 from nntsc.store.models import QUANTILE_POINTS
 from nntsc.store.partials import percentiles
 from nntsc.store.schema import upgrade_all
@@ -219,3 +222,23 @@ def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) 
     assert count == 5
     assert smoke[-1] == max(rtts)
     assert smoke[9] == 1000 + 37 * 2  # the median of five
+
+
+def _report(name: str) -> dict:
+    return {
+        "header": {"packet_size": 84},
+        "reports": [{"name": name, "family": 2, "address": b"\xc0\x00\x02\x01", "rtt": 1000}],
+    }
+
+
+@pytest.mark.parametrize("name", ["x\nforged", "x\\", "tab\there", "nul\x00"])
+def test_names_that_would_break_line_protocol_are_bad_reports(tmp_path, influx_url, name) -> None:
+    services = make_services(f"sqlite:///{tmp_path}/n.sqlite", influx_url)
+    with Ingestor(services) as ingestor, pytest.raises(BadReport, match="control character"):
+        ingestor.add(ICMP, _report(name), "amp-a", int(time.time()) - 60)
+    assert services.streams.find(ICMP).total == 0
+    services.close()
+
+
+def test_tag_values_escape_backslashes_first() -> None:
+    assert _tag("a b,c=d\\e") == "a\\ b\\,c\\=d\\\\e"

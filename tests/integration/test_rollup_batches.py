@@ -12,6 +12,7 @@ from nntsc.config import Services
 from nntsc.store.models import RollupPending
 from nntsc.store.partials import Aggregation
 from nntsc.store.rollups import DAY, HOUR, READ_STREAMS
+from tests.conftest import make_services
 
 ICMP = get_collection("amp-icmp")
 
@@ -87,3 +88,36 @@ def test_marking_an_open_hour_again_keeps_its_version(store_services: Services) 
     with marks.engine.connect() as connection:
         versions = dict(connection.execute(select(table.c.bin_start, table.c.version)).all())
     assert versions == {open_hour: 1, closed_hour: 3}
+
+
+def test_an_hour_that_closes_between_prepare_and_write_is_marked_again(tmp_path) -> None:
+    services = make_services(f"sqlite:///{tmp_path}/n.sqlite")
+    store = services.timeseries
+    stream_id = services.streams.stream_id(
+        ICMP, {"source": "a", "destination": "b", "family": "ipv4", "packet_size": "84"}
+    )
+    hour = 1_790_000_000 - 1_790_000_000 % HOUR
+    values = {
+        "median": 1.0,
+        "min": 1,
+        "max": 1,
+        "loss": 0,
+        "results": 1,
+        "lossrate": 0.0,
+        "rtts": [1],
+    }
+    clock = [hour + 10.0]
+    store.clock = lambda: clock[0]
+    store.write(ICMP, [Row(stream_id, hour + 5, values)], {stream_id: {}})
+    store.process_rollups(now=hour + HOUR + 3600)  # the hour is computed, its mark gone
+    # The next row is prepared while the hour is open (its mark is skipped) ...
+    prepared = store.prepare(ICMP, [Row(stream_id, hour + 50, values)], {stream_id: {}})
+    assert prepared.marks == set()
+    # ... and written after the hour closed and settled.
+    clock[0] = hour + HOUR + 600
+    store.write_prepared(prepared)
+    with services.engine.connect() as connection:
+        pending = connection.execute(RollupPending.__table__.select()).all()
+    hours = [(row.stream_id, row.bin_start) for row in pending if row.level == HOUR]
+    assert hours == [(stream_id, hour)]
+    services.close()

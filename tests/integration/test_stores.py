@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 
 import pytest
 
@@ -19,6 +20,7 @@ from nntsc.demo import SimulatedMesh
 from nntsc.errors import BadQuery
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.store import Aggregation
+from tests.conftest import make_services
 
 ICMP = get_collection("amp-icmp")
 DAY = 86400
@@ -231,3 +233,13 @@ def test_gaps_are_nulls_and_bins_are_aligned(store_services: Services) -> None:
     assert before_data
     assert all(v is None for row in before_data for v in row[1:6])
     assert math.isclose(len(result.rows), (START + 3600 - result.rows[0][0]) / 300)
+
+
+def test_a_binsize_no_rollup_divides_cannot_scan_years_of_raw_rows(tmp_path) -> None:
+    services = make_services(f"sqlite:///{tmp_path}/n.sqlite")
+    end = int(time.time())
+    with pytest.raises(BadQuery, match="multiple of 300"):
+        services.timeseries.aggregate(
+            ICMP, [1], end - 3650 * 86400, end, 1_209_599, [Aggregation("m", "median", "mean")]
+        )
+    services.close()

@@ -10,6 +10,7 @@ import pytest
 import ampy.collections as presentation
 from ampy.groups import GroupSpec
 from ampy.matrix import Metric
+from ampy.series import spec_for
 from nntsc.collections import all_collections
 
 
@@ -96,3 +97,10 @@ def test_a_spec_that_disagrees_is_refused_and_changes_nothing(
     with pytest.raises(ValueError, match=complaint):
         presentation.register(spec)
     assert presentation.get(spec.name) is before
+
+
+def test_every_collection_has_a_history_spec() -> None:
+    spec = spec_for("amp-dns")
+    names = [column.name for column in spec.columns("full")]
+    # DNS draws on latency graphs, so it answers the latency columns.
+    assert names == ["latency", "min", "max", "loss", "results", "smoke"]
