@@ -86,21 +86,21 @@ def main() -> None:
             grouping = [0.0]
             deliver = sinks.deliver
 
-            def timed_deliver(session, events):  # type: ignore[no-untyped-def]
+            def timed_deliver(session, events):
                 started = time.process_time()
                 try:
                     deliver(session, events)
                 finally:
                     grouping[0] += time.process_time() - started
 
-            sinks.deliver = timed_deliver  # type: ignore[assignment]
+            sinks.deliver = timed_deliver
             detection = LiveDetection(services, since=None)
             cpu, wall = time.process_time(), time.perf_counter()
             while checkpoints(services, stream_ids) != dict.fromkeys(stream_ids, newest):
                 detection.cycle()
             live_cpu = time.process_time() - cpu
             live_wall = time.perf_counter() - wall
-            sinks.deliver = deliver  # type: ignore[assignment]
+            sinks.deliver = deliver
             assert detection.rows == len(rows), (detection.rows, len(rows))
         finally:
             queues.delete()

@@ -216,7 +216,7 @@ def served(app) -> Iterator[tuple[str, int]]:
         thread.join(timeout=5)
 
 
-def bare_app(engine, sql_by_path: dict[str, str]):  # type: ignore[no-untyped-def]
+def bare_app(engine, sql_by_path: dict[str, str]):
     """A minimal Pyramid app answering each path with the rows of its bare SQL, as JSON."""
     from pyramid.config import Configurator
 
@@ -224,7 +224,7 @@ def bare_app(engine, sql_by_path: dict[str, str]):  # type: ignore[no-untyped-de
     raw.autocommit = True
     lock = threading.Lock()
 
-    def page(request):  # type: ignore[no-untyped-def]
+    def page(request):
         sql = sql_by_path[request.matchdict["which"]]
         with lock, raw.cursor() as db:
             db.execute(sql)

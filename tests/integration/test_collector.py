@@ -676,7 +676,7 @@ def test_acknowledged_reports_are_exactly_those_committed(pg_influx, names, publ
             assert release.wait(120)
         return write_prepared(prepared)
 
-    store.write_prepared = gated  # type: ignore[method-assign]
+    store.write_prepared = gated
     # Small batches: 3780 rows make several, whatever the timing.
     collector = Collector(pg_influx, dataclasses.replace(names, batch_size=300))
     thread = threading.Thread(target=collector.run, daemon=True)

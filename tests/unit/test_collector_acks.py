@@ -222,7 +222,7 @@ def test_a_test_type_header_that_is_not_a_string_is_dead_lettered_as_such(
     if value is None:
         del message.headers["x-amp-test-type"]
     harness.bad.add(1)
-    harness.collector._on_message(message)  # type: ignore[arg-type]
+    harness.collector._on_message(message)
     harness.collector._send_dead_letters()
     assert [(h["x-nntsc-reason"], h["x-nntsc-error"]) for h in harness.broker.headers] == [
         (reason, detail)
