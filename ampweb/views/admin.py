@@ -61,7 +61,9 @@ def _back(request: Request, route: str, **query: str) -> HTTPSeeOther:
     return HTTPSeeOther(request.route_url(route, _query={k: v for k, v in query.items() if v}))
 
 
-def _attempt(request: Request, route: str, done: str, action: Callable[[], Any], **query: str):
+def _attempt(
+    request: Request, route: str, done: str, action: Callable[[], Any], **query: str
+) -> HTTPSeeOther:
     """Run `action`; flash `done` or the error (one of ours), then go back to `route`."""
     try:
         action()
