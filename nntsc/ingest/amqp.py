@@ -76,7 +76,7 @@ class CollectorSettings:
     exchange: str = "amp_exchange"
     routing_key: str = "amp"
     dead_letter_exchange: str = "amp_dead_letter"
-    prefetch: int = 2000
+    prefetch: int = 8000
     batch_size: int = 5000
     batch_timeout: float = 1.0
     metrics_port: int = 0
