@@ -515,8 +515,8 @@ def steady_rollup_pass(
     store = services.timeseries
     icmp = get_collection("amp-icmp")
     moved = [Row(row.stream_id, row.timestamp + shift, row.values) for row in rows]
-    for index in range(0, len(moved), 20_000):
-        store.write(icmp, moved[index : index + 20_000], tags)
+    for index in range(0, len(moved), DEFAULT_BATCH_SIZE):
+        store.write(icmp, moved[index : index + DEFAULT_BATCH_SIZE], tags)
     now = until + shift - (until + shift) % 3600 + 3600 + 600
     gc.collect()
     started = time.perf_counter()

@@ -82,7 +82,7 @@ class InfluxClient:
 
     def _check(self, response: requests.Response) -> requests.Response:
         if response.status_code >= 500:
-            raise InfluxServerError(response.status_code, response.text)
+            raise InfluxServerError(response.status_code, _error_text(response))
         if response.status_code >= 300:
             raise InfluxClientError(response.status_code, _error_text(response))
         return response
