@@ -192,3 +192,15 @@ def test_demo_data_can_leave_the_rollups_to_one_later_pass(tmp_path: Path) -> No
     rolled = runner.invoke(main, ["rollup", "-c", str(ini)])
     assert rolled.exit_code == 0, rolled.output
     assert re.search(r"\b[1-9]\d* rollup marks processed", rolled.output), rolled.output
+
+
+def test_the_first_feed_rolls_up_what_a_load_left_pending(services: Services) -> None:
+    mesh = SimulatedMesh(SITES, NOW - 3 * HOUR, NOW, INTERVAL, seed=1)
+    with Ingestor(services) as ingestor:
+        for test, source, timestamp, report in mesh.test_reports(("icmp",)):
+            ingestor.add_report(for_amp_test(test), report, source, timestamp)
+    assert services.timeseries.pending_count(NOW + HOUR) > 0
+    feeder = DemoFeeder(services, SITES, INTERVAL, clock=lambda: NOW)
+    feeder.start(NOW)
+    assert feeder.feed(NOW)[0] == 0  # nothing new is due yet
+    assert services.timeseries.pending_count(NOW) == 0
