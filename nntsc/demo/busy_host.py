@@ -443,9 +443,16 @@ class BusyHost:
         ]
 
 
-def write_log(path: str, lines: int, seed: int = 1, **options: object) -> BusyHost:
+def write_log(
+    path: str,
+    lines: int,
+    seed: int = 1,
+    start: dt.datetime | None = None,
+    events_per_second: float = 20_000.0,
+    absolute: bool = False,
+) -> BusyHost:
     """Write about `lines` lines of a busy host's log to `path`; return the generator."""
-    host = BusyHost(seed, **options)  # type: ignore[arg-type]
+    host = BusyHost(seed, start, events_per_second, absolute)
     with open(path, "w", encoding="utf-8") as out:
         out.writelines(line + "\n" for line in host.lines(lines))
     return host

@@ -608,5 +608,8 @@ def _unscaled(function: str, summary: Mapping[str, Any]) -> Any:
         return math.sqrt(max(variance, 0.0))
     if function == "smoke":
         return list(summary["q"])
-    point = float(_PERCENTILE.match(function).group(1))  # type: ignore[union-attr]
+    match = _PERCENTILE.match(function)
+    if match is None:
+        raise ValueError(f"unknown aggregation function {function!r}")
+    point = float(match.group(1))
     return _percentile_from_summary(summary, point)

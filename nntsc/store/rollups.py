@@ -448,12 +448,12 @@ def _runs(
 ) -> Iterator[tuple[int, list[tuple[int, int]]]]:
     """Group sorted (stream, bin, version) marks into runs of nearby bins of one stream."""
     run: list[tuple[int, int]] = []
-    current = None
+    current = 0  # the stream of `run`, set with its first mark
     for stream_id, bin_start, version in marks:
         if run and (stream_id != current or bin_start - run[-1][0] > ROLLUP_RUN_GAP * level):
-            yield current, run  # type: ignore[misc]
+            yield current, run
             run = []
         current = stream_id
         run.append((bin_start, version))
     if run:
-        yield current, run  # type: ignore[misc]
+        yield current, run

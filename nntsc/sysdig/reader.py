@@ -290,10 +290,10 @@ class SysdigLog:
             return self
         self._raw = open(self.path, "rb")
         magic = self._raw.peek(2)[:2] if hasattr(self._raw, "peek") else b""
-        binary: IO[bytes] = self._raw
+        binary: IO[bytes] | gzip.GzipFile = self._raw
         if magic == b"\x1f\x8b":
             self.compressed = True
-            binary = gzip.GzipFile(fileobj=self._raw)  # type: ignore[assignment]
+            binary = gzip.GzipFile(fileobj=self._raw)
         # Sysdig escapes non-printable bytes, but a truncated capture may
         # still end in garbage: such a line is rejected, not fatal.
         self._text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
