@@ -9,6 +9,7 @@
 // The dialog element is templates/_add_series_dialog.jinja2.
 
 import { fetchJSON, postJSON } from "./lib/api.js";
+import { h } from "./lib/dom.js";
 import TomSelect from "./lib/tomselect.js";
 import { sentenceCase, withArticle } from "./lib/words.js";
 
@@ -71,13 +72,14 @@ function renderTabs() {
   el.tabs.replaceChildren();
   el.tabs.hidden = state.collections.length < 2;
   for (const info of state.collections) {
-    const tab = document.createElement("button");
-    tab.type = "button";
-    tab.role = "tab";
-    tab.className = "dialog-tab";
-    tab.dataset.collection = info.collection;
-    tab.textContent = info.title;
-    tab.setAttribute("aria-selected", String(info.collection === state.active.collection));
+    const tab = h("button", {
+      type: "button",
+      role: "tab",
+      class: "dialog-tab",
+      "data-collection": info.collection,
+      text: info.title,
+      "aria-selected": String(info.collection === state.active.collection),
+    });
     tab.addEventListener("click", () => {
       if (info.collection === state.active.collection) return;
       state.active = info;
@@ -106,17 +108,10 @@ function renderLevels() {
   const info = state.active;
   const memory = memoryOf(info.collection);
   info.levels.forEach((level, k) => {
-    const row = document.createElement("div");
-    row.className = "dialog-level";
-    row.dataset.level = level.property;
     const id = `level-${info.collection}-${level.property}`;
-    const label = document.createElement("label");
-    label.htmlFor = id;
-    label.textContent = level.label;
-    const select = document.createElement("select");
-    select.id = id;
-    select.name = level.property;
-    row.append(label, select);
+    const label = h("label", { for: id, text: level.label });
+    const select = h("select", { id, name: level.property });
+    const row = h("div", { class: "dialog-level", "data-level": level.property }, label, select);
     el.levels.append(row);
     state.selects.push(makeSelect(select, info, k, memory.values[k]));
   });
@@ -239,27 +234,18 @@ async function advance(values) {
 function renderSplits(memory) {
   el.splits.replaceChildren();
   for (const split of state.splitChoices) {
-    const row = document.createElement("div");
-    row.className = "dialog-level dialog-split";
-    row.dataset.split = split.keyword;
     const id = `split-${split.keyword}`;
-    const label = document.createElement("label");
-    label.htmlFor = id;
-    label.textContent = SPLIT_TITLES[split.keyword] || split.keyword.toLowerCase();
-    const select = document.createElement("select");
-    select.id = id;
-    for (const choice of split.choices) {
-      const option = document.createElement("option");
-      option.value = choice;
-      option.textContent = CHOICE_TITLES[choice] || `${choice} only`;
-      select.append(option);
-    }
+    const label = h("label", { for: id, text: SPLIT_TITLES[split.keyword] || split.keyword.toLowerCase() });
+    const select = h(
+      "select",
+      { id },
+      ...split.choices.map((choice) => h("option", { value: choice, text: CHOICE_TITLES[choice] || `${choice} only` })),
+    );
     select.value = memory.splits[split.keyword] || split.choices[0];
     select.addEventListener("change", () => {
       memory.splits[split.keyword] = select.value;
     });
-    row.append(label, select);
-    el.splits.append(row);
+    el.splits.append(h("div", { class: "dialog-level dialog-split", "data-split": split.keyword }, label, select));
   }
 }
 

@@ -13,6 +13,7 @@ import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { openDialog } from "./dialog.js";
 import { fetchJSON, postJSON, withParams } from "./lib/api.js";
 import { robustTop } from "./lib/axis.js";
+import { h } from "./lib/dom.js";
 import { bandsPlugin, marksPlugin } from "./lib/bands.js";
 import { rgbOf } from "./lib/format.js";
 import { EMPTY, binningText, buildModel, fitRange, uplotSeries, visibleExtent, withIndex } from "./lib/graph.js";
@@ -418,12 +419,10 @@ function renderAlert() {
   el.alert.replaceChildren();
   el.alert.hidden = messages.length === 0;
   if (!messages.length) return;
-  const title = document.createElement("strong");
-  title.textContent = "Could not load the graph data. ";
-  el.alert.append(title);
+  el.alert.append(h("strong", { text: "Could not load the graph data. " }));
   messages.forEach((m, i) => {
-    if (i) el.alert.append(document.createElement("br"));
-    el.alert.append(document.createTextNode(m));
+    if (i) el.alert.append(h("br"));
+    el.alert.append(m);
   });
 }
 
@@ -439,12 +438,9 @@ function renderKey() {
   for (const item of el.key.querySelectorAll(".key-item:not(.key-hint)")) item.remove();
   const rgb = lines.length === 1 ? rgbOf(lines[0].colour) : "55, 65, 81";
   for (const entry of style.key || []) {
-    const item = document.createElement("span");
-    item.className = "key-item";
+    const item = h("span", { class: "key-item" });
     if (entry.swatch) {
-      const swatch = document.createElement("span");
-      swatch.className = `key-swatch key-${entry.swatch}`;
-      swatch.setAttribute("aria-hidden", "true");
+      const swatch = h("span", { class: `key-swatch key-${entry.swatch}`, "aria-hidden": "true" });
       if (entry.swatch === "smoke") {
         const stops = smokeAlphas(20).map((a, k) => `rgba(${rgb}, ${a.toFixed(3)}) ${k * 5}% ${(k + 1) * 5}%`);
         swatch.style.background = `linear-gradient(to top, ${stops.join(", ")})`;
@@ -453,7 +449,7 @@ function renderKey() {
       }
       item.append(swatch);
     }
-    item.append(document.createTextNode(entry.text));
+    item.append(entry.text);
     el.key.insertBefore(item, hint);
   }
 }
@@ -467,9 +463,7 @@ function chooseMetric(rebuild = true) {
   if (!metrics.includes(state.metric)) state.metric = metrics[0];
   el.metricSelect.replaceChildren(
     ...metrics.map((name) => {
-      const option = document.createElement("option");
-      option.value = name;
-      option.textContent = name.replaceAll("_", " ");
+      const option = h("option", { value: name, text: name.replaceAll("_", " ") });
       option.selected = name === state.metric;
       return option;
     }),
