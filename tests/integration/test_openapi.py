@@ -33,6 +33,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -179,10 +180,17 @@ def test_api_conforms_to_document(case: schemathesis.Case, live_url: str) -> Non
 def test_site_and_mesh_writes_conform_to_document(
     case: schemathesis.Case, writable: tuple[str, str]
 ) -> None:
-    """Creates, updates and deletes by an editconfig user's token: no 5xx, answers as documented."""
+    """Creates, updates and deletes by an editconfig user's token: no 5xx, answers as documented.
+
+    Their bodies are described whole, so every schema-valid one must also be
+    accepted (positive_data_acceptance): the document says what the code enforces.
+    """
     url, token = writable
     case.call_and_validate(
-        base_url=url, checks=CHECKS, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        base_url=url,
+        checks=[*CHECKS, positive_data_acceptance],
+        timeout=30,
+        headers={"Authorization": f"Bearer {token}"},
     )
 
 
