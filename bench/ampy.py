@@ -31,7 +31,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import insert
 
 from ampy import Ampy
-from bench.common import DAY, HOUR, bench_services, load_mesh, load_view_pair, timed
+from bench.common import (
+    DAY,
+    HOUR,
+    bench_services,
+    influx_backend,
+    load_mesh,
+    load_view_pair,
+    timed,
+)
 from nntsc.collections import get as get_collection
 from nntsc.store.models import Stream, property_table
 
@@ -92,7 +100,8 @@ def main() -> None:
         **{"ampy.cache_url": "redis://127.0.0.1:6379/2", "ampy.cache_namespace": namespace}
     ) as services:
         store = services.timeseries
-        measurement = f'"{store.backend.database}"."raw"."amp-icmp"'
+        influx = influx_backend(services)
+        measurement = f'"{influx.database}"."raw"."amp-icmp"'
         cached = Ampy(services)
         uncached = Ampy(services, cache_url="null://")
 
@@ -160,7 +169,7 @@ def main() -> None:
         stream_list = "|".join(str(s) for s in pair_ids)
 
         def bare_month() -> None:
-            store.backend.client.query(
+            influx.client.query(
                 f'SELECT mean("median"), min("min"), max("max"), sum("loss"), sum("results") '
                 f'FROM {measurement} WHERE "stream" =~ /^({stream_list})$/ '
                 f"AND time >= {month_start}s AND time < {now}s "
@@ -186,7 +195,7 @@ def main() -> None:
         all_ids = "|".join(str(s) for s in props_of)
 
         def bare_matrix() -> None:
-            store.backend.client.query(
+            influx.client.query(
                 f'SELECT mean("median"), sum("loss"), sum("results") FROM {measurement} '
                 f'WHERE "stream" =~ /^({all_ids})$/ AND time >= {hour_end - HOUR}s '
                 f'AND time < {hour_end}s GROUP BY "stream"',
@@ -221,7 +230,7 @@ def main() -> None:
         pair = f"{ids[('site-03', 'site-17', 'ipv4')]}|{ids[('site-03', 'site-17', 'ipv6')]}"
 
         def bare_tooltip() -> None:
-            store.backend.client.query(
+            influx.client.query(
                 f'SELECT mean("median") FROM {measurement} WHERE "stream" =~ /^({pair})$/ '
                 f'AND time >= {now - DAY}s AND time < {now}s GROUP BY time(1h), "stream"',
                 epoch="s",

@@ -59,7 +59,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from kombu import Connection, Exchange, Producer, Queue
 from sqlalchemy import create_engine, select, text
 
-from bench.common import POSTGRES, bench_services
+from bench.common import POSTGRES, bench_services, influx_backend
 from nntsc import wire
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
@@ -222,15 +222,15 @@ def rows_of(services: Services, messages: Sequence[Message]) -> tuple[list[Row],
 
 def raw_write(services: Services, lines: Sequence[str]) -> None:
     """Line protocol into the raw policy, in batches of the collector's size, by its client."""
-    backend = services.timeseries.backend
+    backend = influx_backend(services)
     for index in range(0, len(lines), DEFAULT_BATCH_SIZE):
         backend.client.write(lines[index : index + DEFAULT_BATCH_SIZE], backend.database, "raw")
 
 
 def influx_count(services: Services, measurement: str, start: int, end: int) -> int:
-    store = services.timeseries
-    points = store.backend.client.points(
-        f'SELECT count("results") FROM "{store.backend.database}"."raw"."{measurement}" '
+    influx = influx_backend(services)
+    points = influx.client.points(
+        f'SELECT count("results") FROM "{influx.database}"."raw"."{measurement}" '
         f"WHERE time >= {start}s AND time < {end}s"
     )
     return int(points[0]["count"]) if points else 0
@@ -480,7 +480,7 @@ def timed_raw(services: Services, lines: Sequence[str]) -> Raw:
 
 
 def bare_lines(services: Services, rows: Sequence[Row], tags: dict) -> list[str]:
-    lines, _ = services.timeseries.backend.line_protocol(get_collection("amp-icmp"), rows, tags)
+    lines, _ = influx_backend(services).line_protocol(get_collection("amp-icmp"), rows, tags)
     return [line.replace("amp-icmp,", "bare-icmp,", 1) for line in lines]
 
 

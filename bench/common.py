@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from nntsc.config import Services
+from nntsc.store.influx import InfluxBackend
 from nntsc.store.schema import upgrade_all
 
 POSTGRES = os.environ.get(
@@ -46,6 +47,14 @@ def bench_services(**settings: str) -> Iterator[Services]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def influx_backend(services: Services) -> InfluxBackend:
+    """The InfluxDB backend of `services`: the bare store the benchmarks compare against."""
+    backend = services.timeseries.backend
+    if not isinstance(backend, InfluxBackend):
+        raise SystemExit("the benchmarks need an InfluxDB timeseries store")
+    return backend
 
 
 def timed(function: Callable[[], object], repeat: int = 7) -> float:

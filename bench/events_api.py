@@ -36,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -128,8 +129,8 @@ def load(services: Services, events: int, groups: int, now: int) -> None:
         )
     live = int(groups * LIVE_SHARE)
     per_group = events // live
-    group_rows = []
-    member_rows = []
+    group_rows: list[dict[str, Any]] = []
+    member_rows: list[dict[str, int]] = []
     for g in range(live):
         members = range(g * per_group, min(events, (g + 1) * per_group))
         first, last = onsets[members[0]], onsets[members[-1]]
@@ -204,13 +205,14 @@ def median_ms(function: Callable[[], object], repeat: int) -> float:
 
 @contextmanager
 def served(app) -> Iterator[tuple[str, int]]:
-    from waitress import create_server
+    from waitress.server import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield "127.0.0.1", server.effective_port
+        # One host: a TcpWSGIServer, whose effective_port types-waitress omits.
+        yield "127.0.0.1", server.effective_port  # type: ignore[union-attr]
     finally:
         server.close()
         thread.join(timeout=5)
@@ -271,7 +273,8 @@ def main() -> None:
         deep = None
         for _ in range(200):
             deep = ampy.event_groups(filters, deep, pagesize=20).next_cursor
-        raw = services.engine.raw_connection()
+        # psycopg2's connection, whose cursors are context managers (DBAPI's protocol says not).
+        raw: Any = services.engine.raw_connection()
         pages = {"first": None, "deep": deep}
         sql_by_path = {
             which: str(

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import bench_services
+from bench.common import bench_services, influx_backend
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.demo import SimulatedMesh
@@ -44,6 +44,7 @@ def main() -> None:
 
     with bench_services() as services:
         store = services.timeseries
+        influx = influx_backend(services)
         started = time.perf_counter()
         with Ingestor(services) as ingestor:
             for source, timestamp, report in first_hour:
@@ -61,7 +62,7 @@ def main() -> None:
             stream.stream_id: stream.properties
             for stream in services.streams.find(icmp, pagesize=1000).items
         }
-        lines, _ = store.backend.line_protocol(icmp, rows, tags)
+        lines, _ = influx.line_protocol(icmp, rows, tags)
         count = len(rows)
         del rows
 
@@ -71,8 +72,8 @@ def main() -> None:
             gc.collect()
             started = time.perf_counter()
             for index in range(0, len(renamed), DEFAULT_BATCH_SIZE):
-                store.backend.client.write(
-                    renamed[index : index + DEFAULT_BATCH_SIZE], store.backend.database, "raw"
+                influx.client.write(
+                    renamed[index : index + DEFAULT_BATCH_SIZE], influx.database, "raw"
                 )
             return time.perf_counter() - started
 

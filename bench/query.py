@@ -12,6 +12,7 @@ the raw measurement with the same client. Targets: the 1-year graph at most
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import random
@@ -21,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ampy import Ampy
-from bench.common import bench_services, icmp_values, timed
+from bench.common import bench_services, icmp_values, influx_backend, timed
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 
@@ -62,6 +63,7 @@ def main() -> None:
     # Uncached: every call reaches the stores (bench/ampy.py measures the cache).
     with bench_services(**{"ampy.cache_url": "null://"}) as services:
         store = services.timeseries
+        influx = influx_backend(services)
         props = {
             "source": "bench-a",
             "destination": "bench-b",
@@ -83,13 +85,13 @@ def main() -> None:
         )
 
         ampy = Ampy(services)
-        source = f'"{store.backend.database}"."raw"."amp-icmp"'
+        source = f'"{influx.database}"."raw"."amp-icmp"'
 
         def bare(range_start: int, interval: str, percentiles: bool) -> None:
             columns = 'mean("median"), min("min"), max("max"), sum("loss"), sum("results")'
             if percentiles:
                 columns += "".join(f', percentile("median", {p})' for p in range(5, 101, 5))
-            store.backend.client.query(
+            influx.client.query(
                 f"SELECT {columns} FROM {source} WHERE \"stream\" = '{stream_id}' "
                 f"AND time >= {range_start}s AND time < {end}s GROUP BY time({interval})",
                 epoch="s",
@@ -103,10 +105,11 @@ def main() -> None:
         ):
             history = ampy.history("amp-icmp", [stream_id], range_start, end)
             ours = timed(
-                lambda s=range_start: ampy.history("amp-icmp", [stream_id], s, end), repeat
+                functools.partial(ampy.history, "amp-icmp", [stream_id], range_start, end),
+                repeat,
             )
-            simple = timed(lambda s=range_start, i=interval: bare(s, i, False), repeat)
-            full = timed(lambda s=range_start, i=interval: bare(s, i, True), 7)
+            simple = timed(functools.partial(bare, range_start, interval, False), repeat)
+            full = timed(functools.partial(bare, range_start, interval, True), 7)
             figures[label] = (ours, simple, full)
             points = sum(1 for row in history.rows if row[1] is not None)
             print(

@@ -119,13 +119,14 @@ def measure(url: str, seconds: float, concurrency: int, warmup: float) -> dict:
 @contextmanager
 def served(app, threads: int) -> Iterator[str]:
     """`app` on waitress on a free loopback port, in a daemon thread; its base URL."""
-    from waitress import create_server
+    from waitress.server import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        # One host: a TcpWSGIServer, whose effective_port types-waitress omits.
+        yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
     finally:
         server.close()
         thread.join(timeout=5)

@@ -23,7 +23,10 @@ config = context.config
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic.ini or the caller must set sqlalchemy.url")
+        engine = create_engine(url)
         with engine.begin() as connection:
             _run(connection)
         return

@@ -810,7 +810,7 @@ class TextMerger:
         counter: FileOpsCounter,
         recognizer: ActionRecognizer,
         stats: ReadStats,
-        on_action: Callable[[Action], None],
+        on_action: Callable[[Action], object],
     ) -> None:
         self.midnight = local_midnight(date)
         self.counter = counter
@@ -1023,7 +1023,7 @@ def scan_text(
     counter: FileOpsCounter,
     recognizer: ActionRecognizer,
     stats: ReadStats,
-    on_action: Callable[[Action], None],
+    on_action: Callable[[Action], object],
     tick: Callable[[], None],
     piece_lines: int = PIECE_LINES,
 ) -> None:

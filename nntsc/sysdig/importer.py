@@ -173,7 +173,7 @@ def count_log(
     date: dt.date | None,
     counter: FileOpsCounter,
     recognizer: ActionRecognizer,
-    on_action: Callable[[Action], None],
+    on_action: Callable[[Action], object],
     workers: Workers,
     chunk_bytes: int | None = None,
     tick: Callable[[], None] | None = None,
@@ -425,7 +425,7 @@ def _read_json(
     lines: Iterable[str],
     counter: FileOpsCounter,
     recognizer: ActionRecognizer,
-    on_action: Callable[[Action], None],
+    on_action: Callable[[Action], object],
     tick: Callable[[], None],
     progress: Callable[[int], object] | None,
 ) -> ReadStats:
