@@ -2,7 +2,7 @@
 
 A report holds one item per queried server address; each item becomes one
 row of the stream (server name, NSID instance, address, query options), see
-`reference/nntsc.md` 2.2 and 8.5.
+`docs/wire.md`.
 
 * ``requests`` is 1 when a query was sent (``query_length`` present and
   non-zero) and 0 when none could be (e.g. an unresolved server name, whose

@@ -1,7 +1,7 @@
 """AMP web page fetch time and size (amplet2 test ``http``).
 
 One report is one page fetch and becomes one row; the stream is the URL
-and the fetch options (`reference/nntsc.md` 2.2 and 8.7). As the predecessor
+and the fetch options (`docs/wire.md`). As the predecessor
 did, the header's ``persist`` is stored as property ``persist`` (ampsave
 called it ``keep_alive``) and ``pipelining_maxrequests`` as
 ``pipelining_max_requests``; the user agent, proxy and DSCP are not part of

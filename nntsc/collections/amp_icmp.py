@@ -1,8 +1,8 @@
 """AMP ICMP latency and loss (amplet2 test ``icmp``).
 
 A report holds one item per probed address; all addresses of one target name
-and address family form one row, as the predecessor did (`reference/nntsc.md`
-2.2), so a name that resolves to several addresses is one stream per family.
+and address family form one row, as the predecessor did (`docs/wire.md`), so
+a name that resolves to several addresses is one stream per family.
 """
 
 from __future__ import annotations

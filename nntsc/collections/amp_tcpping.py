@@ -2,7 +2,7 @@
 
 Rows are made as for ICMP (`amp_icmp`): all probed addresses of one target
 name and address family form one row per report, and the probed port is part
-of the stream key (`reference/nntsc.md` 2.2 and 8.6).
+of the stream key (`docs/wire.md`).
 
 Each item is one SYN; amplet2 reports exactly one of: an ``rtt`` (a TCP
 answer, SYN-ACK or RST), an ``icmptype``/``icmpcode`` pair (an ICMP error

@@ -2,7 +2,7 @@
 
 A report is one run of a schedule such as ``t10000,T10000`` against one
 server; each data transfer of the schedule reports one item and becomes one
-row (`reference/nntsc.md` 2.2 and 8.4). The stream is the server, the
+row (`docs/wire.md`). The stream is the server, the
 direction (``in`` = server to monitor, ``out`` = monitor to server), the
 transfer's bound, the write size, whether the TCP connection was reused and
 the protocol.

@@ -1,6 +1,6 @@
 """AMP traceroute (amplet2 test ``traceroute``): IP paths, AS paths and path lengths.
 
-One report feeds two collections (`reference/nntsc.md` 2.3, 8.3):
+One report feeds two collections (`docs/wire.md`):
 
 * ``amp-traceroute``: per (target name, family), the path length, hop count,
   whether the destination answered, the IP path and AS path (as ids into the

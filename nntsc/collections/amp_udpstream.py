@@ -2,7 +2,7 @@
 
 A report is one exchange of UDP packet streams with one server; each measured
 direction (``in`` = server to monitor, ``out`` = monitor to server) reports
-one item and becomes one row (`reference/nntsc.md` 2.2 and 8.8). Jitter is
+one item and becomes one row (`docs/wire.md`). Jitter is
 amplet2's inter-packet delay variation, in microseconds and signed; the rtt
 and the ITU MOS are normally reported only for the direction the monitor
 received.

@@ -15,7 +15,7 @@ stores its findings as events. Every detector:
   (see bench/events.py), and does the expensive part of its test only when
   a cheap gate passes, so a row costs microseconds.
 
-The four detectors follow `reference/events.md` 7.1: a robust two-window
+The four detectors follow `docs/events.md`: a robust two-window
 level shift detector, loss runs with an open and a close event, path
 changes that persist, and changes of mode of quantised series.
 """

@@ -2,7 +2,7 @@
 
 Each new event belongs under several *keys*: its stream's source, its target,
 and every ASN on the AS path that the latest traceroute of the same source
-and target took (`reference/events.md` 7.3). For each key it joins the
+and target took (`docs/events.md`). For each key it joins the
 group of that key and of its direction, or opens one. Events of one key that
 follow each other within `QUIET` seconds stay in one group, and a group never
 spans more than `MAX_DURATION` seconds; the times are the events' onsets, so

@@ -1,7 +1,7 @@
 """The event tables: events, event groups, their members, ratings and saved filters.
 
 One table each, whatever the number of streams (the predecessor kept one
-table per stream, `reference/events.md` 3.2). Times are Unix seconds, as in
+table per stream, `docs/events.md`). Times are Unix seconds, as in
 the rest of the schema. The tables join the shared metadata of
 `nntsc.store.models`, so `migrations/versions/0008_events.py` must create
 exactly these (`tests/integration/test_migrations.py`).

@@ -1,4 +1,4 @@
-"""Pruning redundant event groups: the rules of `reference/events.md` 5.2, applied in place.
+"""Pruning redundant event groups: the rules of `docs/events.md`, applied in place.
 
 Online grouping (`nntsc.events.grouping`) puts every event in one group per
 key, so one incident leaves many groups behind: the same events under the

@@ -2,7 +2,7 @@
 
 netevmon's author picked by eye the smallest latency rises they would call
 significant (0.5 -> 5, 3 -> 9, 8 -> 16, 100 -> 130, 300 -> 350, 400 -> 450 ms)
-and fitted a "baseline ratio" to them (`reference/events.md` 2.2). A change
+and fitted a "baseline ratio" to them (`docs/events.md`). A change
 that lies on the curve scores 30. The curve is in milliseconds: values in
 other units are converted first (the detection declares the scale), which
 streamevmon forgot for three of its detectors and so saturated at 100 on AMP's

@@ -3,7 +3,7 @@
 A traceroute row does not hold its path: it holds the id of an IP path
 (``traceroute_ip_paths``) and of an AS path (``traceroute_as_paths``), each
 stored once however many rows, streams and monitors report it
-(`reference/nntsc.md` 2.3). A path is found by the SHA-1 of its canonical
+(`docs/collections.md`). A path is found by the SHA-1 of its canonical
 text (the unique ``fingerprint`` column), so a lookup is one index probe
 whatever the path's length.
 

@@ -1,7 +1,7 @@
 """amplet2 result reports on the wire: protobuf ``Report`` bytes <-> plain dicts.
 
 An AMP monitor publishes one serialized ``Report`` per test run, with the test's
-name in the AMQP header ``x-amp-test-type`` (`reference/nntsc.md` 8.1). The
+name in the AMQP header ``x-amp-test-type`` (`docs/wire.md`). The
 messages are proto2, written here from the documented format
 (``nntsc/wire/proto/<test>.proto``; regenerate the ``*_pb2.py`` modules with
 ``make protos``).

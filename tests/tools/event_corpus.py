@@ -2,7 +2,7 @@
 
 Series are one value a minute, in milliseconds (levels 1, 20, 150, 300 ms),
 stored as microseconds as AMP stores latency, with these noise models
-(`reference/events.md` 7.4):
+(`docs/events.md`):
 
 - ``gauss2``, ``gauss5``, ``gauss15``: Gaussian noise of 2, 5 and 15 % of the level;
 - ``spiky``: 2 % Gaussian plus 1.5 % of points multiplied by 2 to 6;

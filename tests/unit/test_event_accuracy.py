@@ -1,6 +1,6 @@
 """Accuracy of the detectors on the seeded planted-change corpus (`tests/tools/event_corpus.py`).
 
-Targets (issue 18, `reference/events.md` 7.4): at least 95 % of the steps
+Targets (issue 18, `docs/events.md`): at least 95 % of the steps
 that score >= 30 on the severity curve detected, onset within 3 samples,
 detection delay p90 <= 10 samples; at most 1 false event per stream and week
 of stationary noise (0.2 for Gaussian noise); no level shift from spikes;

@@ -1,5 +1,5 @@
 """amplet2 result reports on the wire (`nntsc.wire`): the .proto files against the
-documented format (`reference/nntsc.md` section 8), encode/decode round trips, hand-built
+documented format (`docs/wire.md`), encode/decode round trips, hand-built
 wire bytes, and errors."""
 
 from __future__ import annotations
@@ -573,7 +573,7 @@ def test_unknown_enum_value_on_the_wire_reads_as_unset():
 
 # --- the .proto files against the documented format ------------------------------------
 
-# "Message number name type [repeated] [=default]" from reference/nntsc.md section 8.
+# "Message number name type [repeated] [=default]" from docs/wire.md and the .proto files.
 SPEC = {
     "icmp": """
         Report 1 header Header
