@@ -13,6 +13,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("view.range", "/view/{style}/{view_id}/{start:\\d+}/{end:\\d+}")
     config.add_route("matrix.index", "/matrix")
     config.add_route("matrix.page", "/matrix/{metric}/{src_mesh}/{dst_mesh}")
+    config.add_route("events.index", "/events")
 
     # Accounts and administration.
     config.add_route("auth.login", "/login")

@@ -351,6 +351,28 @@ class Ampy:
         return self.event_reader.groups(filters or EventGroupFilter(), cursor, pagesize)
 
     @_reaching_stores
+    def event_groups_with_events(
+        self,
+        filters: EventGroupFilter | None = None,
+        cursor: str | None = None,
+        pagesize: int = 20,
+        events_per_group: int = 50,
+    ) -> KeysetPage:
+        """`event_groups`, each group with ``events``: those it stands for, oldest first.
+
+        Two queries a page (the groups, then all their events), whatever the
+        page size; each group lists at most `events_per_group` events (its
+        ``event_count`` says how many it has).
+        """
+        page = self.event_reader.groups(filters or EventGroupFilter(), cursor, pagesize)
+        found = self.event_reader.groups_events(
+            [item["id"] for item in page.items], events_per_group
+        )
+        for item in page.items:
+            item["events"] = found[item["id"]]
+        return page
+
+    @_reaching_stores
     def event_group(self, group_id: int) -> dict[str, Any]:
         """One event group with its events and their streams; raises `UnknownEventGroup`."""
         return self.event_reader.group(group_id, self.services.streams)

@@ -309,6 +309,51 @@ class EventReader:
             items, pagesize, encode_cursor(last["ts_started"], last["id"]) if last else None
         )
 
+    def groups_events(
+        self, group_ids: Sequence[int], limit: int = MAX_GROUP_EVENTS
+    ) -> dict[int, list[dict[str, Any]]]:
+        """The events each group stands for (oldest first, at most `limit` each), in one query.
+
+        What `group` lists for one group, for a whole page of groups at once
+        (the dashboard): one recursive statement follows every group's
+        merges (`_family_events`), instead of a statement per group.
+        """
+        found: dict[int, list[dict[str, Any]]] = {group_id: [] for group_id in group_ids}
+        if not group_ids:
+            return found
+        groups = EventGroup.__table__
+        members = EventGroupMember.__table__
+        events = Event.__table__
+        family = (
+            select(groups.c.id.label("root"), groups.c.id.label("id"))
+            .where(groups.c.id.in_(sorted(set(group_ids))))
+            .cte("family", recursive=True)
+        )
+        merged = groups.alias("merged")
+        family = family.union(
+            select(family.c.root, merged.c.id).where(
+                merged.c.merged_into == family.c.id, merged.c.merged_by != SUPERSET
+            )
+        )
+        # A group's events may be reached through several merged groups: once each.
+        pairs = (
+            select(family.c.root, members.c.event_id)
+            .join(members, members.c.group_id == family.c.id)
+            .distinct()
+            .subquery("pairs")
+        )
+        query = (
+            select(pairs.c.root, *(events.c[name] for name in EVENT_COLUMNS))
+            .join(events, events.c.id == pairs.c.event_id)
+            .order_by(pairs.c.root, events.c.ts_onset, events.c.id)
+        )
+        with self.engine.connect() as connection:
+            for row in connection.execute(query):
+                listed = found[row._mapping["root"]]
+                if len(listed) < limit:
+                    listed.append({name: row._mapping[name] for name in EVENT_COLUMNS})
+        return found
+
     def group(self, group_id: int, streams: Any) -> dict[str, Any]:
         """One group with its events (oldest first, at most `MAX_GROUP_EVENTS`) and their streams.
 

@@ -271,6 +271,26 @@ def test_ampy_reads_groups_and_rates_events(services: Services, ampy: Ampy) -> N
         ampy.rate_event(10**9, "someone", True)
 
 
+def test_a_page_of_groups_reads_the_events_of_each_as_one_group_does(
+    services: Services, ampy: Ampy
+) -> None:
+    """The dashboard's batch read lists, for every group, the events `event_group` lists."""
+    mesh_events(services)
+    every = ampy.event_groups(EventGroupFilter(status="all"), pagesize=500).items
+    batch = ampy.event_reader.groups_events([g["id"] for g in every])
+    assert batch == {g["id"]: ampy.event_group(g["id"])["events"] for g in every}
+    # The merges' events are there too: the live groups stand for all five events.
+    live = ampy.event_groups_with_events(EventGroupFilter())
+    assert [len(g["events"]) for g in live.items] == [g["event_count"] for g in live.items]
+    assert sum(len(g["events"]) for g in live.items) == 5
+    assert [len(g["events"]) for g in ampy.event_groups_with_events(events_per_group=1).items] == [
+        1,
+        1,
+        1,
+    ]
+    assert ampy.event_reader.groups_events([]) == {}
+
+
 # -- the HTTP API --------------------------------------------------------------------------
 
 

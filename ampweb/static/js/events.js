@@ -1,0 +1,32 @@
+// The events dashboard: the server renders the groups in UTC; this shows
+// their times in the zone the header's switch chooses, and redraws when it
+// changes. The filter form is a plain GET form, so a filtered view is a URL.
+
+import { EVENT, formatTime, zone } from "./lib/timezone.js";
+
+function showTimes() {
+  const suffix = zone() === "utc" ? " UTC" : "";
+  for (const el of document.querySelectorAll("time.ts[data-ts]")) {
+    const ts = Number(el.dataset.ts);
+    if (!Number.isFinite(ts)) continue;
+    el.textContent = formatTime(ts) + suffix;
+    el.dateTime = new Date(ts * 1000).toISOString();
+  }
+  document.body.dataset.eventsReady = "true";
+}
+
+// Leave empty filters out of the URL: "?range=all" rather than "?range=all&min_severity=".
+const form = document.getElementById("events-filters");
+form?.addEventListener("submit", () => {
+  for (const input of form.querySelectorAll("input, select")) {
+    if (!input.value) input.disabled = true;
+  }
+});
+
+// Coming back to the page (the back button) finds the form as it was left: usable.
+window.addEventListener("pageshow", () => {
+  for (const input of form?.querySelectorAll("input, select") ?? []) input.disabled = false;
+});
+
+window.addEventListener(EVENT, showTimes);
+showTimes();

@@ -1,0 +1,118 @@
+"""The events dashboard: event groups newest first, a page at a time, with their events.
+
+The server renders the page (two queries a page: the groups, then all their
+events, `ampy.api.Ampy.event_groups_with_events`); `static/js/events.js`
+shows the times in the zone the header's switch chooses. The filters are
+query parameters, so a filtered view is a URL to share:
+
+``range``         the groups that started in the last 1h, 6h, 24h, 7d or 30d (default all)
+``start``/``end`` Unix seconds instead of ``range``
+``min_severity``  0 to 100
+``cursor``        the page after the one that gave it (``next_cursor`` of the API)
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.view import view_config
+
+from ampweb.params import BadParameter, choice_param, int_param
+from ampy.events import EventGroupFilter
+
+#: Groups a page shows.
+PAGESIZE = 20
+#: Events each group lists (its count says how many it has).
+EVENTS_PER_GROUP = 50
+#: The range choices, in seconds back from now ("all": no start).
+RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+RANGE_CHOICES = ("all", *RANGES)
+#: How much of the graph an event's link shows on each side of the event.
+GRAPH_MARGIN = 3 * 3600
+#: The filters the page keeps in its links (the next page, a shared URL).
+FILTER_PARAMS = ("range", "start", "end", "min_severity")
+
+
+def _key_label(group: dict[str, Any]) -> str:
+    """What the group's events share, for people: "AS64496", "source amp-wlg"."""
+    kind, _, value = group["key"].partition(":")
+    if kind == "asn":
+        asns = group["asns"] or [int(value)]
+        return ", ".join(f"AS{asn}" for asn in asns)
+    return f"{kind} {value}"
+
+
+def _graph_url(request: Request, event: dict[str, Any]) -> str:
+    """The event's stream graphed around the event (its whole span for one that ended)."""
+    last = max(event["ts_onset"], event["ts_ended"] or 0, event["ts_detected"] or 0)
+    return request.route_path(
+        "graph.stream.range",
+        stream_id=event["stream_id"],
+        start=max(0, event["ts_onset"] - GRAPH_MARGIN),
+        end=last + GRAPH_MARGIN,
+    )
+
+
+def utc_text(ts: int | None) -> str:
+    """ "2026-11-26 10:05 UTC" (with seconds when not zero): the page reads without JavaScript."""
+    if ts is None:
+        return ""
+    moment = datetime.fromtimestamp(ts, UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3g} {unit}".strip()
+
+
+@view_config(route_name="events.index", renderer="events.jinja2", request_method="GET")
+def events_page(request: Request) -> dict[str, Any]:
+    """One page of event groups; 400 for a bad filter or a cursor no page gave."""
+    shown_range = choice_param(request, "range", RANGE_CHOICES, "all")
+    start = int_param(request, "start", None, minimum=0, maximum=2**62)
+    end = int_param(request, "end", None, minimum=0, maximum=2**62)
+    if start is None and shown_range != "all":
+        start = int(time.time()) - RANGES[shown_range]
+    if start is not None and end is not None and end <= start:
+        raise BadParameter("parameter 'end' must be after 'start'")
+    min_severity = int_param(request, "min_severity", None, minimum=0, maximum=100)
+    cursor = request.params.get("cursor") or None
+    filters = EventGroupFilter(start=start, end=end, min_severity=min_severity)
+    page = request.ampy.event_groups_with_events(
+        filters, cursor, PAGESIZE, events_per_group=EVENTS_PER_GROUP
+    )
+    kept = {name: request.params[name] for name in FILTER_PARAMS if request.params.get(name)}
+    groups = []
+    for group in page.items:
+        events = [
+            {
+                **event,
+                "old_text": _value(event["old_value"], event["unit"]),
+                "new_text": _value(event["new_value"], event["unit"]),
+                "graph_url": _graph_url(request, event),
+            }
+            for event in group["events"]
+        ]
+        groups.append({**group, "label": _key_label(group), "events": events})
+    return {
+        "groups": groups,
+        "range": shown_range,
+        "ranges": RANGE_CHOICES,
+        "start": request.params.get("start", ""),
+        "end": request.params.get("end", ""),
+        "min_severity": "" if min_severity is None else min_severity,
+        "first_page": cursor is None,
+        "first_url": request.route_path("events.index", _query=kept),
+        "next_url": (
+            request.route_path("events.index", _query={**kept, "cursor": page.next_cursor})
+            if page.next_cursor
+            else None
+        ),
+        "events_per_group": EVENTS_PER_GROUP,
+        "utc": utc_text,
+    }
