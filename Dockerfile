@@ -11,19 +11,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, from the metadata alone, so editing the code does not
-# re-download them. (README* is a glob so the build works without a README.)
-COPY pyproject.toml setup.cfg README* ./
-RUN pip install . && rm -rf build *.egg-info
+# Dependencies first, exactly as pinned with their hashes (bin/lock-requirements.sh),
+# so editing the code does not re-download them.
+COPY requirements/base.txt ./requirements/
+RUN pip install --require-hashes -r requirements/base.txt
 
-# Then the project itself; --no-deps/--force-reinstall replaces the metadata-only
-# install above without touching the dependencies. A C compiler is there only
+# Then the project itself, without dependencies (all pinned above); `pip check`
+# proves the lock holds everything setup.cfg asks for. A C compiler is there only
 # while it installs: setup.py compiles the sysdig scan with Cython (without one
 # the plain module runs, slower).
 COPY . .
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
-    && pip install --no-deps --force-reinstall . \
+    && pip install --no-deps . \
+    && pip check \
     && apt-get purge -y --auto-remove gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/* build \
     && python -c "from nntsc.sysdig import scan; assert scan.COMPILED" \

@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 INI    ?= development.ini
 
 .DEFAULT_GOAL := help
-.PHONY: help venv schema migration demo demo-data serve test test-unit test-js services lint format bench clean protos
+.PHONY: lock help venv schema migration demo demo-data serve test test-unit test-js services lint format bench clean protos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  %-12s %s\n", $$1, $$2}'
 
-$(BIN)/nntsc: setup.cfg pyproject.toml
+$(BIN)/nntsc: setup.cfg pyproject.toml requirements/test.txt
 	bin/bootstrap-venv.sh $(PYTHON) $(VENV)
 	@touch $@
 
@@ -20,6 +20,9 @@ COMPILED_STAMP := build/cython/compiled.stamp
 $(COMPILED_STAMP): nntsc/sysdig/_scan.py setup.py | $(BIN)/nntsc
 	$(BIN)/python setup.py -q build_ext --inplace
 	@mkdir -p $(@D) && touch $@
+
+lock: ## Pin every dependency with hashes (requirements/*.txt) from setup.cfg's ranges
+	bin/lock-requirements.sh $(VENV)
 
 venv: $(BIN)/nntsc $(COMPILED_STAMP) ## Create the virtualenv and install the project (compiled) with its test tools
 
@@ -48,7 +51,7 @@ test: venv services ## Everything the tests need, then the whole suite (unit, in
 	$(BIN)/mypy
 	$(BIN)/nntsc db check
 	$(MAKE) --no-print-directory test-js
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov --cov-report=term
 
 test-unit: venv ## Only the tests that need no server
 	$(BIN)/pytest -q tests/unit

@@ -2,8 +2,11 @@
 # Create the virtualenv and install the project with its test tools.
 # On a fresh Debian machine `python3 -m venv` needs the python3-venv package;
 # install it when running as root, otherwise say what to install.
-# The install is skipped when what it depends on (setup.cfg, setup.py and
-# pyproject.toml's [build-system]) is what the venv was last installed from,
+# Dependencies come from requirements/test.txt, pinned with hashes
+# (bin/lock-requirements.sh writes it from setup.cfg's ranges), then the
+# project itself without dependencies; `pip check` proves nothing is missing.
+# The install is skipped when what it depends on (setup.cfg, setup.py, the
+# lock and pyproject.toml's [build-system]) is what the venv was last installed from,
 # so that a change to, say, the linter's settings does not reinstall.
 set -euo pipefail
 python=${1:-python3}
@@ -27,7 +30,7 @@ fi
 inputs=$("$python" - <<'PY'
 import hashlib, tomllib
 digest = hashlib.sha256()
-for name in ("setup.cfg", "setup.py"):
+for name in ("setup.cfg", "setup.py", "requirements/test.txt"):
     with open(name, "rb") as source:
         digest.update(source.read())
 with open("pyproject.toml", "rb") as source:
@@ -37,7 +40,7 @@ PY
 )
 stamp="$venv/.nntsc-installed"
 if [ -x "$venv/bin/nntsc" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$inputs" ]; then
-    echo "$venv is up to date with setup.cfg, setup.py and pyproject.toml's build-system."
+    echo "$venv is up to date with setup.cfg, setup.py, requirements/test.txt and pyproject.toml's build-system."
     exit 0
 fi
 
@@ -46,5 +49,7 @@ echo "Installing the project and its tools into $venv (pip; a few minutes the fi
 "$venv/bin/pip" install -q --upgrade pip
 # setuptools says, on every editable install, that a folder named like a package
 # shadows it: that is the point of an editable install here, so it is not shown.
-PYTHONWARNINGS="ignore:Editable installation" "$venv/bin/pip" install -q -e '.[test]'
+"$venv/bin/pip" install -q --require-hashes -r requirements/test.txt
+PYTHONWARNINGS="ignore:Editable installation" "$venv/bin/pip" install -q --no-deps -e .
+"$venv/bin/pip" check
 echo "$inputs" > "$stamp"

@@ -132,7 +132,12 @@ def test_processes_share_resume_and_take_over(services: Services, expected, tmp_
         names = {dead, alive}
         commit(services, ids, 0, 700, feed)
         wait_for(services, ids, START + 699 * STEP)
-        assert owners(services) == names  # both hold partitions
+        # Both come to hold partitions: a process that started (or renewed) late
+        # on a loaded machine takes its fair share at its next renewal.
+        deadline = time.monotonic() + 60
+        while owners(services) != names:
+            assert time.monotonic() < deadline, f"{owners(services)} != {names}"
+            time.sleep(0.5)
         # The first process crashes; the other takes its share over once its
         # lease runs out, and carries on from the checkpoints; a third joins.
         stop(first, kill=True)

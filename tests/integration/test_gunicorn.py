@@ -69,6 +69,9 @@ def gunicorn_server(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, Pa
     }
     for variable in ("AMPWEB_SESSION_SECRET", "NNTSC_SQL_URL", "NNTSC_TIMESERIES_URL"):
         environ.pop(variable, None)
+    # gunicorn's own log goes to a file: a pipe nobody reads could fill and stall
+    # it, and would be left open (a ResourceWarning) when the test ends.
+    output = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -83,16 +86,16 @@ def gunicorn_server(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, Pa
         ],
         cwd=tmp_path,
         env=environ,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
-                pytest.fail(f"gunicorn exited {process.returncode}:\n{process.stdout.read()}")
+                log = (tmp_path / "gunicorn.log").read_text()
+                pytest.fail(f"gunicorn exited {process.returncode}:\n{log}")
             try:
                 # Listening comes before the workers have loaded the app: wait for an answer.
                 requests.get(f"{url}/login", timeout=30)
@@ -109,6 +112,7 @@ def gunicorn_server(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, Pa
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        output.close()
 
 
 def _login(url: str) -> requests.Session:
