@@ -32,7 +32,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from ampweb.params import BadParameter, json_object, shown
-from ampweb.views.openapi import openapi_document
+from ampweb.views.openapi import current_styles, document_for
 
 #: The URL the document is known under, for resolving its ``$ref``s.
 DOCUMENT_URI = "urn:nntsc:openapi"
@@ -84,10 +84,15 @@ def _resolve(item: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-@functools.cache
 def operations() -> dict[tuple[str, str], Operation]:
     """(path template, method) -> its checks, built once from the document."""
-    document = openapi_document()
+    return _operations(current_styles())
+
+
+@functools.cache
+def _operations(styles: tuple[str, ...]) -> dict[tuple[str, str], Operation]:
+    # Once per set of view styles: a collection registered later brings its own.
+    document = document_for(styles)
     registry: Registry = Registry().with_resource(
         DOCUMENT_URI, Resource.from_contents(document, default_specification=DRAFT202012)
     )

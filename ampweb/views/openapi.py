@@ -18,25 +18,49 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ampy.views import view_styles
 
-@functools.cache
+
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document as data, read and parsed once per process."""
-    text = resources.files("ampweb").joinpath("openapi.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    """The OpenAPI document as data: `openapi.yaml` with the view styles the registry declares.
+
+    The YAML lists the styles of the collections shipped here; a collection
+    added in its modules alone (`ampy.collections`) brings its styles into the
+    document, and so into request validation, without an edit to the YAML.
+    """
+    return document_for(current_styles())
+
+
+def current_styles() -> tuple[str, ...]:
+    """The view styles the registry declares now, sorted."""
+    return tuple(sorted(view_styles()))
 
 
 @functools.cache
-def _openapi_json() -> bytes:
-    # Encoded once too: the document never changes while the process runs.
-    return json.dumps(openapi_document(), separators=(",", ":")).encode()
+def document_for(styles: tuple[str, ...]) -> dict[str, Any]:
+    """The document with these view styles."""
+    # Read and parsed once per set of styles (once per process, in practice).
+    document = yaml.safe_load(documented_yaml())
+    document["components"]["schemas"]["ViewStyleName"]["enum"] = list(styles)
+    return document
+
+
+def documented_yaml() -> str:
+    """The text of `ampweb/openapi.yaml`."""
+    return resources.files("ampweb").joinpath("openapi.yaml").read_text(encoding="utf-8")
+
+
+@functools.cache
+def _openapi_json(styles: tuple[str, ...]) -> bytes:
+    # Encoded once too: the document changes only when a collection is registered.
+    return json.dumps(document_for(styles), separators=(",", ":")).encode()
 
 
 @view_config(route_name="api.v1.openapi", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 def openapi(request: Request) -> Response:
     """The OpenAPI 3.1 document, as JSON."""
     return Response(
-        body=_openapi_json(),
+        body=_openapi_json(current_styles()),
         content_type="application/json",
         charset="utf-8",
         cache_control="public, max-age=3600",
