@@ -13,20 +13,15 @@ import time
 import webtest
 
 import ampweb
-from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.store import Aggregation
 from tests.celery_processes import celery_processes
 from tests.conftest import make_services
+from tests.rows import icmp_row
 
 ICMP = get_collection("amp-icmp")
 HOUR = 3600
 PROPS = {"source": "amp-a", "destination": "amp-b", "family": "ipv4", "packet_size": "84"}
-
-
-def _row(stream_id: int, timestamp: int, rtt: int) -> Row:
-    values = {"median": float(rtt), "min": rtt, "max": rtt, "loss": 0, "results": 1}
-    return Row(stream_id, timestamp, {**values, "lossrate": 0.0, "rtts": [rtt]})
 
 
 def test_beat_scheduled_expiry_runs_through_the_worker(postgres_url: str, tmp_path) -> None:
@@ -45,8 +40,8 @@ def test_beat_scheduled_expiry_runs_through_the_worker(postgres_url: str, tmp_pa
         stream_id = services.streams.stream_id(ICMP, PROPS)
         now = int(time.time())
         old = now - 5 * HOUR - now % HOUR
-        rows = [_row(stream_id, old + offset, 10_000 + offset) for offset in range(0, 3600, 60)]
-        store.write(ICMP, [*rows, _row(stream_id, now - 30, 1)], {stream_id: PROPS})
+        rows = [icmp_row(stream_id, old + offset, 10_000 + offset) for offset in range(0, 3600, 60)]
+        store.write(ICMP, [*rows, icmp_row(stream_id, now - 30, 1)], {stream_id: PROPS})
         assert store.pending_count() > 0
 
         with celery_processes(tmp_path, settings) as celery:

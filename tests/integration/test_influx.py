@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadReport
 from nntsc.ingest.pipeline import Ingestor
@@ -18,24 +17,9 @@ from nntsc.store.models import QUANTILE_POINTS
 from nntsc.store.partials import percentiles
 from nntsc.store.schema import upgrade_all
 from tests.conftest import make_services
+from tests.rows import icmp_row
 
 ICMP = get_collection("amp-icmp")
-
-
-def _row(stream_id: int, timestamp: int, rtt: int) -> Row:
-    return Row(
-        stream_id,
-        timestamp,
-        {
-            "median": float(rtt),
-            "min": rtt,
-            "max": rtt,
-            "loss": 0,
-            "results": 1,
-            "lossrate": 0.0,
-            "rtts": [rtt],
-        },
-    )
 
 
 @pytest.fixture
@@ -67,7 +51,7 @@ def test_schema_setup_is_idempotent(influx_services) -> None:
 def test_rows_are_tagged_with_stream_and_properties(influx_services) -> None:
     stream_id, tags = _stream(influx_services)
     now = int(time.time())
-    influx_services.timeseries.write(ICMP, [_row(stream_id, now - 60, 20_000)], tags)
+    influx_services.timeseries.write(ICMP, [icmp_row(stream_id, now - 60, 20_000)], tags)
     store = influx_services.timeseries
     keys = {p["tagKey"] for p in store.backend.client.points('SHOW TAG KEYS FROM "amp-icmp"')}
     assert keys == {"stream", "source", "destination", "family", "packet_size"}
@@ -81,9 +65,9 @@ def test_rows_beyond_raw_retention_go_to_rollups(influx_services) -> None:
     old = now - 6 * 3600
     old -= old % 300
     rows = [
-        _row(stream_id, old + 10, 10_000),
-        _row(stream_id, old + 70, 30_000),
-        _row(stream_id, now - 30, 50_000),
+        icmp_row(stream_id, old + 10, 10_000),
+        icmp_row(stream_id, old + 70, 30_000),
+        icmp_row(stream_id, now - 30, 50_000),
     ]
     result = influx_services.timeseries.write(ICMP, rows, tags)
     assert (result.written, result.routed_to_rollups, result.dropped) == (1, 2, 0)
@@ -115,7 +99,7 @@ def test_partial_write_drops_are_counted_not_silent(influx_services) -> None:
     store.backend.raw_retention = None
     now = int(time.time())
     result = store.write(
-        ICMP, [_row(stream_id, now - 5 * 3600, 1), _row(stream_id, now - 10, 2)], tags
+        ICMP, [icmp_row(stream_id, now - 5 * 3600, 1), icmp_row(stream_id, now - 10, 2)], tags
     )
     assert result.dropped == 1
     assert result.written == 1
@@ -130,7 +114,7 @@ def test_expired_rows_in_several_batches_and_redelivered_are_all_counted_once(
     store = influx_services.timeseries
     old = int(time.time()) - 6 * 3600
     old -= old % 300
-    first, second, third = (_row(stream_id, old + 10 * i, 10_000 * (i + 1)) for i in range(3))
+    first, second, third = (icmp_row(stream_id, old + 10 * i, 10_000 * (i + 1)) for i in range(3))
     for batch in ([first, second], [third], [second]):
         store.write(ICMP, batch, tags)
     store.process_rollups()
@@ -155,10 +139,10 @@ def test_percentile_list_gives_min_and_max_so_a_graph_reads_neither(influx_servi
     store = influx_services.timeseries
     hour = int(time.time()) // 3600 * 3600 - 3 * 3600
     rnd = random.Random(3)
-    rows = [_row(stream_id, hour + 60 * i, 1000 + 37 * i) for i in range(5)]
+    rows = [icmp_row(stream_id, hour + 60 * i, 1000 + 37 * i) for i in range(5)]
     wide = [[rnd.randint(900, 90_000) for _ in range(6)] for _ in range(5)]
     for i, rtts in enumerate(wide):
-        row = _row(stream_id, hour + 300 + 60 * i, rtts[0])
+        row = icmp_row(stream_id, hour + 300 + 60 * i, rtts[0])
         row.values["rtts"] = rtts
         rows.append(row)
     store.write(ICMP, rows, tags)
@@ -198,7 +182,7 @@ def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) 
     store = influx_services.timeseries
     hour = int(time.time()) // 3600 * 3600 - 3 * 3600
     rtts = [1000 + 37 * i for i in range(5)]
-    store.write(ICMP, [_row(stream_id, hour + 60 * i, rtt) for i, rtt in enumerate(rtts)], tags)
+    store.write(ICMP, [icmp_row(stream_id, hour + 60 * i, rtt) for i, rtt in enumerate(rtts)], tags)
     store.process_rollups()
     fields = {
         point["fieldKey"]: point["fieldType"]

@@ -18,35 +18,19 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine
 
 import ampweb
-from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.store import Aggregation
 from nntsc.store.backend import Expired
 from nntsc.store.retention import ExpiredRowsCollector
 from tests.conftest import make_services
+from tests.rows import icmp_row
 
 ICMP = get_collection("amp-icmp")
 HOUR = 3600
 DAY = 86400
 MEAN_COUNT = [Aggregation("mean", "median", "mean"), Aggregation("count", "median", "count")]
 PROPS = {"source": "amp-a", "destination": "amp-b", "family": "ipv4", "packet_size": "84"}
-
-
-def _row(stream_id: int, timestamp: int, rtt: int) -> Row:
-    return Row(
-        stream_id,
-        timestamp,
-        {
-            "median": float(rtt),
-            "min": rtt,
-            "max": rtt,
-            "loss": 0,
-            "results": 1,
-            "lossrate": 0.0,
-            "rtts": [rtt],
-        },
-    )
 
 
 def expired_count(services: Services, kind: str) -> float | None:
@@ -86,9 +70,9 @@ def test_raw_rows_expire_once_their_hour_is_rolled_up(retained: Services) -> Non
     stream_id = retained.streams.stream_id(ICMP, PROPS)
     now = int(time.time())
     old = now - 30 * HOUR - now % HOUR
-    rows = [_row(stream_id, old + 10, 10_000), _row(stream_id, old + 70, 30_000)]
+    rows = [icmp_row(stream_id, old + 10, 10_000), icmp_row(stream_id, old + 70, 30_000)]
     # Older than the raw retention and still written raw: the SQL store has no late rows.
-    result = store.write(ICMP, [*rows, _row(stream_id, now - 30, 50_000)], {stream_id: PROPS})
+    result = store.write(ICMP, [*rows, icmp_row(stream_id, now - 30, 50_000)], {stream_id: PROPS})
     assert (result.written, result.routed_to_rollups) == (3, 0)
 
     # Their hour is marked and not yet rolled up: its rows stay.
@@ -118,7 +102,7 @@ def test_rollups_expire_beyond_the_rollup_retention(retained: Services) -> None:
     recent = now - 30 * HOUR - now % HOUR
     store.write(
         ICMP,
-        [_row(stream_id, ancient + 10, 10_000), _row(stream_id, recent + 10, 20_000)],
+        [icmp_row(stream_id, ancient + 10, 10_000), icmp_row(stream_id, recent + 10, 20_000)],
         {stream_id: PROPS},
     )
     store.process_rollups(now=now)
@@ -137,7 +121,9 @@ def test_without_retention_nothing_expires(sql_url: str) -> None:
     try:
         stream_id = services.streams.stream_id(ICMP, PROPS)
         now = int(time.time())
-        services.timeseries.write(ICMP, [_row(stream_id, now - 400 * DAY, 1)], {stream_id: PROPS})
+        services.timeseries.write(
+            ICMP, [icmp_row(stream_id, now - 400 * DAY, 1)], {stream_id: PROPS}
+        )
         services.timeseries.process_rollups(now=now)
         assert services.timeseries.expire(now=now) == {}
         assert len(services.timeseries.raw(ICMP, [stream_id], now - 401 * DAY, now)) == 1
@@ -159,7 +145,7 @@ def test_the_embedded_web_app_expires_rows_in_process_and_counts_them(sql_url: s
         stream_id = services.streams.stream_id(ICMP, PROPS)
         now = int(time.time())
         old = now - 5 * HOUR
-        rows = [_row(stream_id, old + offset, 10_000) for offset in range(0, 600, 60)]
+        rows = [icmp_row(stream_id, old + offset, 10_000) for offset in range(0, 600, 60)]
         services.timeseries.write(ICMP, rows, {stream_id: PROPS})
         services.timeseries.process_rollups()
 

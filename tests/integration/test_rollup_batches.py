@@ -13,6 +13,7 @@ from nntsc.store.models import RollupPending
 from nntsc.store.partials import Aggregation
 from nntsc.store.rollups import DAY, HOUR, READ_STREAMS
 from tests.conftest import make_services
+from tests.rows import icmp_values
 
 ICMP = get_collection("amp-icmp")
 
@@ -26,7 +27,7 @@ def test_a_pass_over_many_streams_reads_them_together(store_services: Services) 
     # Ten in the morning three days ago: both hours in one day.
     hour = int(time.time()) // DAY * DAY - 3 * DAY + 10 * HOUR
     rows = [
-        Row(stream_id, hour + 60 * minute + HOUR * extra, _values(1000 * n + minute))
+        Row(stream_id, hour + 60 * minute + HOUR * extra, icmp_values(1000 * n + minute))
         for n, stream_id in enumerate(tags)
         for minute in range(60)
         # Every third stream also has rows in the next hour: another range, read apart.
@@ -61,18 +62,6 @@ def test_a_pass_over_many_streams_reads_them_together(store_services: Services) 
         assert result.levels_read == ("rollup-3600",)
         second = [60, 1000.0 * n + 59] if n % 3 == 0 else [None, None]
         assert [row[1:] for row in result.rows] == [[60, 1000.0 * n + 59], second]
-
-
-def _values(rtt: int) -> dict:
-    return {
-        "median": float(rtt),
-        "min": rtt,
-        "max": rtt,
-        "loss": 0,
-        "results": 1,
-        "lossrate": 0.0,
-        "rtts": [rtt],
-    }
 
 
 def test_marking_an_open_hour_again_keeps_its_version(store_services: Services) -> None:
