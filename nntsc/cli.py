@@ -348,7 +348,7 @@ def demo_feed(
 
     services = Services.from_settings(load_settings(config_path))
     stop = threading.Event()
-    # Stop between two runs, not in the middle of a batch.
+    # Stop between two reports or two rollup batches, not in the middle of a write.
     previous = {
         signum: signal.signal(signum, lambda *_: stop.set())
         for signum in (signal.SIGTERM, signal.SIGINT)
@@ -363,7 +363,10 @@ def demo_feed(
         if pending:
             # `make demo` leaves the loaded history's rollups to this first pass.
             click.echo(f"demo feed: rolling up {pending} marks of stored rows first", err=True)
-        reports, rows = feeder.feed(now)
+        reports, rows = feeder.feed(now, stop)
+        if stop.is_set():
+            click.echo(f"demo feed: stopped after {reports} reports ({rows} rows)", err=True)
+            return
         click.echo(
             f"demo feed: {reports} reports ({rows} rows) from "
             f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(began))} to now"

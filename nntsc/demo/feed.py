@@ -124,16 +124,24 @@ class DemoFeeder:
             yield upcoming
             upcoming = self._next = next(reports)
 
-    def feed(self, now: int) -> tuple[int, int]:
-        """Ingest every report due by `now` and process the rollups; (reports, rows) written."""
+    def feed(self, now: int, stop: threading.Event | None = None) -> tuple[int, int]:
+        """Ingest every report due by `now` and process the rollups; (reports, rows) written.
+
+        Once `stop` is set it stops between two reports (those ingested are
+        written) and between two batches of the rollup pass (the marks left
+        stay pending for the next pass), so a feed catching up on a long
+        history or rolling up a loaded one stops at once when asked.
+        """
         count = 0
         with Ingestor(self.services) as ingestor:
             for test, source, timestamp, report in self.due(now):
+                if stop is not None and stop.is_set():
+                    break  # this report stays the next one due
                 ingestor.add_report(for_amp_test(test), report, source, timestamp)
                 count += 1
         rows = ingestor.totals.written
         # Also whatever a load left pending (`make demo` leaves its rollups to the first feed).
-        self.services.timeseries.process_rollups()
+        self.services.timeseries.process_rollups(stop=None if stop is None else stop.is_set)
         return count, rows
 
     def run(
@@ -145,7 +153,7 @@ class DemoFeeder:
         while not stop.is_set():
             now = int(self.clock())
             if self.next_due() <= now:
-                reports, rows = self.feed(now)
+                reports, rows = self.feed(now, stop)
                 if on_fed is not None:
                     on_fed(now, reports, rows)
                 continue

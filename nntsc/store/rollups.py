@@ -259,6 +259,7 @@ class RollupPass:
         start: int | None = None,
         end: int | None = None,
         progress: Callable[[int], object] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> int:
         """Recompute the rollups of pending hours and days that have closed; return how many.
 
@@ -266,6 +267,8 @@ class RollupPass:
         """
         processed = 0
         while True:
+            if stop is not None and stop():
+                return processed
             # One query finds both kinds of mark; days wait until no hour is
             # pending, as a day is merged from its finished hours.
             pending = self.marks.pending(collection, stream_ids, start, end, now)
@@ -277,6 +280,9 @@ class RollupPass:
                 if mark_level == level:
                     by_collection[name].append((stream_id, bin_start, version))
             for name, marks in by_collection.items():
+                if processed and stop is not None and stop():
+                    # Between two collections' batches: what is done is committed.
+                    return processed
                 if level == HOUR:
                     self._compute_hours(get_collection(name), marks, now)
                 else:

@@ -223,11 +223,15 @@ class TimeseriesStore:
         end: int | None = None,
         now: float | None = None,
         progress: Callable[[int], object] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> int:
         """Recompute the rollups of pending hours and days that have closed; return how many.
 
         `progress`, if given, is called with the number of marks done after
-        each round (for a progress bar).
+        each batch (for a progress bar). `stop`, if given, is asked before
+        each batch (at most `nntsc.store.rollups.ROLLUP_BATCH` marks
+        of one collection); once it answers true the pass returns, leaving the rest
+        pending for the next one.
 
         A pending hour gets its 5-minute and hourly bins recomputed from raw
         rows and marks its day; a pending day is merged from its hourly bins.
@@ -235,7 +239,7 @@ class TimeseriesStore:
         (what a query is about to read).
         """
         now = self.clock() if now is None else now
-        return self.rollups.run(now, collection, stream_ids, start, end, progress)
+        return self.rollups.run(now, collection, stream_ids, start, end, progress, stop)
 
     def pending_count(self, now: float | None = None) -> int:
         """How many hour and day marks wait to be processed (for progress bars)."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -204,3 +207,70 @@ def test_the_first_feed_rolls_up_what_a_load_left_pending(services: Services) ->
     feeder.start(NOW)
     assert feeder.feed(NOW)[0] == 0  # nothing new is due yet
     assert services.timeseries.pending_count(NOW) == 0
+
+
+def test_a_stop_leaves_the_rest_of_the_rollup_pass_pending(services: Services) -> None:
+    """The pass asks `stop` between batches (one collection's marks): what it did is kept,
+    the rest waits for the next pass."""
+    load(services, NOW - 3 * HOUR, NOW - HOUR, tests=("icmp", "dns"))
+    store = services.timeseries
+    waiting = store.pending_count(NOW)
+    stop = threading.Event()
+    done = store.process_rollups(now=NOW, progress=lambda _: stop.set(), stop=stop.is_set)
+    assert 0 < done < waiting
+    assert store.pending_count(NOW) == waiting - done
+    assert store.process_rollups(now=NOW) == waiting - done
+    assert store.pending_count(NOW) == 0
+
+
+def test_a_feed_asked_to_stop_ingests_and_rolls_up_nothing_more(services: Services) -> None:
+    load(services, NOW - 3 * HOUR, NOW - 2 * HOUR, tests=("icmp",))
+    feeder = DemoFeeder(services, SITES, INTERVAL, clock=lambda: NOW)
+    feeder.start(NOW)
+    due = feeder.next_due()
+    waiting = services.timeseries.pending_count(NOW)
+    stop = threading.Event()
+    stop.set()
+    assert feeder.feed(NOW, stop) == (0, 0)
+    assert services.timeseries.pending_count(NOW) == waiting > 0
+    assert feeder.next_due() == due  # nothing skipped: the next feed starts there
+
+
+def test_cli_stops_on_sigterm_during_its_first_rollup_pass(tmp_path: Path) -> None:
+    """SIGTERM while `demo-feed` rolls up a loaded history stops it between two batches:
+    it used to finish the whole pass first."""
+    ini = tmp_path / "demo.ini"
+    ini.write_text(
+        f"[app:main]\nnntsc.sql_url = sqlite:///{tmp_path}/nntsc.sqlite\n"
+        "nntsc.timeseries_url = sql\nnntsc.live_url = memory://\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "-c", str(ini)]).exit_code == 0
+    load_all = ["--sites", "2", "--days", "1", "--tests", "all", "--no-rollups"]
+    loaded = runner.invoke(main, ["demo-data", "-c", str(ini), *load_all])
+    assert loaded.exit_code == 0, loaded.output
+    services = Services.from_settings({"nntsc.sql_url": f"sqlite:///{tmp_path}/nntsc.sqlite"})
+    try:
+        waiting = services.timeseries.pending_count()
+        assert waiting > 0
+        nntsc = Path(sys.executable).with_name("nntsc")
+        with subprocess.Popen(
+            [str(nntsc), "demo-feed", "-c", str(ini), "--sites", "2", "--catch-up", "0"],
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as feed:
+            assert feed.stderr is not None
+            said = []
+            for line in feed.stderr:
+                said.append(line)
+                if "rolling up" in line:
+                    feed.send_signal(signal.SIGTERM)
+                    break
+            said.append(feed.stderr.read())
+            assert feed.wait(60) == 0, "".join(said)
+        assert "demo feed: stopped" in "".join(said)
+        # It stopped part-way: the pass over every collection's marks was not finished.
+        assert 0 < services.timeseries.pending_count() <= waiting
+    finally:
+        services.close()
