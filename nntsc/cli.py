@@ -419,7 +419,7 @@ class MaxRejects(click.ParamType):
 
 @main.group("import")
 def import_group() -> None:
-    """Import measurements from files."""
+    """Import measurements: sysdig logs, an NNTSC deployment."""
 
 
 @import_group.command("sysdig")
@@ -534,6 +534,99 @@ def import_sysdig(
     if problem is not None:
         _report_rejections(problem, summary)
         sys.exit(1)
+
+
+def _nntsc_import_help() -> str:
+    from nntsc.legacy.convert import LEGACY_COLLECTIONS
+
+    conversions = "\n\n".join(f"{c.name}: {c.lossy}" for c in LEGACY_COLLECTIONS.values())
+    return (
+        "Import an NNTSC 2.x deployment: streams from its PostgreSQL (--sql), rows from "
+        "its InfluxDB (--influx) and, for traceroute, from its PostgreSQL.\n\n"
+        "Each stored row is turned back into the amplet2 report it came from and goes "
+        "through the collector's ingest path, so imported rows hold what our collector "
+        "makes of the same report. Streams are read a page at a time, rows in time "
+        "chunks. After each committed chunk a checkpoint is kept in our SQL database, so "
+        "an interrupted import resumes where it stopped and importing again reads only "
+        "rows newer than the last run (rows are keyed by stream and time: nothing is "
+        "ever stored twice). The NNTSC databases are only read.\n\n"
+        "Where NNTSC stored something wrong or lossily:\n\n" + conversions
+    )
+
+
+@import_group.command("nntsc", help=_nntsc_import_help())
+@config_option
+@click.option(
+    "--sql",
+    "sql_url",
+    required=True,
+    help="NNTSC's PostgreSQL database: postgresql://user:password@host/nntsc.",
+)
+@click.option(
+    "--influx",
+    "influx_url",
+    default=None,
+    help="NNTSC's InfluxDB 1.x database: influxdb://[user:password@]host:8086/nntsc "
+    "(needed for every collection but traceroute).",
+)
+@click.option("--start", default=None, help="Unix seconds or ISO date/time (UTC); default: all.")
+@click.option("--end", default=None, help="Unix seconds or ISO date/time (UTC); default: now.")
+@click.option(
+    "--collection",
+    "collections",
+    multiple=True,
+    help="Only this collection, NNTSC's name (amp_icmp) or ours (amp-icmp); repeatable.",
+)
+def import_nntsc(
+    config_path: str,
+    sql_url: str,
+    influx_url: str | None,
+    start: str | None,
+    end: str | None,
+    collections: tuple[str, ...],
+) -> None:
+    from nntsc.legacy.convert import LEGACY_COLLECTIONS, LegacyRowError, legacy_collection
+    from nntsc.legacy.importer import NntscImport
+    from nntsc.legacy.source import LegacySource
+
+    begin = 0 if start is None else _time(start, "--start")
+    finish = int(time.time()) + 1 if end is None else _time(end, "--end")
+    if finish <= begin:
+        raise click.BadParameter("must be after --start", param_hint="--end")
+    try:
+        chosen = list(dict.fromkeys(legacy_collection(name) for name in collections))
+    except LegacyRowError as error:
+        raise click.BadParameter(str(error), param_hint="--collection") from None
+    chosen = chosen or list(LEGACY_COLLECTIONS.values())
+    source = LegacySource(sql_url, influx_url)
+    services = None
+    try:
+        source.check()
+        services = Services.from_settings(load_settings(config_path))
+        services.ping_sql()
+        services.timeseries.ping()
+        run = NntscImport(services, source, begin, finish)
+        with tqdm(
+            total=run.stream_total(chosen), unit="stream", desc="import", file=sys.stderr
+        ) as bar:
+            run.progress = bar.update
+            summary = run.run(chosen)
+        for name in summary.absent:
+            click.echo(f"{name}: not in this NNTSC deployment, skipped", err=True)
+        for reason, count in summary.reasons.most_common():
+            click.echo(f"rejected {count}: {reason}", err=True)
+        click.echo(
+            f"{summary.streams} streams, {summary.rows_read} rows read, "
+            f"{summary.reports} reports imported ({summary.rows_written} rows written), "
+            f"{summary.rejected} rejected, in {summary.seconds:.1f} s"
+        )
+        started = time.monotonic()
+        count = _process_rollups(services)
+        click.echo(f"{count} rollup marks processed in {time.monotonic() - started:.1f} s")
+    finally:
+        source.close()
+        if services is not None:
+            services.close()
 
 
 def _counted(count: int, noun: str) -> str:

@@ -90,3 +90,7 @@ class UnknownMesh(NntscError):
     def __init__(self, name: str) -> None:
         super().__init__(f"unknown mesh {quoted(name)}")
         self.name = name
+
+
+class ImportSourceError(NntscError):
+    """A deployment to import from is unreachable or not what the importer reads."""

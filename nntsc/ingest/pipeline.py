@@ -172,6 +172,14 @@ class Ingestor:
             count += self._buffer(collection, rows, timestamp, token if last else None)
         return count
 
+    def mark(self, token: Any) -> None:
+        """Let `token` travel with the batch being built, without a report.
+
+        It reaches `on_batch_done` once every row added before it is
+        committed: e.g. an import's resume point after a chunk of rows.
+        """
+        self._tokens.append(token)
+
     def _buffer(
         self, collection: Collection, parsed: Sequence[ParsedRow], timestamp: int, token: Any
     ) -> int:

@@ -1,0 +1,1 @@
+"""Import of an NNTSC 2.x deployment (`nntsc import nntsc`, `docs/operations.md`)."""

@@ -1,0 +1,345 @@
+"""`nntsc import nntsc` from an NNTSC-shaped PostgreSQL + InfluxDB into PostgreSQL + InfluxDB.
+
+The old deployment is built as NNTSC 2.x kept it (`tests/tools/nntsc_legacy.py`):
+the importer must give the streams and the values our collector derives from
+the reports NNTSC had stored, change nothing when run again, and resume
+after an interruption without duplicates.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from nntsc.cli import main
+from nntsc.collections import get as get_collection
+from nntsc.config import Services
+from nntsc.legacy.convert import LEGACY_COLLECTIONS, legacy_collection
+from nntsc.legacy.importer import NntscImport
+from nntsc.legacy.models import ImportCheckpoint
+from nntsc.legacy.source import LegacySource
+from tests.conftest import make_services
+from tests.tools.nntsc_legacy import LegacyDeployment
+
+T0 = 1_780_000_000
+END = T0 + 86_400
+
+
+@pytest.fixture
+def legacy() -> Iterator[LegacyDeployment]:
+    deployment = LegacyDeployment()
+    try:
+        yield deployment
+    finally:
+        deployment.drop()
+
+
+@pytest.fixture
+def services(postgres_url: str, influx_url: str) -> Iterator[Services]:
+    built = make_services(postgres_url, influx_url)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def ini(tmp_path, postgres_url: str, influx_url: str) -> str:
+    path = tmp_path / "import.ini"
+    path.write_text(
+        "[app:main]\n"
+        f"nntsc.sql_url = {postgres_url}\n"
+        f"nntsc.timeseries_url = {influx_url}\n"
+        "nntsc.live_url = memory://\n"
+    )
+    return str(path)
+
+
+def fill(legacy: LegacyDeployment) -> None:
+    """A few streams per collection, with the cases NNTSC stored specially."""
+    icmp = legacy.add_stream(
+        "amp_icmp", source="mon-a", destination="www.example.org", family="ipv4", packet_size="84"
+    )
+    unresolved = legacy.add_stream(
+        "amp_icmp", source="mon-a", destination="gone.example", family="ipv6", packet_size="84"
+    )
+    rand = legacy.add_stream(
+        "amp_icmp",
+        source="mon-b",
+        destination="www.example.org",
+        family="ipv4",
+        packet_size="random",
+    )
+    legacy.add_points(
+        "amp_icmp",
+        [
+            # NNTSC forced the median to an integer: 1100 for rtts 1000 and 1201.
+            (icmp, T0, {"median": 1100, "packet_size": 84, "loss": 1, "results": 3,
+                        "lossrate": 1 / 3, "rtts": [1000, 1201, None]}),
+            (icmp, T0 + 60, {"median": 900, "packet_size": 84, "loss": 0, "results": 1,
+                             "lossrate": 0.0, "rtts": [900]}),
+            (unresolved, T0, {"packet_size": 84}),
+            (rand, T0, {"median": 700, "packet_size": 312, "loss": 0, "results": 1,
+                        "lossrate": 0.0, "rtts": [700]}),
+        ],
+    )  # fmt: skip
+    tcp = legacy.add_stream(
+        "amp_tcpping", source="mon-a", destination="web.example", port=443, family="ipv6",
+        packet_size="64",
+    )  # fmt: skip
+    legacy.add_points(
+        "amp_tcpping",
+        [(tcp, T0, {"median": 500, "packet_size": 64, "loss": 1, "results": 3, "icmperrors": 1,
+                    "lossrate": 1 / 3, "rtts": [500, None, None]})],
+    )  # fmt: skip
+    dns = legacy.add_stream(
+        "amp_dns", source="mon-a", destination="ns1.example", instance="ns1.example",
+        address="192.0.2.53", query="example.org", query_type="0x63", query_class="IN",
+        udp_payload_size=4096, recurse=False, dnssec=True, nsid=False,
+    )  # fmt: skip
+    legacy.add_points(
+        "amp_dns",
+        [
+            (dns, T0, {"rtt": 20500, "query_len": 40, "response_size": 120, "ttl": 300,
+                       "total_answer": 1, "total_authority": 0, "total_additional": 1,
+                       "opcode": 0, "rcode": 0, "flag_rd": False, "flag_tc": False,
+                       "flag_aa": True, "flag_qr": True, "flag_cd": False, "flag_ad": False,
+                       "flag_ra": False, "requests": 1, "lossrate": 0.0}),
+            (dns, T0 + 600, {"query_len": 40, "requests": 1, "lossrate": 1.0}),
+        ],
+    )  # fmt: skip
+    http = legacy.add_stream(
+        "amp_http", source="mon-a", destination="https://www.example.org/", max_connections=24,
+        max_connections_per_server=8, max_persistent_connections_per_server=2,
+        pipelining_max_requests=4, persist=True, pipelining=False, caching=False,
+    )  # fmt: skip
+    legacy.add_points(
+        "amp_http",
+        [
+            (http, T0, {"server_count": 2, "object_count": 5, "duration": 1500, "bytes": 20000}),
+            (http, T0 + 600, {"server_count": 0, "object_count": 0}),
+        ],
+    )
+    thr = legacy.add_stream(
+        "amp_throughput", source="mon-a", destination="tput.example", direction="in",
+        address="2001:db8::1", duration=10000, writesize=131072, tcpreused=False,
+        protocol="default",
+    )  # fmt: skip
+    legacy.add_points(
+        "amp_throughput",
+        # NNTSC's rate: bytes per millisecond.
+        [(thr, T0, {"bytes": 125_000_000, "runtime": 10000, "rate": 12500.0, "unused": True})],
+    )
+    udp = legacy.add_stream(
+        "amp_udpstream", source="mon-a", destination="voip.example", address="192.0.2.9",
+        direction="in", packet_size=100, packet_spacing=20000, packet_count=21, dscp="EF",
+    )  # fmt: skip
+    legacy.add_points(
+        "amp_udpstream",
+        [(udp, T0, {"mean_rtt": 30000, "mean_jitter": 150, "min_jitter": -900,
+                    "max_jitter": 1200, "packets_sent": 21, "packets_recvd": 20,
+                    "itu_mos": 4.3, "lossrate": 4.761904761904762,  # a percentage
+                    **{f"jitter_percentile_{p}": p * 10 for p in range(10, 101, 10)}})],
+    )  # fmt: skip
+    trace = legacy.add_stream(
+        "amp_traceroute", source="mon-a", destination="www.example.org", family="ipv4",
+        packet_size="60",
+    )  # fmt: skip
+    # Two addresses of the name in one run: NNTSC kept two rows.
+    for _ in range(2):
+        legacy.add_traceroute(
+            trace, T0, ["10.0.0.1", None, "192.0.2.80"], [1000, None, 3000],
+            ["1.64496", "1.-1", "1.64497"],
+        )  # fmt: skip
+    legacy.add_traceroute(trace, T0 + 900, ["10.0.0.1", None, None], [1000, None, None])
+    as_only = legacy.add_stream(
+        "amp_traceroute", source="mon-b", destination="www.example.org", family="ipv4",
+        packet_size="60",
+    )  # fmt: skip
+    legacy.add_astraceroute(as_only, T0, ["2.64496", "1.64497"])
+
+
+def stored(services: Services) -> dict[str, dict[tuple[str, ...], list[tuple[int, dict]]]]:
+    """Every stored row, per collection, by stream key."""
+    found: dict[str, dict[tuple[str, ...], list[tuple[int, dict]]]] = {}
+    for name in ("amp-icmp", "amp-tcpping", "amp-dns", "amp-http", "amp-throughput",
+                 "amp-udpstream", "amp-traceroute", "amp-astraceroute"):  # fmt: skip
+        collection = get_collection(name)
+        streams = services.streams.find(collection, {}, pagesize=1000).items
+        keys = {s.stream_id: collection.key_getter(s.properties) for s in streams}
+        rows: dict[tuple[str, ...], list[tuple[int, dict]]] = {}
+        for row in services.timeseries.raw(collection, list(keys), 0, END + 86_400):
+            rows.setdefault(keys[row.stream_id], []).append((row.timestamp, dict(row.values)))
+        found[name] = rows
+    return found
+
+
+def parsed(name: str, report: dict[str, Any], source: str) -> dict[str, Any]:
+    """What our collector makes of `report`: the values of its only row."""
+    (row,) = get_collection(name).parse(report, source, T0)
+    return dict(row.values)
+
+
+def run_cli(ini: str, legacy: LegacyDeployment, *extra: str) -> Any:
+    return CliRunner().invoke(
+        main,
+        ["import", "nntsc", "-c", ini, "--sql", legacy.sql_url, "--influx", legacy.influx_url,
+         "--end", str(END), *extra],
+    )  # fmt: skip
+
+
+def test_import_gives_our_collectors_values_and_again_changes_nothing(
+    legacy: LegacyDeployment, services: Services, ini: str
+) -> None:
+    fill(legacy)
+    result = run_cli(ini, legacy)
+    assert result.exit_code == 0, result.output
+    assert "0 rejected" in result.output
+    rows = stored(services)
+
+    icmp = rows["amp-icmp"]
+    (first, second) = icmp[("mon-a", "www.example.org", "ipv4", "84")]
+    assert first[0] == T0
+    # The values our collector derives from the report NNTSC had stored.
+    report = {
+        "header": {"packet_size": 84},
+        "reports": [
+            {"name": "www.example.org", "family": socket.AF_INET, "address": b"\xc0\x00\x02\x01",
+             "rtt": 1201},
+            {"name": "www.example.org", "family": socket.AF_INET, "address": b"\xc0\x00\x02\x01",
+             "rtt": 1000},
+            {"name": "www.example.org", "family": socket.AF_INET, "address": b"\xc0\x00\x02\x01"},
+        ],
+    }  # fmt: skip
+    assert first[1] == parsed("amp-icmp", report, "mon-a")
+    assert first[1]["median"] == 1100.5
+    assert first[1]["lossrate"] == pytest.approx(1 / 3)
+    assert second[1]["rtts"] == [900]
+    (could_not,) = icmp[("mon-a", "gone.example", "ipv6", "84")]
+    assert could_not[1]["results"] == 0
+    assert could_not[1]["lossrate"] is None
+    assert ("mon-b", "www.example.org", "ipv4", "random") in icmp
+
+    ((_, tcp),) = rows["amp-tcpping"][("mon-a", "web.example", "443", "ipv6", "64")]
+    assert (tcp["loss"], tcp["icmperrors"], tcp["results"], tcp["median"]) == (1, 1, 3, 500.0)
+
+    dns = rows["amp-dns"][
+        ("mon-a", "ns1.example", "ns1.example", "192.0.2.53", "example.org", "TYPE99", "IN",
+         "4096", "false", "true", "false")
+    ]  # fmt: skip
+    assert dns[0][1]["rtt"] == 20500
+    assert dns[0][1]["flag_aa"] == 1
+    assert dns[0][1]["lossrate"] == 0
+    assert dns[1][1]["lossrate"] == 1.0
+    assert dns[1][1]["rtt"] is None
+
+    http = rows["amp-http"][
+        ("mon-a", "https://www.example.org/", "24", "8", "2", "4", "true", "false", "false")
+    ]
+    assert http[0][1] == {"server_count": 2, "object_count": 5, "failed_object_count": 0,
+                          "duration": 1500, "bytes": 20000}  # fmt: skip
+    assert http[1][1]["duration"] is None
+    assert http[1][1]["server_count"] == 0
+
+    ((_, thr),) = rows["amp-throughput"][
+        ("mon-a", "tput.example", "in", "2001:db8::1", "10000", "131072", "false", "default")
+    ]
+    assert thr["rate"] == pytest.approx(1e8)  # bit/s, not NNTSC's bytes per ms
+
+    ((_, udp),) = rows["amp-udpstream"][
+        ("mon-a", "voip.example", "192.0.2.9", "in", "100", "20000", "21", "EF")
+    ]
+    assert udp["loss"] == pytest.approx(1 / 21)  # a ratio, not NNTSC's percentage
+    assert udp["jitter_percentile_50"] == 500
+    assert udp["itu_mos"] == 4.3
+
+    trace = rows["amp-traceroute"][("mon-a", "www.example.org", "ipv4", "60")]
+    assert [t for t, _ in trace] == [T0, T0 + 900]  # two rows of one run made one
+    assert trace[0][1]["path_length"] == 3.0
+    assert trace[0][1]["hop_rtts"] == [1000, None, 3000]
+    assert trace[1][1]["path_length"] == 1.5
+    hops = services.paths.ip_path(trace[0][1]["ip_path_id"])
+    assert "192.0.2.80" in str(hops)
+    aspath = rows["amp-astraceroute"][("mon-a", "www.example.org", "ipv4", "60")]
+    assert aspath[0][1]["as_path_length"] == 2.0
+    ((_, as_only),) = rows["amp-astraceroute"][("mon-b", "www.example.org", "ipv4", "60")]
+    assert as_only["hop_count"] == 3
+    assert as_only["as_path_length"] == 2.0
+
+    again = run_cli(ini, legacy)
+    assert again.exit_code == 0, again.output
+    assert "0 rows read" in again.output
+    assert stored(services) == rows
+
+
+def test_interrupted_import_resumes_without_duplicates(
+    legacy: LegacyDeployment, services: Services
+) -> None:
+    streams = [
+        legacy.add_stream("amp_icmp", source=f"m{n}", destination="t", family="ipv4",
+                          packet_size="84")
+        for n in range(3)
+    ]  # fmt: skip
+    points = [
+        (sid, T0 + 300 * k, {"median": 1000 + k, "packet_size": 84, "loss": 0, "results": 1,
+                             "lossrate": 0.0, "rtts": [1000 + k]})
+        for sid in streams
+        for k in range(48)
+    ]  # fmt: skip
+    total = legacy.add_points("amp_icmp", points)
+    icmp = legacy_collection("amp-icmp")
+    chunks = 0
+
+    def interrupt(_: float) -> None:
+        nonlocal chunks
+        chunks += 1
+        if chunks == 2:
+            raise KeyboardInterrupt
+
+    source = LegacySource(legacy.sql_url, legacy.influx_url)
+    try:
+        # 4 h chunks of a 4 h span: interrupted after the first chunk of a 1 h chunking.
+        run = NntscImport(services, source, 0, END, interrupt, chunk_seconds=3600, batch_size=10)
+        with pytest.raises(KeyboardInterrupt):
+            run.run([icmp])
+        collection = get_collection("amp-icmp")
+        ids = [s.stream_id for s in services.streams.find(collection, {}, pagesize=10).items]
+        partial = services.timeseries.raw(collection, ids, 0, END)
+        assert 0 < len(partial) < total
+        with services.sessionmaker() as session:
+            assert session.scalar(select(func.count()).select_from(ImportCheckpoint)) == 3
+
+        resumed = NntscImport(services, source, 0, END, chunk_seconds=3600).run([icmp])
+        assert resumed.rows_read <= total - len(partial) + 3 * 12
+        rows = services.timeseries.raw(collection, ids, 0, END)
+        assert len(rows) == total
+        assert len({(r.stream_id, r.timestamp) for r in rows}) == total
+        assert NntscImport(services, source, 0, END).run([icmp]).rows_read == 0
+    finally:
+        source.close()
+
+
+def test_unreachable_or_foreign_sources_are_clear_errors(
+    legacy: LegacyDeployment, ini: str, postgres_url: str
+) -> None:
+    runner = CliRunner()
+    base = ["import", "nntsc", "-c", ini]
+    refused = runner.invoke(main, [*base, "--sql", "postgresql://nobody@127.0.0.1:9/nntsc"])
+    assert refused.exit_code != 0
+    assert "NNTSC PostgreSQL unreachable" in str(refused.exception)
+    foreign = runner.invoke(main, [*base, "--sql", postgres_url])
+    assert "no NNTSC collections table" in str(foreign.exception)
+    no_db = runner.invoke(
+        main, [*base, "--sql", legacy.sql_url, "--influx", legacy.influx_url + "_missing"]
+    )
+    assert "has no database" in str(no_db.exception)
+    without_influx = runner.invoke(main, [*base, "--sql", legacy.sql_url])
+    assert "give --influx" in str(without_influx.exception)
+    unknown = runner.invoke(main, [*base, "--sql", legacy.sql_url, "--collection", "amp-bogus"])
+    assert unknown.exit_code == 2
+    assert "importable: " + ", ".join(LEGACY_COLLECTIONS) in (unknown.output)
