@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from nntsc.collections import Collection, all_collections
+from nntsc.collections import get as get_collection
 from nntsc.errors import ConfigurationError
 from nntsc.events import sinks
 from nntsc.events.grouping import (
@@ -67,8 +69,13 @@ log = logging.getLogger(__name__)
 
 #: The periodic pass prunes the groups active in this many seconds before now.
 PRUNE_WINDOW = 2 * 3600
-#: Windows searched, smallest first, for the latest traceroute of a pair before an event.
-TRACEROUTE_LOOKBACK = (3600, 86400)
+#: How far back (seconds) the latest traceroute of a pair before an event is searched for.
+TRACEROUTE_LOOKBACK = 86400
+#: Streams read at once by `AsPathLookup.prefetch` (two days of rows a minute each stay
+#: under the raw-row limit of a read).
+PREFETCH_STREAMS = 64
+#: Sorts after any AS path id of the same timestamp (for bisecting (timestamp, id) rows).
+_MAX_PATH_ID = 1 << 62
 #: The advisory lock (PostgreSQL) that grouping and pruning hold for their transaction.
 GROUPS_LOCK = 0x6E6E74736367  # "nntscg"
 
@@ -96,56 +103,130 @@ class AsPathLookup:
     The pair is the event's source and target, matched against the
     ``source`` and ``destination`` of every traceroute stream (and its
     ``family`` when the event's stream has one); the path is that of the
-    newest row at or before the time, searched back at most a day. Answers
-    are remembered for the lookup's life (one batch of events).
+    newest row at or before the time, searched back at most a day
+    (`TRACEROUTE_LOOKBACK`). `prefetch` reads the traceroute rows of many
+    (pair, time) questions at once: one read per traceroute collection and
+    day of the questions' times, instead of up to four reads a question.
+    Answers, and the pairs' streams, are remembered for the lookup's life
+    (one batch of events).
     """
 
     def __init__(self, services: Any) -> None:
         self.services = services
         self._streams: dict[tuple[str, str, str], list[tuple[Collection, list[int]]]] = {}
         self._answers: dict[tuple[tuple[str, str, str], int], tuple[int, ...]] = {}
+        self._paths: dict[int, tuple[int, ...]] = {}
 
     def _pair_streams(
         self, source: str, target: str, family: str
     ) -> list[tuple[Collection, list[int]]]:
         key = (source, target, family)
         if key not in self._streams:
-            found = []
-            for collection in _traceroute_collections():
-                filters = {"source": source, "destination": target}
-                if family and "family" in collection.property_names:
-                    filters["family"] = family
-                page = self.services.streams.find(collection, filters, 1, 1000)
-                if page.items:
-                    found.append((collection, [s.stream_id for s in page.items]))
-            self._streams[key] = found
+            self._load_pairs([key])
         return self._streams[key]
+
+    def _load_pairs(self, pairs: Iterable[tuple[str, str, str]]) -> None:
+        """Find the traceroute streams of many pairs at once (two queries a collection)."""
+        wanted = sorted(set(pairs) - set(self._streams))
+        for pair in wanted:
+            self._streams[pair] = []
+        for collection in _traceroute_collections():
+            by_family = "family" in collection.property_names
+            streams: dict[tuple[str, ...], list[int]] = defaultdict(list)
+            exact = [p for p in wanted if p[2] and by_family]
+            loose = {p[:2] for p in wanted if not (p[2] and by_family)}
+            for names, values in (
+                (("source", "destination", "family"), exact),
+                (("source", "destination"), loose),
+            ):
+                if not values:
+                    continue
+                for info in self.services.streams.matching(collection, names, values):
+                    streams[tuple(info.properties[name] for name in names)].append(info.stream_id)
+            for pair in wanted:
+                ids = streams.get(pair if pair[2] and by_family else pair[:2])
+                if ids:
+                    self._streams[pair].append((collection, sorted(ids)))
+
+    def _public_asns(self, path_ids: Iterable[int]) -> None:
+        wanted = sorted(set(path_ids) - set(self._paths))
+        if not wanted:
+            return
+        for path_id, path in self.services.paths.as_paths(wanted).items():
+            # 0 is an unknown AS, -1 a silent hop, -2 a private address: none is a
+            # network to blame.
+            self._paths[path_id] = tuple(dict.fromkeys(asn for asn, _ in path["path"] if asn > 0))
+
+    def prefetch(self, questions: Iterable[tuple[str, str, str, int]]) -> None:
+        """Answer many (source, target, family, time) questions with few reads."""
+        pending: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+        for source, target, family, at in questions:
+            if source and target and ((source, target, family), at) not in self._answers:
+                pending[(source, target, family)].add(at)
+        if not pending:
+            return
+        lookback = TRACEROUTE_LOOKBACK
+        self._load_pairs(pending)
+        # Per collection, the streams of every pair asked about, and the times.
+        asked: dict[str, tuple[Collection, set[int], set[int]]] = {}
+        for pair, times in pending.items():
+            for collection, stream_ids in self._pair_streams(*pair):
+                entry = asked.setdefault(collection.name, (collection, set(), set()))
+                entry[1].update(stream_ids)
+                entry[2].update(times)
+        # Per stream, its rows' (timestamp, as_path_id) in time order.
+        seen: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for collection, wanted, times in asked.values():
+            ordered = sorted(times)
+            chunk_start = 0
+            for index in range(1, len(ordered) + 1):
+                # Read a day of questions at a time, so that memory stays bounded.
+                if index < len(ordered) and ordered[index] - ordered[chunk_start] < lookback:
+                    continue
+                first, last = ordered[chunk_start], ordered[index - 1]
+                ids = sorted(wanted)
+                for offset in range(0, len(ids), PREFETCH_STREAMS):
+                    for row in self.services.timeseries.raw(
+                        collection,
+                        ids[offset : offset + PREFETCH_STREAMS],
+                        first - lookback,
+                        last + 1,
+                        fields=("as_path_id",),
+                    ):
+                        path_id = row.values.get("as_path_id")
+                        if path_id is not None:
+                            seen[row.stream_id].append((row.timestamp, int(path_id)))
+                chunk_start = index
+        for rows in seen.values():
+            rows.sort()
+        answers: dict[tuple[tuple[str, str, str], int], int | None] = {}
+        for pair, times in pending.items():
+            streams = [s for _, ids in self._pair_streams(*pair) for s in ids]
+            for at in times:
+                newest: tuple[int, int] | None = None
+                for stream_id in streams:
+                    rows = seen.get(stream_id, [])
+                    index = bisect_right(rows, (at, _MAX_PATH_ID)) - 1
+                    if (
+                        index >= 0
+                        and rows[index][0] >= at - lookback
+                        and (newest is None or rows[index][0] > newest[0])
+                    ):
+                        newest = rows[index]
+                answers[(pair, at)] = None if newest is None else newest[1]
+        self._public_asns(path_id for path_id in answers.values() if path_id is not None)
+        for question, path_id in answers.items():
+            self._answers[question] = () if path_id is None else self._paths[path_id]
 
     def asns(self, source: str, target: str, family: str, at: int) -> tuple[int, ...]:
         """Public ASNs in path order (each once); empty when no traceroute of the pair is known."""
         if not source or not target:
             return ()
-        key = (source, target, family)
-        answer = self._answers.get((key, at))
-        if answer is not None:
-            return answer
-        newest: tuple[int, int] | None = None
-        for collection, stream_ids in self._pair_streams(source, target, family):
-            for window in TRACEROUTE_LOOKBACK:
-                rows = self.services.timeseries.raw(collection, stream_ids, at - window, at + 1)
-                rows = [r for r in rows if r.values.get("as_path_id") is not None]
-                if rows:
-                    row = max(rows, key=lambda r: r.timestamp)
-                    if newest is None or row.timestamp > newest[0]:
-                        newest = (row.timestamp, int(row.values["as_path_id"]))
-                    break
-        asns: tuple[int, ...] = ()
-        if newest is not None:
-            path = self.services.paths.as_path(newest[1])["path"]
-            # 0 is an unknown AS, -1 a silent hop, -2 a private address: none is a network to blame.
-            asns = tuple(dict.fromkeys(asn for asn, _ in path if asn > 0))
-        self._answers[(key, at)] = asns
-        return asns
+        answer = self._answers.get(((source, target, family), at))
+        if answer is None:
+            self.prefetch([(source, target, family, at)])
+            answer = self._answers[((source, target, family), at)]
+        return answer
 
 
 # -- reading and writing groups ------------------------------------------------------------
@@ -306,9 +387,8 @@ def prune_range(session: Session, start: int, end: int, now: int | None = None) 
     judged = [group.base() for group in stored.groups.values()]
     prune_groups(judged, now)
     counts = _aggregates(session, judged)
-    table = EventGroup.__table__
     merged: dict[str, int] = defaultdict(int)
-    updated = 0
+    changes: list[dict[str, Any]] = []
     for group in judged:
         assert group.group_id is not None
         values = {
@@ -327,10 +407,11 @@ def prune_range(session: Session, start: int, end: int, now: int | None = None) 
             before["status"] != MERGED or before["merged_into"] != group.merged_into
         ):
             merged[group.merged_by or ""] += 1
-        session.execute(
-            update(table).where(table.c.id == group.group_id).values(**values, ts_updated=now)
-        )
-        updated += 1
+        changes.append({"id": group.group_id, **values, "ts_updated": now})
+    if changes:
+        # One executemany UPDATE by primary key for every changed group.
+        session.execute(update(EventGroup), changes)
+    updated = len(changes)
     return PruneReport(len(judged), dict(merged), updated)
 
 
@@ -353,10 +434,21 @@ def prune_recent(services: Any, now: int | None = None, window: int = PRUNE_WIND
 # -- the sink ----------------------------------------------------------------------------------
 
 
-def _family(services: Any, stream_id: int, cache: dict[int, str]) -> str:
-    if stream_id not in cache:
-        cache[stream_id] = services.streams.get(stream_id).properties.get("family", "")
-    return cache[stream_id]
+def _families(services: Any, events: Sequence[Event]) -> dict[int, str]:
+    """The ``family`` property (or "") of each event's stream: one query per collection."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for event in events:
+        wanted[event.collection].add(event.stream_id)
+    families: dict[int, str] = {}
+    for name, stream_ids in wanted.items():
+        collection = get_collection(name)
+        if "family" not in collection.property_names:
+            families.update(dict.fromkeys(stream_ids, ""))
+            continue
+        found = services.streams.properties_of(collection, sorted(stream_ids))
+        for stream_id in stream_ids:
+            families[stream_id] = found.get(stream_id, {}).get("family", "")
+    return families
 
 
 def group_stored_events(
@@ -367,7 +459,11 @@ def group_stored_events(
         return 0, 0
     now = int(time.time()) if now is None else now
     lookup = AsPathLookup(services)
-    families: dict[int, str] = {}
+    families = _families(services, events)
+    questions = [
+        (event.source, event.target, families[event.stream_id], event.ts_onset) for event in events
+    ]
+    lookup.prefetch(questions)
     facts = [
         EventFacts(
             event.id,
@@ -377,14 +473,9 @@ def group_stored_events(
             event.kind,
             event.source,
             event.target,
-            lookup.asns(
-                event.source,
-                event.target,
-                _family(services, event.stream_id, families),
-                event.ts_onset,
-            ),
+            lookup.asns(*question),
         )
-        for event in events
+        for event, question in zip(events, questions, strict=True)
     ]
     _lock(session)
     start = min(f.onset for f in facts)
@@ -395,27 +486,31 @@ def group_stored_events(
     }
     touched, opened = group_events(facts, list(stored.groups.values()))
     table = EventGroup.__table__
-    for group in opened:
-        # What pruning concludes of it (status, counts, ...) comes next.
-        group.group_id = session.execute(
-            insert(table)
-            .values(
-                key=group.key,
-                key_kind=group.key_kind,
-                direction=group.direction,
-                ts_started=group.start,
-                ts_ended=group.end,
-                ts_updated=now,
-                severity=0,
-                event_count=0,
-                source_count=0,
-                target_count=0,
-                endpoint_count=0,
-                status=OPEN,
-                asns="",
-            )
-            .returning(table.c.id)
-        ).scalar_one()
+    if opened:
+        # What pruning concludes of them (status, counts, ...) comes next.
+        ids = session.scalars(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "key": group.key,
+                    "key_kind": group.key_kind,
+                    "direction": group.direction,
+                    "ts_started": group.start,
+                    "ts_ended": group.end,
+                    "ts_updated": now,
+                    "severity": 0,
+                    "event_count": 0,
+                    "source_count": 0,
+                    "target_count": 0,
+                    "endpoint_count": 0,
+                    "status": OPEN,
+                    "asns": "",
+                }
+                for group in opened
+            ],
+        ).all()
+        for group, group_id in zip(opened, ids, strict=True):
+            group.group_id = group_id
     new_members = [
         {"group_id": group.group_id, "event_id": event_id}
         for group in (*touched, *opened)

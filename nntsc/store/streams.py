@@ -451,6 +451,40 @@ class StreamRegistry:
         ]
         return Page(items, total or 0, page, pagesize)
 
+    def matching(
+        self, collection: Collection, names: Sequence[str], values: Iterable[Sequence[str]]
+    ) -> list[StreamInfo]:
+        """Streams of `collection` whose properties `names` equal one of the `values` tuples.
+
+        Many lookups in a few queries (e.g. the streams of many source and
+        destination pairs); in no particular order.
+        """
+        unknown = set(names) - set(collection.property_names)
+        if unknown:
+            raise BadQuery(f"{collection.name} has no property {', '.join(sorted(unknown))}")
+        wanted = sorted({tuple(v) for v in values})
+        table = property_table(collection)
+        columns = tuple_(*(table.c[name] for name in names))
+        found: list[StreamInfo] = []
+        with self.sessions() as session:
+            for start in range(0, len(wanted), 500):
+                rows = session.execute(
+                    select(table, Stream.first_timestamp, Stream.last_timestamp)
+                    .join(Stream, Stream.stream_id == table.c.stream_id)
+                    .where(columns.in_(wanted[start : start + 500]))
+                )
+                found.extend(
+                    StreamInfo(
+                        row.stream_id,
+                        collection.name,
+                        {name: row._mapping[name] for name in collection.property_names},
+                        row.first_timestamp,
+                        row.last_timestamp,
+                    )
+                    for row in rows
+                )
+        return found
+
     def properties_of(
         self, collection: Collection, stream_ids: Sequence[int]
     ) -> dict[int, dict[str, str]]:

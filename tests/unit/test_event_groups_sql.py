@@ -189,3 +189,34 @@ def test_events_stored_one_at_a_time_are_judged_as_if_together(services: Service
     assert live(services) == {"asn:64501": {e1, e3}, "asn:64502": {e2, e4}}
     (third_party,) = [g for g in groups_table(services).values() if g["key"] == "asn:64509"]
     assert (third_party["status"], third_party["merged_by"]) == ("merged", "superset")
+
+
+def test_a_batch_of_questions_is_answered_as_each_alone_with_few_reads(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    traceroute(services, "amp-a", "amp-b", T0 - 600, [64501, 64502])
+    traceroute(services, "amp-a", "amp-b", T0 + 1000, [64501, 64509])
+    traceroute(services, "amp-a", "amp-c", T0 - 86400, [64501, 64503])
+    questions = [
+        ("amp-a", target, family, at)
+        for target in ("amp-b", "amp-c", "amp-z")
+        for family in ("ipv4", "ipv6")
+        for at in (T0 - 601, T0 - 600, T0, T0 + 999, T0 + 1000, T0 + 86400 + 1000, T0 + 86401)
+    ]
+    alone = {q: AsPathLookup(services).asns(*q) for q in questions}
+    assert alone[("amp-a", "amp-c", "ipv4", T0)] == (64501, 64503)
+    # A day back at most: the amp-c path is too old a second later.
+    assert AsPathLookup(services).asns("amp-a", "amp-c", "ipv4", T0 + 1) == ()
+    reads = []
+    raw = services.timeseries.raw
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return raw(*args, **kwargs)
+
+    monkeypatch.setattr(services.timeseries, "raw", counted)
+    lookup = AsPathLookup(services)
+    lookup.prefetch(questions)
+    assert {q: lookup.asns(*q) for q in questions} == alone
+    # One read per traceroute collection and day of questions, not one per question.
+    assert 0 < len(reads) <= 2 * 3

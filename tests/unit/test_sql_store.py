@@ -538,3 +538,18 @@ def test_direct_write_is_idempotent_and_counts(services):
     assert services.timeseries.write(ICMP, rows, tags).written == 3
     services.timeseries.write(ICMP, rows, tags)
     assert len(services.timeseries.raw(ICMP, [stream], START + 600, START + 700)) == 3
+
+
+def test_matching_finds_the_streams_of_many_property_tuples(services):
+    ingest(services, make_reports(START, START + 120, 60, targets=("a", "b", "c")))
+    everything = services.streams.find(ICMP, pagesize=1000).items
+    found = services.streams.matching(
+        ICMP, ("source", "destination"), [(SOURCE, "a"), (SOURCE, "c"), ("x", "a")]
+    )
+    assert sorted(s.stream_id for s in found) == sorted(
+        s.stream_id for s in everything if s.properties["destination"] in ("a", "c")
+    )
+    assert all(s.properties["source"] == SOURCE for s in found)
+    assert services.streams.matching(ICMP, ("source",), []) == []
+    with pytest.raises(BadQuery):
+        services.streams.matching(ICMP, ("colour",), [("red",)])
