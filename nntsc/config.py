@@ -38,6 +38,14 @@ ENVIRONMENT_OVERRIDES = {
     "nntsc.live_url": "NNTSC_LIVE_URL",
     "ampy.cache_url": "AMPY_CACHE_URL",
     "celery.broker_url": "CELERY_BROKER_URL",
+    # The mail server of e-mail notifications (docs/operations.md).
+    "nntsc.smtp.host": "NNTSC_SMTP_HOST",
+    "nntsc.smtp.port": "NNTSC_SMTP_PORT",
+    "nntsc.smtp.user": "NNTSC_SMTP_USER",
+    "nntsc.smtp.password": "NNTSC_SMTP_PASSWORD",
+    "nntsc.smtp.from": "NNTSC_SMTP_FROM",
+    "nntsc.smtp.starttls": "NNTSC_SMTP_STARTTLS",
+    "nntsc.smtp.ssl": "NNTSC_SMTP_SSL",
 }
 
 DEFAULTS = {
@@ -54,6 +62,8 @@ DEFAULTS = {
     "nntsc.expiry": "in_process",
     # Where event groups are pruned every minute: the same choice (docs/events.md).
     "nntsc.event_pruning": "in_process",
+    # Where notifications are found and sent: the same choice (docs/events.md).
+    "nntsc.notification_delivery": "in_process",
 }
 
 #: Values of ``nntsc.expiry`` (as of ``nntsc.event_pruning``).
@@ -205,7 +215,8 @@ class Services:
         return positive_seconds(self.settings, "nntsc.retention_period", RETENTION_PERIOD)
 
     def start_background(self) -> None:
-        """Start this process's periodic jobs, where they are its job: expiry, event pruning.
+        """Start this process's periodic jobs, where they are its job: expiry, event pruning,
+        notifications.
 
         The pruning of event groups (`nntsc.events.tasks`) runs on a thread
         of this process every minute with ``nntsc.event_pruning =
@@ -218,6 +229,12 @@ class Services:
         pruner = start_in_process_pruning(self)
         if pruner is not None:
             self._closers.append(pruner.stop)
+        # Notifications: a thread of this process too, or the Celery beat and workers.
+        from nntsc.notifications.tasks import start_in_process_delivery
+
+        notifier = start_in_process_delivery(self)
+        if notifier is not None:
+            self._closers.append(notifier.stop)
 
     def _start_expiry(self) -> None:
         """Start the expiry of rows beyond the retentions in this process, if it is its job.

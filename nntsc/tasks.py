@@ -1,4 +1,4 @@
-"""Background tasks (Celery): the app built from the same settings, rollups, expiry, event pruning.
+"""Background tasks (Celery): the app built from the same settings, rollups, expiry, events.
 
 The worker and beat find their ini file in ``NNTSC_CONFIG`` (the same file as
 the web app and the collector; its ``celery.broker_url``, or the
@@ -9,7 +9,8 @@ the web app and the collector; its ``celery.broker_url``, or the
 
 Run one beat per deployment (it is the clock); workers can be many. Beat
 queues the rollup pass every ``nntsc.rollup_period`` seconds (60) and the
-expiry of rows beyond the retentions every ``nntsc.retention_period`` (3600).
+expiry of rows beyond the retentions every ``nntsc.retention_period`` (3600);
+the features add theirs (event pruning, the notification scan and sends).
 ``celery.queue`` names the queue (default ``celery``): deployments, or test
 runs, sharing one broker each use their own. Unit tests build their own app
 with `make_celery(settings)`, eager and without a broker; integration tests
@@ -74,6 +75,10 @@ def make_celery(settings: Mapping[str, str], environ: Mapping[str, str] | None =
     register_event_tasks(
         app, positive_seconds(resolved, "nntsc.event_pruning_period", PRUNE_PERIOD)
     )
+    from nntsc.notifications.delivery import DeliverySettings
+    from nntsc.notifications.tasks import register_notification_tasks
+
+    register_notification_tasks(app, DeliverySettings.from_settings(resolved))
     return app
 
 

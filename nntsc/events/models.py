@@ -89,6 +89,8 @@ class EventGroup(Base):
         Index(None, "ts_started", "id"),
         # The open group of a key and direction, when an event arrives.
         Index(None, "key", "direction", "status"),
+        # "Groups changed since": the notification scan (migration 0013).
+        Index(None, "ts_updated"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -1,0 +1,730 @@
+"""Finding what to notify and sending it: the scan, the attempts, the rate limit, summaries.
+
+**The scan** (`scan`) runs every ``nntsc.notification_period`` seconds. It
+reads the groups changed since its cursor (``event_groups.ts_updated``,
+less `OVERLAP` seconds, so that a transaction that stamped its groups just
+before the previous scan began but committed after it is still seen) and
+the groups whose last message finished since then, matches them against
+the subscribed filters and writes the messages due as ``pending`` rows of
+``notification_deliveries``: ``opened`` (sequence 0) for a live group no
+message was written for, then one follow-up at a time, ``grew`` when it has
+more events or a higher severity than its last message said, ``ended`` when
+it closed or was merged. The rows are unique per (group, channel,
+sequence) and inserted with ON CONFLICT DO NOTHING, so scanning twice, or
+two scanners, write each message once. The cursor moves only when the
+scan's transaction commits: a restart rescans, it never skips.
+
+**An attempt** (`deliver`) claims one pending row (``sending``) in a
+transaction that also checks the channel's rate limit (the channel row
+locked on PostgreSQL, so that concurrent workers count together), then
+sends, then records the outcome: ``sent``, or back to ``pending`` at
+``next_attempt`` (exponential backoff) with the error, or ``failed`` after
+the last attempt. A row that is not ``pending`` and due is left alone, so a
+task that runs twice sends once. An attempt interrupted mid-way (the
+process died) is put back to pending after `STALE` seconds: that message
+may then arrive twice, and carries the same ``X-Nntsc-Delivery`` id.
+
+**The rate limit**: a channel sends at most ``rate_limit`` messages in any
+``rate_period`` seconds; a message beyond it is ``deferred``, and once the
+window has room the scan writes one ``summary`` message listing every
+deferred one (which become ``summarised``). Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from nntsc.config import positive_seconds
+from nntsc.errors import ConfigurationError
+from nntsc.events.models import Event, EventFilter, EventGroup, EventGroupMember
+from nntsc.notifications.messages import (
+    EventFacts,
+    GroupFacts,
+    group_message,
+    summary_message,
+    test_message,
+)
+from nntsc.notifications.models import (
+    NotificationChannel,
+    NotificationCount,
+    NotificationCursor,
+    NotificationDelivery,
+    NotificationSubscription,
+)
+from nntsc.notifications.senders import (
+    Message,
+    SendFailed,
+    SmtpSettings,
+    send_email,
+    send_webhook,
+)
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two scans (``nntsc.notification_period``).
+SCAN_PERIOD = 30.0
+#: Seconds before the cursor that each scan reads again (see the module's docstring).
+OVERLAP = 300
+#: A group is announced only if its latest event is at most this old
+#: (``nntsc.notification_max_age``): history detected today is not news.
+MAX_AGE = 7200
+#: Attempts at a message before it is given up (``nntsc.notification_attempts``).
+ATTEMPTS = 8
+#: The pause after the first failed attempt, doubled after each (``nntsc.notification_retry``).
+RETRY_BASE = 30.0
+#: The longest pause between two attempts.
+RETRY_MAX = 3600.0
+#: An attempt still ``sending`` after this many seconds was interrupted.
+STALE = 300
+#: The scan's cursor row.
+CURSOR = "groups"
+#: At most this many messages are queued or tried by one pass.
+BATCH = 500
+#: The advisory lock (PostgreSQL) the scan holds: one scan at a time.
+SCAN_LOCK = 0x6E6E74736E6F  # "nntsno"
+#: The group statuses that end a group.
+ENDED = ("closed", "merged")
+#: The most events read per group, for matching and for the message.
+MAX_EVENTS = 1000
+
+#: A saved filter's test: (the filter's value, the group, its events) -> whether it matches.
+FilterTest = Callable[[Mapping[str, Any], GroupFacts, Sequence[EventFacts]], bool]
+
+
+def match_every_group(value: Mapping[str, Any], group: GroupFacts, events: Sequence[Any]) -> bool:
+    """Until saved filters can be evaluated here, every group matches every filter."""
+    return True
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How often to scan, how to retry, how old a group may be, where the mail server is."""
+
+    period: float = SCAN_PERIOD
+    retry_base: float = RETRY_BASE
+    retry_max: float = RETRY_MAX
+    attempts: int = ATTEMPTS
+    max_age: int = MAX_AGE
+    #: The web app's public URL, for links in messages (``nntsc.notification_base_url``).
+    base_url: str = ""
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> DeliverySettings:
+        attempts_text = str(settings.get("nntsc.notification_attempts", "")).strip()
+        try:
+            attempts = int(attempts_text) if attempts_text else ATTEMPTS
+        except ValueError:
+            attempts = 0
+        if attempts < 1:
+            raise ConfigurationError(
+                f"nntsc.notification_attempts {attempts_text!r}: expected a positive number"
+            )
+        return cls(
+            period=positive_seconds(settings, "nntsc.notification_period", SCAN_PERIOD),
+            retry_base=positive_seconds(settings, "nntsc.notification_retry", RETRY_BASE),
+            retry_max=positive_seconds(settings, "nntsc.notification_retry_max", RETRY_MAX),
+            attempts=attempts,
+            max_age=int(positive_seconds(settings, "nntsc.notification_max_age", MAX_AGE)),
+            base_url=str(settings.get("nntsc.notification_base_url", "")).strip(),
+            smtp=SmtpSettings.from_settings(settings),
+        )
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the `attempts`-th failed attempt: doubling, at most `retry_max`."""
+        return float(min(self.retry_max, self.retry_base * 2 ** max(0, attempts - 1)))
+
+
+# -- counts for /metrics -----------------------------------------------------------------------
+
+
+def count(session: Session, channel_kind: str, outcome: str, by: int = 1) -> None:
+    """Add `by` to the ``notification_counts`` row of (channel kind, outcome)."""
+    table = NotificationCount.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(channel_kind=channel_kind, outcome=outcome, total=by)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["channel_kind", "outcome"],
+            set_={"total": table.c.total + statement.excluded.total},
+        )
+    )
+
+
+# -- reading groups ----------------------------------------------------------------------------
+
+
+def _group_facts(group: EventGroup) -> GroupFacts:
+    return GroupFacts(
+        id=group.id,
+        key=group.key,
+        key_kind=group.key_kind,
+        asns=group.asns,
+        direction=group.direction,
+        status=group.status,
+        ts_started=group.ts_started,
+        ts_ended=group.ts_ended,
+        severity=group.severity,
+        event_count=group.event_count,
+        source_count=group.source_count,
+        target_count=group.target_count,
+        merged_into=group.merged_into,
+    )
+
+
+def _event_facts(event: Event) -> EventFacts:
+    return EventFacts(
+        id=event.id,
+        collection=event.collection,
+        stream_id=event.stream_id,
+        kind=event.kind,
+        metric=event.metric,
+        severity=event.severity,
+        description=event.description,
+        source=event.source,
+        target=event.target,
+        ts_onset=event.ts_onset,
+    )
+
+
+def group_events(session: Session, group_ids: Sequence[int]) -> dict[int, list[EventFacts]]:
+    """Per group, the events it stands for, oldest first: its own and those of the
+    groups merged into it (but not through a superset merge, as ``event_count`` counts)."""
+    if not group_ids:
+        return {}
+    groups = EventGroup.__table__
+    absorbed: Iterable[tuple[int, int]] = session.execute(
+        select(groups.c.id, groups.c.merged_into).where(
+            groups.c.merged_into.in_(group_ids),
+            or_(groups.c.merged_by.is_(None), groups.c.merged_by != "superset"),
+        )
+    )
+    sources: dict[int, set[int]] = {group_id: {group_id} for group_id in group_ids}
+    for loser, winner in absorbed:
+        sources[winner].add(loser)
+    owners: dict[int, list[int]] = defaultdict(list)
+    for winner, members in sources.items():
+        for member in members:
+            owners[member].append(winner)
+    found: dict[int, dict[int, EventFacts]] = defaultdict(dict)
+    rows = session.execute(
+        select(EventGroupMember.group_id, Event)
+        .join(Event, Event.id == EventGroupMember.event_id)
+        .where(EventGroupMember.group_id.in_(list(owners)))
+    )
+    for member_group, event in rows:
+        for winner in owners[member_group]:
+            found[winner][event.id] = _event_facts(event)
+    return {
+        group_id: sorted(found[group_id].values(), key=lambda e: (e.ts_onset, e.id))[:MAX_EVENTS]
+        for group_id in group_ids
+    }
+
+
+# -- the scan ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What one scan did: groups looked at, messages written, summaries written."""
+
+    groups: int
+    queued: list[int]
+    summaries: list[int]
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    id: int
+    channel_id: int
+    filter_value: Mapping[str, Any]
+
+
+def _lock_scan(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCAN_LOCK})
+
+
+def _subscriptions(session: Session) -> list[_Subscription]:
+    """Every subscription whose channel is enabled and whose filter has ``notify`` on."""
+    rows: Iterable[tuple[int, int, dict[str, Any] | None]] = session.execute(
+        select(NotificationSubscription.id, NotificationSubscription.channel_id, EventFilter.filter)
+        .join(EventFilter, EventFilter.id == NotificationSubscription.filter_id)
+        .join(NotificationChannel, NotificationChannel.id == NotificationSubscription.channel_id)
+        .where(NotificationChannel.enabled.is_(True), EventFilter.notify.is_(True))
+        .order_by(NotificationSubscription.id)
+    )
+    return [_Subscription(s_id, channel_id, value or {}) for s_id, channel_id, value in rows]
+
+
+def _latest_deliveries(
+    session: Session, group_ids: Sequence[int]
+) -> dict[tuple[int, int], NotificationDelivery]:
+    """Per (group, channel), the delivery of the highest sequence."""
+    latest: dict[tuple[int, int], NotificationDelivery] = {}
+    if not group_ids:
+        return latest
+    for delivery in session.scalars(
+        select(NotificationDelivery)
+        .where(NotificationDelivery.group_id.in_(group_ids))
+        .order_by(NotificationDelivery.sequence)
+    ):
+        assert delivery.group_id is not None
+        latest[(delivery.group_id, delivery.channel_id)] = delivery
+    return latest
+
+
+def _follow_up(group: GroupFacts, last: NotificationDelivery) -> str | None:
+    """The follow-up due after `last` (a message that finished), if any."""
+    if last.kind == "ended" or last.state is None:
+        return None
+    said = last.state
+    if said.get("status") not in ENDED and group.status in ENDED:
+        return "ended"
+    if group.status not in ENDED and (
+        group.event_count > int(said.get("event_count", 0))
+        or group.severity > int(said.get("severity", 0))
+    ):
+        return "grew"
+    return None
+
+
+def _insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows`, skipping any whose (group, channel, sequence) exists; the new ids."""
+    if not rows:
+        return []
+    table = NotificationDelivery.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    ids = []
+    for row in rows:
+        statement = (
+            insert(table)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["group_id", "channel_id", "sequence"])
+            .returning(table.c.id)
+        )
+        new_id = session.execute(statement).scalar()
+        if new_id is not None:
+            ids.append(new_id)
+    return ids
+
+
+def _changed_groups(session: Session, since: int) -> list[int]:
+    groups = EventGroup.__table__
+    deliveries = NotificationDelivery.__table__
+    changed: set[int] = set(
+        session.scalars(select(groups.c.id).where(groups.c.ts_updated >= since))
+    )
+    # A group whose message finished may owe a follow-up held back while it was in flight.
+    changed.update(
+        session.scalars(
+            select(deliveries.c.group_id)
+            .where(deliveries.c.finished >= since, deliveries.c.group_id.is_not(None))
+            .distinct()
+        )
+    )
+    return sorted(changed)
+
+
+def scan(
+    sessions: sessionmaker[Session],
+    settings: DeliverySettings,
+    matches: FilterTest = match_every_group,
+    now: int | None = None,
+) -> ScanReport:
+    """Write the messages due for the groups changed since the cursor, and the summaries due.
+
+    The first scan ever only sets the cursor: subscriptions announce what
+    happens from then on, not the stored history.
+    """
+    now = int(time.time()) if now is None else now
+    with sessions.begin() as session:
+        _lock_scan(session)
+        cursor = session.get(NotificationCursor, CURSOR)
+        if cursor is None:
+            session.add(NotificationCursor(name=CURSOR, position=now))
+            return ScanReport(0, [], [])
+        since = cursor.position - OVERLAP
+        cursor.position = max(cursor.position, now)
+        subscriptions = _subscriptions(session)
+        group_ids = _changed_groups(session, since) if subscriptions else []
+        queued = _queue_messages(session, group_ids, subscriptions, settings, matches, now)
+        summaries = _queue_summaries(session, now)
+    return ScanReport(len(group_ids), queued, summaries)
+
+
+def _queue_messages(
+    session: Session,
+    group_ids: Sequence[int],
+    subscriptions: Sequence[_Subscription],
+    settings: DeliverySettings,
+    matches: FilterTest,
+    now: int,
+) -> list[int]:
+    if not group_ids:
+        return []
+    enabled = {s.channel_id for s in subscriptions}
+    groups = {
+        g.id: _group_facts(g)
+        for g in session.scalars(select(EventGroup).where(EventGroup.id.in_(group_ids)))
+    }
+    events = group_events(session, list(groups))
+    latest = _latest_deliveries(session, list(groups))
+    rows: list[dict[str, Any]] = []
+    for group_id, group in sorted(groups.items()):
+        # Follow-ups of groups already announced, on channels still enabled.
+        announced = set()
+        for (g, channel_id), last in latest.items():
+            if g != group_id:
+                continue
+            announced.add(channel_id)
+            if channel_id not in enabled or last.status not in ("sent", "failed", "summarised"):
+                continue
+            kind = _follow_up(group, last)
+            if kind is not None:
+                rows.append(
+                    _row(channel_id, group_id, last.subscription_id, kind, last.sequence + 1, now)
+                )
+        # A live, recent group not yet announced on a channel whose filter takes it.
+        if group.status == "merged" or group.ts_ended < now - settings.max_age:
+            continue
+        for subscription in subscriptions:
+            if subscription.channel_id in announced:
+                continue
+            if matches(subscription.filter_value, group, events[group_id]):
+                announced.add(subscription.channel_id)
+                rows.append(
+                    _row(subscription.channel_id, group_id, subscription.id, "opened", 0, now)
+                )
+    return _insert_deliveries(session, rows)
+
+
+def _row(
+    channel_id: int,
+    group_id: int | None,
+    subscription_id: int | None,
+    kind: str,
+    sequence: int,
+    now: int,
+    state: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "channel_id": channel_id,
+        "group_id": group_id,
+        "subscription_id": subscription_id,
+        "kind": kind,
+        "sequence": sequence,
+        "status": "pending",
+        "attempts": 0,
+        "created": now,
+        "next_attempt": now,
+        "error": "",
+        "state": state,
+    }
+
+
+def _lock_channel(session: Session, channel_id: int) -> NotificationChannel | None:
+    """The channel, its row locked on PostgreSQL until the transaction ends."""
+    return session.scalars(
+        select(NotificationChannel)
+        .where(NotificationChannel.id == channel_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _used(session: Session, channel: NotificationChannel, now: int) -> int:
+    """Messages of `channel` counted against its rate limit now."""
+    table = NotificationDelivery.__table__
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                table.c.channel_id == channel.id,
+                table.c.claimed > now - channel.rate_period,
+                table.c.status.in_(("sending", "sent")),
+                table.c.kind != "test",
+            )
+        )
+        or 0
+    )
+
+
+def _queue_summaries(session: Session, now: int) -> list[int]:
+    """One summary per channel with deferred messages and room in its rate window."""
+    table = NotificationDelivery.__table__
+    channel_ids: Sequence[int] = session.scalars(
+        select(table.c.channel_id).where(table.c.status == "deferred").distinct()
+    ).all()
+    summaries = []
+    for channel_id in channel_ids:
+        channel = _lock_channel(session, channel_id)
+        if channel is None or not channel.enabled:
+            continue
+        if _used(session, channel, now) >= channel.rate_limit:
+            continue
+        deferred: Sequence[int] = session.scalars(
+            select(table.c.id)
+            .where(table.c.channel_id == channel_id, table.c.status == "deferred")
+            .order_by(table.c.id)
+        ).all()
+        summary = NotificationDelivery(
+            **_row(channel_id, None, None, "summary", 0, now, {"deliveries": list(deferred)})
+        )
+        session.add(summary)
+        session.flush()
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(deferred), table.c.status == "deferred")
+            .values(status="summarised", summary_id=summary.id)
+        )
+        summaries.append(summary.id)
+    return summaries
+
+
+# -- attempts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an attempt at a delivery came to.
+
+    `status`: ``sent``, ``retry`` (try again in `retry_in` seconds),
+    ``failed`` (given up), ``deferred`` (rate limit), or ``skipped`` (not
+    pending or not due: another attempt has it, or it is done).
+    """
+
+    status: str
+    retry_in: float | None = None
+    error: str = ""
+
+
+def due_deliveries(sessions: sessionmaker[Session], now: int | None = None) -> list[int]:
+    """Pending deliveries whose next attempt is due, oldest first; stale attempts freed first."""
+    now = int(time.time()) if now is None else now
+    table = NotificationDelivery.__table__
+    with sessions.begin() as session:
+        session.execute(
+            update(table)
+            .where(table.c.status == "sending", table.c.claimed < now - STALE)
+            .values(status="pending", next_attempt=now, error="attempt interrupted")
+        )
+        return list(
+            session.scalars(
+                select(table.c.id)
+                .where(table.c.status == "pending", table.c.next_attempt <= now)
+                .order_by(table.c.next_attempt, table.c.id)
+                .limit(BATCH)
+            )
+        )
+
+
+def _message(
+    session: Session, delivery: NotificationDelivery, channel: NotificationChannel, base_url: str
+) -> tuple[Message, dict[str, Any] | None, list[tuple[int, dict[str, Any]]]]:
+    """The message of `delivery`, what it says of its group, and of the summarised ones."""
+    if delivery.kind == "test":
+        return test_message(delivery.id, channel.name), None, []
+    if delivery.kind == "summary":
+        ids = list((delivery.state or {}).get("deliveries", []))
+        items: list[tuple[str, GroupFacts]] = []
+        said: list[tuple[int, dict[str, Any]]] = []
+        rows = session.execute(
+            select(NotificationDelivery.id, NotificationDelivery.kind, EventGroup)
+            .join(EventGroup, EventGroup.id == NotificationDelivery.group_id)
+            .where(NotificationDelivery.id.in_(ids))
+            .order_by(NotificationDelivery.id)
+        )
+        for delivery_id, kind, group in rows:
+            facts = _group_facts(group)
+            items.append((kind, facts))
+            said.append((delivery_id, facts.state))
+        message = summary_message(items, delivery.id, channel.name, base_url)
+        return message, delivery.state, said
+    stored = session.get(EventGroup, delivery.group_id)
+    if stored is None:
+        raise SendFailed(f"event group {delivery.group_id} is gone")
+    facts = _group_facts(stored)
+    events = group_events(session, [stored.id])[stored.id]
+    message = group_message(delivery.kind, facts, events, delivery.id, channel.name, base_url)
+    return message, facts.state, []
+
+
+def send_message(
+    channel: NotificationChannel, message: Message, delivery_id: int, smtp: SmtpSettings
+) -> None:
+    """Send `message` on `channel`; `SendFailed` when it is not accepted."""
+    if channel.kind == "email":
+        send_email(smtp, channel.addresses, message)
+    else:
+        send_webhook(channel.url, channel.secret, channel.body_format, message, delivery_id)
+
+
+def deliver(
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    settings: DeliverySettings,
+    now: int | None = None,
+) -> Outcome:
+    """One attempt at a pending, due delivery: claim it, send it, record what happened."""
+    now = int(time.time()) if now is None else now
+    table = NotificationDelivery.__table__
+    with sessions.begin() as session:
+        delivery = session.get(NotificationDelivery, delivery_id)
+        if delivery is None:
+            return Outcome("skipped")
+        channel = _lock_channel(session, delivery.channel_id)
+        delivery = session.scalars(
+            select(NotificationDelivery)
+            .where(NotificationDelivery.id == delivery_id)
+            .execution_options(populate_existing=True)
+        ).one()
+        if channel is None or delivery.status != "pending" or delivery.next_attempt > now:
+            return Outcome("skipped")
+        if not channel.enabled and delivery.kind != "test":
+            delivery.status, delivery.finished = "failed", now
+            delivery.error = "the channel is disabled"
+            count(session, channel.kind, "given_up")
+            return Outcome("failed", error=delivery.error)
+        metered = delivery.kind not in ("test", "summary")
+        if metered and _used(session, channel, now) >= channel.rate_limit:
+            delivery.status = "deferred"
+            delivery.error = (
+                f"rate limit: {channel.rate_limit} messages per {channel.rate_period} s"
+            )
+            count(session, channel.kind, "deferred")
+            return Outcome("deferred", error=delivery.error)
+        delivery.status, delivery.claimed = "sending", now
+        delivery.attempts += 1
+        attempts, kind = delivery.attempts, delivery.kind
+        message, state, summarised = _message(session, delivery, channel, settings.base_url)
+        session.expunge(channel)
+    try:
+        send_message(channel, message, delivery_id, settings.smtp)
+    except SendFailed as error:
+        # A test message is tried once: the person testing sees the error at once.
+        give_up = attempts >= settings.attempts or kind == "test"
+        delay = settings.backoff(attempts)
+        with sessions.begin() as session:
+            session.execute(
+                update(table)
+                .where(table.c.id == delivery_id)
+                .values(
+                    status="failed" if give_up else "pending",
+                    next_attempt=now + round(delay),
+                    finished=now if give_up else None,
+                    error=str(error)[:1000],
+                    state=state,
+                )
+            )
+            count(session, channel.kind, "failed")
+            if give_up:
+                count(session, channel.kind, "given_up")
+        log.warning(
+            "notification %d to channel %d, attempt %d: %s",
+            delivery_id,
+            channel.id,
+            attempts,
+            error,
+        )
+        if give_up:
+            return Outcome("failed", error=str(error))
+        return Outcome("retry", delay, str(error))
+    finished = int(time.time())
+    with sessions.begin() as session:
+        session.execute(
+            update(table)
+            .where(table.c.id == delivery_id)
+            .values(status="sent", finished=finished, error="", state=state)
+        )
+        for summarised_id, said in summarised:
+            session.execute(
+                update(table)
+                .where(table.c.id == summarised_id)
+                .values(state=said, finished=finished)
+            )
+        count(session, channel.kind, "sent")
+    return Outcome("sent")
+
+
+def send_test(
+    sessions: sessionmaker[Session], channel_id: int, settings: DeliverySettings
+) -> dict[str, Any]:
+    """Send a test message on a channel now (one attempt); its delivery log row."""
+    now = int(time.time())
+    with sessions.begin() as session:
+        delivery = NotificationDelivery(**_row(channel_id, None, None, "test", 0, now))
+        session.add(delivery)
+        session.flush()
+        delivery_id = delivery.id
+    deliver(sessions, delivery_id, settings, now)
+    with sessions() as session:
+        stored = session.get(NotificationDelivery, delivery_id)
+        assert stored is not None
+        return delivery_dict(stored)
+
+
+def delivery_dict(delivery: NotificationDelivery) -> dict[str, Any]:
+    """A delivery log row as the API answers it."""
+    return {
+        "id": delivery.id,
+        "channel_id": delivery.channel_id,
+        "group_id": delivery.group_id,
+        "subscription_id": delivery.subscription_id,
+        "kind": delivery.kind,
+        "sequence": delivery.sequence,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "created": delivery.created,
+        "next_attempt": delivery.next_attempt,
+        "finished": delivery.finished,
+        "error": delivery.error,
+        "summary_id": delivery.summary_id,
+    }
+
+
+def queue_age(session: Session, now: int | None = None) -> tuple[int, float]:
+    """(messages waiting: pending, sending or deferred; seconds since the oldest was written)."""
+    now = int(time.time()) if now is None else now
+    table = NotificationDelivery.__table__
+    row: tuple[int | None, int | None] = session.execute(
+        select(func.count(), func.min(table.c.created)).where(
+            table.c.status.in_(("pending", "sending", "deferred"))
+        )
+    ).one()
+    waiting, oldest = row
+    return int(waiting or 0), float(max(0, now - oldest)) if oldest is not None else 0.0
+
+
+def run_pass(
+    sessions: sessionmaker[Session],
+    settings: DeliverySettings,
+    matches: FilterTest = match_every_group,
+    now: int | None = None,
+) -> list[Outcome]:
+    """One in-process pass: scan, then try every due delivery (the embedded default)."""
+    scan(sessions, settings, matches, now)
+    return [deliver(sessions, d, settings) for d in due_deliveries(sessions, now)]
+
+
+__all__ = [
+    "DeliverySettings",
+    "Outcome",
+    "ScanReport",
+    "deliver",
+    "due_deliveries",
+    "queue_age",
+    "run_pass",
+    "scan",
+    "send_test",
+]
