@@ -12,7 +12,12 @@
 - ``nntsc_rows_expired_total{collection, kind}``: rows deleted for being older
   than the raw or rollup retention, whichever process deleted them (a Celery
   worker, a thread of this app); read from SQL at each scrape
-  (`nntsc.store.retention.ExpiredRowsCollector`).
+  (`nntsc.store.retention.ExpiredRowsCollector`);
+- ``nntsc_notification_deliveries_total{channel_kind, outcome}``,
+  ``nntsc_notification_queue_messages`` and
+  ``nntsc_notification_queue_age_seconds``: notifications sent, failed,
+  given up and deferred, and the messages waiting; read from SQL at each
+  scrape (`nntsc.notifications.metrics`).
 
 Under gunicorn every worker is a process of its own: with
 ``PROMETHEUS_MULTIPROC_DIR`` set (deploy/gunicorn.conf.py sets it) counters
@@ -43,6 +48,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import EXCVIEW
 
+from nntsc.notifications.metrics import NotificationCollector
 from nntsc.store.retention import ExpiredRowsCollector
 
 log = logging.getLogger(__name__)
@@ -128,4 +134,5 @@ def includeme(config: Configurator) -> None:
     # Looked up at scrape time: the store is built on first use, not at startup.
     app_registry.register(RollupBacklog(lambda: services.timeseries.rollup_backlog()))
     app_registry.register(ExpiredRowsCollector(services.engine))
+    app_registry.register(NotificationCollector(services.engine))
     config.registry["metrics_registry"] = app_registry

@@ -44,7 +44,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from nntsc.config import positive_seconds
-from nntsc.errors import ConfigurationError
+from nntsc.errors import BadValue, ConfigurationError
+from nntsc.events.filters import EventFilterSpec
 from nntsc.events.models import Event, EventFilter, EventGroup, EventGroupMember
 from nntsc.notifications.messages import (
     EventFacts,
@@ -100,9 +101,22 @@ MAX_EVENTS = 1000
 FilterTest = Callable[[Mapping[str, Any], GroupFacts, Sequence[EventFacts]], bool]
 
 
-def match_every_group(value: Mapping[str, Any], group: GroupFacts, events: Sequence[Any]) -> bool:
-    """Until saved filters can be evaluated here, every group matches every filter."""
-    return True
+def saved_filter_matches(
+    value: Mapping[str, Any], group: GroupFacts, events: Sequence[EventFacts]
+) -> bool:
+    """Whether the saved filter `value` (``event_filters.filter``) takes `group`.
+
+    The dashboard's own test (`EventFilterSpec.matches`), so a subscription
+    announces exactly the groups its filter shows. A stored filter that no
+    longer reads (saved by an older version) matches nothing, and says so
+    in the log.
+    """
+    try:
+        spec = EventFilterSpec.from_json(value)
+    except BadValue as error:
+        log.warning("saved event filter unreadable, matching nothing: %s", error)
+        return False
+    return spec.matches(group, events)
 
 
 @dataclass(frozen=True)
@@ -178,6 +192,7 @@ def _group_facts(group: EventGroup) -> GroupFacts:
         event_count=group.event_count,
         source_count=group.source_count,
         target_count=group.target_count,
+        endpoint_count=group.endpoint_count,
         merged_into=group.merged_into,
     )
 
@@ -291,9 +306,9 @@ def _follow_up(group: GroupFacts, last: NotificationDelivery) -> str | None:
     said = last.state
     if said.get("status") not in ENDED and group.status in ENDED:
         return "ended"
-    if group.status not in ENDED and (
-        group.event_count > int(said.get("event_count", 0))
-        or group.severity > int(said.get("severity", 0))
+    # Late events may join a group that closed: news too.
+    if group.event_count > int(said.get("event_count", 0)) or group.severity > int(
+        said.get("severity", 0)
     ):
         return "grew"
     return None
@@ -340,7 +355,7 @@ def _changed_groups(session: Session, since: int) -> list[int]:
 def scan(
     sessions: sessionmaker[Session],
     settings: DeliverySettings,
-    matches: FilterTest = match_every_group,
+    matches: FilterTest = saved_filter_matches,
     now: int | None = None,
 ) -> ScanReport:
     """Write the messages due for the groups changed since the cursor, and the summaries due.
@@ -709,7 +724,7 @@ def queue_age(session: Session, now: int | None = None) -> tuple[int, float]:
 def run_pass(
     sessions: sessionmaker[Session],
     settings: DeliverySettings,
-    matches: FilterTest = match_every_group,
+    matches: FilterTest = saved_filter_matches,
     now: int | None = None,
 ) -> list[Outcome]:
     """One in-process pass: scan, then try every due delivery (the embedded default)."""

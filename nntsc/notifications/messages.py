@@ -36,6 +36,7 @@ class GroupFacts:
     event_count: int
     source_count: int
     target_count: int
+    endpoint_count: int
     merged_into: int | None
 
     @property

@@ -32,7 +32,7 @@ from nntsc.notifications.delivery import (
     FilterTest,
     deliver,
     due_deliveries,
-    match_every_group,
+    saved_filter_matches,
     scan,
 )
 
@@ -54,11 +54,6 @@ def delivery_mode(settings: Any) -> str:
     return mode
 
 
-def filter_test() -> FilterTest:
-    """How a saved filter is matched against a group."""
-    return match_every_group
-
-
 def register_notification_tasks(app: Celery, settings: DeliverySettings) -> None:
     """The scan and send tasks, and the scan's schedule: every ``settings.period`` seconds."""
 
@@ -76,7 +71,7 @@ def register_notification_tasks(app: Celery, settings: DeliverySettings) -> None
         """Write the messages due, then queue them and the overdue ones; how many were queued."""
         sessions = self.services.sessionmaker
         now = int(time.time())
-        report = scan(sessions, settings, filter_test(), now)
+        report = scan(sessions, settings, now=now)
         overdue = due_deliveries(sessions, now - OVERDUE)
         queued = sorted({*report.queued, *report.summaries, *overdue})
         for delivery_id in queued:
@@ -105,7 +100,7 @@ class NotificationThread:
     ) -> None:
         self.services = services
         self.settings = settings
-        self.matches = matches or filter_test()
+        self.matches = matches or saved_filter_matches
         self.passes = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

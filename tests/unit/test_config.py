@@ -145,7 +145,11 @@ def test_no_retention_thread_without_a_retention_or_under_celery(tmp_path):
         {"nntsc.expiry": "celery", "nntsc.raw_retention": "1d"},
     ):
         services = Services.from_settings(
-            {"nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite", "nntsc.event_pruning": "celery"}
+            {
+                "nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite",
+                "nntsc.event_pruning": "celery",
+                "nntsc.notification_delivery": "celery",
+            }
             | settings,
             environ={},
         )
@@ -157,7 +161,10 @@ def test_no_retention_thread_without_a_retention_or_under_celery(tmp_path):
 def test_event_pruning_runs_in_process_unless_celery_does_it(tmp_path):
     from nntsc.events.tasks import PeriodicPruner
 
-    settings = {"nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite"}
+    settings = {
+        "nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite",
+        "nntsc.notification_delivery": "celery",
+    }
     services = Services.from_settings(settings, environ={})
     services.start_background()
     (stop,) = services._closers
@@ -171,4 +178,26 @@ def test_event_pruning_runs_in_process_unless_celery_does_it(tmp_path):
     with pytest.raises(ConfigurationError, match=r"nntsc\.event_pruning"):
         Services.from_settings(
             settings | {"nntsc.event_pruning": "cron"}, environ={}
+        ).start_background()
+
+
+def test_notifications_run_in_process_unless_celery_does_them(tmp_path):
+    from nntsc.notifications.tasks import NotificationThread
+
+    settings = {"nntsc.sql_url": f"sqlite:///{tmp_path}/n.sqlite", "nntsc.event_pruning": "celery"}
+    services = Services.from_settings(settings, environ={})
+    services.start_background()
+    (stop,) = services._closers
+    assert isinstance(stop.__self__, NotificationThread)
+    assert stop.__self__._thread.is_alive()
+    services.close()
+    assert stop.__self__._thread is None
+    celery = Services.from_settings(
+        settings | {"nntsc.notification_delivery": "celery"}, environ={}
+    )
+    celery.start_background()
+    assert celery._closers == []
+    with pytest.raises(ConfigurationError, match=r"nntsc\.notification_delivery"):
+        Services.from_settings(
+            settings | {"nntsc.notification_delivery": "cron"}, environ={}
         ).start_background()
