@@ -89,7 +89,7 @@ class EventGroup(Base):
         Index(None, "ts_started", "id"),
         # The open group of a key and direction, when an event arrives.
         Index(None, "key", "direction", "status"),
-        # "Groups changed since": the notification scan (migration 0013).
+        # "Groups changed since": the notification scan (migration 0014).
         Index(None, "ts_updated"),
     )
 

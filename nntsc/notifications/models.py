@@ -7,7 +7,7 @@ URL); a *subscription* links one of the user's saved dashboard filters
 (group, channel, sequence) is what makes delivery happen at most once per
 group, channel and step however often the scan and the tasks run
 (`docs/events.md`, "Notifications"). The tables join the shared metadata of
-`nntsc.store.models`; `migrations/versions/0013_notifications.py` creates them.
+`nntsc.store.models`; `migrations/versions/0014_notifications.py` creates them.
 """
 
 from __future__ import annotations
