@@ -72,7 +72,8 @@ class Metric:
     split_values: tuple[str, ...] | None = None
     #: What the collection's ``destination`` names: a site (``"site"``), or a URL
     #: (``"url"``), whose column is then the site its host names (``https://amp-akl/``
-    #: is fetched from site ``amp-akl``), as amplet2's HTTP test reports the URL it fetched.
+    #: is fetched from site ``amp-akl``), as amplet2's HTTP test reports the URL it fetched;
+    #: a SIP URI the same way (``sip:echo@amp-akl`` calls site ``amp-akl``).
     destination: str = "site"
 
     @property
@@ -206,7 +207,17 @@ def _numeric_first(value: str) -> tuple[int, float, str]:
 
 
 def _url_site(url: str) -> str | None:
-    """The site a URL is fetched from: its host name (``None`` for no URL)."""
+    """The site a URL is fetched from, or a SIP URI calls: its host name (``None`` for none).
+
+    A SIP URI (``sip:user@host:port;params``, RFC 3261) has no ``//``, so its
+    host is what follows the ``@`` (or the scheme), up to a port or parameter.
+    """
+    scheme, colon, rest = url.partition(":")
+    if colon and scheme.lower() in ("sip", "sips"):
+        host = rest.rpartition("@")[2].split(";", 1)[0].split("?", 1)[0]
+        # An IPv6 literal is bracketed; otherwise a port follows a colon.
+        host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+        return host.lower() or None
     try:
         return urlsplit(url).hostname
     except ValueError:

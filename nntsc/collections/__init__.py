@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from nntsc.collections.amp_dns import AmpDns
+from nntsc.collections.amp_external import AmpExternal
+from nntsc.collections.amp_fastping import AmpFastping
 from nntsc.collections.amp_http import AmpHttp
 from nntsc.collections.amp_icmp import AmpIcmp
+from nntsc.collections.amp_sip import AmpSip
 from nntsc.collections.amp_tcpping import AmpTcpping
 from nntsc.collections.amp_throughput import AmpThroughput
 from nntsc.collections.amp_traceroute import AmpAsTraceroute, AmpTraceroute
 from nntsc.collections.amp_udpstream import AmpUdpstream
+from nntsc.collections.amp_youtube import AmpYoutube
 from nntsc.collections.base import Collection, Detection, Field, ParsedRow, Property, Row
 from nntsc.collections.fileops import FileOps
 from nntsc.errors import UnknownCollection
@@ -38,6 +42,10 @@ _REGISTRY: dict[str, Collection] = {
         AmpUdpstream(),
         AmpTraceroute(),
         AmpAsTraceroute(),
+        AmpYoutube(),
+        AmpFastping(),
+        AmpExternal(),
+        AmpSip(),
         FileOps(),
     )
 }

@@ -38,12 +38,16 @@ from google.protobuf.message import DecodeError, EncodeError, Message
 from nntsc.errors import BadReport
 from nntsc.wire import (
     dns_pb2,
+    external_pb2,
+    fastping_pb2,
     http_pb2,
     icmp_pb2,
+    sip_pb2,
     tcpping_pb2,
     throughput_pb2,
     traceroute_pb2,
     udpstream_pb2,
+    youtube_pb2,
 )
 
 __all__ = [
@@ -65,11 +69,14 @@ _REPORTS: dict[str, type[Message]] = {
     "tcpping": tcpping_pb2.Report,
     "http": http_pb2.Report,
     "udpstream": udpstream_pb2.Report,
+    "youtube": youtube_pb2.Report,
+    "fastping": fastping_pb2.Report,
+    "external": external_pb2.Report,
+    "sip": sip_pb2.Report,
 }
 
-#: The ``x-amp-test-type`` values whose reports this package decodes. amplet2
-#: also has youtube, fastping, external and sip tests, whose wire format the
-#: reference does not document; their reports raise `UnknownTestType`.
+#: The ``x-amp-test-type`` values whose reports this package decodes: all eleven
+#: amplet2 tests. Any other raises `UnknownTestType`.
 TEST_TYPES: tuple[str, ...] = tuple(_REPORTS)
 
 _INT_TYPES = frozenset(

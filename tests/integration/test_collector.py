@@ -23,7 +23,7 @@ from kombu import Connection, Exchange, Producer, Queue
 from nntsc import wire
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
-from nntsc.demo import SimulatedMesh
+from nntsc.demo import ALL_TESTS, SimulatedMesh
 from nntsc.ingest.amqp import METRIC_PORTS, Collector, CollectorSettings
 from nntsc.ingest.transport import ReadAheadTCPTransport
 from tests.conftest import make_services
@@ -505,10 +505,7 @@ def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) ->
             and collector.metrics.consumed_by_test("icmp")._value.get() > 0
         ),
     )
-    consumed = sum(
-        collector.metrics.consumed_by_test(t)._value.get()
-        for t in ("icmp", "tcpping", "dns", "http", "throughput", "udpstream", "traceroute")
-    )
+    consumed = sum(collector.metrics.consumed_by_test(t)._value.get() for t in ALL_TESTS)
     assert consumed == published
     assert queue_depth(names, names.dead_letter_queue) == 0
     for name in (
@@ -520,6 +517,10 @@ def test_demo_mesh_via_amqp_covers_every_test(tmp_path, names, publisher_url) ->
         "amp-udpstream",
         "amp-traceroute",
         "amp-astraceroute",
+        "amp-fastping",
+        "amp-youtube",
+        "amp-external",
+        "amp-sip",
     ):
         assert services.streams.find(get_collection(name)).total > 0, name
     services.close()

@@ -25,7 +25,11 @@ def test_every_stored_collection_has_its_module(name: str) -> None:
 
 def test_each_style_has_one_title_and_the_collections_drawing_it() -> None:
     styles = presentation.style_collections()
-    assert styles["latency"] == styles["loss"] == ("amp-dns", "amp-icmp", "amp-tcpping")
+    drawn = ("amp-dns", "amp-fastping", "amp-icmp", "amp-sip", "amp-tcpping")
+    assert styles["latency"] == styles["loss"] == drawn
+    assert styles["sip"] == ("amp-sip",)
+    assert styles["youtube"] == ("amp-youtube",)
+    assert styles["external"] == ("amp-external",)
     assert presentation.style("jitter").title == "UDP jitter"
     assert presentation.style("throughput").default_span == 7 * presentation.DAY
     assert presentation.style("no-such-style").title == "no-such-style"

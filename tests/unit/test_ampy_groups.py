@@ -435,7 +435,13 @@ def test_style_and_collection_mismatch(services: Services, style: str, named: st
 
 def test_latency_and_loss_styles_draw_the_latency_collections() -> None:
     styles = view_styles()
-    assert set(styles["latency"]) == {"amp-icmp", "amp-dns", "amp-tcpping"}
+    assert set(styles["latency"]) == {
+        "amp-icmp",
+        "amp-dns",
+        "amp-tcpping",
+        "amp-fastping",
+        "amp-sip",
+    }
     assert styles["loss"] == styles["latency"]
     for collection in all_collections():
         assert collection.name in styles[collection.view_style]

@@ -43,8 +43,8 @@ def test_each_simulator_counts_what_it_yields(test):
 
 def test_an_unknown_test_names_the_known_ones():
     mesh = SimulatedMesh(2, START, START + 3600)
-    with pytest.raises(ValueError, match=r"unknown test 'sip'.*icmp, tcpping"):
-        mesh.simulator("sip")
+    with pytest.raises(ValueError, match=r"unknown test 'nosuchtest'.*icmp, tcpping"):
+        mesh.simulator("nosuchtest")
 
 
 def test_cli_help_lists_every_simulated_test():
@@ -67,9 +67,9 @@ def test_demo_script_reads_the_registry():
     assert _module("--except", "icmp").stdout.strip() == ",".join(ALL_TESTS[1:])
     described = _module("--describe").stdout.splitlines()
     assert [line.split()[0] for line in described] == list(ALL_TESTS)
-    refused = _module("--except", "sip")
+    refused = _module("--except", "nosuchtest")
     assert refused.returncode == 2
-    assert "unknown tests: sip" in refused.stderr
+    assert "unknown tests: nosuchtest" in refused.stderr
 
 
 def test_the_registry_loads_without_the_store():

@@ -291,6 +291,121 @@ REPORTS: dict[str, dict] = {
             },
         ],
     },
+    "youtube": {
+        "header": {"video": "dQw4w9WgXcQ", "quality": 5, "dscp": 0, "maxruntime": 30},
+        "item": {
+            "title": "A video",
+            "quality": 5,
+            "initial_buffering": 850,
+            "playing_time": 29_000,
+            "stall_time": 1_200,
+            "stall_count": 2,
+            "total_time": 32_400,
+            "pre_time": 1_350,
+            "reported_duration": 212,
+            "timeline": [
+                {"timestamp": 1_350, "type": 3},
+                {"timestamp": 2_200, "type": 5, "quality": 5},
+            ],
+        },
+    },
+    "fastping": {
+        "header": {
+            "address": v4("192.0.2.10"),
+            "family": 2,
+            "name": "fast.example.net",
+            "count": 60,
+            "rate": 10,
+            "size": 64,
+            "preprobe": True,
+            "dscp": 0,
+        },
+        "reports": [
+            {
+                "runtime": 6_050_000,
+                "rtt": {
+                    "maximum": 21_000,
+                    "minimum": 11_800,
+                    "mean": 12_400,
+                    "samples": 58,
+                    "sd": 900,
+                    "percentiles": [
+                        11800,
+                        11800,
+                        11810,
+                        11850,
+                        11900,
+                        12000,
+                        12050,
+                        12100,
+                        12200,
+                        12300,
+                        12400,
+                        12500,
+                        12800,
+                        13900,
+                        19000,
+                        21000,
+                        21000,
+                    ],
+                },
+                "jitter": {
+                    "maximum": 8000,
+                    "minimum": -7900,
+                    "mean": 3,
+                    "samples": 57,
+                    "sd": 1100,
+                    "percentiles": [],
+                },
+            }
+        ],
+    },
+    "external": {
+        "header": {"command": "count-users"},
+        "reports": [{"value": 42, "name": "www.example.org"}, {"value": -3}],
+    },
+    "sip": {
+        "header": {
+            "uri": "sip:echo@voip.example.org",
+            "hostname": "voip.example.org",
+            "useragent": "AMP SIP test agent",
+            "filename": "sip-test-8000.wav",
+            "max_duration": 30,
+            "proxy": ["sip:proxy.example.org"],
+            "repeat": True,
+            "dscp": 46,
+            "address": v4("192.0.2.50"),
+            "family": 2,
+        },
+        "reports": [
+            {
+                "time_till_first_response": 41_000,
+                "time_till_connected": 180_000,
+                "duration": 30_250_000,
+                "rtt": {"maximum": 52_000, "minimum": 38_000, "mean": 41_000, "sd": 2_500},
+                "rx": {
+                    "packets": 1_490,
+                    "bytes": 238_400,
+                    "lost": 10,
+                    "discarded": 1,
+                    "reordered": 0,
+                    "duplicated": 0,
+                    "jitter": {"maximum": 4_000, "minimum": 0, "mean": 600, "sd": 300},
+                    "loss": {"maximum": 3, "minimum": 1, "mean": 2, "sd": 1},
+                    "mos": {"icpif": 5, "cisco_mos": 4.1, "itu_rating": 88.1, "itu_mos": 4.31},
+                },
+                "tx": {
+                    "packets": 1_500,
+                    "bytes": 240_000,
+                    "lost": 0,
+                    "discarded": 0,
+                    "reordered": 2,
+                    "duplicated": 1,
+                    "mos": {"itu_rating": 92.5, "itu_mos": 4.41},
+                },
+            }
+        ],
+    },
 }
 
 
@@ -768,6 +883,97 @@ SPEC = {
         Voip 3 itu_rating double
         Voip 4 itu_mos double
     """,
+    "youtube": """
+        Report 1 header Header
+        Report 2 item Item
+        Header 1 video string
+        Header 2 quality Quality
+        Header 3 dscp uint32 =0
+        Header 4 useragent string
+        Header 5 maxruntime uint32 =0
+        Item 1 title string
+        Item 2 quality Quality
+        Item 3 initial_buffering uint64
+        Item 4 playing_time uint64
+        Item 5 stall_time uint64 =0
+        Item 6 stall_count uint64 =0
+        Item 7 total_time uint64
+        Item 8 pre_time uint64
+        Item 9 reported_duration uint64
+        Item 10 timeline Event repeated
+        Event 1 timestamp uint64
+        Event 2 type EventType
+        Event 3 quality Quality
+    """
+    + "enum Quality UNKNOWN=0 DEFAULT=1 SMALL=2 MEDIUM=3 LARGE=4 HD720=5 HD1080=6"
+    + " HD1440=7 HD2160=8 HIGHRES=9\n"
+    + "enum EventType UNKNOWN_EVENT=0 READY=1 UNSTARTED=2 BUFFERING=3 QUALITY=4"
+    + " PLAYING=5 ENDED=6 ERROR=7",
+    "fastping": """
+        Report 1 header Header
+        Report 2 reports Item repeated
+        Header 1 address bytes
+        Header 2 family int32
+        Header 3 name string
+        Header 4 count uint64 =60
+        Header 5 rate uint64 =1
+        Header 6 size uint32 =64
+        Header 7 preprobe bool =False
+        Header 8 dscp uint32 =0
+        Item 1 runtime uint64
+        Item 2 rtt SummaryStats
+        Item 3 jitter SummaryStats
+        SummaryStats 1 maximum int32
+        SummaryStats 2 minimum int32
+        SummaryStats 3 mean int32
+        SummaryStats 4 samples uint64
+        SummaryStats 5 sd uint32
+        SummaryStats 6 percentiles int32 repeated
+    """,
+    "external": """
+        Report 1 header Header
+        Report 2 reports Item repeated
+        Header 1 command string
+        Item 1 value int64
+        Item 2 name string
+    """,
+    "sip": """
+        Report 1 header Header
+        Report 2 reports Item repeated
+        Header 1 uri string
+        Header 2 hostname string
+        Header 3 useragent string
+        Header 4 filename string
+        Header 5 max_duration uint32
+        Header 6 proxy string repeated
+        Header 7 repeat bool
+        Header 8 dscp uint32 =0
+        Header 9 address bytes
+        Header 10 family uint32
+        Item 1 time_till_first_response uint64
+        Item 2 time_till_connected uint64
+        Item 3 duration uint64
+        Item 5 rtt SummaryStats
+        Item 6 rx StreamStats
+        Item 7 tx StreamStats
+        StreamStats 1 packets uint32
+        StreamStats 2 bytes uint32
+        StreamStats 3 lost uint32
+        StreamStats 4 discarded uint32
+        StreamStats 5 reordered uint32
+        StreamStats 6 duplicated uint32
+        StreamStats 7 jitter SummaryStats
+        StreamStats 8 loss SummaryStats
+        StreamStats 9 mos Mos
+        SummaryStats 1 maximum int32
+        SummaryStats 2 minimum int32
+        SummaryStats 3 mean int32
+        SummaryStats 4 sd uint32
+        Mos 1 icpif int32
+        Mos 2 cisco_mos double
+        Mos 3 itu_rating double
+        Mos 4 itu_mos double
+    """,
 }
 
 SCALAR_TYPES = {
@@ -775,6 +981,7 @@ SCALAR_TYPES = {
     FieldDescriptor.TYPE_BYTES: "bytes",
     FieldDescriptor.TYPE_DOUBLE: "double",
     FieldDescriptor.TYPE_INT32: "int32",
+    FieldDescriptor.TYPE_INT64: "int64",
     FieldDescriptor.TYPE_SINT64: "sint64",
     FieldDescriptor.TYPE_STRING: "string",
     FieldDescriptor.TYPE_UINT32: "uint32",
@@ -913,7 +1120,7 @@ def test_generated_modules_are_up_to_date(tmp_path):
 # --- errors ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("test_type", ["youtube", "fastping", "external", "sip", "ICMP", ""])
+@pytest.mark.parametrize("test_type", ["nosuchtest", "smokeping", "ICMP", ""])
 def test_unknown_test_type(test_type):
     with pytest.raises(UnknownTestType, match="unknown amplet2 test type"):
         decode(test_type, b"")

@@ -11,15 +11,32 @@ from __future__ import annotations
 
 from nntsc.demo.simulators.base import Simulator
 from nntsc.demo.simulators.dns import Dns
+from nntsc.demo.simulators.external import External
+from nntsc.demo.simulators.fastping import Fastping
 from nntsc.demo.simulators.http import Http
 from nntsc.demo.simulators.icmp import Icmp
+from nntsc.demo.simulators.sip import Sip
 from nntsc.demo.simulators.tcpping import TcpPing
 from nntsc.demo.simulators.throughput import Throughput
 from nntsc.demo.simulators.traceroute import Traceroute
 from nntsc.demo.simulators.udpstream import UdpStream
+from nntsc.demo.simulators.youtube import Youtube
 
 SIMULATORS: dict[str, type[Simulator]] = {
-    cls.test: cls for cls in (Icmp, TcpPing, Dns, Http, Throughput, UdpStream, Traceroute)
+    cls.test: cls
+    for cls in (
+        Icmp,
+        TcpPing,
+        Dns,
+        Http,
+        Throughput,
+        UdpStream,
+        Traceroute,
+        Fastping,
+        Youtube,
+        External,
+        Sip,
+    )
 }
 #: The amplet2 tests `SimulatedMesh.test_reports` runs, in the order in which
 #: the reports of one instant are yielded.
