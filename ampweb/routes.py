@@ -14,6 +14,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("matrix.index", "/matrix")
     config.add_route("matrix.page", "/matrix/{metric}/{src_mesh}/{dst_mesh}")
     config.add_route("events.index", "/events")
+    config.add_route("events.live", "/events/live")
 
     # Accounts and administration.
     config.add_route("auth.login", "/login")

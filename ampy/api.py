@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ampy.cache import SHORT_LIVED, HistoryCache, make_cache_region
-from ampy.events import EventFilter, EventGroupFilter, EventReader, KeysetPage
+from ampy.events import (
+    MAX_CHANGES,
+    EventFilter,
+    EventGroupFilter,
+    EventReader,
+    GroupChanges,
+    KeysetPage,
+)
 from ampy.groups import Group, Line, expand_groups, make_group
 from ampy.groups import spec_for as group_spec_for
 from ampy.history import DETAILS, HistoryReader, LineHistory, check_range
@@ -371,6 +378,35 @@ class Ampy:
         for item in page.items:
             item["events"] = found[item["id"]]
         return page
+
+    @_reaching_stores
+    def event_change_serial(self) -> int:
+        """The number of the newest change to event groups (0 before any); one index probe."""
+        return self.event_reader.change_serial()
+
+    @_reaching_stores
+    def event_group_changes(
+        self,
+        filters: EventGroupFilter | None = None,
+        since: int = 0,
+        limit: int = MAX_CHANGES,
+        events_per_group: int = 50,
+    ) -> GroupChanges:
+        """What became of the groups after change `since`, through `filters`.
+
+        The changed groups the filter shows, each with ``events`` as
+        `event_groups_with_events` gives them, and the ids of those it no
+        longer shows (merged, or changed out of the filter). Pass the
+        answer's ``serial`` as `since` next time; a self-updating list
+        starts from `event_change_serial`, read before its first page.
+        """
+        changes = self.event_reader.group_changes(filters or EventGroupFilter(), since, limit)
+        found = self.event_reader.groups_events(
+            [group["id"] for group in changes.groups], events_per_group
+        )
+        for group in changes.groups:
+            group["events"] = found[group["id"]]
+        return changes
 
     @_reaching_stores
     def event_group(self, group_id: int) -> dict[str, Any]:

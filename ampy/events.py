@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, select, tuple_
+from sqlalchemy import Engine, Select, func, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
@@ -33,11 +33,13 @@ from nntsc.store.sqlutil import upsert
 
 __all__ = [
     "GROUP_STATUSES",
+    "MAX_CHANGES",
     "MAX_GROUP_EVENTS",
     "MAX_PAGESIZE",
     "EventFilter",
     "EventGroupFilter",
     "EventReader",
+    "GroupChanges",
     "KeysetPage",
     "decode_cursor",
     "encode_cursor",
@@ -55,6 +57,8 @@ GROUP_STATUSES = {
     "merged": ("merged",),
     "all": ("open", "closed", "merged"),
 }
+#: The most changed groups one answer of `EventReader.group_changes` lists.
+MAX_CHANGES = 500
 #: Longest reason code and comment of a rating (the columns' widths).
 MAX_REASON = 64
 MAX_COMMENT = 1000
@@ -96,6 +100,32 @@ class KeysetPage:
             "pagesize": self.pagesize,
             "next_cursor": self.next_cursor,
             "has_more": self.has_more,
+        }
+
+
+@dataclass(frozen=True)
+class GroupChanges:
+    """What became of the groups since change `since`, seen through a filter.
+
+    ``groups``: the changed groups the filter shows now (new, grown,
+    re-judged), newest first; ``removed``: the ids of the changed groups it
+    no longer shows (merged, or no longer matching); ``serial``: the change
+    they bring the reader up to, to ask from next time. ``complete`` is
+    false when more than the limit changed: the reader then has only the
+    oldest of the changes up to ``serial`` and should ask again from it.
+    """
+
+    serial: int
+    groups: list[dict[str, Any]]
+    removed: list[int]
+    complete: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "groups": self.groups,
+            "removed": self.removed,
+            "complete": self.complete,
         }
 
 
@@ -308,6 +338,67 @@ class EventReader:
         return KeysetPage(
             items, pagesize, encode_cursor(last["ts_started"], last["id"]) if last else None
         )
+
+    def change_serial(self) -> int:
+        """The number of the newest change to groups (0 before any): one index probe.
+
+        Grouping and pruning stamp the groups each transaction writes with
+        the next number (`nntsc.events.groups.next_change_serial`), committed
+        in order; an idle dashboard compares this with the one it has seen.
+        """
+        table = EventGroup.__table__
+        with self.engine.connect() as connection:
+            highest = connection.execute(select(func.max(table.c.change_serial))).scalar()
+        return int(highest or 0)
+
+    def group_changes(
+        self, filters: EventGroupFilter, since: int, limit: int = MAX_CHANGES
+    ) -> GroupChanges:
+        """The groups changed after change `since`, split by whether `filters` shows them.
+
+        Two queries when something changed (the changed ids, then those of
+        them the filter's own list query keeps), one when nothing did. At
+        most `limit` changed groups are read, the oldest changes first, and
+        the answer's serial is then that of the last change read in full.
+        """
+        _check_range(filters.start, filters.end)
+        if not 1 <= limit <= MAX_CHANGES:
+            raise BadValue("limit", f"must be between 1 and {MAX_CHANGES}")
+        if since < 0:
+            raise BadValue("since", "must be at least 0")
+        table = EventGroup.__table__
+        with self.engine.connect() as connection:
+            changed = connection.execute(
+                select(table.c.id, table.c.change_serial)
+                .where(table.c.change_serial > since)
+                .order_by(table.c.change_serial, table.c.id)
+                .limit(limit + 1)
+            ).all()
+            if not changed:
+                return GroupChanges(since, [], [])
+            complete = len(changed) <= limit
+            if complete:
+                serial = changed[-1].change_serial
+            else:
+                # Only whole changes: up to the one before the first cut short.
+                first = changed[0].change_serial
+                serial = changed[limit].change_serial - 1
+                changed = [row for row in changed if row.change_serial <= serial]
+                if not changed:
+                    # One change alone is larger than the limit: take all of it.
+                    serial = first
+                    changed = connection.execute(
+                        select(table.c.id, table.c.change_serial).where(
+                            table.c.change_serial == serial
+                        )
+                    ).all()
+            ids = sorted(row.id for row in changed)
+            shown = connection.execute(
+                self.groups_query(filters, None, len(ids)).where(table.c.id.in_(ids))
+            ).all()
+        groups = [_group_dict(row) for row in shown]
+        kept = {group["id"] for group in groups}
+        return GroupChanges(serial, groups, [i for i in ids if i not in kept], complete)
 
     def groups_events(
         self, group_ids: Sequence[int], limit: int = MAX_GROUP_EVENTS

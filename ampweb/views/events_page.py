@@ -9,19 +9,30 @@ query parameters, so a filtered view is a URL to share:
 ``start``/``end`` Unix seconds instead of ``range``
 ``min_severity``  0 to 100
 ``cursor``        the page after the one that gave it (``next_cursor`` of the API)
+
+The page updates itself (``static/js/events-live.js``): it polls
+``/events/live`` with its own query parameters and the number of the last
+change to groups it has seen (``since``, sent as ``If-None-Match`` too);
+the answer is 304 while nothing changed (one index probe), else the
+changed groups the same filters show, rendered by the page's own template
+(``events_group.jinja2``), and the ids of those it no longer shows.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from pyramid.httpexceptions import HTTPNotModified
+from pyramid.renderers import render
 from pyramid.request import Request
 from pyramid.view import view_config
 
 from ampweb.params import BadParameter, choice_param, int_param
-from ampy.events import EventGroupFilter
+from ampy.events import EventGroupFilter, decode_cursor
+from nntsc.errors import ConfigurationError
 
 #: Groups a page shows.
 PAGESIZE = 20
@@ -32,6 +43,8 @@ RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 *
 RANGE_CHOICES = ("all", *RANGES)
 #: How much of the graph an event's link shows on each side of the event.
 GRAPH_MARGIN = 3 * 3600
+#: Seconds between two polls of a page's live updates unless ``ampweb.events_refresh`` says.
+REFRESH = 15
 #: The filters the page keeps in its links (the next page, a shared URL).
 FILTER_PARAMS = ("range", "start", "end", "min_severity")
 
@@ -56,6 +69,20 @@ def _graph_url(request: Request, event: dict[str, Any]) -> str:
     )
 
 
+def refresh_seconds(settings: Mapping[str, Any]) -> int:
+    """``ampweb.events_refresh``: seconds between two polls of an open dashboard (at least 1)."""
+    raw = str(settings.get("ampweb.events_refresh") or REFRESH)
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise ConfigurationError(
+            f"ampweb.events_refresh must be a whole number of seconds >= 1, not {raw!r}"
+        )
+    return seconds
+
+
 def utc_text(ts: int | None) -> str:
     """ "2026-11-26 10:05 UTC" (with seconds when not zero): the page reads without JavaScript."""
     if ts is None:
@@ -70,9 +97,8 @@ def _value(value: float | None, unit: str) -> str:
     return f"{value:.3g} {unit}".strip()
 
 
-@view_config(route_name="events.index", renderer="events.jinja2", request_method="GET")
-def events_page(request: Request) -> dict[str, Any]:
-    """One page of event groups; 400 for a bad filter or a cursor no page gave."""
+def group_filter(request: Request) -> EventGroupFilter:
+    """The groups the page's query parameters ask for (the page and its live updates)."""
     shown_range = choice_param(request, "range", RANGE_CHOICES, "all")
     start = int_param(request, "start", None, minimum=0, maximum=2**62)
     end = int_param(request, "end", None, minimum=0, maximum=2**62)
@@ -81,31 +107,46 @@ def events_page(request: Request) -> dict[str, Any]:
     if start is not None and end is not None and end <= start:
         raise BadParameter("parameter 'end' must be after 'start'")
     min_severity = int_param(request, "min_severity", None, minimum=0, maximum=100)
+    return EventGroupFilter(start=start, end=end, min_severity=min_severity)
+
+
+def shown_group(request: Request, group: dict[str, Any]) -> dict[str, Any]:
+    """A group with what the template shows of it and of its events."""
+    events = [
+        {
+            **event,
+            "old_text": _value(event["old_value"], event["unit"]),
+            "new_text": _value(event["new_value"], event["unit"]),
+            "graph_url": _graph_url(request, event),
+        }
+        for event in group["events"]
+    ]
+    return {**group, "label": _key_label(group), "events": events}
+
+
+@view_config(route_name="events.index", renderer="events.jinja2", request_method="GET")
+def events_page(request: Request) -> dict[str, Any]:
+    """One page of event groups; 400 for a bad filter or a cursor no page gave."""
+    filters = group_filter(request)
+    shown_range = request.params.get("range") or "all"
     cursor = request.params.get("cursor") or None
-    filters = EventGroupFilter(start=start, end=end, min_severity=min_severity)
+    # Read before the page: a change committed in between is sent again, not missed.
+    serial = request.ampy.event_change_serial()
     page = request.ampy.event_groups_with_events(
         filters, cursor, PAGESIZE, events_per_group=EVENTS_PER_GROUP
     )
     kept = {name: request.params[name] for name in FILTER_PARAMS if request.params.get(name)}
-    groups = []
-    for group in page.items:
-        events = [
-            {
-                **event,
-                "old_text": _value(event["old_value"], event["unit"]),
-                "new_text": _value(event["new_value"], event["unit"]),
-                "graph_url": _graph_url(request, event),
-            }
-            for event in group["events"]
-        ]
-        groups.append({**group, "label": _key_label(group), "events": events})
+    groups = [shown_group(request, group) for group in page.items]
+    # The part of the list this page holds, for the groups the live updates bring.
+    upper = "{}.{}".format(*decode_cursor(cursor)) if cursor else ""
+    lower = f"{groups[-1]['ts_started']}.{groups[-1]['id']}" if page.next_cursor else ""
     return {
         "groups": groups,
         "range": shown_range,
         "ranges": RANGE_CHOICES,
         "start": request.params.get("start", ""),
         "end": request.params.get("end", ""),
-        "min_severity": "" if min_severity is None else min_severity,
+        "min_severity": "" if filters.min_severity is None else filters.min_severity,
         "first_page": cursor is None,
         "first_url": request.route_path("events.index", _query=kept),
         "next_url": (
@@ -115,4 +156,53 @@ def events_page(request: Request) -> dict[str, Any]:
         ),
         "events_per_group": EVENTS_PER_GROUP,
         "utc": utc_text,
+        "live": {
+            "serial": serial,
+            "upper": upper,
+            "lower": lower,
+            "interval": refresh_seconds(request.registry.settings) * 1000,
+        },
+    }
+
+
+@view_config(route_name="events.live", renderer="json", request_method="GET")
+def events_live(request: Request) -> Any:
+    """What changed after change ``since`` among the groups the page's filters show.
+
+    304 (with the same ETag) while the newest change is still ``since``;
+    else ``{"serial", "groups": [{"id", "ts_started", "html"}], "removed",
+    "complete"}``, each group's ``html`` its item of the page's list.
+    """
+    since = int_param(request, "since", None, minimum=0, maximum=2**62)
+    if since is None:
+        raise BadParameter("parameter 'since' is required (the change the page has seen)")
+    filters = group_filter(request)
+    serial = request.ampy.event_change_serial()
+    if serial <= since:
+        # Nothing newer. The ETag names the change the answer brings the page up to.
+        headers = {"ETag": f'"{since}"', "Cache-Control": "no-cache"}
+        if str(since) in request.if_none_match:
+            return HTTPNotModified(headers=headers)
+        request.response.headers.update(headers)
+        return {"serial": since, "groups": [], "removed": [], "complete": True}
+    changes = request.ampy.event_group_changes(filters, since, events_per_group=EVENTS_PER_GROUP)
+    groups = [
+        {
+            "id": group["id"],
+            "ts_started": group["ts_started"],
+            "html": render(
+                "events_group.jinja2",
+                {"group": shown_group(request, group), "utc": utc_text},
+                request,
+            ),
+        }
+        for group in changes.groups
+    ]
+    request.response.headers["ETag"] = f'"{changes.serial}"'
+    request.response.headers["Cache-Control"] = "no-cache"
+    return {
+        "serial": changes.serial,
+        "groups": groups,
+        "removed": changes.removed,
+        "complete": changes.complete,
     }

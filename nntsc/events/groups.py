@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from nntsc.collections import Collection, all_collections
@@ -61,6 +61,7 @@ __all__ = [
     "AsPathLookup",
     "PruneReport",
     "group_new_events",
+    "next_change_serial",
     "prune_range",
     "prune_recent",
 ]
@@ -409,10 +410,24 @@ def prune_range(session: Session, start: int, end: int, now: int | None = None) 
             merged[group.merged_by or ""] += 1
         changes.append({"id": group.group_id, **values, "ts_updated": now})
     if changes:
+        serial = next_change_serial(session)
         # One executemany UPDATE by primary key for every changed group.
-        session.execute(update(EventGroup), changes)
-    updated = len(changes)
-    return PruneReport(len(judged), dict(merged), updated)
+        session.execute(update(EventGroup), [{**c, "change_serial": serial} for c in changes])
+    return PruneReport(len(judged), dict(merged), len(changes))
+
+
+def next_change_serial(session: Session) -> int:
+    """The number of this transaction's change to groups: one above the highest stored.
+
+    Called under the groups' lock (`_lock`; SQLite has one writer at a time),
+    which is held until commit, so the numbers are committed in the order
+    they are taken: a reader that has seen change N and asks for the groups
+    above N misses nothing (`ampy.events.EventReader.group_changes`). The
+    index on ``change_serial`` makes the max one index probe.
+    """
+    table = EventGroup.__table__
+    highest = session.execute(select(func.max(table.c.change_serial))).scalar()
+    return int(highest or 0) + 1
 
 
 def prune_recent(services: Any, now: int | None = None, window: int = PRUNE_WINDOW) -> PruneReport:

@@ -91,6 +91,8 @@ class EventGroup(Base):
         Index(None, "key", "direction", "status"),
         # "Groups changed since": the notification scan (migration 0014).
         Index(None, "ts_updated"),
+        # "What changed since change N" (the dashboard's self-update), and its newest N.
+        Index(None, "change_serial"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -123,6 +125,11 @@ class EventGroup(Base):
     asns: Mapped[str] = mapped_column(String(300), default="", server_default="")
     #: The pruning rule that merged it (`nntsc.events.pruning.RULES`), if merged.
     merged_by: Mapped[str | None] = mapped_column(String(16))
+    #: The change (a transaction of grouping or pruning) that last wrote the group
+    #: (migration 0015): each such transaction takes the next number after the
+    #: highest stored, under the groups' lock, so numbers are committed in order
+    #: and "the groups with a number above N" is everything that changed since N.
+    change_serial: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class EventGroupMember(Base):

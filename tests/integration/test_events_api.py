@@ -291,6 +291,26 @@ def test_a_page_of_groups_reads_the_events_of_each_as_one_group_does(
     assert ampy.event_reader.groups_events([]) == {}
 
 
+def test_changes_since_a_serial_on_postgresql(services: Services, ampy: Ampy) -> None:
+    """Each of the five grouping transactions takes the next serial; the changes since 0
+    are the live list and the merged groups, those since 4 the last transaction's."""
+    assert ampy.event_change_serial() == 0
+    events = mesh_events(services)
+    assert ampy.event_change_serial() == 5
+    everything = ampy.event_group_changes(EventGroupFilter(), 0)
+    live = ampy.event_groups(EventGroupFilter()).items
+    assert [g["id"] for g in everything.groups] == [g["id"] for g in live]
+    merged = ampy.event_groups(EventGroupFilter(status="merged"), pagesize=500).items
+    assert sorted(everything.removed) == sorted(g["id"] for g in merged)
+    last = ampy.event_group_changes(EventGroupFilter(), 4)
+    # The path change joined the fall's group (its twin), which now has both events.
+    assert [(g["direction"], [e["id"] for e in g["events"]]) for g in last.groups] == [
+        ("down", [events[3].id, events[4].id])
+    ]
+    assert last.removed
+    assert ampy.event_group_changes(EventGroupFilter(), 5).groups == []
+
+
 # -- the HTTP API --------------------------------------------------------------------------
 
 

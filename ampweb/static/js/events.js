@@ -1,7 +1,9 @@
 // The events dashboard: the server renders the groups in UTC; this shows
 // their times in the zone the header's switch chooses, and redraws when it
 // changes. The filter form is a plain GET form, so a filtered view is a URL.
+// The list updates itself (events-live.js).
 
+import { startLive } from "./events-live.js";
 import { EVENT, formatTime, zone } from "./lib/timezone.js";
 
 function showTimes() {
@@ -30,3 +32,6 @@ window.addEventListener("pageshow", () => {
 
 window.addEventListener(EVENT, showTimes);
 showTimes();
+
+const groups = document.getElementById("event-groups");
+if (groups?.dataset.live) startLive(groups, { onChange: showTimes });
