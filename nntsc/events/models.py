@@ -126,7 +126,7 @@ class EventGroup(Base):
     #: The pruning rule that merged it (`nntsc.events.pruning.RULES`), if merged.
     merged_by: Mapped[str | None] = mapped_column(String(16))
     #: The change (a transaction of grouping or pruning) that last wrote the group
-    #: (migration 0015): each such transaction takes the next number after the
+    #: (migration 0016): each such transaction takes the next number after the
     #: highest stored, under the groups' lock, so numbers are committed in order
     #: and "the groups with a number above N" is everything that changed since N.
     change_serial: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -7,8 +7,8 @@ the numbers are committed in order), and the index answers both "the
 newest number" (an idle viewer's poll) and "the groups above N". Existing
 groups get 0: a viewer's first page is read after the migration anyway.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 10:50:20
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
