@@ -24,6 +24,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("admin.sites", "/admin/sites")
     config.add_route("admin.meshes", "/admin/meshes")
     config.add_route("admin.tokens", "/admin/tokens")
+    config.add_route("admin.notifications", "/admin/notifications")
+    config.add_route("admin.notifications.log", "/admin/notifications/log")
 
     config.add_route("health", "/healthz")
     config.add_route("metrics", "/metrics")
@@ -52,3 +54,17 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.v1.event.rating", "/api/v1/events/{event_id:\\d+}/rating")
     config.add_route("api.v1.event_groups", "/api/v1/event-groups")
     config.add_route("api.v1.event_group", "/api/v1/event-groups/{group_id:\\d+}")
+    config.add_route("api.v1.notification_channels", "/api/v1/notification-channels")
+    config.add_route(
+        "api.v1.notification_channel", "/api/v1/notification-channels/{channel_id:\\d+}"
+    )
+    config.add_route(
+        "api.v1.notification_channel.test",
+        "/api/v1/notification-channels/{channel_id:\\d+}/test",
+    )
+    config.add_route("api.v1.notification_subscriptions", "/api/v1/notification-subscriptions")
+    config.add_route(
+        "api.v1.notification_subscription",
+        "/api/v1/notification-subscriptions/{subscription_id:\\d+}",
+    )
+    config.add_route("api.v1.notification_deliveries", "/api/v1/notification-deliveries")

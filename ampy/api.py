@@ -31,6 +31,8 @@ from nntsc.collections import all_collections
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.errors import StoreUnavailable
+from nntsc.notifications.channels import NotificationRegistry
+from nntsc.notifications.delivery import DeliverySettings, send_test
 from nntsc.store.sites import SiteRegistry
 from nntsc.store.streams import Page, StreamInfo
 
@@ -133,6 +135,31 @@ class Ampy:
     def sites(self) -> SiteRegistry:
         """Sites and meshes: `nntsc.store.sites.SiteRegistry`."""
         return self.services.sites
+
+    @functools.cached_property
+    def notifications(self) -> NotificationRegistry:
+        """Notification channels, subscriptions and the delivery log (`docs/events.md`).
+
+        Every call takes the acting user as `owner` (``None``: an admin, anyone's)::
+
+            channel = ampy.notifications.create_channel(
+                "alice", {"name": "ops", "kind": "webhook", "url": "https://...", "secret": "..."}
+            )
+            ampy.notifications.create_subscription(filter_id, channel["id"], "alice")
+            ampy.send_test_notification(channel["id"], "alice")
+            ampy.notifications.deliveries("alice", pagesize=20).items
+        """
+        return NotificationRegistry(self.services.sessionmaker)
+
+    def send_test_notification(self, channel_id: int, owner: str | None) -> dict[str, Any]:
+        """Send a test message on `owner`'s channel now (one attempt); its delivery log row.
+
+        ``status`` is ``sent``, or ``failed`` with the ``error``; raises
+        `UnknownChannel` for a channel that is not `owner`'s.
+        """
+        self.notifications.channel_for_sending(channel_id, owner)
+        settings = DeliverySettings.from_settings(self.services.settings)
+        return send_test(self.services.sessionmaker, channel_id, settings)
 
     # -- collections and streams ---------------------------------------------
 

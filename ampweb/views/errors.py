@@ -28,6 +28,7 @@ from nntsc.errors import (
     UnknownSite,
     UnknownStream,
 )
+from nntsc.notifications.channels import UnknownChannel, UnknownSubscription
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ STATUS = (
     (UnknownMesh, 404),
     (UnknownUser, 404),
     (UnknownToken, 404),
+    (UnknownChannel, 404),
+    (UnknownSubscription, 404),
     (AlreadyExists, 409),
     (StoreUnavailable, 503),
 )

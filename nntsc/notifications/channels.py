@@ -284,6 +284,17 @@ class NotificationRegistry:
 
     # -- subscriptions ---------------------------------------------------------------------
 
+    def saved_filters(self, owner: str | None) -> list[dict[str, Any]]:
+        """The saved event filters one may subscribe (`owner`'s; everyone's for ``None``)."""
+        query = select(EventFilter).order_by(EventFilter.username, EventFilter.name)
+        if owner is not None:
+            query = query.where(EventFilter.username == owner)
+        with self.sessions() as session:
+            return [
+                {"id": f.id, "username": f.username, "name": f.name, "notify": f.notify}
+                for f in session.scalars(query)
+            ]
+
     def list_subscriptions(self, owner: str | None) -> list[dict[str, Any]]:
         """The subscriptions of `owner` (everyone's for ``None``), with filter and channel names."""
         query = (

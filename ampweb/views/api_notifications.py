@@ -1,0 +1,141 @@
+"""REST API of notifications: channels, subscriptions, test messages, the delivery log.
+
+Every call needs a user (401 without one, even when data is public). A user
+sees and changes their own channels and subscriptions; an admin anyone's.
+Bodies are checked against the OpenAPI document first, then by
+`nntsc.notifications.channels` (a bad address or URL answers 400 naming the
+field); another user's channel answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ampweb.security import ACCOUNT, ADMIN
+
+
+def _owner(request: Request) -> str | None:
+    """The user whose things a request may touch; ``None`` for an admin (anyone's)."""
+    if request.has_permission(ADMIN):
+        return None
+    return str(request.identity.username)
+
+
+def _created(body: dict[str, Any], location: str) -> Response:
+    response = Response(json_body=body, status=201)
+    response.location = location
+    return response
+
+
+@view_config(
+    route_name="api.v1.notification_channels",
+    request_method="GET",
+    renderer="json",
+    permission=ACCOUNT,
+)
+def list_channels(request: Request) -> dict[str, Any]:
+    return {"items": request.ampy.notifications.list_channels(_owner(request))}
+
+
+@view_config(route_name="api.v1.notification_channels", request_method="POST", permission=ACCOUNT)
+def create_channel(request: Request) -> Response:
+    """A new channel of the caller's."""
+    channel = request.ampy.notifications.create_channel(
+        request.identity.username, request.openapi["body"]
+    )
+    url = request.route_url("api.v1.notification_channel", channel_id=channel["id"])
+    return _created(channel, url)
+
+
+@view_config(
+    route_name="api.v1.notification_channel",
+    request_method="GET",
+    renderer="json",
+    permission=ACCOUNT,
+)
+def get_channel(request: Request) -> dict[str, Any]:
+    return request.ampy.notifications.get_channel(request.openapi["channel_id"], _owner(request))
+
+
+@view_config(
+    route_name="api.v1.notification_channel",
+    request_method="PUT",
+    renderer="json",
+    permission=ACCOUNT,
+)
+def update_channel(request: Request) -> dict[str, Any]:
+    return request.ampy.notifications.update_channel(
+        request.openapi["channel_id"], _owner(request), request.openapi["body"]
+    )
+
+
+@view_config(route_name="api.v1.notification_channel", request_method="DELETE", permission=ACCOUNT)
+def delete_channel(request: Request) -> Response:
+    request.ampy.notifications.delete_channel(request.openapi["channel_id"], _owner(request))
+    return Response(status=204)
+
+
+@view_config(
+    route_name="api.v1.notification_channel.test",
+    request_method="POST",
+    renderer="json",
+    permission=ACCOUNT,
+)
+def test_channel(request: Request) -> dict[str, Any]:
+    """Send a test message now; the delivery log row (``sent``, or ``failed`` and why)."""
+    return request.ampy.send_test_notification(request.openapi["channel_id"], _owner(request))
+
+
+@view_config(
+    route_name="api.v1.notification_subscriptions",
+    request_method="GET",
+    renderer="json",
+    permission=ACCOUNT,
+)
+def list_subscriptions(request: Request) -> dict[str, Any]:
+    return {"items": request.ampy.notifications.list_subscriptions(_owner(request))}
+
+
+@view_config(
+    route_name="api.v1.notification_subscriptions", request_method="POST", permission=ACCOUNT
+)
+def create_subscription(request: Request) -> Response:
+    body = request.openapi["body"]
+    subscription = request.ampy.notifications.create_subscription(
+        body["filter_id"], body["channel_id"], _owner(request)
+    )
+    url = request.route_url("api.v1.notification_subscription", subscription_id=subscription["id"])
+    return _created(subscription, url)
+
+
+@view_config(
+    route_name="api.v1.notification_subscription", request_method="DELETE", permission=ACCOUNT
+)
+def delete_subscription(request: Request) -> Response:
+    request.ampy.notifications.delete_subscription(
+        request.openapi["subscription_id"], _owner(request)
+    )
+    return Response(status=204)
+
+
+@view_config(
+    route_name="api.v1.notification_deliveries",
+    request_method="GET",
+    renderer="json",
+    permission=ACCOUNT,
+)
+def list_deliveries(request: Request) -> dict[str, Any]:
+    """The delivery log newest first, one page at a time (``next_cursor``)."""
+    params = request.openapi
+    page = request.ampy.notifications.deliveries(
+        _owner(request),
+        params["cursor"],
+        params["pagesize"],
+        params["status"],
+        params["channel_id"],
+    )
+    return page.as_dict()
