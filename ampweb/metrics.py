@@ -17,7 +17,10 @@
   ``nntsc_notification_queue_messages`` and
   ``nntsc_notification_queue_age_seconds``: notifications sent, failed,
   given up and deferred, and the messages waiting; read from SQL at each
-  scrape (`nntsc.notifications.metrics`).
+  scrape (`nntsc.notifications.metrics`);
+- ``nntsc_events_total{kind, detector}`` and ``nntsc_event_groups{status}``:
+  events stored and event groups open, closed and merged; one query per
+  scrape (`nntsc.events.metrics`).
 
 Under gunicorn every worker is a process of its own: with
 ``PROMETHEUS_MULTIPROC_DIR`` set (deploy/gunicorn.conf.py sets it) counters
@@ -48,6 +51,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import EXCVIEW
 
+from nntsc.events.metrics import EventCollector
 from nntsc.notifications.metrics import NotificationCollector
 from nntsc.store.retention import ExpiredRowsCollector
 
@@ -135,4 +139,5 @@ def includeme(config: Configurator) -> None:
     app_registry.register(RollupBacklog(lambda: services.timeseries.rollup_backlog()))
     app_registry.register(ExpiredRowsCollector(services.engine))
     app_registry.register(NotificationCollector(services.engine))
+    app_registry.register(EventCollector(services.read_engine))
     config.registry["metrics_registry"] = app_registry

@@ -180,3 +180,60 @@ def test_the_live_endpoint_answers_changes_as_list_items_and_304_when_idle(
             assert app.get(f"/events/live{bad}", status=400).status_int == 400
     finally:
         app.app.registry["ampy"].close()
+
+
+def metric_values(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Samples of metric `name` in a scrape, by their sorted labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        tuple(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+def test_metrics_count_events_by_kind_and_detector_and_groups_by_status(
+    services: Services,
+) -> None:
+    app = webtest.TestApp(
+        ampweb.main(
+            {},
+            **{
+                "nntsc.sql_url": services.settings["nntsc.sql_url"],
+                "nntsc.timeseries_url": "sql",
+                "ampweb.public_data": "true",
+            },
+        )
+    )
+    try:
+        empty = app.get("/metrics").text
+        assert metric_values(empty, "nntsc_events_total") == {}
+        assert set(metric_values(empty, "nntsc_event_groups").values()) == {0}
+        now = int(time.time())
+        stream = icmp_stream(services, "amp-a", "amp-b")
+        store_events(
+            services,
+            [
+                rise(stream, now - 7200),
+                rise(stream, now - 60),
+                event_row(stream, now - 30, detector="loss", metric="loss", kind="loss"),
+            ],
+        )
+        scrape = app.get("/metrics").text
+        assert metric_values(scrape, "nntsc_events_total") == {
+            (("detector", "level"), ("kind", "incr")): 2,
+            (("detector", "loss"), ("kind", "loss")): 1,
+        }
+        with services.sessionmaker() as session:
+            statuses = session.execute(select(EventGroup.status)).scalars().all()
+        groups = metric_values(scrape, "nntsc_event_groups")
+        assert groups == {
+            (("status", status),): statuses.count(status) for status in ("open", "closed", "merged")
+        }
+        # The old rise's group has closed, the recent ones' group is open.
+        assert groups[(("status", "open"),)] == 1
+        assert groups[(("status", "closed"),)] == 1
+    finally:
+        app.app.registry["ampy"].close()
