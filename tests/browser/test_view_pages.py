@@ -32,15 +32,23 @@ READY = 'body[data-graph-ready="true"]'
 SOURCE_OPTIONS = '.ts-wrapper[data-level="source"] .option[role=option]'
 #: Extra ICMP sources, so the first level of the ICMP dialog has several pages.
 EXTRA_SOURCES = [f"probe-{n:03d}" for n in range(45)]
-#: The styles this page draws (traceroute and AS path have a page of their own).
-STYLES = {
-    "latency": "amp-icmp",
-    "loss": "amp-icmp",
-    "throughput": "amp-throughput",
-    "jitter": "amp-udpstream",
-    "mos": "amp-udpstream",
-    "http": "amp-http",
-}
+#: The styles this page draws and a collection each (traceroute and AS path have a
+#: page of their own); a style drawing several collections is checked for the others too.
+STYLES = [
+    ("latency", "amp-icmp"),
+    ("loss", "amp-icmp"),
+    ("throughput", "amp-throughput"),
+    ("jitter", "amp-udpstream"),
+    ("mos", "amp-udpstream"),
+    ("http", "amp-http"),
+    ("youtube", "amp-youtube"),
+    ("sip", "amp-sip"),
+    ("external", "amp-external"),
+    ("latency", "amp-fastping"),
+    ("loss", "amp-fastping"),
+    ("latency", "amp-sip"),
+    ("loss", "amp-sip"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +127,8 @@ def open_view(watched: Any, url: str) -> Any:
 
 
 def test_every_style_draws_and_is_screenshotted(server: Any, watched: Any, artifacts: Path) -> None:
-    for style, collection in STYLES.items():
+    shot: set[str] = set()
+    for style, collection in STYLES:
         groups = [walk(server, collection)]
         view_id = make_view(server, style, groups)
         url = f"{server.url}/view/{style}/{view_id}/{server.start}/{server.end}"
@@ -132,9 +141,11 @@ def test_every_style_draws_and_is_screenshotted(server: Any, watched: Any, artif
         # Jitter is a spread and MOS a score from 1 to 4.5: neither axis goes below.
         if style == "jitter":
             assert low == 0 < high, (low, high)
-        elif style == "mos":
+        elif style in ("mos", "sip"):
             assert (low, high) == (1, 4.5)
-        page.screenshot(path=str(artifacts / f"view-{style}.png"), full_page=True)
+        name = f"view-{style}" if style not in shot else f"view-{style}-{collection}"
+        shot.add(style)
+        page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
     assert watched.problems == []
 
 
@@ -170,7 +181,8 @@ def test_add_series_dialog_pages_searches_and_adds(
     page.click("#add-series-button")
     dialog = page.locator("dialog#add-series")
     dialog.wait_for(state="visible")
-    assert dialog.locator(".dialog-tab").all_inner_texts() == ["ICMP", "DNS", "TCP ping"]
+    tabs = ["ICMP", "DNS", "TCP ping", "Fastping", "SIP"]
+    assert dialog.locator(".dialog-tab").all_inner_texts() == tabs
     source = dialog.locator('.ts-wrapper[data-level="source"]')
     source.locator(".ts-control").click()
     options = page.locator(SOURCE_OPTIONS)
@@ -317,4 +329,37 @@ def test_dialog_titles_read_as_english(server: Any, watched: Any) -> None:
         assert dialog.locator(".dialog-title").inner_text() == title
         page.keyboard.press("Escape")
         dialog.wait_for(state="hidden")
+    assert watched.problems == []
+
+
+@pytest.mark.parametrize("style", ["youtube", "sip", "external"])
+def test_new_collections_are_chosen_in_the_dialog(
+    server: Any, watched: Any, artifacts: Path, style: str
+) -> None:
+    """From the stream list: each level's first choice (single ones are taken for us), then Add."""
+    page = watched.page
+    page.goto(f"{server.url}/")
+    page.click(f'[data-add-series="{style}"]')
+    dialog = page.locator("dialog#add-series")
+    dialog.wait_for(state="visible")
+    ready = 'dialog#add-series [data-action="add"]:not([disabled])'
+    open_level = "dialog#add-series .ts-wrapper:not(.disabled):not(.has-items)"
+    for _ in range(12):
+        page.wait_for_function(
+            "([ready, open]) => document.querySelector(ready) || document.querySelector(open)",
+            arg=[ready, open_level],
+        )
+        if page.locator(ready).count():
+            break
+        level = page.locator(open_level).first.get_attribute("data-level")
+        wrapper = f'dialog#add-series .ts-wrapper[data-level="{level}"]'
+        page.locator(f"{wrapper} .ts-control").click()
+        page.locator(f"{wrapper} .option[role=option]").first.click()
+        page.wait_for_selector(f"{wrapper}.has-items")
+    page.screenshot(path=str(artifacts / f"dialog-{style}.png"))
+    page.locator(ready).click()
+    page.wait_for_url(re.compile(rf"/view/{style}/[a-z2-7]{{12}}"))
+    page.wait_for_selector(READY, state="attached")
+    assert page.locator(".legend-group").count() == 1
+    assert int(page.locator("#detail-graph").get_attribute("data-points") or "0") > 0
     assert watched.problems == []
