@@ -89,8 +89,6 @@ class EventGroup(Base):
         Index(None, "ts_started", "id"),
         # The open group of a key and direction, when an event arrives.
         Index(None, "key", "direction", "status"),
-        # "Groups changed since": the notification scan (migration 0014).
-        Index(None, "ts_updated"),
         # "What changed since change N" (the dashboard's self-update), and its newest N.
         Index(None, "change_serial"),
     )

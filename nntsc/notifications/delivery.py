@@ -1,10 +1,13 @@
 """Finding what to notify and sending it: the scan, the attempts, the rate limit, summaries.
 
 **The scan** (`scan`) runs every ``nntsc.notification_period`` seconds. It
-reads the groups changed since its cursor (``event_groups.ts_updated``,
-less `OVERLAP` seconds, so that a transaction that stamped its groups just
-before the previous scan began but committed after it is still seen) and
-the groups whose last message finished since then, matches them against
+reads the groups changed since its cursor: those whose
+``event_groups.change_serial`` is above the last one it saw (each grouping
+or pruning transaction stamps the groups it writes with the next serial,
+taken under the groups' lock, so serials commit in order and "above N"
+misses nothing); and the groups whose last message finished since its
+previous scan (less `OVERLAP` seconds), whose follow-up was held back while
+that message was in flight. It matches them against
 the subscribed filters and writes the messages due as ``pending`` rows of
 ``notification_deliveries``: ``opened`` (sequence 0) for a live group no
 message was written for, then one follow-up at a time, ``grew`` when it has
@@ -73,7 +76,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two scans (``nntsc.notification_period``).
 SCAN_PERIOD = 30.0
-#: Seconds before the cursor that each scan reads again (see the module's docstring).
+#: Seconds before its time cursor that each scan reads finished messages again: a
+#: message marked finished just before a scan began may commit after it.
 OVERLAP = 300
 #: A group is announced only if its latest event is at most this old
 #: (``nntsc.notification_max_age``): history detected today is not news.
@@ -86,8 +90,9 @@ RETRY_BASE = 30.0
 RETRY_MAX = 3600.0
 #: An attempt still ``sending`` after this many seconds was interrupted.
 STALE = 300
-#: The scan's cursor row.
-CURSOR = "groups"
+#: The scan's cursors: the last group change serial seen, and when it last ran.
+SERIAL_CURSOR = "group_serial"
+TIME_CURSOR = "finished"
 #: At most this many messages are queued or tried by one pass.
 BATCH = 500
 #: The advisory lock (PostgreSQL) the scan holds: one scan at a time.
@@ -335,11 +340,17 @@ def _insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> list[int
     return ids
 
 
-def _changed_groups(session: Session, since: int) -> list[int]:
+def _changed_groups(session: Session, after_serial: int, upto_serial: int, since: int) -> list[int]:
+    """Groups written by changes (after_serial, upto_serial], and those whose message
+    finished at or after `since`."""
     groups = EventGroup.__table__
     deliveries = NotificationDelivery.__table__
     changed: set[int] = set(
-        session.scalars(select(groups.c.id).where(groups.c.ts_updated >= since))
+        session.scalars(
+            select(groups.c.id).where(
+                groups.c.change_serial > after_serial, groups.c.change_serial <= upto_serial
+            )
+        )
     )
     # A group whose message finished may owe a follow-up held back while it was in flight.
     changed.update(
@@ -352,6 +363,10 @@ def _changed_groups(session: Session, since: int) -> list[int]:
     return sorted(changed)
 
 
+def _cursor(session: Session, name: str) -> NotificationCursor | None:
+    return session.get(NotificationCursor, name)
+
+
 def scan(
     sessions: sessionmaker[Session],
     settings: DeliverySettings,
@@ -360,20 +375,24 @@ def scan(
 ) -> ScanReport:
     """Write the messages due for the groups changed since the cursor, and the summaries due.
 
-    The first scan ever only sets the cursor: subscriptions announce what
+    The first scan ever only sets the cursors: subscriptions announce what
     happens from then on, not the stored history.
     """
     now = int(time.time()) if now is None else now
     with sessions.begin() as session:
         _lock_scan(session)
-        cursor = session.get(NotificationCursor, CURSOR)
-        if cursor is None:
-            session.add(NotificationCursor(name=CURSOR, position=now))
+        # Read first: groups changed after this are left for the next scan.
+        newest = int(session.scalar(select(func.max(EventGroup.change_serial))) or 0)
+        serial, clock = _cursor(session, SERIAL_CURSOR), _cursor(session, TIME_CURSOR)
+        if serial is None or clock is None:
+            session.merge(NotificationCursor(name=SERIAL_CURSOR, position=newest))
+            session.merge(NotificationCursor(name=TIME_CURSOR, position=now))
             return ScanReport(0, [], [])
-        since = cursor.position - OVERLAP
-        cursor.position = max(cursor.position, now)
+        after, since = serial.position, clock.position - OVERLAP
+        serial.position = max(serial.position, newest)
+        clock.position = max(clock.position, now)
         subscriptions = _subscriptions(session)
-        group_ids = _changed_groups(session, since) if subscriptions else []
+        group_ids = _changed_groups(session, after, newest, since) if subscriptions else []
         queued = _queue_messages(session, group_ids, subscriptions, settings, matches, now)
         summaries = _queue_summaries(session, now)
     return ScanReport(len(group_ids), queued, summaries)
@@ -645,6 +664,13 @@ def deliver(
             count(session, channel.kind, "failed")
             if give_up:
                 count(session, channel.kind, "given_up")
+                # A summary given up is done with too: its groups' follow-ups go on.
+                for summarised_id, said in summarised:
+                    session.execute(
+                        update(table)
+                        .where(table.c.id == summarised_id)
+                        .values(state=said, finished=now)
+                    )
         log.warning(
             "notification %d to channel %d, attempt %d: %s",
             delivery_id,
@@ -729,7 +755,7 @@ def run_pass(
 ) -> list[Outcome]:
     """One in-process pass: scan, then try every due delivery (the embedded default)."""
     scan(sessions, settings, matches, now)
-    return [deliver(sessions, d, settings) for d in due_deliveries(sessions, now)]
+    return [deliver(sessions, d, settings, now) for d in due_deliveries(sessions, now)]
 
 
 __all__ = [

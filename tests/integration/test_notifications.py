@@ -176,7 +176,7 @@ def test_a_receiver_that_is_down_is_retried_and_gets_each_message_once(
     services: Services,
 ) -> None:
     registry = NotificationRegistry(services.sessionmaker)
-    settings = settings_for(retry=1.0)
+    settings = settings_for(retry=5.0)
     hook = WebhookReceiver(secret=SECRET, port=free_port())
     channel = registry.create_channel(
         "alice", {"name": "hook", "kind": "webhook", "url": hook.url, "secret": SECRET}
@@ -190,21 +190,23 @@ def test_a_receiver_that_is_down_is_retried_and_gets_each_message_once(
     # Down: the attempt fails, is logged, and waits for its backoff.
     (outcome,) = run_pass(services.sessionmaker, settings)
     assert outcome.status == "retry"
-    assert outcome.retry_in == 1.0
+    assert outcome.retry_in == 5.0
     (pending,) = log(services)
     assert (pending.status, pending.attempts) == ("pending", 1)
     assert "unreachable" in pending.error
     assert "nntsc_notification_queue_messages 1.0" in scrape(services)
     # Not due yet: a pass (or a duplicate task) leaves it alone.
-    assert deliver(services.sessionmaker, pending.id, settings).status == "skipped"
+    early = pending.next_attempt - 1
+    assert deliver(services.sessionmaker, pending.id, settings, now=early).status == "skipped"
+    assert run_pass(services.sessionmaker, settings, now=early) == []
 
     with hook.start():
-        time.sleep(1.1)
-        (outcome,) = run_pass(services.sessionmaker, settings)
+        due = pending.next_attempt
+        (outcome,) = run_pass(services.sessionmaker, settings, now=due)
         assert outcome.status == "sent"
         # Again, and the same delivery tried again, as a retried task would: nothing more.
-        assert run_pass(services.sessionmaker, settings) == []
-        assert deliver(services.sessionmaker, pending.id, settings).status == "skipped"
+        assert run_pass(services.sessionmaker, settings, now=due + 60) == []
+        assert deliver(services.sessionmaker, pending.id, settings, now=due).status == "skipped"
     assert len(hook.received) == 1
     assert hook.received[0].signed_correctly
     assert hook.received[0].headers["X-Nntsc-Delivery"] == str(pending.id)
