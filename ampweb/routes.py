@@ -27,6 +27,9 @@ def includeme(config: Configurator) -> None:
     config.add_route("admin.notifications", "/admin/notifications")
     config.add_route("admin.notifications.log", "/admin/notifications/log")
 
+    # The schedule amplet2 monitors fetch: readable without logging in, as they do not.
+    config.add_route("amplet.schedule", "/yaml/{ampname}")
+
     config.add_route("health", "/healthz")
     config.add_route("metrics", "/metrics")
 
@@ -49,6 +52,17 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.v1.site", "/api/v1/sites/{name}")
     config.add_route("api.v1.meshes", "/api/v1/meshes")
     config.add_route("api.v1.mesh", "/api/v1/meshes/{name}")
+    # Schedule items of a site or a mesh (owner: sites or meshes), and amplet2's tests.
+    config.add_route("api.v1.schedule_tests", "/api/v1/schedule-tests")
+    schedule = "/api/v1/{owner:sites|meshes}/{name}/schedule"
+    config.add_route("api.v1.schedule", schedule)
+    config.add_route("api.v1.schedule.item", schedule + "/{item_id:\\d+}")
+    config.add_route("api.v1.schedule.status", schedule + "/{item_id:\\d+}/status")
+    config.add_route("api.v1.schedule.destinations", schedule + "/{item_id:\\d+}/destinations")
+    config.add_route(
+        "api.v1.schedule.destination",
+        schedule + "/{item_id:\\d+}/destinations/{kind:sites|meshes}/{destination}",
+    )
     config.add_route("api.v1.events", "/api/v1/events")
     config.add_route("api.v1.event", "/api/v1/events/{event_id:\\d+}")
     config.add_route("api.v1.event.rating", "/api/v1/events/{event_id:\\d+}/rating")

@@ -33,6 +33,7 @@ from nntsc.config import Services
 from nntsc.errors import StoreUnavailable
 from nntsc.notifications.channels import NotificationRegistry
 from nntsc.notifications.delivery import DeliverySettings, send_test
+from nntsc.schedules.registry import ScheduleRegistry
 from nntsc.store.sites import SiteRegistry
 from nntsc.store.streams import Page, StreamInfo
 
@@ -160,6 +161,24 @@ class Ampy:
         self.notifications.channel_for_sending(channel_id, owner)
         settings = DeliverySettings.from_settings(self.services.settings)
         return send_test(self.services.sessionmaker, channel_id, settings)
+
+    @property
+    def schedules(self) -> ScheduleRegistry:
+        """Test schedules of sites and meshes: `nntsc.schedules.registry.ScheduleRegistry`.
+
+        `amplet_schedule` gives a site's schedule as amplet2 fetches it.
+        """
+        return self.services.schedules
+
+    def amplet_schedule(self, site: str) -> tuple[str, int]:
+        """Site `site`'s schedule as amplet2's YAML, and when it last changed (Unix seconds).
+
+        Raises `UnknownSite`.
+        """
+        from nntsc.schedules.amplet import render
+
+        schedule = self.services.schedules.site_schedule(site)
+        return render(schedule), schedule.modified
 
     # -- collections and streams ---------------------------------------------
 

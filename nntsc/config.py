@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import ConnectionPoolEntry
 
     from nntsc.live import LiveFeed
+    from nntsc.schedules.registry import ScheduleRegistry
     from nntsc.store.paths import PathRegistry
     from nntsc.store.sites import SiteRegistry
     from nntsc.store.streams import StreamRegistry
@@ -280,6 +281,13 @@ class Services:
         from nntsc.store.sites import SiteRegistry
 
         return SiteRegistry(self.sessionmaker)
+
+    @cached_property
+    def schedules(self) -> ScheduleRegistry:
+        """The test schedules of sites and meshes."""
+        from nntsc.schedules.registry import ScheduleRegistry
+
+        return ScheduleRegistry(self.sessionmaker)
 
     @cached_property
     def paths(self) -> PathRegistry:

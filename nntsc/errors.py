@@ -94,3 +94,12 @@ class UnknownMesh(NntscError):
 
 class ImportSourceError(NntscError):
     """A deployment to import from is unreachable or not what the importer reads."""
+
+
+class UnknownScheduleItem(NntscError):
+    """A schedule item id that is not among the items of the site or mesh named with it."""
+
+    def __init__(self, item_id: int, owner: str) -> None:
+        super().__init__(f"no schedule item {item_id} of {quoted(owner)}")
+        self.item_id = item_id
+        self.owner = owner

@@ -30,7 +30,12 @@ if TYPE_CHECKING:
 TABLES_GROUP = "nntsc.tables"
 COMMANDS_GROUP = "nntsc.commands"
 #: nntsc's own modules that declare tables outside `nntsc.store.models`.
-OWN_TABLE_MODULES = ("nntsc.events.models", "nntsc.legacy.models", "nntsc.notifications.models")
+OWN_TABLE_MODULES = (
+    "nntsc.events.models",
+    "nntsc.legacy.models",
+    "nntsc.notifications.models",
+    "nntsc.schedules.models",
+)
 
 
 def _entry_points(group: str) -> dict[str, EntryPoint]:

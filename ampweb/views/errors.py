@@ -25,6 +25,7 @@ from nntsc.errors import (
     StoreUnavailable,
     UnknownCollection,
     UnknownMesh,
+    UnknownScheduleItem,
     UnknownSite,
     UnknownStream,
 )
@@ -43,6 +44,7 @@ STATUS = (
     (UnknownEventGroup, 404),
     (UnknownSite, 404),
     (UnknownMesh, 404),
+    (UnknownScheduleItem, 404),
     (UnknownUser, 404),
     (UnknownToken, 404),
     (UnknownChannel, 404),

@@ -19,6 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nntsc.errors import AlreadyExists, BadValue, UnknownMesh, UnknownSite
+from nntsc.schedules import changes as schedule_changes
+from nntsc.schedules.models import (
+    ScheduleChange,
+    ScheduleDestinationMesh,
+    ScheduleDestinationSite,
+    ScheduleItem,
+)
 from nntsc.store.models import Mesh, MeshMember, Site
 from nntsc.store.streams import Page
 
@@ -175,6 +182,26 @@ def _matching(query: Select, term: str, name: Any, long_name: Any) -> Select:
     )
 
 
+def _delete_schedule_rows(
+    session: Session,
+    owned: Any,
+    destinations: type[ScheduleDestinationSite] | type[ScheduleDestinationMesh],
+    targeted: Any,
+) -> None:
+    """Delete the schedule items `owned` selects with their destinations, and the
+    `destinations` rows `targeted` selects.
+
+    For the deletion of a site or mesh on a SQLite connection without foreign
+    keys; where the keys cascade, these find nothing left to delete.
+    """
+    items = list(session.scalars(select(ScheduleItem.id).where(owned)))
+    if items:
+        for table in (ScheduleDestinationSite, ScheduleDestinationMesh):
+            session.execute(delete(table).where(table.item_id.in_(items)))
+        session.execute(delete(ScheduleItem).where(ScheduleItem.id.in_(items)))
+    session.execute(delete(destinations).where(targeted))
+
+
 class SiteRegistry:
     """Sites, meshes and who belongs to which mesh, in the SQL database.
 
@@ -275,16 +302,26 @@ class SiteRegistry:
         """Delete site `name` and its mesh memberships; raises `UnknownSite`."""
         check_name(name)
         with self.sessions.begin() as session:
+            affected = schedule_changes.affected_by_site(session, name)
             # The foreign key cascades on PostgreSQL, but a SQLite connection
             # may not have foreign keys switched on: delete the memberships
-            # ourselves, in the same transaction, so no dangling row is left.
+            # and schedule rows ourselves, in the same transaction, so no
+            # dangling row is left.
             session.execute(delete(MeshMember).where(MeshMember.site_name == name))
+            _delete_schedule_rows(
+                session,
+                ScheduleItem.source_site == name,
+                ScheduleDestinationSite,
+                ScheduleDestinationSite.site_name == name,
+            )
+            session.execute(delete(ScheduleChange).where(ScheduleChange.site_name == name))
             # A DELETE answers a CursorResult (Session.execute is typed for any statement).
             deleted = cast(
                 "CursorResult[Any]", session.execute(delete(Site).where(Site.name == name))
             )
             if deleted.rowcount == 0:
                 raise UnknownSite(name)
+            schedule_changes.mark_changed(session, affected)
 
     def get_site(self, name: str) -> SiteInfo:
         """The site `name`; raises `UnknownSite`."""
@@ -421,6 +458,11 @@ class SiteRegistry:
                 setattr(mesh, column, value)
             if wanted is not None:
                 current = set(self._member_names(session, name))
+                if current != set(wanted):
+                    schedule_changes.mark_changed(
+                        session,
+                        schedule_changes.affected_by_mesh(session, name) | set(wanted),
+                    )
                 leaving = sorted(current - set(wanted))
                 if leaving:
                     session.execute(
@@ -473,13 +515,21 @@ class SiteRegistry:
         """Delete mesh `name` and its memberships (not its sites); raises `UnknownMesh`."""
         check_name(name)
         with self.sessions.begin() as session:
+            affected = schedule_changes.affected_by_mesh(session, name)
             # As for sites: do not count on SQLite cascading the delete.
             session.execute(delete(MeshMember).where(MeshMember.mesh_name == name))
+            _delete_schedule_rows(
+                session,
+                ScheduleItem.source_mesh == name,
+                ScheduleDestinationMesh,
+                ScheduleDestinationMesh.mesh_name == name,
+            )
             deleted = cast(
                 "CursorResult[Any]", session.execute(delete(Mesh).where(Mesh.name == name))
             )
             if deleted.rowcount == 0:
                 raise UnknownMesh(name)
+            schedule_changes.mark_changed(session, affected)
 
     def get_mesh(self, name: str) -> MeshInfo:
         """The mesh `name` with its members; raises `UnknownMesh`."""
@@ -552,6 +602,9 @@ class SiteRegistry:
                 if session.get(MeshMember, (mesh_name, site_name)) is None:
                     session.add(MeshMember(mesh_name=mesh_name, site_name=site_name))
                     session.flush()
+                    schedule_changes.mark_changed(
+                        session, schedule_changes.affected_by_mesh(session, mesh_name)
+                    )
                 return _mesh_info(mesh, self._member_names(session, mesh_name))
         except IntegrityError:
             # Someone added the same member at the same moment: the outcome we wanted.
@@ -568,6 +621,10 @@ class SiteRegistry:
             if mesh is None:
                 raise UnknownMesh(mesh_name)
             self._require_sites(session, [site_name])
+            if session.get(MeshMember, (mesh_name, site_name)) is not None:
+                schedule_changes.mark_changed(
+                    session, schedule_changes.affected_by_mesh(session, mesh_name)
+                )
             session.execute(
                 delete(MeshMember).where(
                     MeshMember.mesh_name == mesh_name, MeshMember.site_name == site_name

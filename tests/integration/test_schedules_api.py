@@ -1,0 +1,230 @@
+"""The schedule REST API and `/yaml/{site}` over HTTP: roles, bad input, Last-Modified, 304.
+
+The app runs on WebTest, on SQLite and on PostgreSQL for the API, with an
+editconfig user and a viewdata user, each with an API token. Anonymous
+requests are refused everywhere except on the few routes meant for them
+(the schedule amplet2 fetches, logging in, health and the API document),
+which a walk over every route of the app checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+import webtest
+import yaml
+
+import ampweb
+from ampweb.accounts import UserRegistry
+from tests.conftest import make_services
+from tests.unit.test_schedules import read_as_amplet2
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite, unless a test asks for PostgreSQL (``indirect`` parametrization)."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path}/schedules.sqlite"
+
+
+@pytest.fixture
+def tokens(sql_url: str) -> dict[str, str]:
+    """Sites amp-a, amp-b, amp-c; mesh-1 = a, b; mesh-2 = a, c; the users' tokens by role."""
+    services = make_services(sql_url)
+    try:
+        for name in ("amp-a", "amp-b", "amp-c"):
+            services.sites.create_site(name)
+        services.sites.create_mesh("mesh-1", members=["amp-a", "amp-b"])
+        services.sites.create_mesh("mesh-2", members=["amp-a", "amp-c"])
+        users = UserRegistry(services.sessionmaker)
+        found = {}
+        for username, role in (("editor", "editconfig"), ("viewer", "viewdata")):
+            users.create_user(username, PASSWORD, [role])
+            found[role] = users.create_token(username, "test")[1]
+        return found
+    finally:
+        services.close()
+
+
+@pytest.fixture
+def app(sql_url: str, tokens: dict[str, str]) -> Iterator[webtest.TestApp]:
+    settings = {"nntsc.sql_url": sql_url, "nntsc.timeseries_url": "sql"}
+    app = webtest.TestApp(ampweb.main({}, **settings))
+    yield app
+    app.app.registry["ampy"].close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+ICMP = {"test": "icmp", "frequency": 60, "args": "-s 84", "destination_meshes": ["mesh-1"]}
+
+
+@pytest.mark.parametrize(
+    "sql_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_schedule_api_by_role(app: webtest.TestApp, tokens: dict[str, str]) -> None:
+    editor, viewer = bearer(tokens["editconfig"]), bearer(tokens["viewdata"])
+    path = "/api/v1/meshes/mesh-1/schedule"
+    app.post_json(path, ICMP, status=401)
+    assert "editconfig" in app.post_json(path, ICMP, headers=viewer, status=403).json["error"]
+
+    created = app.post_json(path, ICMP, headers=editor, status=201)
+    item = created.json
+    item_path = f"{path}/{item['id']}"
+    assert created.location == f"http://localhost{item_path}"
+    assert (item["source_kind"], item["source"], item["end"]) == ("mesh", "mesh-1", 86400)
+
+    # Readers read; only editors change.
+    assert app.get(path, headers=viewer).json["items"] == [item]
+    assert app.get(item_path, headers=viewer).json == item
+    inherited = app.get("/api/v1/sites/amp-b/schedule?inherited=true", headers=viewer).json
+    assert [i["id"] for i in inherited["items"]] == [item["id"]]
+    assert app.get("/api/v1/sites/amp-b/schedule", headers=viewer).json["items"] == []
+    for method, url, body in (
+        ("put", item_path, {"frequency": 300}),
+        ("put", f"{item_path}/status", {"enabled": False}),
+        ("post", f"{item_path}/destinations", {"site": "amp-c"}),
+    ):
+        getattr(app, f"{method}_json")(url, body, headers=viewer, status=403)
+    app.delete(f"{item_path}/destinations/meshes/mesh-1", headers=viewer, status=403)
+    app.delete(item_path, headers=viewer, status=403)
+
+    # Bad input answers 400 naming what is wrong, and changes nothing.
+    for body, message in (
+        ({**ICMP, "args": "-y 3"}, "unknown option -y for the icmp test"),
+        ({**ICMP, "args": "-s big"}, "needs a whole number"),
+        ({**ICMP, "colour": "red"}, "unknown field"),
+        ({**ICMP, "test": "ping"}, "test"),
+        ({**ICMP, "frequency": 90000, "period": "day"}, "frequency"),
+        ({**ICMP, "period": "month"}, "period"),
+        ({**ICMP, "destination_meshes": ["mesh-9"]}, "unknown mesh 'mesh-9'"),
+        ({**ICMP, "destination_meshes": []}, "needs at least 1 destination"),
+        ({"test": "http", "frequency": 600}, "needs option -u, --url"),
+    ):
+        answer = app.post_json(path, body, headers=editor, status=400)
+        assert message in answer.json["error"], (body, answer.json)
+    app.put_json(item_path, {"args": "--nope"}, headers=editor, status=400)
+    app.put_json(f"{item_path}/status", {"enabled": "no"}, headers=editor, status=400)
+    app.post_json(f"{item_path}/destinations", {"site": "amp-zzz"}, headers=editor, status=400)
+    app.delete(f"{item_path}/destinations/sites/amp-c", headers=editor, status=400)
+    app.delete(f"{item_path}/destinations/meshes/mesh-1", headers=editor, status=400)
+    assert app.get(path, headers=viewer).json["items"] == [item]
+
+    # Unknown owners and items of another owner are not found.
+    app.get("/api/v1/meshes/mesh-9/schedule", headers=viewer, status=404)
+    app.get(f"/api/v1/meshes/mesh-2/schedule/{item['id']}", headers=viewer, status=404)
+    app.get(f"/api/v1/sites/amp-a/schedule/{item['id']}", headers=viewer, status=404)
+    app.get("/api/v1/networks/x/schedule", headers=viewer, status=404)
+
+    changed = app.put_json(item_path, {"frequency": 300, "mesh_offset": 5}, headers=editor).json
+    assert (changed["frequency"], changed["mesh_offset"], changed["args"]) == (300, 5, "-s 84")
+    assert (
+        app.put_json(f"{item_path}/status", {"enabled": False}, headers=editor).json["enabled"]
+        is False
+    )
+    added = app.post_json(f"{item_path}/destinations", {"site": "amp-c"}, headers=editor).json
+    assert added["destination_sites"] == ["amp-c"]
+    removed = app.delete(f"{item_path}/destinations/meshes/mesh-1", headers=editor).json
+    assert removed["destination_meshes"] == []
+    app.delete(item_path, headers=editor, status=204)
+    app.delete(item_path, headers=editor, status=404)
+    assert app.get(path, headers=viewer).json["items"] == []
+
+    tests = app.get("/api/v1/schedule-tests", headers=viewer).json["items"]
+    assert [t["name"] for t in tests] == [
+        "icmp", "tcpping", "dns", "traceroute", "http", "throughput",
+        "udpstream", "youtube", "fastping", "external", "sip",
+    ]  # fmt: skip
+
+
+def _http_date(response: webtest.TestResponse) -> str:
+    return response.headers["Last-Modified"]
+
+
+def test_amplet_schedule_yaml_last_modified_and_304(
+    app: webtest.TestApp, tokens: dict[str, str]
+) -> None:
+    editor = bearer(tokens["editconfig"])
+    app.post_json("/api/v1/meshes/mesh-1/schedule", ICMP, headers=editor, status=201)
+    app.post_json(
+        "/api/v1/meshes/mesh-2/schedule",
+        {"test": "traceroute", "frequency": 900, "destination_meshes": ["mesh-2"]},
+        headers=editor,
+        status=201,
+    )
+
+    # No login: amplet2 fetches its schedule without credentials.
+    first = app.get("/yaml/amp-a")
+    assert first.content_type == "application/yaml"
+    tests = read_as_amplet2(first.text)
+    assert [(t["test"], t["targets"]) for t in tests] == [
+        ("icmp", ["amp-b"]),
+        ("traceroute", ["amp-c"]),
+    ]
+    modified = parsedate_to_datetime(_http_date(first))
+    assert app.get("/yaml/amp-a", headers={"If-Modified-Since": _http_date(first)}, status=304)
+    later = format_datetime(modified.replace(year=modified.year + 1), usegmt=True)
+    app.get("/yaml/amp-a", headers={"If-Modified-Since": later}, status=304)
+
+    # A change to a mesh amp-a is in makes the document newer, even within the same second.
+    app.post_json(
+        "/api/v1/meshes/mesh-2/schedule/2/destinations", {"site": "amp-b"}, headers=editor
+    )
+    again = app.get("/yaml/amp-a", headers={"If-Modified-Since": _http_date(first)}, status=200)
+    assert parsedate_to_datetime(_http_date(again)) > modified
+    assert read_as_amplet2(again.text)[1]["targets"] == ["amp-c", "amp-b"]
+
+    # A site without a schedule has an empty one; an unknown site is not found.
+    app.post_json("/api/v1/sites", {"name": "amp-new"}, headers=editor, status=201)
+    assert yaml.safe_load(app.get("/yaml/amp-new").text) == {"targets": {}, "tests": []}
+    app.get("/yaml/amp-zzz", status=404)
+    app.get("/yaml/bad%20name", status=400)
+
+
+#: Routes an anonymous client may read, with no `ampweb.public_data`: the
+#: schedule amplet2 fetches, the login page, health and metrics, the API
+#: document and its page.
+ANONYMOUS_ROUTES = {
+    "amplet.schedule",
+    "auth.login",
+    "health",
+    "metrics",
+    "api.v1.openapi",
+    "api.v1.docs",
+}
+
+
+def test_nothing_else_is_readable_without_logging_in(app: webtest.TestApp, sql_url: str) -> None:
+    if not sql_url.startswith("sqlite"):
+        pytest.skip("the same routes on every database: checked once")
+    from pyramid.interfaces import IRoutesMapper
+
+    routes = app.app.registry.getUtility(IRoutesMapper).get_routes()
+    readable = set()
+    for route in routes:
+        if route.name.startswith("__"):
+            continue
+        # Every placeholder filled with something its pattern accepts.
+        path = re.sub(
+            r"\{(\w+)(?::([^}]*))?\}",
+            lambda m: (
+                {"owner": "sites", "kind": "sites"}.get(m.group(1))
+                or ("1" if m.group(2) and "d" in m.group(2) else "amp-a")
+            ),
+            route.pattern,
+        )
+        answer = app.get(path, status="*")
+        if answer.status_int < 300 or answer.status_int == 304:
+            readable.add(route.name)
+        else:
+            assert answer.status_int in (303, 401, 404, 405), (route.name, answer.status)
+    assert readable == ANONYMOUS_ROUTES
