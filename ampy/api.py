@@ -6,7 +6,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -384,9 +384,26 @@ class Ampy:
     ) -> KeysetPage:
         """A page of events, newest onset first; pass the answer's `next_cursor` for the next.
 
-        Raises `BadCursor` for a cursor no answer gave, `BadValue` for a bad range or size.
+        With `filters.view_id`, the events of the streams of that view's lines
+        (the markers of a graph page); raises `UnknownView` for a view that is
+        not stored. Raises `BadCursor` for a cursor no answer gave, `BadValue`
+        for a bad range or size.
         """
-        return self.event_reader.events(filters or EventFilter(), cursor, pagesize)
+        filters = filters or EventFilter()
+        if filters.view_id is not None:
+            view = self.views.get(filters.view_id)
+            streams = {
+                stream_id
+                for line in expand_groups(self.services.streams, view.groups)
+                for stream_id in line.stream_ids
+            }
+            if filters.stream_ids:
+                streams &= set(filters.stream_ids)
+            if not streams:
+                # A view without streams has no events (no stream filter would mean all).
+                return KeysetPage([], pagesize, None)
+            filters = replace(filters, view_id=None, stream_ids=sorted(streams))
+        return self.event_reader.events(filters, cursor, pagesize)
 
     @_reaching_stores
     def event(self, event_id: int) -> dict[str, Any]:

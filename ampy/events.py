@@ -140,6 +140,8 @@ class EventFilter:
     detector: str | None = None
     kind: str | None = None
     min_severity: int | None = None
+    #: Only events of the streams of this view's lines (resolved by `ampy.api.Ampy.events`).
+    view_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ class EventGroupFilter:
     endpoint: str | None = None
     min_severity: int | None = None
     min_events: int | None = None
+    #: Only groups that stand for this event (its own groups, or those they were merged into).
+    event_id: int | None = None
 
 
 EVENT_COLUMNS = (
@@ -232,6 +236,31 @@ def _family_events(group_id: int) -> Select:
         )
     )
     return select(members.c.event_id).where(members.c.group_id.in_(select(family.c.id)))
+
+
+def _groups_standing_for(event_id: int) -> Select:
+    """The ids of the groups that stand for an event: `_family_events` read the other way.
+
+    The groups the event is a member of, and the groups those were merged
+    into, up the chain, except from a group merged as a superset (its events
+    are in its subsets, which the event is a member of too).
+    """
+    groups = EventGroup.__table__
+    members = EventGroupMember.__table__
+    holders = (
+        select(members.c.group_id.label("id"))
+        .where(members.c.event_id == event_id)
+        .cte("holders", recursive=True)
+    )
+    child = groups.alias("child")
+    holders = holders.union(
+        select(child.c.merged_into).where(
+            child.c.id == holders.c.id,
+            child.c.merged_into.is_not(None),
+            child.c.merged_by != SUPERSET,
+        )
+    )
+    return select(holders.c.id)
 
 
 class EventReader:
@@ -321,6 +350,8 @@ class EventReader:
             query = query.where(table.c.severity >= filters.min_severity)
         if filters.min_events is not None:
             query = query.where(table.c.event_count >= filters.min_events)
+        if filters.event_id is not None:
+            query = query.where(table.c.id.in_(_groups_standing_for(filters.event_id)))
         if cursor is not None:
             query = query.where(tuple_(table.c.ts_started, table.c.id) < decode_cursor(cursor))
         return query.order_by(table.c.ts_started.desc(), table.c.id.desc()).limit(pagesize + 1)

@@ -28,7 +28,7 @@ def _range(request: Request) -> tuple[int | None, int | None]:
 
 @view_config(route_name="api.v1.events", request_method="GET", renderer="json")
 def events(request: Request) -> dict[str, Any]:
-    """Events newest onset first, filtered by time, collection, stream, detector, kind, severity."""
+    """Events newest onset first, by time, collection, stream or view, detector, kind, severity."""
     start, end = _range(request)
     params = request.openapi
     filters = EventFilter(
@@ -39,6 +39,7 @@ def events(request: Request) -> dict[str, Any]:
         detector=params["detector"],
         kind=params["kind"],
         min_severity=params["min_severity"],
+        view_id=params["view"],
     )
     return request.ampy.events(filters, params["cursor"], params["pagesize"]).as_dict()
 
@@ -63,6 +64,7 @@ def event_groups(request: Request) -> dict[str, Any]:
         endpoint=params["endpoint"],
         min_severity=params["min_severity"],
         min_events=params["min_events"],
+        event_id=params["event"],
     )
     return request.ampy.event_groups(filters, params["cursor"], params["pagesize"]).as_dict()
 

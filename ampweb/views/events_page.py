@@ -8,6 +8,7 @@ query parameters, so a filtered view is a URL to share:
 ``range``         the groups that started in the last 1h, 6h, 24h, 7d or 30d (default all)
 ``start``/``end`` Unix seconds instead of ``range``
 ``min_severity``  0 to 100
+``event``         the groups that stand for this event (a graph's event marker links here)
 ``cursor``        the page after the one that gave it (``next_cursor`` of the API)
 
 The page updates itself (``static/js/events-live.js``): it polls
@@ -46,7 +47,7 @@ GRAPH_MARGIN = 3 * 3600
 #: Seconds between two polls of a page's live updates unless ``ampweb.events_refresh`` says.
 REFRESH = 15
 #: The filters the page keeps in its links (the next page, a shared URL).
-FILTER_PARAMS = ("range", "start", "end", "min_severity")
+FILTER_PARAMS = ("range", "start", "end", "min_severity", "event")
 
 
 def _key_label(group: dict[str, Any]) -> str:
@@ -107,7 +108,8 @@ def group_filter(request: Request) -> EventGroupFilter:
     if start is not None and end is not None and end <= start:
         raise BadParameter("parameter 'end' must be after 'start'")
     min_severity = int_param(request, "min_severity", None, minimum=0, maximum=100)
-    return EventGroupFilter(start=start, end=end, min_severity=min_severity)
+    event_id = int_param(request, "event", None, minimum=1, maximum=2**63 - 1)
+    return EventGroupFilter(start=start, end=end, min_severity=min_severity, event_id=event_id)
 
 
 def shown_group(request: Request, group: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +123,10 @@ def shown_group(request: Request, group: dict[str, Any]) -> dict[str, Any]:
         }
         for event in group["events"]
     ]
-    return {**group, "label": _key_label(group), "events": events}
+    # The event the page is about (``event``), highlighted in the groups that stand for it.
+    chosen = request.params.get("event", "")
+    chosen_event = int(chosen) if chosen.isdigit() else None
+    return {**group, "label": _key_label(group), "events": events, "chosen_event": chosen_event}
 
 
 @view_config(route_name="events.index", renderer="events.jinja2", request_method="GET")
@@ -147,6 +152,7 @@ def events_page(request: Request) -> dict[str, Any]:
         "start": request.params.get("start", ""),
         "end": request.params.get("end", ""),
         "min_severity": "" if filters.min_severity is None else filters.min_severity,
+        "event_id": filters.event_id,
         "first_page": cursor is None,
         "first_url": request.route_path("events.index", _query=kept),
         "next_url": (

@@ -173,6 +173,9 @@ def view_page(request: Request) -> dict[str, Any]:
         "history_url": request.route_path("api.v1.view.history", view_id=view_id),
         "style_module": _style_module(request, style),
         "views_url": request.route_path("api.v1.views"),
+        # The events of the view's streams, marked on the time axis; a marker opens its groups.
+        "events_api_url": request.route_path("api.v1.events"),
+        "events_url": request.route_path("events.index"),
         "start": start,
         "end": end,
         "default_span": presentation.style(style).default_span,

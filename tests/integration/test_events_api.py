@@ -371,9 +371,50 @@ def test_the_api_lists_pages_and_details(
     assert detail["streams"][0]["properties"]["source"] == "amp-x"
 
 
+def test_a_views_events_and_the_groups_of_an_event(
+    services: Services, ampy: Ampy, api: tuple[webtest.TestApp, dict]
+) -> None:
+    """A graph page marks its view's events (one call); a marker opens the event's groups."""
+    app, viewer = api
+    events = mesh_events(services)
+    group = ampy.group(
+        "amp-icmp",
+        {"source": "amp-x", "destination": "amp-y", "packet_size": "84"},
+        {"FAMILY": "SPLIT"},
+    )
+    view_id = ampy.create_view("latency", [group])
+    marked = app.get(
+        "/api/v1/events", {"view": view_id, "start": T0, "end": T0 + 7 * 3600}, headers=viewer
+    ).json["items"]
+    assert [e["id"] for e in marked] == [events[4].id, events[3].id, events[2].id]
+    # Within the range only, and with `stream` only the streams of both.
+    assert [
+        e["id"] for e in ampy.events(EventFilter(view_id=view_id, start=T0 + 4 * 3600)).items
+    ] == [events[4].id, events[3].id]
+    other = events[0].stream_id
+    assert ampy.events(EventFilter(view_id=view_id, stream_ids=[other])).items == []
+    empty = ampy.create_view("latency", [])
+    assert app.get("/api/v1/events", {"view": empty}, headers=viewer).json["items"] == []
+    missing = app.get("/api/v1/events", {"view": "nosuchview"}, headers=viewer, status=404)
+    assert "nosuchview" in missing.json["error"]
+
+    # The groups that stand for an event: live ones, and through merges with status=all.
+    for event in events:
+        live = app.get("/api/v1/event-groups", {"event": event.id}, headers=viewer).json
+        assert live["items"], event.id
+        for found in live["items"]:
+            detail = app.get(f"/api/v1/event-groups/{found['id']}", headers=viewer).json
+            assert event.id in [e["id"] for e in detail["events"]]
+        every = ampy.event_groups(EventGroupFilter(event_id=event.id, status="all")).items
+        assert {g["id"] for g in live["items"]} < {g["id"] for g in every}
+    assert app.get("/api/v1/event-groups", {"event": 10**9}, headers=viewer).json["items"] == []
+
+
 @pytest.mark.parametrize(
     ("path", "params", "message"),
     [
+        ("/api/v1/events", {"view": "v" * 65}, "view"),
+        ("/api/v1/event-groups", {"event": "0"}, "event"),
         ("/api/v1/events", {"cursor": "bogus"}, "cursor"),
         ("/api/v1/events", {"start": "10", "end": "5"}, "'end'"),
         ("/api/v1/events", {"min_severity": "101"}, "min_severity"),

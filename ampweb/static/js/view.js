@@ -15,6 +15,7 @@ import { fetchJSON, postJSON, withParams } from "./lib/api.js";
 import { robustTop } from "./lib/axis.js";
 import { h } from "./lib/dom.js";
 import { bandsPlugin, marksPlugin } from "./lib/bands.js";
+import { eventMarkersPlugin } from "./lib/event-markers.js";
 import { rgbOf } from "./lib/format.js";
 import { EMPTY, binningText, buildModel, fitRange, uplotSeries, visibleExtent, withIndex } from "./lib/graph.js";
 import { clippedPlugin, lossColour, rangeHighlightPlugin, smokeAlphas } from "./lib/plugins.js";
@@ -30,6 +31,8 @@ const RIGHT_AXIS = 84;
 const DETAIL_HEIGHT = 380;
 const SUMMARY_HEIGHT = 120;
 const WHEEL_DEBOUNCE_MS = 400;
+// The most events marked on one range (the API's largest page): the newest, when there are more.
+const MAX_MARKED_EVENTS = 500;
 
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($("page-data").textContent);
@@ -80,6 +83,8 @@ const state = {
   errors: { detail: null, summary: null },
   detailRequest: null,
   summaryRequest: null,
+  events: [], // the view's events in the detail range, from the events API
+  eventsSeq: 0,
   readyPending: false,
   loadedOnce: false,
   wheelTimer: null,
@@ -233,6 +238,7 @@ function makeDetail() {
     plugins: [
       bandsPlugin({ get: () => detailModel.bands }),
       marksPlugin({ get: () => detailModel.marks }),
+      eventMarkersPlugin({ get: shownEvents, onOpen: openEvent, formatTime }),
       clippedPlugin({
         get: () => detailModel,
         onCount: (n) => {
@@ -315,6 +321,48 @@ async function loadDetail() {
       renderAlert();
     }
   }
+}
+
+// ---------------------------------------------------------------- event markers
+
+/** Which line each stream draws, for showing only the events of lines switched on. */
+const lineOfStream = new Map(lines.flatMap((line) => line.stream_ids.map((id) => [id, line])));
+
+function shownEvents() {
+  return state.events.filter((event) => {
+    const line = lineOfStream.get(event.stream_id);
+    return !line || isShown(line);
+  });
+}
+
+function openEvent(event) {
+  window.location.assign(withParams(pageData.events_url, { event: event.id }));
+}
+
+/**
+ * The events of the view's streams with an onset in `range`: one request,
+ * redrawn when in. An older request still under way is left to finish and
+ * its answer dropped (not aborted: a cancelled request reads as a failure).
+ */
+async function loadEvents(range) {
+  const seq = ++state.eventsSeq;
+  el.detail.dataset.eventsReady = "false";
+  const url = withParams(pageData.events_api_url, {
+    view: pageData.view.view_id,
+    start: Math.floor(range[0]),
+    end: Math.ceil(range[1]) + 1,
+    pagesize: MAX_MARKED_EVENTS,
+  });
+  let events = [];
+  try {
+    events = (await fetchJSON(url)).items;
+  } catch {
+    // The graph stands without its markers; the data's own errors are shown above it.
+  }
+  if (seq !== state.eventsSeq) return;
+  state.events = events;
+  el.detail.dataset.eventsReady = "true";
+  detailPlot?.redraw(false, false);
 }
 
 // ---------------------------------------------------------------- the summary graph
@@ -518,6 +566,7 @@ function navigate(range, { push = true } = {}) {
   detailPlot.setScale("x", { min: next[0], max: next[1] });
   updateSummary();
   loadDetail();
+  loadEvents(next);
 }
 
 /** "Last 30 days" when the summary reaches the present, else "30 days to <its end>". */
@@ -654,6 +703,7 @@ function start() {
   });
   updateSummary();
   loadDetail();
+  loadEvents(state.range);
   // An empty view opens with the dialog, since adding a series is all it is for.
   if (!lines.length && !pageData.view.groups.length) {
     openDialog({ style: pageData.style, viewId: pageData.view.view_id, styles: pageData.styles, range: state.range });
