@@ -5,7 +5,7 @@ on every member). Times are seconds: `start` and `end` from the beginning of
 the item's period (a day or a week, UTC, as amplet2 counts them),
 `frequency` between runs, `mesh_offset` between one member of a source mesh
 and the next. The tables join the shared metadata of `nntsc.store.models`;
-`migrations/versions/0017_schedules.py` creates exactly these.
+`migrations/versions/0018_schedules.py` creates exactly these.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ owned by a site or a mesh, the sites and meshes they test towards, and per
 site the time its fetched schedule last changed (for ``Last-Modified``,
 which a deletion must move on too, so it cannot be read off the items).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 11:30:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
