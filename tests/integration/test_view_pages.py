@@ -150,13 +150,14 @@ def test_range_in_the_url_is_passed_to_the_page(app: webtest.TestApp) -> None:
     assert data["view_url"] == f"/view/latency/{view_id}"
 
 
-def test_latency_dialog_offers_icmp_dns_and_tcpping_with_their_levels(
+def test_latency_dialog_offers_the_latency_collections_with_their_levels(
     app: webtest.TestApp,
 ) -> None:
     view_id = make_view(app, "latency", [])
     data = page_data(app.get(f"/view/latency/{view_id}"))
     collections = data["styles"]["latency"]["collections"]
-    assert [c["title"] for c in collections] == ["ICMP", "DNS", "TCP ping"]
+    titles = [c["title"] for c in collections]
+    assert titles == ["ICMP", "DNS", "TCP ping", "Fastping", "SIP"]
     icmp = collections[0]
     assert [level["property"] for level in icmp["levels"]] == [
         "source",
