@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -144,8 +145,14 @@ def send_webhook(
         answer = requests.post(
             url, data=body, headers=headers, timeout=SEND_TIMEOUT, allow_redirects=False
         )
+    except requests.Timeout as error:
+        raise SendFailed(f"webhook unreachable: no answer in {SEND_TIMEOUT:g} s") from error
+    except requests.ConnectionError as error:
+        where = urlsplit(url)
+        host = f"{where.hostname}:{where.port}" if where.port else where.hostname
+        raise SendFailed(f"webhook unreachable: could not connect to {host}") from error
     except requests.RequestException as error:
-        raise SendFailed(f"webhook unreachable: {error.__class__.__name__}: {error}") from error
+        raise SendFailed(f"webhook failed: {error.__class__.__name__}: {error}") from error
     if not 200 <= answer.status_code < 300:
         excerpt = answer.text[:ANSWER_EXCERPT]
         raise SendFailed(f"webhook answered {answer.status_code}: {excerpt}")
