@@ -613,6 +613,16 @@ def import_nntsc(
             summary = run.run(chosen)
         for name in summary.absent:
             click.echo(f"{name}: not in this NNTSC deployment, skipped", err=True)
+        for name in summary.postgres_only:
+            click.echo(
+                f"{name}: no --influx given, only the rows NNTSC kept in PostgreSQL were read",
+                err=True,
+            )
+        for name in summary.unsupported:
+            click.echo(
+                f"{name}: not importable yet (this version has no collection for it), skipped",
+                err=True,
+            )
         for reason, count in summary.reasons.most_common():
             click.echo(f"rejected {count}: {reason}", err=True)
         click.echo(

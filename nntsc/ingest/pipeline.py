@@ -172,6 +172,12 @@ class Ingestor:
             count += self._buffer(collection, rows, timestamp, token if last else None)
         return count
 
+    def add_parsed(
+        self, collection: Collection, parsed: Sequence[ParsedRow], timestamp: int
+    ) -> int:
+        """`add` for rows a caller has parsed itself (e.g. some of a report's rows)."""
+        return self._buffer(collection, collection.resolve(self.services, parsed), timestamp, None)
+
     def mark(self, token: Any) -> None:
         """Let `token` travel with the batch being built, without a report.
 

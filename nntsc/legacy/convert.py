@@ -15,6 +15,7 @@ importer counts it as rejected and goes on).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import socket
@@ -24,6 +25,7 @@ from typing import Any
 
 from nntsc.collections.amp_dns import QUERY_CLASSES, QUERY_TYPES
 from nntsc.collections.amp_udpstream import PERCENTILE_FIELDS
+from nntsc.collections.base import ParsedRow
 from nntsc.errors import NntscError
 
 Stream = Mapping[str, Any]
@@ -50,6 +52,10 @@ class LegacyCollection:
     lossy: str
     #: NNTSC collections whose rows this one reads too (traceroute reads the AS rows).
     also_reads: tuple[str, ...] = ()
+    #: Which of the rows our parsers make of the report belong to the NNTSC
+    #: stream (SIP: a report makes both directions, an NNTSC stream is one);
+    #: ``None`` keeps them all.
+    keep: Callable[[Stream, ParsedRow], bool] | None = None
 
 
 _FAMILY = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
@@ -71,6 +77,16 @@ def array(value: Any) -> list[Any] | None:
         return value
     if not isinstance(value, str):
         raise LegacyRowError(f"array value {value!r} is neither a list nor its text")
+    if value.startswith("[") and value.endswith("]"):
+        # The common case, integers and None as Python prints them, without
+        # the JSON decoder (a third of the time).
+        inner = value[1:-1]
+        if not inner:
+            return []
+        try:
+            return [None if part == "None" else int(part) for part in inner.split(", ")]
+        except ValueError:
+            pass
     try:
         parsed = json.loads(value.replace("None", "null"))
     except ValueError:
@@ -109,8 +125,16 @@ def _only(rows: Sequence[LegacyRow]) -> LegacyRow:
     return rows[0]
 
 
+@functools.lru_cache(maxsize=4096)
+def _fixed_size_header(size: int) -> dict[str, Any]:
+    # Shared between reports: the parsers only read a header.
+    return {"packet_size": size}
+
+
 def _packet_header(stream: Stream, row: LegacyRow, default: int) -> dict[str, Any]:
     size = stream.get("packet_size")
+    if type(size) is str and size.isdigit():
+        return _fixed_size_header(int(size))
     if str(size) == "random":
         header: dict[str, Any] = {"random": True}
         if row.get("packet_size"):
@@ -130,7 +154,7 @@ def _probe_items(
     `errors` of the nulls are ICMP errors (TCPping), the rest lost probes.
     """
     fam, code = family(stream)
-    base = {"name": str(stream["destination"]), "family": code}
+    name = str(stream["destination"])
     rtts = array(row.get("rtts"))
     loss = row.get("loss")
     if rtts is None:
@@ -142,12 +166,23 @@ def _probe_items(
         answered = max(0, int(results) - int(loss) - errors)
         rtts = [median] * answered + [None] * (int(loss) + errors)
     address = _UNSPECIFIED[fam]
-    answered_items = [
-        {**base, "address": address, "rtt": integer(rtt, "rtt")} for rtt in rtts if rtt is not None
-    ]
-    nulls = sum(1 for rtt in rtts if rtt is None)
-    lost_items = [{**base, "address": address} for _ in range(max(0, nulls - errors))]
-    return answered_items, lost_items
+    answered_items = []
+    nulls = 0
+    for rtt in rtts:
+        if rtt is None:
+            nulls += 1
+        else:
+            answered_items.append(
+                {
+                    "name": name,
+                    "family": code,
+                    "address": address,
+                    "rtt": rtt if type(rtt) is int else integer(rtt, "rtt"),
+                }
+            )
+    lost = {"name": name, "family": code, "address": address}
+    # The parsers only read the items: one dict may stand for every lost probe.
+    return answered_items, [lost] * max(0, nulls - errors)
 
 
 def icmp_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, Any]:
@@ -178,7 +213,7 @@ def tcpping_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, Any]:
     items = answered + lost + failed
     if not items:
         items = [{"name": str(stream["destination"]), "family": code}]
-    header = _packet_header(stream, row, 64)
+    header = dict(_packet_header(stream, row, 64))
     header["port"] = integer(stream.get("port", 80), "port")
     return {"header": header, "reports": items}
 
@@ -422,7 +457,7 @@ def traceroute_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, An
     """IP rows (``kind`` ``ip``) of one time, else its AS row (``kind`` ``as``)."""
     ip_rows = [row for row in rows if row.get("kind") == "ip"]
     first = (ip_rows or rows)[0]
-    header = _packet_header(stream, first, 60)
+    header = dict(_packet_header(stream, first, 60))
     if ip_rows:
         items = [_ip_item(stream, row) for row in ip_rows]
         header["ip"] = True
@@ -478,6 +513,133 @@ def traceroute_tables(stream_id: int) -> list[str]:
         f"data_amp_traceroute_paths_{sid}",
         f"data_amp_traceroute_aspaths_{sid}",
     ]
+
+
+# -- YouTube, fastping, external, SIP -------------------------------------------------
+
+#: amplet2's YouTube Quality enum by the level names NNTSC may have stored instead.
+_YOUTUBE_QUALITIES = {
+    name: code
+    for code, name in enumerate(
+        (
+            "unknown",
+            "default",
+            "small",
+            "medium",
+            "large",
+            "hd720",
+            "hd1080",
+            "hd1440",
+            "hd2160",
+            "highres",
+        )
+    )
+}
+_YOUTUBE_TIMINGS = ("total_time", "pre_time", "initial_buffering", "playing_time", "stall_time")
+
+
+def youtube_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, Any]:
+    row = _only(rows)
+    quality = stream.get("quality", 1)
+    if isinstance(quality, str) and not quality.strip().isdigit():
+        code = _YOUTUBE_QUALITIES.get(quality.strip().lower())
+        if code is None:
+            raise LegacyRowError(f"YouTube quality {quality!r} is not a quality level")
+    else:
+        code = integer(quality, "YouTube quality")
+    report: dict[str, Any] = {"header": {"video": str(stream["destination"]), "quality": code}}
+    item = {
+        name: optional_int(row[name])
+        for name in (*_YOUTUBE_TIMINGS, "stall_count")
+        if row.get(name) is not None
+    }
+    if any(name in item for name in _YOUTUBE_TIMINGS):
+        report["item"] = item
+    return report
+
+
+def fastping_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, Any]:
+    row = _only(rows)
+    _, code = family(stream)
+    count = integer(stream.get("packet_count"), "packet_count")
+    header = {
+        "name": str(stream["destination"]),
+        "family": code,
+        "size": integer(stream.get("packet_size"), "packet_size"),
+        "rate": integer(stream.get("packet_rate"), "packet_rate"),
+        "count": count,
+        "preprobe": boolean(stream.get("preprobe")),
+    }
+    lossrate = row.get("lossrate")
+    if lossrate is None:
+        # NNTSC's "did not run" (no runtime): all null.
+        return {"header": header, "reports": [{}]}
+    percentiles = sorted(round(v) for v in array(row.get("percentiles")) or [] if v is not None)
+    samples = max(0, min(count, round((1 - float(lossrate)) * count)))
+    rtt: dict[str, Any] = {"samples": samples if percentiles else 0}
+    if percentiles and samples:
+        rtt.update(percentiles=percentiles, minimum=percentiles[0], maximum=percentiles[-1])
+    return {"header": header, "reports": [{"runtime": 1, "rtt": rtt}]}
+
+
+def external_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, Any]:
+    row = _only(rows)
+    value = row.get("value")
+    if value is None:
+        raise LegacyRowError("external row has no value")
+    return {
+        "header": {"command": str(stream["command"])},
+        "reports": [{"name": str(stream["destination"]), "value": optional_int(value)}],
+    }
+
+
+_SIP_COUNTS = ("packets", "bytes", "lost", "discarded", "reordered", "duplicated")
+
+
+def sip_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, Any]:
+    row = _only(rows)
+    direction = str(stream["direction"])
+    if direction not in ("rx", "tx"):
+        raise LegacyRowError(f"SIP direction {direction!r} is neither rx nor tx")
+    dscp = stream.get("dscp", "Default")
+    header: dict[str, Any] = {
+        "uri": str(stream["destination"]),
+        "proxy": [p for p in str(stream.get("proxy") or "").split(",") if p and p != "none"],
+        "filename": str(stream["filename"]),
+        "repeat": boolean(stream.get("repeat")),
+        "max_duration": integer(stream.get("max_duration", 0), "max_duration"),
+        "dscp": _DSCP_CODES.get(dscp) if isinstance(dscp, str) and dscp in _DSCP_CODES else 0,
+    }
+    address = stream.get("address")
+    if address and str(address) not in ("unknown", ""):
+        header["address"] = str(address)
+    item: dict[str, Any] = {}
+    for ours, theirs in (
+        ("time_till_first_response", "response_time"),
+        ("time_till_connected", "connect_time"),
+        ("duration", "duration"),
+    ):
+        if row.get(theirs) is not None:
+            item[ours] = optional_int(row[theirs])
+    rtt = {
+        ours: optional_int(row[f"rtt_{theirs}"])
+        for ours, theirs in (("mean", "mean"), ("minimum", "min"), ("maximum", "max"), ("sd", "sd"))
+        if row.get(f"rtt_{theirs}") is not None
+    }
+    if rtt:
+        item["rtt"] = rtt
+    stats: dict[str, Any] = {
+        name: optional_int(row[name]) for name in _SIP_COUNTS if row.get(name) is not None
+    }
+    if row.get("mos") is not None:
+        stats["mos"] = {"itu_mos": float(row["mos"])}
+    if stats:
+        item[direction] = stats
+    return {"header": header, "reports": [item]}
+
+
+def own_direction(stream: Stream, row: ParsedRow) -> bool:
+    return row.properties.get("direction") == stream.get("direction")
 
 
 # -- the registry ----------------------------------------------------------------------
@@ -560,6 +722,44 @@ LEGACY_COLLECTIONS: dict[str, LegacyCollection] = {
             "keep the target address, so 'responded' means the last hop "
             "answered; an empty path reads as 'could not test'.",
             also_reads=("amp_astraceroute", "amp_traceroute_pathlen"),
+        ),
+        LegacyCollection(
+            "amp_youtube",
+            "youtube",
+            "streams_amp_youtube",
+            "data_amp_youtube",
+            youtube_report,
+            "NNTSC stored a timing the report lacked as 0, which stays 0; a row "
+            "without any timing becomes 'did not play' (results 0).",
+        ),
+        LegacyCollection(
+            "amp_fastping",
+            "fastping",
+            "streams_amp_fastping",
+            "data_amp_fastping",
+            fastping_report,
+            "loss and results are rebuilt from lossrate and the packet count; min "
+            "and max are the 0th and 100th percentiles; the mean, which NNTSC did "
+            "not store, is null; a row without lossrate becomes 'could not run'.",
+        ),
+        LegacyCollection(
+            "amp_external",
+            "external",
+            "streams_amp_external",
+            "data_amp_external",
+            external_report,
+            "rows without a value are rejected.",
+        ),
+        LegacyCollection(
+            "amp_sip",
+            "sip",
+            "streams_amp_sip",
+            "data_amp_sip",
+            sip_report,
+            "each NNTSC stream is one direction of a call and gives that "
+            "direction's row; jitter, which NNTSC did not store, is null; "
+            "results and lossrate are derived from packets and lost.",
+            keep=own_direction,
         ),
     )
 }

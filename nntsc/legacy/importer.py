@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -27,8 +28,9 @@ from typing import Any
 from sqlalchemy import select
 
 from nntsc.collections import Collection, for_amp_test
+from nntsc.collections import get as get_collection
 from nntsc.config import Services
-from nntsc.errors import BadReport
+from nntsc.errors import BadReport, ImportSourceError
 from nntsc.ingest.pipeline import BatchOutcome, Ingestor
 from nntsc.legacy.convert import (
     LegacyCollection,
@@ -62,6 +64,10 @@ class ImportSummary:
     reasons: Counter[str] = field(default_factory=Counter)
     #: NNTSC collections asked for that the deployment does not have.
     absent: list[str] = field(default_factory=list)
+    #: NNTSC collections the deployment has but this version has no collection for.
+    unsupported: list[str] = field(default_factory=list)
+    #: InfluxDB-backed collections read from PostgreSQL only (no --influx given).
+    postgres_only: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -71,6 +77,10 @@ class _ChunkDone:
 
     collection: str
     spans: dict[int, tuple[int, int]]
+
+
+def _stream_and_time(row: tuple[int, int, dict[str, Any]]) -> tuple[int, int]:
+    return row[0], row[1]
 
 
 class Checkpoints:
@@ -173,8 +183,16 @@ class NntscImport:
                 if legacy.name not in present and not any(n in present for n in legacy.also_reads):
                     self.summary.absent.append(legacy.name)
                     continue
+                if not for_amp_test(legacy.test):
+                    self.summary.unsupported.append(legacy.name)
+                    continue
                 if legacy.measurement is not None and self.source.influx is None:
-                    self.source._influx()  # raises: this collection needs --influx
+                    if not self.source.has_tables_like(f"{legacy.measurement}_"):
+                        raise ImportSourceError(
+                            f"{legacy.name} keeps its rows in NNTSC's InfluxDB: give --influx"
+                        )
+                    # A deployment without InfluxDB (useinflux = no): PostgreSQL only.
+                    self.summary.postgres_only.append(legacy.name)
                 self._collection(ingestor, legacy)
         self.summary.rows_written = ingestor.totals.written
         self.summary.seconds = time.monotonic() - started
@@ -194,28 +212,62 @@ class NntscImport:
             self._page(ingestor, legacy, ours, {s["stream_id"]: s for s in page})
 
     def _spans(self, legacy: LegacyCollection, stream_ids: list[int]) -> dict[int, tuple[int, int]]:
-        if legacy.measurement is not None:
-            return self.source.influx_spans(legacy.measurement, stream_ids)
-        wanted = [name for sid in stream_ids for name in traceroute_tables(sid)]
-        self._tables = self.source.existing_tables(wanted)
-        data = {
-            sid: [t for t in traceroute_tables(sid)[:2] if t in self._tables] for sid in stream_ids
-        }
-        return self.source.sql_spans({sid: names for sid, names in data.items() if names})
+        """Per stream with rows, its first and last row's time, over InfluxDB and PostgreSQL."""
+        if legacy.measurement is None:
+            wanted = [name for sid in stream_ids for name in traceroute_tables(sid)]
+            self._tables = self.source.existing_tables(wanted)
+            data = {
+                sid: [t for t in traceroute_tables(sid)[:2] if t in self._tables]
+                for sid in stream_ids
+            }
+        else:
+            # Rows from before NNTSC moved to InfluxDB (2.9), or of a deployment
+            # without it, are in per-stream tables named after the measurement.
+            self._tables = self.source.existing_tables(
+                [f"{legacy.measurement}_{sid}" for sid in stream_ids]
+            )
+            data = {
+                sid: [f"{legacy.measurement}_{sid}"]
+                for sid in stream_ids
+                if f"{legacy.measurement}_{sid}" in self._tables
+            }
+        spans = self.source.sql_spans({sid: names for sid, names in data.items() if names})
+        if legacy.measurement is not None and self.source.influx is not None:
+            for sid, (first, last) in self.source.influx_spans(
+                legacy.measurement, stream_ids
+            ).items():
+                old = spans.get(sid)
+                spans[sid] = (
+                    (first, last) if old is None else (min(old[0], first), max(old[1], last))
+                )
+        return spans
 
     def _rows(
         self, legacy: LegacyCollection, stream_ids: list[int], start: int, end: int
     ) -> list[tuple[int, int, dict[str, Any]]]:
-        """(stream, time, row) in [start, end), by stream then time."""
-        if legacy.measurement is not None:
-            return self.source.influx_rows(legacy.measurement, stream_ids, start, end)
+        """(stream, time, row) in [start, end), by stream then time (InfluxDB's first)."""
         rows: list[tuple[int, int, dict[str, Any]]] = []
+        if legacy.measurement is not None and self.source.influx is not None:
+            rows = self.source.influx_rows(legacy.measurement, stream_ids, start, end)
+        stored = []
         for sid in stream_ids:
-            found = []
-            for statement in traceroute_statements(sid, self._tables):
-                found.extend(self.source.sql_rows(statement, start, end))
-            found.sort(key=lambda row: row["timestamp"])
-            rows.extend((sid, int(row.pop("timestamp")), row) for row in found)
+            if legacy.measurement is None:
+                statements = traceroute_statements(sid, self._tables)
+            elif f"{legacy.measurement}_{sid}" in self._tables:
+                statements = [
+                    f"SELECT * FROM {legacy.measurement}_{int(sid)} "
+                    "WHERE timestamp >= :start AND timestamp < :end ORDER BY timestamp"
+                ]
+            else:
+                continue
+            for statement in statements:
+                for row in self.source.sql_rows(statement, start, end):
+                    row.pop("stream_id", None)
+                    stored.append((sid, int(row.pop("timestamp")), row))
+        if stored:
+            rows.extend(stored)
+            # Stable: of two rows of one stream and time, InfluxDB's stays first.
+            rows.sort(key=lambda r: (r[0], r[1]))
         return rows
 
     def _page(
@@ -248,29 +300,80 @@ class NntscImport:
         low = min(resume for _, resume, _ in plan.values())
         high = max(finish for _, _, finish in plan.values())
         share = len(plan) / max(1, high - low)
-        chunk_start = low
-        while chunk_start < high:
+        chunks = []
+        for chunk_start in range(low, high, self.chunk_seconds):
             chunk_end = min(chunk_start + self.chunk_seconds, high)
             active = [
                 sid
                 for sid, (_, resume, finish) in plan.items()
                 if resume < chunk_end and finish > chunk_start
             ]
-            if active:
-                rows = self._rows(legacy, active, chunk_start, chunk_end)
+            chunks.append((chunk_start, chunk_end, active))
+
+        def read(index: int) -> Future[list[tuple[int, int, dict[str, Any]]]] | None:
+            if index >= len(chunks) or not chunks[index][2]:
+                return None
+            chunk_start, chunk_end, active = chunks[index]
+            return reader.submit(self._rows, legacy, active, chunk_start, chunk_end)
+
+        # The next chunk's rows are read (the old deployment's databases
+        # working meanwhile) while this chunk's are ingested: two chunks in memory.
+        primed: set[int] = set()
+        with ThreadPoolExecutor(1, thread_name_prefix="nntsc-import-reader") as reader:
+            pending = read(0)
+            for index, (chunk_start, chunk_end, active) in enumerate(chunks):
+                rows = pending.result() if pending is not None else []
+                pending = read(index + 1)
                 self.summary.rows_read += len(rows)
-                for (sid, timestamp), group in groupby(rows, key=lambda r: (r[0], r[1])):
+                self._prime(legacy, ours, streams, rows, primed)
+                for (sid, timestamp), group in groupby(rows, key=_stream_and_time):
                     _, resume, finish = plan[sid]
                     if resume <= timestamp < finish:
                         self._add(ingestor, legacy, ours, streams[sid], timestamp, group)
-                ingestor.mark(
-                    _ChunkDone(
-                        legacy.name,
-                        {sid: (plan[sid][0], min(chunk_end, plan[sid][2])) for sid in active},
+                if active:
+                    ingestor.mark(
+                        _ChunkDone(
+                            legacy.name,
+                            {sid: (plan[sid][0], min(chunk_end, plan[sid][2])) for sid in active},
+                        )
                     )
-                )
-            self.progress((chunk_end - chunk_start) * share)
-            chunk_start = chunk_end
+                self.progress((chunk_end - chunk_start) * share)
+
+    def _prime(
+        self,
+        legacy: LegacyCollection,
+        ours: Sequence[Collection],
+        streams: dict[int, dict[str, Any]],
+        rows: list[tuple[int, int, dict[str, Any]]],
+        primed: set[int],
+    ) -> None:
+        """Find or create our streams for the NNTSC streams of `rows` not seen yet.
+
+        From each one's first report, in a few statements per chunk: else
+        the ingest path would check the key of each of their rows until the
+        batch holding them is written.
+        """
+        registry = self.services.streams
+        keys: dict[str, set[tuple[str, ...]]] = {}
+        for (sid, timestamp), group in groupby(rows, key=_stream_and_time):
+            if sid in primed:
+                continue
+            primed.add(sid)
+            stream = streams[sid]
+            try:
+                report = legacy.to_report(stream, [row for _, _, row in group])
+                for collection in ours:
+                    for row in collection.parse(report, str(stream["source"]), timestamp):
+                        if legacy.keep is not None and not legacy.keep(stream, row):
+                            continue
+                        if registry.known_id(collection, row.properties) is None:
+                            key = registry.key_of(collection, row.properties)
+                            keys.setdefault(collection.name, set()).add(key)
+            except (LegacyRowError, BadReport):
+                # Counted when the row is added.
+                continue
+        for name, wanted in keys.items():
+            registry.stream_ids_for_keys(get_collection(name), wanted)
 
     def _add(
         self,
@@ -283,7 +386,18 @@ class NntscImport:
     ) -> None:
         try:
             report = legacy.to_report(stream, [row for _, _, row in group])
-            ingestor.add_report(ours, report, str(stream["source"]), timestamp)
+            source = str(stream["source"])
+            if len(ours) == 1 and legacy.keep is None:
+                ingestor.add(ours[0], report, source, timestamp)
+            elif legacy.keep is None:
+                ingestor.add_report(ours, report, source, timestamp)
+            else:
+                parsed = [
+                    (c, [r for r in c.parse(report, source, timestamp) if legacy.keep(stream, r)])
+                    for c in ours
+                ]
+                for collection, rows in parsed:
+                    ingestor.add_parsed(collection, rows, timestamp)
         except (LegacyRowError, BadReport) as error:
             self.summary.rejected += 1
             reason = f"{legacy.name}: {error}"

@@ -173,12 +173,27 @@ class LegacySource:
         return self.influx
 
     def _points(self, statement: str) -> list[dict[str, Any]]:
+        return [
+            {**tags, **dict(zip(columns, values, strict=True))}
+            for tags, columns, points in self._series(statement)
+            for values in points
+        ]
+
+    def _series(self, statement: str) -> list[tuple[dict[str, str], list[str], list[list[Any]]]]:
+        """The series of InfluxDB's answer: (tags, column names, points)."""
         try:
-            return self._influx().points(statement)
+            answer = self._influx().query(statement)
         except (requests.RequestException, InfluxServerError) as error:
             raise ImportSourceError(f"NNTSC InfluxDB failed to answer: {error}") from None
         except InfluxClientError as error:
             raise ImportSourceError(f"NNTSC InfluxDB refused a query: {error}") from None
+        found = []
+        for result in answer.get("results", ()):
+            if "error" in result:
+                raise ImportSourceError(f"NNTSC InfluxDB refused a query: {result['error']}")
+            for series in result.get("series", ()):
+                found.append((series.get("tags") or {}, series["columns"], series["values"]))
+        return found
 
     @staticmethod
     def _stream_filter(stream_ids: Sequence[int]) -> str:
@@ -204,11 +219,19 @@ class LegacySource:
     ) -> list[tuple[int, int, dict[str, Any]]]:
         """(stream, time, fields) of `stream_ids` in [start, end), by stream then time."""
         where = self._stream_filter(stream_ids)
-        points = self._points(
+        rows: list[tuple[int, int, dict[str, Any]]] = []
+        for tags, columns, points in self._series(
             f'SELECT * FROM "{_checked_name(measurement)}" WHERE {where} '
             f'AND time >= {int(start)}s AND time < {int(end)}s GROUP BY "stream"'
-        )
-        return [(int(p.pop("stream")), int(p.pop("time")), p) for p in points]
+        ):
+            stream_id = int(tags["stream"])
+            # Time is the first column; one dict per point, built once.
+            fields = columns[1:]
+            rows.extend(
+                (stream_id, int(values[0]), dict(zip(fields, values[1:], strict=True)))
+                for values in points
+            )
+        return rows
 
     # -- rows in PostgreSQL (traceroute) ---------------------------------------------
 
@@ -225,6 +248,21 @@ class LegacySource:
                 {"names": list(names)},
             ).scalars()
             return set(found)
+
+    def has_tables_like(self, prefix: str) -> bool:
+        """Whether any table's name starts with `prefix` (a per-stream data table)."""
+        pattern = prefix.replace("_", "\\_") + "%"
+        with self.engine.connect() as connection:
+            return (
+                connection.execute(
+                    text(
+                        "SELECT 1 FROM information_schema.tables WHERE table_schema = "
+                        "current_schema() AND table_name LIKE :pattern LIMIT 1"
+                    ),
+                    {"pattern": pattern},
+                ).first()
+                is not None
+            )
 
     def sql_spans(self, tables: Mapping[int, Sequence[str]]) -> dict[int, tuple[int, int]]:
         """Per stream, first and last timestamps over its existing per-stream data tables."""

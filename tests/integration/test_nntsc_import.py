@@ -68,6 +68,12 @@ def fill(legacy: LegacyDeployment) -> None:
     unresolved = legacy.add_stream(
         "amp_icmp", source="mon-a", destination="gone.example", family="ipv6", packet_size="84"
     )
+    # Rows from before NNTSC kept ICMP in InfluxDB stay in a per-stream table.
+    legacy.add_icmp_sql_rows(
+        icmp,
+        [(T0 - 86_400, {"median": 800, "packet_size": 84, "loss": 0, "results": 2,
+                        "lossrate": 0.0, "rtts": [800, 810]})],
+    )  # fmt: skip
     rand = legacy.add_stream(
         "amp_icmp",
         source="mon-b",
@@ -203,7 +209,11 @@ def test_import_gives_our_collectors_values_and_again_changes_nothing(
     rows = stored(services)
 
     icmp = rows["amp-icmp"]
-    (first, second) = icmp[("mon-a", "www.example.org", "ipv4", "84")]
+    (older, first, second) = icmp[("mon-a", "www.example.org", "ipv4", "84")]
+    assert older == (T0 - 86_400, parsed("amp-icmp", {"reports": [
+        {"name": "www.example.org", "family": socket.AF_INET, "address": b"\1\2\3\4", "rtt": r}
+        for r in (810, 800)
+    ]}, "mon-a"))  # fmt: skip
     assert first[0] == T0
     # The values our collector derives from the report NNTSC had stored.
     report = {

@@ -194,6 +194,29 @@ class LegacyDeployment:
             self.influx.write(lines[offset : offset + 20_000], precision="s")
         return len(lines)
 
+    def add_icmp_sql_rows(
+        self, stream_id: int, rows: Iterable[tuple[int, Mapping[str, Any]]]
+    ) -> None:
+        """ICMP rows in a per-stream PostgreSQL table, as NNTSC kept them before InfluxDB."""
+        table = f"data_amp_icmp_{int(stream_id)}"
+        with self.engine.connect() as connection:
+            connection.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {table} (stream_id integer NOT NULL, "
+                    "timestamp integer NOT NULL, median integer, packet_size smallint, "
+                    "loss smallint, results smallint, lossrate float, rtts integer[])"
+                )
+            )
+            for timestamp, values in rows:
+                connection.execute(
+                    text(
+                        f"INSERT INTO {table} (stream_id, timestamp, median, packet_size, loss, "
+                        "results, lossrate, rtts) VALUES (:sid, :ts, :median, :packet_size, "
+                        ":loss, :results, :lossrate, :rtts)"
+                    ),
+                    {"sid": stream_id, "ts": timestamp, **values},
+                )
+
     def _traceroute_tables(self, connection: Any, stream_id: int) -> None:
         sid = int(stream_id)
         connection.execute(
