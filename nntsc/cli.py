@@ -597,6 +597,7 @@ def import_nntsc(
         chosen = list(dict.fromkeys(legacy_collection(name) for name in collections))
     except LegacyRowError as error:
         raise click.BadParameter(str(error), param_hint="--collection") from None
+    everything = not chosen
     chosen = chosen or list(LEGACY_COLLECTIONS.values())
     source = LegacySource(sql_url, influx_url)
     services = None
@@ -611,6 +612,9 @@ def import_nntsc(
         ) as bar:
             run.progress = bar.update
             summary = run.run(chosen)
+        if everything:
+            read = {n for c in chosen for n in (c.name, *c.also_reads)}
+            summary.unsupported.extend(sorted(set(source.collections()) - read))
         for name in summary.absent:
             click.echo(f"{name}: not in this NNTSC deployment, skipped", err=True)
         for name in summary.postgres_only:

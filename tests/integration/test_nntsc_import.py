@@ -206,6 +206,7 @@ def test_import_gives_our_collectors_values_and_again_changes_nothing(
     result = run_cli(ini, legacy)
     assert result.exit_code == 0, result.output
     assert "0 rejected" in result.output
+    assert "rrd_smokeping: not importable yet" in result.output
     rows = stored(services)
 
     icmp = rows["amp-icmp"]
@@ -285,6 +286,98 @@ def test_import_gives_our_collectors_values_and_again_changes_nothing(
     assert again.exit_code == 0, again.output
     assert "0 rows read" in again.output
     assert stored(services) == rows
+
+
+def test_youtube_fastping_external_and_sip_import(
+    legacy: LegacyDeployment, services: Services
+) -> None:
+    video = legacy.add_stream("amp_youtube", source="mon-a", destination="dQw4w9WgXcQ", quality=5)
+    legacy.add_points(
+        "amp_youtube",
+        [
+            (video, T0, {"total_time": 9000, "pre_time": 700, "initial_buffering": 300,
+                         "playing_time": 8000, "stall_time": 0, "stall_count": 0}),
+            (video, T0 + 600, {"stall_count": 0}),  # the video did not play
+        ],
+    )  # fmt: skip
+    fast = legacy.add_stream(
+        "amp_fastping", source="mon-a", destination="fast.example", family="ipv6",
+        packet_size=64, packet_rate=10, packet_count=100, preprobe=False,
+    )  # fmt: skip
+    percentiles = [900, 910, 920, 950, 960, 980, 990, 995, 1000, 1010, 1020, 1050, 1100, 1200,
+                   1400, 1600, 2000]  # fmt: skip
+    legacy.add_points(
+        "amp_fastping",
+        [
+            (fast, T0, {"median": 1000, "percentiles": percentiles, "lossrate": 0.02}),
+            (fast, T0 + 600, {"median": None, "percentiles": [], "lossrate": 1.0}),
+        ],
+    )
+    external = legacy.add_stream(
+        "amp_external", source="mon-a", destination="mon-a", command="count-users"
+    )
+    legacy.add_points("amp_external", [(external, T0, {"value": 42})])
+    call = {"source": "mon-a", "destination": "sip:echo@voip.example", "proxy": "",
+            "address": "192.0.2.7", "filename": "speech.wav", "repeat": False,
+            "max_duration": 30, "dscp": "EF"}  # fmt: skip
+    rx = legacy.add_stream("amp_sip", direction="rx", **call)
+    tx = legacy.add_stream("amp_sip", direction="tx", **call)
+    shared = {"response_time": 20000, "connect_time": 60000, "duration": 30_000_000,
+              "rtt_mean": 25000, "rtt_min": 20000, "rtt_max": 40000, "rtt_sd": 3000,
+              "unused": True}  # fmt: skip
+    legacy.add_points(
+        "amp_sip",
+        [
+            (rx, T0, {**shared, "packets": 1490, "bytes": 256000, "lost": 10, "discarded": 0,
+                      "reordered": 1, "duplicated": 0, "mos": 4.2}),
+            (tx, T0, {**shared, "packets": 1500, "bytes": 258000, "lost": 0, "discarded": 0,
+                      "reordered": 0, "duplicated": 0, "mos": 4.4}),
+        ],
+    )  # fmt: skip
+    source = LegacySource(legacy.sql_url, legacy.influx_url)
+    try:
+        chosen = [legacy_collection(n) for n in ("amp_youtube", "amp-fastping", "amp_external",
+                                                 "amp-sip")]  # fmt: skip
+        summary = NntscImport(services, source, 0, END).run(chosen)
+    finally:
+        source.close()
+    assert summary.rejected == 0, summary.reasons
+    assert not summary.unsupported
+
+    def rows_of(name: str) -> dict[tuple[str, ...], list[tuple[int, dict]]]:
+        collection = get_collection(name)
+        streams = services.streams.find(collection, {}, pagesize=100).items
+        keys = {s.stream_id: collection.key_getter(s.properties) for s in streams}
+        found: dict[tuple[str, ...], list[tuple[int, dict]]] = {}
+        for row in services.timeseries.raw(collection, list(keys), 0, END):
+            found.setdefault(keys[row.stream_id], []).append((row.timestamp, dict(row.values)))
+        return found
+
+    played, failed = rows_of("amp-youtube")[("mon-a", "dQw4w9WgXcQ", "hd720")]
+    assert played[1]["total_time"] == 9000
+    assert played[1]["results"] == 1
+    assert failed[1]["results"] == 0
+    assert failed[1]["total_time"] is None
+
+    ran, lost = rows_of("amp-fastping")[("mon-a", "fast.example", "ipv6", "64", "10", "100",
+                                         "false")]  # fmt: skip
+    assert ran[1]["median"] == 1000.0
+    assert (ran[1]["loss"], ran[1]["results"], ran[1]["min"], ran[1]["max"]) == (2, 100, 900, 2000)
+    assert ran[1]["percentiles"] == percentiles
+    assert lost[1]["lossrate"] == 1.0
+    assert lost[1]["median"] is None
+
+    assert rows_of("amp-external")[("mon-a", "mon-a", "count-users")] == [(T0, {"value": 42})]
+
+    sip = rows_of("amp-sip")
+    key = ("mon-a", "sip:echo@voip.example", "none", "192.0.2.7")
+    tail = ("speech.wav", "false", "30", "EF")
+    ((_, received),) = sip[(*key, "rx", *tail)]
+    ((_, sent),) = sip[(*key, "tx", *tail)]
+    # Each direction keeps its own counts; neither import blanked the other.
+    assert (received["packets"], received["lost"], received["mos"]) == (1490, 10, 4.2)
+    assert received["lossrate"] == pytest.approx(10 / 1500)
+    assert (sent["packets"], sent["mos"], sent["rtt_mean"]) == (1500, 4.4, 25000)
 
 
 def test_interrupted_import_resumes_without_duplicates(

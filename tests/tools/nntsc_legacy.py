@@ -89,6 +89,38 @@ COLLECTIONS: dict[str, tuple[str, str, str, str, str]] = {
         "source varchar NOT NULL, destination varchar NOT NULL, family varchar NOT NULL, "
         "packet_size varchar NOT NULL",
     ),
+    "amp_youtube": (
+        "amp",
+        "youtube",
+        "streams_amp_youtube",
+        "data_amp_youtube",
+        "source varchar NOT NULL, destination varchar NOT NULL, quality integer NOT NULL",
+    ),
+    "amp_fastping": (
+        "amp",
+        "fastping",
+        "streams_amp_fastping",
+        "data_amp_fastping",
+        "source varchar NOT NULL, destination varchar NOT NULL, family varchar NOT NULL, "
+        "packet_size integer NOT NULL, packet_rate bigint NOT NULL, "
+        "packet_count bigint NOT NULL, preprobe boolean NOT NULL",
+    ),
+    "amp_external": (
+        "amp",
+        "external",
+        "streams_amp_external",
+        "data_amp_external",
+        "source varchar NOT NULL, destination varchar NOT NULL, command varchar NOT NULL",
+    ),
+    "amp_sip": (
+        "amp",
+        "sip",
+        "streams_amp_sip",
+        "data_amp_sip",
+        "source varchar NOT NULL, destination varchar NOT NULL, proxy varchar NOT NULL, "
+        "address inet NOT NULL, direction varchar NOT NULL, filename varchar NOT NULL, "
+        "repeat boolean NOT NULL, max_duration integer NOT NULL, dscp varchar NOT NULL",
+    ),
 }
 #: Collections sharing another's stream table.
 SHARED = {
@@ -99,6 +131,8 @@ SHARED = {
         "streams_amp_traceroute",
         "data_amp_traceroute_pathlen",
     ),
+    # Smokeping RRDs: NNTSC's one collection we have nothing for.
+    "rrd_smokeping": ("rrd", "smokeping", "streams_rrd_smokeping", "data_rrd_smokeping"),
 }
 
 
