@@ -1,9 +1,12 @@
 """YouTube playbacks: how long a video took to start and to play, and how often it stalled.
 
-The graph (style ``youtube``) draws each line's whole test time, the time to
-start playing (setup before loading plus initial buffering) and the time
-stalled, in seconds, with the number of stalls on a second axis. A video
-is not a site, so there is no matrix tab.
+The graph (style ``youtube``) leaves the playing time out, as it is the
+length asked for: it draws, in seconds, each line's time not playing
+(``waiting``: setup, initial buffering and stalls), the time until the video
+played (``startup``: setup and initial buffering) and the setup before the
+video started loading, stacked so that the gaps between them are the
+buffering and the stalling; the number of stalls goes on a second axis. A
+video is not a site, so there is no matrix tab.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ def _seconds(name: str, field: str, function: str = "mean") -> Column:
     return Column(name, field, function, MS_TO_S, "s")
 
 
-def startup(pre: Any, buffering: Any) -> float | None:
-    """Seconds until the video played: setup before loading plus initial buffering."""
-    if pre is None or buffering is None:
+def total_of(*parts: Any) -> float | None:
+    """The sum of `parts` (seconds), None when one is missing."""
+    if any(part is None for part in parts):
         return None
-    return pre + buffering
+    return float(sum(parts))
 
 
 _TOTAL = _seconds("total", "total_time")
@@ -61,6 +64,9 @@ COLLECTION = CollectionSpec(
             ),
             (_TOTAL, _STALLS),
         ),
-        (Derived("startup", ("pre", "buffering"), startup, "s"),),
+        (
+            Derived("startup", ("pre", "buffering"), total_of, "s"),
+            Derived("waiting", ("pre", "buffering", "stalled"), total_of, "s"),
+        ),
     ),
 )

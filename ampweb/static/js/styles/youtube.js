@@ -1,7 +1,10 @@
-// YouTube playbacks: each line's whole test time (solid, over a smoke band of
-// its percentiles), the time until the video played (setup plus initial
-// buffering, dashed) and the time stalled (dotted), in seconds; the number of
-// stalls per playback as points on a second axis.
+// YouTube playbacks: the time each line spent not playing, in seconds, drawn
+// as three stacked boundaries: setup before the video started loading
+// (dotted), then until it played (setup and initial buffering, dashed), then
+// everything not playing (with the stalls, solid). The gaps between the lines
+// are the initial buffering and the stalling. Playing time is left out: it is
+// the length asked for. The number of stalls per playback is drawn as points
+// on a second axis, only where there were any.
 
 import { short } from "../lib/format.js";
 
@@ -10,35 +13,37 @@ const stalls = (v, digits = 3) => (v == null ? "—" : short(v, Math.min(digits,
 
 export default {
   scales: {
-    s: { unit: "s", format: seconds },
-    stalls: { unit: "stalls", format: stalls, fit: (lo, hi) => [0, Math.max(1, Number.isFinite(hi) ? Math.ceil(hi * 1.2) : 1)] },
+    s: { unit: "s", format: seconds, fit: (lo, hi) => [0, Number.isFinite(hi) ? hi * 1.1 : 1] },
+    stalls: { unit: "stalls", format: stalls, fit: (lo, hi) => [0, Math.max(2, Number.isFinite(hi) ? Math.ceil(hi * 1.2) : 2)] },
   },
   series(line, data, { summary }) {
     const width = summary ? 1.25 : 2;
-    const out = [{ label: "total", scale: "s", values: data.columns.total || [], width }];
+    const out = [{ label: "not playing", scale: "s", values: data.columns.waiting || [], width }];
     if (summary) return out;
     return out.concat([
       { label: "until playing", scale: "s", values: data.columns.startup || [], width: 1.5, dash: [6, 4] },
-      { label: "stalled", scale: "s", values: data.columns.stalled || [], width: 1.5, dash: [2, 3] },
-      // Only bins with stalls get a point: a row of zeros would hide the time lines.
-      { label: "stalls", scale: "stalls", values: (data.columns.stalls || []).map((v) => (v ? v : null)), width: 0, points: true },
+      { label: "setup", scale: "s", values: data.columns.pre || [], width: 1.25, dash: [2, 3] },
+      {
+        label: "stalls",
+        scale: "stalls",
+        values: (data.columns.stalls || []).map((v) => (v ? v : null)),
+        width: 0,
+        points: true,
+      },
     ]);
   },
-  bands(line, data, { summary, lineCount }) {
-    const smoke = data.columns.total_smoke;
-    if (!smoke || summary) return [];
-    return [{ scale: "s", smoke, min: null, strength: 0.6 / Math.sqrt(Math.max(1, lineCount)) }];
-  },
   readout(line, data, i) {
-    const { total, startup, stalled, stalls: count } = data.columns;
-    if (total?.[i] == null) return "—";
-    let text = `${seconds(total[i])} in all, playing after ${seconds(startup?.[i])}`;
-    if (count?.[i]) text += `, ${short(count[i], 2)} stalls (${seconds(stalled?.[i])})`;
-    else text += ", no stalls";
+    const { waiting, startup, stalled, stalls: count, total } = data.columns;
+    if (waiting?.[i] == null) return "—";
+    let text = `${seconds(waiting[i])} not playing: played after ${seconds(startup?.[i])}`;
+    text += count?.[i] ? `, ${short(count[i], 2)} stalls (${seconds(stalled?.[i])})` : ", no stalls";
+    if (total?.[i] != null) text += `; ${seconds(total[i])} in all`;
     return text;
   },
   key: [
-    { swatch: null, text: "solid: whole test · dashed: until the video played · dotted: time stalled · points: stalls (right axis)" },
-    { swatch: "smoke", text: "smoke: each bin's percentiles of the whole test time" },
+    {
+      swatch: null,
+      text: "solid: time not playing · dashed: until the video played · dotted: setup before loading · points: stalls (right axis)",
+    },
   ],
 };
