@@ -267,6 +267,7 @@ def demo_data(
 ) -> None:
     """Simulate an AMP mesh: store its reports through the ingest path, or publish them."""
     from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
+    from nntsc.demo.schedules import save_demo_schedules
 
     if not tests:
         chosen = ALL_TESTS if via_amqp else ("icmp",)
@@ -291,6 +292,8 @@ def demo_data(
     try:
         # The sites and meshes go to SQL either way, so the web app can list them.
         services.sites.save_all(*demo_sites_and_meshes(mesh))
+        # And their schedules, as amplet2 monitors would fetch them (/yaml/<site>).
+        save_demo_schedules(services.schedules, mesh, ALL_TESTS)
         if via_amqp:
             from nntsc.ingest.amqp import CollectorSettings, publish_reports
 

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from nntsc.collections import for_amp_test
 from nntsc.demo.mesh import SimulatedMesh
 from nntsc.demo.model import DAY
+from nntsc.demo.schedules import save_demo_schedules
 from nntsc.demo.simulators import ALL_TESTS
 from nntsc.demo.sites import demo_sites_and_meshes
 from nntsc.ingest.pipeline import Ingestor
@@ -103,6 +104,7 @@ class DemoFeeder:
         begin = now - self.max_catch_up if last is None else max(last, now - self.max_catch_up)
         mesh = SimulatedMesh(self.sites, begin, begin + self.window, self.interval, self.seed)
         self.services.sites.save_all(*demo_sites_and_meshes(mesh))
+        save_demo_schedules(self.services.schedules, mesh, ALL_TESTS)
         self.began = begin
         self._reports = self._windows(begin)
         self._next = next(self._reports)

@@ -366,6 +366,55 @@ class ScheduleRegistry:
         remaining = [other for other in names if other != name]
         return self.update_item(owner_kind, owner, item_id, **{field: remaining})
 
+    def save_items(
+        self, owner_kind: str, owner: str, wanted: Sequence[dict[str, Any]]
+    ) -> list[ScheduleItemInfo]:
+        """Make `owner`'s items those `wanted` (`create_item` keyword arguments); its items.
+
+        For loaders that describe the schedule they want (such as the demo) and
+        may run more than once: when the items already say the same, nothing
+        changes (and monitors are not sent the schedule again); otherwise the
+        old items are deleted and the wanted ones created. The wanted items are
+        checked before anything is deleted.
+        """
+        current = self.list_items(owner_kind, owner)
+        # What each wanted item would be, checked, without its id and times.
+        wanted_items = [
+            check_item(
+                ScheduleItemInfo(
+                    id=0,
+                    source_kind=owner_kind,
+                    source=owner,
+                    modified=0,
+                    **{
+                        "start": 0,
+                        "end": PERIODS.get(fields.get("period", "day"), 0),
+                        "period": "day",
+                        "mesh_offset": 0,
+                        "args": "",
+                        "enabled": True,
+                        **fields,
+                        "destination_sites": _names(
+                            fields.get("destination_sites", ()), "destination_sites"
+                        ),
+                        "destination_meshes": _names(
+                            fields.get("destination_meshes", ()), "destination_meshes"
+                        ),
+                    },
+                )
+            )
+            for fields in wanted
+        ]
+
+        def comparable(items: Iterable[ScheduleItemInfo]) -> list[str]:
+            return sorted(repr(replace(item, id=0, modified=0)) for item in items)
+
+        if comparable(current) == comparable(wanted_items):
+            return current
+        for item in current:
+            self.delete_item(owner_kind, owner, item.id)
+        return [self.create_item(owner_kind, owner, **fields) for fields in wanted]
+
     def delete_item(self, owner_kind: str, owner: str, item_id: int) -> None:
         """Delete item `item_id` of `owner`; raises `UnknownScheduleItem` or an unknown owner."""
         owner_kind, owner = _check_owner(owner_kind, owner)

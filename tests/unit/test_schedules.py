@@ -452,3 +452,24 @@ def test_a_site_without_items_gets_an_empty_schedule(schedules: ScheduleRegistry
     schedule = schedules.site_schedule("amp-c")
     assert schedule.modified == 0
     assert read_as_amplet2(render(schedule)) == []
+
+
+def test_demo_sites_carry_schedules_for_every_simulated_test(services: Services) -> None:
+    from nntsc.demo import ALL_TESTS, SimulatedMesh, demo_sites_and_meshes
+    from nntsc.demo.schedules import save_demo_schedules
+
+    mesh = SimulatedMesh(4, 1_790_000_000 - 3600, 1_790_000_000, 60, seed=2)
+    services.sites.save_all(*demo_sites_and_meshes(mesh))
+    save_demo_schedules(services.schedules, mesh, ALL_TESTS)
+    schedules = {site.name: services.schedules.site_schedule(site.name) for site in mesh.sites}
+    scheduled = set()
+    for site, schedule in schedules.items():
+        for test in read_as_amplet2(render(schedule)):
+            assert site not in test["targets"]
+            scheduled.add(test["test"])
+    assert scheduled == set(ALL_TESTS)
+    # Saving the same schedules again changes nothing a monitor would fetch again.
+    save_demo_schedules(services.schedules, mesh, ALL_TESTS)
+    assert {
+        site.name: services.schedules.site_schedule(site.name).modified for site in mesh.sites
+    } == {site: schedule.modified for site, schedule in schedules.items()}
