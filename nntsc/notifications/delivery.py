@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,6 +82,8 @@ OVERLAP = 300
 #: A group is announced only if its latest event is at most this old
 #: (``nntsc.notification_max_age``): history detected today is not news.
 MAX_AGE = 7200
+#: Seconds the delivery log keeps a finished message: 90 days.
+LOG_RETENTION = 90 * 86400
 #: Attempts at a message before it is given up (``nntsc.notification_attempts``).
 ATTEMPTS = 8
 #: The pause after the first failed attempt, doubled after each (``nntsc.notification_retry``).
@@ -133,6 +135,8 @@ class DeliverySettings:
     retry_max: float = RETRY_MAX
     attempts: int = ATTEMPTS
     max_age: int = MAX_AGE
+    #: Seconds the log keeps finished messages (``nntsc.notification_log_retention``).
+    log_retention: int = LOG_RETENTION
     #: The web app's public URL, for links in messages (``nntsc.notification_base_url``).
     base_url: str = ""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -154,6 +158,9 @@ class DeliverySettings:
             retry_max=positive_seconds(settings, "nntsc.notification_retry_max", RETRY_MAX),
             attempts=attempts,
             max_age=int(positive_seconds(settings, "nntsc.notification_max_age", MAX_AGE)),
+            log_retention=int(
+                positive_seconds(settings, "nntsc.notification_log_retention", LOG_RETENTION)
+            ),
             base_url=str(settings.get("nntsc.notification_base_url", "")).strip(),
             smtp=SmtpSettings.from_settings(settings),
         )
@@ -395,7 +402,25 @@ def scan(
         group_ids = _changed_groups(session, after, newest, since) if subscriptions else []
         queued = _queue_messages(session, group_ids, subscriptions, settings, matches, now)
         summaries = _queue_summaries(session, now)
+        _expire_log(session, settings, now)
     return ScanReport(len(group_ids), queued, summaries)
+
+
+def _expire_log(session: Session, settings: DeliverySettings, now: int) -> int:
+    """Delete the finished messages older than the log's retention; how many.
+
+    Never sooner than twice the age a group may be announced at: a group's
+    rows are what says it was announced, and its follow-ups depend on them.
+    """
+    keep = max(settings.log_retention, 2 * settings.max_age)
+    table = NotificationDelivery.__table__
+    result = session.execute(
+        delete(table).where(
+            table.c.finished < now - keep,
+            table.c.status.in_(("sent", "failed", "summarised")),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _queue_messages(

@@ -8,6 +8,7 @@ then try what is due. The receivers are real servers on loopback ports
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -262,3 +263,55 @@ def test_the_rate_limit_defers_and_then_summarises_without_dropping(services: Se
         ("summary", "sent"),
     ]
     assert {d.summary_id for d in log(services) if d.status == "summarised"} == {summary_id}
+    # The log keeps finished messages for its retention (90 days), then forgets them.
+    scan(services.sessionmaker, settings, now=later + 89 * 86400)
+    assert len(log(services)) == 5
+    scan(services.sessionmaker, settings, now=later + 91 * 86400)
+    assert log(services) == []
+
+
+def test_concurrent_passes_on_postgresql_send_each_message_once(postgres_url: str) -> None:
+    """Four processes' worth of scans and attempts at once: the unique key and the claim hold."""
+    services = make_services(postgres_url)
+    try:
+        UserRegistry(services.sessionmaker).create_user("alice", roles=["viewdata"])
+        registry = NotificationRegistry(services.sessionmaker)
+        with WebhookReceiver(secret=SECRET).start() as hook, SmtpReceiver() as smtp:
+            settings = settings_for(smtp)
+            everything = saved_filter(services, "all", {})
+            for channel in (
+                {"name": "hook", "kind": "webhook", "url": hook.url, "secret": SECRET},
+                {"name": "mail", "kind": "email", "addresses": ["ops@example.org"]},
+            ):
+                created = registry.create_channel("alice", channel | {"rate_limit": 100})
+                registry.create_subscription(everything, created["id"], "alice")
+            scan(services.sessionmaker, settings)
+            now = int(time.time())
+            for n in range(5):
+                stream = icmp_stream(services, f"amp-{n}", f"target-{n}")
+                store_events(
+                    services,
+                    [event_row(stream, now - 60, source=f"amp-{n}", target=f"target-{n}")],
+                )
+            errors: list[BaseException] = []
+
+            def passes() -> None:
+                try:
+                    for _ in range(3):
+                        run_pass(services.sessionmaker, settings)
+                except BaseException as error:
+                    errors.append(error)
+
+            threads = [threading.Thread(target=passes) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert errors == []
+            groups = {g.id for g in live_groups(services)}
+            assert len(groups) == 5
+            assert sorted(r.document["group"]["id"] for r in hook.received) == sorted(groups)
+            assert len(smtp.messages) == 5
+        assert sorted((d.kind, d.status) for d in log(services)) == [("opened", "sent")] * 10
+    finally:
+        services.close()
