@@ -545,7 +545,8 @@ def _nntsc_import_help() -> str:
     conversions = "\n\n".join(f"{c.name}: {c.lossy}" for c in LEGACY_COLLECTIONS.values())
     return (
         "Import an NNTSC 2.x deployment: streams from its PostgreSQL (--sql), rows from "
-        "its InfluxDB (--influx) and, for traceroute, from its PostgreSQL.\n\n"
+        "its InfluxDB (--influx) and from its PostgreSQL (traceroute, and rows NNTSC kept "
+        "in per-stream tables before it used InfluxDB or when it ran without it).\n\n"
         "Each stored row is turned back into the amplet2 report it came from and goes "
         "through the collector's ingest path, so imported rows hold what our collector "
         "makes of the same report. Streams are read a page at a time, rows in time "

@@ -56,6 +56,9 @@ class LegacyCollection:
     #: stream (SIP: a report makes both directions, an NNTSC stream is one);
     #: ``None`` keeps them all.
     keep: Callable[[Stream, ParsedRow], bool] | None = None
+    #: Chunks this many times the importer's: for rows far apart (a traceroute
+    #: every 15 minutes or so rather than a ping a minute).
+    chunk_factor: int = 1
 
 
 _FAMILY = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
@@ -479,7 +482,11 @@ def traceroute_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, An
 
 
 def traceroute_statements(stream_id: int, tables: set[str]) -> list[str]:
-    """SELECTs of one stream's IP and AS rows in [:start, :end), over the tables that exist."""
+    """SELECTs of one stream's IP and AS rows in [:start, :end), over the tables that exist.
+
+    All have the same columns (kind, stream_id, timestamp, packet_size,
+    hop_rtt, path, aspath), so that a chunk's may be joined by UNION ALL.
+    """
     sid = int(stream_id)
     paths, aspaths = f"data_amp_traceroute_paths_{sid}", f"data_amp_traceroute_aspaths_{sid}"
     ip_table, as_table = f"data_amp_traceroute_{sid}", f"data_amp_astraceroute_{sid}"
@@ -489,18 +496,19 @@ def traceroute_statements(stream_id: int, tables: set[str]) -> list[str]:
         aspath = "a.aspath" if has_aspaths else "NULL"
         join = f"LEFT JOIN {aspaths} a ON a.aspath_id = d.aspath_id" if has_aspaths else ""
         statements.append(
-            f"SELECT 'ip' AS kind, d.timestamp, d.packet_size, d.hop_rtt, "
-            f"p.path::text[] AS path, {aspath} AS aspath "
+            f"SELECT 'ip' AS kind, {sid} AS stream_id, d.timestamp, d.packet_size, d.hop_rtt, "
+            f"p.path::text[] AS path, {aspath}::text[] AS aspath "
             f"FROM {ip_table} d LEFT JOIN {paths} p ON p.path_id = d.path_id {join} "
-            "WHERE d.timestamp >= :start AND d.timestamp < :end ORDER BY d.timestamp"
+            "WHERE d.timestamp >= :start AND d.timestamp < :end"
         )
     if as_table in tables:
         aspath = "a.aspath" if has_aspaths else "NULL"
         join = f"LEFT JOIN {aspaths} a ON a.aspath_id = d.aspath_id" if has_aspaths else ""
         statements.append(
-            f"SELECT 'as' AS kind, d.timestamp, d.packet_size, {aspath} AS aspath "
+            f"SELECT 'as' AS kind, {sid} AS stream_id, d.timestamp, d.packet_size, "
+            f"NULL::integer[] AS hop_rtt, NULL::text[] AS path, {aspath}::text[] AS aspath "
             f"FROM {as_table} d {join} "
-            "WHERE d.timestamp >= :start AND d.timestamp < :end ORDER BY d.timestamp"
+            "WHERE d.timestamp >= :start AND d.timestamp < :end"
         )
     return statements
 
@@ -722,6 +730,7 @@ LEGACY_COLLECTIONS: dict[str, LegacyCollection] = {
             "keep the target address, so 'responded' means the last hop "
             "answered; an empty path reads as 'could not test'.",
             also_reads=("amp_astraceroute", "amp_traceroute_pathlen"),
+            chunk_factor=4,
         ),
         LegacyCollection(
             "amp_youtube",

@@ -45,6 +45,8 @@ from nntsc.legacy.source import LegacySource
 STREAM_PAGE = 100
 #: Seconds of rows read at once for a page of streams.
 CHUNK_SECONDS = 6 * 3600
+#: Per-stream traceroute SELECTs joined into one statement.
+UNION_STATEMENTS = 100
 #: Distinct rejection reasons kept for the summary.
 MAX_REASONS = 10
 
@@ -249,21 +251,27 @@ class NntscImport:
         rows: list[tuple[int, int, dict[str, Any]]] = []
         if legacy.measurement is not None and self.source.influx is not None:
             rows = self.source.influx_rows(legacy.measurement, stream_ids, start, end)
-        stored = []
+        statements = []
         for sid in stream_ids:
             if legacy.measurement is None:
-                statements = traceroute_statements(sid, self._tables)
+                statements.extend(traceroute_statements(sid, self._tables))
             elif f"{legacy.measurement}_{sid}" in self._tables:
-                statements = [
+                # Old per-stream tables may differ in columns: one statement each.
+                statements.append(
                     f"SELECT * FROM {legacy.measurement}_{int(sid)} "
-                    "WHERE timestamp >= :start AND timestamp < :end ORDER BY timestamp"
-                ]
-            else:
-                continue
-            for statement in statements:
-                for row in self.source.sql_rows(statement, start, end):
-                    row.pop("stream_id", None)
-                    stored.append((sid, int(row.pop("timestamp")), row))
+                    "WHERE timestamp >= :start AND timestamp < :end"
+                )
+        if legacy.measurement is None:
+            # Same columns: a page's traceroute tables in a few round trips.
+            statements = [
+                " UNION ALL ".join(statements[i : i + UNION_STATEMENTS])
+                for i in range(0, len(statements), UNION_STATEMENTS)
+            ]
+        stored = []
+        for statement in statements:
+            for row in self.source.sql_rows(statement, start, end):
+                sid = int(row.pop("stream_id"))
+                stored.append((sid, int(row.pop("timestamp")), row))
         if stored:
             rows.extend(stored)
             # Stable: of two rows of one stream and time, InfluxDB's stays first.
@@ -301,8 +309,9 @@ class NntscImport:
         high = max(finish for _, _, finish in plan.values())
         share = len(plan) / max(1, high - low)
         chunks = []
-        for chunk_start in range(low, high, self.chunk_seconds):
-            chunk_end = min(chunk_start + self.chunk_seconds, high)
+        step = self.chunk_seconds * legacy.chunk_factor
+        for chunk_start in range(low, high, step):
+            chunk_end = min(chunk_start + step, high)
             active = [
                 sid
                 for sid, (_, resume, finish) in plan.items()
