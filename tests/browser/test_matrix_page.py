@@ -231,3 +231,22 @@ def test_udp_tabs_have_values(live_server: Any, watched: Any, artifacts: Path, m
         assert not splits.is_visible()
     page.screenshot(path=str(artifacts / f"matrix-{metric}.png"), full_page=True)
     assert watched.problems == []
+
+
+@pytest.mark.parametrize(("metric", "style"), [("fastping", "latency"), ("sip", "sip")])
+def test_fastping_and_sip_tabs_have_values(
+    live_server: Any, watched: Any, artifacts: Path, metric: str, style: str
+) -> None:
+    """Fastping's median and SIP's MOS colour the pairs that run them; a cell opens its graph.
+
+    A SIP call's column is the site its URI's host names (``sip:echo@amp-wlg``).
+    """
+    page = open_matrix(watched, f"{live_server.url}/matrix/{metric}/{SOURCES}/{SOURCES}")
+    tab = page.locator('.matrix-tabs a[aria-current="page"]')
+    assert tab.get_attribute("data-metric") == metric
+    coloured = page.locator("a.cell .half:not(.none), a.cell:not(.split):not(.none)")
+    assert coloured.count() >= 1
+    href = page.locator("a.cell[href]").first.get_attribute("href")
+    assert re.fullmatch(rf"/view/{style}/[^/]+", href), href
+    page.screenshot(path=str(artifacts / f"matrix-{metric}.png"), full_page=True)
+    assert watched.problems == []
