@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import ampy.collections as presentation
@@ -32,11 +32,18 @@ from ampy.cache import HistoryCache, digest
 from ampy.errors import BadQuery, UnknownMetric
 from ampy.groups import SPLIT, Group, Split, make_group, spec_for
 from nntsc.collections import get as get_collection
+from nntsc.events.models import Event, EventGroup, EventGroupMember
 from nntsc.store import Aggregation, TimeseriesStore
 from nntsc.store.models import Stream, property_table
 from nntsc.store.rollups import DAY, HOUR, SETTLE
 
 MODES = ("absolute", "relative")
+#: A cell lists the events of its streams whose onset is in the last this many seconds.
+EVENT_WINDOW = 6 * 3600
+#: The newest events a cell lists (its ``event_count`` counts them all).
+CELL_EVENTS = 5
+#: The most events one matrix reads (the newest of the window); a bound, not a usual size.
+MAX_MATRIX_EVENTS = 5000
 #: Relative mode: how much worse (or better) than the baseline each class begins.
 RELATIVE_STEPS: tuple[float, ...] = (-0.1, 0.05, 0.1, 0.25, 0.5, 1.0)
 
@@ -143,6 +150,12 @@ class Cell:
     last_result: int | None
     stale: bool
     view_id: str
+    #: The newest events of the cell's streams in the last `EVENT_WINDOW` (newest first).
+    events: list[dict[str, Any]] = field(default_factory=list)
+    #: How many events its streams had in that window.
+    event_count: int = 0
+    #: Whether one of them is in an event group that is still open.
+    event_open: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +168,9 @@ class Cell:
             "last_result": self.last_result,
             "stale": self.stale,
             "view_id": self.view_id,
+            "events": self.events,
+            "event_count": self.event_count,
+            "event_open": self.event_open,
         }
 
 
@@ -283,6 +299,74 @@ def pair_lines(
     return result
 
 
+def recent_events(
+    sessions: sessionmaker[Session], collection: str, stream_ids: Sequence[int], since: int
+) -> dict[int, list[dict[str, Any]]]:
+    """The events of `stream_ids` with an onset at or after `since`, newest first, by stream.
+
+    One query for the whole matrix, on the events' (onset, id) index: the
+    collection's events of the window, of which those of the matrix's
+    streams are kept. Each event says whether it is in a group still open
+    (itself, or the group it was merged into).
+    """
+    events = Event.__table__
+    members = EventGroupMember.__table__
+    groups = EventGroup.__table__
+    winners = groups.alias("winners")
+    in_open_group = (
+        select(members.c.event_id)
+        .join(groups, groups.c.id == members.c.group_id)
+        .outerjoin(winners, winners.c.id == groups.c.merged_into)
+        .where(
+            members.c.event_id == events.c.id,
+            or_(groups.c.status == "open", winners.c.status == "open"),
+        )
+        .exists()
+    )
+    query = (
+        select(
+            events.c.id,
+            events.c.stream_id,
+            events.c.ts_onset,
+            events.c.severity,
+            events.c.kind,
+            events.c.description,
+            in_open_group.label("open"),
+        )
+        .where(events.c.collection == collection, events.c.ts_onset >= since)
+        .order_by(events.c.ts_onset.desc(), events.c.id.desc())
+        .limit(MAX_MATRIX_EVENTS)
+    )
+    wanted = set(stream_ids)
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    with sessions() as session:
+        for row in session.execute(query):
+            if row.stream_id in wanted:
+                found[row.stream_id].append(
+                    {
+                        "id": row.id,
+                        "ts_onset": row.ts_onset,
+                        "severity": row.severity,
+                        "kind": row.kind,
+                        "description": row.description,
+                        "open": bool(row.open),
+                    }
+                )
+    return found
+
+
+def _cell_events(
+    found: Mapping[int, list[dict[str, Any]]], ids: Sequence[int]
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """A cell's newest `CELL_EVENTS` events, how many it had, and whether one is open."""
+    every = sorted(
+        (event for stream_id in ids for event in found.get(stream_id, ())),
+        key=lambda event: (event["ts_onset"], event["id"]),
+        reverse=True,
+    )
+    return every[:CELL_EVENTS], len(every), any(event["open"] for event in every)
+
+
 def _cell_splits(metric: Metric, split: Split | None) -> dict[str, str]:
     """The split of the group a cell opens: its one value when the metric has only one."""
     if split is None:
@@ -335,6 +419,7 @@ class MatrixReader:
         stream_ids = [s for p in pairs.values() for ids in p.lines.values() for s in ids]
         current = self.store.totals(collection, stream_ids, start, end, metric.fields, now)
         baseline = self._baseline(metric, stream_ids, start, now) if mode == "relative" else {}
+        events = recent_events(self.sessions, collection.name, stream_ids, int(now) - EVENT_WINDOW)
         ordered = sorted(pairs)
         view_ids = dict(
             zip(
@@ -350,6 +435,7 @@ class MatrixReader:
                 value = metric.value(_sum_totals(current, ids))
                 base = metric.value(_sum_totals(baseline, ids)) if baseline else None
                 last = lines.last.get(split)
+                cell_events, event_count, event_open = _cell_events(events, ids)
                 cells.append(
                     Cell(
                         source=pair[0],
@@ -361,6 +447,9 @@ class MatrixReader:
                         last_result=last,
                         stale=last is None or now - last > metric.stale_after,
                         view_id=view_ids[pair],
+                        events=cell_events,
+                        event_count=event_count,
+                        event_open=event_open,
                     )
                 )
         return Matrix(

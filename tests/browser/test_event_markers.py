@@ -8,6 +8,7 @@ engine stores them (grouped by the real grouping sink). Screenshots go to
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ if not CHROMIUM.exists():
     )
 
 GRAPH_READY = 'body[data-graph-ready="true"]'
+MATRIX = "/matrix/latency/demo-monitors/demo-targets"
 EVENTS_READY = '#detail-graph[data-events-ready="true"]'
 
 
@@ -53,6 +55,11 @@ def marked(live_server: Any) -> Marked:
         timeout=10,
     ).json()
     stream_id = answer["items"][0]["stream_id"]
+    ipv6 = requests.get(
+        f"{live_server.url}/api/v1/collections/amp-icmp/streams",
+        params={"source": source, "destination": destination, "family": "ipv6"},
+        timeout=10,
+    ).json()["items"][0]["stream_id"]
     onsets = [live_server.end - 5 * 3600, live_server.end - 2 * 3600]
     rows = [
         event_row(
@@ -74,6 +81,15 @@ def marked(live_server: Any) -> Marked:
             old_value=64.0,
             new_value=22.0,
             description="median 64.0 ms -> 22.0 ms",
+        ),
+        # Over IPv6, a minute ago: its group is still open (the graph of IPv4 leaves it out).
+        event_row(
+            ipv6,
+            int(time.time()) - 60,
+            source=source,
+            target=destination,
+            severity=40,
+            description="median 30.0 ms -> 45.0 ms",
         ),
     ]
     services = make_services(live_server.sql_url)
@@ -136,4 +152,41 @@ def test_a_graph_marks_its_events_and_a_marker_opens_the_group(
         str(marked.event_ids[0])
     }
     assert "The groups of event" in page.locator("#events-of-event").inner_text()
+    assert watched.problems == []
+
+
+def test_the_matrix_badges_a_pair_with_events_and_its_tooltip_lists_them(
+    live_server: Any, marked: Marked, watched: Any, artifacts: Path
+) -> None:
+    page = watched.page
+    page.goto(live_server.url + MATRIX)
+    page.wait_for_selector('body[data-matrix-ready="true"]', state="attached")
+    link = page.locator(
+        f'a.cell[data-source="{marked.source}"][data-destination="{marked.destination}"]'
+    )
+    classes = (link.get_attribute("class") or "").split()
+    assert {"has-events", "event-open"} <= set(classes)
+    badge = link.locator(".event-badge")
+    assert badge.inner_text() == "3"
+    assert "severity-high" in (badge.get_attribute("class") or "")
+    assert "3 events in the last 6 hours, in an open group" in (
+        link.get_attribute("aria-label") or ""
+    )
+    # No other pair had events.
+    assert page.locator(".event-badge").count() == 1
+    assert page.locator("a.cell.event-open").count() == 1
+
+    link.hover()
+    tooltip = page.locator("#matrix-tooltip")
+    tooltip.locator(".tip-events li").first.wait_for(state="visible")
+    items = tooltip.locator(".tip-events li").all_inner_texts()
+    assert len(items) == 3
+    assert "IPv6: median 30.0 ms -> 45.0 ms" in items[0]
+    assert "open" in items[0]
+    assert "severity 25" in items[1]
+    assert "IPv4: median 64.0 ms -> 22.0 ms" in items[1]
+    assert "severity 75" in items[2]
+    assert "IPv4: median 21.0 ms -> 64.0 ms" in items[2]
+    page.wait_for_selector('#matrix-tooltip[data-ready="true"]', state="attached")
+    page.screenshot(path=str(artifacts / "matrix-events.png"), full_page=False)
     assert watched.problems == []

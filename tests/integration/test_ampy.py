@@ -788,6 +788,54 @@ def test_dns_matrix_to_the_target_mesh(ampy: Ampy, dataset: Dataset) -> None:
         assert cell.stale is False
 
 
+def test_matrix_cells_carry_their_recent_events(ampy: Ampy, dataset: Dataset) -> None:
+    """A cell lists its streams' recent events (6 hours, newest first), says if one is open."""
+    from nntsc.events.models import Event, EventGroup, EventGroupMember
+    from tests.events_factory import event_row, store_events
+
+    source, destination = dataset.fresh_pair
+    (ipv4,) = pair_streams(ampy, source, destination, "ipv4")
+    (ipv6,) = pair_streams(ampy, destination, source, "ipv6")
+    (tcpping, *_) = stream_ids(
+        ampy, "amp-tcpping", source=source, destination=destination, family="ipv4"
+    )
+    now = int(time.time())
+    ends = {"source": source, "target": destination}
+    rows = [
+        event_row(ipv4, now - 8 * HOUR, severity=90, **ends),  # before the window
+        event_row(ipv4, now - 2 * HOUR, severity=70, description="the older", **ends),
+        event_row(ipv4, now - 60, severity=20, description="the newer", **ends),
+        event_row(ipv6, now - 3 * HOUR, severity=40, source=destination, target=source),
+        # Another collection's stream of the same pair: not in the latency matrix.
+        event_row(tcpping, now - 600, collection="amp-tcpping", **ends),
+    ]
+    try:
+        stored = [store_events(ampy.services, [row])[0].id for row in rows]
+        matrix = ampy.matrix("latency", DEMO_MONITOR_MESH, DEMO_MONITOR_MESH)
+        cells = {(c.source, c.destination, c.split): c for c in matrix.cells}
+        cell = cells[(source, destination, "ipv4")]
+        assert [e["id"] for e in cell.events] == [stored[2], stored[1]]
+        assert [e["description"] for e in cell.events] == ["the newer", "the older"]
+        assert cell.events[0]["open"] is True
+        assert cell.events[1]["open"] is False
+        assert (cell.event_count, cell.event_open) == (2, True)
+        other = cells[(destination, source, "ipv6")]
+        assert ([e["id"] for e in other.events], other.event_open) == ([stored[3]], False)
+        assert cells[(source, destination, "ipv6")].event_count == 0
+        quiet = [
+            c
+            for key, c in cells.items()
+            if key[:2] not in {(source, destination), (destination, source)}
+        ]
+        assert quiet
+        assert all(c.events == [] and not c.event_open for c in quiet)
+        assert cell.as_dict()["event_count"] == 2
+    finally:
+        with ampy.services.sessionmaker.begin() as session:
+            for table in (EventGroupMember, EventGroup, Event):
+                session.query(table).delete()
+
+
 def test_matrix_is_cached(ampy: Ampy, monkeypatch: pytest.MonkeyPatch) -> None:
     first = ampy.matrix("latency", DEMO_MONITOR_MESH, DEMO_MONITOR_MESH)
     store = ampy.services.timeseries

@@ -67,3 +67,23 @@ test("a flat sparkline is drawn mid-box, and one without values is none", () => 
   assert.equal(flat.paths.all, "M34.0 32.0L276.0 32.0");
   assert.equal(sparklineShape({ splits: { all: { sparkline: [[0, null]] } } }, ["all"]), null);
 });
+
+test("a pair's events: every split's, newest first, counted and open when one cell is", async () => {
+  const { pairEvents, eventsSummary } = await import("../../ampweb/static/js/lib/matrix-tooltip.js");
+  const ev = (id, ts, severity, open = false) => ({ id, ts_onset: ts, severity, kind: "incr", description: `e${id}`, open });
+  const matrix = {
+    splits: ["ipv4", "ipv6"],
+    cells: [
+      { source: "a", destination: "b", split: "ipv4", events: [ev(3, 300, 20, true), ev(1, 100, 70)], event_count: 4, event_open: true },
+      { source: "a", destination: "b", split: "ipv6", events: [ev(2, 200, 40)], event_count: 1, event_open: false },
+      { source: "b", destination: "a", split: "ipv4", events: [], event_count: 0, event_open: false },
+    ],
+  };
+  const found = pairEvents(matrix, { source: "a", destination: "b" });
+  assert.deepEqual(found.events.map((e) => [e.id, e.split]), [[3, "ipv4"], [2, "ipv6"], [1, "ipv4"]]);
+  assert.deepEqual([found.count, found.open, found.severity], [5, true, 70]);
+  assert.equal(eventsSummary(found), "5 events in the last 6 hours, in an open group");
+  const none = pairEvents(matrix, { source: "b", destination: "a" });
+  assert.deepEqual([none.count, none.open, eventsSummary(none)], [0, false, ""]);
+  assert.equal(eventsSummary({ count: 1, open: false }), "1 event in the last 6 hours");
+});

@@ -6,14 +6,17 @@
 // Each cell is a link to the pair's graph. A pair measured per address family
 // (or direction) is drawn as one half per split. Hovering or focusing a cell
 // shows a tooltip with the pair's 24-hour sparkline and its 1, 6 and 24 hour
-// values, fetched once per pair and kept for a few minutes.
+// values, fetched once per pair and kept for a few minutes, and the pair's
+// events of the last 6 hours, which the matrix answer carries (a badge in the
+// cell's corner counts them, outlined while one is in an open group).
 //
 // For tests: <body data-matrix-ready="true" data-matrix-mode="..."> once cells
 // are drawn, and the tooltip carries data-ready="true" once its stats are in.
 
 import { fetchJSON, withParams } from "./lib/api.js";
 import { h } from "./lib/dom.js";
-import { currentSection, historySection, matrixNumber, valueText } from "./lib/matrix-tooltip.js";
+import { severityLevel } from "./lib/event-markers.js";
+import { currentSection, eventsSection, eventsSummary, historySection, matrixNumber, pairEvents, valueText } from "./lib/matrix-tooltip.js";
 import { relativeTime } from "./lib/time.js";
 import { EVENT as TIMEZONE_CHANGED, formatTime, parts, zone, zoneName } from "./lib/timezone.js";
 
@@ -278,8 +281,19 @@ function fillCell(td, source, destination, cells, splits) {
     halves.push(h("span", { class: classes.join(" "), title, "data-split": split, text }));
     spoken.push(title.replace(/^All: /, ""));
   }
-  link.className = `cell${halves.length > 1 ? " split" : ""}${stale ? " has-stale" : ""}`;
-  link.replaceChildren(...halves);
+  // A badge in the corner when the pair had events in the last hours (outlined while one is open).
+  const found = pairEvents(state.matrix, { source, destination });
+  const badge = found.count
+    ? h("span", {
+        class: `event-badge severity-${severityLevel(found.severity)}${found.open ? " is-open" : ""}`,
+        title: eventsSummary(found),
+        "aria-hidden": "true",
+        text: found.count > 9 ? "9+" : String(found.count),
+      })
+    : null;
+  if (found.count) spoken.push(eventsSummary(found));
+  link.className = `cell${halves.length > 1 ? " split" : ""}${stale ? " has-stale" : ""}${found.count ? " has-events" : ""}${found.open ? " event-open" : ""}`;
+  link.replaceChildren(...halves, ...(badge ? [badge] : []));
   link.setAttribute(
     "aria-label",
     `${source} to ${destination}: ${spoken.join("; ")}. Opens the graph.`,
@@ -328,6 +342,7 @@ function showTooltip(link) {
   el.tooltip.replaceChildren(
     h("p", { class: "tip-title" }, h("strong", { text: pair.source }), " → ", h("strong", { text: pair.destination })),
     currentSection(state.matrix, pair, words),
+    eventsSection(state.matrix, pair, words) ?? "",
     h("div", { class: "tip-history" }, h("p", { class: "tip-loading muted", text: "Loading the last 24 hours…" })),
   );
   el.tooltip.hidden = false;
@@ -366,6 +381,9 @@ function refreshTooltip() {
   link.setAttribute("aria-describedby", "matrix-tooltip");
   const current = el.tooltip.querySelector(".tip-current");
   if (current) current.replaceWith(currentSection(state.matrix, state.hovered, words));
+  el.tooltip.querySelector(".tip-events-section")?.remove();
+  const events = eventsSection(state.matrix, state.hovered, words);
+  if (events) el.tooltip.querySelector(".tip-current")?.after(events);
   placeTooltip(link);
 }
 

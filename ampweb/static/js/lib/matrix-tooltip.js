@@ -6,6 +6,7 @@
 // {unit, splitLabel(split), hourMinute(ts), lastResultText(ts), now()}.
 
 import { h, svg } from "./dom.js";
+import { severityLevel } from "./event-markers.js";
 import { short } from "./format.js";
 import { relativeTime } from "./time.js";
 
@@ -116,6 +117,62 @@ export function currentSection(matrix, pair, t) {
     { class: "tip-current" },
     h("p", { class: "tip-label", text: `Last closed hour (${t.hourMinute(matrix.start)}–${t.hourMinute(matrix.end)})` }),
     list,
+  );
+}
+
+/**
+ * The pair's recent events as the matrix lists them per cell (the last 6
+ * hours), every split's together: {events (newest first, each with its
+ * `split`), count (all of them), open (one is in an open group), severity
+ * (the highest listed)}.
+ */
+export function pairEvents(matrix, pair) {
+  const cells = matrix.cells.filter((c) => c.source === pair.source && c.destination === pair.destination);
+  const events = cells
+    .flatMap((cell) => (cell.events || []).map((event) => ({ ...event, split: cell.split })))
+    .sort((a, b) => b.ts_onset - a.ts_onset || b.id - a.id);
+  return {
+    events,
+    count: cells.reduce((n, cell) => n + (cell.event_count || 0), 0),
+    open: cells.some((cell) => cell.event_open),
+    severity: events.reduce((top, event) => Math.max(top, event.severity), 0),
+  };
+}
+
+/** "3 events in the last 6 hours, one open" (the badge's words), or "" without any. */
+export function eventsSummary(found) {
+  if (!found.count) return "";
+  const counted = found.count === 1 ? "1 event" : `${found.count} events`;
+  return `${counted} in the last 6 hours${found.open ? ", in an open group" : ""}`;
+}
+
+/** The pair's recent events for the tooltip: time, severity, description; null without any. */
+export function eventsSection(matrix, pair, t) {
+  const found = pairEvents(matrix, pair);
+  if (!found.count) return null;
+  const splitNames = matrix.splits.length > 1;
+  const list = h("ul", { class: "tip-events" });
+  for (const event of found.events) {
+    list.append(
+      h(
+        "li",
+        { class: `tip-event severity-${severityLevel(event.severity)}`, "data-event-id": event.id },
+        h("span", { class: "tip-event-time", text: t.hourMinute(event.ts_onset) }),
+        " ",
+        h("span", { class: "tip-event-severity", text: `severity ${event.severity}` }),
+        " ",
+        `${splitNames ? `${t.splitLabel(event.split)}: ` : ""}${event.description}`,
+        event.open ? h("span", { class: "tip-event-open", text: " · open" }) : null,
+      ),
+    );
+  }
+  const more = found.count - found.events.length;
+  return h(
+    "div",
+    { class: "tip-events-section" },
+    h("p", { class: "tip-label", text: `Events: ${eventsSummary(found)}` }),
+    list,
+    more > 0 ? h("p", { class: "tip-foot muted", text: `and ${more} more` }) : null,
   );
 }
 
