@@ -10,6 +10,7 @@ the session cookie or a URL.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,8 @@ from ampweb.accounts import ROLES, UnknownUser
 from ampweb.params import int_param
 from ampweb.security import ACCOUNT, ADMIN, EDITCONFIG
 from nntsc.errors import AlreadyExists, BadValue, NntscError, UnknownMesh, UnknownSite
+from nntsc.schedules.models import PERIODS
+from nntsc.schedules.options import TESTS
 
 PAGESIZE = 50
 #: Longest search term read from the query string.
@@ -200,6 +203,70 @@ def change_users(request: Request) -> HTTPSeeOther:
     return _back(request, "admin.users")
 
 
+# -- schedules -----------------------------------------------------------------------
+
+#: Units a frequency is shown in, largest first.
+UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+
+def describe_frequency(seconds: int) -> str:
+    """``Every 5 minutes``, ``Every hour``, ``Once a period`` (0)."""
+    if seconds == 0:
+        return "Once a period"
+    for size, unit in UNITS:
+        if seconds % size == 0:
+            count = seconds // size
+            return f"Every {unit}" if count == 1 else f"Every {count} {unit}s"
+    return f"Every {seconds} seconds"
+
+
+def describe_time(seconds: int, period: str) -> str:
+    """A time within a period: ``06:30:00``, or ``Monday 06:30`` in a week (UTC)."""
+    clock = f"{seconds % 86400 // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    if period == "week":
+        return f"{WEEKDAYS[min(seconds // 86400, 6)]} {clock}"
+    return clock
+
+
+def describe_window(item: Any) -> str:
+    """When in its period an item runs: ``All day``, ``09:00:00 to 17:00:00 daily``."""
+    length = PERIODS[item.period]
+    if item.start == 0 and item.end == length:
+        return "All day" if item.period == "day" else "All week"
+    end = (
+        "the end of the " + item.period
+        if item.end == length
+        else describe_time(item.end, item.period)
+    )
+    every = "daily" if item.period == "day" else "weekly"
+    return f"{describe_time(item.start, item.period)} to {end} {every} (UTC)"
+
+
+def _schedule(request: Request, owner_kind: str, owner: str) -> dict[str, Any]:
+    """What the schedule table and its dialog show for site or mesh `owner`."""
+    items = request.ampy.schedules.list_items(owner_kind, owner, inherited=owner_kind == "site")
+    api = request.route_path(
+        "api.v1.schedule", owner="sites" if owner_kind == "site" else "meshes", name=owner
+    )
+    data = {
+        "owner_kind": owner_kind,
+        "owner": owner,
+        "api": api,
+        "tests": [test.as_dict() for test in TESTS.values()],
+        "items": {item.id: item.as_dict() for item in items},
+    }
+    return {
+        "schedule_items": items,
+        # "<" escaped so that no "</script>" can end the element early.
+        "schedule_data": json.dumps(data).replace("<", "\\u003c"),
+        "schedule_api": api,
+        "describe_frequency": describe_frequency,
+        "describe_window": describe_window,
+        "test_titles": {name: test.title for name, test in TESTS.items()},
+    }
+
+
 # -- sites ---------------------------------------------------------------------------
 
 
@@ -211,7 +278,10 @@ def change_users(request: Request) -> HTTPSeeOther:
 )
 def sites(request: Request) -> dict[str, Any]:
     registry = request.ampy.sites
-    return _list_page(request, registry.list_sites, registry.get_site, UnknownSite)
+    values = _list_page(request, registry.list_sites, registry.get_site, UnknownSite)
+    if values["editing"] is not None:
+        values.update(_schedule(request, "site", values["editing"].name))
+    return values
 
 
 @view_config(route_name="admin.sites", request_method="POST", permission=EDITCONFIG)
@@ -245,7 +315,10 @@ def change_sites(request: Request) -> HTTPSeeOther:
 )
 def meshes(request: Request) -> dict[str, Any]:
     registry = request.ampy.sites
-    return _list_page(request, registry.list_meshes, registry.get_mesh, UnknownMesh)
+    values = _list_page(request, registry.list_meshes, registry.get_mesh, UnknownMesh)
+    if values["editing"] is not None:
+        values.update(_schedule(request, "mesh", values["editing"].name))
+    return values
 
 
 @view_config(route_name="admin.meshes", request_method="POST", permission=EDITCONFIG)

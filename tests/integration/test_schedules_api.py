@@ -135,6 +135,14 @@ def test_schedule_api_by_role(app: webtest.TestApp, tokens: dict[str, str]) -> N
     assert added["destination_sites"] == ["amp-c"]
     removed = app.delete(f"{item_path}/destinations/meshes/mesh-1", headers=editor).json
     assert removed["destination_meshes"] == []
+    # The mesh's admin page lists it in its schedule table, with the dialog.
+    page = app.get("/admin/meshes?edit=mesh-1", headers=editor)
+    row = page.html.select_one(f'tr[data-item="{item["id"]}"]').get_text(" ", strip=True)
+    assert "ICMP Every 5 minutes" in row
+    assert "amp-c" in row
+    assert page.html.select_one("#schedule-dialog") is not None
+    app.get("/admin/meshes?edit=mesh-1", headers=viewer, status=403)
+
     app.delete(item_path, headers=editor, status=204)
     app.delete(item_path, headers=editor, status=404)
     assert app.get(path, headers=viewer).json["items"] == []

@@ -1,0 +1,248 @@
+// The schedule table of a site or mesh admin page and its add/edit dialog:
+// the test, its arguments (with the test's options listed), how often, over
+// which period and window, the gap between mesh members, the destinations and
+// whether it is enabled. Saving posts to (or puts on) the schedule API; the
+// API checks everything, the arguments against the test's options too, and
+// its message is shown in the dialog. Enable/Disable and Delete in the table
+// call the API and reload the page.
+//
+// The markup is templates/_schedule.jinja2; its page data is #schedule-data.
+
+import { ApiError, fetchJSON } from "./lib/api.js";
+import { csrfHeaders } from "./lib/csrf.js";
+import { h } from "./lib/dom.js";
+
+const DAY = 86400;
+const PERIOD_SECONDS = { day: DAY, week: 7 * DAY };
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const UNITS = [86400, 3600, 60, 1];
+
+const dataNode = document.getElementById("schedule-data");
+const data = dataNode ? JSON.parse(dataNode.textContent) : null;
+const dialog = document.getElementById("schedule-dialog");
+const form = dialog && dialog.querySelector(".schedule-form");
+const tests = data ? Object.fromEntries(data.tests.map((test) => [test.name, test])) : {};
+
+/** The item being edited, or null when adding. */
+let editing = null;
+
+function field(name) {
+  return form.elements.namedItem(name);
+}
+
+function showError(message) {
+  const error = dialog.querySelector(".dialog-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+}
+
+function tableError(message) {
+  const error = document.querySelector(".schedule-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+}
+
+/** "HH:MM:SS" of a number of seconds into a day. */
+function clock(seconds) {
+  const parts = [Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60];
+  return parts.map((n) => String(n).padStart(2, "0")).join(":");
+}
+
+/** Seconds into the day of an "HH:MM" or "HH:MM:SS" time input's value. */
+function secondsOf(value) {
+  const [hours = 0, minutes = 0, seconds = 0] = (value || "0:0").split(":").map(Number);
+  return hours * 3600 + minutes * 60 + seconds;
+}
+
+function words(text) {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
+// ---------------------------------------------------------------- the form
+
+function fillTests() {
+  const select = field("test");
+  select.replaceChildren(...data.tests.map((test) => h("option", { value: test.name, text: test.title })));
+  for (const name of ["start_day", "end_day"]) {
+    field(name).replaceChildren(...WEEKDAYS.map((day, i) => h("option", { value: String(i), text: day })));
+  }
+}
+
+/** The option list and destination fields that go with the chosen test. */
+function showTest() {
+  const test = tests[field("test").value];
+  const rows = test.options.map((option) => {
+    const value = { flag: "", integer: " <number>", text: " <text>" }[option.kind] ?? "[=<address>]";
+    const spelled = `-${option.short}, --${option.long}${value}`;
+    const required = test.required.includes(option.long) ? " (required)" : "";
+    return h("tr", {}, h("td", {}, h("code", { text: spelled })), h("td", { text: option.description + required }));
+  });
+  dialog.querySelector(".schedule-option-list tbody").replaceChildren(...rows);
+  dialog.querySelector(".schedule-destinations").hidden = !test.has_targets;
+  dialog.querySelector(".schedule-no-targets").hidden = test.has_targets;
+  field("args").placeholder = test.required.length ? `--${test.required[0]} …` : "defaults";
+}
+
+function showWindow() {
+  const continuous = field("continuous").checked;
+  const weekly = field("period").value === "week";
+  dialog.querySelector(".schedule-window").hidden = continuous;
+  for (const select of dialog.querySelectorAll(".schedule-weekday")) select.hidden = !weekly;
+}
+
+/** Fills the form from `item` (or with a new item's defaults). */
+function load(item) {
+  const values = item || {
+    test: data.tests[0].name,
+    args: "",
+    frequency: 300,
+    period: "day",
+    start: 0,
+    end: DAY,
+    mesh_offset: 0,
+    enabled: true,
+    destination_sites: [],
+    destination_meshes: [],
+  };
+  field("test").value = values.test;
+  field("args").value = values.args;
+  const unit = values.frequency === 0 ? 60 : UNITS.find((size) => values.frequency % size === 0);
+  field("frequency_unit").value = String(unit);
+  field("frequency_count").value = String(values.frequency / unit);
+  field("period").value = values.period;
+  const length = PERIOD_SECONDS[values.period];
+  field("continuous").checked = values.start === 0 && values.end === length;
+  field("start_day").value = String(Math.floor(values.start / DAY));
+  field("start_time").value = clock(values.start % DAY);
+  const end = values.end === length ? 0 : values.end;
+  field("end_day").value = String(Math.floor(end / DAY));
+  field("end_time").value = clock(end % DAY);
+  if (field("mesh_offset")) field("mesh_offset").value = String(values.mesh_offset);
+  field("destination_sites").value = values.destination_sites.join(" ");
+  field("destination_meshes").value = values.destination_meshes.join(" ");
+  field("enabled").checked = values.enabled;
+  showTest();
+  showWindow();
+}
+
+/** The API body the form describes. */
+function body() {
+  const test = tests[field("test").value];
+  const period = field("period").value;
+  const length = PERIOD_SECONDS[period];
+  const weekly = period === "week";
+  let start = 0;
+  let end = length;
+  if (!field("continuous").checked) {
+    start = (weekly ? Number(field("start_day").value) * DAY : 0) + secondsOf(field("start_time").value);
+    end = (weekly ? Number(field("end_day").value) * DAY : 0) + secondsOf(field("end_time").value);
+    // "Until 00:00" (on Sunday, weekly) is the end of the period.
+    if (end === 0) end = length;
+  }
+  const result = {
+    test: test.name,
+    args: field("args").value.trim(),
+    frequency: Math.round(Number(field("frequency_count").value) * Number(field("frequency_unit").value)),
+    period,
+    start,
+    end,
+    enabled: field("enabled").checked,
+    destination_sites: test.has_targets ? words(field("destination_sites").value) : [],
+    destination_meshes: test.has_targets ? words(field("destination_meshes").value) : [],
+  };
+  if (field("mesh_offset")) result.mesh_offset = Math.round(Number(field("mesh_offset").value) || 0);
+  return result;
+}
+
+// ---------------------------------------------------------------- actions
+
+async function save() {
+  const button = dialog.querySelector('[data-action="save"]');
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  showError(null);
+  try {
+    const url = editing ? `${data.api}/${editing.id}` : data.api;
+    await fetchJSON(url, { method: editing ? "PUT" : "POST", body: body() });
+    window.location.reload();
+  } catch (err) {
+    showError(err.message);
+    button.disabled = false;
+  } finally {
+    button.removeAttribute("aria-busy");
+  }
+}
+
+function open(item) {
+  editing = item;
+  dialog.querySelector(".dialog-title").textContent = item
+    ? `Edit the ${tests[item.test].title} test`
+    : `Add a test to ${data.owner}`;
+  showError(null);
+  load(item);
+  dialog.querySelector('[data-action="save"]').disabled = false;
+  if (!dialog.open) dialog.showModal();
+  field("test").focus();
+}
+
+/** DELETE `url` (answered 204, no body); throws ApiError with the API's message. */
+async function remove(url) {
+  const response = await fetch(url, {
+    method: "DELETE",
+    headers: { Accept: "application/json", ...csrfHeaders() },
+    credentials: "same-origin",
+  });
+  if (!response.ok) {
+    const answer = await response.json().catch(() => null);
+    throw new ApiError(answer?.error || `The server answered ${response.status}.`, response.status);
+  }
+}
+
+async function act(url, options, failure) {
+  tableError(null);
+  try {
+    if (options.method === "DELETE") await remove(url);
+    else await fetchJSON(url, options);
+    window.location.reload();
+  } catch (err) {
+    tableError(`${failure}: ${err.message}`);
+  }
+}
+
+function wire() {
+  fillTests();
+  field("test").addEventListener("change", showTest);
+  field("period").addEventListener("change", showWindow);
+  field("continuous").addEventListener("change", showWindow);
+  for (const button of dialog.querySelectorAll('[data-action="close"]')) {
+    button.addEventListener("click", () => dialog.close());
+  }
+  dialog.querySelector('[data-action="save"]').addEventListener("click", save);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    save();
+  });
+  dialog.addEventListener("click", (e) => {
+    if (e.target === dialog) dialog.close();
+  });
+  document.querySelector("[data-schedule-add]").addEventListener("click", () => open(null));
+  for (const button of document.querySelectorAll("[data-schedule-edit]")) {
+    button.addEventListener("click", () => open(data.items[button.dataset.scheduleEdit]));
+  }
+  for (const button of document.querySelectorAll("[data-schedule-enable]")) {
+    const id = button.dataset.scheduleEnable;
+    const enabled = button.dataset.enabled === "true";
+    button.addEventListener("click", () =>
+      act(`${data.api}/${id}/status`, { method: "PUT", body: { enabled } }, "Could not change the test"),
+    );
+  }
+  for (const button of document.querySelectorAll("[data-schedule-delete]")) {
+    const id = button.dataset.scheduleDelete;
+    button.addEventListener("click", () => {
+      if (!window.confirm(`Delete the ${tests[data.items[id].test].title} test?`)) return;
+      act(`${data.api}/${id}`, { method: "DELETE" }, "Could not delete the test");
+    });
+  }
+}
+
+if (data && dialog) wire();
