@@ -77,10 +77,9 @@ class LegacySource:
         self.engine = sql_engine(sql_url)
         self.influx = influx_client(influx_url) if influx_url else None
         parts = self.engine.url
-        #: Names the deployment in our import checkpoints (no credentials).
+        #: Names the deployment in our import checkpoints (no credentials): its
+        #: PostgreSQL database, which numbers its streams, whichever --influx is given.
         self.identity = f"{parts.host or 'localhost'}:{parts.port or 5432}/{parts.database}"
-        if self.influx is not None:
-            self.identity += f"+{self.influx.base_url.split('://', 1)[1]}/{self.influx.database}"
         self._collections: dict[str, dict[str, Any]] | None = None
 
     def close(self) -> None:
