@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import contextlib
 import gc
 import os
 import random
@@ -59,7 +60,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from kombu import Connection, Exchange, Producer, Queue
 from sqlalchemy import create_engine, select, text
 
-from bench.common import POSTGRES, bench_services, influx_backend
+from bench.common import POSTGRES, bench_services, influx_backend, private_influx
 from nntsc import wire
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
@@ -119,17 +120,22 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
+#: host:port and pid of the bench's own influxd (``--influxdb own``); None: the shared one.
+OWN_INFLUX: tuple[str, int] | None = None
+
+
 class ServerCpu:
     """CPU seconds spent by InfluxDB (the whole server) and by one database's PostgreSQL backends.
 
-    InfluxDB serves everyone on this machine, so its figure includes what
-    others asked of it meanwhile; PostgreSQL's counts only the backends
+    With ``--influxdb shared`` InfluxDB serves everyone on this machine, so its
+    figure includes what others asked of it meanwhile; by default the bench
+    starts an influxd of its own. PostgreSQL's counts only the backends
     connected to the bench's database (the collector's and the bench's own).
     """
 
     def __init__(self, database: str) -> None:
         self.database = database
-        self.influx = pids_named("influxd")
+        self.influx = [OWN_INFLUX[1]] if OWN_INFLUX is not None else pids_named("influxd")
         self.admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
 
     def _backends(self) -> dict[int, float]:
@@ -551,7 +557,7 @@ def amplet_run(args: argparse.Namespace, seed: int, scale: Sequence[int]) -> Amp
     reports = len(messages)
     expected = reports * min(args.addresses, 2)
     queues = Queues()
-    with bench_services() as services:
+    with bench_services(influx=OWN_INFLUX[0] if OWN_INFLUX else None) as services:
         try:
             queues.publish(messages)
             cold = drain(services, queues, reports, expected, name=f"cold{seed}")
@@ -723,7 +729,7 @@ def mesh_workload(args: argparse.Namespace) -> None:
     messages = [(s, ts, wire.encode("icmp", r)) for s, ts, r in mesh.reports()]
     queues = Queues()
     settings = queues.settings
-    with bench_services() as services:
+    with bench_services(influx=OWN_INFLUX[0] if OWN_INFLUX else None) as services:
         try:
             published = queues.publish(messages)
             # The streams exist before the clock starts: a collector runs for
@@ -789,18 +795,31 @@ def main() -> None:
     parser.add_argument(
         "--profile", default="", help="a directory: py-spy profiles of the collectors go there"
     )
+    parser.add_argument(
+        "--influxdb",
+        choices=("own", "shared"),
+        default="own",
+        help="own: start an influxd for the bench alone, so its CPU counts only the bench's "
+        "work; shared: the one at NNTSC_TEST_INFLUX (its CPU includes other users')",
+    )
     args = parser.parse_args()
-    global PROFILE
+    global PROFILE, OWN_INFLUX
     PROFILE = args.profile
     # Stopped by SIGTERM, it still drops its databases and queues.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     scale = [int(n) for n in args.scale.split(",") if n.strip()]
     print(f"load before: {os.getloadavg()[0]:.2f} (1-minute average, {os.cpu_count()} CPUs)")
-    if args.workload in ("amplet", "both"):
-        runs = [amplet_run(args, seed, scale) for seed in range(args.runs)]
-        report_amplet(args, runs, scale)
-    if args.workload in ("mesh", "both"):
-        mesh_workload(args)
+    with contextlib.ExitStack() as stack:
+        if args.influxdb == "own":
+            OWN_INFLUX = stack.enter_context(private_influx())
+            print(f"InfluxDB: the bench's own influxd at {OWN_INFLUX[0]} (pid {OWN_INFLUX[1]})")
+        else:
+            print("InfluxDB: the shared one (its CPU includes other users' requests)")
+        if args.workload in ("amplet", "both"):
+            runs = [amplet_run(args, seed, scale) for seed in range(args.runs)]
+            report_amplet(args, runs, scale)
+        if args.workload in ("mesh", "both"):
+            mesh_workload(args)
     print(f"load after: {os.getloadavg()[0]:.2f} (machine shared with other engineers)")
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import socket
 import statistics
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -21,11 +25,68 @@ POSTGRES = os.environ.get(
     "NNTSC_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 )
 INFLUX = os.environ.get("NNTSC_TEST_INFLUX", "127.0.0.1:8086")
+INFLUX_TEMPLATE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy", "influxdb.conf"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @contextmanager
-def bench_services(**settings: str) -> Iterator[Services]:
-    """Services on a new PostgreSQL database and a new InfluxDB database, dropped afterwards."""
+def private_influx() -> Iterator[tuple[str, int]]:
+    """An influxd of the bench's own, configured as deploy/influxdb.conf, on free ports, with
+    its data in a temporary directory: (host:port, pid).
+
+    The shared InfluxDB serves every engineer on the machine, so the CPU it
+    spends during a run includes what others asked of it meanwhile; this
+    one's CPU is the bench's alone.
+    """
+    if shutil.which("influxd") is None:
+        raise SystemExit("--own-influxdb needs influxd on PATH")
+    with tempfile.TemporaryDirectory(prefix="nntsc-bench-influx-") as directory:
+        port, rpc = _free_port(), _free_port()
+        with open(INFLUX_TEMPLATE) as template:
+            conf = template.read().replace("@VAR@", directory)
+        conf = conf.replace("127.0.0.1:8086", f"127.0.0.1:{port}")
+        conf = conf.replace("127.0.0.1:8088", f"127.0.0.1:{rpc}")
+        path = os.path.join(directory, "influxdb.conf")
+        with open(path, "w") as out:
+            out.write(conf)
+        log = open(os.path.join(directory, "influxd.log"), "w")  # noqa: SIM115
+        server = subprocess.Popen(["influxd", "-config", path], stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/ping", timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"influxd did not start (log in {directory})")
+                time.sleep(0.1)
+            yield f"127.0.0.1:{port}", server.pid
+        finally:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()
+
+
+@contextmanager
+def bench_services(influx: str | None = None, **settings: str) -> Iterator[Services]:
+    """Services on a new PostgreSQL database and a new InfluxDB database, dropped afterwards.
+
+    `influx`: host:port of the InfluxDB to use (default: ``NNTSC_TEST_INFLUX``, the shared one).
+    """
+    influx = influx or INFLUX
     name = f"nntsc_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -33,7 +94,7 @@ def bench_services(**settings: str) -> Iterator[Services]:
     services = Services.from_settings(
         {
             "nntsc.sql_url": POSTGRES.rsplit("/", 1)[0] + f"/{name}",
-            "nntsc.timeseries_url": f"influxdb://{INFLUX}/{name}",
+            "nntsc.timeseries_url": f"influxdb://{influx}/{name}",
             **settings,
         },
         environ={},
@@ -43,7 +104,7 @@ def bench_services(**settings: str) -> Iterator[Services]:
         yield services
     finally:
         services.close()
-        requests.post(f"http://{INFLUX}/query", data={"q": f'DROP DATABASE "{name}"'}, timeout=60)
+        requests.post(f"http://{influx}/query", data={"q": f'DROP DATABASE "{name}"'}, timeout=60)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -15,6 +15,7 @@ import math
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Engine, Select, TextClause, and_, bindparam, delete, func, select, text
@@ -298,64 +299,130 @@ class RollupPass:
         # Hours reaching back past this hold rows kept as late rows too.
         retention = backend.late_retention
         horizon = None if retention is None else now - retention - 3600
-        fine: list[Row] = []
-        hourly: list[Row] = []
-        for (first, last), streams in _by_range(marks, HOUR):
-            ids = [stream_id for stream_id, _ in streams]
-            found: dict[int, dict[int, Mapping[str, Any]]] = defaultdict(dict)
-            if horizon is not None and first < horizon + 2 * HOUR:
-                for stream_id, timestamp, values in backend.read_late(collection, ids, first, last):
+        days: set[tuple[int, int]] = set()
+        with _RollupWriter(backend, collection) as writer:
+            for (first, last), streams in _by_range(marks, HOUR):
+                ids = [stream_id for stream_id, _ in streams]
+                found: dict[int, dict[int, Mapping[str, Any]]] = defaultdict(dict)
+                if horizon is not None and first < horizon + 2 * HOUR:
+                    for stream_id, timestamp, values in backend.read_late(
+                        collection, ids, first, last
+                    ):
+                        found[stream_id][timestamp] = values
+                for stream_id, timestamp, values in backend.read_raw(
+                    collection, ids, first, last, None
+                ):
                     found[stream_id][timestamp] = values
-            for stream_id, timestamp, values in backend.read_raw(
-                collection, ids, first, last, None
-            ):
-                found[stream_id][timestamp] = values
-            for stream_id, wanted in streams:
-                rows = found.get(stream_id, {})
-                five, hours = summaries(
-                    collection,
-                    stream_id,
-                    ((t, v) for t, v in sorted(rows.items()) if t - t % HOUR in wanted),
-                )
-                fine.extend(five)
-                hourly.extend(hours)
-        self._finish(collection, HOUR, marks, {300: fine, HOUR: hourly})
+                fine: list[Row] = []
+                hourly: list[Row] = []
+                for stream_id, wanted in streams:
+                    rows = found.get(stream_id, {})
+                    five, hours = summaries(
+                        collection,
+                        stream_id,
+                        ((t, v) for t, v in sorted(rows.items()) if t - t % HOUR in wanted),
+                    )
+                    fine.extend(five)
+                    hourly.extend(hours)
+                del found
+                days.update((row.stream_id, align(row.timestamp, DAY)) for row in hourly)
+                writer.send({300: fine, HOUR: hourly})
+            self._finish(writer, HOUR, marks, days)
 
     def _compute_days(self, collection: Collection, marks: Sequence[tuple[int, int, int]]) -> None:
-        daily: list[Row] = []
-        for (first, last), streams in _by_range(marks, DAY):
-            ids = [stream_id for stream_id, _ in streams]
-            grouped: dict[int, dict[int, list[Partial]]] = defaultdict(lambda: defaultdict(list))
-            for stream_id, timestamp, columns in self.backend.read_rollup(
-                collection, HOUR, ids, first, last
-            ):
-                grouped[stream_id][align(timestamp, DAY)].append(
-                    partial_from_columns(collection, columns)
+        with _RollupWriter(self.backend, collection) as writer:
+            for (first, last), streams in _by_range(marks, DAY):
+                ids = [stream_id for stream_id, _ in streams]
+                grouped: dict[int, dict[int, list[Partial]]] = defaultdict(
+                    lambda: defaultdict(list)
                 )
-            for stream_id, wanted in streams:
-                daily.extend(
-                    Row(stream_id, day, partial_to_columns(collection, merge(collection, parts)))
-                    for day, parts in grouped.get(stream_id, {}).items()
-                    if day in wanted
-                )
-        self._finish(collection, DAY, marks, {DAY: daily})
+                for stream_id, timestamp, columns in self.backend.read_rollup(
+                    collection, HOUR, ids, first, last
+                ):
+                    grouped[stream_id][align(timestamp, DAY)].append(
+                        partial_from_columns(collection, columns)
+                    )
+                daily: list[Row] = []
+                for stream_id, wanted in streams:
+                    for day, parts in grouped.get(stream_id, {}).items():
+                        if day in wanted:
+                            merged = merge(collection, parts)
+                            daily.append(
+                                Row(stream_id, day, partial_to_columns(collection, merged))
+                            )
+                writer.send({DAY: daily})
+            self._finish(writer, DAY, marks, set())
 
     def _finish(
         self,
-        collection: Collection,
+        writer: _RollupWriter,
         level: int,
         marks: Sequence[tuple[int, int, int]],
-        rollups: Mapping[int, Sequence[Row]],
+        days: set[tuple[int, int]],
     ) -> None:
-        """Write computed rollups, mark the days of new hourly bins, clear the marks done."""
+        """Once every rollup row is written, mark the days of new hourly bins and clear
+        the marks done (a SQL store writes its rollup rows in the same transaction)."""
+        writer.wait()
+        collection = writer.collection
         with self.marks.engine.begin() as connection:
-            for rollup_level, rows in rollups.items():
-                if rows:
-                    self.backend.write_rollup(collection, rollup_level, rows, connection)
+            writer.write_held(connection)
             if level == HOUR:
-                days = {(row.stream_id, align(row.timestamp, DAY)) for row in rollups[HOUR]}
                 self.marks.mark(connection, collection, DAY, days)
             self.marks.clear(connection, collection, level, marks)
+
+
+class _RollupWriter:
+    """Sends the rollup rows of a batch as each group of streams is computed.
+
+    A store outside SQL gets them on a thread of its own while the next
+    group is read and computed, so the pass does not wait for each write
+    (with a few rows a stream-hour, InfluxDB spends longer taking the rollup
+    rows than giving the raw ones). The marks are cleared only after every
+    write has succeeded (`wait` raises the first failure), so a failed or
+    interrupted write leaves them pending. A SQL store's rows are held and
+    written in the marks' transaction (`write_held`).
+    """
+
+    def __init__(self, backend: TimeseriesBackend, collection: Collection) -> None:
+        self.backend = backend
+        self.collection = collection
+        self._held: dict[int, list[Row]] = defaultdict(list)
+        self._pool: ThreadPoolExecutor | None = None
+        self._sent: list[Future[None]] = []
+
+    def __enter__(self) -> _RollupWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            # On an error, writes already sent finish (or fail) before the pass gives up.
+            self._pool.shutdown(wait=True)
+
+    def send(self, rollups: Mapping[int, Sequence[Row]]) -> None:
+        """Write (or hold, for SQL) the rows of each level."""
+        if self.backend.raw_in_sql:
+            for level, rows in rollups.items():
+                self._held[level].extend(rows)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="rollup-write")
+        for level, rows in rollups.items():
+            if rows:
+                self._sent.append(
+                    self._pool.submit(self.backend.write_rollup, self.collection, level, rows, None)
+                )
+
+    def wait(self) -> None:
+        """Wait for every write sent; raise the first failure."""
+        sent, self._sent = self._sent, []
+        for future in sent:
+            future.result()
+
+    def write_held(self, connection: Any) -> None:
+        for level, rows in self._held.items():
+            if rows:
+                self.backend.write_rollup(self.collection, level, rows, connection)
+        self._held.clear()
 
 
 def summaries(

@@ -110,3 +110,63 @@ def test_an_hour_that_closes_between_prepare_and_write_is_marked_again(tmp_path)
     hours = [(row.stream_id, row.bin_start) for row in pending if row.level == HOUR]
     assert hours == [(stream_id, hour)]
     services.close()
+
+
+def test_a_failed_rollup_write_leaves_the_whole_batch_pending(
+    store_services: Services, monkeypatch
+) -> None:
+    """Rollup rows are sent group by group while the next group is read; a write that
+    fails part-way clears no mark and marks no day, and the next pass does it all."""
+    import nntsc.store.rollups as rollups
+    from nntsc.errors import StoreUnavailable
+
+    monkeypatch.setattr(rollups, "READ_STREAMS", 20)  # three groups of streams
+    store = store_services.timeseries
+    tags = {}
+    for n in range(60):
+        props = {"source": "a", "destination": f"t{n}", "family": "ipv4", "packet_size": "84"}
+        tags[store_services.streams.stream_id(ICMP, props)] = props
+    hour = int(time.time()) // DAY * DAY - 3 * DAY + 10 * HOUR
+    rows = [
+        Row(stream_id, hour + 60 * minute, icmp_values(1000 * n + minute))
+        for n, stream_id in enumerate(tags)
+        for minute in range(0, 60, 10)
+    ]
+    store.write(ICMP, rows, tags)
+    backend = store.backend
+    write_rollup = backend.write_rollup
+    calls: list[int] = []
+
+    def failing(collection, level, rollup_rows, connection):
+        calls.append(level)
+        # InfluxDB: the second group's first write, after the first group's went through;
+        # SQL writes a level's rows of the whole batch at once, in the marks' transaction.
+        if calls.count(300) == 2 or (backend.raw_in_sql and level == HOUR):
+            raise StoreUnavailable("the store went away")
+        return write_rollup(collection, level, rollup_rows, connection)
+
+    backend.write_rollup = failing  # type: ignore[method-assign]
+    now = hour + 2 * DAY
+    try:
+        store.process_rollups(now=now)
+    except StoreUnavailable:
+        pass
+    else:
+        raise AssertionError("the failed write was not reported")
+    with store_services.engine.connect() as connection:
+        pending = connection.execute(select(RollupPending.level, RollupPending.stream_id)).all()
+    assert sorted(pending) == sorted((HOUR, stream_id) for stream_id in tags)
+    backend.write_rollup = write_rollup  # type: ignore[method-assign]
+    assert store.process_rollups(now=now) == 60 + 60
+    assert store.pending_count(now) == 0
+    result = store.aggregate(
+        ICMP,
+        list(tags),
+        hour - hour % DAY,
+        hour - hour % DAY + DAY,
+        DAY,
+        [Aggregation("n", "median", "count"), Aggregation("max", "median", "max")],
+        now=now,
+    )
+    assert result.levels_read == ("rollup-86400",)
+    assert result.rows[0][1:] == [360, 1000.0 * 59 + 50]
