@@ -149,3 +149,40 @@ def test_two_workers_keep_a_login(gunicorn_server: tuple[str, Path]) -> None:
         if line.endswith(" /api/v1/collections") and line.split()[1] == "200"
     )
     assert len(served) == 2, f"one worker answered everything: {served}"
+
+
+def test_an_open_dashboard_polls_whichever_worker_answers(
+    gunicorn_server: tuple[str, Path], postgres_url: str
+) -> None:
+    """The dashboard's live updates keep no state in a worker: every answer comes from SQL."""
+    from tests.events_factory import event_row, icmp_stream, store_events
+
+    url, access_log = gunicorn_server
+    browser = _login(url)
+    page = browser.get(f"{url}/events", timeout=30).text
+    since = int(re.search(r'data-serial="(\d+)"', page).group(1))
+    services = make_services(postgres_url)
+    try:
+        stream = icmp_stream(services, "amp-a", "amp-b")
+        now = int(time.time())
+        store_events(services, [event_row(stream, now - 60, source="amp-a", target="amp-b")])
+    finally:
+        services.close()
+    answers = []
+    for _ in range(20):
+        # A new connection each time, so that either worker may take it.
+        answer = browser.get(
+            f"{url}/events/live?since={since}", headers={"Connection": "close"}, timeout=30
+        )
+        answers.append((answer.status_code, answer.json()["serial"], len(answer.json()["groups"])))
+        idle = browser.get(
+            f"{url}/events/live?since={answers[-1][1]}",
+            headers={"Connection": "close", "If-None-Match": f'"{answers[-1][1]}"'},
+            timeout=30,
+        )
+        assert idle.status_code == 304
+    assert set(answers) == {(200, since + 1, 1)}
+    served = {
+        line.split()[0] for line in access_log.read_text().splitlines() if " /events/live" in line
+    }
+    assert len(served) == 2, f"one worker answered every poll: {served}"
