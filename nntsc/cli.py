@@ -612,7 +612,12 @@ def import_nntsc(
         services.timeseries.ping()
         run = NntscImport(services, source, begin, finish)
         with tqdm(
-            total=run.stream_total(chosen), unit="stream", desc="import", file=sys.stderr
+            total=run.stream_total(chosen),
+            unit="stream",
+            desc="import",
+            file=sys.stderr,
+            # Chunks advance it by parts of a stream: whole streams are shown.
+            bar_format="{l_bar}{bar}| {n:.0f}/{total} streams [{elapsed}<{remaining}]",
         ) as bar:
             run.progress = bar.update
             summary = run.run(chosen)
