@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ampy.cache import SHORT_LIVED, HistoryCache, make_cache_region
+from ampy.event_filters import SavedEventFilters
 from ampy.events import (
     MAX_CHANGES,
     EventFilter,
@@ -31,6 +32,7 @@ from nntsc.collections import all_collections
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.errors import StoreUnavailable
+from nntsc.events.filters import EventFilterSpec
 from nntsc.notifications.channels import NotificationRegistry
 from nntsc.notifications.delivery import DeliverySettings, send_test
 from nntsc.schedules.registry import ScheduleRegistry
@@ -115,6 +117,7 @@ class Ampy:
         self.cache = HistoryCache(region, recent)
         self.views = ViewStore(services.sessionmaker)
         self.event_reader = EventReader(services.read_engine, services.sessionmaker)
+        self.event_filters_store = SavedEventFilters(services.sessionmaker)
         self.selection = SelectionOptions(services.sessionmaker, view_styles())
         self.reader = HistoryReader(services.timeseries, self.cache)
         self.matrices = MatrixReader(
@@ -475,6 +478,77 @@ class Ampy:
     def event_group(self, group_id: int) -> dict[str, Any]:
         """One event group with its events and their streams; raises `UnknownEventGroup`."""
         return self.event_reader.group(group_id, self.services.streams)
+
+    @_reaching_stores
+    def event_frequency(self, spec: EventFilterSpec | None = None) -> dict[str, Any]:
+        """Events per 30 minutes over the filter's range: ``{start, end, binsize, times, counts}``.
+
+        The events of the live groups `spec` selects that meet its event
+        conditions, each counted once (`EventReader.frequency`).
+        """
+        return self.event_reader.frequency(spec or EventFilterSpec())
+
+    @_reaching_stores
+    def common_event_streams(
+        self, spec: EventFilterSpec | None = None, limit: int = 10
+    ) -> list[dict[str, Any]]:
+        """The streams with the most events in the last 24 h, most first, with their titles.
+
+        Each: ``{stream_id, collection, title, properties, events, max_severity,
+        last_onset}``; `spec`'s event conditions apply (`EventReader.common_streams`).
+        """
+        found = self.event_reader.common_streams(spec or EventFilterSpec(), limit=limit)
+        by_collection: dict[str, list[int]] = {}
+        for item in found:
+            by_collection.setdefault(item["collection"], []).append(item["stream_id"])
+        properties: dict[int, dict[str, str]] = {}
+        for name, ids in by_collection.items():
+            properties.update(self.services.streams.properties_of(get_collection(name), ids))
+        for item in found:
+            values = properties.get(item["stream_id"], {})
+            item["properties"] = values
+            try:
+                item["title"] = group_spec_for(item["collection"]).group_title(values)
+            except KeyError:
+                # A stream without every property its collection's title names.
+                item["title"] = f"{item['collection']} stream {item['stream_id']}"
+        return found
+
+    # -- saved event filters ------------------------------------------------------------
+
+    @_reaching_stores
+    def event_filters(self, username: str) -> list[dict[str, Any]]:
+        """`username`'s saved dashboard filters, by name (`ampy.event_filters`)."""
+        return self.event_filters_store.list(username)
+
+    @_reaching_stores
+    def event_filter(self, username: str, filter_id: int) -> dict[str, Any]:
+        """One of `username`'s saved filters; raises `UnknownEventFilter` for anyone else's."""
+        return self.event_filters_store.get(username, filter_id)
+
+    @_reaching_stores
+    def save_event_filter(
+        self, username: str, name: str, spec: EventFilterSpec, notify: bool = False
+    ) -> dict[str, Any]:
+        """Save a filter under `name`; raises `AlreadyExists` when the user has that name."""
+        return self.event_filters_store.create(username, name, spec, notify)
+
+    @_reaching_stores
+    def update_event_filter(
+        self,
+        username: str,
+        filter_id: int,
+        name: str | None = None,
+        spec: EventFilterSpec | None = None,
+        notify: bool | None = None,
+    ) -> dict[str, Any]:
+        """Change what is given of one of `username`'s saved filters."""
+        return self.event_filters_store.update(username, filter_id, name, spec, notify)
+
+    @_reaching_stores
+    def delete_event_filter(self, username: str, filter_id: int) -> None:
+        """Delete one of `username`'s saved filters; raises `UnknownEventFilter`."""
+        self.event_filters_store.delete(username, filter_id)
 
     @_reaching_stores
     def rate_event(

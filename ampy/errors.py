@@ -54,6 +54,14 @@ class UnknownEventGroup(NntscError):
         self.group_id = group_id
 
 
+class UnknownEventFilter(NntscError):
+    """A saved event filter id that the user has not saved (or that is someone else's)."""
+
+    def __init__(self, filter_id: int) -> None:
+        super().__init__(f"unknown event filter {filter_id}")
+        self.filter_id = filter_id
+
+
 class UnknownMetric(NntscError):
     """A matrix metric that ampy does not know."""
 
@@ -71,6 +79,7 @@ __all__ = [
     "StoreUnavailable",
     "UnknownCollection",
     "UnknownEvent",
+    "UnknownEventFilter",
     "UnknownEventGroup",
     "UnknownMetric",
     "UnknownStream",

@@ -21,17 +21,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, select, tuple_
+from sqlalchemy import Engine, Select, distinct, func, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadValue
+from nntsc.events.filters import EventFilterSpec
 from nntsc.events.grouping import SUPERSET
 from nntsc.events.models import Event, EventGroup, EventGroupMember, EventRating
 from nntsc.store.sqlutil import upsert
 
 __all__ = [
+    "FREQUENCY_BIN",
     "GROUP_STATUSES",
     "MAX_CHANGES",
     "MAX_GROUP_EVENTS",
@@ -59,6 +61,13 @@ GROUP_STATUSES = {
 }
 #: The most changed groups one answer of `EventReader.group_changes` lists.
 MAX_CHANGES = 500
+#: The frequency graph's bin (seconds), and the most of a range it covers.
+FREQUENCY_BIN = 1800
+FREQUENCY_SPAN = 90 * 86400
+#: What the frequency graph covers when the filter sets no start: this much before the end.
+FREQUENCY_DEFAULT_SPAN = 30 * 86400
+#: Common events: the streams with the most events in this many seconds before now.
+COMMON_WINDOW = 86400
 #: Longest reason code and comment of a rating (the columns' widths).
 MAX_REASON = 64
 MAX_COMMENT = 1000
@@ -161,6 +170,8 @@ class EventGroupFilter:
     min_events: int | None = None
     #: Only groups that stand for this event (its own groups, or those they were merged into).
     event_id: int | None = None
+    #: The dashboard's filter (`nntsc.events.filters`), on top of the fields above.
+    spec: EventFilterSpec | None = None
 
 
 EVENT_COLUMNS = (
@@ -327,8 +338,17 @@ class EventReader:
 
     # -- groups ----------------------------------------------------------------------------
 
-    def groups_query(self, filters: EventGroupFilter, cursor: str | None, pagesize: int) -> Select:
-        """The statement of one page of groups (exposed for the benchmark's bare comparison)."""
+    def groups_query(
+        self,
+        filters: EventGroupFilter,
+        cursor: str | None,
+        pagesize: int,
+        now: int | None = None,
+    ) -> Select:
+        """The statement of one page of groups (exposed for the benchmark's bare comparison).
+
+        A relative range of `filters.spec` ("the last 24h") is taken back from `now`.
+        """
         table = EventGroup.__table__
         statuses = GROUP_STATUSES.get(filters.status)
         if statuses is None:
@@ -357,6 +377,8 @@ class EventReader:
             query = query.where(table.c.event_count >= filters.min_events)
         if filters.event_id is not None:
             query = query.where(table.c.id.in_(_groups_standing_for(filters.event_id)))
+        if filters.spec is not None:
+            query = query.where(filters.spec.groups_clause(now))
         if cursor is not None:
             query = query.where(tuple_(table.c.ts_started, table.c.id) < decode_cursor(cursor))
         return query.order_by(table.c.ts_started.desc(), table.c.id.desc()).limit(pagesize + 1)
@@ -556,6 +578,102 @@ class EventReader:
             )
         ]
         return group
+
+    # -- statistics ------------------------------------------------------------------------
+
+    def frequency(
+        self, spec: EventFilterSpec, now: int | None = None, binsize: int = FREQUENCY_BIN
+    ) -> dict[str, Any]:
+        """Events per `binsize` seconds of onset: the events of the live groups `spec` selects.
+
+        One aggregate statement: the matching groups (`spec.groups_clause`),
+        the groups merged into them (the events each stands for, as
+        `groups_events` finds them), their events that meet the filter's
+        event conditions, each once, counted per bin. The bins cover the
+        filter's window, at most `FREQUENCY_SPAN` of it (its end); without a
+        start, from the first event of the `FREQUENCY_DEFAULT_SPAN` before the
+        end (at least the last day). Answers ``{start, end, binsize, times,
+        counts}``, a count for every bin.
+        """
+        now = int(time.time()) if now is None else now
+        start, end = spec.window(now)
+        # Up to the end of the bin that holds now, so that the last bin is whole.
+        end = now - now % binsize + binsize if end is None else end
+        open_start = start is None
+        start = end - FREQUENCY_DEFAULT_SPAN if start is None else start
+        start = max(start, end - FREQUENCY_SPAN)
+        groups = EventGroup.__table__
+        members = EventGroupMember.__table__
+        events = Event.__table__
+        family = (
+            select(groups.c.id)
+            .where(groups.c.status.in_(GROUP_STATUSES["live"]), spec.groups_clause(now))
+            .cte("frequency_family", recursive=True)
+        )
+        merged = groups.alias("frequency_merged")
+        family = family.union(
+            select(merged.c.id).where(
+                merged.c.merged_into == family.c.id, merged.c.merged_by != SUPERSET
+            )
+        )
+        bin_start = (events.c.ts_onset // binsize) * binsize
+        query = (
+            select(bin_start.label("bin"), func.count(distinct(events.c.id)))
+            .where(
+                events.c.id.in_(
+                    select(members.c.event_id).where(members.c.group_id.in_(select(family.c.id)))
+                ),
+                events.c.ts_onset >= start,
+                events.c.ts_onset < end,
+                spec.events_clause(),
+            )
+            .group_by(bin_start)
+        )
+        with self.engine.connect() as connection:
+            counted = {int(row[0]): int(row[1]) for row in connection.execute(query)}
+        first = start - start % binsize
+        if open_start:
+            # No start asked for: from the first event (but a day at least), not 30 empty days.
+            day = end - COMMON_WINDOW
+            first = max(first, min([*counted, day - day % binsize]))
+            start = max(start, first)
+        times = list(range(first, end, binsize))
+        return {
+            "start": start,
+            "end": end,
+            "binsize": binsize,
+            "times": times,
+            "counts": [counted.get(ts, 0) for ts in times],
+        }
+
+    def common_streams(
+        self, spec: EventFilterSpec, now: int | None = None, limit: int = 10
+    ) -> list[dict[str, Any]]:
+        """The streams with the most events in the `COMMON_WINDOW` before `now`, most first.
+
+        Of the events that meet `spec`'s event conditions (sources, targets,
+        kinds, collections); its group conditions do not apply (they are
+        about groups, and these are streams). One aggregate statement.
+        Each: ``{stream_id, collection, events, max_severity, last_onset}``.
+        """
+        now = int(time.time()) if now is None else now
+        events = Event.__table__
+        count = func.count(events.c.id)
+        query = (
+            select(
+                events.c.stream_id,
+                events.c.collection,
+                count.label("events"),
+                func.max(events.c.severity).label("max_severity"),
+                func.max(events.c.ts_onset).label("last_onset"),
+            )
+            .where(events.c.ts_onset >= now - COMMON_WINDOW, spec.events_clause())
+            .group_by(events.c.stream_id, events.c.collection)
+            .order_by(count.desc(), events.c.stream_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
 
     # -- ratings ---------------------------------------------------------------------------
 

@@ -1,9 +1,13 @@
-"""REST API of events and event groups: lists a page at a time, one group, ratings.
+"""REST API of events and event groups: lists a page at a time, one group, ratings,
+the dashboard's statistics (frequency, common streams) and users' saved filters.
 
 Lists answer ``{"items": [...], "pagesize": N, "next_cursor": C, "has_more": bool}``,
 newest first; pass ``cursor=C`` for the next page (`ampy.events` says why a
 cursor and not a page number). Reading needs the ``view`` permission like the
-rest of the data API; rating an event needs a user (401 without one).
+rest of the data API; rating an event and saved filters need a user (401
+without one). The dashboard's filter parameters (``range``, ``min_severity``,
+``min_endpoints``, ``asn``, ``source``, ``target``, ``kind``, ``collection``)
+are read in one place, `nntsc.events.filters.EventFilterSpec`.
 """
 
 from __future__ import annotations
@@ -12,10 +16,19 @@ from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.view import view_config
 
 from ampweb.params import BadParameter
+from ampweb.security import ACCOUNT
 from ampy.events import EventFilter, EventGroupFilter
+from nntsc.errors import BadValue
+from nntsc.events.filters import EventFilterSpec
+
+
+def filter_spec(request: Request) -> EventFilterSpec:
+    """The dashboard filter of the request's query parameters; 400 naming a bad one."""
+    return EventFilterSpec.from_params(request.GET.items())
 
 
 def _range(request: Request) -> tuple[int | None, int | None]:
@@ -52,19 +65,16 @@ def event(request: Request) -> dict[str, Any]:
 @view_config(route_name="api.v1.event_groups", request_method="GET", renderer="json")
 def event_groups(request: Request) -> dict[str, Any]:
     """Event groups newest first (live ones unless ``status`` says), without their events."""
-    start, end = _range(request)
     params = request.openapi
+    # Time, severity, endpoints, ASNs and the event conditions: the dashboard's filter.
     filters = EventGroupFilter(
-        start=start,
-        end=end,
         status=params["status"],
         direction=params["direction"],
         key_kind=params["key_kind"],
-        asn=params["asn"],
         endpoint=params["endpoint"],
-        min_severity=params["min_severity"],
         min_events=params["min_events"],
         event_id=params["event"],
+        spec=filter_spec(request),
     )
     return request.ampy.event_groups(filters, params["cursor"], params["pagesize"]).as_dict()
 
@@ -89,3 +99,89 @@ def rate_event(request: Request) -> dict[str, Any]:
         body.get("reason", ""),
         body.get("comment", ""),
     )
+
+
+@view_config(route_name="api.v1.events.frequency", request_method="GET", renderer="json")
+def event_frequency(request: Request) -> dict[str, Any]:
+    """Events per 30 minutes of the live groups the filter selects, over its range."""
+    return request.ampy.event_frequency(filter_spec(request))
+
+
+@view_config(route_name="api.v1.events.common", request_method="GET", renderer="json")
+def common_events(request: Request) -> dict[str, Any]:
+    """The streams with the most events in the last 24 h (the filter's event conditions apply)."""
+    items = request.ampy.common_event_streams(filter_spec(request), request.openapi["limit"])
+    for item in items:
+        item["graph_url"] = request.route_path(
+            "graph.stream.range",
+            stream_id=item["stream_id"],
+            start=max(0, item["last_onset"] - COMMON_GRAPH_SPAN),
+            end=item["last_onset"] + COMMON_GRAPH_MARGIN,
+        )
+    return {"items": items}
+
+
+#: A common stream's graph link shows the day before its latest event, and a little after.
+COMMON_GRAPH_SPAN = 86400
+COMMON_GRAPH_MARGIN = 3600
+
+
+# -- saved filters: each user's own -------------------------------------------------------
+
+
+def _spec_of(body: dict[str, Any]) -> EventFilterSpec:
+    try:
+        return EventFilterSpec.from_json(body["filter"])
+    except BadValue as error:
+        # "filter.min_severity: ...": where in the body the bad value is.
+        field = error.field if error.field == "filter" else f"filter.{error.field}"
+        raise BadValue(field, str(error).partition(": ")[2]) from None
+
+
+@view_config(
+    route_name="api.v1.event_filters", request_method="GET", renderer="json", permission=ACCOUNT
+)
+def list_event_filters(request: Request) -> dict[str, Any]:
+    """The caller's saved filters, by name."""
+    return {"items": request.ampy.event_filters(request.identity.username)}
+
+
+@view_config(route_name="api.v1.event_filters", request_method="POST", permission=ACCOUNT)
+def save_event_filter(request: Request) -> Response:
+    """Save ``{"name", "filter", "notify"}`` as the caller's; 409 when they have the name."""
+    body = request.openapi["body"]
+    saved = request.ampy.save_event_filter(
+        request.identity.username, body["name"], _spec_of(body), body.get("notify", False)
+    )
+    response = Response(json_body=saved, status=201)
+    response.location = request.route_url("api.v1.event_filter", filter_id=saved["id"])
+    return response
+
+
+@view_config(
+    route_name="api.v1.event_filter", request_method="GET", renderer="json", permission=ACCOUNT
+)
+def get_event_filter(request: Request) -> dict[str, Any]:
+    """One of the caller's saved filters (404 for anyone else's)."""
+    return request.ampy.event_filter(request.identity.username, request.openapi["filter_id"])
+
+
+@view_config(
+    route_name="api.v1.event_filter", request_method="PUT", renderer="json", permission=ACCOUNT
+)
+def update_event_filter(request: Request) -> dict[str, Any]:
+    """Change the name, filter or notify flag (those in the body) of one of the caller's."""
+    body = request.openapi["body"]
+    return request.ampy.update_event_filter(
+        request.identity.username,
+        request.openapi["filter_id"],
+        name=body.get("name"),
+        spec=_spec_of(body) if "filter" in body else None,
+        notify=body.get("notify"),
+    )
+
+
+@view_config(route_name="api.v1.event_filter", request_method="DELETE", permission=ACCOUNT)
+def delete_event_filter(request: Request) -> Response:
+    request.ampy.delete_event_filter(request.identity.username, request.openapi["filter_id"])
+    return Response(status=204)

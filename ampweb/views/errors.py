@@ -16,7 +16,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from ampweb.accounts import UnknownToken, UnknownUser
 from ampweb.security import forbidden
 from ampweb.validation import operations, template_of
-from ampy.errors import UnknownEvent, UnknownEventGroup, UnknownMetric, UnknownView
+from ampy.errors import (
+    UnknownEvent,
+    UnknownEventFilter,
+    UnknownEventGroup,
+    UnknownMetric,
+    UnknownView,
+)
 from nntsc.errors import (
     AlreadyExists,
     BadQuery,
@@ -42,6 +48,7 @@ STATUS = (
     (UnknownMetric, 404),
     (UnknownEvent, 404),
     (UnknownEventGroup, 404),
+    (UnknownEventFilter, 404),
     (UnknownSite, 404),
     (UnknownMesh, 404),
     (UnknownScheduleItem, 404),

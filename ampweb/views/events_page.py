@@ -2,14 +2,20 @@
 
 The server renders the page (two queries a page: the groups, then all their
 events, `ampy.api.Ampy.event_groups_with_events`); `static/js/events.js`
-shows the times in the zone the header's switch chooses. The filters are
-query parameters, so a filtered view is a URL to share:
+shows the times in the zone the header's switch chooses, and its modules
+under `static/js/events/` draw the filter panel (with the user's saved
+filters), the frequency graph and the common events from the API. The
+filters are query parameters, read in one place
+(`nntsc.events.filters.EventFilterSpec`), so a filtered view is a URL to
+share:
 
-``range``         the groups that started in the last 1h, 6h, 24h, 7d or 30d (default all)
-``start``/``end`` Unix seconds instead of ``range``
-``min_severity``  0 to 100
-``event``         the groups that stand for this event (a graph's event marker links here)
-``cursor``        the page after the one that gave it (``next_cursor`` of the API)
+``range``          the groups that started in the last 1h, 6h, 24h, 7d or 30d (default all)
+``start``/``end``  Unix seconds instead of ``range``
+``min_severity``   0 to 100
+``min_endpoints``  sources and targets together, at least
+``asn``, ``source``, ``target``, ``kind``, ``collection``  lists (repeated, or comma-separated)
+``event``          the groups that stand for this event (a graph's event marker links here)
+``cursor``         the page after the one that gave it (``next_cursor`` of the API)
 
 The page updates itself (``static/js/events-live.js``): it polls
 ``/events/live`` with its own query parameters and the number of the last
@@ -21,33 +27,40 @@ changed groups the same filters show, rendered by the page's own template
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPNotModified
 from pyramid.renderers import render
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from ampweb.params import BadParameter, choice_param, int_param
+from ampweb.params import BadParameter, int_param
 from ampy.events import EventGroupFilter, decode_cursor
+from nntsc.collections import all_collections
 from nntsc.errors import ConfigurationError
+from nntsc.events.filters import RANGE_CHOICES, EventFilterSpec
+from nntsc.events.models import EVENT_KINDS
 
 #: Groups a page shows.
 PAGESIZE = 20
 #: Events each group lists (its count says how many it has).
 EVENTS_PER_GROUP = 50
-#: The range choices, in seconds back from now ("all": no start).
-RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
-RANGE_CHOICES = ("all", *RANGES)
 #: How much of the graph an event's link shows on each side of the event.
 GRAPH_MARGIN = 3 * 3600
 #: Seconds between two polls of a page's live updates unless ``ampweb.events_refresh`` says.
 REFRESH = 15
-#: The filters the page keeps in its links (the next page, a shared URL).
-FILTER_PARAMS = ("range", "start", "end", "min_severity", "event")
+#: What each event kind is called on the filter panel.
+KIND_LABELS = {
+    "incr": "rise",
+    "decr": "fall",
+    "loss": "loss",
+    "loss_end": "loss ended",
+    "pathchange": "path change",
+    "mode": "mode change",
+}
 
 
 def _key_label(group: dict[str, Any]) -> str:
@@ -100,16 +113,10 @@ def _value(value: float | None, unit: str) -> str:
 
 def group_filter(request: Request) -> EventGroupFilter:
     """The groups the page's query parameters ask for (the page and its live updates)."""
-    shown_range = choice_param(request, "range", RANGE_CHOICES, "all")
-    start = int_param(request, "start", None, minimum=0, maximum=2**62)
-    end = int_param(request, "end", None, minimum=0, maximum=2**62)
-    if start is None and shown_range != "all":
-        start = int(time.time()) - RANGES[shown_range]
-    if start is not None and end is not None and end <= start:
-        raise BadParameter("parameter 'end' must be after 'start'")
-    min_severity = int_param(request, "min_severity", None, minimum=0, maximum=100)
     event_id = int_param(request, "event", None, minimum=1, maximum=2**63 - 1)
-    return EventGroupFilter(start=start, end=end, min_severity=min_severity, event_id=event_id)
+    return EventGroupFilter(
+        spec=EventFilterSpec.from_params(request.GET.items()), event_id=event_id
+    )
 
 
 def shown_group(request: Request, group: dict[str, Any]) -> dict[str, Any]:
@@ -133,33 +140,37 @@ def shown_group(request: Request, group: dict[str, Any]) -> dict[str, Any]:
 def events_page(request: Request) -> dict[str, Any]:
     """One page of event groups; 400 for a bad filter or a cursor no page gave."""
     filters = group_filter(request)
-    shown_range = request.params.get("range") or "all"
+    assert filters.spec is not None
+    spec = filters.spec
     cursor = request.params.get("cursor") or None
     # Read before the page: a change committed in between is sent again, not missed.
     serial = request.ampy.event_change_serial()
     page = request.ampy.event_groups_with_events(
         filters, cursor, PAGESIZE, events_per_group=EVENTS_PER_GROUP
     )
-    kept = {name: request.params[name] for name in FILTER_PARAMS if request.params.get(name)}
+    # The links (the next page, a shared URL) keep the filter in its canonical form,
+    # and the event the page is about; a saved filter is the filter alone.
+    kept = spec.to_params()
+    about = [("event", str(filters.event_id))] if filters.event_id is not None else []
     groups = [shown_group(request, group) for group in page.items]
     # The part of the list this page holds, for the groups the live updates bring.
     upper = "{}.{}".format(*decode_cursor(cursor)) if cursor else ""
     lower = f"{groups[-1]['ts_started']}.{groups[-1]['id']}" if page.next_cursor else ""
     return {
         "groups": groups,
-        "range": shown_range,
+        "spec": spec,
         "ranges": RANGE_CHOICES,
-        "start": request.params.get("start", ""),
-        "end": request.params.get("end", ""),
-        "min_severity": "" if filters.min_severity is None else filters.min_severity,
         "event_id": filters.event_id,
+        "kinds": [(kind, KIND_LABELS.get(kind, kind)) for kind in EVENT_KINDS],
+        "collections": sorted(c.name for c in all_collections()),
         "first_page": cursor is None,
-        "first_url": request.route_path("events.index", _query=kept),
+        "first_url": request.route_path("events.index", _query=[*kept, *about]),
         "next_url": (
-            request.route_path("events.index", _query={**kept, "cursor": page.next_cursor})
+            request.route_path("events.index", _query=[*kept, *about, ("cursor", page.next_cursor)])
             if page.next_cursor
             else None
         ),
+        "filter_query": urlencode(kept),
         "events_per_group": EVENTS_PER_GROUP,
         "utc": utc_text,
         "live": {

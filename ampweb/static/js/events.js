@@ -1,9 +1,14 @@
 // The events dashboard: the server renders the groups in UTC; this shows
 // their times in the zone the header's switch chooses, and redraws when it
 // changes. The filter form is a plain GET form, so a filtered view is a URL.
-// The list updates itself (events-live.js).
+// The list updates itself (events-live.js). The panels are modules of their
+// own under ./events/: the saved filters, the frequency graph and the common
+// events.
 
 import { startLive } from "./events-live.js";
+import { initCommon } from "./events/common.js";
+import { initFilterPanel } from "./events/filter-panel.js";
+import { initFrequency } from "./events/frequency.js";
 import { EVENT, formatTime, zone } from "./lib/timezone.js";
 
 function showTimes() {
@@ -35,3 +40,6 @@ showTimes();
 
 const groups = document.getElementById("event-groups");
 if (groups?.dataset.live) startLive(groups, { onChange: showTimes });
+initFilterPanel(document.getElementById("events-saved"));
+initFrequency(document.getElementById("events-frequency"));
+initCommon(document.getElementById("events-common"));
