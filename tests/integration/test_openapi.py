@@ -65,6 +65,10 @@ fuzzed = schema.exclude(method=["PUT", "DELETE"]).exclude(
     method="POST", path_regex=r"^/api/v1/(sites|meshes)$"
 )
 writes = schema.include(path_regex=r"^/api/v1/(sites|meshes)").exclude(method="GET")
+# Schedule changes, by the same editor: checked for 5xx and the documented
+# answers, not for accepting every schema-valid body (the arguments, the
+# times within the period and the destinations are checked in code).
+schedule_writes = schema.include(path_regex=r"^/api/v1/\{owner\}").exclude(method="GET")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -123,6 +127,9 @@ def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     try:
         services.sites.create_site("amp-a", addresses=["192.0.2.1"])
         services.sites.create_mesh("mesh-a", is_source=True, members=["amp-a"])
+        services.schedules.create_item(
+            "mesh", "mesh-a", test="icmp", frequency=60, destination_meshes=["mesh-a"]
+        )
         UserRegistry(services.sessionmaker).create_user("editor", roles=["editconfig"])
         _, token = UserRegistry(services.sessionmaker).create_token("editor", "schemathesis")
     finally:
@@ -193,6 +200,26 @@ def test_site_and_mesh_writes_conform_to_document(
         checks=[*CHECKS, positive_data_acceptance],
         timeout=30,
         headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+@schedule_writes.parametrize()
+@hypothesis.settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+)
+def test_schedule_writes_conform_to_document(
+    case: schemathesis.Case, writable: tuple[str, str]
+) -> None:
+    """Bodies fuzzed against mesh-a and its item 1, so the registry's own checks run too."""
+    url, token = writable
+    if case.path_parameters is not None:
+        case.path_parameters.update(owner="meshes", name="mesh-a", item_id=1)
+    case.call_and_validate(
+        base_url=url, checks=CHECKS, timeout=30, headers={"Authorization": f"Bearer {token}"}
     )
 
 
