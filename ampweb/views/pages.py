@@ -14,7 +14,7 @@ from pyramid.view import view_config
 
 import ampy.collections as presentation
 from ampweb.params import BadParameter, choice_param, int_param
-from ampy.groups import spec_for
+from ampy.groups import parse_group, spec_for
 from nntsc.collections import get as get_collection
 
 PAGESIZE = 50
@@ -116,10 +116,27 @@ def _title(style: str) -> str:
     return presentation.style(style).title
 
 
-def _siblings(style: str, styles: dict[str, tuple[str, ...]]) -> list[dict[str, str]]:
-    """The styles drawing the same collections as `style` (latency and loss), as page tabs."""
-    same = [name for name, drawn in styles.items() if drawn == styles[style]]
-    if len(same) < 2:
+def _siblings(
+    style: str, styles: dict[str, tuple[str, ...]], groups: list[str]
+) -> list[dict[str, str]]:
+    """The styles that can draw the view's groups too, as page tabs.
+
+    For a view of SIP calls: their MOS, latency and loss; of ICMP (or ICMP
+    and SIP): latency and loss. In the order of the first collection's
+    styles. An empty view has the styles drawing the same collections as
+    `style`.
+    """
+    collections = {parse_group(description).collection for description in groups}
+    if collections:
+        first = min(collections, key=_tab_order)
+        same = [
+            s.name
+            for s in presentation.get(first).styles
+            if collections <= set(styles.get(s.name, ()))
+        ]
+    else:
+        same = [name for name, drawn in styles.items() if drawn == styles[style]]
+    if len(same) < 2 or style not in same:
         return []
     return [{"style": name, "title": _title(name)} for name in same]
 
@@ -188,7 +205,7 @@ def view_page(request: Request) -> dict[str, Any]:
         "title": _title(style),
         "view_id": view_id,
         "groups": groups,
-        "siblings": _siblings(style, styles),
+        "siblings": _siblings(style, styles, legend["groups"]),
         "page_data": _encode(page_data),
     }
 

@@ -233,3 +233,22 @@ def test_csv_names_each_series_by_what_it_is(app: webtest.TestApp) -> None:
     assert {r["family"] for r in rows} <= {"IPv4", "IPv6"}
     assert {r["aggregation"] for r in rows} == {"mean over 5 minutes"}
     assert rows[0]["series"].startswith(f"{values['source']} to {values['destination']} ICMP")
+
+
+@pytest.mark.parametrize(
+    ("style", "collections", "tabs"),
+    [
+        ("sip", ["amp-sip"], ["sip", "latency", "loss"]),
+        ("latency", ["amp-sip"], ["sip", "latency", "loss"]),
+        ("latency", ["amp-icmp"], ["latency", "loss"]),
+        ("loss", ["amp-icmp", "amp-sip"], ["latency", "loss"]),
+        ("youtube", ["amp-youtube"], []),
+    ],
+)
+def test_style_tabs_are_the_styles_that_draw_every_group(
+    app: webtest.TestApp, style: str, collections: list[str], tabs: list[str]
+) -> None:
+    """A SIP view's page offers its MOS, round trip and loss; a mixed view what all draw."""
+    view_id = make_view(app, style, [first_group(app, c) for c in collections])
+    page = app.get(f"/view/{style}/{view_id}")
+    assert re.findall(r'data-style="([a-z-]+)"', page.text) == tabs
