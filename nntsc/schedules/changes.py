@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nntsc.schedules.models import (
@@ -102,7 +103,15 @@ def mark_changed(session: Session, site_names: Iterable[str], now: float | None 
             continue
         change = changes.get(name)
         if change is None:
-            session.add(ScheduleChange(site_name=name, modified=seconds))
-        else:
-            change.modified = max(seconds, change.modified + 1)
+            try:
+                # In a savepoint: another transaction may insert the same
+                # site's first row at the same moment; then move that one on.
+                with session.begin_nested():
+                    session.add(ScheduleChange(site_name=name, modified=seconds))
+                continue
+            except IntegrityError:
+                change = session.get(ScheduleChange, name, populate_existing=True)
+                if change is None:
+                    raise
+        change.modified = max(seconds, change.modified + 1)
     session.flush()
