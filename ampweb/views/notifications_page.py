@@ -74,7 +74,7 @@ def _channel_fields(request: Request) -> dict[str, Any]:
 
 @view_config(route_name="admin.notifications", request_method="POST", permission=ACCOUNT)
 def change_notifications(request: Request) -> HTTPSeeOther:
-    """Create, test or delete a channel; subscribe a filter or unsubscribe."""
+    """Create, test, switch or delete a channel; subscribe a filter or unsubscribe."""
     registry = request.ampy.notifications
     owner = _owner(request)
     action = request.POST.get("action")
@@ -89,6 +89,11 @@ def change_notifications(request: Request) -> HTTPSeeOther:
             if sent["status"] != "sent":
                 raise BadValue("test message", sent["error"] or sent["status"])
             done = "Test message sent."
+        elif action in ("enable_channel", "disable_channel"):
+            channel_id = int_param(request, "channel_id", 0, minimum=0, maximum=MAX_ID)
+            enabled = action == "enable_channel"
+            channel = registry.update_channel(channel_id, owner, {"enabled": enabled})
+            done = f"Channel {channel['name']} {'enabled' if enabled else 'disabled'}."
         elif action == "delete_channel":
             channel_id = int_param(request, "channel_id", 0, minimum=0, maximum=MAX_ID)
             registry.delete_channel(channel_id, owner)

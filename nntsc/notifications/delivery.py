@@ -97,6 +97,8 @@ SERIAL_CURSOR = "group_serial"
 TIME_CURSOR = "finished"
 #: At most this many messages are queued or tried by one pass.
 BATCH = 500
+#: Changed groups are read this many at a time.
+CHUNK = 500
 #: The advisory lock (PostgreSQL) the scan holds: one scan at a time.
 SCAN_LOCK = 0x6E6E74736E6F  # "nntsno"
 #: The group statuses that end a group.
@@ -296,9 +298,9 @@ def _subscriptions(session: Session) -> list[_Subscription]:
 
 def _latest_deliveries(
     session: Session, group_ids: Sequence[int]
-) -> dict[tuple[int, int], NotificationDelivery]:
-    """Per (group, channel), the delivery of the highest sequence."""
-    latest: dict[tuple[int, int], NotificationDelivery] = {}
+) -> dict[int, dict[int, NotificationDelivery]]:
+    """Per group and channel, the delivery of the highest sequence."""
+    latest: dict[int, dict[int, NotificationDelivery]] = defaultdict(dict)
     if not group_ids:
         return latest
     for delivery in session.scalars(
@@ -307,7 +309,7 @@ def _latest_deliveries(
         .order_by(NotificationDelivery.sequence)
     ):
         assert delivery.group_id is not None
-        latest[(delivery.group_id, delivery.channel_id)] = delivery
+        latest[delivery.group_id][delivery.channel_id] = delivery
     return latest
 
 
@@ -431,23 +433,42 @@ def _queue_messages(
     matches: FilterTest,
     now: int,
 ) -> list[int]:
-    if not group_ids:
-        return []
+    """Write the messages due for `group_ids`, a chunk of groups at a time; the new ids."""
+    queued: list[int] = []
+    for start in range(0, len(group_ids), CHUNK):
+        chunk = group_ids[start : start + CHUNK]
+        rows = _messages_due(session, chunk, subscriptions, settings, matches, now)
+        queued.extend(_insert_deliveries(session, rows))
+    return queued
+
+
+def _messages_due(
+    session: Session,
+    group_ids: Sequence[int],
+    subscriptions: Sequence[_Subscription],
+    settings: DeliverySettings,
+    matches: FilterTest,
+    now: int,
+) -> list[dict[str, Any]]:
     enabled = {s.channel_id for s in subscriptions}
+    latest = _latest_deliveries(session, group_ids)
     groups = {
         g.id: _group_facts(g)
         for g in session.scalars(select(EventGroup).where(EventGroup.id.in_(group_ids)))
     }
-    events = group_events(session, list(groups))
-    latest = _latest_deliveries(session, list(groups))
+    # A group not announced anywhere is news only while it is live and recent
+    # (history detected today re-stamps old groups: those are skipped unread).
+    fresh = [
+        group_id
+        for group_id, group in groups.items()
+        if group.status != "merged" and group.ts_ended >= now - settings.max_age
+    ]
+    events = group_events(session, fresh)
     rows: list[dict[str, Any]] = []
     for group_id, group in sorted(groups.items()):
         # Follow-ups of groups already announced, on channels still enabled.
-        announced = set()
-        for (g, channel_id), last in latest.items():
-            if g != group_id:
-                continue
-            announced.add(channel_id)
+        announced = set(latest.get(group_id, {}))
+        for channel_id, last in latest.get(group_id, {}).items():
             if channel_id not in enabled or last.status not in ("sent", "failed", "summarised"):
                 continue
             kind = _follow_up(group, last)
@@ -456,7 +477,7 @@ def _queue_messages(
                     _row(channel_id, group_id, last.subscription_id, kind, last.sequence + 1, now)
                 )
         # A live, recent group not yet announced on a channel whose filter takes it.
-        if group.status == "merged" or group.ts_ended < now - settings.max_age:
+        if group_id not in events:
             continue
         for subscription in subscriptions:
             if subscription.channel_id in announced:
@@ -466,7 +487,7 @@ def _queue_messages(
                 rows.append(
                     _row(subscription.channel_id, group_id, subscription.id, "opened", 0, now)
                 )
-    return _insert_deliveries(session, rows)
+    return rows
 
 
 def _row(

@@ -91,6 +91,9 @@ def test_channels_tests_subscriptions_and_the_log(
     page.locator("tr", has_text="chat").get_by_role("button", name="Send a test").click()
     page.get_by_role("alert").wait_for()
     assert "webhook unreachable" in page.get_by_role("alert").inner_text()
+    page.locator("tr", has_text="chat").get_by_role("button", name="Disable").click()
+    page.get_by_text("Channel chat disabled.").wait_for()
+    assert "disabled" in page.locator("tr", has_text="chat").inner_text()
 
     page.locator("select[name=channel_id]").select_option(label="ops mail")
     page.get_by_role("button", name="Subscribe").click()

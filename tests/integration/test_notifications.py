@@ -108,12 +108,18 @@ def test_each_group_is_announced_once_per_channel_and_followed_up_as_it_grows(
         assert scan(services.sessionmaker, settings).queued == []
 
         now = int(time.time())
+        # History detected now (three days old) is not news.
+        old = icmp_stream(services, "amp-old", "www.example.org")
+        store_events(
+            services,
+            [event_row(old, now - 3 * 86400, source="amp-old", target="www.example.org")],
+        )
         stream = icmp_stream(services, "amp-wlg", "www.example.com")
         store_events(
             services,
             [event_row(stream, now - 120, source="amp-wlg", target="www.example.com")],
         )
-        (group,) = live_groups(services)
+        (group,) = [g for g in live_groups(services) if g.key == "source:amp-wlg"]
         assert group.status == "open"
         outcomes = run_pass(services.sessionmaker, settings)
         assert [o.status for o in outcomes] == ["sent", "sent"]
