@@ -196,12 +196,14 @@ def events_live(request: Request) -> Any:
     filters = group_filter(request)
     serial = request.ampy.event_change_serial()
     if serial <= since:
-        # Nothing newer. The ETag names the change the answer brings the page up to.
-        headers = {"ETag": f'"{since}"', "Cache-Control": "no-cache"}
-        if str(since) in request.if_none_match:
+        # Nothing newer. The ETag names the change the answer brings the page up to:
+        # the newest, also when the page has seen a later one (a database restored
+        # from a backup), so that it carries on from the database's.
+        headers = {"ETag": f'"{serial}"', "Cache-Control": "no-cache"}
+        if serial == since and str(since) in request.if_none_match:
             return HTTPNotModified(headers=headers)
         request.response.headers.update(headers)
-        return {"serial": since, "groups": [], "removed": [], "complete": True}
+        return {"serial": serial, "groups": [], "removed": [], "complete": True}
     changes = request.ampy.event_group_changes(filters, since, events_per_group=EVENTS_PER_GROUP)
     groups = [
         {

@@ -170,6 +170,10 @@ def test_the_live_endpoint_answers_changes_as_list_items_and_304_when_idle(
         assert idle.body == b""
         # Without the condition: an empty answer.
         assert app.get("/events/live?since=1").json["groups"] == []
+        # A page that has seen a later change than the database's newest (restored from
+        # a backup) is told the database's, to carry on from.
+        ahead = app.get("/events/live?since=7", headers={"If-None-Match": '"7"'})
+        assert (ahead.status_int, ahead.json["serial"], ahead.headers["ETag"]) == (200, 1, '"1"')
         # The page's filters apply: a filter that hides the group lists it as removed.
         hidden = app.get("/events/live?since=0&min_severity=90").json
         assert hidden["groups"] == []

@@ -163,7 +163,8 @@ export function startLive(list, { onChange = () => {} } = {}) {
       });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const answer = await response.json();
-      if (answer.serial > serial) {
+      // A lower serial: the database was restored from a backup; carry on from its.
+      if (answer.serial !== serial) {
         apply(answer);
         serial = answer.serial;
       }
