@@ -11,11 +11,9 @@
 import { ApiError, fetchJSON } from "./lib/api.js";
 import { csrfHeaders } from "./lib/csrf.js";
 import { h } from "./lib/dom.js";
+import { splitFrequency, windowFields, windowSeconds } from "./lib/schedule-times.js";
 
-const DAY = 86400;
-const PERIOD_SECONDS = { day: DAY, week: 7 * DAY };
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const UNITS = [86400, 3600, 60, 1];
 
 const dataNode = document.getElementById("schedule-data");
 const data = dataNode ? JSON.parse(dataNode.textContent) : null;
@@ -40,18 +38,6 @@ function tableError(message) {
   const error = document.querySelector(".schedule-error");
   error.textContent = message || "";
   error.hidden = !message;
-}
-
-/** "HH:MM:SS" of a number of seconds into a day. */
-function clock(seconds) {
-  const parts = [Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60];
-  return parts.map((n) => String(n).padStart(2, "0")).join(":");
-}
-
-/** Seconds into the day of an "HH:MM" or "HH:MM:SS" time input's value. */
-function secondsOf(value) {
-  const [hours = 0, minutes = 0, seconds = 0] = (value || "0:0").split(":").map(Number);
-  return hours * 3600 + minutes * 60 + seconds;
 }
 
 function words(text) {
@@ -98,7 +84,7 @@ function load(item) {
     frequency: 300,
     period: "day",
     start: 0,
-    end: DAY,
+    end: 86400,
     mesh_offset: 0,
     enabled: true,
     destination_sites: [],
@@ -106,17 +92,16 @@ function load(item) {
   };
   field("test").value = values.test;
   field("args").value = values.args;
-  const unit = values.frequency === 0 ? 60 : UNITS.find((size) => values.frequency % size === 0);
+  const { count, unit } = splitFrequency(values.frequency);
   field("frequency_unit").value = String(unit);
-  field("frequency_count").value = String(values.frequency / unit);
+  field("frequency_count").value = String(count);
   field("period").value = values.period;
-  const length = PERIOD_SECONDS[values.period];
-  field("continuous").checked = values.start === 0 && values.end === length;
-  field("start_day").value = String(Math.floor(values.start / DAY));
-  field("start_time").value = clock(values.start % DAY);
-  const end = values.end === length ? 0 : values.end;
-  field("end_day").value = String(Math.floor(end / DAY));
-  field("end_time").value = clock(end % DAY);
+  const times = windowFields(values);
+  field("continuous").checked = times.continuous;
+  field("start_day").value = String(times.startDay);
+  field("start_time").value = times.startTime;
+  field("end_day").value = String(times.endDay);
+  field("end_time").value = times.endTime;
   if (field("mesh_offset")) field("mesh_offset").value = String(values.mesh_offset);
   field("destination_sites").value = values.destination_sites.join(" ");
   field("destination_meshes").value = values.destination_meshes.join(" ");
@@ -129,16 +114,14 @@ function load(item) {
 function body() {
   const test = tests[field("test").value];
   const period = field("period").value;
-  const length = PERIOD_SECONDS[period];
-  const weekly = period === "week";
-  let start = 0;
-  let end = length;
-  if (!field("continuous").checked) {
-    start = (weekly ? Number(field("start_day").value) * DAY : 0) + secondsOf(field("start_time").value);
-    end = (weekly ? Number(field("end_day").value) * DAY : 0) + secondsOf(field("end_time").value);
-    // "Until 00:00" (on Sunday, weekly) is the end of the period.
-    if (end === 0) end = length;
-  }
+  const { start, end } = windowSeconds({
+    period,
+    continuous: field("continuous").checked,
+    startDay: field("start_day").value,
+    startTime: field("start_time").value,
+    endDay: field("end_day").value,
+    endTime: field("end_time").value,
+  });
   const result = {
     test: test.name,
     args: field("args").value.trim(),
