@@ -1,0 +1,58 @@
+"""Notification settings: the mail server from the ini and the environment, retries, messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nntsc.config import resolve_settings
+from nntsc.errors import ConfigurationError
+from nntsc.notifications.delivery import DeliverySettings
+from nntsc.notifications.senders import Message, SmtpSettings, signature, webhook_body
+
+
+def test_the_environment_wins_over_the_ini_for_the_mail_server() -> None:
+    ini = {"nntsc.smtp.host": "mail.example.org", "nntsc.smtp.port": "2525"}
+    environ = {"NNTSC_SMTP_HOST": "relay.example.net", "NNTSC_SMTP_STARTTLS": "true"}
+    smtp = SmtpSettings.from_settings(resolve_settings(ini, environ))
+    assert (smtp.host, smtp.port, smtp.starttls, smtp.ssl) == (
+        "relay.example.net",
+        2525,
+        True,
+        False,
+    )
+    assert SmtpSettings.from_settings({"nntsc.smtp.ssl": "yes"}).port == 465
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"nntsc.smtp.port": "smtp"}, "nntsc.smtp.port"),
+        ({"nntsc.smtp.port": "70000"}, "nntsc.smtp.port"),
+        ({"nntsc.notification_attempts": "0"}, "nntsc.notification_attempts"),
+        ({"nntsc.notification_retry": "-1"}, "nntsc.notification_retry"),
+        ({"nntsc.notification_period": "often"}, "nntsc.notification_period"),
+    ],
+)
+def test_bad_settings_are_named(settings: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named.replace(".", r"\.")):
+        DeliverySettings.from_settings(settings)
+
+
+def test_the_backoff_doubles_up_to_its_ceiling() -> None:
+    settings = DeliverySettings.from_settings(
+        {"nntsc.notification_retry": "30", "nntsc.notification_retry_max": "100"}
+    )
+    assert [settings.backoff(n) for n in (1, 2, 3, 4)] == [30.0, 60.0, 100.0, 100.0]
+
+
+def test_webhook_bodies_and_their_signature() -> None:
+    message = Message("subject", "group 1 grew", {"kind": "grew", "text": "group 1 grew"})
+    assert json.loads(webhook_body("slack", message)) == {"text": "group 1 grew"}
+    body = webhook_body("json", message)
+    assert json.loads(body) == message.document
+    # The HMAC-SHA256 test vector of RFC 4231 (test case 2).
+    assert signature("Jefe", b"what do ya want for nothing?") == (
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    )
