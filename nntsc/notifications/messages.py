@@ -77,9 +77,10 @@ def _what(group: GroupFacts) -> str:
 
 
 def _link(base_url: str, group: GroupFacts) -> str:
+    """The events dashboard showing the groups that started when this one did."""
     if not base_url:
         return ""
-    return f"{base_url.rstrip('/')}/api/v1/event-groups/{group.id}"
+    return f"{base_url.rstrip('/')}/events?start={group.ts_started}&end={group.ts_started + 1}"
 
 
 def group_message(

@@ -56,3 +56,31 @@ def test_webhook_bodies_and_their_signature() -> None:
     assert signature("Jefe", b"what do ya want for nothing?") == (
         "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     )
+
+
+def test_a_group_message_lists_its_events_and_links_the_dashboard() -> None:
+    from nntsc.notifications.messages import EventFacts, GroupFacts, group_message
+
+    group = GroupFacts(
+        id=7,
+        key="asn:64496",
+        key_kind="asn",
+        asns="64496",
+        direction="up",
+        status="merged",
+        ts_started=1_796_000_000,
+        ts_ended=1_796_000_300,
+        severity=45,
+        event_count=1,
+        source_count=1,
+        target_count=1,
+        endpoint_count=2,
+        merged_into=9,
+    )
+    event = EventFacts(1, "amp-icmp", 3, "incr", "median", 45, "median 20 ms -> 41 ms", "a", "b", 0)
+    message = group_message("ended", group, [event], 12, "ops", "https://nntsc.example.org/")
+    assert message.subject.startswith("[nntsc] ended event group 7: AS64496, direction up")
+    assert "merged into group 9" in message.text
+    assert "a -> b: median 20 ms -> 41 ms (severity 45)" in message.text
+    assert message.text.endswith("https://nntsc.example.org/events?start=1796000000&end=1796000001")
+    assert (message.document["delivery_id"], message.document["group"]["id"]) == (12, 7)
