@@ -146,7 +146,8 @@ class NotificationDelivery(Base):
 
 
 class NotificationCursor(Base):
-    """How far the scan for changed groups has gone (``event_groups.ts_updated``)."""
+    """How far the scan has gone: the last group change serial it read
+    (``event_groups.change_serial``), and when it last ran (for finished messages)."""
 
     __tablename__ = "notification_cursors"
 
