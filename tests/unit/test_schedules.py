@@ -57,10 +57,12 @@ def schedules(services: Services) -> ScheduleRegistry:
 def read_as_amplet2(text: str) -> list[dict[str, Any]]:
     """The tests of a schedule document, checked and read as amplet2's parser reads them.
 
-    Each test comes back as ``{test, targets (flattened), frequency, start,
+    The text is parsed by libyaml, as amplet2 parses it. Each test comes
+    back as ``{test, targets (flattened), frequency, start,
     end, period, argv}``; anything amplet2 would refuse or misread fails.
     """
-    document = yaml.safe_load(text)
+    # libyaml, the C parser amplet2 itself uses, through PyYAML's binding.
+    document = yaml.load(text, Loader=yaml.CSafeLoader)
     assert isinstance(document, dict)
     assert isinstance(document["tests"], list)
     tests = []
