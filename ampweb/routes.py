@@ -72,6 +72,9 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.v1.event_filter", "/api/v1/event-filters/{filter_id:\\d+}")
     config.add_route("api.v1.event_groups", "/api/v1/event-groups")
     config.add_route("api.v1.event_group", "/api/v1/event-groups/{group_id:\\d+}")
+    config.add_route("api.v1.event_group.rating", "/api/v1/event-groups/{group_id:\\d+}/rating")
+    config.add_route("api.v1.event_ratings.summary", "/api/v1/event-ratings/summary")
+    config.add_route("api.v1.event_ratings.csv", "/api/v1/event-ratings.csv")
     config.add_route("api.v1.notification_channels", "/api/v1/notification-channels")
     config.add_route(
         "api.v1.notification_channel", "/api/v1/notification-channels/{channel_id:\\d+}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from ampy.history import DETAILS, HistoryReader, LineHistory, check_range
 from ampy.matrix import Matrix, MatrixReader, metrics
 from ampy.options import Options, SelectionOptions
 from ampy.paths import ViewPaths, check_path_range, read_as_paths, read_ip_paths
+from ampy.ratings import RatingStore
 from ampy.views import ViewInfo, ViewStore, view_styles
 from nntsc.collections import all_collections
 from nntsc.collections import get as get_collection
@@ -118,6 +119,7 @@ class Ampy:
         self.views = ViewStore(services.sessionmaker)
         self.event_reader = EventReader(services.read_engine, services.sessionmaker)
         self.event_filters_store = SavedEventFilters(services.sessionmaker)
+        self.ratings = RatingStore(services.sessionmaker)
         self.selection = SelectionOptions(services.sessionmaker, view_styles())
         self.reader = HistoryReader(services.timeseries, self.cache)
         self.matrices = MatrixReader(
@@ -554,5 +556,28 @@ class Ampy:
     def rate_event(
         self, event_id: int, username: str, useful: bool, reason: str = "", comment: str = ""
     ) -> dict[str, Any]:
-        """Store `username`'s rating of an event, replacing theirs; raises `UnknownEvent`."""
-        return self.event_reader.rate_event(event_id, username, useful, reason, comment)
+        """Store `username`'s rating of an event, replacing theirs; raises `UnknownEvent`.
+
+        `reason` is empty or a code of `ampy.ratings.REASONS` (`BadValue` otherwise).
+        """
+        return self.ratings.rate(username, useful, reason, comment, event_id=event_id)
+
+    @_reaching_stores
+    def rate_event_group(
+        self, group_id: int, username: str, useful: bool, reason: str = "", comment: str = ""
+    ) -> dict[str, Any]:
+        """Store `username`'s rating of a group, replacing theirs; raises `UnknownEventGroup`."""
+        return self.ratings.rate(username, useful, reason, comment, group_id=group_id)
+
+    @_reaching_stores
+    def rating_summary(
+        self, event_ids: Sequence[int], group_ids: Sequence[int], username: str | None = None
+    ) -> dict[str, Any]:
+        """Counts of useful / not useful per event and group, and `username`'s own ratings."""
+        return self.ratings.summary(event_ids, group_ids, username)
+
+    def ratings_export(
+        self, start: int | None = None, end: int | None = None
+    ) -> Iterator[list[Any]]:
+        """Every rating made in [start, end) and what it rated: rows of `ratings.EXPORT_COLUMNS`."""
+        return self.ratings.export(start, end)

@@ -1,4 +1,4 @@
-"""Events and event groups for the web app and for scripts: lists, one group, ratings.
+"""Events and event groups for the web app and for scripts: lists and one group.
 
 Lists are read newest first a page at a time with a *keyset* cursor: the
 answer's ``next_cursor`` names the last item's (time, id), and the next page
@@ -29,8 +29,7 @@ from nntsc.collections import get as get_collection
 from nntsc.errors import BadValue
 from nntsc.events.filters import EventFilterSpec
 from nntsc.events.grouping import SUPERSET
-from nntsc.events.models import Event, EventGroup, EventGroupMember, EventRating
-from nntsc.store.sqlutil import upsert
+from nntsc.events.models import Event, EventGroup, EventGroupMember
 
 __all__ = [
     "FREQUENCY_BIN",
@@ -68,9 +67,6 @@ FREQUENCY_SPAN = 90 * 86400
 FREQUENCY_DEFAULT_SPAN = 30 * 86400
 #: Common events: the streams with the most events in this many seconds before now.
 COMMON_WINDOW = 86400
-#: Longest reason code and comment of a rating (the columns' widths).
-MAX_REASON = 64
-MAX_COMMENT = 1000
 
 
 def encode_cursor(timestamp: int, item_id: int) -> str:
@@ -280,7 +276,7 @@ def _groups_standing_for(event_id: int) -> Select:
 
 
 class EventReader:
-    """Reads events and groups (single statements, on the read engine); writes ratings."""
+    """Reads events and groups (single statements, on the read engine)."""
 
     def __init__(self, read_engine: Engine, sessions: sessionmaker[Session]) -> None:
         self.engine = read_engine
@@ -674,51 +670,3 @@ class EventReader:
         )
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
-
-    # -- ratings ---------------------------------------------------------------------------
-
-    def rate_event(
-        self,
-        event_id: int,
-        username: str,
-        useful: bool,
-        reason: str = "",
-        comment: str = "",
-        now: int | None = None,
-    ) -> dict[str, Any]:
-        """Store `username`'s rating of the event (replacing an earlier one); the rating.
-
-        `BadValue` for a rating that is not a yes/no or text that is too
-        long, `UnknownEvent` for an event that does not exist.
-        """
-        if not isinstance(useful, bool):
-            raise BadValue("useful", "must be true or false")
-        for name, value, limit in (
-            ("reason", reason, MAX_REASON),
-            ("comment", comment, MAX_COMMENT),
-        ):
-            if not isinstance(value, str):
-                raise BadValue(name, "must be a string")
-            if len(value) > limit:
-                raise BadValue(name, f"must be at most {limit} characters")
-        created = int(time.time()) if now is None else now
-        record = {
-            "event_id": event_id,
-            "username": username,
-            "useful": useful,
-            "reason": reason,
-            "comment": comment,
-            "created": created,
-        }
-        table = EventRating.__table__
-        with self.sessions.begin() as session:
-            if session.get(Event, event_id) is None:
-                raise UnknownEvent(event_id)
-            upsert(
-                session.connection(),
-                table,
-                [{**record, "group_id": None}],
-                ("username", "event_id"),
-                update=("useful", "reason", "comment", "created"),
-            )
-        return record

@@ -4,14 +4,19 @@ the dashboard's statistics (frequency, common streams) and users' saved filters.
 Lists answer ``{"items": [...], "pagesize": N, "next_cursor": C, "has_more": bool}``,
 newest first; pass ``cursor=C`` for the next page (`ampy.events` says why a
 cursor and not a page number). Reading needs the ``view`` permission like the
-rest of the data API; rating an event and saved filters need a user (401
-without one). The dashboard's filter parameters (``range``, ``min_severity``,
-``min_endpoints``, ``asn``, ``source``, ``target``, ``kind``, ``collection``)
-are read in one place, `nntsc.events.filters.EventFilterSpec`.
+rest of the data API; rating an event or a group, the CSV export of every
+rating and saved filters need a user (401 without one). The dashboard's
+filter parameters (``range``, ``min_severity``, ``min_endpoints``, ``asn``,
+``source``, ``target``, ``kind``, ``collection``) are read in one place,
+`nntsc.events.filters.EventFilterSpec`.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden
@@ -22,6 +27,7 @@ from pyramid.view import view_config
 from ampweb.params import BadParameter
 from ampweb.security import ACCOUNT
 from ampy.events import EventFilter, EventGroupFilter
+from ampy.ratings import EXPORT_COLUMNS, REASONS
 from nntsc.errors import BadValue
 from nntsc.events.filters import EventFilterSpec
 
@@ -85,20 +91,63 @@ def event_group(request: Request) -> dict[str, Any]:
     return request.ampy.event_group(request.openapi["group_id"])
 
 
-@view_config(route_name="api.v1.event.rating", request_method="POST", renderer="json")
-def rate_event(request: Request) -> dict[str, Any]:
-    """The caller's rating of an event: ``{"useful": bool, "reason": str, "comment": str}``."""
+def _rating(request: Request) -> tuple[str, bool, str, str]:
+    """The caller and their verdict, reason and comment from the request body."""
     if request.identity is None:
         # Anyone may read public data, but a rating is someone's.
         raise HTTPForbidden()
     body = request.openapi["body"]
-    return request.ampy.rate_event(
-        request.openapi["event_id"],
+    return (
         request.identity.username,
         body["useful"],
         body.get("reason", ""),
         body.get("comment", ""),
     )
+
+
+@view_config(route_name="api.v1.event.rating", request_method="POST", renderer="json")
+def rate_event(request: Request) -> dict[str, Any]:
+    """The caller's rating of an event: ``{"useful": bool, "reason": str, "comment": str}``."""
+    return request.ampy.rate_event(request.openapi["event_id"], *_rating(request))
+
+
+@view_config(route_name="api.v1.event_group.rating", request_method="POST", renderer="json")
+def rate_event_group(request: Request) -> dict[str, Any]:
+    """The caller's rating of an event group, as of an event."""
+    return request.ampy.rate_event_group(request.openapi["group_id"], *_rating(request))
+
+
+@view_config(route_name="api.v1.event_ratings.summary", request_method="GET", renderer="json")
+def rating_summary(request: Request) -> dict[str, Any]:
+    """Counts per event and group, the caller's own ratings, and the reasons one may give."""
+    params = request.openapi
+    username = request.identity.username if request.identity is not None else None
+    summary = request.ampy.rating_summary(params["event"], params["group"], username)
+    return {**summary, "user": username, "reasons": [reason.as_dict() for reason in REASONS]}
+
+
+@view_config(route_name="api.v1.event_ratings.csv", request_method="GET", permission=ACCOUNT)
+def ratings_csv(request: Request) -> Response:
+    """Every rating (made in [start, end) when given) with what it rated, as CSV; needs a user."""
+    start, end = _range(request)
+    rows = request.ampy.ratings_export(start, end)
+    return Response(
+        app_iter=_csv_lines(EXPORT_COLUMNS, rows),
+        content_type="text/csv",
+        charset="utf-8",
+        content_disposition='attachment; filename="event-ratings.csv"',
+    )
+
+
+def _csv_lines(columns: Sequence[str], rows: Iterator[Sequence[Any]]) -> Iterator[bytes]:
+    """The header and then each row, one encoded line at a time (the rows stream from SQL)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for values in itertools.chain([columns], rows):
+        writer.writerow(["" if value is None else value for value in values])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 @view_config(route_name="api.v1.events.frequency", request_method="GET", renderer="json")

@@ -8,6 +8,8 @@ engine stores them (grouped by the real grouping sink). Screenshots go to
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,8 @@ if not CHROMIUM.exists():
 
 GRAPH_READY = 'body[data-graph-ready="true"]'
 MATRIX = "/matrix/latency/demo-monitors/demo-targets"
+RATINGS_READY = 'body[data-ratings-ready="true"]'
+RATER_PASSWORD = "a rater's long password"
 EVENTS_READY = '#detail-graph[data-events-ready="true"]'
 
 
@@ -189,4 +193,86 @@ def test_the_matrix_badges_a_pair_with_events_and_its_tooltip_lists_them(
     assert "IPv4: median 21.0 ms -> 64.0 ms" in items[2]
     page.wait_for_selector('#matrix-tooltip[data-ready="true"]', state="attached")
     page.screenshot(path=str(artifacts / "matrix-events.png"), full_page=False)
+    assert watched.problems == []
+
+
+def test_a_user_rates_an_event_and_a_group_and_downloads_the_ratings(
+    live_server: Any, marked: Marked, watched: Any, artifacts: Path
+) -> None:
+    from ampweb.accounts import UserRegistry
+    from tests.conftest import make_services
+
+    services = make_services(live_server.sql_url)
+    try:
+        UserRegistry(services.sessionmaker).create_user("rater", RATER_PASSWORD, ["viewdata"])
+    finally:
+        services.close()
+    page = watched.page
+    # Anonymous visitors see the counts, but cannot rate.
+    page.goto(f"{live_server.url}/events")
+    page.wait_for_selector(RATINGS_READY, state="attached")
+    assert page.locator(".rating button.rate").first.is_disabled()
+    assert page.locator("#ratings-csv").count() == 0
+
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("User name").fill("rater")
+    page.get_by_label("Password").fill(RATER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/events")
+    page.wait_for_selector(RATINGS_READY, state="attached")
+
+    event = page.locator(f'tr.event[data-event-id="{marked.event_ids[0]}"]').first
+    event.locator("button.rate-useful").click()
+    form = event.locator("form.rating-form")
+    form.locator("select[name=reason]").select_option("real-change")
+    form.locator("input[name=comment]").fill("the provider confirmed it")
+    form.locator("button.rating-save").click()
+    useful = event.locator("button.rate-useful")
+    page.wait_for_function(
+        "id => document.querySelector(`tr.event[data-event-id='${id}'] button.rate-useful`)"
+        ".getAttribute('aria-pressed') === 'true'",
+        arg=str(marked.event_ids[0]),
+    )
+    assert useful.locator(".rate-count").inner_text() == "1"
+    assert form.count() == 0
+
+    group = page.locator("li.event-group").first
+    group_id = group.get_attribute("data-group-id")
+    group.locator(":scope > header button.rate-not-useful").click()
+    group_form = group.locator(":scope > header form.rating-form")
+    # The reasons offered are those of the verdict chosen.
+    offered = group_form.locator("select[name=reason] option").all_inner_texts()
+    assert "A real change in the network" not in offered
+    group_form.locator("select[name=reason]").select_option("duplicate")
+    group_form.locator("button.rating-save").click()
+    group_form.wait_for(state="detached")
+    assert (
+        group.locator(":scope > header button.rate-not-useful").get_attribute("aria-pressed")
+        == "true"
+    )
+    page.screenshot(path=str(artifacts / "events-ratings.png"), full_page=True)
+
+    # Stored: the page shows them again after a reload, as the user's own.
+    page.reload()
+    page.wait_for_selector(RATINGS_READY, state="attached")
+    again = page.locator(
+        f'tr.event[data-event-id="{marked.event_ids[0]}"] button.rate-useful'
+    ).first
+    assert again.get_attribute("aria-pressed") == "true"
+    assert "the provider confirmed it" in (again.get_attribute("title") or "")
+
+    with page.expect_download() as download:
+        page.locator("#ratings-csv").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert {(r["rated"], r["useful"], r["reason"], r["username"]) for r in rows} == {
+        ("event", "yes", "real-change", "rater"),
+        ("group", "no", "duplicate", "rater"),
+    }
+    by_kind = {r["rated"]: r for r in rows}
+    assert by_kind["event"]["event_id"] == str(marked.event_ids[0])
+    assert by_kind["event"]["stream_id"] == str(marked.stream_id)
+    assert (by_kind["event"]["detector"], by_kind["event"]["severity"]) == ("level", "75")
+    assert by_kind["event"]["comment"] == "the provider confirmed it"
+    assert by_kind["group"]["group_id"] == group_id
     assert watched.problems == []

@@ -10,6 +10,7 @@ import { initCommon } from "./events/common.js";
 import { initFilterPanel } from "./events/filter-panel.js";
 import { initFrequency } from "./events/frequency.js";
 import { EVENT, formatTime, zone } from "./lib/timezone.js";
+import { attachRatings } from "./ratings.js";
 
 function showTimes() {
   const suffix = zone() === "utc" ? " UTC" : "";
@@ -39,7 +40,16 @@ window.addEventListener(EVENT, showTimes);
 showTimes();
 
 const groups = document.getElementById("event-groups");
-if (groups?.dataset.live) startLive(groups, { onChange: showTimes });
+if (groups) attachRatings(groups);
+// The groups the live updates bring get their rating widgets too.
+if (groups?.dataset.live) {
+  startLive(groups, {
+    onChange: () => {
+      showTimes();
+      attachRatings(groups);
+    },
+  });
+}
 initFilterPanel(document.getElementById("events-saved"));
 initFrequency(document.getElementById("events-frequency"));
 initCommon(document.getElementById("events-common"));
