@@ -149,6 +149,49 @@ def summarise_values(
     }
 
 
+def summary_columns(collection: Collection, collected: Collected) -> dict[str, Any]:
+    """``partial_to_columns(summarise_values(collection, collected))``, made directly.
+
+    The rollup pass makes these for every 5-minute and hourly bin it
+    computes: without a partial per bin and a summary per field it takes
+    about half the time (a tenth of the pass's own CPU on a 1-minute mesh).
+    The lists of quantile fields are sorted in place.
+    """
+    columns: dict[str, Any] = {}
+    for name, count_column, rest, quantiles in _summary_plan(collection):
+        values = collected[name]
+        if values:
+            columns[count_column] = len(values)
+            sum_column, sumsq_column, min_column, max_column = rest
+            columns[sum_column] = math.fsum(values)
+            columns[sumsq_column] = math.fsum([v * v for v in values])
+            columns[min_column] = min(values)
+            columns[max_column] = max(values)
+            if quantiles:
+                values.sort()
+                columns.update(zip(quantiles, percentiles(values, QUANTILE_POINTS), strict=True))
+        else:
+            columns[count_column] = 0
+            columns.update(dict.fromkeys(rest))
+            if quantiles:
+                columns.update(dict.fromkeys(quantiles))
+    return columns
+
+
+@functools.cache
+def _summary_plan(
+    collection: Collection,
+) -> tuple[tuple[str, str, tuple[str, str, str, str], tuple[str, ...]], ...]:
+    """Per field of `summary_columns`: name, count column, the sum, sum of squares,
+    minimum and maximum columns, and its percentile columns (if it keeps them)."""
+    plan = []
+    for name, stats, quantiles in _column_names(collection):
+        column = dict(stats)
+        rest = (column["sum"], column["sumsq"], column["min"], column["max"])
+        plan.append((name, column["count"], rest, quantiles))
+    return tuple(plan)
+
+
 def partial_from_rows(
     collection: Collection,
     rows: Iterable[Mapping[str, Any]],

@@ -31,7 +31,7 @@ from nntsc.store.partials import (
     merge,
     partial_from_columns,
     partial_to_columns,
-    summarise_values,
+    summary_columns,
 )
 
 #: Pending bins processed per round of `RollupPass.run`.
@@ -445,12 +445,8 @@ def summaries(
         hour = hours.setdefault(bin_start - bin_start % HOUR, {name: [] for name in collected})
         for name, field_values in collected.items():
             hour[name].extend(field_values)
-        partial = summarise_values(collection, collected)
-        five.append(Row(stream_id, bin_start, partial_to_columns(collection, partial)))
-    hourly = [
-        Row(stream_id, hour, partial_to_columns(collection, summarise_values(collection, v)))
-        for hour, v in hours.items()
-    ]
+        five.append(Row(stream_id, bin_start, summary_columns(collection, collected)))
+    hourly = [Row(stream_id, hour, summary_columns(collection, v)) for hour, v in hours.items()]
     return five, hourly
 
 

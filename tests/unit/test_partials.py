@@ -16,6 +16,7 @@ from nntsc.store.models import QUANTILE_POINTS, rollup_columns
 from nntsc.store.partials import (
     Aggregation,
     _merge_quantiles,
+    collect_values,
     columns_needed,
     finalize,
     merge,
@@ -28,6 +29,8 @@ from nntsc.store.partials import (
     percentiles,
     row_finalizer,
     rows_merger,
+    summarise_values,
+    summary_columns,
     unpack_quantiles,
 )
 
@@ -604,3 +607,30 @@ def test_percentiles_of_20_or_more_values_pack_to_steps_of_a_unit():
     assert packed[-1] == 12_500
     assert unpack_quantiles(packed) == kept
     assert unpack_quantiles(packed, 0.001) == [v * 0.001 for v in kept]
+
+
+@pytest.mark.parametrize("name", ["amp-icmp", "amp-throughput", "amp-tcpping"])
+def test_summary_columns_are_the_columns_of_the_summary(name: str) -> None:
+    """The rollup pass's direct `summary_columns` gives what the partial path gives:
+    every field, empty ones as a zero count and nulls, percentiles exact."""
+    collection = get_collection(name)
+    rnd = random.Random(17)
+
+    def value(kind: str):
+        if rnd.random() < 0.2:
+            return None
+        if kind == "array":
+            return [
+                None if rnd.random() < 0.1 else rnd.randint(1, 9_000)
+                for _ in range(rnd.randint(0, 7))
+            ]
+        return rnd.randint(0, 500) if kind == "int" else rnd.uniform(0, 1e6)
+
+    for size in [0, 1, 2, 5, 19, 21, 60]:
+        rows = [{fld.name: value(fld.kind) for fld in collection.fields} for _ in range(size)]
+        expected = partial_to_columns(
+            collection, summarise_values(collection, collect_values(collection, rows))
+        )
+        found = summary_columns(collection, collect_values(collection, rows))
+        assert found == expected
+        assert list(found) == rollup_columns(collection)
