@@ -25,7 +25,7 @@ import yaml
 
 from nntsc.schedules.models import PERIODS
 from nntsc.schedules.options import TESTS
-from nntsc.schedules.registry import ScheduleItemInfo, SiteSchedule
+from nntsc.schedules.registry import Destination, ScheduleItemInfo, SiteSchedule
 
 #: What a YAML anchor name may hold (libyaml and PyYAML agree on these).
 _NOT_ANCHOR = re.compile(r"[^A-Za-z0-9_-]")
@@ -76,7 +76,10 @@ def schedule_document(schedule: SiteSchedule) -> dict[str, Any]:
                     mesh_targets[mesh] = [m for m in schedule.members.get(mesh, ()) if m != site]
                 if mesh_targets[mesh]:
                     targets.append(mesh_targets[mesh])
-            targets.extend(name for name in item.destination_sites if name != site)
+            for text in item.destination_sites:
+                destination = Destination.parse(text)
+                if destination.name != site:
+                    targets.append(destination.amplet_target())
             if targets:
                 entry["target"] = targets[0] if len(targets) == 1 else targets
             elif item.destination_meshes or item.destination_sites:

@@ -52,7 +52,7 @@ class ScheduleItem(Base):
 
 
 class ScheduleDestinationSite(Base):
-    """A site that an item's test measures towards."""
+    """A site that an item's test measures towards, at all its addresses or some of them."""
 
     __tablename__ = "schedule_destination_sites"
 
@@ -62,6 +62,10 @@ class ScheduleDestinationSite(Base):
     site_name: Mapped[str] = mapped_column(
         ForeignKey("sites.name", ondelete="CASCADE"), primary_key=True, index=True
     )
+    #: ``v4`` or ``v6``: only the site's addresses of that family (null: every family).
+    address_family: Mapped[str | None] = mapped_column(String(2))
+    #: At most this many of its addresses (null: all of them).
+    address_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class ScheduleDestinationMesh(Base):

@@ -10,6 +10,7 @@ and marks the sites whose fetched schedule it changes
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -107,6 +108,54 @@ def _names(values: Any, field: str) -> tuple[str, ...]:
     return tuple(sorted({check_name(value, field) for value in values}))
 
 
+#: A destination site as items write it: its name, then ``!<n>`` (at most n of
+#: its addresses) and/or ``!v4`` / ``!v6`` (one family), as amp-web wrote them.
+DESTINATION = re.compile(r"(?P<name>[^!]+)(?:!(?P<count>[1-9][0-9]{0,3}))?(?:!(?P<family>v4|v6))?")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A destination site and which of its addresses to test (``None``: all)."""
+
+    name: str
+    count: int | None = None
+    family: str | None = None
+
+    @classmethod
+    def parse(cls, text: Any, field: str = "destination_sites") -> Destination:
+        """``amp-b``, ``amp-b!v6``, ``amp-b!2``, ``amp-b!2!v4``; raises `BadValue`."""
+        match = DESTINATION.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            raise BadValue(
+                field,
+                f"{text!r} is not a site name, optionally followed by !<count> and/or !v4 or !v6",
+            )
+        count = match["count"]
+        return cls(check_name(match["name"], field), int(count) if count else None, match["family"])
+
+    def __str__(self) -> str:
+        return self.name + "".join(f"!{part}" for part in (self.count, self.family) if part)
+
+    def amplet_target(self) -> str:
+        """The target as amplet2 reads it: ``name``, ``name:2``, ``name:v6``, ``name:2:v6``."""
+        return self.name + "".join(f":{part}" for part in (self.count, self.family) if part)
+
+
+def _site_destinations(values: Any) -> tuple[str, ...]:
+    """Valid destination sites, each once (by name), in canonical form, sorted."""
+    if not isinstance(values, list | tuple):
+        raise BadValue("destination_sites", "expected a list of names")
+    if len(values) > MAX_DESTINATIONS:
+        raise BadValue("destination_sites", f"at most {MAX_DESTINATIONS} destinations")
+    found: dict[str, Destination] = {}
+    for value in values:
+        destination = Destination.parse(value)
+        if found.get(destination.name, destination) != destination:
+            raise BadValue("destination_sites", f"site {destination.name!r} is given twice")
+        found[destination.name] = destination
+    return tuple(str(found[name]) for name in sorted(found))
+
+
 def check_item(item: ScheduleItemInfo) -> ScheduleItemInfo:
     """`item` if its fields fit together, with its args tidied; raises `BadValue` naming the field.
 
@@ -125,7 +174,7 @@ def check_item(item: ScheduleItemInfo) -> ScheduleItemInfo:
     if item.mesh_offset and item.source_kind != "mesh":
         raise BadValue("mesh_offset", "only a mesh's items are staggered between its members")
     check_flag(item.enabled, "enabled")
-    sites = _names(item.destination_sites, "destination_sites")
+    sites = _site_destinations(item.destination_sites)
     meshes = _names(item.destination_meshes, "destination_meshes")
     if not test.has_targets and (sites or meshes):
         raise BadValue(
@@ -137,7 +186,7 @@ def check_item(item: ScheduleItemInfo) -> ScheduleItemInfo:
             "destination_sites",
             f"the {test.name} test needs at least {test.min_targets} destination (a site or mesh)",
         )
-    if item.source_kind == "site" and item.source in sites:
+    if item.source_kind == "site" and item.source in {Destination.parse(s).name for s in sites}:
         raise BadValue("destination_sites", f"site {item.source!r} cannot test itself")
     if len(sites) + len(meshes) > MAX_DESTINATIONS:
         raise BadValue("destination_sites", f"at most {MAX_DESTINATIONS} destinations")
@@ -265,7 +314,7 @@ class ScheduleRegistry:
                 mesh_offset=mesh_offset,
                 args=args,
                 enabled=enabled,
-                destination_sites=_names(destination_sites, "destination_sites"),
+                destination_sites=_site_destinations(destination_sites),
                 destination_meshes=_names(destination_meshes, "destination_meshes"),
                 modified=0,
             )
@@ -342,12 +391,19 @@ class ScheduleRegistry:
     def add_destination(
         self, owner_kind: str, owner: str, item_id: int, kind: str, name: str
     ) -> ScheduleItemInfo:
-        """Add site or mesh (`kind`) `name` to the destinations of item `item_id` (if not there)."""
+        """Add site or mesh (`kind`) `name` to the destinations of item `item_id` (if not there).
+
+        A site may carry address qualifiers (``amp-b!v6``), which replace those
+        it had if it was there already.
+        """
         field = self._destination_field(kind)
         current = self.get_item(owner_kind, owner, item_id)
         names = getattr(current, field)
         if name in names:
             return current
+        if kind == "site":
+            added = Destination.parse(name, "site")
+            names = [other for other in names if Destination.parse(other).name != added.name]
         return self.update_item(owner_kind, owner, item_id, **{field: [*names, name]})
 
     def remove_destination(
@@ -361,9 +417,13 @@ class ScheduleRegistry:
         field = self._destination_field(kind)
         current = self.get_item(owner_kind, owner, item_id)
         names = getattr(current, field)
-        if name not in names:
+
+        def named(other: str) -> str:
+            return Destination.parse(other).name if kind == "site" else other
+
+        if name not in {named(other) for other in names}:
             raise BadValue("destination", f"{kind} {name!r} is not a destination of this item")
-        remaining = [other for other in names if other != name]
+        remaining = [other for other in names if named(other) != name]
         return self.update_item(owner_kind, owner, item_id, **{field: remaining})
 
     def save_items(
@@ -394,8 +454,8 @@ class ScheduleRegistry:
                         "args": "",
                         "enabled": True,
                         **fields,
-                        "destination_sites": _names(
-                            fields.get("destination_sites", ()), "destination_sites"
+                        "destination_sites": _site_destinations(
+                            fields.get("destination_sites", ())
                         ),
                         "destination_meshes": _names(
                             fields.get("destination_meshes", ()), "destination_meshes"
@@ -453,8 +513,9 @@ class ScheduleRegistry:
         session: Session, sites: Sequence[str], meshes: Sequence[str]
     ) -> None:
         """Raise `BadValue` for the first destination (by name) that does not exist."""
+        site_names = [Destination.parse(site).name for site in sites]
         for field, model, names, kind in (
-            ("destination_sites", Site, sites, "site"),
+            ("destination_sites", Site, site_names, "site"),
             ("destination_meshes", Mesh, meshes, "mesh"),
         ):
             if not names:
@@ -479,23 +540,20 @@ class ScheduleRegistry:
     def _set_destinations(
         session: Session, item_id: int, sites: Sequence[str], meshes: Sequence[str]
     ) -> None:
-        for table, column, names in (
-            (ScheduleDestinationSite, "site_name", sites),
-            (ScheduleDestinationMesh, "mesh_name", meshes),
-        ):
-            current: set[str] = set(
-                session.scalars(select(getattr(table, column)).where(table.item_id == item_id))
-            )
-            leaving = sorted(current - set(names))
-            if leaving:
-                session.execute(
-                    delete(table).where(
-                        table.item_id == item_id, getattr(table, column).in_(leaving)
-                    )
+        # Few rows an item: replaced whole rather than compared.
+        for table in (ScheduleDestinationSite, ScheduleDestinationMesh):
+            session.execute(delete(table).where(table.item_id == item_id))
+        session.flush()
+        for site in map(Destination.parse, sites):
+            session.add(
+                ScheduleDestinationSite(
+                    item_id=item_id,
+                    site_name=site.name,
+                    address_family=site.family,
+                    address_count=site.count,
                 )
-            session.add_all(
-                table(item_id=item_id, **{column: name}) for name in names if name not in current
             )
+        session.add_all(ScheduleDestinationMesh(item_id=item_id, mesh_name=mesh) for mesh in meshes)
         session.flush()
 
     @staticmethod
@@ -505,12 +563,17 @@ class ScheduleRegistry:
         sites: dict[int, list[str]] = {item_id: [] for item_id in ids}
         meshes: dict[int, list[str]] = {item_id: [] for item_id in ids}
         if ids:
-            for item_id, name in session.execute(
-                select(ScheduleDestinationSite.item_id, ScheduleDestinationSite.site_name)
+            for item_id, name, family, count in session.execute(
+                select(
+                    ScheduleDestinationSite.item_id,
+                    ScheduleDestinationSite.site_name,
+                    ScheduleDestinationSite.address_family,
+                    ScheduleDestinationSite.address_count,
+                )
                 .where(ScheduleDestinationSite.item_id.in_(ids))
                 .order_by(ScheduleDestinationSite.site_name)
             ):
-                sites[item_id].append(name)
+                sites[item_id].append(str(Destination(name, count, family)))
             for item_id, name in session.execute(
                 select(ScheduleDestinationMesh.item_id, ScheduleDestinationMesh.mesh_name)
                 .where(ScheduleDestinationMesh.item_id.in_(ids))

@@ -131,8 +131,8 @@ def test_schedule_api_by_role(app: webtest.TestApp, tokens: dict[str, str]) -> N
         app.put_json(f"{item_path}/status", {"enabled": False}, headers=editor).json["enabled"]
         is False
     )
-    added = app.post_json(f"{item_path}/destinations", {"site": "amp-c"}, headers=editor).json
-    assert added["destination_sites"] == ["amp-c"]
+    added = app.post_json(f"{item_path}/destinations", {"site": "amp-c!v6"}, headers=editor).json
+    assert added["destination_sites"] == ["amp-c!v6"]
     removed = app.delete(f"{item_path}/destinations/meshes/mesh-1", headers=editor).json
     assert removed["destination_meshes"] == []
     # The mesh's admin page lists it in its schedule table, with the dialog.

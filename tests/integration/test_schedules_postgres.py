@@ -21,6 +21,7 @@ from tests.unit.test_schedules import (  # noqa: F401
     test_changes_move_the_time_of_exactly_the_sites_they_touch,
     test_create_read_update_and_delete,
     test_deleting_a_mesh_or_site_deletes_their_items,
+    test_destination_sites_may_name_an_address_family_and_count,
 )
 
 pytestmark = pytest.mark.postgres

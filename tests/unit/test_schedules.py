@@ -475,3 +475,30 @@ def test_demo_sites_carry_schedules_for_every_simulated_test(services: Services)
     assert {
         site.name: services.schedules.site_schedule(site.name).modified for site in mesh.sites
     } == {site: schedule.modified for site, schedule in schedules.items()}
+
+
+def test_destination_sites_may_name_an_address_family_and_count(
+    schedules: ScheduleRegistry,
+) -> None:
+    item = schedules.create_item(
+        "site",
+        "amp-a",
+        test="icmp",
+        frequency=60,
+        destination_sites=["amp-b!v6", "amp-c!1!v4", "www.example.com!2"],
+    )
+    assert item.destination_sites == ("amp-b!v6", "amp-c!1!v4", "www.example.com!2")
+    assert schedules.get_item("site", "amp-a", item.id) == item
+    # As amplet2 qualifies a target: name:count:family.
+    tests = read_as_amplet2(render(schedules.site_schedule("amp-a")))
+    assert tests[0]["targets"] == ["amp-b:v6", "amp-c:1:v4", "www.example.com:2"]
+    # Adding a site again replaces its qualifiers; removing goes by its name.
+    changed = schedules.add_destination("site", "amp-a", item.id, "site", "amp-b")
+    assert changed.destination_sites == ("amp-b", "amp-c!1!v4", "www.example.com!2")
+    changed = schedules.remove_destination("site", "amp-a", item.id, "site", "amp-c")
+    assert changed.destination_sites == ("amp-b", "www.example.com!2")
+    for bad in (["amp-b!v5"], ["amp-b!0"], ["amp-b", "amp-b!v4"], ["amp-a!v4"], ["!v4"]):
+        with pytest.raises(BadValue) as raised:
+            schedules.update_item("site", "amp-a", item.id, destination_sites=bad)
+        assert raised.value.field == "destination_sites"
+    assert schedules.get_item("site", "amp-a", item.id) == changed
