@@ -36,6 +36,7 @@ from nntsc.errors import StoreUnavailable
 from nntsc.events.filters import EventFilterSpec
 from nntsc.notifications.channels import NotificationRegistry
 from nntsc.notifications.delivery import DeliverySettings, send_test
+from nntsc.notifications.guard import WebhookPolicy
 from nntsc.schedules.registry import ScheduleRegistry
 from nntsc.store.sites import SiteRegistry
 from nntsc.store.streams import Page, StreamInfo
@@ -155,7 +156,9 @@ class Ampy:
             ampy.send_test_notification(channel["id"], "alice")
             ampy.notifications.deliveries("alice", pagesize=20).items
         """
-        return NotificationRegistry(self.services.sessionmaker)
+        return NotificationRegistry(
+            self.services.sessionmaker, WebhookPolicy.from_settings(self.services.settings)
+        )
 
     def send_test_notification(self, channel_id: int, owner: str | None) -> dict[str, Any]:
         """Send a test message on `owner`'s channel now (one attempt); its delivery log row.

@@ -47,6 +47,8 @@ ENVIRONMENT_OVERRIDES = {
     "nntsc.smtp.from": "NNTSC_SMTP_FROM",
     "nntsc.smtp.starttls": "NNTSC_SMTP_STARTTLS",
     "nntsc.smtp.ssl": "NNTSC_SMTP_SSL",
+    # Internal networks webhooks may reach all the same (docs/operations.md).
+    "nntsc.notification_webhook_allow": "NNTSC_NOTIFICATION_WEBHOOK_ALLOW",
 }
 
 DEFAULTS = {

@@ -24,6 +24,12 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from nntsc.notifications.guard import ALLOW_SETTING, WebhookPolicy
+
+#: These receivers listen on loopback, which webhooks may not reach unless allowed.
+LOOPBACK_ALLOW = {ALLOW_SETTING: "127.0.0.0/8"}
+LOOPBACK = WebhookPolicy.from_settings(LOOPBACK_ALLOW)
+
 
 def free_port() -> int:
     """A loopback port nothing listens on (now)."""
@@ -87,6 +93,8 @@ class WebhookReceiver:
     secret: str = ""
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
+    #: When set, every POST is answered 500 with this body (what an internal service might say).
+    failing_body: bytes = b""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -105,6 +113,12 @@ class WebhookReceiver:
                 )
                 signed = hmac.compare_digest(self.headers.get("X-Nntsc-Signature", ""), expected)
                 receiver.received.append(Received(body, dict(self.headers), signed))
+                if receiver.failing_body:
+                    self.send_response(500)
+                    self.send_header("Content-Length", str(len(receiver.failing_body)))
+                    self.end_headers()
+                    self.wfile.write(receiver.failing_body)
+                    return
                 self.send_response(204 if signed or not receiver.secret else 401)
                 self.end_headers()
 

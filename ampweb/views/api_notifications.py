@@ -1,7 +1,8 @@
 """REST API of notifications: channels, subscriptions, test messages, the delivery log.
 
 Every call needs a user (401 without one, even when data is public). A user
-sees and changes their own channels and subscriptions; an admin anyone's.
+sees and changes their own channels and subscriptions; an admin anyone's,
+and may make a channel for another user (``owner``).
 Bodies are checked against the OpenAPI document first, then by
 `nntsc.notifications.channels` (a bad address or URL answers 400 naming the
 field); another user's channel answers 404.
@@ -15,7 +16,9 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ampweb.accounts.errors import UnknownUser
 from ampweb.security import ACCOUNT, ADMIN
+from nntsc.errors import BadValue
 
 
 def _owner(request: Request) -> str | None:
@@ -43,10 +46,21 @@ def list_channels(request: Request) -> dict[str, Any]:
 
 @view_config(route_name="api.v1.notification_channels", request_method="POST", permission=ACCOUNT)
 def create_channel(request: Request) -> Response:
-    """A new channel of the caller's."""
-    channel = request.ampy.notifications.create_channel(
-        request.identity.username, request.openapi["body"]
-    )
+    """A new channel of the caller's, or (an admin's call only) of the user named by ``owner``."""
+    fields = dict(request.openapi["body"])
+    caller = str(request.identity.username)
+    owner = fields.pop("owner", caller)
+    if owner != caller:
+        if not request.has_permission(ADMIN):
+            return Response(
+                json_body={"error": "owner: only an admin may make a channel for another user"},
+                status=403,
+            )
+        try:
+            request.users.get_user(owner)
+        except (UnknownUser, BadValue):
+            raise BadValue("owner", f"no user {owner[:60]!r}") from None
+    channel = request.ampy.notifications.create_channel(owner, fields)
     url = request.route_url("api.v1.notification_channel", channel_id=channel["id"])
     return _created(channel, url)
 
@@ -68,6 +82,8 @@ def get_channel(request: Request) -> dict[str, Any]:
     permission=ACCOUNT,
 )
 def update_channel(request: Request) -> dict[str, Any]:
+    if "owner" in request.openapi["body"]:
+        raise BadValue("owner", "is given on creation only; a channel keeps its user")
     return request.ampy.notifications.update_channel(
         request.openapi["channel_id"], _owner(request), request.openapi["body"]
     )

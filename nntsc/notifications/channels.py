@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nntsc.errors import AlreadyExists, BadValue, NntscError
 from nntsc.events.models import EventFilter
 from nntsc.notifications.delivery import delivery_dict
+from nntsc.notifications.guard import Refused, WebhookPolicy
 from nntsc.notifications.models import (
     BODY_FORMATS,
     CHANNEL_KINDS,
@@ -110,8 +111,11 @@ def check_addresses(value: Any) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
-def check_url(value: Any) -> str:
-    """A webhook URL, checked: http or https, with a host."""
+def check_url(value: Any, policy: WebhookPolicy | None = None) -> str:
+    """A webhook URL, checked: http or https, with a host whose addresses `policy` permits.
+
+    Without a `policy` the host is not resolved (the syntax alone is checked).
+    """
     url = _text("url", value, 2000, required=True)
     try:
         parts = urlsplit(url)
@@ -121,11 +125,25 @@ def check_url(value: Any) -> str:
         raise BadValue("url", "is not a URL") from None
     if parts.scheme not in ("http", "https") or not host:
         raise BadValue("url", "must be an http:// or https:// URL with a host")
+    if policy is not None:
+        try:
+            policy.check_url(url)
+        except Refused as error:
+            raise BadValue("url", str(error)) from None
     return url
 
 
-def check_channel(fields: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict:
-    """The channel's columns from `fields` (over `current` for an update), checked."""
+def check_channel(
+    fields: Mapping[str, Any],
+    current: Mapping[str, Any] | None = None,
+    policy: WebhookPolicy | None = None,
+) -> dict:
+    """The channel's columns from `fields` (over `current` for an update), checked.
+
+    A webhook's URL is resolved and checked against `policy` when it is new
+    (a channel made, or its URL given): a channel whose URL the operator has
+    since disallowed can still be renamed or disabled (sending it fails).
+    """
     unknown = sorted(set(fields) - set(CHANNEL_FIELDS))
     if unknown:
         raise BadValue(unknown[0][:60], "is not a channel field")
@@ -159,7 +177,9 @@ def check_channel(fields: Mapping[str, Any], current: Mapping[str, Any] | None =
             raise BadValue("body_format", f"must be one of {', '.join(BODY_FORMATS)}")
         values.update(
             addresses=[],
-            url=check_url(merged.get("url")),
+            url=check_url(
+                merged.get("url"), policy if current is None or "url" in fields else None
+            ),
             secret=_text("secret", merged.get("secret", ""), 255),
             body_format=body_format,
         )
@@ -218,8 +238,12 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
 class NotificationRegistry:
     """Channels, subscriptions and the delivery log in SQL."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], webhook_policy: WebhookPolicy | None = None
+    ) -> None:
         self.sessions = sessions
+        #: Where webhooks may go; by default only global addresses (`nntsc.notifications.guard`).
+        self.webhook_policy = WebhookPolicy() if webhook_policy is None else webhook_policy
 
     # -- channels --------------------------------------------------------------------------
 
@@ -252,7 +276,7 @@ class NotificationRegistry:
         self, username: str, fields: Mapping[str, Any], now: int | None = None
     ) -> dict[str, Any]:
         """A new channel of `username`; `AlreadyExists` when they have one of that name."""
-        values = check_channel(fields)
+        values = check_channel(fields, policy=self.webhook_policy)
         now = int(time.time()) if now is None else now
         channel = NotificationChannel(username=username, created=now, updated=now, **values)
         try:
@@ -270,7 +294,7 @@ class NotificationRegistry:
             with self.sessions.begin() as session:
                 channel = self._channel(session, channel_id, owner)
                 current = {name: getattr(channel, name) for name in CHANNEL_FIELDS}
-                for name, value in check_channel(fields, current).items():
+                for name, value in check_channel(fields, current, self.webhook_policy).items():
                     setattr(channel, name, value)
                 channel.updated = int(time.time()) if now is None else now
         except IntegrityError:

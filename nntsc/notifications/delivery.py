@@ -50,6 +50,7 @@ from nntsc.config import positive_seconds
 from nntsc.errors import BadValue, ConfigurationError
 from nntsc.events.filters import EventFilterSpec
 from nntsc.events.models import Event, EventFilter, EventGroup, EventGroupMember
+from nntsc.notifications.guard import WebhookPolicy
 from nntsc.notifications.messages import (
     EventFacts,
     GroupFacts,
@@ -142,6 +143,8 @@ class DeliverySettings:
     #: The web app's public URL, for links in messages (``nntsc.notification_base_url``).
     base_url: str = ""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    #: Where webhooks may go (``nntsc.notification_webhook_allow``; `nntsc.notifications.guard`).
+    webhook: WebhookPolicy = field(default_factory=WebhookPolicy)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> DeliverySettings:
@@ -165,6 +168,7 @@ class DeliverySettings:
             ),
             base_url=str(settings.get("nntsc.notification_base_url", "")).strip(),
             smtp=SmtpSettings.from_settings(settings),
+            webhook=WebhookPolicy.from_settings(settings),
         )
 
     def backoff(self, attempts: int) -> float:
@@ -641,13 +645,19 @@ def _message(
 
 
 def send_message(
-    channel: NotificationChannel, message: Message, delivery_id: int, smtp: SmtpSettings
+    channel: NotificationChannel,
+    message: Message,
+    delivery_id: int,
+    smtp: SmtpSettings,
+    webhook: WebhookPolicy | None = None,
 ) -> None:
     """Send `message` on `channel`; `SendFailed` when it is not accepted."""
     if channel.kind == "email":
         send_email(smtp, channel.addresses, message)
     else:
-        send_webhook(channel.url, channel.secret, channel.body_format, message, delivery_id)
+        send_webhook(
+            channel.url, channel.secret, channel.body_format, message, delivery_id, webhook
+        )
 
 
 def deliver(
@@ -690,7 +700,7 @@ def deliver(
         message, state, summarised = _message(session, delivery, channel, settings.base_url)
         session.expunge(channel)
     try:
-        send_message(channel, message, delivery_id, settings.smtp)
+        send_message(channel, message, delivery_id, settings.smtp, settings.webhook)
     except SendFailed as error:
         # A test message is tried once: the person testing sees the error at once.
         give_up = attempts >= settings.attempts or kind == "test"

@@ -10,18 +10,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-import requests
+import urllib3
 
 from nntsc.errors import ConfigurationError, NntscError
+from nntsc.notifications.guard import Refused, WebhookPolicy
+
+log = logging.getLogger(__name__)
 
 #: Seconds to wait for a mail server or a webhook.
 SEND_TIMEOUT = 10.0
@@ -29,7 +34,7 @@ SEND_TIMEOUT = 10.0
 SIGNATURE_HEADER = "X-Nntsc-Signature"
 #: The header naming the delivery, the same on every attempt (receivers may deduplicate on it).
 DELIVERY_HEADER = "X-Nntsc-Delivery"
-#: How much of a failed webhook's answer the delivery log keeps.
+#: How much of a failed webhook's answer the server's log keeps (never the delivery log).
 ANSWER_EXCERPT = 200
 
 
@@ -129,30 +134,87 @@ def webhook_body(body_format: str, message: Message) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
+def _pool(scheme: str, address: str, port: int, host: str) -> urllib3.HTTPConnectionPool:
+    """A connection pool to `address` itself, for `host` (TLS: its name and certificate)."""
+    timeout = urllib3.Timeout(connect=SEND_TIMEOUT, read=SEND_TIMEOUT)
+    if scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            cert_reqs="CERT_REQUIRED",
+            server_hostname=host,
+            assert_hostname=host,
+        )
+    return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+
+
 def send_webhook(
-    url: str, secret: str, body_format: str, message: Message, delivery_id: int
+    url: str,
+    secret: str,
+    body_format: str,
+    message: Message,
+    delivery_id: int,
+    policy: WebhookPolicy | None = None,
 ) -> None:
-    """POST `message` to `url`; `SendFailed` unless it answers 2xx."""
+    """POST `message` to `url`; `SendFailed` unless it answers 2xx.
+
+    The host is resolved and every address checked against `policy` (by
+    default only global addresses) right before sending, and the POST goes
+    to a checked address, so a DNS answer changed since is not followed.
+    The receiver's answer body is not kept in the delivery log (its owner
+    may not be an admin): only the status; the server's log has an excerpt.
+    """
+    policy = WebhookPolicy() if policy is None else policy
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = policy.check_url(url)
+    except Refused as error:
+        raise SendFailed(f"webhook refused: {error}") from None
     body = webhook_body(body_format, message)
     headers = {
+        "Host": parts.netloc.rpartition("@")[2],
         "Content-Type": "application/json",
         "User-Agent": "nntsc-notifications",
         DELIVERY_HEADER: str(delivery_id),
     }
+    if parts.username is not None:
+        auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers.update(urllib3.util.make_headers(basic_auth=auth))
     if secret:
         headers[SIGNATURE_HEADER] = signature(secret, body)
-    try:
-        answer = requests.post(
-            url, data=body, headers=headers, timeout=SEND_TIMEOUT, allow_redirects=False
-        )
-    except requests.Timeout as error:
-        raise SendFailed(f"webhook unreachable: no answer in {SEND_TIMEOUT:g} s") from error
-    except requests.ConnectionError as error:
-        where = urlsplit(url)
-        host = f"{where.hostname}:{where.port}" if where.port else where.hostname
-        raise SendFailed(f"webhook unreachable: could not connect to {host}") from error
-    except requests.RequestException as error:
-        raise SendFailed(f"webhook failed: {error.__class__.__name__}: {error}") from error
-    if not 200 <= answer.status_code < 300:
-        excerpt = answer.text[:ANSWER_EXCERPT]
-        raise SendFailed(f"webhook answered {answer.status_code}: {excerpt}")
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    where = f"{host}:{parts.port}" if parts.port else host
+    answer = None
+    for address in addresses:
+        pool = _pool(parts.scheme, str(address), port, host)
+        try:
+            answer = pool.urlopen(
+                "POST", target, body=body, headers=headers, redirect=False, retries=False
+            )
+            break
+        except urllib3.exceptions.NewConnectionError:
+            continue  # refused or unreachable: the host's next address
+        except urllib3.exceptions.TimeoutError as error:
+            raise SendFailed(f"webhook unreachable: no answer in {SEND_TIMEOUT:g} s") from error
+        except urllib3.exceptions.SSLError as error:
+            raise SendFailed(f"webhook {where}: TLS failed: {error}") from error
+        except urllib3.exceptions.HTTPError as error:
+            raise SendFailed(f"webhook failed: {error.__class__.__name__}") from error
+        finally:
+            pool.close()
+    if answer is None:
+        raise SendFailed(f"webhook unreachable: could not connect to {where}")
+    if not 200 <= answer.status < 300:
+        try:
+            reason = HTTPStatus(answer.status).phrase
+        except ValueError:
+            reason = "unknown status"
+        excerpt = answer.data[:ANSWER_EXCERPT].decode("utf-8", "replace")
+        log.info("webhook %s answered %d: %r", where, answer.status, excerpt)
+        raise SendFailed(f"webhook answered {answer.status} ({reason})")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.notify_receivers import SmtpReceiver, free_port
+from tests.notify_receivers import LOOPBACK_ALLOW, SmtpReceiver, free_port
 
 PASSWORD = "browser test password"
 
@@ -56,6 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpReceiver) -> Iter
         "nntsc.smtp.host": "127.0.0.1",
         "nntsc.smtp.port": str(smtp.port),
         "nntsc.notification_delivery": "celery",
+        **LOOPBACK_ALLOW,
     }
     with serve_app(**settings) as server_url:
         yield server_url

@@ -28,7 +28,7 @@ from nntsc.notifications.models import NotificationCount, NotificationDelivery
 from nntsc.notifications.senders import SmtpSettings
 from tests.conftest import make_services
 from tests.events_factory import event_row, icmp_stream, store_events
-from tests.notify_receivers import SmtpReceiver, WebhookReceiver, free_port
+from tests.notify_receivers import LOOPBACK, SmtpReceiver, WebhookReceiver, free_port
 
 SECRET = "s3cret"
 
@@ -59,6 +59,7 @@ def settings_for(smtp: SmtpReceiver | None = None, retry: float = 1.0) -> Delive
         retry_base=retry,
         attempts=5,
         smtp=SmtpSettings(host="127.0.0.1", port=smtp.port) if smtp else SmtpSettings(),
+        webhook=LOOPBACK,
     )
 
 
@@ -82,7 +83,7 @@ def log(services: Services) -> list[NotificationDelivery]:
 def test_each_group_is_announced_once_per_channel_and_followed_up_as_it_grows(
     services: Services,
 ) -> None:
-    registry = NotificationRegistry(services.sessionmaker)
+    registry = NotificationRegistry(services.sessionmaker, LOOPBACK)
     with SmtpReceiver() as smtp, WebhookReceiver(secret=SECRET).start() as hook:
         settings = settings_for(smtp)
         mail = registry.create_channel(
@@ -182,7 +183,7 @@ def test_each_group_is_announced_once_per_channel_and_followed_up_as_it_grows(
 def test_a_receiver_that_is_down_is_retried_and_gets_each_message_once(
     services: Services,
 ) -> None:
-    registry = NotificationRegistry(services.sessionmaker)
+    registry = NotificationRegistry(services.sessionmaker, LOOPBACK)
     settings = settings_for(retry=5.0)
     hook = WebhookReceiver(secret=SECRET, port=free_port())
     channel = registry.create_channel(
@@ -227,7 +228,7 @@ def test_a_receiver_that_is_down_is_retried_and_gets_each_message_once(
 
 
 def test_the_rate_limit_defers_and_then_summarises_without_dropping(services: Services) -> None:
-    registry = NotificationRegistry(services.sessionmaker)
+    registry = NotificationRegistry(services.sessionmaker, LOOPBACK)
     settings = settings_for()
     with WebhookReceiver().start() as hook:
         channel = registry.create_channel(
@@ -281,7 +282,7 @@ def test_concurrent_passes_on_postgresql_send_each_message_once(postgres_url: st
     services = make_services(postgres_url)
     try:
         UserRegistry(services.sessionmaker).create_user("alice", roles=["viewdata"])
-        registry = NotificationRegistry(services.sessionmaker)
+        registry = NotificationRegistry(services.sessionmaker, LOOPBACK)
         with WebhookReceiver(secret=SECRET).start() as hook, SmtpReceiver() as smtp:
             settings = settings_for(smtp)
             everything = saved_filter(services, "all", {})

@@ -18,7 +18,7 @@ import ampweb
 from ampweb.accounts import UserRegistry
 from nntsc.events.models import EventFilter
 from tests.conftest import make_services
-from tests.notify_receivers import SmtpReceiver, free_port
+from tests.notify_receivers import LOOPBACK_ALLOW, SmtpReceiver, free_port
 
 CHANNELS = "/api/v1/notification-channels"
 SUBSCRIPTIONS = "/api/v1/notification-subscriptions"
@@ -66,6 +66,7 @@ def app(tmp_path, smtp: SmtpReceiver) -> Iterator[tuple[webtest.TestApp, dict[st
         "nntsc.smtp.from": "nntsc@example.org",
         # No background thread: these tests send only test messages, on request.
         "nntsc.notification_delivery": "celery",
+        **LOOPBACK_ALLOW,
     }
     test_app = webtest.TestApp(ampweb.main({}, **settings))
     try:
@@ -88,6 +89,11 @@ BAD_CHANNELS = [
     ({"name": "x", "kind": "webhook", "url": "http://a.org", "rate_limit": 0}, "rate_limit"),
     ({"name": "x", "kind": "webhook", "url": "http://a.org", "rate_period": 5}, "rate_period"),
     ({"name": "x", "kind": "webhook", "url": "http://a.org", "colour": "red"}, "colour"),
+    # Internal addresses (the fixture allows only 127.0.0.0/8), and a host that does not resolve.
+    ({"name": "x", "kind": "webhook", "url": "http://10.0.0.5/hook"}, "internal address"),
+    ({"name": "x", "kind": "webhook", "url": "http://169.254.169.254/latest"}, "internal address"),
+    ({"name": "x", "kind": "webhook", "url": "http://[::1]:8080/"}, "internal address"),
+    ({"name": "x", "kind": "webhook", "url": "http://no-such-host.invalid/"}, "does not resolve"),
 ]
 
 
@@ -199,3 +205,37 @@ def test_channels_are_their_owners_and_test_messages_are_sent_and_logged(
     client.delete(f"{SUBSCRIPTIONS}/{subscription['id']}", headers=alice, status=204)
     client.delete(f"{CHANNELS}/{mail['id']}", headers=carol, status=204)
     assert [c["name"] for c in client.get(CHANNELS, headers=alice).json["items"]] == ["hook"]
+
+
+def test_admins_make_channels_for_others_and_webhooks_stay_off_internal_addresses(
+    app: tuple[webtest.TestApp, dict[str, Any]],
+) -> None:
+    client, headers = app
+    alice, bob, carol = headers["alice"], headers["bob"], headers["carol"]
+    mail = {"name": "mail", "kind": "email", "addresses": ["ops@example.org"]}
+    # Only an admin names another user as the owner; naming oneself is no change.
+    refused = client.post_json(CHANNELS, {**mail, "owner": "bob"}, headers=alice, status=403)
+    assert "owner" in refused.json["error"]
+    assert client.get(CHANNELS, headers=carol).json["items"] == []
+    own = client.post_json(CHANNELS, {**mail, "owner": "alice"}, headers=alice, status=201).json
+    assert own["username"] == "alice"
+    for_bob = client.post_json(CHANNELS, {**mail, "owner": "bob"}, headers=carol, status=201).json
+    assert for_bob["username"] == "bob"
+    assert [c["id"] for c in client.get(CHANNELS, headers=bob).json["items"]] == [for_bob["id"]]
+    client.put_json(f"{CHANNELS}/{for_bob['id']}", {"rate_limit": 2}, headers=bob, status=200)
+    nobody = client.post_json(CHANNELS, {**mail, "owner": "nobody"}, headers=carol, status=400)
+    assert "owner" in nobody.json["error"]
+    client.put_json(f"{CHANNELS}/{own['id']}", {"owner": "bob"}, headers=carol, status=400)
+    assert client.get(f"{CHANNELS}/{own['id']}", headers=carol).json["username"] == "alice"
+
+    # A webhook's URL cannot be changed to an internal address either; the channel stays.
+    url = f"http://127.0.0.1:{free_port()}/hook"
+    hook = client.post_json(
+        CHANNELS, {"name": "hook", "kind": "webhook", "url": url}, headers=alice, status=201
+    ).json
+    moved = client.put_json(
+        f"{CHANNELS}/{hook['id']}", {"url": "http://192.168.1.1/"}, headers=alice, status=400
+    )
+    assert "url" in moved.json["error"]
+    assert "internal address" in moved.json["error"]
+    assert client.get(f"{CHANNELS}/{hook['id']}", headers=alice).json["url"] == url

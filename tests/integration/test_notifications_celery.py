@@ -20,7 +20,7 @@ from nntsc.notifications.models import NotificationDelivery
 from tests.celery_processes import celery_processes
 from tests.conftest import make_services
 from tests.events_factory import event_row, icmp_stream, store_events
-from tests.notify_receivers import WebhookReceiver, wait_for
+from tests.notify_receivers import LOOPBACK, WebhookReceiver, wait_for
 
 SECRET = "worker-secret"
 
@@ -36,6 +36,8 @@ def test_a_webhook_that_is_down_gets_its_message_once_through_the_worker(
         "nntsc.notification_retry": "1",
         "nntsc.event_pruning": "celery",
         "nntsc.expiry": "celery",
+        # The receiver is on loopback, which webhooks may not reach by default.
+        "nntsc.notification_webhook_allow": "127.0.0.0/8",
     }
     services = make_services(postgres_url)
     hook = WebhookReceiver(secret=SECRET)
@@ -49,7 +51,7 @@ def test_a_webhook_that_is_down_gets_its_message_once_through_the_worker(
             session.add(saved)
             session.flush()
             filter_id = saved.id
-        registry = NotificationRegistry(services.sessionmaker)
+        registry = NotificationRegistry(services.sessionmaker, LOOPBACK)
         channel = registry.create_channel(
             "alice", {"name": "hook", "kind": "webhook", "url": hook.url, "secret": SECRET}
         )
