@@ -20,6 +20,11 @@ Target (issue 18): the API within 2x of the bare query and within 30 ms.
 Both ratios are printed: against the bare SQL alone, and against the bare
 SQL served over HTTP.
 
+Then the dashboard's filters (`nntsc.events.filters.EventFilterSpec`,
+issue 19) through ampy on the same data: the first page and the frequency
+graph of a few filters, against the unfiltered first page, and the common
+events of the last day.
+
     .venv/bin/python bench/events_api.py [--events 100000] [--groups 20000] [--repeat 200]
 """
 
@@ -240,6 +245,37 @@ def bare_app(engine, sql_by_path: dict[str, str]):
     return config.make_wsgi_app(), raw
 
 
+def filtered(ampy: Any, repeat: int) -> None:
+    """The first page and the frequency graph of some dashboard filters, through ampy."""
+    from ampy.events import EventGroupFilter
+    from nntsc.events.filters import EventFilterSpec
+
+    specs = (
+        ("no filter", EventFilterSpec()),
+        ("severity >= 30, one ASN", EventFilterSpec(min_severity=30, asns=(64510,))),
+        ("kind decr (40% of events)", EventFilterSpec(kinds=("decr",))),
+        ("kind decr, last 24h", EventFilterSpec(kinds=("decr",), range="24h")),
+        ("a source with no event", EventFilterSpec(sources=("nobody",))),
+    )
+    base = None
+    print(f"{'filter':>26} {'first page':>11} {'/ unfiltered':>13} {'frequency':>10}")
+    for label, spec in specs:
+        filters = EventGroupFilter(spec=spec)
+
+        def page(filters: EventGroupFilter = filters) -> None:
+            ampy.event_groups(filters, None, 20)
+
+        def frequency(spec: EventFilterSpec = spec) -> None:
+            ampy.event_frequency(spec)
+
+        page_ms = median_ms(page, repeat)
+        frequency_ms = median_ms(frequency, max(10, repeat // 10))
+        base = base or page_ms
+        print(f"{label:>26} {page_ms:>9.2f}ms {page_ms / base:>12.1f}x {frequency_ms:>8.2f}ms")
+    common_ms = median_ms(lambda: ampy.common_event_streams(EventFilterSpec()), repeat)
+    print(f"common events (last 24 h, top 10): {common_ms:.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -333,6 +369,7 @@ def main() -> None:
                     )
                 connection.close()
                 bare_connection.close()
+            filtered(ampy, args.repeat)
         finally:
             raw.close()
             minimal_raw.close()

@@ -39,6 +39,24 @@ window.addEventListener("pageshow", () => {
 window.addEventListener(EVENT, showTimes);
 showTimes();
 
+initFilterPanel(document.getElementById("events-saved"));
+const frequency = initFrequency(document.getElementById("events-frequency"));
+const common = document.getElementById("events-common");
+initCommon(common);
+
+// New groups change the frequency graph and the common events too: they are
+// asked for again, at most once a minute while groups keep arriving.
+const PANELS_REFRESH = 60_000;
+let panelsDue = null;
+function refreshPanels() {
+  if (panelsDue !== null) return;
+  panelsDue = setTimeout(() => {
+    panelsDue = null;
+    frequency?.refresh();
+    initCommon(common);
+  }, PANELS_REFRESH);
+}
+
 const groups = document.getElementById("event-groups");
 if (groups) attachRatings(groups);
 // The groups the live updates bring get their rating widgets too.
@@ -47,9 +65,7 @@ if (groups?.dataset.live) {
     onChange: () => {
       showTimes();
       attachRatings(groups);
+      refreshPanels();
     },
   });
 }
-initFilterPanel(document.getElementById("events-saved"));
-initFrequency(document.getElementById("events-frequency"));
-initCommon(document.getElementById("events-common"));

@@ -18,18 +18,17 @@ function item(stream) {
   );
 }
 
-/** Fill `root` (#events-common, an <ol>) with the common streams, if the page has one. */
+/** Fill `root` (#events-common, an <ol>) with the common streams, if the page has one; again to refresh. */
 export async function initCommon(root) {
   if (!root) return;
   try {
     const { items } = await fetchJSON(root.dataset.api);
-    root.replaceChildren(...items.map(item));
-    if (!items.length) {
-      root.replaceWith(h("p", { id: "events-common", class: "events-empty", text: "No events in the last 24 hours." }));
-    }
+    root.replaceChildren(
+      ...(items.length ? items.map(item) : [h("li", { class: "events-empty", text: "No events in the last 24 hours." })]),
+    );
   } catch (err) {
     root.replaceChildren(h("li", { class: "events-error", text: `Not available: ${err.message}` }));
   } finally {
-    document.getElementById("events-common").dataset.ready = "true";
+    root.dataset.ready = "true";
   }
 }

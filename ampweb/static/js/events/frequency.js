@@ -45,17 +45,23 @@ export class FrequencyGraph {
   }
 
   async start() {
+    await this.refresh();
+    window.addEventListener(EVENT, () => this.answer && this.draw());
+    new ResizeObserver(() => this.resize()).observe(this.root);
+  }
+
+  /** Ask the API again and redraw (new events arrived). */
+  async refresh() {
     try {
       this.answer = await fetchJSON(this.root.dataset.api);
+      this.draw();
     } catch (err) {
+      this.plot?.destroy();
+      this.plot = null;
       this.root.replaceChildren(h("p", { class: "events-error", text: `No graph: ${err.message}` }));
+    } finally {
       this.root.dataset.ready = "true";
-      return;
     }
-    this.draw();
-    window.addEventListener(EVENT, () => this.draw());
-    new ResizeObserver(() => this.resize()).observe(this.root);
-    this.root.dataset.ready = "true";
   }
 
   draw() {
