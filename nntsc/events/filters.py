@@ -293,6 +293,11 @@ class EventFilterSpec:
         """Whether the filter asks about the events (sources, targets, kinds, collections)."""
         return bool(self.sources or self.targets or self.kinds or self.collections)
 
+    @property
+    def has_group_conditions(self) -> bool:
+        """Whether the filter asks about the groups themselves (severity, endpoints, ASNs)."""
+        return self.min_severity is not None or self.min_endpoints is not None or bool(self.asns)
+
     def with_range(self, range_: str) -> EventFilterSpec:
         """The same filter over another relative range (fixed bounds dropped)."""
         return replace(self, range=range_, start=None, end=None)

@@ -91,6 +91,11 @@ def test_filters_select_groups_count_events_and_name_bad_input(api: dict[str, An
     assert busiest <= onsets[1] < onsets[2] < busiest + 1800
     everything = app.get("/api/v1/events/frequency", WINDOW, headers=alice).json
     assert sum(everything["counts"]) == 5
+    # Through the groups: the rises of amp-a (70) and amp-x's fall with its path change (55).
+    severe = app.get("/api/v1/events/frequency", {**WINDOW, "min_severity": 50}, headers=alice).json
+    assert sum(severe["counts"]) == 4
+    severe_x = {**WINDOW, "min_severity": 50, "source": "amp-x", "kind": "pathchange"}
+    assert sum(app.get("/api/v1/events/frequency", severe_x, headers=alice).json["counts"]) == 1
 
     # The incidents are long past: nothing in the last 24 hours.
     assert app.get("/api/v1/events/common", headers=alice).json == {"items": []}
