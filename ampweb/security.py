@@ -13,6 +13,8 @@ view        ``viewdata`` (which the other roles include), or everyone when
 editconfig  ``editconfig`` (sites and meshes), which ``admin`` includes
 admin       ``admin`` (users)
 account     any logged-in user (their own API tokens)
+user-view   a logged-in user who may see the data (``view`` and a user): what
+            is someone's own but made of data, e.g. ratings and their export
 ========== ==========================================================
 
 Authorization is enforced whatever the settings: without
@@ -67,6 +69,7 @@ VIEW = "view"
 EDITCONFIG = "editconfig"
 ADMIN = "admin"
 ACCOUNT = "account"
+USER_VIEW = "user-view"
 #: The role each permission needs (roles include others, see `UserInfo.has_role`).
 PERMISSION_ROLES = {VIEW: "viewdata", EDITCONFIG: "editconfig", ADMIN: "admin"}
 
@@ -151,6 +154,10 @@ class SecurityPolicy:
             return Denied("authentication required")
         if permission == ACCOUNT:
             return Allowed("logged in")
+        if permission == USER_VIEW:
+            if self.public_data or identity.user.has_role("viewdata"):
+                return Allowed("logged in and may see the data")
+            return Denied("this needs the viewdata role")
         role = PERMISSION_ROLES.get(permission)
         if role is not None and identity.user.has_role(role):
             return Allowed(f"has the {role} role")

@@ -19,13 +19,12 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
 from ampweb.params import BadParameter
-from ampweb.security import ACCOUNT
+from ampweb.security import ACCOUNT, USER_VIEW
 from ampy.events import EventFilter, EventGroupFilter
 from ampy.ratings import EXPORT_COLUMNS, REASONS
 from nntsc.errors import BadValue
@@ -93,9 +92,6 @@ def event_group(request: Request) -> dict[str, Any]:
 
 def _rating(request: Request) -> tuple[str, bool, str, str]:
     """The caller and their verdict, reason and comment from the request body."""
-    if request.identity is None:
-        # Anyone may read public data, but a rating is someone's.
-        raise HTTPForbidden()
     body = request.openapi["body"]
     return (
         request.identity.username,
@@ -105,13 +101,21 @@ def _rating(request: Request) -> tuple[str, bool, str, str]:
     )
 
 
-@view_config(route_name="api.v1.event.rating", request_method="POST", renderer="json")
+# Anyone may read public data, but a rating is someone's: USER_VIEW needs a user.
+@view_config(
+    route_name="api.v1.event.rating", request_method="POST", renderer="json", permission=USER_VIEW
+)
 def rate_event(request: Request) -> dict[str, Any]:
     """The caller's rating of an event: ``{"useful": bool, "reason": str, "comment": str}``."""
     return request.ampy.rate_event(request.openapi["event_id"], *_rating(request))
 
 
-@view_config(route_name="api.v1.event_group.rating", request_method="POST", renderer="json")
+@view_config(
+    route_name="api.v1.event_group.rating",
+    request_method="POST",
+    renderer="json",
+    permission=USER_VIEW,
+)
 def rate_event_group(request: Request) -> dict[str, Any]:
     """The caller's rating of an event group, as of an event."""
     return request.ampy.rate_event_group(request.openapi["group_id"], *_rating(request))
@@ -126,9 +130,12 @@ def rating_summary(request: Request) -> dict[str, Any]:
     return {**summary, "user": username, "reasons": [reason.as_dict() for reason in REASONS]}
 
 
-@view_config(route_name="api.v1.event_ratings.csv", request_method="GET", permission=ACCOUNT)
+@view_config(route_name="api.v1.event_ratings.csv", request_method="GET", permission=USER_VIEW)
 def ratings_csv(request: Request) -> Response:
-    """Every rating (made in [start, end) when given) with what it rated, as CSV; needs a user."""
+    """Every rating (made in [start, end) when given) with what it rated, as CSV.
+
+    Needs a user who may see the data: the rows name events and streams.
+    """
     start, end = _range(request)
     rows = request.ampy.ratings_export(start, end)
     return Response(

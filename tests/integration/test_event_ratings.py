@@ -208,3 +208,21 @@ def test_bad_input_is_a_400_that_names_it_and_stores_nothing(rated: Rated) -> No
         "/api/v1/event-groups/999999/rating", {"useful": True}, headers=rated.ann, status=404
     )
     assert ratings_count(rated.services) == 0
+
+
+def test_a_user_who_may_not_see_the_data_neither_rates_nor_exports(rated: Rated) -> None:
+    """A logged-in user without a role reads no data: not through ratings or their CSV."""
+    users = UserRegistry(rated.services.sessionmaker)
+    users.create_user("carl", PASSWORD, [])
+    carl = {"Authorization": f"Bearer {users.create_token('carl', 'ratings')[1]}"}
+    app = rated.app
+    app.post_json(
+        f"/api/v1/events/{rated.event_ids[0]}/rating", {"useful": True}, headers=rated.ann
+    )
+    assert (
+        "viewdata" in app.get("/api/v1/event-ratings.csv", headers=carl, status=403).json["error"]
+    )
+    app.post_json(
+        f"/api/v1/event-groups/{rated.group_id}/rating", {"useful": True}, headers=carl, status=403
+    )
+    assert ratings_count(rated.services) == 1
