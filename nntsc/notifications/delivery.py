@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import column, delete, func, or_, select, table, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -288,13 +288,24 @@ def _lock_scan(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCAN_LOCK})
 
 
+#: The web app's users (ampweb.accounts), as far as the scan reads them: a
+#: disabled user's subscriptions announce nothing, as they may no longer log in.
+_USERS = table("users", column("username"), column("enabled"))
+
+
 def _subscriptions(session: Session) -> list[_Subscription]:
-    """Every subscription whose channel is enabled and whose filter has ``notify`` on."""
+    """Every subscription whose channel is enabled, of an enabled user, and whose
+    filter has ``notify`` on."""
     rows: Iterable[tuple[int, int, dict[str, Any] | None]] = session.execute(
         select(NotificationSubscription.id, NotificationSubscription.channel_id, EventFilter.filter)
         .join(EventFilter, EventFilter.id == NotificationSubscription.filter_id)
         .join(NotificationChannel, NotificationChannel.id == NotificationSubscription.channel_id)
-        .where(NotificationChannel.enabled.is_(True), EventFilter.notify.is_(True))
+        .join(_USERS, _USERS.c.username == NotificationChannel.username)
+        .where(
+            NotificationChannel.enabled.is_(True),
+            EventFilter.notify.is_(True),
+            _USERS.c.enabled.is_(True),
+        )
         .order_by(NotificationSubscription.id)
     )
     return [_Subscription(s_id, channel_id, value or {}) for s_id, channel_id, value in rows]

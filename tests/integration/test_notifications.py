@@ -227,6 +227,32 @@ def test_a_receiver_that_is_down_is_retried_and_gets_each_message_once(
     assert "nntsc_notification_queue_age_seconds 0.0" in metrics
 
 
+def test_a_disabled_users_subscriptions_announce_nothing_until_enabled_again(
+    services: Services,
+) -> None:
+    """A user who may no longer log in is sent no events; enabled again, new groups reach them."""
+    registry = NotificationRegistry(services.sessionmaker, LOOPBACK)
+    users = UserRegistry(services.sessionmaker)
+    settings = settings_for()
+    with WebhookReceiver().start() as hook:
+        channel = registry.create_channel(
+            "alice", {"name": "hook", "kind": "webhook", "url": hook.url}
+        )
+        registry.create_subscription(saved_filter(services, "all", {}), channel["id"], "alice")
+        scan(services.sessionmaker, settings)
+        users.disable_user("alice")
+        now = int(time.time())
+        first = icmp_stream(services, "amp-a", "amp-b")
+        store_events(services, [event_row(first, now - 600, source="amp-a", target="amp-b")])
+        assert run_pass(services.sessionmaker, settings) == []
+        users.update_user("alice", enabled=True)
+        second = icmp_stream(services, "amp-c", "amp-d")
+        store_events(services, [event_row(second, now - 300, source="amp-c", target="amp-d")])
+        assert [o.status for o in run_pass(services.sessionmaker, settings)] == ["sent"]
+    assert len(hook.received) == 1
+    assert "amp-c" in hook.received[0].body.decode()
+
+
 def test_the_rate_limit_defers_and_then_summarises_without_dropping(services: Services) -> None:
     registry = NotificationRegistry(services.sessionmaker, LOOPBACK)
     settings = settings_for()
