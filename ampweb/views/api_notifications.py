@@ -17,7 +17,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ampweb.accounts.errors import UnknownUser
-from ampweb.security import ACCOUNT, ADMIN
+from ampweb.security import ACCOUNT, ADMIN, USER_VIEW
 from nntsc.errors import BadValue
 
 
@@ -116,8 +116,9 @@ def list_subscriptions(request: Request) -> dict[str, Any]:
     return {"items": request.ampy.notifications.list_subscriptions(_owner(request))}
 
 
+# A subscription sends events: its user must be one who may see them.
 @view_config(
-    route_name="api.v1.notification_subscriptions", request_method="POST", permission=ACCOUNT
+    route_name="api.v1.notification_subscriptions", request_method="POST", permission=USER_VIEW
 )
 def create_subscription(request: Request) -> Response:
     body = request.openapi["body"]

@@ -16,7 +16,7 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from ampweb.params import int_param
-from ampweb.security import ACCOUNT, ADMIN
+from ampweb.security import ACCOUNT, ADMIN, USER_VIEW
 from ampweb.views.admin import _back, _common
 from nntsc.errors import AlreadyExists, BadValue
 from nntsc.notifications.channels import UnknownChannel, UnknownSubscription
@@ -99,6 +99,9 @@ def change_notifications(request: Request) -> HTTPSeeOther:
             registry.delete_channel(channel_id, owner)
             done = f"Channel {channel_id} deleted."
         elif action == "subscribe":
+            if not request.has_permission(USER_VIEW):
+                # A subscription sends events: its user must be one who may see them.
+                raise BadValue("filter_id", "subscribing needs the viewdata role")
             registry.create_subscription(
                 int_param(request, "filter_id", 0, minimum=0, maximum=MAX_ID),
                 int_param(request, "channel_id", 0, minimum=0, maximum=MAX_ID),

@@ -239,3 +239,39 @@ def test_admins_make_channels_for_others_and_webhooks_stay_off_internal_addresse
     assert "url" in moved.json["error"]
     assert "internal address" in moved.json["error"]
     assert client.get(f"{CHANNELS}/{hook['id']}", headers=alice).json["url"] == url
+
+
+def test_with_private_data_a_user_without_a_role_may_not_subscribe(tmp_path) -> None:
+    """A subscription sends events: a user who may not see them subscribes nothing."""
+    url = f"sqlite:///{tmp_path}/nntsc.sqlite"
+    services = make_services(url)
+    users = UserRegistry(services.sessionmaker)
+    users.create_user("dan", roles=[])
+    dan = {"Authorization": f"Bearer {users.create_token('dan', 't')[1]}"}
+    now = int(time.time())
+    with services.sessionmaker.begin() as session:
+        saved = EventFilter(
+            username="dan", name="all", filter={}, created=now, updated=now, notify=False
+        )
+        session.add(saved)
+        session.flush()
+        filter_id = saved.id
+    services.close()
+    client = webtest.TestApp(
+        ampweb.main({}, **{"nntsc.sql_url": url, "nntsc.timeseries_url": "sql", **LOOPBACK_ALLOW})
+    )
+    try:
+        channel = client.post_json(
+            CHANNELS,
+            {"name": "mail", "kind": "email", "addresses": ["dan@example.org"]},
+            headers=dan,
+            status=201,
+        ).json
+        body = {"filter_id": filter_id, "channel_id": channel["id"]}
+        client.post_json(SUBSCRIPTIONS, body, headers=dan, status=403)
+        client.post(
+            "/admin/notifications", {"action": "subscribe", **body}, headers=dan, status=303
+        )
+        assert client.get(SUBSCRIPTIONS, headers=dan).json["items"] == []
+    finally:
+        client.app.registry["ampy"].close()
