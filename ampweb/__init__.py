@@ -21,9 +21,12 @@ def configure(settings: Mapping[str, Any]) -> Configurator:
 
     from ampweb.settings import resolve_settings
     from ampy import Ampy, words
+    from nntsc.notifications.guard import WebhookPolicy
 
     # Environment overrides (AMPWEB_TRUSTED_PROXIES, ...) win over the ini file.
     config = Configurator(settings=resolve_settings(settings))
+    # A bad nntsc.notification_webhook_allow stops the app now, not at the first webhook.
+    WebhookPolicy.from_settings(config.get_settings())
     # The query library, built once from the same settings as the collector.
     ampy = Ampy.from_settings(config.get_settings())
     config.registry["ampy"] = ampy

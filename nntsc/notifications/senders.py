@@ -191,20 +191,30 @@ def send_webhook(
         target += "?" + parts.query
     where = f"{host}:{parts.port}" if parts.port else host
     answer = None
+    excerpt = b""
     for address in addresses:
         pool = _pool(parts.scheme, str(address), port, host)
         try:
             answer = pool.urlopen(
-                "POST", target, body=body, headers=headers, redirect=False, retries=False
+                "POST",
+                target,
+                body=body,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
             )
+            # At most an excerpt of the answer is read, whatever its size.
+            excerpt = answer.read(ANSWER_EXCERPT) if not 200 <= answer.status < 300 else b""
+            answer.release_conn()
             break
         except urllib3.exceptions.NewConnectionError:
             continue  # refused or unreachable: the host's next address
-        except urllib3.exceptions.TimeoutError as error:
+        except (urllib3.exceptions.TimeoutError, TimeoutError) as error:
             raise SendFailed(f"webhook unreachable: no answer in {SEND_TIMEOUT:g} s") from error
         except urllib3.exceptions.SSLError as error:
             raise SendFailed(f"webhook {where}: TLS failed: {error}") from error
-        except urllib3.exceptions.HTTPError as error:
+        except (urllib3.exceptions.HTTPError, OSError) as error:
             raise SendFailed(f"webhook failed: {error.__class__.__name__}") from error
         finally:
             pool.close()
@@ -215,6 +225,10 @@ def send_webhook(
             reason = HTTPStatus(answer.status).phrase
         except ValueError:
             reason = "unknown status"
-        excerpt = answer.data[:ANSWER_EXCERPT].decode("utf-8", "replace")
-        log.info("webhook %s answered %d: %r", where, answer.status, excerpt)
+        log.info(
+            "webhook %s answered %d: %r",
+            where,
+            answer.status,
+            excerpt.decode("utf-8", "replace"),
+        )
         raise SendFailed(f"webhook answered {answer.status} ({reason})")

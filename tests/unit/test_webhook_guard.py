@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import ampweb
 from nntsc.config import resolve_settings
 from nntsc.errors import BadValue, ConfigurationError
 from nntsc.notifications.channels import check_channel, check_url
@@ -69,6 +70,9 @@ def test_the_setting_has_an_environment_override_and_bad_networks_are_refused() 
     assert policy.allow == (ipaddress.ip_network("192.168.5.0/24"),)
     with pytest.raises(ConfigurationError, match=ALLOW_SETTING):
         WebhookPolicy.from_settings({ALLOW_SETTING: "10.0.0.0/8 intranet"})
+    # The web app refuses to start with it, rather than fail at the first webhook.
+    with pytest.raises(ConfigurationError, match="intranet"):
+        ampweb.main({}, **{"nntsc.sql_url": "sqlite://", ALLOW_SETTING: "intranet"})
 
 
 def test_a_name_is_refused_when_any_of_its_addresses_is_internal(monkeypatch) -> None:
