@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nntsc.demo.simulators import SIMULATORS
+from nntsc.demo.simulators.base import PartnerSimulator
 from nntsc.demo.simulators.dns import DNS_RECURSIVE_QUERY, DNS_RESOLVER
 from nntsc.demo.simulators.external import COMMAND
 from nntsc.demo.simulators.http import page_url
@@ -58,7 +59,7 @@ def _args(test: str, dst: Site) -> str:
 def _site_items(test: str, simulator: Simulator, src: Site, frequency: int) -> list[dict[str, Any]]:
     """`src`'s own items for `test`: one towards its partners, or one per partner's server."""
     partners: list[Site]
-    if hasattr(simulator, "targets"):
+    if isinstance(simulator, PartnerSimulator):
         partners = simulator.targets[src.name]
     elif test == "http":
         partners = simulator.plan[0][src.name]  # type: ignore[attr-defined]

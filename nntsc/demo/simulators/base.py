@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -42,6 +43,38 @@ class Simulator:
 
     def run(self, src: Site, timestamp: int, rnd: random.Random) -> list[dict[str, Any]]:
         """The reports of `src`'s run at `timestamp`, in the shape `nntsc.wire.decode` gives."""
+        raise NotImplementedError
+
+
+class PartnerSimulator(Simulator):
+    """A test each source runs towards a few other sites it keeps (its partners).
+
+    The partners are drawn once per mesh from the setup stream: `partners` of
+    the other sites, or one of its counts at random when it names several.
+    A run is one report per partner (`report`).
+    """
+
+    #: How many partners a source has; one of these at random when several.
+    partners: ClassVar[tuple[int, ...]] = (1,)
+
+    @cached_property
+    def targets(self) -> dict[str, list[Site]]:
+        """Whom each source tests towards."""
+        setup = self.setup_random()
+        targets = {}
+        for src in self.mesh.sites:
+            count = self.partners[0] if len(self.partners) == 1 else setup.choice(self.partners)
+            targets[src.name] = pick(self.mesh, setup, self.mesh.others(src), count)
+        return targets
+
+    def reports_per_run(self) -> int:
+        return sum(len(targets) for targets in self.targets.values())
+
+    def run(self, src: Site, timestamp: int, rnd: random.Random) -> list[dict[str, Any]]:
+        return [self.report(src, dst, timestamp, rnd) for dst in self.targets[src.name]]
+
+    def report(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
+        """The report of one test from `src` to `dst`."""
         raise NotImplementedError
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-from functools import cached_property
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from nntsc.demo.model import AF_INET, delay_ms, loss_rate
-from nntsc.demo.simulators.base import Simulator, pick
+from nntsc.demo.simulators.base import PartnerSimulator
 
 if TYPE_CHECKING:
     from nntsc.demo.model import Site
@@ -40,25 +39,12 @@ def summary(values: list[int], with_percentiles: bool) -> dict[str, Any]:
     }
 
 
-class Fastping(Simulator):
+class Fastping(PartnerSimulator):
     test = "fastping"
     period = 900
     summary = "bursts of 100 ICMP echoes at 20 a second to one other site"
 
-    @cached_property
-    def targets(self) -> dict[str, list[Site]]:
-        setup = self.setup_random()
-        return {
-            src.name: pick(self.mesh, setup, self.mesh.others(src), 1) for src in self.mesh.sites
-        }
-
-    def reports_per_run(self) -> int:
-        return sum(len(targets) for targets in self.targets.values())
-
-    def run(self, src: Site, timestamp: int, rnd: random.Random) -> list[dict[str, Any]]:
-        return [self.burst(src, dst, timestamp, rnd) for dst in self.targets[src.name]]
-
-    def burst(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
+    def report(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
         pair = self.mesh.pairs[(src.name, dst.name)]
         loss = loss_rate(pair, timestamp)
         header = {

@@ -8,11 +8,10 @@ a second; each direction's loss and one-way delay give its MOS.
 from __future__ import annotations
 
 import random
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from nntsc.demo.model import AF_INET, delay_ms, loss_rate
-from nntsc.demo.simulators.base import Simulator, pick
+from nntsc.demo.simulators.base import PartnerSimulator
 from nntsc.demo.simulators.udpstream import voip_scores
 
 if TYPE_CHECKING:
@@ -29,25 +28,12 @@ def sip_uri(site: Site) -> str:
     return f"sip:echo@{site.name}"
 
 
-class Sip(Simulator):
+class Sip(PartnerSimulator):
     test = "sip"
     period = 1800
     summary = "30-second SIP calls (setup, rtt, RTP loss, MOS both ways) to one other site"
 
-    @cached_property
-    def targets(self) -> dict[str, list[Site]]:
-        setup = self.setup_random()
-        return {
-            src.name: pick(self.mesh, setup, self.mesh.others(src), 1) for src in self.mesh.sites
-        }
-
-    def reports_per_run(self) -> int:
-        return sum(len(targets) for targets in self.targets.values())
-
-    def run(self, src: Site, timestamp: int, rnd: random.Random) -> list[dict[str, Any]]:
-        return [self.call(src, dst, timestamp, rnd) for dst in self.targets[src.name]]
-
-    def call(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
+    def report(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
         pair = self.mesh.pairs[(src.name, dst.name)]
         header = {
             "uri": sip_uri(dst),

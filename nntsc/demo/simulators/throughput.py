@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from nntsc.demo.model import (
@@ -17,7 +16,7 @@ from nntsc.demo.model import (
     load,
     loss_rate,
 )
-from nntsc.demo.simulators.base import Simulator, pick
+from nntsc.demo.simulators.base import PartnerSimulator
 
 if TYPE_CHECKING:
     from nntsc.demo.model import Site
@@ -26,27 +25,14 @@ THROUGHPUT_SCHEDULE = "t10000,T10000"
 THROUGHPUT_WRITE_SIZE = 131072
 
 
-class Throughput(Simulator):
+class Throughput(PartnerSimulator):
     test = "throughput"
     period = 3600
     summary = "TCP throughput, 10 s each way, to 1 or 2 other sites"
 
-    @cached_property
-    def targets(self) -> dict[str, list[Site]]:
-        """Whom each source measures."""
-        setup = self.setup_random()
-        return {
-            src.name: pick(self.mesh, setup, self.mesh.others(src), setup.choice((1, 2)))
-            for src in self.mesh.sites
-        }
+    partners = (1, 2)
 
-    def reports_per_run(self) -> int:
-        return sum(len(targets) for targets in self.targets.values())
-
-    def run(self, src: Site, timestamp: int, rnd: random.Random) -> list[dict[str, Any]]:
-        return [self.transfer(src, dst, timestamp, rnd) for dst in self.targets[src.name]]
-
-    def transfer(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
+    def report(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
         """Ten seconds in (server to monitor), then ten out, over IPv4.
 
         A transfer moves one 4 MB window per round trip, at most the 1 Gbit/s

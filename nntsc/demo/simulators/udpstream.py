@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-from functools import cached_property
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from nntsc.demo.model import AF_INET, delay_ms, loss_rate
-from nntsc.demo.simulators.base import Simulator, pick
+from nntsc.demo.simulators.base import PartnerSimulator
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -53,26 +52,12 @@ def voip_scores(one_way_ms: float, loss_percent: float) -> dict[str, Any]:
     }
 
 
-class UdpStream(Simulator):
+class UdpStream(PartnerSimulator):
     test = "udpstream"
     period = 1800
     summary = "UDP streams (delay variation, loss, MOS) both ways to one other site"
 
-    @cached_property
-    def targets(self) -> dict[str, list[Site]]:
-        """Whom each source streams to."""
-        setup = self.setup_random()
-        return {
-            src.name: pick(self.mesh, setup, self.mesh.others(src), 1) for src in self.mesh.sites
-        }
-
-    def reports_per_run(self) -> int:
-        return sum(len(targets) for targets in self.targets.values())
-
-    def run(self, src: Site, timestamp: int, rnd: random.Random) -> list[dict[str, Any]]:
-        return [self.stream(src, dst, timestamp, rnd) for dst in self.targets[src.name]]
-
-    def stream(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
+    def report(self, src: Site, dst: Site, timestamp: int, rnd: random.Random) -> dict[str, Any]:
         """A stream out (monitor to server), then one in; a report without items could not run."""
         pair = self.mesh.pairs[(src.name, dst.name)]
         loss = loss_rate(pair, timestamp)
