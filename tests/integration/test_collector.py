@@ -26,12 +26,13 @@ from nntsc.config import Services
 from nntsc.demo import ALL_TESTS, SimulatedMesh
 from nntsc.ingest.amqp import METRIC_PORTS, Collector, CollectorSettings
 from nntsc.ingest.transport import ReadAheadTCPTransport
-from tests.conftest import make_services
+from tests.conftest import INFLUX_HOST, make_services
 
 ICMP = get_collection("amp-icmp")
 PUBLISHER = "nntsc-test-publisher"
 BROKER = "127.0.0.1:5672"
-INFLUX_HOSTPORT = ("127.0.0.1", 8086)
+# The InfluxDB the tests use (NNTSC_TEST_INFLUX), which the outage test puts a proxy before.
+INFLUX_HOSTPORT = (INFLUX_HOST.rsplit(":", 1)[0], int(INFLUX_HOST.rsplit(":", 1)[1]))
 
 
 @pytest.fixture(scope="session")
