@@ -23,7 +23,6 @@ from typing import Any
 
 import yaml
 
-from nntsc.schedules.models import PERIODS
 from nntsc.schedules.options import TESTS
 from nntsc.schedules.registry import Destination, ScheduleItemInfo, SiteSchedule
 
@@ -59,7 +58,11 @@ def _start(item: ScheduleItemInfo, schedule: SiteSchedule) -> int:
         return item.start
     members = schedule.members.get(item.source, ())
     position = members.index(schedule.site) if schedule.site in members else 0
-    return (item.start + position * item.mesh_offset) % PERIODS[item.period]
+    # Staggered within the item's own window [start, end): a member whose
+    # offset would carry it to the end or past it wraps to the window's start
+    # (wrapping within the whole period could start it after its end, and
+    # amplet2 would never run it).
+    return item.start + (position * item.mesh_offset) % (item.end - item.start)
 
 
 def schedule_document(schedule: SiteSchedule) -> dict[str, Any]:

@@ -502,3 +502,27 @@ def test_destination_sites_may_name_an_address_family_and_count(
             schedules.update_item("site", "amp-a", item.id, destination_sites=bad)
         assert raised.value.field == "destination_sites"
     assert schedules.get_item("site", "amp-a", item.id) == changed
+
+
+def test_mesh_members_are_staggered_within_the_items_window(
+    schedules: ScheduleRegistry, services: Services
+) -> None:
+    services.sites.create_mesh("mesh-3", members=["amp-a", "amp-b", "amp-c"])
+    schedules.create_item(
+        "mesh",
+        "mesh-3",
+        test="icmp",
+        frequency=60,
+        start=3600,
+        end=7200,
+        destination_meshes=["mesh-3"],
+        mesh_offset=1800,
+    )
+    starts = {}
+    for site in ("amp-a", "amp-b", "amp-c"):
+        (test,) = read_as_amplet2(render(schedules.site_schedule(site)))
+        assert test["end"] == 7200
+        starts[site] = test["start"]
+    # The third member would start at 7200, its window's end: it wraps to 3600.
+    assert sorted(starts.values()) == [3600, 3600, 5400]
+    assert all(3600 <= start < 7200 for start in starts.values())
