@@ -10,7 +10,7 @@ which the tests refer to by alias, as amplet2's example schedules do.
 
 What a site runs: its own enabled items and those of every mesh it belongs
 to. A mesh's item starts ``mesh_offset`` seconds later on each member than
-on the one before it (members by name), wrapped within the period, so the
+on the one before it (members by name), wrapped within the item's window [start, end), so the
 members do not all test at the same instant. The site itself is left out of
 its targets; a test left without targets is left out (tests that take none,
 such as http, never have them).
