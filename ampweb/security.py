@@ -100,6 +100,14 @@ class Identity:
         return self.user.username
 
 
+def owner_scope(request: Request) -> str | None:
+    """Whose things (channels, subscriptions, their log) a logged-in request may touch:
+    the caller's own, or ``None`` for an admin, who may touch anyone's."""
+    if request.has_permission(ADMIN):
+        return None
+    return str(request.identity.username)
+
+
 def bearer_token(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer`` header, or ``None`` without one."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")

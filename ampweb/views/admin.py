@@ -10,7 +10,6 @@ the session cookie or a URL.
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ from pyramid.view import view_config
 from ampweb.accounts import ROLES, UnknownUser
 from ampweb.params import int_param
 from ampweb.security import ACCOUNT, ADMIN, EDITCONFIG
+from ampweb.views import script_json
 from nntsc.errors import AlreadyExists, BadValue, NntscError, UnknownMesh, UnknownSite
 from nntsc.schedules.models import PERIODS
 from nntsc.schedules.options import TESTS
@@ -258,8 +258,7 @@ def _schedule(request: Request, owner_kind: str, owner: str) -> dict[str, Any]:
     }
     return {
         "schedule_items": items,
-        # "<" escaped so that no "</script>" can end the element early.
-        "schedule_data": json.dumps(data).replace("<", "\\u003c"),
+        "schedule_data": script_json(data),
         "schedule_api": api,
         "describe_frequency": describe_frequency,
         "describe_window": describe_window,

@@ -17,15 +17,8 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ampweb.accounts.errors import UnknownUser
-from ampweb.security import ACCOUNT, ADMIN, USER_VIEW
+from ampweb.security import ACCOUNT, ADMIN, USER_VIEW, owner_scope
 from nntsc.errors import BadValue
-
-
-def _owner(request: Request) -> str | None:
-    """The user whose things a request may touch; ``None`` for an admin (anyone's)."""
-    if request.has_permission(ADMIN):
-        return None
-    return str(request.identity.username)
 
 
 def _created(body: dict[str, Any], location: str) -> Response:
@@ -41,7 +34,7 @@ def _created(body: dict[str, Any], location: str) -> Response:
     permission=ACCOUNT,
 )
 def list_channels(request: Request) -> dict[str, Any]:
-    return {"items": request.ampy.notifications.list_channels(_owner(request))}
+    return {"items": request.ampy.notifications.list_channels(owner_scope(request))}
 
 
 @view_config(route_name="api.v1.notification_channels", request_method="POST", permission=ACCOUNT)
@@ -72,7 +65,9 @@ def create_channel(request: Request) -> Response:
     permission=ACCOUNT,
 )
 def get_channel(request: Request) -> dict[str, Any]:
-    return request.ampy.notifications.get_channel(request.openapi["channel_id"], _owner(request))
+    return request.ampy.notifications.get_channel(
+        request.openapi["channel_id"], owner_scope(request)
+    )
 
 
 @view_config(
@@ -85,13 +80,13 @@ def update_channel(request: Request) -> dict[str, Any]:
     if "owner" in request.openapi["body"]:
         raise BadValue("owner", "is given on creation only; a channel keeps its user")
     return request.ampy.notifications.update_channel(
-        request.openapi["channel_id"], _owner(request), request.openapi["body"]
+        request.openapi["channel_id"], owner_scope(request), request.openapi["body"]
     )
 
 
 @view_config(route_name="api.v1.notification_channel", request_method="DELETE", permission=ACCOUNT)
 def delete_channel(request: Request) -> Response:
-    request.ampy.notifications.delete_channel(request.openapi["channel_id"], _owner(request))
+    request.ampy.notifications.delete_channel(request.openapi["channel_id"], owner_scope(request))
     return Response(status=204)
 
 
@@ -103,7 +98,7 @@ def delete_channel(request: Request) -> Response:
 )
 def test_channel(request: Request) -> dict[str, Any]:
     """Send a test message now; the delivery log row (``sent``, or ``failed`` and why)."""
-    return request.ampy.send_test_notification(request.openapi["channel_id"], _owner(request))
+    return request.ampy.send_test_notification(request.openapi["channel_id"], owner_scope(request))
 
 
 @view_config(
@@ -113,7 +108,7 @@ def test_channel(request: Request) -> dict[str, Any]:
     permission=ACCOUNT,
 )
 def list_subscriptions(request: Request) -> dict[str, Any]:
-    return {"items": request.ampy.notifications.list_subscriptions(_owner(request))}
+    return {"items": request.ampy.notifications.list_subscriptions(owner_scope(request))}
 
 
 # A subscription sends events: its user must be one who may see them.
@@ -123,7 +118,7 @@ def list_subscriptions(request: Request) -> dict[str, Any]:
 def create_subscription(request: Request) -> Response:
     body = request.openapi["body"]
     subscription = request.ampy.notifications.create_subscription(
-        body["filter_id"], body["channel_id"], _owner(request)
+        body["filter_id"], body["channel_id"], owner_scope(request)
     )
     url = request.route_url("api.v1.notification_subscription", subscription_id=subscription["id"])
     return _created(subscription, url)
@@ -134,7 +129,7 @@ def create_subscription(request: Request) -> Response:
 )
 def delete_subscription(request: Request) -> Response:
     request.ampy.notifications.delete_subscription(
-        request.openapi["subscription_id"], _owner(request)
+        request.openapi["subscription_id"], owner_scope(request)
     )
     return Response(status=204)
 
@@ -149,7 +144,7 @@ def list_deliveries(request: Request) -> dict[str, Any]:
     """The delivery log newest first, one page at a time (``next_cursor``)."""
     params = request.openapi
     page = request.ampy.notifications.deliveries(
-        _owner(request),
+        owner_scope(request),
         params["cursor"],
         params["pagesize"],
         params["status"],

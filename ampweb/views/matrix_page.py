@@ -8,7 +8,6 @@ tabs, the mesh choosers and the colour legend of both modes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
@@ -19,6 +18,7 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from ampweb.params import choice_param
+from ampweb.views import script_json
 from ampy.errors import UnknownMetric
 from ampy.groups import spec_for
 from ampy.matrix import RELATIVE_STEPS, Metric, metric_for, metrics
@@ -72,11 +72,6 @@ def legend(metric: Metric, mode: str) -> list[dict[str, str]]:
         labels += [f"{low}–{high} {unit}" for low, high in pairwise(steps)]
         labels.append(f"≥ {steps[-1]} {unit}")
     return [{"colour_class": f"c{i}", "label": label} for i, label in enumerate(labels)]
-
-
-def _encode(data: dict[str, Any]) -> str:
-    # Escape "<" so that no mesh or site name can close the script element.
-    return json.dumps(data).replace("<", "\\u003c")
 
 
 def _with_current(meshes: Sequence[MeshInfo], current: MeshInfo) -> list[MeshInfo]:
@@ -181,5 +176,5 @@ def matrix_page(request: Request) -> dict[str, Any]:
         "sources": _with_current(sources, src_mesh),
         "destinations": _with_current(destinations, dst_mesh),
         "legends": legends,
-        "page_data": _encode(page_data),
+        "page_data": script_json(page_data),
     }

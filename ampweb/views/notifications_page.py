@@ -16,7 +16,7 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from ampweb.params import int_param
-from ampweb.security import ACCOUNT, ADMIN, USER_VIEW
+from ampweb.security import ACCOUNT, USER_VIEW, owner_scope
 from ampweb.views.admin import _back, _common
 from nntsc.errors import AlreadyExists, BadValue
 from nntsc.notifications.channels import UnknownChannel, UnknownSubscription
@@ -28,10 +28,6 @@ LOG_PAGESIZE = 50
 MAX_ID = 2**63 - 1
 
 
-def _owner(request: Request) -> str | None:
-    return None if request.has_permission(ADMIN) else str(request.identity.username)
-
-
 @view_config(
     route_name="admin.notifications",
     request_method="GET",
@@ -40,7 +36,7 @@ def _owner(request: Request) -> str | None:
 )
 def notifications(request: Request) -> dict[str, Any]:
     registry = request.ampy.notifications
-    owner = _owner(request)
+    owner = owner_scope(request)
     return _common(
         request,
         channels=registry.list_channels(owner),
@@ -76,7 +72,7 @@ def _channel_fields(request: Request) -> dict[str, Any]:
 def change_notifications(request: Request) -> HTTPSeeOther:
     """Create, test, switch or delete a channel; subscribe a filter or unsubscribe."""
     registry = request.ampy.notifications
-    owner = _owner(request)
+    owner = owner_scope(request)
     action = request.POST.get("action")
     done = ""
     try:
@@ -133,12 +129,12 @@ def delivery_log(request: Request) -> dict[str, Any]:
         raise BadValue("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
     cursor = request.params.get("cursor") or None
     page = request.ampy.notifications.deliveries(
-        _owner(request), cursor, LOG_PAGESIZE, status=status
+        owner_scope(request), cursor, LOG_PAGESIZE, status=status
     )
     return _common(
         request,
         page=page,
         status=status or "",
         statuses=DELIVERY_STATUSES,
-        everyone=_owner(request) is None,
+        everyone=owner_scope(request) is None,
     )

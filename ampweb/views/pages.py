@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from pyramid.view import view_config
 
 import ampy.collections as presentation
 from ampweb.params import BadParameter, choice_param, int_param
+from ampweb.views import script_json
 from ampy.groups import parse_group, spec_for
 from nntsc.collections import get as get_collection
 
@@ -47,7 +47,7 @@ def index(request: Request) -> dict[str, Any]:
             ],
         },
         "styles": [{"style": style, "title": _title(style)} for style in sorted(styles)],
-        "page_data": _encode({"view": None, "styles": _styles_data(styles)}),
+        "page_data": script_json({"view": None, "styles": _styles_data(styles)}),
         "term": term,
         "streams": [stream.as_dict() for stream in page.items],
         "page": page.page,
@@ -80,12 +80,6 @@ def graph(request: Request) -> HTTPFound:
     return HTTPFound(
         request.route_path("view.range", style=style, view_id=view_id, start=start, end=end)
     )
-
-
-def _encode(page_data: dict[str, Any]) -> str:
-    """JSON for a ``<script type="application/json">`` element."""
-    # Escape "<" so that no property value can close the script element.
-    return json.dumps(page_data).replace("<", "\\u003c")
 
 
 #: What a view style's name may be (it names a script file).
@@ -206,7 +200,7 @@ def view_page(request: Request) -> dict[str, Any]:
         "view_id": view_id,
         "groups": groups,
         "siblings": _siblings(style, styles, legend["groups"]),
-        "page_data": _encode(page_data),
+        "page_data": script_json(page_data),
     }
 
 

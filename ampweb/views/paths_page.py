@@ -8,7 +8,6 @@ the pages work whichever way they are reached.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from ampweb.params import BadParameter, int_param
+from ampweb.views import script_json
 from ampy.paths import MAX_PATH_RANGE
 
 #: The page of each style: its title, the kind of paths it lists and the summary's column.
@@ -26,11 +26,6 @@ PAGES = {
 }
 #: The default period when the URL gives none.
 DEFAULT_SPAN = 86400
-
-
-def _encode(page_data: dict[str, Any]) -> str:
-    # Escape "<" so that no property value can close the script element.
-    return json.dumps(page_data).replace("<", "\\u003c")
 
 
 def paths_page_data(
@@ -73,7 +68,7 @@ def paths_page_data(
         "title": page["title"],
         "view_id": legend.view_id,
         "lines": lines,
-        "page_data": _encode(page_data),
+        "page_data": script_json(page_data),
     }
 
 
