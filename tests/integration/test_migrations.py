@@ -116,3 +116,49 @@ def test_accounts_sessions_keep_existing_users_logged_in(
         assert "session_generation" not in {c["name"] for c in inspector.get_columns("users")}
     finally:
         engine.dispose()
+
+
+def _schema(engine) -> dict[str, tuple]:
+    """Each table's columns (name, type, nullable), primary key, indexes and foreign keys."""
+    inspector = inspect(engine)
+    return {
+        table: (
+            sorted(
+                (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+            ),
+            inspector.get_pk_constraint(table)["constrained_columns"],
+            sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in inspector.get_indexes(table)
+            ),
+            sorted(
+                (tuple(f["constrained_columns"]), f["referred_table"])
+                for f in inspector.get_foreign_keys(table)
+            ),
+        )
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+    }
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_this_sessions_migrations_downgrade_to_0012_and_upgrade_again(
+    database: str, postgres_url: str, tmp_path: Path
+) -> None:
+    """0013 onwards (imports, notifications, new collections, change serials, schedules)
+    go back to exactly 0012's schema, and forward again to the models'."""
+    url = postgres_url if database == "postgresql" else f"sqlite:///{tmp_path}/schema.sqlite"
+    engine = create_engine(url)
+    try:
+        upgrade_sql(engine, "0012")
+        before = _schema(engine)
+        upgrade_sql(engine)
+        assert "schedule_items" in inspect(engine).get_table_names()
+        downgrade_sql(engine, "0012")
+        assert current_revision(engine) == "0012"
+        assert _schema(engine) == before
+        engine.dispose()
+        assert _differences(url) == []
+        assert current_revision(engine) == head_revision(engine)
+    finally:
+        engine.dispose()
