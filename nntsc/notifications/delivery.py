@@ -765,12 +765,43 @@ def deliver(
     return Outcome("sent")
 
 
+#: Test messages one user's channels may be sent per `TEST_WINDOW` seconds.
+TEST_LIMIT = 10
+TEST_WINDOW = 600
+
+
 def send_test(
     sessions: sessionmaker[Session], channel_id: int, settings: DeliverySettings
 ) -> dict[str, Any]:
-    """Send a test message on a channel now (one attempt); its delivery log row."""
+    """Send a test message on a channel now (one attempt); its delivery log row.
+
+    A user's channels get at most `TEST_LIMIT` test messages per `TEST_WINDOW`
+    seconds (`BadValue` after that): tests are sent on request, outside every
+    channel's rate limit, to addresses the user typed.
+    """
     now = int(time.time())
     with sessions.begin() as session:
+        channel = _lock_channel(session, channel_id)
+        if channel is None:
+            raise BadValue("channel_id", f"no channel {channel_id}")
+        table = NotificationDelivery.__table__
+        recent = session.scalar(
+            select(func.count())
+            .select_from(
+                table.join(NotificationChannel, NotificationChannel.id == table.c.channel_id)
+            )
+            .where(
+                NotificationChannel.username == channel.username,
+                table.c.kind == "test",
+                table.c.created > now - TEST_WINDOW,
+            )
+        )
+        if (recent or 0) >= TEST_LIMIT:
+            raise BadValue(
+                "channel_id",
+                f"at most {TEST_LIMIT} test messages per {TEST_WINDOW // 60} minutes "
+                "to one user's channels; try again later",
+            )
         delivery = NotificationDelivery(**_row(channel_id, None, None, "test", 0, now))
         session.add(delivery)
         session.flush()

@@ -17,6 +17,7 @@ import webtest
 import ampweb
 from ampweb.accounts import UserRegistry
 from nntsc.events.models import EventFilter
+from nntsc.notifications.delivery import TEST_LIMIT
 from tests.conftest import make_services
 from tests.notify_receivers import LOOPBACK_ALLOW, SmtpReceiver, free_port
 
@@ -239,6 +240,32 @@ def test_admins_make_channels_for_others_and_webhooks_stay_off_internal_addresse
     assert "url" in moved.json["error"]
     assert "internal address" in moved.json["error"]
     assert client.get(f"{CHANNELS}/{hook['id']}", headers=alice).json["url"] == url
+
+
+def test_test_messages_are_limited_per_user_whatever_the_channel(
+    app: tuple[webtest.TestApp, dict[str, Any]],
+) -> None:
+    """The test button sends at once, outside the rate limits: a user gets TEST_LIMIT a while."""
+    client, headers = app
+    alice, bob = headers["alice"], headers["bob"]
+    url = f"http://127.0.0.1:{free_port()}/hook"
+    channels = [
+        client.post_json(
+            CHANNELS, {"name": f"hook {n}", "kind": "webhook", "url": url}, headers=alice
+        ).json["id"]
+        for n in range(2)
+    ]
+    for n in range(TEST_LIMIT):
+        sent = client.post(f"{CHANNELS}/{channels[n % 2]}/test", headers=alice, status=200).json
+        assert sent["status"] == "failed"
+    refused = client.post(f"{CHANNELS}/{channels[1]}/test", headers=alice, status=400).json
+    assert "channel_id" in refused["error"] and "test messages" in refused["error"]
+    assert len(client.get(LOG, headers=alice).json["items"]) == TEST_LIMIT
+    # Another user's channels have their own allowance.
+    own = client.post_json(
+        CHANNELS, {"name": "hook", "kind": "webhook", "url": url}, headers=bob
+    ).json["id"]
+    client.post(f"{CHANNELS}/{own}/test", headers=bob, status=200)
 
 
 def test_with_private_data_a_user_without_a_role_may_not_subscribe(tmp_path) -> None:
