@@ -259,7 +259,8 @@ def test_test_messages_are_limited_per_user_whatever_the_channel(
         sent = client.post(f"{CHANNELS}/{channels[n % 2]}/test", headers=alice, status=200).json
         assert sent["status"] == "failed"
     refused = client.post(f"{CHANNELS}/{channels[1]}/test", headers=alice, status=400).json
-    assert "channel_id" in refused["error"] and "test messages" in refused["error"]
+    assert "channel_id" in refused["error"]
+    assert "test messages" in refused["error"]
     assert len(client.get(LOG, headers=alice).json["items"]) == TEST_LIMIT
     # Another user's channels have their own allowance.
     own = client.post_json(
