@@ -385,8 +385,19 @@ class EventReader:
         """One page of groups, newest start first, without their events (see `group`)."""
         _check_range(filters.start, filters.end)
         _check_pagesize(pagesize)
+        # A filter on the events makes PostgreSQL's estimate of the page high enough
+        # to compile it (JIT): 10-300 ms spent on a statement that then runs in 1 ms.
+        no_jit = (
+            filters.spec is not None
+            and filters.spec.has_event_conditions
+            and self.engine.dialect.name == "postgresql"
+        )
         with self.engine.connect() as connection:
+            if no_jit:
+                connection.exec_driver_sql("SET jit = off")
             rows = connection.execute(self.groups_query(filters, cursor, pagesize)).all()
+            if no_jit:
+                connection.exec_driver_sql("RESET jit")
         items = [_group_dict(row) for row in rows[:pagesize]]
         last = items[-1] if len(rows) > pagesize else None
         return KeysetPage(
@@ -606,7 +617,11 @@ class EventReader:
             members = EventGroupMember.__table__
             family = (
                 select(groups.c.id)
-                .where(groups.c.status.in_(GROUP_STATUSES["live"]), spec.groups_clause(now))
+                # Every matching group is read here, not a page: events first is the cheaper plan.
+                .where(
+                    groups.c.status.in_(GROUP_STATUSES["live"]),
+                    spec.groups_clause(now, plan="events"),
+                )
                 .cte("frequency_family", recursive=True)
             )
             merged = groups.alias("frequency_merged")

@@ -331,7 +331,9 @@ class EventFilterSpec:
 
     def events_clause(self) -> ColumnElement[bool]:
         """The event conditions (sources, targets, kinds, collections) over ``events``."""
-        events = Event.__table__
+        return self._events_clause_over(Event.__table__)
+
+    def _events_clause_over(self, events: Any) -> ColumnElement[bool]:
         clauses: list[ColumnElement[bool]] = []
         if self.sources:
             clauses.append(events.c.source.in_(self.sources))
@@ -373,11 +375,62 @@ class EventFilterSpec:
         )
         return select(found.c.id)
 
-    def groups_clause(self, now: int | None = None) -> ColumnElement[bool]:
+    def group_has_matching_events(self) -> ColumnElement[bool]:
+        """Whether the outer ``event_groups`` row stands for an event meeting the event conditions.
+
+        Asked of each group in turn (correlated EXISTS): its own members,
+        then the members of the groups merged into it (not through a
+        superset merge), and into those, and so on (a recursive CTE started
+        from the group). A page reading groups newest first stops after its
+        20 matches, so a condition most events meet costs about a page of
+        groups, not every event it selects (`groups_with_matching_events`).
+        """
+        events = Event.__table__
+        members = EventGroupMember.__table__
+        groups = EventGroup.__table__
+        # One EXISTS over the group and its merged-in family (not an OR of two, which
+        # PostgreSQL turns into a hashed subplan over every matching event).
+        family = (
+            select(groups.c.id.label("id"))
+            .correlate(groups)
+            .cte("filter_family", recursive=True, nesting=True)
+        )
+        merged = groups.alias("filter_merged_in")
+        family = family.union(
+            select(merged.c.id).where(
+                merged.c.merged_into == family.c.id, merged.c.merged_by != SUPERSET
+            )
+        )
+        inner_members = members.alias("filter_members")
+        inner_events = events.alias("filter_events")
+        return (
+            select(literal(1))
+            .select_from(
+                family.join(inner_members, inner_members.c.group_id == family.c.id).join(
+                    inner_events, inner_events.c.id == inner_members.c.event_id
+                )
+            )
+            .where(self._events_clause_over(inner_events))
+            .exists()
+        )
+
+    def groups_clause(self, now: int | None = None, plan: str | None = None) -> ColumnElement[bool]:
         """The filter as a WHERE clause over ``event_groups`` (`window` taken at `now`).
 
         Status is not the filter's business: the caller picks live or merged groups.
+
+        Event conditions are asked one of two ways that select the same
+        groups (`plan` forces one, for tests): ``"events"`` finds the
+        matching events first and goes up to their groups, cheap when few
+        events match (sources and targets, of which there are many);
+        ``"groups"`` tests each group with EXISTS, cheap when many match
+        (kinds and collections alone, of which there are few), since a
+        keyset page then stops after a page of groups.
         """
+        if plan not in (None, "events", "groups"):
+            raise ValueError(f"unknown plan {plan!r}")
+        if plan is None:
+            plan = "events" if self.sources or self.targets else "groups"
         groups = EventGroup.__table__
         start, end = self.window(now)
         clauses: list[ColumnElement[bool]] = []
@@ -393,8 +446,10 @@ class EventFilterSpec:
             # `asns` is "64496 64500": padded, a whole number matches, not a part of one.
             padded = literal(" ") + groups.c.asns + literal(" ")
             clauses.append(or_(*(padded.like(f"% {asn} %") for asn in self.asns)))
-        if self.has_event_conditions:
+        if self.has_event_conditions and plan == "events":
             clauses.append(groups.c.id.in_(self.groups_with_matching_events(start)))
+        elif self.has_event_conditions:
+            clauses.append(self.group_has_matching_events())
         return and_(true(), *clauses)
 
     # -- Python ------------------------------------------------------------------------------

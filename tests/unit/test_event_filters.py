@@ -243,3 +243,34 @@ def test_sql_and_python_select_the_same_groups(services: Services) -> None:
     # The live group is a rise: it holds the path change through the group merged into it.
     assert row.direction == "up"
     assert selected[EventFilterSpec(kinds=("loss",), targets=("amp-b",))] == set()
+
+
+def test_both_plans_select_the_same_groups(services: Services) -> None:
+    """Event conditions asked events first or group by group (EXISTS) select the same groups."""
+    stored_groups(services)
+    table = EventGroup.__table__
+    now = T0 + 4500
+    for spec in SPECS:
+        found = []
+        for plan in ("events", "groups"):
+            with services.engine.connect() as connection:
+                found.append(
+                    set(
+                        connection.scalars(
+                            select(table.c.id).where(
+                                table.c.status != "merged", spec.groups_clause(now, plan=plan)
+                            )
+                        )
+                    )
+                )
+        assert found[0] == found[1], spec
+    # The path change reaches its live group only through the group merged into it.
+    with services.engine.connect() as connection:
+        (via_merge,) = connection.scalars(
+            select(table.c.id).where(
+                table.c.status != "merged",
+                EventFilterSpec(kinds=("pathchange",)).groups_clause(now, plan="groups"),
+            )
+        )
+        merged = connection.scalars(select(table.c.id).where(table.c.merged_into == via_merge))
+        assert list(merged)
