@@ -394,10 +394,11 @@ class EventReader:
         )
         with self.engine.connect() as connection:
             if no_jit:
-                connection.exec_driver_sql("SET jit = off")
+                # SET LOCAL: undone with the read's transaction, whether the
+                # statement succeeds or fails, so the pooled connection keeps
+                # the server's setting for whoever uses it next.
+                connection.exec_driver_sql("SET LOCAL jit = off")
             rows = connection.execute(self.groups_query(filters, cursor, pagesize)).all()
-            if no_jit:
-                connection.exec_driver_sql("RESET jit")
         items = [_group_dict(row) for row in rows[:pagesize]]
         last = items[-1] if len(rows) > pagesize else None
         return KeysetPage(

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 import webtest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 import ampweb
 from ampweb.accounts import UserRegistry
@@ -22,6 +23,7 @@ from ampy import Ampy
 from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
 from ampy.events import EventFilter, EventGroupFilter
 from nntsc.config import Services
+from nntsc.events.filters import EventFilterSpec
 from nntsc.events.groups import prune_recent
 from nntsc.events.models import EventGroup, EventRating
 from nntsc.events.tasks import PRUNE_PERIOD, PeriodicPruner, wait_for_passes
@@ -490,3 +492,24 @@ def test_beat_scheduled_pruning_runs_through_a_real_worker(
     assert "Task nntsc.events.prune_groups" in worker
     (again,) = live_groups(services)
     assert (again.id, again.asns, again.event_count) == (winner.id, "64501 64502", 1)
+
+
+def test_a_failed_filtered_page_leaves_the_connections_jit_setting_alone(
+    services: Services, ampy: Ampy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mesh_events(services)
+    reader = ampy.event_reader
+    with reader.engine.connect() as connection:
+        default = connection.exec_driver_sql("SHOW jit").scalar_one()
+    spec = EventFilterSpec.from_params([("kind", "decr")])
+    assert reader.groups(EventGroupFilter(spec=spec), None, 20).items is not None
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        return text("SELECT 1 / 0")
+
+    monkeypatch.setattr(reader, "groups_query", failing)
+    with pytest.raises(DBAPIError):
+        reader.groups(EventGroupFilter(spec=spec), None, 20)
+    # The pool hands out the same connection again (one was ever checked out).
+    with reader.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW jit").scalar_one() == default
