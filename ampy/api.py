@@ -513,7 +513,15 @@ class Ampy:
             values = properties.get(item["stream_id"], {})
             item["properties"] = values
             try:
-                item["title"] = group_spec_for(item["collection"]).group_title(values)
+                spec_of = group_spec_for(item["collection"])
+                # A stream is one line of its group: its split labels ("IPv4")
+                # tell apart the streams of one group.
+                lines = " ".join(
+                    split.label(split.key_of(values))
+                    for split in spec_of.splits
+                    if split.property in values
+                )
+                item["title"] = f"{spec_of.group_title(values)} {lines}".rstrip()
             except KeyError:
                 # A stream without every property its collection's title names.
                 item["title"] = f"{item['collection']} stream {item['stream_id']}"

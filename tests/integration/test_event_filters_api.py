@@ -129,6 +129,9 @@ def test_common_streams_rank_the_last_day(api: dict[str, Any]) -> None:
         ("amp-a", 1),
     ]
     assert items[0]["title"].startswith("amp-x to amp-y")
+    # Each stream's title names its line (address family), so two lines of one
+    # group are told apart.
+    assert items[0]["title"].endswith(" IPv4")
     assert items[0]["max_severity"] == 55
     assert items[0]["graph_url"].startswith(f"/graph/{items[0]['stream_id']}/")
     limited = app.get("/api/v1/events/common", {"limit": 1, "kind": "decr"}, headers=alice).json
