@@ -49,6 +49,9 @@ ENVIRONMENT_OVERRIDES = {
     "nntsc.smtp.ssl": "NNTSC_SMTP_SSL",
     # Internal networks webhooks may reach all the same (docs/operations.md).
     "nntsc.notification_webhook_allow": "NNTSC_NOTIFICATION_WEBHOOK_ALLOW",
+    # Whether anyone may view the data, which decides who may be sent events
+    # (nntsc.notifications.delivery); the web app reads the same variable.
+    "ampweb.public_data": "AMPWEB_PUBLIC_DATA",
 }
 
 DEFAULTS = {

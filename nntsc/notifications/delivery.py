@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import column, delete, func, or_, select, table, text, update
+from sqlalchemy import JSON, column, delete, func, or_, select, table, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -107,6 +107,16 @@ ENDED = ("closed", "merged")
 #: The most events read per group, for matching and for the message.
 MAX_EVENTS = 1000
 
+#: The web app's setting that lets anyone view the data (then every enabled user may be
+#: sent events), and the environment variable that overrides it (docs/operations.md).
+PUBLIC_DATA_SETTING = "ampweb.public_data"
+#: The roles that let a user view the data when it is not public: ``viewdata`` and the
+#: roles that include it (``ampweb.accounts.registry.IMPLIED_ROLES``, which the scan
+#: does not import: nntsc never imports the web app).
+VIEW_ROLES = frozenset({"admin", "editconfig", "viewdata"})
+#: What ``ampweb.public_data`` takes for true (as Pyramid's ``asbool`` does).
+_TRUE = ("t", "true", "y", "yes", "on", "1")
+
 #: A saved filter's test: (the filter's value, the group, its events) -> whether it matches.
 FilterTest = Callable[[Mapping[str, Any], GroupFacts, Sequence[EventFacts]], bool]
 
@@ -145,6 +155,9 @@ class DeliverySettings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     #: Where webhooks may go (``nntsc.notification_webhook_allow``; `nntsc.notifications.guard`).
     webhook: WebhookPolicy = field(default_factory=WebhookPolicy)
+    #: ``ampweb.public_data``: anyone may view the data, so every enabled user may be
+    #: sent events; when false, only users with a role in `VIEW_ROLES`.
+    public_data: bool = False
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> DeliverySettings:
@@ -169,6 +182,7 @@ class DeliverySettings:
             base_url=str(settings.get("nntsc.notification_base_url", "")).strip(),
             smtp=SmtpSettings.from_settings(settings),
             webhook=WebhookPolicy.from_settings(settings),
+            public_data=str(settings.get(PUBLIC_DATA_SETTING, "")).strip().lower() in _TRUE,
         )
 
     def backoff(self, attempts: int) -> float:
@@ -289,15 +303,27 @@ def _lock_scan(session: Session) -> None:
 
 
 #: The web app's users (ampweb.accounts), as far as the scan reads them: a
-#: disabled user's subscriptions announce nothing, as they may no longer log in.
-_USERS = table("users", column("username"), column("enabled"))
+#: disabled user's subscriptions announce nothing, as they may no longer log in,
+#: and neither do those of a user who may no longer view the data (`may_view`).
+_USERS = table("users", column("username"), column("enabled"), column("roles", JSON))
 
 
-def _subscriptions(session: Session) -> list[_Subscription]:
-    """Every subscription whose channel is enabled, of an enabled user, and whose
-    filter has ``notify`` on."""
-    rows: Iterable[tuple[int, int, dict[str, Any] | None]] = session.execute(
-        select(NotificationSubscription.id, NotificationSubscription.channel_id, EventFilter.filter)
+def may_view(enabled: bool, roles: Iterable[str] | None, public_data: bool) -> bool:
+    """Whether a user (enabled or not, with `roles`) may be sent events: the web app's
+    rule for viewing data (``ampweb.security``, permission ``user-view``)."""
+    return bool(enabled) and (public_data or not VIEW_ROLES.isdisjoint(roles or ()))
+
+
+def _subscriptions(session: Session, public_data: bool) -> list[_Subscription]:
+    """Every subscription whose channel is enabled, of an enabled user who may view
+    the data, and whose filter has ``notify`` on."""
+    rows: Iterable[tuple[int, int, dict[str, Any] | None, list[str] | None]] = session.execute(
+        select(
+            NotificationSubscription.id,
+            NotificationSubscription.channel_id,
+            EventFilter.filter,
+            _USERS.c.roles,
+        )
         .join(EventFilter, EventFilter.id == NotificationSubscription.filter_id)
         .join(NotificationChannel, NotificationChannel.id == NotificationSubscription.channel_id)
         .join(_USERS, _USERS.c.username == NotificationChannel.username)
@@ -308,7 +334,19 @@ def _subscriptions(session: Session) -> list[_Subscription]:
         )
         .order_by(NotificationSubscription.id)
     )
-    return [_Subscription(s_id, channel_id, value or {}) for s_id, channel_id, value in rows]
+    return [
+        _Subscription(s_id, channel_id, value or {})
+        for s_id, channel_id, value, roles in rows
+        if may_view(True, roles, public_data)
+    ]
+
+
+def _owner_may_view(session: Session, channel: NotificationChannel, public_data: bool) -> bool:
+    """Whether `channel`'s owner may still be sent events (`may_view`), read now."""
+    row = session.execute(
+        select(_USERS.c.enabled, _USERS.c.roles).where(_USERS.c.username == channel.username)
+    ).first()
+    return row is not None and may_view(row[0], row[1], public_data)
 
 
 def _latest_deliveries(
@@ -415,7 +453,7 @@ def scan(
         after, since = serial.position, clock.position - OVERLAP
         serial.position = max(serial.position, newest)
         clock.position = max(clock.position, now)
-        subscriptions = _subscriptions(session)
+        subscriptions = _subscriptions(session, settings.public_data)
         group_ids = _changed_groups(session, after, newest, since) if subscriptions else []
         queued = _queue_messages(session, group_ids, subscriptions, settings, matches, now)
         summaries = _queue_summaries(session, now)
@@ -697,6 +735,15 @@ def deliver(
             delivery.error = "the channel is disabled"
             count(session, channel.kind, "given_up")
             return Outcome("failed", error=delivery.error)
+        # Checked when sending too, not only when queued: a message queued (or
+        # deferred, or retried) before its owner was disabled or lost the role
+        # that lets them view the data is not sent. A test message says nothing
+        # of the data and goes to whoever asked for it.
+        if delivery.kind != "test" and not _owner_may_view(session, channel, settings.public_data):
+            delivery.status, delivery.finished = "failed", now
+            delivery.error = "the channel's owner may no longer view the data"
+            count(session, channel.kind, "given_up")
+            return Outcome("failed", error=delivery.error)
         metered = delivery.kind not in ("test", "summary")
         if metered and _used(session, channel, now) >= channel.rate_limit:
             delivery.status = "deferred"
@@ -862,6 +909,7 @@ __all__ = [
     "ScanReport",
     "deliver",
     "due_deliveries",
+    "may_view",
     "queue_age",
     "run_pass",
     "scan",

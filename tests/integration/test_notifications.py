@@ -8,6 +8,7 @@ then try what is due. The receivers are real servers on loopback ports
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -251,6 +252,50 @@ def test_a_disabled_users_subscriptions_announce_nothing_until_enabled_again(
         assert [o.status for o in run_pass(services.sessionmaker, settings)] == ["sent"]
     assert len(hook.received) == 1
     assert "amp-c" in hook.received[0].body.decode()
+
+
+def test_a_user_who_may_no_longer_view_the_data_is_sent_nothing(services: Services) -> None:
+    """Roles removed but still enabled: nothing queued is sent, nothing new is queued;
+    with ``ampweb.public_data`` on, anyone enabled may view, so they are sent again."""
+    registry = NotificationRegistry(services.sessionmaker, LOOPBACK)
+    users = UserRegistry(services.sessionmaker)
+    settings = settings_for()
+    with WebhookReceiver().start() as hook:
+        channel = registry.create_channel(
+            "alice", {"name": "hook", "kind": "webhook", "url": hook.url}
+        )
+        registry.create_subscription(saved_filter(services, "all", {}), channel["id"], "alice")
+        scan(services.sessionmaker, settings)
+        now = int(time.time())
+        first = icmp_stream(services, "amp-a", "amp-b")
+        store_events(services, [event_row(first, now - 600, source="amp-a", target="amp-b")])
+        # Queued while alice could view; her roles go before it is sent.
+        (queued,) = scan(services.sessionmaker, settings).queued
+        users.update_user("alice", roles=[])
+        outcome = deliver(services.sessionmaker, queued, settings)
+        assert (outcome.status, outcome.error) == (
+            "failed",
+            "the channel's owner may no longer view the data",
+        )
+        second = icmp_stream(services, "amp-c", "amp-d")
+        store_events(services, [event_row(second, now - 300, source="amp-c", target="amp-d")])
+        assert run_pass(services.sessionmaker, settings) == []
+        assert hook.received == []
+        assert 'deliveries_total{channel_kind="webhook",outcome="given_up"} 1.0' in scrape(services)
+
+        # Data public: an enabled user without roles may view it, so is sent events.
+        public = dataclasses.replace(settings, public_data=True)
+        third = icmp_stream(services, "amp-e", "amp-f")
+        store_events(services, [event_row(third, now - 200, source="amp-e", target="amp-f")])
+        assert [o.status for o in run_pass(services.sessionmaker, public)] == ["sent"]
+        assert "amp-e" in hook.received[0].body.decode()
+        # Not public, and a role that includes viewdata: sent again.
+        users.update_user("alice", roles=["editconfig"])
+        fourth = icmp_stream(services, "amp-g", "amp-h")
+        store_events(services, [event_row(fourth, now - 100, source="amp-g", target="amp-h")])
+        assert [o.status for o in run_pass(services.sessionmaker, settings)] == ["sent"]
+    assert len(hook.received) == 2
+    assert "amp-g" in hook.received[1].body.decode()
 
 
 def test_the_rate_limit_defers_and_then_summarises_without_dropping(services: Services) -> None:

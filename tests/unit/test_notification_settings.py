@@ -84,3 +84,23 @@ def test_a_group_message_lists_its_events_and_links_the_dashboard() -> None:
     assert "a -> b: median 20 ms -> 41 ms (severity 45)" in message.text
     assert message.text.endswith("https://nntsc.example.org/events?start=1796000000&end=1796000001")
     assert (message.document["delivery_id"], message.document["group"]["id"]) == (12, 7)
+
+
+def test_the_roles_that_may_be_sent_events_are_those_that_may_view_the_data() -> None:
+    from pyramid.settings import asbool
+
+    from ampweb.accounts.registry import IMPLIED_ROLES, ROLES
+    from nntsc.notifications.delivery import VIEW_ROLES, may_view
+
+    assert {role for role in ROLES if "viewdata" in IMPLIED_ROLES[role]} == VIEW_ROLES
+    for text in ("true", "True", " yes ", "on", "1", "t", "y", "false", "no", "0", "", "maybe"):
+        settings = DeliverySettings.from_settings({"ampweb.public_data": text})
+        assert settings.public_data is asbool(text.strip()), text
+    assert DeliverySettings.from_settings({}).public_data is False
+    environ = {"AMPWEB_PUBLIC_DATA": "true"}
+    resolved = resolve_settings({"ampweb.public_data": "false"}, environ)
+    assert DeliverySettings.from_settings(resolved).public_data is True
+    assert may_view(True, ["viewdata"], public_data=False)
+    assert not may_view(True, [], public_data=False)
+    assert may_view(True, [], public_data=True)
+    assert not may_view(False, ["admin"], public_data=True)
