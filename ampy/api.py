@@ -588,7 +588,16 @@ class Ampy:
         return self.ratings.summary(event_ids, group_ids, username)
 
     def ratings_export(
-        self, start: int | None = None, end: int | None = None
+        self,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        viewer: str | None = None,
+        every_name: bool = True,
     ) -> Iterator[list[Any]]:
-        """Every rating made in [start, end) and what it rated: rows of `ratings.EXPORT_COLUMNS`."""
-        return self.ratings.export(start, end)
+        """Every rating made in [start, end) and what it rated: rows of `ratings.EXPORT_COLUMNS`.
+
+        Raters' names only when `every_name`, else only `viewer`'s own; ``rater``
+        tells raters apart either way (`RatingStore.export`).
+        """
+        return self.ratings.export(start, end, viewer=viewer, every_name=every_name)

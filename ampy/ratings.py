@@ -78,6 +78,7 @@ EXPORT_COLUMNS = (
     "comment",
     "username",
     "created",
+    "rater",
 )
 
 
@@ -196,8 +197,20 @@ class RatingStore:
             "groups": [counts[("group", item)] for item in dict.fromkeys(group_ids)],
         }
 
-    def export(self, start: int | None = None, end: int | None = None) -> Iterator[list[Any]]:
+    def export(
+        self,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        viewer: str | None = None,
+        every_name: bool = True,
+    ) -> Iterator[list[Any]]:
         """Every rating made in [start, end), oldest first, as rows of `EXPORT_COLUMNS`.
+
+        ``rater`` tells raters apart without naming them: ``rater-1`` for the
+        first to appear in this export, and so on (the same within one export,
+        not across exports). ``username`` names the rater when `every_name`
+        (what an admin sees), and otherwise only on `viewer`'s own ratings.
 
         A group's rating fills the group's columns (its key, its highest
         severity, its start as the onset); an event's fills the event's.
@@ -231,9 +244,11 @@ class RatingStore:
             query = query.where(ratings.c.created >= start)
         if end is not None:
             query = query.where(ratings.c.created < end)
+        raters: dict[str, str] = {}
         with self.sessions() as session:
             for row in session.execute(query.execution_options(yield_per=500)):
                 of_event = row.event_id is not None
+                rater = raters.setdefault(row.username, f"rater-{len(raters) + 1}")
                 yield [
                     "event" if of_event else "group",
                     row.event_id,
@@ -252,6 +267,7 @@ class RatingStore:
                     "yes" if row.useful else "no",
                     row.reason,
                     row.comment,
-                    row.username,
+                    row.username if every_name or row.username == viewer else "",
                     row.created,
+                    rater,
                 ]

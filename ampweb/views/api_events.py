@@ -24,7 +24,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ampweb.params import BadParameter
-from ampweb.security import ACCOUNT, USER_VIEW
+from ampweb.security import ACCOUNT, ADMIN, USER_VIEW
 from ampy.events import EventFilter, EventGroupFilter
 from ampy.ratings import EXPORT_COLUMNS, REASONS
 from nntsc.errors import BadValue
@@ -135,9 +135,13 @@ def ratings_csv(request: Request) -> Response:
     """Every rating (made in [start, end) when given) with what it rated, as CSV.
 
     Needs a user who may see the data: the rows name events and streams.
+    Raters are named to admins only; anyone else sees their own name on their
+    own ratings, and an anonymous ``rater`` id (``rater-2``) on everyone's.
     """
     start, end = _range(request)
-    rows = request.ampy.ratings_export(start, end)
+    rows = request.ampy.ratings_export(
+        start, end, viewer=request.identity.username, every_name=bool(request.has_permission(ADMIN))
+    )
     return Response(
         app_iter=_csv_lines(EXPORT_COLUMNS, rows),
         content_type="text/csv",

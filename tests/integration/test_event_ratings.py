@@ -141,7 +141,14 @@ def test_ratings_are_counted_shown_to_their_user_and_exported(rated: Rated) -> N
     assert "attachment" in answer.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert list(rows[0]) == list(EXPORT_COLUMNS)
-    by_user = {(r["rated"], r["username"]): r for r in rows}
+    # Ann is no admin: her own ratings name her, Bob's only an anonymous rater id.
+    assert [(r["rated"], r["username"], r["rater"]) for r in rows] == [
+        ("event", "ann", "rater-1"),
+        ("event", "", "rater-2"),
+        ("group", "ann", "rater-1"),
+    ]
+    assert "bob" not in answer.text
+    by_user = {(r["rated"], r["username"] or r["rater"]): r for r in rows}
     assert len(rows) == 3
     ann_event = by_user[("event", "ann")]
     assert ann_event["event_id"] == str(first)
@@ -166,7 +173,23 @@ def test_ratings_are_counted_shown_to_their_user_and_exported(rated: Rated) -> N
         "expected",
     )
     assert ann_group["comment"] == "planned, ticket 42"
-    assert by_user[("event", "bob")]["reason"] == "other"
+    assert by_user[("event", "rater-2")]["reason"] == "other"
+    # Bob sees his name and not Ann's; an admin sees every name.
+    theirs_csv = app.get("/api/v1/event-ratings.csv", headers=rated.bob).text
+    assert [(r["username"], r["rater"]) for r in csv.DictReader(io.StringIO(theirs_csv))] == [
+        ("", "rater-1"),
+        ("bob", "rater-2"),
+        ("", "rater-1"),
+    ]
+    users = UserRegistry(rated.services.sessionmaker)
+    users.create_user("ada", PASSWORD, ["admin"])
+    ada = {"Authorization": f"Bearer {users.create_token('ada', 'ratings')[1]}"}
+    every = app.get("/api/v1/event-ratings.csv", headers=ada).text
+    assert [(r["username"], r["rater"]) for r in csv.DictReader(io.StringIO(every))] == [
+        ("ann", "rater-1"),
+        ("bob", "rater-2"),
+        ("ann", "rater-1"),
+    ]
     # A window of rating times; an empty one has the header only.
     created = int(ann_event["created"])
     later = app.get("/api/v1/event-ratings.csv", {"start": created + 10**6}, headers=rated.ann)
