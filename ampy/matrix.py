@@ -77,11 +77,12 @@ class Metric:
     #: The values of the collection's first split that the metric has (None: all). MOS is
     #: measured on the direction received only, so its cells show that one.
     split_values: tuple[str, ...] | None = None
-    #: What the collection's ``destination`` names: a site (``"site"``), or a URL
-    #: (``"url"``), whose column is then the site its host names (``https://amp-akl/``
-    #: is fetched from site ``amp-akl``), as amplet2's HTTP test reports the URL it fetched;
-    #: a SIP URI the same way (``sip:echo@amp-akl`` calls site ``amp-akl``).
-    destination: str = "site"
+    #: What the collection's ``destination`` names: a site (``None``), or something
+    #: else whose column is the site this function reads from it (``None`` for none),
+    #: declared with the collection: `url_site` for the URL amplet2's HTTP test
+    #: fetched (``https://amp-akl/`` is fetched from site ``amp-akl``), the SIP
+    #: collection's own for the URI a call was made to.
+    destination: Callable[[str], str | None] | None = None
 
     @property
     def terms(self) -> tuple[tuple[str, str], ...]:
@@ -222,18 +223,9 @@ def _numeric_first(value: str) -> tuple[int, float, str]:
         return (1, 0.0, value)
 
 
-def _url_site(url: str) -> str | None:
-    """The site a URL is fetched from, or a SIP URI calls: its host name (``None`` for none).
-
-    A SIP URI (``sip:user@host:port;params``, RFC 3261) has no ``//``, so its
-    host is what follows the ``@`` (or the scheme), up to a port or parameter.
-    """
-    scheme, colon, rest = url.partition(":")
-    if colon and scheme.lower() in ("sip", "sips"):
-        host = rest.rpartition("@")[2].split(";", 1)[0].split("?", 1)[0]
-        # An IPv6 literal is bracketed; otherwise a port follows a colon.
-        host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
-        return host.lower() or None
+def url_site(url: str) -> str | None:
+    """The site a URL is fetched from: its host name (``None`` for none), for
+    `Metric.destination`."""
     try:
         return urlsplit(url).hostname
     except ValueError:
@@ -257,7 +249,7 @@ def pair_lines(
     table = property_table(collection)
     split = spec.splits[0] if spec.splits else None
     by_pair: dict[tuple[str, str], list[tuple[dict[str, str], int, int | None]]] = defaultdict(list)
-    by_url = metric.destination == "url"
+    site_of = metric.destination
     wanted = set(destinations)
     with sessions() as session:
         query = (
@@ -265,11 +257,11 @@ def pair_lines(
             .join(Stream, Stream.stream_id == table.c.stream_id)
             .where(table.c.source.in_(list(sources)))
         )
-        if not by_url:
+        if site_of is None:
             query = query.where(table.c.destination.in_(list(destinations)))
         for row in session.execute(query):
             props = {name: row._mapping[name] for name in collection.property_names}
-            target = _url_site(props["destination"]) if by_url else props["destination"]
+            target = props["destination"] if site_of is None else site_of(props["destination"])
             if target in wanted:
                 by_pair[(props["source"], target)].append(
                     (props, row.stream_id, row.last_timestamp)
@@ -278,7 +270,7 @@ def pair_lines(
     for pair, streams in by_pair.items():
         chosen: dict[str, str] = {"source": pair[0], "destination": pair[1]}
         # A site may serve several URLs: the pair stands for the first, as for any level.
-        levels = ["destination", *spec.hierarchy[2:]] if by_url else spec.hierarchy[2:]
+        levels = spec.hierarchy[2:] if site_of is None else ["destination", *spec.hierarchy[2:]]
         for level in levels:
             present = {props[level] for props, _, _ in streams}
             preferred = [v for v in metric.prefer.get(level, ()) if v in present]

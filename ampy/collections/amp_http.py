@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ampy.collections import CollectionSpec, ViewStyle
 from ampy.groups import GroupSpec, flags
-from ampy.matrix import Metric
+from ampy.matrix import Metric, url_site
 from ampy.series import Column, SeriesSpec, same_columns
 
 NAME = "amp-http"
@@ -63,7 +63,7 @@ COLLECTION = CollectionSpec(
             unit="ms",
             steps=(250, 500, 1000, 2000, 4000, 8000),
             stale_after=3 * 3600,
-            destination="url",
+            destination=url_site,
         ),
     ),
 )

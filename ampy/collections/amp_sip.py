@@ -23,6 +23,22 @@ DIRECTION_LABELS = {"rx": "received", "tx": "sent"}
 SIP = ViewStyle("sip", "SIP voice quality (MOS)")
 
 
+def sip_site(uri: str) -> str | None:
+    """The site a SIP URI calls: its host (``sip:echo@amp-akl:5060;transport=tcp`` calls
+    ``amp-akl``; ``None`` for none), for the matrix's columns (`Metric.destination`).
+
+    A SIP URI (``sip:user@host:port;params``, RFC 3261) has no ``//``, so its
+    host is what follows the ``@`` (or the scheme), up to a port or parameter.
+    """
+    scheme, colon, rest = uri.partition(":")
+    if not colon or scheme.lower() not in ("sip", "sips"):
+        return None
+    host = rest.rpartition("@")[2].split(";", 1)[0].split("?", 1)[0]
+    # An IPv6 literal is bracketed; otherwise a port follows a colon.
+    host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+    return host.lower() or None
+
+
 def _ms(name: str, field: str, function: str = "mean") -> Column:
     return Column(name, field, function, MICROSECONDS_TO_MS, "ms")
 
@@ -90,7 +106,7 @@ COLLECTION = CollectionSpec(
             steps=(4.34, 4.03, 3.6, 3.1, 2.58, 1.5),
             stale_after=2 * 3600,
             higher_is_better=True,
-            destination="url",
+            destination=sip_site,
         ),
     ),
 )

@@ -11,6 +11,8 @@ import copy
 
 import pytest
 
+from ampy.collections.amp_sip import COLLECTION, sip_site
+from ampy.matrix import url_site
 from nntsc import wire
 from nntsc.collections import get
 from nntsc.errors import BadReport
@@ -171,3 +173,23 @@ def test_malformed_reports_are_refused_with_a_reason(name, report, message):
     decoded = wire.decode(test, wire.encode(test, report))
     with pytest.raises(BadReport, match=message):
         get(name).parse(decoded, SOURCE, TIMESTAMP)
+
+
+@pytest.mark.parametrize(
+    ("uri", "site"),
+    [
+        ("sip:echo@amp-akl", "amp-akl"),
+        ("SIPS:echo@AMP-AKL:5061;transport=tls", "amp-akl"),
+        ("sip:amp-wlg?subject=test", "amp-wlg"),
+        ("sip:echo@[2001:db8::7]:5060", "2001:db8::7"),
+        ("sip:echo@", None),
+        ("https://amp-akl/", None),
+        ("echo@amp-akl", None),
+    ],
+)
+def test_a_sip_calls_column_is_the_site_its_uri_calls(uri: str, site: str | None) -> None:
+    """The SIP collection declares how its destination names a site; the matrix only calls it."""
+    assert sip_site(uri) == site
+    (metric,) = COLLECTION.metrics
+    assert metric.destination is sip_site
+    assert url_site("https://amp-akl:8443/x") == "amp-akl"
