@@ -9,13 +9,12 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
-from tqdm import tqdm
 
 from nntsc.config import Services
-from nntsc.demo.simulators import SIMULATORS
 from nntsc.errors import NntscError
 
 if TYPE_CHECKING:
@@ -59,6 +58,52 @@ config_option = click.option(
     type=click.Path(dir_okay=False),
     help="The ini file (development.ini, deploy/production.ini).",
 )
+
+
+def progress_bar(iterable: Iterable[Any] | None = None, **options: Any) -> Any:
+    """A tqdm progress bar on stderr (tqdm is imported only by the commands that show one)."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, file=sys.stderr, **options)
+
+
+class _LazyHelp:
+    """Help text made when it is first read, not when the module is loaded.
+
+    Some help lists what a command's own modules hold (the NNTSC conversions,
+    the simulated tests); importing them at load time would make every
+    command, `nntsc collect` included, pay for them.
+    """
+
+    _help_of: Callable[[], str]
+    _help: str | None = None
+
+    @property
+    def help(self) -> str | None:
+        if self._help is None:
+            self._help = self._help_of()
+        return self._help
+
+    @help.setter
+    def help(self, value: str | None) -> None:
+        # click's constructor sets the (absent) docstring or help=: kept if given.
+        self._help = value
+
+
+class LazyHelpCommand(_LazyHelp, click.Command):
+    """A command whose help is ``help_of()``, called when the help is shown."""
+
+    def __init__(self, *args: Any, help_of: Callable[[], str], **kwargs: Any) -> None:
+        self._help_of = help_of
+        super().__init__(*args, **kwargs)
+
+
+class LazyHelpOption(_LazyHelp, click.Option):
+    """An option whose help is ``help_of()``, called when the help is shown."""
+
+    def __init__(self, *args: Any, help_of: Callable[[], str], **kwargs: Any) -> None:
+        self._help_of = help_of
+        super().__init__(*args, **kwargs)
 
 
 class PluginGroup(click.Group):
@@ -159,7 +204,7 @@ def rollup(config_path: str) -> None:
 def _process_rollups(services: Services) -> int:
     """Process every pending rollup mark with a progress bar on stderr."""
     store = services.timeseries
-    with tqdm(total=store.pending_count(), unit="mark", desc="rollups", file=sys.stderr) as bar:
+    with progress_bar(total=store.pending_count(), unit="mark", desc="rollups") as bar:
         return store.process_rollups(progress=bar.update)
 
 
@@ -222,6 +267,15 @@ def collect(config_path: str, check_only: bool, metrics_port: int | None) -> Non
         services.close()
 
 
+def _demo_tests_help() -> str:
+    from nntsc.demo.simulators import SIMULATORS
+
+    return (
+        f"Comma-separated amplet2 tests to simulate ({', '.join(SIMULATORS)}, or all). "
+        "Default: icmp, or all with --via-amqp."
+    )
+
+
 @main.command("demo-data")
 @config_option
 @click.option("--sites", default=10, show_default=True, type=click.IntRange(2, 200))
@@ -238,8 +292,8 @@ def collect(config_path: str, check_only: bool, metrics_port: int | None) -> Non
 @click.option(
     "--tests",
     default=None,
-    help=f"Comma-separated amplet2 tests to simulate ({', '.join(SIMULATORS)}, or all). "
-    "Default: icmp, or all with --via-amqp.",
+    cls=LazyHelpOption,
+    help_of=_demo_tests_help,
 )
 @click.option(
     "--via-amqp",
@@ -281,12 +335,11 @@ def demo_data(
     services = Services.from_settings(load_settings(config_path))
     end = int(time.time()) if end is None else end
     mesh = SimulatedMesh(sites, end - int(days * 86400), end, interval, seed)
-    reports = tqdm(
+    reports = progress_bar(
         mesh.test_reports(chosen),
         total=mesh.test_count(chosen),
         unit="report",
         desc="publish" if via_amqp else "ingest",
-        file=sys.stderr,
     )
     started = time.monotonic()
     try:
@@ -495,12 +548,11 @@ def import_sysdig(
     started = time.monotonic()
     try:
         with (
-            tqdm(
+            progress_bar(
                 total=None if piped else sum(sizes),
                 unit="line" if piped else "B",
                 unit_scale=not piped,
                 desc="import",
-                file=sys.stderr,
             ) as bar,
             Ingestor(services) as ingestor,
         ):
@@ -558,7 +610,7 @@ def _nntsc_import_help() -> str:
     )
 
 
-@import_group.command("nntsc", help=_nntsc_import_help())
+@import_group.command("nntsc", cls=LazyHelpCommand, help_of=_nntsc_import_help)
 @config_option
 @click.option(
     "--sql",
@@ -611,11 +663,10 @@ def import_nntsc(
         services.ping_sql()
         services.timeseries.ping()
         run = NntscImport(services, source, begin, finish)
-        with tqdm(
+        with progress_bar(
             total=run.stream_total(chosen),
             unit="stream",
             desc="import",
-            file=sys.stderr,
             # Chunks advance it by parts of a stream: whole streams are shown.
             bar_format="{l_bar}{bar}| {n:.0f}/{total} streams [{elapsed}<{remaining}]",
         ) as bar:
@@ -929,7 +980,7 @@ def events_detect(
     try:
         streams = streams_with_detections(services, collections or None, stream_ids or None)
         total = sum(len(s) for s in streams.values())
-        with tqdm(total=total, unit="stream", desc="detect", file=sys.stderr) as bar:
+        with progress_bar(total=total, unit="stream", desc="detect") as bar:
             summary = detect_history(
                 services,
                 begin,

@@ -48,6 +48,32 @@ def test_running_a_collector_command_loads_no_web_app() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_loading_the_cli_imports_no_command_s_own_modules() -> None:
+    """Every process pays for what `nntsc.cli` imports at load time: `nntsc collect` (started
+    once per collector) must not load the NNTSC importer's conversions, the demo's simulators
+    or tqdm only because other commands' help or progress bars name them."""
+    code = (
+        "import sys\n"
+        "from nntsc.cli import main\n"
+        "main.get_command(None, 'collect')\n"
+        "print(sorted(m for m in sys.modules if m == 'tqdm'"
+        " or m.startswith(('nntsc.legacy', 'nntsc.demo'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "[]"
+    # The help that names them still does, once shown.
+    demo = CliRunner().invoke(cli, ["demo-data", "--help"])
+    assert demo.exit_code == 0, demo.output
+    assert "traceroute" in demo.output
+    assert "or all" in demo.output
+    legacy = CliRunner().invoke(cli, ["import", "nntsc", "--help"])
+    assert legacy.exit_code == 0, legacy.output
+    assert "amp_icmp:" in legacy.output
+    assert "Import an NNTSC 2.x deployment" in CliRunner().invoke(cli, ["import", "--help"]).output
+
+
 def test_the_accounts_tables_join_the_declared_metadata() -> None:
     tables = declared_metadata().tables
     assert {"users", "api_tokens", "events", "traceroute_ip_paths"} <= set(tables)
