@@ -10,6 +10,7 @@
 
 import { fetchJSON, postJSON } from "./lib/api.js";
 import { h } from "./lib/dom.js";
+import { showMessage } from "./lib/form-dialog.js";
 import TomSelect from "./lib/tomselect.js";
 import { sentenceCase, withArticle } from "./lib/words.js";
 
@@ -62,8 +63,7 @@ function memoryOf(collection) {
 }
 
 function showError(message) {
-  el.error.textContent = message || "";
-  el.error.hidden = !message;
+  showMessage(el.error, message);
 }
 
 // ---------------------------------------------------------------- tabs

@@ -8,6 +8,7 @@
 
 import { fetchJSON } from "./lib/api.js";
 import { channelChanges } from "./lib/channel-form.js";
+import { saveAndReload, showMessage, wireFormDialog } from "./lib/form-dialog.js";
 
 const API = "/api/v1/notification-channels";
 const dialog = document.getElementById("channel-dialog");
@@ -19,9 +20,7 @@ function field(name) {
 }
 
 function showError(message) {
-  const error = dialog.querySelector(".dialog-error");
-  error.textContent = message || "";
-  error.hidden = !message;
+  showMessage(dialog.querySelector(".dialog-error"), message);
 }
 
 /** The dialog's values, as channelChanges takes them. */
@@ -64,7 +63,6 @@ function open(channel) {
 }
 
 async function save() {
-  const button = dialog.querySelector('[data-action="save"]');
   let changes;
   try {
     changes = channelChanges(editing, values());
@@ -76,32 +74,11 @@ async function save() {
     dialog.close();
     return;
   }
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  showError(null);
-  try {
-    await fetchJSON(`${API}/${editing.id}`, { method: "PUT", body: changes });
-    window.location.reload();
-  } catch (err) {
-    showError(err.message);
-    button.disabled = false;
-  } finally {
-    button.removeAttribute("aria-busy");
-  }
+  await saveAndReload(dialog, () => fetchJSON(`${API}/${editing.id}`, { method: "PUT", body: changes }));
 }
 
 function wire() {
-  for (const button of dialog.querySelectorAll('[data-action="close"]')) {
-    button.addEventListener("click", () => dialog.close());
-  }
-  dialog.querySelector('[data-action="save"]').addEventListener("click", save);
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    save();
-  });
-  dialog.addEventListener("click", (e) => {
-    if (e.target === dialog) dialog.close();
-  });
+  wireFormDialog(dialog, form, save);
   for (const button of document.querySelectorAll("[data-channel-edit]")) {
     button.addEventListener("click", () => open(JSON.parse(button.dataset.channelEdit)));
   }

@@ -10,6 +10,7 @@
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import dagre from "../vendor/dagre/dagre.esm.js";
 import { h as element, svg as svgElement } from "./lib/dom.js";
+import { showMessage } from "./lib/form-dialog.js";
 import { share as percent } from "./lib/format.js";
 import { rangeHighlightPlugin } from "./lib/plugins.js";
 import * as R from "./lib/range.js";
@@ -73,9 +74,7 @@ function clampSpan([start, end]) {
 }
 
 function showError(message) {
-  const alert = $("paths-alert");
-  alert.textContent = message;
-  alert.hidden = !message;
+  showMessage($("paths-alert"), message);
 }
 
 function busy(id, on) {

@@ -8,9 +8,9 @@
 //
 // The markup is templates/_schedule.jinja2; its page data is #schedule-data.
 
-import { ApiError, fetchJSON } from "./lib/api.js";
-import { csrfHeaders } from "./lib/csrf.js";
+import { deleteJSON, fetchJSON } from "./lib/api.js";
 import { h } from "./lib/dom.js";
+import { saveAndReload, showMessage, wireFormDialog } from "./lib/form-dialog.js";
 import { splitFrequency, windowFields, windowSeconds } from "./lib/schedule-times.js";
 
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
@@ -29,15 +29,11 @@ function field(name) {
 }
 
 function showError(message) {
-  const error = dialog.querySelector(".dialog-error");
-  error.textContent = message || "";
-  error.hidden = !message;
+  showMessage(dialog.querySelector(".dialog-error"), message);
 }
 
 function tableError(message) {
-  const error = document.querySelector(".schedule-error");
-  error.textContent = message || "";
-  error.hidden = !message;
+  showMessage(document.querySelector(".schedule-error"), message);
 }
 
 function words(text) {
@@ -139,21 +135,9 @@ function body() {
 
 // ---------------------------------------------------------------- actions
 
-async function save() {
-  const button = dialog.querySelector('[data-action="save"]');
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  showError(null);
-  try {
-    const url = editing ? `${data.api}/${editing.id}` : data.api;
-    await fetchJSON(url, { method: editing ? "PUT" : "POST", body: body() });
-    window.location.reload();
-  } catch (err) {
-    showError(err.message);
-    button.disabled = false;
-  } finally {
-    button.removeAttribute("aria-busy");
-  }
+function save() {
+  const url = editing ? `${data.api}/${editing.id}` : data.api;
+  return saveAndReload(dialog, () => fetchJSON(url, { method: editing ? "PUT" : "POST", body: body() }));
 }
 
 function open(item) {
@@ -168,23 +152,10 @@ function open(item) {
   field("test").focus();
 }
 
-/** DELETE `url` (answered 204, no body); throws ApiError with the API's message. */
-async function remove(url) {
-  const response = await fetch(url, {
-    method: "DELETE",
-    headers: { Accept: "application/json", ...csrfHeaders() },
-    credentials: "same-origin",
-  });
-  if (!response.ok) {
-    const answer = await response.json().catch(() => null);
-    throw new ApiError(answer?.error || `The server answered ${response.status}.`, response.status);
-  }
-}
-
 async function act(url, options, failure) {
   tableError(null);
   try {
-    if (options.method === "DELETE") await remove(url);
+    if (options.method === "DELETE") await deleteJSON(url);
     else await fetchJSON(url, options);
     window.location.reload();
   } catch (err) {
@@ -197,17 +168,7 @@ function wire() {
   field("test").addEventListener("change", showTest);
   field("period").addEventListener("change", showWindow);
   field("continuous").addEventListener("change", showWindow);
-  for (const button of dialog.querySelectorAll('[data-action="close"]')) {
-    button.addEventListener("click", () => dialog.close());
-  }
-  dialog.querySelector('[data-action="save"]').addEventListener("click", save);
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    save();
-  });
-  dialog.addEventListener("click", (e) => {
-    if (e.target === dialog) dialog.close();
-  });
+  wireFormDialog(dialog, form, save);
   document.querySelector("[data-schedule-add]").addEventListener("click", () => open(null));
   for (const button of document.querySelectorAll("[data-schedule-edit]")) {
     button.addEventListener("click", () => open(data.items[button.dataset.scheduleEdit]));

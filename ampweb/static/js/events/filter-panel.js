@@ -4,27 +4,8 @@
 // filter is a URL like any other; saving stores the filter this page shows
 // (the one in its URL). Anonymous visitors keep their filters in URLs only.
 
-import { ApiError, fetchJSON } from "../lib/api.js";
-import { csrfHeaders } from "../lib/csrf.js";
+import { deleteJSON, fetchJSON } from "../lib/api.js";
 import { h } from "../lib/dom.js";
-
-/** DELETE `url` with the CSRF token; throws ApiError with the API's message on failure. */
-async function deleteJSON(url) {
-  const response = await fetch(url, {
-    method: "DELETE",
-    headers: { Accept: "application/json", ...csrfHeaders() },
-    credentials: "same-origin",
-  });
-  if (!response.ok) {
-    let message = `The server answered ${response.status}.`;
-    try {
-      message = (await response.json()).error || message;
-    } catch {
-      // No JSON body: keep the status.
-    }
-    throw new ApiError(message, response.status);
-  }
-}
 
 export class SavedFilters {
   /** `root` is the #events-saved element, whose data attributes name the API and the page. */

@@ -62,6 +62,24 @@ export async function fetchJSON(url, { signal, method = "GET", body: payload } =
   return body;
 }
 
+/** DELETE `url` (with the CSRF token; answered 204, no body); throws ApiError with the API's message. */
+export async function deleteJSON(url) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "DELETE",
+      headers: { Accept: "application/json", ...csrfHeaders() },
+      credentials: "same-origin",
+    });
+  } catch (err) {
+    throw new ApiError(`Could not reach the server (${err.message}).`, 0);
+  }
+  if (!response.ok) {
+    const answer = await response.json().catch(() => null);
+    throw new ApiError(answer?.error || `The server answered ${response.status}.`, response.status);
+  }
+}
+
 /** POST `body` as JSON to `url` (with the CSRF token), answering the parsed JSON. */
 export function postJSON(url, body, { signal } = {}) {
   return fetchJSON(url, { signal, method: "POST", body });
