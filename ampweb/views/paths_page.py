@@ -56,6 +56,9 @@ def paths_page_data(
         "view_url": request.route_path("view", style=legend.style, view_id=legend.view_id),
         "history_url": request.route_path("api.v1.view.history", view_id=legend.view_id),
         "paths_url": request.route_path("api.v1.view.paths", view_id=legend.view_id),
+        # The events of the view's streams, marked on the summary; a marker opens its groups.
+        "events_api_url": request.route_path("api.v1.events"),
+        "events_url": request.route_path("events.index"),
         "start": start,
         "end": end,
         "last": last,

@@ -156,3 +156,66 @@ def test_path_map_fits_and_rows_open_their_path(
     assert row.get_attribute("aria-selected") == "false"
     assert box.get_attribute("data-focused") == ""
     assert watched.problems == []
+
+
+def test_the_summary_marks_the_views_events_and_a_marker_opens_the_group(
+    live_server: Any, watched: Any, group: str, artifacts: Path
+) -> None:
+    """As on the other graph pages: events of the view's streams on the summary's time axis."""
+    from tests.conftest import make_services
+    from tests.events_factory import event_row, store_events
+
+    view_id = create_view(live_server, "traceroute", group)
+    page = watched.page
+    page.goto(f"{live_server.url}/view/traceroute/{view_id}")
+    page.wait_for_selector(READY, state="attached", timeout=TIMEOUT_MS)
+    assert page.locator("#summary-graph .event-marker").count() == 0
+    (line,) = page.evaluate("JSON.parse(document.getElementById('page-data').textContent).lines")
+    stream_id = line["stream_ids"][0]
+    source, destination = group.split()[1], group.split()[3]
+    # Three days apart, so that the 30-day summary shows them as two markers.
+    onsets = [live_server.end - 4 * 86400, live_server.end - 86400]
+    rows = [
+        event_row(
+            stream_id,
+            onset,
+            collection="amp-traceroute",
+            metric="hop_count",
+            source=source,
+            target=destination,
+            severity=severity,
+            old_value=8.0,
+            new_value=11.0,
+            unit="hops",
+            description=f"path length 8 -> 11 hops ({severity})",
+        )
+        for onset, severity in zip(onsets, (70, 20), strict=True)
+    ]
+    services = make_services(live_server.sql_url)
+    try:
+        event_ids = [store_events(services, [row])[0].id for row in rows]
+    finally:
+        services.close()
+
+    page.reload()
+    page.wait_for_selector(READY, state="attached", timeout=TIMEOUT_MS)
+    page.wait_for_selector('#summary-graph[data-events-ready="true"]', state="attached")
+    markers = page.locator("#summary-graph .event-marker")
+    assert markers.count() == 2
+    severe = page.locator(f'#summary-graph .event-marker[data-event-id="{event_ids[0]}"]')
+    mild = page.locator(f'#summary-graph .event-marker[data-event-id="{event_ids[1]}"]')
+    assert "severity-high" in (severe.get_attribute("class") or "")
+    assert "severity-low" in (mild.get_attribute("class") or "")
+    plot = page.locator("#summary-graph .u-over").bounding_box()
+    severe_box, mild_box = severe.bounding_box(), mild.bounding_box()
+    assert plot["x"] < severe_box["x"] < mild_box["x"] < plot["x"] + plot["width"]
+    severe.hover()
+    note = page.locator("#summary-graph .event-note")
+    note.wait_for(state="visible")
+    assert "path length 8 -> 11 hops (70)" in note.inner_text()
+    assert f"{source} → {destination}" in note.inner_text()
+    page.screenshot(path=str(artifacts / "paths-summary-event-markers.png"), full_page=False)
+
+    severe.click()
+    page.wait_for_url(re.compile(rf"/events\?event={event_ids[0]}$"), timeout=TIMEOUT_MS)
+    assert watched.problems == []

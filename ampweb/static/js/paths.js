@@ -1,15 +1,19 @@
 // The traceroute path map (style "traceroute") and AS path (style "as-path")
 // pages: a 30-day path-length summary to choose a period from, and below it
 // the distinct IP paths of the period as a graph of hops (laid out by dagre),
-// or the AS path over time as a "rainbow" with the list of its changes.
+// or the AS path over time as a "rainbow" with the list of its changes. The
+// summary marks the events of the view's streams on its time axis, as the
+// other graph pages do (lib/event-markers.js); a marker opens its groups.
 //
 // The page's initial data comes from <script type="application/json" id="page-data">.
 // When the period's paths are drawn, <body data-paths-ready="true">; the hop
-// graph's <svg> carries data-nodes and data-edges.
+// graph's <svg> carries data-nodes and data-edges. The summary graph's
+// data-events-ready is "true" once its events are in.
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import dagre from "../vendor/dagre/dagre.esm.js";
 import { h as element, svg as svgElement } from "./lib/dom.js";
+import { eventMarkersPlugin } from "./lib/event-markers.js";
 import { showMessage } from "./lib/form-dialog.js";
 import { share as percent } from "./lib/format.js";
 import { rangeHighlightPlugin } from "./lib/plugins.js";
@@ -18,6 +22,8 @@ import { DAY, formatRange, formatSpan, formatUTC } from "./lib/time.js";
 import { counted, plural } from "./lib/words.js";
 
 const SUMMARY_HEIGHT = 150;
+/** The most events the summary marks (the newest of its range), as on the other graph pages. */
+const MAX_MARKED_EVENTS = 500;
 const AS_NULL = -1;
 const AS_PRIVATE = -2;
 const AS_UNKNOWN = 0;
@@ -31,6 +37,9 @@ const state = {
   range: clampSpan(initialRange()),
   summary: null,
   detailRequest: null,
+  /** The events of the view's streams in the summary's range, and the latest request's number. */
+  events: [],
+  eventsSeq: 0,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -164,6 +173,7 @@ async function loadSummary() {
   // It reaches the present, and further back than 30 days when the period chosen does.
   $("summary-span").textContent = `the last ${formatSpan(end - start)}`;
   busy("summary-status", true);
+  loadEvents([start, end]);
   try {
     const answer = await fetchJSON(withParams(pageData.history_url, { start, end, detail: "summary" }));
     drawSummary(answer, [start, end]);
@@ -172,6 +182,37 @@ async function loadSummary() {
   } finally {
     busy("summary-status", false);
   }
+}
+
+function openEvent(event) {
+  window.location.assign(withParams(pageData.events_url, { event: event.id }));
+}
+
+/**
+ * The events of the view's streams with an onset in `range` (GET
+ * /api/v1/events?view=), marked on the summary when in; an older request's
+ * answer is dropped. Without them the graph stands, unmarked.
+ */
+async function loadEvents([start, end]) {
+  const seq = ++state.eventsSeq;
+  const container = $("summary-graph");
+  container.dataset.eventsReady = "false";
+  let events = [];
+  try {
+    const url = withParams(pageData.events_api_url, {
+      view: pageData.view_id,
+      start: Math.floor(start),
+      end: Math.ceil(end) + 1,
+      pagesize: MAX_MARKED_EVENTS,
+    });
+    events = (await fetchJSON(url)).items;
+  } catch {
+    // The summary's own errors are shown above it; its markers are a bonus.
+  }
+  if (seq !== state.eventsSeq) return;
+  state.events = events;
+  container.dataset.eventsReady = "true";
+  if (state.summary) state.summary.redraw(false, false);
 }
 
 function drawSummary(answer, [start, end]) {
@@ -202,7 +243,10 @@ function drawSummary(answer, [start, end]) {
       { stroke: "#4b5563", size: 50, grid: { stroke: "rgba(0,0,0,0.06)" }, label: pageData.kind === "ip" ? "hops" : "AS hops", labelSize: 16 },
     ],
     series: [{}, { stroke: colour, width: 1.5, paths: uPlot.paths.stepped({ align: 1 }), spanGaps: false, fill: "rgba(29, 78, 216, 0.06)" }],
-    plugins: [rangeHighlightPlugin({ get: () => state.range })],
+    plugins: [
+      rangeHighlightPlugin({ get: () => state.range }),
+      eventMarkersPlugin({ get: () => state.events, onOpen: openEvent, formatTime: (ts) => `${formatUTC(ts)} UTC` }),
+    ],
     hooks: {
       setSelect: [
         (u) => {
