@@ -28,7 +28,9 @@ def includeme(config: Configurator) -> None:
     config.add_route("admin.notifications.log", "/admin/notifications/log")
 
     # The schedule amplet2 monitors fetch: readable without logging in, as they do not.
-    config.add_route("amplet.schedule", "/yaml/{ampname}")
+    # The rest of the path is the site's name, which may hold "/" (nz/akl): amplet2
+    # asks for /yaml/nz/akl, and /yaml/nz%2Fakl reaches the same site.
+    config.add_route("amplet.schedule", "/yaml/{ampname:.+}")
 
     config.add_route("health", "/healthz")
     config.add_route("metrics", "/metrics")

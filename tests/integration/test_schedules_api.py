@@ -198,6 +198,26 @@ def test_amplet_schedule_yaml_last_modified_and_304(
     app.get("/yaml/bad%20name", status=400)
 
 
+def test_a_site_whose_name_holds_a_slash_fetches_its_schedule(
+    app: webtest.TestApp, tokens: dict[str, str]
+) -> None:
+    """Names may hold "/" (nz/akl); amplet2 asks for /yaml/<name> as it is."""
+    editor = bearer(tokens["editconfig"])
+    app.post_json("/api/v1/sites", {"name": "nz/akl"}, headers=editor, status=201)
+    app.put_json("/api/v1/meshes/mesh-1", {"members": ["amp-a", "amp-b", "nz/akl"]}, headers=editor)
+    app.post_json("/api/v1/meshes/mesh-1/schedule", ICMP, headers=editor, status=201)
+    for path in ("/yaml/nz/akl", "/yaml/nz%2Fakl"):
+        answer = app.get(path)
+        assert answer.content_type == "application/yaml"
+        (test,) = read_as_amplet2(answer.text)
+        assert (test["test"], sorted(test["targets"])) == ("icmp", ["amp-a", "amp-b"])
+    # Another site's schedule lists it as a destination, by its whole name.
+    assert "nz/akl" in read_as_amplet2(app.get("/yaml/amp-a").text)[0]["targets"]
+    app.get("/yaml/nz/wlg", status=404)
+    app.get("/yaml/nz/akl/", status=404)
+    app.get("/yaml/nz/a%20kl", status=400)
+
+
 #: Routes an anonymous client may read, with no `ampweb.public_data`: the
 #: schedule amplet2 fetches, the login page, health and metrics, the API
 #: document and its page.
