@@ -37,22 +37,34 @@ def list_channels(request: Request) -> dict[str, Any]:
     return {"items": request.ampy.notifications.list_channels(owner_scope(request))}
 
 
+#: Why a user who is no admin may not name another user as a new channel's owner.
+NOT_ADMIN_OWNER = "owner: only an admin may make a channel for another user"
+
+
+def channel_owner(request: Request, requested: str | None) -> str | None:
+    """Whose new channel it is: the caller's (`requested` empty or their own name), or
+    the user `requested` names when the caller is an admin; ``None`` when the caller
+    may not name them (no admin). `BadValue` naming ``owner`` for an unknown user."""
+    caller = str(request.identity.username)
+    owner = requested or caller
+    if owner == caller:
+        return caller
+    if not request.has_permission(ADMIN):
+        return None
+    try:
+        request.users.get_user(owner)
+    except (UnknownUser, BadValue):
+        raise BadValue("owner", f"no user {owner[:60]!r}") from None
+    return owner
+
+
 @view_config(route_name="api.v1.notification_channels", request_method="POST", permission=ACCOUNT)
 def create_channel(request: Request) -> Response:
     """A new channel of the caller's, or (an admin's call only) of the user named by ``owner``."""
     fields = dict(request.openapi["body"])
-    caller = str(request.identity.username)
-    owner = fields.pop("owner", caller)
-    if owner != caller:
-        if not request.has_permission(ADMIN):
-            return Response(
-                json_body={"error": "owner: only an admin may make a channel for another user"},
-                status=403,
-            )
-        try:
-            request.users.get_user(owner)
-        except (UnknownUser, BadValue):
-            raise BadValue("owner", f"no user {owner[:60]!r}") from None
+    owner = channel_owner(request, fields.pop("owner", None))
+    if owner is None:
+        return Response(json_body={"error": NOT_ADMIN_OWNER}, status=403)
     channel = request.ampy.notifications.create_channel(owner, fields)
     url = request.route_url("api.v1.notification_channel", channel_id=channel["id"])
     return _created(channel, url)

@@ -18,6 +18,7 @@ from pyramid.view import view_config
 from ampweb.params import int_param
 from ampweb.security import ACCOUNT, USER_VIEW, owner_scope
 from ampweb.views.admin import _back, _common
+from ampweb.views.api_notifications import NOT_ADMIN_OWNER, channel_owner
 from nntsc.errors import AlreadyExists, BadValue
 from nntsc.notifications.channels import UnknownChannel, UnknownSubscription
 from nntsc.notifications.models import DELIVERY_STATUSES
@@ -26,6 +27,8 @@ from nntsc.notifications.models import DELIVERY_STATUSES
 LOG_PAGESIZE = 50
 #: The largest id a form may name.
 MAX_ID = 2**63 - 1
+#: The most user names the "New channel" form offers an admin (any name may be typed).
+USERS_OFFERED = 1000
 
 
 @view_config(
@@ -45,6 +48,12 @@ def notifications(request: Request) -> dict[str, Any]:
         filters=registry.saved_filters(request.identity.username),
         own_channels=registry.list_channels(request.identity.username),
         everyone=owner is None,
+        # An admin may make a channel for anyone: the names offered in the form.
+        usernames=(
+            [user.username for user in request.users.list_users(pagesize=USERS_OFFERED).items]
+            if owner is None
+            else []
+        ),
     )
 
 
@@ -77,8 +86,12 @@ def change_notifications(request: Request) -> HTTPSeeOther:
     done = ""
     try:
         if action == "create_channel":
-            channel = registry.create_channel(request.identity.username, _channel_fields(request))
-            done = f"Channel {channel['name']} created."
+            channel_for = channel_owner(request, str(request.POST.get("owner", "")).strip())
+            if channel_for is None:
+                raise BadValue("owner", NOT_ADMIN_OWNER.removeprefix("owner: "))
+            channel = registry.create_channel(channel_for, _channel_fields(request))
+            whose = "" if channel_for == request.identity.username else f" for {channel_for}"
+            done = f"Channel {channel['name']} created{whose}."
         elif action == "test_channel":
             channel_id = int_param(request, "channel_id", 0, minimum=0, maximum=MAX_ID)
             sent = request.ampy.send_test_notification(channel_id, owner)

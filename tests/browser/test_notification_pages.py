@@ -27,7 +27,7 @@ def smtp() -> Iterator[SmtpReceiver]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpReceiver) -> Iterator[str]:
-    """The app with user ``alice`` and her saved filter ``severe``."""
+    """The app with user ``alice`` and her saved filter ``severe``, and admin ``root``."""
     from ampweb.accounts import UserRegistry
     from nntsc.events.models import EventFilter
     from tests.conftest import make_services, serve_app
@@ -36,6 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpReceiver) -> Iter
     services = make_services(url)
     try:
         UserRegistry(services.sessionmaker).create_user("alice", PASSWORD, ["viewdata"])
+        UserRegistry(services.sessionmaker).create_user("root", PASSWORD, ["admin"])
         now = int(time.time())
         with services.sessionmaker.begin() as session:
             session.add(
@@ -163,3 +164,27 @@ def test_channels_tests_subscriptions_and_the_log(
     assert watched.page_errors == []
     assert [r.rsplit(": ", 1)[1] for r in watched.failed_requests] == ["HTTP 400"]
     assert len(watched.console_errors) == 1
+
+
+def test_an_admin_makes_a_channel_for_another_user(
+    server: str, watched: Any, artifacts: Path
+) -> None:
+    page = watched.page
+    page.goto(f"{server}/login?came_from=/admin/notifications")
+    page.get_by_label("User name").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server}/admin/notifications")
+
+    new = page.get_by_test_id("new-channel")
+    owner = new.get_by_label("For user")
+    assert owner.input_value() == "root"
+    new.get_by_label("Name", exact=True).fill("alice's pager")
+    new.get_by_label("E-mail addresses").fill("alice@example.org")
+    owner.fill("alice")
+    page.screenshot(path=str(artifacts / "notifications-admin-owner.png"), full_page=True)
+    new.get_by_role("button", name="Create channel").click()
+    page.get_by_text("Channel alice's pager created for alice.").wait_for()
+    row = page.get_by_test_id("channels").locator("tr", has_text="alice's pager")
+    assert row.locator("td").first.inner_text() == "alice"
+    assert watched.problems == []

@@ -242,6 +242,39 @@ def test_admins_make_channels_for_others_and_webhooks_stay_off_internal_addresse
     assert client.get(f"{CHANNELS}/{hook['id']}", headers=alice).json["url"] == url
 
 
+def test_an_admin_makes_a_channel_for_another_user_on_the_page(
+    app: tuple[webtest.TestApp, dict[str, Any]],
+) -> None:
+    client, headers = app
+    alice, bob, carol = headers["alice"], headers["bob"], headers["carol"]
+    form = {"action": "create_channel", "kind": "email", "addresses": "ops@example.org"}
+    # Only an admin's form names the owner, offering every user's name.
+    page = client.get("/admin/notifications", headers=carol).text
+    assert 'name="owner" value="carol"' in page
+    assert '<option value="bob">' in page
+    assert 'name="owner"' not in client.get("/admin/notifications", headers=alice).text
+
+    made = client.post(
+        "/admin/notifications", {**form, "name": "bob's mail", "owner": "bob"}, headers=carol
+    )
+    assert "Channel bob&#39;s mail created for bob." in made.follow(headers=carol).text
+    (channel,) = client.get(CHANNELS, headers=bob).json["items"]
+    assert (channel["name"], channel["username"]) == ("bob's mail", "bob")
+    own = client.post("/admin/notifications", {**form, "name": "mine", "owner": ""}, headers=carol)
+    assert "Channel mine created." in own.follow(headers=carol).text
+
+    # Someone else's name from one who is no admin, or a user that does not exist: nothing made.
+    for who, owner, error in ((alice, "bob", "only an admin"), (carol, "nobody", "no user")):
+        refused = client.post(
+            "/admin/notifications", {**form, "name": "sneaky", "owner": owner}, headers=who
+        )
+        assert error in refused.follow(headers=who).text
+    assert [c["name"] for c in client.get(CHANNELS, headers=carol).json["items"]] == [
+        "bob's mail",
+        "mine",
+    ]
+
+
 def test_test_messages_are_limited_per_user_whatever_the_channel(
     app: tuple[webtest.TestApp, dict[str, Any]],
 ) -> None:
