@@ -214,6 +214,22 @@ class Services:
         return parse_duration(self.settings["nntsc.rollup_retention"])
 
     @cached_property
+    def rollup_memory_rows(self) -> int:
+        """Raw rows a writing process holds at most to make its hours' rollups in memory
+        (``nntsc.rollup_memory_rows``, default `HELD_ROWS`; 0: leave them all to the
+        re-reading rollup pass)."""
+        from nntsc.store.rollups import HELD_ROWS
+
+        text = self.settings.get("nntsc.rollup_memory_rows", "").strip()
+        if not text:
+            return HELD_ROWS
+        if not text.isdigit():
+            raise ConfigurationError(
+                f"nntsc.rollup_memory_rows {text!r}: expected a number of rows (0: none)"
+            )
+        return int(text)
+
+    @cached_property
     def retention_period(self) -> float:
         """Seconds between two expiry passes (``nntsc.retention_period``, default an hour)."""
         from nntsc.store.retention import RETENTION_PERIOD

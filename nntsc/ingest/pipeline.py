@@ -132,6 +132,7 @@ class Ingestor:
         # seconds and at every flush: metadata, not data, so it may lag a little.
         self._spans: dict[int, tuple[int, int]] = {}
         self._touched = time.monotonic()
+        self._finishing: Future[int] | None = None
         self._context = ExitStack()
 
     def add(
@@ -284,9 +285,18 @@ class Ingestor:
             self._submit()
 
     def poll(self) -> None:
-        """Hand finished batches, oldest first, to `on_batch_done`; never blocks."""
+        """Hand finished batches, oldest first, to `on_batch_done`; never blocks.
+
+        With no batch in flight, it also has the writer thread finalise the
+        rollups of held hours that are due (`TimeseriesStore.finish_rollups`),
+        which writing a batch does otherwise.
+        """
         while self._in_flight and self._in_flight[0][0].done():
             self._wait_oldest()
+        if not self._in_flight and (self._finishing is None or self._finishing.done()):
+            store = self.services.timeseries
+            if store.rollups_due():
+                self._finishing = self._writer.submit(store.finish_rollups)
 
     def _wait_oldest(self) -> None:
         future, tokens, rows, submitted = self._in_flight.popleft()

@@ -48,4 +48,9 @@ def open_backend(services: Services) -> TimeseriesBackend:
 
 def open_timeseries_store(services: Services) -> TimeseriesStore:
     """The store of the configured backend, its rollup marks in the SQL database."""
-    return TimeseriesStore(open_backend(services), services.engine, reader=services.read_engine)
+    return TimeseriesStore(
+        open_backend(services),
+        services.engine,
+        reader=services.read_engine,
+        held_rows=services.rollup_memory_rows,
+    )

@@ -108,6 +108,9 @@ class RollupPending(Base):
     stream_id: Mapped[int] = mapped_column(Integer)
     bin_start: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The process that wrote the bin's rows (`RollupMarks.mark`), or null when
+    #: unknown or several did: only then may it finalise the bin from memory.
+    writer: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class ExpiredRows(Base):

@@ -11,14 +11,30 @@ arrived late or was backfilled a year back is in the graph at once.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import threading
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Engine, Select, TextClause, and_, bindparam, delete, func, select, text
+from sqlalchemy import (
+    Engine,
+    Select,
+    TextClause,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import sqlite
 
 from nntsc.collections import Collection, Row
@@ -33,6 +49,8 @@ from nntsc.store.partials import (
     partial_to_columns,
     summary_columns,
 )
+
+log = logging.getLogger(__name__)
 
 #: Pending bins processed per round of `RollupPass.run`.
 ROLLUP_BATCH = 5000
@@ -104,6 +122,7 @@ class RollupMarks:
         level: int,
         marks: Iterable[tuple[int, int]],
         now: float | None = None,
+        writer: str | None = None,
     ) -> None:
         """Mark (stream, bin start) as pending at `level`; a repeated mark bumps its version.
 
@@ -112,6 +131,11 @@ class RollupMarks:
         no pass can hold its version, and leaving it saves PostgreSQL a new
         row version per stream (a collector that starts, or a second one,
         marks every stream's open hour again).
+
+        A new mark records `writer` (the process writing the rows, see
+        `HeldRollups`); marking an existing one with another writer (or none)
+        sets its writer to null, open or not, so that no process finalises
+        from memory a bin it did not write alone.
         """
         marks = sorted(marks)
         if not marks:
@@ -128,14 +152,24 @@ class RollupMarks:
                     "streams": [m[0] for m in marks],
                     "bins": [m[1] for m in marks],
                     "closed": closed,
+                    "writer": writer,
                 },
             )
             return
         statement = sqlite.insert(table)
+        excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=["collection", "stream_id", "bin_start", "level"],
-            set_={"version": table.c.version + 1},
-            where=None if closed is None else table.c.bin_start + table.c.level <= closed,
+            set_={
+                "version": table.c.version + 1,
+                "writer": case((table.c.writer == excluded.writer, table.c.writer), else_=null()),
+            },
+            where=None
+            if closed is None
+            else or_(
+                table.c.bin_start + table.c.level <= closed,
+                and_(table.c.writer.is_not(None), table.c.writer.is_distinct_from(excluded.writer)),
+            ),
         )
         connection.execute(
             statement,
@@ -146,6 +180,7 @@ class RollupMarks:
                     "stream_id": stream_id,
                     "bin_start": bin_start,
                     "version": 1,
+                    "writer": writer,
                 }
                 for stream_id, bin_start in marks
             ],
@@ -157,8 +192,12 @@ class RollupMarks:
         collection: Collection,
         level: int,
         marks: Sequence[tuple[int, int, int]],
+        writer: str | None = None,
     ) -> None:
-        """Delete (stream, bin start, version) marks whose version has not changed since read."""
+        """Delete (stream, bin start, version) marks whose version has not changed since read
+        (and, with `writer`, whose writer is still that one)."""
+        if not marks:
+            return
         table = RollupPending.__table__
         # A mark whose version changed since it was read has new rows: keep it.
         if connection.dialect.name == "postgresql":
@@ -169,6 +208,7 @@ class RollupMarks:
                     "CAST(:bins AS bigint[]), CAST(:versions AS integer[])) AS t(s, b, v) "
                     "WHERE p.collection = :collection AND p.level = :level "
                     "AND p.stream_id = t.s AND p.bin_start = t.b AND p.version = t.v"
+                    + ("" if writer is None else " AND p.writer = :writer")
                 ),
                 {
                     "collection": collection.name,
@@ -176,19 +216,37 @@ class RollupMarks:
                     "streams": [m[0] for m in marks],
                     "bins": [m[1] for m in marks],
                     "versions": [m[2] for m in marks],
+                    "writer": writer,
                 },
             )
             return
+        conditions = [
+            table.c.collection == collection.name,
+            table.c.level == level,
+            table.c.stream_id == bindparam("stream_id"),
+            table.c.bin_start == bindparam("bin_start"),
+            table.c.version == bindparam("version"),
+        ]
+        if writer is not None:
+            conditions.append(table.c.writer == writer)
         connection.execute(
-            delete(table).where(
-                table.c.collection == collection.name,
-                table.c.level == level,
-                table.c.stream_id == bindparam("stream_id"),
-                table.c.bin_start == bindparam("bin_start"),
-                table.c.version == bindparam("version"),
-            ),
+            delete(table).where(*conditions),
             [{"stream_id": s, "bin_start": b, "version": v} for s, b, v in marks],
         )
+
+    def written_by(self, collection: Collection, hour: int, writer: str) -> dict[int, int]:
+        """The hour marks of `hour` that only `writer` marked: version by stream."""
+        table = RollupPending.__table__
+        with self.engine.connect() as connection:
+            found: list[tuple[int, int]] = connection.execute(  # type: ignore[assignment]
+                select(table.c.stream_id, table.c.version).where(
+                    table.c.collection == collection.name,
+                    table.c.level == HOUR,
+                    table.c.bin_start == hour,
+                    table.c.writer == writer,
+                )
+            ).all()
+        return dict(found)
 
     def pending_count(self, now: float) -> int:
         """How many hour and day marks wait to be processed (for progress bars)."""
@@ -371,6 +429,252 @@ class RollupPass:
             self.marks.clear(connection, collection, level, marks)
 
 
+#: Seconds after an hour closes before its held rows are finalised: rows of
+#: the hour still on their way (a report sent as its test ends, a batch being
+#: built) arrive first, instead of leaving the hour to the re-reading pass.
+HELD_GRACE = 60
+#: Seconds after an hour closes past which its held rows are no longer
+#: finalised but left to the re-reading pass: before `SETTLE`, so that no
+#: pass can have cleared a mark of the hour (and rows of another writer come
+#: in after) while this process still holds it.
+HELD_LIMIT = SETTLE - 15
+#: Raw rows held for in-memory rollups by default (``nntsc.rollup_memory_rows``).
+HELD_ROWS = 500_000
+
+
+class HeldRollups:
+    """Rollups of the hours this process wrote alone, computed from the rows it wrote.
+
+    Each row written into a stream-hour that was open when its first row was
+    written (and marked) is kept, by timestamp, until the hour has closed
+    and `HELD_GRACE` seconds passed. Then the 5-minute and hourly rollups of
+    every stream-hour whose mark still names this process as its only writer
+    are computed from the rows held (`summaries`, as the re-reading pass
+    does: the same rows give the same rollup rows), written, the days marked
+    and the hour marks cleared if unchanged. Everything else stays pending
+    for `RollupPass`: hours another writer (a second collector, this one
+    before a restart) also marked, hours whose first row came after they
+    closed (late rows, rows after a finalisation), rows beyond `max_rows`,
+    batches whose write failed or dropped rows. A process that dies loses
+    only what it held; the marks stay pending.
+
+    `finish` runs on the writer thread that wrote the last batch; batches
+    being written into an hour keep it from being finalised until they are
+    done (`begin`/`end`), so no row of the hour is marked and not yet held.
+    """
+
+    def __init__(
+        self,
+        backend: TimeseriesBackend,
+        marks: RollupMarks,
+        writer: str | None = None,
+        max_rows: int = HELD_ROWS,
+    ) -> None:
+        self.backend = backend
+        self.marks = marks
+        #: This process's id in the marks' ``writer`` column.
+        self.writer = writer or uuid.uuid4().hex
+        self.max_rows = max_rows
+        self.grace = HELD_GRACE
+        self.limit = HELD_LIMIT
+        self._lock = threading.Lock()
+        # (collection, hour) -> stream -> timestamp -> values.
+        self._bins: dict[tuple[str, int], dict[int, dict[int, Mapping[str, Any]]]] = {}
+        # (collection, hour) -> streams whose rows of that open hour are not held.
+        self._refused: dict[tuple[str, int], set[int]] = {}
+        # (collection, hour) -> batches being written with rows of that hour.
+        self._writing: dict[tuple[str, int], int] = defaultdict(int)
+        self._rows = 0
+        self._next_due = math.inf
+        #: What it cost (thread CPU and wall seconds) and did, for benches and tests.
+        self.cpu = 0.0
+        self.seconds = 0.0
+        self.finalised = 0
+        self.rows_finalised = 0
+
+    @property
+    def rows(self) -> int:
+        """Raw rows held."""
+        return self._rows
+
+    def begin(
+        self, collection: Collection, hours: Iterable[tuple[int, int]]
+    ) -> list[tuple[str, int]]:
+        """Note a batch with rows in the (stream, hour)s `hours` is being written."""
+        keys = [(collection.name, hour) for hour in {hour for _, hour in hours}]
+        with self._lock:
+            for key in keys:
+                self._writing[key] += 1
+        return keys
+
+    def end(
+        self,
+        writing: list[tuple[str, int]],
+        collection: Collection,
+        rows: Sequence[Row],
+        marked_at: float,
+        stored: bool,
+    ) -> None:
+        """The batch `begin` noted is done: hold its rows (`stored`: all of them were
+        written, after their hours were marked at `marked_at`), or refuse its bins."""
+        started, cpu = time.perf_counter(), time.thread_time()
+        name = collection.name
+        bins, refused = self._bins, self._refused
+        with self._lock:
+            for key in writing:
+                self._writing[key] -= 1
+                if not self._writing[key]:
+                    del self._writing[key]
+            last_hour = -1
+            streams: dict[int, dict[int, Mapping[str, Any]]] | None = None
+            refusing: set[int] | None = None
+            is_open = False
+            for stream_id, timestamp, values in rows:
+                hour = timestamp - timestamp % HOUR
+                if hour != last_hour:
+                    last_hour = hour
+                    streams = bins.get((name, hour))
+                    refusing = refused.get((name, hour))
+                    is_open = hour + HOUR > marked_at
+                if streams is not None:
+                    held = streams.get(stream_id)
+                    if held is not None:
+                        if not stored:
+                            refusing = self._refuse(name, hour, stream_id)
+                            continue
+                        old = held.get(timestamp)
+                        if old is None:
+                            if self._rows >= self.max_rows:
+                                # Full: this stream-hour goes to the pass, its rows are freed.
+                                refusing = self._refuse(name, hour, stream_id)
+                                continue
+                            self._rows += 1
+                        elif old != values:
+                            # A row rewritten with other values: the store may merge them.
+                            refusing = self._refuse(name, hour, stream_id)
+                            continue
+                        held[timestamp] = values
+                        continue
+                if not is_open or (refusing is not None and stream_id in refusing):
+                    continue
+                if not stored or self._rows >= self.max_rows:
+                    refusing = self._refuse(name, hour, stream_id)
+                    continue
+                if streams is None:
+                    streams = bins[(name, hour)] = {}
+                    self._next_due = min(self._next_due, hour + HOUR + self.grace)
+                streams[stream_id] = {timestamp: values}
+                self._rows += 1
+        self.cpu += time.thread_time() - cpu
+        self.seconds += time.perf_counter() - started
+
+    def _refuse(self, name: str, hour: int, stream_id: int) -> set[int]:
+        """Stop holding (and never hold again) a stream-hour; under the lock.
+
+        Returns the hour's refused streams."""
+        streams = self._bins.get((name, hour))
+        if streams is not None:
+            dropped = streams.pop(stream_id, None)
+            if dropped is not None:
+                self._rows -= len(dropped)
+        refused = self._refused.setdefault((name, hour), set())
+        refused.add(stream_id)
+        return refused
+
+    def due(self, now: float) -> bool:
+        """Whether a held hour is ready for `finish`."""
+        return self._next_due <= now
+
+    def finish(self, now: float) -> int:
+        """Finalise the held hours closed `grace` seconds ago; return the stream-hours done.
+
+        Hours held past `limit` are dropped, as are those whose finalisation
+        fails (logged): their marks stay pending for the re-reading pass.
+        """
+        started, cpu = time.perf_counter(), time.thread_time()
+        done = 0
+        due = []
+        with self._lock:
+            for key in list(self._bins):
+                end = key[1] + HOUR
+                if end + self.grace > now or self._writing.get(key):
+                    continue
+                if end + self.limit <= now:
+                    self._drop(key)
+                else:
+                    due.append(key)
+            for key in [k for k in self._refused if k[1] + HOUR + self.limit <= now]:
+                del self._refused[key]
+            self._next_due = min((k[1] + HOUR + self.grace for k in self._bins), default=math.inf)
+        for key in sorted(due, key=lambda k: k[1]):
+            try:
+                done += self._finalise(key)
+            except Exception:
+                log.warning(
+                    "%s: held rollups of hour %d not finalised; left to the rollup pass",
+                    key[0],
+                    key[1],
+                    exc_info=True,
+                )
+        self.cpu += time.thread_time() - cpu
+        self.seconds += time.perf_counter() - started
+        return done
+
+    def _drop(self, key: tuple[str, int]) -> None:
+        """Forget a held hour (its marks stay for the re-reading pass); under the lock."""
+        streams = self._bins.pop(key, None)
+        if streams:
+            self._rows -= sum(len(held) for held in streams.values())
+            self._refused.setdefault(key, set()).update(streams)
+
+    def _finalise(self, key: tuple[str, int]) -> int:
+        name, hour = key
+        collection = get_collection(name)
+        # Read before the rows are taken: a row written into the hour after
+        # that bumps its mark, so clearing the version read here fails.
+        versions = self.marks.written_by(collection, hour, self.writer)
+        with self._lock:
+            if self._writing.get(key):
+                return 0
+            streams = self._bins.pop(key, None)
+            if not streams:
+                return 0
+            self._rows -= sum(len(held) for held in streams.values())
+            # Rows of the hour arriving from now on are left to the pass.
+            self._refused.setdefault(key, set()).update(streams)
+        fine: list[Row] = []
+        hourly: list[Row] = []
+        done: list[tuple[int, int, int]] = []
+        rows = 0
+        for stream_id, held in streams.items():
+            version = versions.get(stream_id)
+            if version is None:
+                # Another writer marked it too, or a pass already did it.
+                continue
+            five, hours = summaries(collection, stream_id, sorted(held.items()))
+            fine.extend(five)
+            hourly.extend(hours)
+            done.append((stream_id, hour, version))
+            rows += len(held)
+        if not done:
+            return 0
+        backend = self.backend
+        if not backend.raw_in_sql:
+            backend.write_rollup(collection, 300, fine, None)
+            backend.write_rollup(collection, HOUR, hourly, None)
+        with self.marks.engine.begin() as connection:
+            if backend.raw_in_sql:
+                backend.write_rollup(collection, 300, fine, connection)
+                backend.write_rollup(collection, HOUR, hourly, connection)
+            self.marks.mark(
+                connection, collection, DAY, {(s, align(hour, DAY)) for s, _, _ in done}
+            )
+            self.marks.clear(connection, collection, HOUR, done, self.writer)
+        self.finalised += len(done)
+        self.rows_finalised += rows
+        return len(done)
+
+
 class _RollupWriter:
     """Sends the rollup rows of a batch as each group of streams is computed.
 
@@ -455,14 +759,20 @@ def _mark_statement(open_bins_kept: bool) -> TextClause:
     """The PostgreSQL upsert of marks; `open_bins_kept`: bins open at ``:closed`` keep their
     version."""
     statement = (
-        "INSERT INTO rollup_pending (collection, level, stream_id, bin_start, version) "
-        "SELECT :collection, :level, s, b, 1 "
+        "INSERT INTO rollup_pending (collection, level, stream_id, bin_start, version, writer) "
+        "SELECT :collection, :level, s, b, 1, CAST(:writer AS varchar) "
         "FROM unnest(CAST(:streams AS integer[]), CAST(:bins AS bigint[])) AS t(s, b) "
         "ON CONFLICT (collection, stream_id, bin_start, level) "
-        "DO UPDATE SET version = rollup_pending.version + 1"
+        "DO UPDATE SET version = rollup_pending.version + 1, writer = CASE "
+        "WHEN rollup_pending.writer = EXCLUDED.writer THEN rollup_pending.writer END"
     )
     if open_bins_kept:
-        statement += " WHERE rollup_pending.bin_start + rollup_pending.level <= :closed"
+        # An open bin's mark changes only when another writer marks it.
+        statement += (
+            " WHERE rollup_pending.bin_start + rollup_pending.level <= :closed "
+            "OR (rollup_pending.writer IS NOT NULL "
+            "AND rollup_pending.writer IS DISTINCT FROM EXCLUDED.writer)"
+        )
     return text(statement)
 
 

@@ -33,7 +33,7 @@ from nntsc.store.partials import (
 )
 from nntsc.store.planner import MAX_RAW_ROWS, AggregatePlan, plan_aggregate, totals_level
 from nntsc.store.retention import record_expired
-from nntsc.store.rollups import HOUR, RollupMarks, RollupPass, align
+from nntsc.store.rollups import HELD_ROWS, HOUR, HeldRollups, RollupMarks, RollupPass, align
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -75,17 +75,22 @@ class TimeseriesStore:
         engine: Engine,
         clock: Callable[[], float] = time.time,
         reader: Engine | None = None,
+        held_rows: int = HELD_ROWS,
     ) -> None:
         """A store keeping its rollup marks in `engine`'s database.
 
         `reader`, an engine on the same database, serves single-statement
         reads of the marks (one per query); by default `engine` itself.
+        `held_rows`: raw rows at most held to compute the rollups of the
+        hours this process writes alone from memory (`HeldRollups`); 0: none,
+        every hour is left to the re-reading pass.
         """
         self.backend = backend
         self.engine = engine
         self.clock = clock
         self.marks = RollupMarks(engine, reader)
         self.rollups = RollupPass(backend, self.marks)
+        self.held = HeldRollups(backend, self.marks, max_rows=held_rows) if held_rows > 0 else None
 
     @property
     def kind(self) -> str:
@@ -101,8 +106,11 @@ class TimeseriesStore:
         self.backend.ping()
 
     def close(self) -> None:
-        """Release connections."""
-        self.backend.close()
+        """Finalise the held hours that are due, then release connections."""
+        try:
+            self.finish_rollups()
+        finally:
+            self.backend.close()
 
     # -- writing ----------------------------------------------------------------
 
@@ -163,20 +171,35 @@ class TimeseriesStore:
         now = self.clock()
         marks = prepared.marks | {m for m in prepared.hours if m[1] + HOUR <= now}
         raw_in_sql = bool(prepared.fresh) and backend.raw_in_sql
-        # Live rows of open, already marked hours need no SQL round trip at all.
-        if marks or prepared.expired or raw_in_sql:
-            with self.engine.begin() as connection:
-                self.marks.mark(connection, collection, HOUR, marks, now)
-                if prepared.expired:
-                    self._route_expired(connection, collection, prepared.expired, prepared.tags)
-                    result.routed_to_rollups += len(prepared.expired)
-                if raw_in_sql:
-                    result += backend.write_raw(
-                        collection, prepared.fresh, prepared.payload, connection
-                    )
-        if prepared.fresh and not raw_in_sql:
-            result += backend.write_raw(collection, prepared.fresh, prepared.payload, None)
+        held = self.held
+        writer = None if held is None else held.writer
+        # The hours of rows being written are not finalised from memory meanwhile.
+        writing = (
+            None if held is None or not prepared.fresh else held.begin(collection, prepared.hours)
+        )
+        stored = False
+        try:
+            # Live rows of open, already marked hours need no SQL round trip at all.
+            if marks or prepared.expired or raw_in_sql:
+                with self.engine.begin() as connection:
+                    self.marks.mark(connection, collection, HOUR, marks, now, writer)
+                    if prepared.expired:
+                        self._route_expired(connection, collection, prepared.expired, prepared.tags)
+                        result.routed_to_rollups += len(prepared.expired)
+                    if raw_in_sql:
+                        result += backend.write_raw(
+                            collection, prepared.fresh, prepared.payload, connection
+                        )
+            if prepared.fresh and not raw_in_sql:
+                result += backend.write_raw(collection, prepared.fresh, prepared.payload, None)
+            stored = not result.dropped
+        finally:
+            if writing is not None:
+                # Held only once stored; a failed batch's bins are left to the pass.
+                held.end(writing, collection, prepared.fresh, now, stored)  # type: ignore[union-attr]
         self.marks.remember_open(collection, marks, now)
+        if held is not None and held.due(now):
+            held.finish(now)
         if result.routed_to_rollups:
             log.warning(
                 "%s: %d rows older than the raw retention went to the rollups only",
@@ -240,6 +263,21 @@ class TimeseriesStore:
         """
         now = self.clock() if now is None else now
         return self.rollups.run(now, collection, stream_ids, start, end, progress, stop)
+
+    def rollups_due(self) -> bool:
+        """Whether held hours wait for `finish_rollups`."""
+        return self.held is not None and self.held.due(self.clock())
+
+    def finish_rollups(self, now: float | None = None) -> int:
+        """Finalise the held hours due (see `HeldRollups`); return the stream-hours done.
+
+        Writing a batch does it too; a collector calls this when idle, so
+        that a quiet hour's rollups need not wait for the next batch.
+        """
+        if self.held is None:
+            return 0
+        now = self.clock() if now is None else now
+        return self.held.finish(now) if self.held.due(now) else 0
 
     def pending_count(self, now: float | None = None) -> int:
         """How many hour and day marks wait to be processed (for progress bars)."""

@@ -201,3 +201,17 @@ def test_notifications_run_in_process_unless_celery_does_them(tmp_path):
         Services.from_settings(
             settings | {"nntsc.notification_delivery": "cron"}, environ={}
         ).start_background()
+
+
+def test_rollup_memory_rows_is_a_number_of_rows() -> None:
+    from nntsc.store.rollups import HELD_ROWS
+
+    assert Services.from_settings({}, environ={}).rollup_memory_rows == HELD_ROWS
+    assert (
+        Services.from_settings({"nntsc.rollup_memory_rows": "0"}, environ={}).rollup_memory_rows
+        == 0
+    )
+    with pytest.raises(ConfigurationError, match=r"nntsc\.rollup_memory_rows"):
+        _ = Services.from_settings(
+            {"nntsc.rollup_memory_rows": "-5"}, environ={}
+        ).rollup_memory_rows

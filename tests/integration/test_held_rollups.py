@@ -1,0 +1,319 @@
+"""Rollups made from the rows a process wrote (issue 17.5), on every store.
+
+The hours a process wrote alone and saw from their start are finalised from
+the rows it holds (`HeldRollups`); everything else stays pending for the
+re-reading pass. Both must give the same rollup rows for the same rows.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from nntsc.collections import Row
+from nntsc.collections import get as get_collection
+from nntsc.config import Services
+from nntsc.store.models import RollupPending
+from nntsc.store.rollups import DAY, HELD_GRACE, HOUR, SETTLE
+from nntsc.store.timeseries import TimeseriesStore
+
+ICMP = get_collection("amp-icmp")
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def values(rnd: random.Random) -> dict[str, Any]:
+    """An ICMP row of a few probes, some lost."""
+    rtts = [None if rnd.random() < 0.1 else rnd.randint(5_000, 80_000) for _ in range(3)]
+    answered = sorted(r for r in rtts if r is not None)
+    return {
+        "median": float(answered[len(answered) // 2]) if answered else None,
+        "min": answered[0] if answered else None,
+        "max": answered[-1] if answered else None,
+        "loss": len(rtts) - len(answered),
+        "results": len(rtts),
+        "lossrate": (len(rtts) - len(answered)) / len(rtts),
+        "rtts": rtts,
+    }
+
+
+def streams(services: Services, count: int, prefix: str = "t") -> dict[int, dict[str, str]]:
+    tags = {}
+    for n in range(count):
+        props = {
+            "source": "a",
+            "destination": f"{prefix}{n}",
+            "family": "ipv4",
+            "packet_size": "84",
+        }
+        tags[services.streams.stream_id(ICMP, props)] = props
+    return tags
+
+
+def store_like(services: Services, clock: Clock, held_rows: int = 100_000) -> TimeseriesStore:
+    """Another process's store on the same databases (a writer id of its own)."""
+    base = services.timeseries
+    return TimeseriesStore(base.backend, base.engine, clock, held_rows=held_rows)
+
+
+def hour_start(days_ago: int = 3) -> int:
+    now = int(time.time())
+    return now - now % DAY - days_ago * DAY + 10 * HOUR
+
+
+def rollups(store: TimeseriesStore, stream_id: int, start: int, end: int) -> dict[int, list]:
+    """Every rollup row of `stream_id` in [start, end), by level: (timestamp, columns)."""
+    found = {}
+    for level in (300, HOUR, DAY):
+        found[level] = [
+            (timestamp, {k: v for k, v in columns.items() if v is not None})
+            for _, timestamp, columns in store.backend.read_rollup(
+                ICMP, level, [stream_id], start, end
+            )
+        ]
+    return found
+
+
+def marks(store: TimeseriesStore) -> list[tuple[int, int, int, str | None]]:
+    table = RollupPending.__table__
+    with store.engine.connect() as connection:
+        return [
+            tuple(row)  # type: ignore[misc]
+            for row in connection.execute(
+                select(table.c.level, table.c.stream_id, table.c.bin_start, table.c.writer)
+            )
+        ]
+
+
+def write(store: TimeseriesStore, clock: Clock, rows: list[Row], tags, batches: int = 3) -> None:
+    """Write `rows` in `batches` batches, the clock at each batch's first row (live rows)."""
+    size = -(-len(rows) // batches)
+    for index in range(0, len(rows), size):
+        batch = rows[index : index + size]
+        clock.now = min(row.timestamp for row in batch) + 1
+        store.write(ICMP, batch, tags)
+
+
+def test_memory_and_rereading_give_the_same_rollup_rows(store_services: Services) -> None:
+    hour = hour_start()
+    tags = streams(store_services, 6)
+    ids = sorted(tags)
+    rnd = random.Random(5)
+    # The same rows for streams 0-2 (held) and 3-5 (left to the pass).
+    per_stream = [
+        [(hour + 60 * minute + rnd.randint(0, 50), values(rnd)) for minute in range(60)]
+        for _ in range(3)
+    ]
+    clock = Clock(hour)
+    held = store_like(store_services, clock)
+    plain = store_like(store_services, clock, held_rows=0)
+    rows = sorted(
+        (Row(ids[n], t, v) for n in range(3) for t, v in per_stream[n]), key=lambda r: r.timestamp
+    )
+    write(held, clock, rows, tags)
+    assert held.held is not None
+    assert held.held.rows == 180
+    others = [Row(ids[n + 3], t, v) for n in range(3) for t, v in per_stream[n]]
+    write(plain, clock, sorted(others, key=lambda r: r.timestamp), tags)
+
+    # Not yet: rows of the hour may still be on their way.
+    clock.now = hour + HOUR + HELD_GRACE - 1
+    assert held.finish_rollups() == 0
+    clock.now = hour + HOUR + HELD_GRACE
+    assert held.finish_rollups() == 3
+    assert held.held.rows == 0
+    assert held.held.rows_finalised == 180
+    # Only the other streams' hours (and every stream's day) are left pending.
+    settled = hour + HOUR + SETTLE
+    assert held.rollup_backlog(settled)[0] == 3
+    assert sorted((level, s) for level, s, _, _ in marks(held) if level == HOUR) == [
+        (HOUR, s) for s in ids[3:]
+    ]
+    assert held.process_rollups(now=hour + 2 * DAY) == 3 + 6
+    assert held.rollup_backlog(hour + 2 * DAY) == (0, None)
+    for n in range(3):
+        mine = rollups(held, ids[n], hour - hour % DAY, hour - hour % DAY + DAY)
+        theirs = rollups(held, ids[n + 3], hour - hour % DAY, hour - hour % DAY + DAY)
+        assert [len(mine[level]) for level in (300, HOUR, DAY)] == [12, 1, 1]
+        assert mine == theirs
+
+
+def test_two_writers_leave_the_hour_to_the_rereading_pass(store_services: Services) -> None:
+    hour = hour_start()
+    tags = streams(store_services, 2)
+    ids = sorted(tags)
+    rnd = random.Random(7)
+    clock = Clock(hour)
+    first, second = store_like(store_services, clock), store_like(store_services, clock)
+    rows = [Row(s, hour + 60 * m, values(rnd)) for m in range(60) for s in ids]
+    # Streams 0 and 1: the first writer writes the first half hour, the
+    # second one the rest of stream 0's (two collectors on one queue).
+    write(first, clock, [r for r in rows if r.timestamp < hour + 1800], tags)
+    write(
+        second,
+        clock,
+        [r for r in rows if r.timestamp >= hour + 1800 and r.stream_id == ids[0]],
+        tags,
+    )
+    write(
+        first,
+        clock,
+        [r for r in rows if r.timestamp >= hour + 1800 and r.stream_id == ids[1]],
+        tags,
+    )
+    writers = {s: w for level, s, _, w in marks(first) if level == HOUR}
+    assert writers == {ids[0]: None, ids[1]: first.held.writer}  # type: ignore[union-attr]
+    clock.now = hour + HOUR + HELD_GRACE
+    assert second.finish_rollups() == 0
+    assert first.finish_rollups() == 1  # stream 1, written by the first alone
+    assert first.process_rollups(now=hour + 2 * DAY) == 1 + 2
+    for stream_id in ids:
+        hourly = rollups(first, stream_id, hour, hour + HOUR)[HOUR]
+        assert [columns["results_count"] for _, columns in hourly] == [60]
+
+
+def test_a_late_row_after_memory_finalisation_reopens_the_hour(store_services: Services) -> None:
+    hour = hour_start()
+    tags = streams(store_services, 1)
+    (stream_id,) = tags
+    rnd = random.Random(9)
+    clock = Clock(hour)
+    store = store_like(store_services, clock)
+    write(store, clock, [Row(stream_id, hour + 60 * m + 5, values(rnd)) for m in range(59)], tags)
+    clock.now = hour + HOUR + HELD_GRACE
+    assert store.finish_rollups() == 1
+    assert rollups(store, stream_id, hour, hour + HOUR)[HOUR][0][1]["results_count"] == 59
+    # The hour's last row arrives late: its hour is marked again, and not held.
+    clock.now += 5
+    store.write(ICMP, [Row(stream_id, hour + 59 * 60 + 5, values(rnd))], tags)
+    assert store.held is not None
+    assert store.held.rows == 0
+    clock.now = hour + HOUR + SETTLE
+    assert store.finish_rollups() == 0
+    assert store.rollup_backlog()[0] == 1
+    assert store.process_rollups() == 1
+    hourly = rollups(store, stream_id, hour, hour + HOUR)[HOUR]
+    assert [columns["results_count"] for _, columns in hourly] == [60]
+    # Its 5-minute bin too.
+    five = rollups(store, stream_id, hour + 55 * 60, hour + HOUR)[300]
+    assert [columns["results_count"] for _, columns in five] == [5]
+
+
+def test_a_restart_in_the_middle_of_an_hour_loses_nothing(store_services: Services) -> None:
+    """The first process dies half-way (what it held is gone, its marks stay); the next one
+    writes the rest of the hour and of a new one."""
+    hour = hour_start()
+    tags = streams(store_services, 3)
+    ids = sorted(tags)
+    rnd = random.Random(11)
+    rows = [Row(s, hour + 60 * m, values(rnd)) for m in range(120) for s in ids]
+    clock = Clock(hour)
+    before = store_like(store_services, clock)
+    # Stream 2 is written by the first process only.
+    write(
+        before,
+        clock,
+        [
+            r
+            for r in rows
+            if r.timestamp < hour + 1800 or (r.stream_id == ids[2] and r.timestamp < hour + HOUR)
+        ],
+        tags,
+    )
+    after = store_like(store_services, clock)
+    write(
+        after,
+        clock,
+        [
+            r
+            for r in rows
+            if r.timestamp >= hour + 1800
+            and not (r.stream_id == ids[2] and r.timestamp < hour + HOUR)
+        ],
+        tags,
+    )
+    clock.now = hour + 2 * HOUR + HELD_GRACE
+    # The second hour was the new process's alone: finalised from memory.
+    assert after.finish_rollups() == 3
+    assert after.process_rollups(now=hour + 2 * DAY) == 3 + 3
+    for stream_id in ids:
+        hourly = rollups(after, stream_id, hour, hour + 2 * HOUR)[HOUR]
+        assert [columns["results_count"] for _, columns in hourly] == [60, 60]
+
+
+def test_held_rows_are_bounded_and_failed_batches_left_to_the_pass(
+    store_services: Services,
+) -> None:
+    hour = hour_start()
+    tags = streams(store_services, 4)
+    ids = sorted(tags)
+    rnd = random.Random(13)
+    clock = Clock(hour)
+    store = store_like(store_services, clock, held_rows=30)
+    rows = [Row(s, hour + 60 * m, values(rnd)) for m in range(20) for s in ids[:3]]
+    # Minute by minute: 30 rows fit; the next row of a full store drops its
+    # stream-hour (stream 0 at minute 10, stream 1 at minute 15), stream 2 stays.
+    write(store, clock, rows, tags, batches=1)
+    assert store.held is not None
+    assert store.held.rows == 20
+    backend = store.backend
+    write_raw = backend.write_raw
+
+    def failing(*args, **kwargs):
+        raise ConnectionError("store down")
+
+    backend.write_raw = failing  # type: ignore[method-assign]
+    clock.now = hour + 1300
+    with pytest.raises(ConnectionError, match="store down"):
+        store.write(ICMP, [Row(ids[2], hour + 1300, values(rnd))], tags)
+    backend.write_raw = write_raw  # type: ignore[method-assign]
+    assert store.held.rows == 0
+    # The batch is delivered again; stream 2's hour is not held any more.
+    store.write(
+        ICMP, [Row(ids[2], hour + 1300, values(rnd)), Row(ids[3], hour + 1300, values(rnd))], tags
+    )
+    assert store.held.rows == 1
+    clock.now = hour + HOUR + HELD_GRACE
+    assert store.finish_rollups() == 1
+    assert store.process_rollups(now=hour + 2 * DAY) == 3 + 4
+    counts = {
+        stream_id: [
+            c["results_count"] for _, c in rollups(store, stream_id, hour, hour + HOUR)[HOUR]
+        ]
+        for stream_id in ids
+    }
+    assert counts == {ids[0]: [20], ids[1]: [20], ids[2]: [21], ids[3]: [1]}
+
+
+def test_a_mark_names_its_only_writer(store_services: Services) -> None:
+    store = store_services.timeseries
+    now = int(time.time())
+    open_hour, closed_hour = now - now % HOUR, now - now % HOUR - 2 * HOUR
+    bins = {(1, open_hour), (1, closed_hour), (2, open_hour)}
+    for writer, marked in (("a", bins), ("a", bins), ("b", {(2, open_hour)})):
+        with store.engine.begin() as connection:
+            store.marks.mark(connection, ICMP, HOUR, marked, now, writer)
+    table = RollupPending.__table__
+    with store.engine.connect() as connection:
+        found = {
+            (s, b): (v, w)
+            for s, b, v, w in connection.execute(
+                select(table.c.stream_id, table.c.bin_start, table.c.version, table.c.writer)
+            )
+        }
+    assert found == {
+        (1, open_hour): (1, "a"),
+        (1, closed_hour): (2, "a"),
+        (2, open_hour): (2, None),
+    }
+    assert store.marks.written_by(ICMP, open_hour, "a") == {1: 1}
