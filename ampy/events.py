@@ -226,9 +226,17 @@ def _chunks(values: Sequence[int], size: int = 1000) -> list[list[int]]:
 
 
 def _group_dict(row: Any) -> dict[str, Any]:
-    item = {name: row._mapping[name] for name in GROUP_COLUMNS}
+    """A row selected as `GROUP_COLUMNS` as the API shows it (``asns`` a sorted list)."""
+    # Zipped by position: each ``row._mapping[name]`` builds a mapping view (a
+    # third of the reader's Python time for a page of 20 groups).
+    item = dict(zip(GROUP_COLUMNS, row, strict=True))
     item["asns"] = sorted(int(asn) for asn in item["asns"].split())
     return item
+
+
+def _event_dict(row: Any) -> dict[str, Any]:
+    """A row selected as `EVENT_COLUMNS`, as a dict."""
+    return dict(zip(EVENT_COLUMNS, row, strict=True))
 
 
 def _family_events(group_id: int) -> Select:
@@ -315,7 +323,7 @@ class EventReader:
         _check_pagesize(pagesize)
         with self.engine.connect() as connection:
             rows = connection.execute(self.events_query(filters, cursor, pagesize)).all()
-        items = [{name: row._mapping[name] for name in EVENT_COLUMNS} for row in rows[:pagesize]]
+        items = [_event_dict(row) for row in rows[:pagesize]]
         last = items[-1] if len(rows) > pagesize else None
         return KeysetPage(
             items, pagesize, encode_cursor(last["ts_onset"], last["id"]) if last else None
@@ -330,7 +338,7 @@ class EventReader:
             ).first()
         if row is None:
             raise UnknownEvent(event_id)
-        return {name: row._mapping[name] for name in EVENT_COLUMNS}
+        return _event_dict(row)
 
     # -- groups ----------------------------------------------------------------------------
 
@@ -538,7 +546,7 @@ class EventReader:
                     )
                 )
         for event in sorted(
-            (dict(row._mapping) for row in rows), key=lambda e: (e["ts_onset"], e["id"])
+            (_event_dict(row) for row in rows), key=lambda e: (e["ts_onset"], e["id"])
         ):
             for root in sorted(of_root[event["id"]]):
                 listed = found[root]
@@ -571,9 +579,7 @@ class EventReader:
                 .limit(MAX_GROUP_EVENTS + 1)
             ).all()
         group = _group_dict(row)
-        group["events"] = [
-            {name: r._mapping[name] for name in EVENT_COLUMNS} for r in found[:MAX_GROUP_EVENTS]
-        ]
+        group["events"] = [_event_dict(r) for r in found[:MAX_GROUP_EVENTS]]
         group["events_truncated"] = len(found) > MAX_GROUP_EVENTS
         by_collection: dict[str, set[int]] = defaultdict(set)
         for event in group["events"]:
