@@ -28,7 +28,7 @@ from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadValue
 from nntsc.events.filters import EventFilterSpec
-from nntsc.events.grouping import SUPERSET
+from nntsc.events.groups import family_cte, family_parents
 from nntsc.events.models import Event, EventGroup, EventGroupMember
 
 __all__ = [
@@ -239,46 +239,14 @@ def _event_dict(row: Any) -> dict[str, Any]:
     return dict(zip(EVENT_COLUMNS, row, strict=True))
 
 
-def _family_events(group_id: int) -> Select:
-    """The events a group stands for: its own, and those of the groups merged into it.
-
-    Followed down merges of merges, except through a group merged as a
-    superset (`nntsc.events.pruning`): its events are in other groups, not
-    in the one it was merged into. The same events pruning counted.
-    """
-    groups = EventGroup.__table__
-    members = EventGroupMember.__table__
-    family = select(groups.c.id).where(groups.c.id == group_id).cte("family", recursive=True)
-    merged = groups.alias("merged")
-    family = family.union(
-        select(merged.c.id).where(
-            merged.c.merged_into == family.c.id, merged.c.merged_by != SUPERSET
-        )
-    )
-    return select(members.c.event_id).where(members.c.group_id.in_(select(family.c.id)))
-
-
 def _groups_standing_for(event_id: int) -> Select:
-    """The ids of the groups that stand for an event: `_family_events` read the other way.
-
-    The groups the event is a member of, and the groups those were merged
-    into, up the chain, except from a group merged as a superset (its events
-    are in its subsets, which the event is a member of too).
-    """
-    groups = EventGroup.__table__
+    """The ids of the groups that stand for an event: the groups it is a member of, and
+    the groups those were merged into, up the chain (`family_cte` upward)."""
     members = EventGroupMember.__table__
-    holders = (
-        select(members.c.group_id.label("id"))
-        .where(members.c.event_id == event_id)
-        .cte("holders", recursive=True)
-    )
-    child = groups.alias("child")
-    holders = holders.union(
-        select(child.c.merged_into).where(
-            child.c.id == holders.c.id,
-            child.c.merged_into.is_not(None),
-            child.c.merged_by != SUPERSET,
-        )
+    holders = family_cte(
+        select(members.c.group_id.label("id")).where(members.c.event_id == event_id),
+        upward=True,
+        name="holders",
     )
     return select(holders.c.id)
 
@@ -481,7 +449,7 @@ class EventReader:
 
         What `group` lists for one group, for a whole page of groups at once
         (the dashboard): the groups' merges are followed a level at a time
-        (as `_family_events` follows them), then one query reads the
+        (`nntsc.events.groups.family_parents`), then one query reads the
         memberships of all the groups found and one their events (each
         once), all by index, instead of statements per group. Not one
         recursive statement: PostgreSQL cannot estimate how few groups its
@@ -491,30 +459,13 @@ class EventReader:
         found: dict[int, list[dict[str, Any]]] = {group_id: [] for group_id in group_ids}
         if not group_ids:
             return found
-        groups = EventGroup.__table__
         members = EventGroupMember.__table__
         events = Event.__table__
         asked = set(group_ids)
-        parent: dict[int, int | None] = dict.fromkeys(asked)
         with self.engine.connect() as connection:
-            # Down the merges a level at a time (one indexed query each, usually one
-            # or two): a recursive statement is planned as if the levels were large
-            # and scans every group.
-            frontier = sorted(asked)
-            while frontier:
-                below = []
-                for chunk in _chunks(frontier):
-                    # Rows unpack as tuples; annotated so that mypy knows their types.
-                    found_below: Iterable[tuple[int, int]] = connection.execute(
-                        select(groups.c.id, groups.c.merged_into).where(
-                            groups.c.merged_into.in_(chunk), groups.c.merged_by != SUPERSET
-                        )
-                    )
-                    for group_id, into in found_below:
-                        if parent.get(group_id) is None:
-                            parent[group_id] = into
-                            below.append(group_id)
-                frontier = sorted(set(below))
+            # Down the merges a level at a time (`family_parents`): a recursive
+            # statement is planned as if the levels were large and scans every group.
+            parent = family_parents(connection, asked)
             # Each group found, and the asked groups it stands in (itself, those above it).
             roots: dict[int, list[int]] = {}
             for group_id in parent:
@@ -558,13 +509,18 @@ class EventReader:
         """One group with its events (oldest first, at most `MAX_GROUP_EVENTS`) and their streams.
 
         Its events are those it stands for: its own and those of the groups
-        merged into it (`_family_events`), as its `event_count` counts them.
+        merged into it (`nntsc.events.groups.family_parents`), as its
+        `event_count` counts them. The family is read first, a level of merges
+        at a time, then its events by the members of those groups: a recursive
+        statement around the events was planned as a scan of every event in
+        onset order, each tested against the family (0.6 s at 100,000 events).
 
         `streams` is the `nntsc.store.streams.StreamRegistry` that names the
         streams' properties. A merged group answers too, with the group it
         was merged into (`merged_into`). `UnknownEventGroup` if none has the id.
         """
         groups = EventGroup.__table__
+        members = EventGroupMember.__table__
         events = Event.__table__
         with self.engine.connect() as connection:
             row = connection.execute(
@@ -572,9 +528,14 @@ class EventReader:
             ).first()
             if row is None:
                 raise UnknownEventGroup(group_id)
+            family = sorted(family_parents(connection, [group_id]))
             found = connection.execute(
                 select(*(events.c[name] for name in EVENT_COLUMNS))
-                .where(events.c.id.in_(_family_events(group_id)))
+                .where(
+                    events.c.id.in_(
+                        select(members.c.event_id).where(members.c.group_id.in_(family))
+                    )
+                )
                 .order_by(events.c.ts_onset, events.c.id)
                 .limit(MAX_GROUP_EVENTS + 1)
             ).all()
@@ -622,20 +583,14 @@ class EventReader:
         if spec.has_group_conditions:
             groups = EventGroup.__table__
             members = EventGroupMember.__table__
-            family = (
-                select(groups.c.id)
+            family = family_cte(
+                select(groups.c.id.label("id"))
                 # Every matching group is read here, not a page: events first is the cheaper plan.
                 .where(
                     groups.c.status.in_(GROUP_STATUSES["live"]),
                     spec.groups_clause(now, plan="events"),
-                )
-                .cte("frequency_family", recursive=True)
-            )
-            merged = groups.alias("frequency_merged")
-            family = family.union(
-                select(merged.c.id).where(
-                    merged.c.merged_into == family.c.id, merged.c.merged_by != SUPERSET
-                )
+                ),
+                name="frequency_family",
             )
             query = (
                 select(bin_start.label("bin"), func.count(distinct(events.c.id)))

@@ -49,7 +49,7 @@ from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, true
 
 from nntsc.collections import all_collections
 from nntsc.errors import BadValue
-from nntsc.events.grouping import SUPERSET
+from nntsc.events.groups import family_cte
 from nntsc.events.models import EVENT_KINDS, Event, EventGroup, EventGroupMember
 
 __all__ = [
@@ -356,7 +356,6 @@ class EventFilterSpec:
         """
         events = Event.__table__
         members = EventGroupMember.__table__
-        groups = EventGroup.__table__
         base = (
             select(members.c.group_id.label("id"))
             .join(events, events.c.id == members.c.event_id)
@@ -364,15 +363,7 @@ class EventFilterSpec:
         )
         if start is not None:
             base = base.where(events.c.ts_onset >= start)
-        found = base.cte("filter_groups", recursive=True)
-        merged = groups.alias("filter_merged")
-        found = found.union(
-            select(merged.c.merged_into).where(
-                merged.c.id == found.c.id,
-                merged.c.merged_into.is_not(None),
-                merged.c.merged_by != SUPERSET,
-            )
-        )
+        found = family_cte(base, upward=True, name="filter_groups")
         return select(found.c.id)
 
     def group_has_matching_events(self) -> ColumnElement[bool]:
@@ -390,16 +381,8 @@ class EventFilterSpec:
         groups = EventGroup.__table__
         # One EXISTS over the group and its merged-in family (not an OR of two, which
         # PostgreSQL turns into a hashed subplan over every matching event).
-        family = (
-            select(groups.c.id.label("id"))
-            .correlate(groups)
-            .cte("filter_family", recursive=True, nesting=True)
-        )
-        merged = groups.alias("filter_merged_in")
-        family = family.union(
-            select(merged.c.id).where(
-                merged.c.merged_into == family.c.id, merged.c.merged_by != SUPERSET
-            )
+        family = family_cte(
+            select(groups.c.id.label("id")).correlate(groups), name="filter_family", nesting=True
         )
         inner_members = members.alias("filter_members")
         inner_events = events.alias("filter_events")

@@ -37,7 +37,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from nntsc.collections import Collection, all_collections
@@ -49,6 +60,7 @@ from nntsc.events.grouping import (
     MERGED,
     OPEN,
     QUIET,
+    SUPERSET,
     EventFacts,
     GroupState,
     group_events,
@@ -60,6 +72,9 @@ __all__ = [
     "PRUNE_WINDOW",
     "AsPathLookup",
     "PruneReport",
+    "family_cte",
+    "family_parents",
+    "follows_merge",
     "group_new_events",
     "next_change_serial",
     "prune_range",
@@ -228,6 +243,79 @@ class AsPathLookup:
             self.prefetch([(source, target, family, at)])
             answer = self._answers[((source, target, family), at)]
         return answer
+
+
+# -- a group and the groups merged into it -------------------------------------------------
+#
+# A group stands for its own events and for those of the groups merged into it,
+# and into those, and so on, except through a merge as a superset: a superset's
+# events are in its subsets (other groups), not in the group it was merged into
+# (`nntsc.events.pruning`). The same events pruning counts in `event_count`.
+
+
+def follows_merge(child: Any) -> ColumnElement[bool]:
+    """Whether the group `child` (``event_groups`` or an alias) stands in the group it was
+    merged into: it was merged into one, and not as a superset."""
+    return and_(child.c.merged_into.is_not(None), child.c.merged_by != SUPERSET)
+
+
+def family_cte(
+    seed: Select, *, upward: bool = False, name: str = "group_family", nesting: bool = False
+) -> CTE:
+    """A recursive CTE (one column, ``id``) of the groups `seed` selects and their families.
+
+    `seed` selects group ids (one column, labelled ``id``). Downward (the
+    default): the groups merged into them, and into those, and so on: the
+    groups whose members are the events the seed's groups stand for. Upward
+    (`upward`): the groups they were merged into, up the chain: the groups
+    that stand for their events. Either way along `follows_merge`. `nesting`
+    for a CTE inside a correlated subquery (`name` must then be unique in
+    the statement).
+
+    For use inside a larger statement. To read a family by itself, use
+    `family_parents`: PostgreSQL cannot estimate how few groups a recursive
+    CTE's levels hold, and may plan the statement around it as if they held
+    every group (a scan of every event instead of a few index probes).
+    """
+    family = seed.cte(name, recursive=True, nesting=nesting)
+    step = EventGroup.__table__.alias(f"{name}_step")
+    if upward:
+        # From a group to the one it was merged into.
+        found = select(step.c.merged_into).where(step.c.id == family.c.id, follows_merge(step))
+    else:
+        # From a group to those merged into it.
+        found = select(step.c.id).where(step.c.merged_into == family.c.id, follows_merge(step))
+    return family.union(found)
+
+
+def family_parents(connection: Connection, group_ids: Iterable[int]) -> dict[int, int | None]:
+    """The groups of `group_ids` and every group merged into them, each with its parent.
+
+    The families of `family_cte` (downward), read a level of merges at a
+    time, one indexed query each (usually one or two levels): each group
+    found below them maps to the group it was merged into, each of
+    `group_ids` to None (unless it is merged into another of them).
+    """
+    groups = EventGroup.__table__
+    parent: dict[int, int | None] = dict.fromkeys(group_ids)
+    frontier = sorted(parent)
+    while frontier:
+        below: list[int] = []
+        for chunk in _chunks(frontier):
+            # Rows unpack as tuples; annotated so that mypy knows their types.
+            found: Iterable[tuple[int, int]] = connection.execute(
+                select(groups.c.id, groups.c.merged_into).where(
+                    groups.c.merged_into.in_(chunk), follows_merge(groups)
+                )
+            )
+            for group_id, into in found:
+                # Each group's parent once (so no loop); one of `group_ids` merged
+                # into another of them gets its parent too.
+                if parent.get(group_id) is None:
+                    parent[group_id] = into
+                    below.append(group_id)
+        frontier = sorted(below)
+    return parent
 
 
 # -- reading and writing groups ------------------------------------------------------------

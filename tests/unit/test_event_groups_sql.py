@@ -220,3 +220,59 @@ def test_a_batch_of_questions_is_answered_as_each_alone_with_few_reads(
     assert {q: lookup.asns(*q) for q in questions} == alone
     # One read per traceroute collection and day of questions, not one per question.
     assert 0 < len(reads) <= 2 * 3
+
+
+def test_a_family_is_a_group_and_the_groups_merged_into_it_not_through_a_superset(
+    services: Services,
+) -> None:
+    """`family_cte` (both ways) and `family_parents` follow the same merges."""
+    from sqlalchemy import insert, literal
+
+    from nntsc.events.groups import family_cte, family_parents
+
+    # 1 <- 2 <- 3 (merged as identical, then as a subset); 1 <- 4 as a superset,
+    # 4 <- 5; 6 on its own.
+    merges = {2: (1, "identical"), 3: (2, "subset"), 4: (1, "superset"), 5: (4, "identical")}
+    rows = [
+        {
+            "id": group_id,
+            "key": f"asn:{64500 + group_id}",
+            "key_kind": "asn",
+            "direction": "up",
+            "ts_started": T0,
+            "ts_ended": T0 + 60,
+            "ts_updated": T0 + 60,
+            "severity": 50,
+            "event_count": 1,
+            "source_count": 1,
+            "target_count": 1,
+            "endpoint_count": 2,
+            "status": "merged" if group_id in merges else "closed",
+            "merged_into": merges.get(group_id, (None, None))[0],
+            "merged_by": merges.get(group_id, (None, None))[1],
+        }
+        for group_id in range(1, 7)
+    ]
+    groups = EventGroup.__table__
+    with services.engine.begin() as connection:
+        connection.execute(insert(groups), rows)
+
+    def family(group_id: int, upward: bool = False) -> set[int]:
+        seed = select(literal(group_id).label("id"))
+        cte = family_cte(seed, upward=upward)
+        with services.engine.connect() as connection:
+            return set(connection.execute(select(cte.c.id)).scalars())
+
+    # Down: what each group stands for; a superset's own members are elsewhere.
+    assert family(1) == {1, 2, 3}
+    assert family(4) == {4, 5}
+    assert family(6) == {6}
+    # Up: the groups that stand for a group's events.
+    assert family(3, upward=True) == {3, 2, 1}
+    assert family(5, upward=True) == {5, 4}
+    with services.engine.connect() as connection:
+        assert family_parents(connection, [1]) == {1: None, 2: 1, 3: 2}
+        assert family_parents(connection, [4, 6]) == {4: None, 5: 4, 6: None}
+        # A group asked for that is merged into another one asked for gets its parent.
+        assert family_parents(connection, [2, 1]) == {1: None, 2: 1, 3: 2}
+        assert family_parents(connection, []) == {}
