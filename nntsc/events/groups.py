@@ -65,6 +65,7 @@ from nntsc.events.grouping import (
     GroupState,
     group_events,
 )
+from nntsc.events.metrics import compact_counts
 from nntsc.events.models import Event, EventGroup, EventGroupMember
 from nntsc.events.pruning import prune_groups
 
@@ -523,6 +524,9 @@ def prune_recent(services: Any, now: int | None = None, window: int = PRUNE_WIND
     now = int(time.time()) if now is None else now
     with services.sessionmaker.begin() as session:
         report = prune_range(session, now - window, now, now)
+    # The counts' rows that the minute's transactions appended, folded (no lock needed).
+    with services.engine.begin() as connection:
+        compact_counts(connection)
     if report.merged_total or report.updated:
         log.info(
             "event groups: %d judged, %d newly merged (%s), %d updated",

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nntsc.store.models import Base
@@ -233,3 +243,31 @@ class EventRunner(Base):
     owner: Mapped[str] = mapped_column(String(255), primary_key=True)
     #: Unix seconds when it counts as gone unless it renews.
     expires: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventCount(Base):
+    """Counts of events (by kind and detector) and groups (by status), kept by triggers.
+
+    Triggers on ``events`` and ``event_groups`` (migration ``0021``) add a
+    row of changes in the transaction of every statement that inserts,
+    updates or deletes them (a stream deleted with its events too), so the
+    counts are exact whichever process wrote, and survive restarts. A
+    count is the sum of its rows: on PostgreSQL each statement appends its
+    own (concurrent writers never wait for one another), and
+    `nntsc.events.metrics.compact_counts` folds them into one row a key;
+    on SQLite (one writer) the triggers keep one row a key.
+    """
+
+    __tablename__ = "event_counts"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    #: ``events`` or ``groups``.
+    what: Mapped[str] = mapped_column(String(8))
+    #: An event's kind, or a group's status.
+    name: Mapped[str] = mapped_column(String(16))
+    #: An event's detector ("" for groups).
+    detector: Mapped[str] = mapped_column(String(32))
+    #: A change of the count (or, folded, the count).
+    n: Mapped[int] = mapped_column(BigInteger)
