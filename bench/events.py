@@ -4,17 +4,24 @@ A simulated ICMP mesh (the demo's model: level shifts, loss bursts) is queued
 on RabbitMQ; the collector (`nntsc.ingest.amqp.Collector`, in this process)
 consumes it into InfluxDB and PostgreSQL, and this process's CPU time is
 taken while it does (decode, parse, write, acknowledge: the collector's own
-CPU, not the servers'). Then live detection (`nntsc.events.live.
-LiveDetection`, fresh, as a new `nntsc events run`) goes through the same
-rows: reads them back from InfluxDB, runs the detectors, stores events and
-checkpoints (and groups the events, through the registered sinks); its CPU
-time is taken the same way. Also timed: the detectors alone on the rows in
-memory, and the memory of the detector state per stream (tracemalloc).
+CPU, not the servers'). Live detection (`nntsc.events.live.LiveDetection`)
+listens to the live feed meanwhile, as the embedded default's does (`--feed
+memory`, the default: the batches' rows in process) or as `nntsc events run`
+does (`--feed redis`: msgpack over Redis pub/sub, decoded when detection
+runs), or not at all (`--feed none`: every row read back from InfluxDB).
+Then it goes through the same rows: the batches that follow on from the
+streams' checkpoints as they are, the rest read back from InfluxDB; it runs
+the detectors, stores events and checkpoints (and groups the events,
+through the registered sinks); its CPU time is taken the same way. Its
+checkpoints start at the streams' first rows, so each stream's first batch
+is read back (the feed had named no row before it). Also timed: the
+detectors alone on the rows in memory, and the memory of the detector state
+per stream (tracemalloc).
 
 Targets (issue 18): detection at most 0.25 of the collector's CPU per row;
 at most 4 KiB of detector state per stream.
 
-    .venv/bin/python bench/events.py [--sites 10] [--hours 12]
+    .venv/bin/python bench/events.py [--sites 10] [--hours 12] [--feed memory|redis|none]
 """
 
 from __future__ import annotations
@@ -39,19 +46,24 @@ from nntsc.events import sinks
 from nntsc.events.engine import DetectionEngine
 from nntsc.events.live import LiveDetection, checkpoints
 from nntsc.ingest.amqp import Collector
+from nntsc.live import MemoryLiveFeed, RedisLiveFeed, channel, decode_batch
+
+REDIS = os.environ.get("NNTSC_TEST_REDIS", "redis://127.0.0.1:6379/1")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sites", type=int, default=10)
     parser.add_argument("--hours", type=float, default=12)
+    parser.add_argument("--feed", choices=("memory", "redis", "none"), default="memory")
     args = parser.parse_args()
     icmp = get_collection("amp-icmp")
     end = int(time.time()) - 600
     mesh = SimulatedMesh(args.sites, end - int(args.hours * 3600), end, 60, seed=9)
     messages = [(s, ts, wire.encode("icmp", r)) for s, ts, r in mesh.reports()]
     queues = Queues()
-    with bench_services() as services:
+    settings = {"nntsc.live_url": REDIS} if args.feed == "redis" else {}
+    with bench_services(**settings) as services:
         try:
             queues.publish(messages)
             rows = [
@@ -63,6 +75,18 @@ def main() -> None:
             newest = max(row.timestamp for row in rows)
             gc.collect()
 
+            # Live detection listens while the collector runs (its listener's
+            # share, queueing the batches, is the collector's CPU).
+            detection = LiveDetection(services, since=None)
+            pubsub = None
+            if args.feed == "memory":
+                assert isinstance(services.live, MemoryLiveFeed)
+                services.live.subscribe(icmp.name, detection.on_batch)
+            elif args.feed == "redis":
+                # The messages, kept as they came; decoded when detection runs.
+                assert isinstance(services.live, RedisLiveFeed)
+                pubsub = services.live.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(channel(icmp.name))
             # The collector's CPU per row (this process: its consumer and writer threads).
             collector = Collector(services, queues.settings)
             stored = collector.metrics.rows_written.labels("amp-icmp")
@@ -83,7 +107,7 @@ def main() -> None:
 
             # Live detection over the same rows, as a new `nntsc events run` would;
             # the time the registered sinks (event grouping) take is counted apart.
-            grouping = [0.0]
+            grouping = [0.0, 0]
             deliver = sinks.deliver
 
             def timed_deliver(session, events):
@@ -92,10 +116,15 @@ def main() -> None:
                     deliver(session, events)
                 finally:
                     grouping[0] += time.process_time() - started
+                    grouping[1] += 1
 
             sinks.deliver = timed_deliver
-            detection = LiveDetection(services, since=None)
+            messages_in: list[bytes] = []
+            while pubsub is not None and (message := pubsub.get_message(timeout=1.0)):
+                messages_in.append(message["data"])
             cpu, wall = time.process_time(), time.perf_counter()
+            for data in messages_in:
+                detection.on_batch(decode_batch(data))
             while checkpoints(services, stream_ids) != dict.fromkeys(stream_ids, newest):
                 detection.cycle()
             live_cpu = time.process_time() - cpu
@@ -137,13 +166,17 @@ def main() -> None:
         f"CPU {1e6 * collector_cpu / row_count:.1f} us/row"
     )
     print(
-        f"live detection (read back, detect, store events and checkpoints): "
-        f"{row_count / live_wall:,.0f} rows/s, CPU {1e6 * live_cpu / row_count:.1f} us/row"
+        f"live detection (feed {args.feed}: {detection.fed_rows} rows as the feed gave them, "
+        f"{detection.rows - detection.fed_rows} read back; detect, store events and "
+        f"checkpoints): {row_count / live_wall:,.0f} rows/s, "
+        f"CPU {1e6 * live_cpu / row_count:.1f} us/row"
     )
     detection_cpu = live_cpu - grouping[0]
     print(
         f"  of which event grouping (the registered sinks, {sinks.SINK_MODULES}): CPU "
-        f"{1e6 * grouping[0] / row_count:.1f} us/row; detection without it "
+        f"{1e6 * grouping[0] / row_count:.1f} us/row "
+        f"({1e3 * grouping[0] / max(1, detection.stored):.2f} ms per event stored, "
+        f"{detection.stored} events, {grouping[1]} calls); detection without it "
         f"{1e6 * detection_cpu / row_count:.1f} us/row"
     )
     print(f"detectors alone (rows in memory): CPU {1e6 * detect_cpu / row_count:.1f} us/row")

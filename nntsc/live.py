@@ -4,19 +4,29 @@ Consumers (the event detector, the dashboard) subscribe to a collection's
 channel. In production this is Redis pub/sub, so any process can listen; the
 embedded default delivers in-process. Publishing is best effort: the rows are
 already stored, so a feed that is down is logged, never fatal.
+
+A batch (`LiveBatch`) carries its rows and, per stream, the timestamp of the
+stream's row before them as the publisher knew it: the newest row of the
+stream it published (or saw committed) earlier. A consumer that went through
+exactly that row knows the batch follows on from it, so it can use the rows
+as they are instead of reading them back from the store (live detection,
+`nntsc.events.live`); without it (first batch of a stream since the
+publisher started, rows of one stream from several collectors, a message
+lost) it reads the store.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, cast
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, cast
 
+import msgpack
 import redis
 
 from nntsc.collections import Row
@@ -28,7 +38,23 @@ CHANNEL_PREFIX = "nntsc.live."
 #: Seconds between two asks whether a channel has subscribers (see `RedisLiveFeed`).
 LIVE_RECHECK = 1.0
 
-LiveListener = Callable[[str, list[dict[str, Any]]], None]
+
+@dataclass(frozen=True)
+class LiveBatch:
+    """A committed batch of one collection's rows, as the live feed delivers it.
+
+    `previous`: per stream of `rows`, the timestamp of its newest row
+    committed before these, as the publisher knew it; a stream absent from
+    it has no known previous row (the publisher has not seen one since it
+    started, or the feed skipped batches).
+    """
+
+    collection: str
+    rows: Sequence[Row]
+    previous: Mapping[int, int] = field(default_factory=dict)
+
+
+LiveListener = Callable[[LiveBatch], None]
 
 
 def channel(collection: str) -> str:
@@ -36,11 +62,60 @@ def channel(collection: str) -> str:
     return CHANNEL_PREFIX + collection
 
 
-def encode_rows(rows: Sequence[Row]) -> list[dict[str, Any]]:
-    return [
-        {"stream_id": row.stream_id, "timestamp": row.timestamp, "values": dict(row.values)}
-        for row in rows
-    ]
+class _Previous:
+    """Per stream, the newest timestamp published: a batch's `previous` (thread-safe).
+
+    Writer threads publish concurrently, so a batch's `previous` and the
+    update are taken under a lock: each batch names the batch published
+    before it, whatever order they committed in.
+    """
+
+    def __init__(self) -> None:
+        self._newest: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def follow(self, rows: Sequence[Row]) -> dict[int, int]:
+        """The `previous` of a batch of `rows`, remembering its newest timestamps."""
+        newest: dict[int, int] = {}
+        get = newest.get
+        for stream_id, timestamp, _ in rows:
+            if timestamp > get(stream_id, -1):
+                newest[stream_id] = timestamp
+        with self._lock:
+            known = self._newest
+            previous = {s: known[s] for s in newest if s in known}
+            for stream_id, timestamp in newest.items():
+                if timestamp > known.get(stream_id, -1):
+                    known[stream_id] = timestamp
+        return previous
+
+    def forget(self) -> None:
+        """Batches go unpublished: the next one of each stream has no known previous row."""
+        if self._newest:
+            with self._lock:
+                self._newest.clear()
+
+
+def encode_batch(batch: LiveBatch) -> bytes:
+    """A batch as a Redis message: msgpack of (collection, rows as arrays, previous)."""
+    # Rows are tuples (stream id, timestamp, values): msgpack packs them as arrays.
+    return cast(
+        "bytes",
+        msgpack.packb((batch.collection, batch.rows, batch.previous), use_bin_type=True),
+    )
+
+
+def decode_batch(data: bytes) -> LiveBatch:
+    """The batch of a Redis message; ValueError when it is not one."""
+    try:
+        collection, rows, previous = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        return LiveBatch(
+            str(collection),
+            [Row(int(s), int(t), dict(values)) for s, t, values in rows],
+            {int(s): int(t) for s, t in previous.items()},
+        )
+    except (msgpack.UnpackException, ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a live feed batch: {error}") from error
 
 
 class LiveFeed(Protocol):
@@ -50,11 +125,12 @@ class LiveFeed(Protocol):
 
 
 class MemoryLiveFeed:
-    """In-process delivery to listeners registered with `subscribe`."""
+    """In-process delivery to listeners registered with `subscribe`: the rows themselves."""
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[LiveListener]] = defaultdict(list)
         self._lock = threading.Lock()
+        self._previous = _Previous()
 
     def subscribe(self, collection: str, listener: LiveListener) -> None:
         with self._lock:
@@ -63,22 +139,23 @@ class MemoryLiveFeed:
     def publish(self, collection: str, rows: Sequence[Row]) -> None:
         with self._lock:
             listeners = list(self._listeners.get(collection, ()))
-        if listeners:
-            payload = encode_rows(rows)
-            for listener in listeners:
-                listener(collection, payload)
+        if not listeners:
+            self._previous.forget()
+            return
+        batch = LiveBatch(collection, rows, self._previous.follow(rows))
+        for listener in listeners:
+            listener(batch)
 
     def close(self) -> None:
         self._listeners.clear()
 
 
 class RedisLiveFeed:
-    """Redis pub/sub: one JSON message per committed batch and collection.
+    """Redis pub/sub: one msgpack message per committed batch and collection (`encode_batch`).
 
-    Encoding a batch costs the collector about 5 us a row, so a channel
-    nobody listens to is not encoded for: whether anyone does is asked of
-    Redis (``PUBSUB NUMSUB``) at most every `LIVE_RECHECK` seconds, and
-    learnt from each publish (which answers how many received it). A
+    A channel nobody listens to is not encoded for: whether anyone does is
+    asked of Redis (``PUBSUB NUMSUB``) at most every `LIVE_RECHECK` seconds,
+    and learnt from each publish (which answers how many received it). A
     subscriber thus gets every batch committed from at most that long after
     it subscribed.
     """
@@ -87,6 +164,7 @@ class RedisLiveFeed:
         self.client = redis.Redis.from_url(url, socket_timeout=5)
         # Per channel: (monotonic time of the last check, whether anyone listened).
         self._listened: dict[str, tuple[float, bool]] = {}
+        self._previous = _Previous()
 
     def _has_listeners(self, name: str) -> bool:
         now = time.monotonic()
@@ -101,36 +179,48 @@ class RedisLiveFeed:
         name = channel(collection)
         try:
             if not self._has_listeners(name):
+                self._previous.forget()
                 return
-            message = json.dumps({"collection": collection, "rows": encode_rows(rows)})
+            # The rows are committed: they are the streams' previous rows from
+            # now on, whether or not this message reaches anyone.
+            previous = self._previous.follow(rows)
+            message = encode_batch(LiveBatch(collection, rows, previous))
             received = self.client.publish(name, message)
             if not received:
                 self._listened[name] = (time.monotonic(), False)
         except redis.RedisError as error:
+            # Unsure what was published: no batch names a previous row until one is.
+            self._previous.forget()
             log.warning("live feed: could not publish %d %s rows: %s", len(rows), collection, error)
 
-    def listen(self, listener: LiveListener, stop: threading.Event) -> None:
-        """Call `listener` with every collection's batches until `stop` is set.
+    def listen(
+        self, listener: LiveListener, stop: threading.Event, collections: Sequence[str]
+    ) -> None:
+        """Call `listener` with the batches of `collections` until `stop` is set.
 
-        Reconnects after a Redis error, so a Redis restart only costs the
-        messages published while it was down (a listener that must not miss
-        rows reads them from the store, as live detection does).
+        Subscribes to each collection's channel by name, not by pattern:
+        ``PUBSUB NUMSUB``, which tells publishers whether anyone listens,
+        does not count pattern subscriptions. Reconnects after a Redis
+        error, so a Redis restart only costs the messages published while it
+        was down (a listener that must not miss rows reads them from the
+        store, as live detection does).
         """
         backoff = 1.0
         while not stop.is_set():
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                pubsub.subscribe(*[channel(name) for name in collections])
                 backoff = 1.0
                 while not stop.is_set():
                     message = pubsub.get_message(timeout=1.0)
-                    if message is None or message["type"] != "pmessage":
+                    if message is None or message["type"] != "message":
                         continue
                     try:
-                        batch = json.loads(message["data"])
-                        listener(batch["collection"], batch["rows"])
-                    except (ValueError, KeyError, TypeError) as error:
+                        batch = decode_batch(message["data"])
+                    except ValueError as error:
                         log.warning("live feed: ignoring a malformed message: %s", error)
+                        continue
+                    listener(batch)
             except redis.RedisError as error:
                 log.warning("live feed: %s; listening again in %.0f s", error, backoff)
                 stop.wait(backoff)

@@ -12,10 +12,19 @@ stream's newest timestamp in SQL (`streams.last_timestamp`). So:
   detectors and stores the events **and** the new checkpoint in one SQL
   transaction. A restart, a crash or a Redis outage loses nothing: the next
   cycle starts at the checkpoint.
-- a message on the live feed only wakes the runner early (and says which
-  streams have new rows, before the ingest path's next update of
-  `streams.last_timestamp`); without it the runner polls every
-  `POLL_SECONDS`.
+- a batch on the live feed (`nntsc.live.LiveBatch`) wakes the runner early
+  and says which streams have new rows, before the ingest path's next
+  update of `streams.last_timestamp`; without it the runner polls every
+  `POLL_SECONDS`. The batch also carries its rows and, per stream, the
+  timestamp of the stream's row before them as the collector knew it. When
+  that is the stream's checkpoint, the rows follow on from it and are
+  detected on as they are, without reading them back from the store (the
+  rows are what a read would return); otherwise (a batch missed while
+  Redis was down or the process restarting, a stream whose rows several
+  collectors write, rows newer than the batches say) the stream's rows are
+  read back from the store as above. Either way the events and the new
+  checkpoint are stored in one transaction, so the checkpoints stay the
+  truth.
 - streams are split into `PARTITIONS` partitions (stream id modulo) that the
   running processes lease in SQL (`event_partitions`): each takes its fair
   share, renews it every cycle, and takes over the share of a process whose
@@ -57,6 +66,7 @@ from nntsc.errors import NntscError
 from nntsc.events import sinks
 from nntsc.events.engine import DetectionEngine, store_events, watched_fields
 from nntsc.events.models import EventCheckpoint, EventPartition, EventRunner
+from nntsc.live import LiveBatch
 from nntsc.store.models import CollectionRecord, Stream
 
 log = logging.getLogger(__name__)
@@ -72,6 +82,9 @@ WARMUP_SECONDS = 12 * 3600
 #: Time span read at once per group of streams when catching up.
 READ_SPAN = 86400
 STREAMS_PER_READ = 50
+#: Rows of live feed batches kept for the next cycle at most; beyond, the
+#: batches only say which streams have new rows (which are then read back).
+MAX_FEED_ROWS = 500_000
 
 
 @dataclass
@@ -80,6 +93,8 @@ class _Work:
     stream_id: int
     checkpoint: int
     upto: int
+    #: The rows after `checkpoint` up to `upto`, when the live feed gave all of them.
+    rows: list[Row] | None = None
 
 
 class LiveDetection:
@@ -105,8 +120,11 @@ class LiveDetection:
         self.owned: set[int] = set()
         self.stored = 0
         self.rows = 0
+        #: Rows detected on as the live feed gave them (not read back).
+        self.fed_rows = 0
         self._collections = [c.name for c in all_collections() if c.detections]
-        self._hints: dict[int, tuple[str, int]] = {}
+        self._batches: list[LiveBatch] = []
+        self._batch_rows = 0
         self._lock = threading.Lock()
         self.wake = threading.Event()
         sinks.load_sinks()
@@ -117,22 +135,45 @@ class LiveDetection:
 
     # -- the live feed: wake-ups ----------------------------------------------------
 
-    def on_rows(self, collection: str, rows: Iterable[Mapping[str, Any] | Row]) -> None:
-        """Live feed listener: these rows are committed; detect on them soon."""
-        newest: dict[int, int] = {}
-        for row in rows:
-            if isinstance(row, Row):
-                stream_id, timestamp = row.stream_id, row.timestamp
-            else:
-                stream_id, timestamp = int(row["stream_id"]), int(row["timestamp"])
-            if timestamp > newest.get(stream_id, -1):
-                newest[stream_id] = timestamp
+    def on_batch(self, batch: LiveBatch) -> None:
+        """Live feed listener: these rows are committed; detect on them soon.
+
+        Called on the publisher's thread (in process: the collector's writer),
+        so it only queues the batch for the next cycle.
+        """
         with self._lock:
-            for stream_id, timestamp in newest.items():
-                known = self._hints.get(stream_id)
-                if known is None or known[1] < timestamp:
-                    self._hints[stream_id] = (collection, timestamp)
+            if self._batch_rows + len(batch.rows) > MAX_FEED_ROWS:
+                # Too far behind to keep rows: keep which streams have new rows
+                # (they are read back from the store).
+                self._batches = [_newest_only(b) for b in self._batches]
+                batch = _newest_only(batch)
+                self._batch_rows = sum(len(b.rows) for b in self._batches)
+            self._batch_rows += len(batch.rows)
+            self._batches.append(batch)
         self.wake.set()
+
+    def _take_batches(self) -> tuple[dict[int, tuple[str, int]], dict[int, list[_Segment]]]:
+        """The queued feed batches: per stream its newest row, and its rows batch by batch."""
+        with self._lock:
+            batches, self._batches, self._batch_rows = self._batches, [], 0
+        hints: dict[int, tuple[str, int]] = {}
+        segments: dict[int, list[_Segment]] = defaultdict(list)
+        for batch in batches:
+            by_stream: dict[int, list[Row]] = defaultdict(list)
+            for row in batch.rows:
+                by_stream[row.stream_id].append(row)
+            previous = batch.previous
+            for stream_id, rows in by_stream.items():
+                newest = max(row.timestamp for row in rows)
+                known = hints.get(stream_id)
+                if known is None or known[1] < newest:
+                    hints[stream_id] = (batch.collection, newest)
+                # Rows are kept only when the batch says what came before them.
+                if stream_id in previous:
+                    segments[stream_id].append(_Segment(previous[stream_id], newest, rows))
+                else:
+                    segments[stream_id].append(_Segment(None, newest, None))
+        return hints, segments
 
     # -- leases -------------------------------------------------------------------------
 
@@ -203,11 +244,13 @@ class LiveDetection:
     def cycle(self) -> int:
         """One round: renew leases, detect on every owned stream with new rows; events stored."""
         owned = self.renew_leases()
-        with self._lock:
-            hints, self._hints = self._hints, {}
+        hints, segments = self._take_batches()
         if not owned:
             return 0
         work = self._work(owned, hints)
+        for item in work:
+            if item.stream_id in segments:
+                item.rows = _follow(item, segments[item.stream_id])
         stored = 0
         by_collection: dict[str, list[_Work]] = defaultdict(list)
         for item in work:
@@ -260,20 +303,42 @@ class LiveDetection:
         return work
 
     def _detect(self, collection: Collection, items: list[_Work]) -> int:
+        self._warm_up(collection, [i for i in items if self.engine.newest(i.stream_id) is None])
+        fed = [item for item in items if item.rows is not None]
+        stored = self._detect_fed(collection, fed) if fed else 0
+        read = [item for item in items if item.rows is None]
+        if read:
+            stored += self._detect_stored(collection, read)
+        return stored
+
+    def _warm_up(self, collection: Collection, cold: list[_Work]) -> None:
+        """Feed the detectors of streams new to this process the rows before their checkpoints."""
+        if not cold:
+            return
+        low = min(i.checkpoint for i in cold) - WARMUP_SECONDS
+        high = max(i.checkpoint for i in cold) + 1
+        limits = {i.stream_id: (i.checkpoint - WARMUP_SECONDS, i.checkpoint) for i in cold}
+        for rows in _read(self.services.timeseries, collection, list(limits), low, high):
+            warm = [
+                r for r in rows if limits[r.stream_id][0] <= r.timestamp <= limits[r.stream_id][1]
+            ]
+            # Events of these rows were stored by whoever detected them first.
+            self.engine.feed(collection, warm, detected_from=high + 1)
+
+    def _detect_fed(self, collection: Collection, items: list[_Work]) -> int:
+        """Detect on the rows the live feed gave: all of each stream's rows since its checkpoint."""
+        rows = [row for item in items for row in item.rows or ()]
+        self.rows += len(rows)
+        self.fed_rows += len(rows)
+        records = self.engine.feed(collection, rows)
+        with self.services.sessionmaker.begin() as session:
+            stored = len(store_events(session, records))
+            _save_checkpoints(session, {item.stream_id: item.upto for item in items})
+        return stored
+
+    def _detect_stored(self, collection: Collection, items: list[_Work]) -> int:
+        """Read the rows after each stream's checkpoint back from the store and detect on them."""
         store = self.services.timeseries
-        cold = [item for item in items if self.engine.newest(item.stream_id) is None]
-        if cold:
-            low = min(i.checkpoint for i in cold) - WARMUP_SECONDS
-            high = max(i.checkpoint for i in cold) + 1
-            limits = {i.stream_id: (i.checkpoint - WARMUP_SECONDS, i.checkpoint) for i in cold}
-            for rows in _read(store, collection, list(limits), low, high):
-                warm = [
-                    r
-                    for r in rows
-                    if limits[r.stream_id][0] <= r.timestamp <= limits[r.stream_id][1]
-                ]
-                # Events of these rows were stored by whoever detected them first.
-                self.engine.feed(collection, warm, detected_from=high + 1)
         stored = 0
         bounds = {i.stream_id: (i.checkpoint, i.upto) for i in items}
         low = min(i.checkpoint for i in items) + 1
@@ -316,6 +381,49 @@ class LiveDetection:
             self.release()
         except (SQLAlchemyError, NntscError) as error:
             log.warning("event detection: could not release partitions: %s", error)
+
+
+@dataclass
+class _Segment:
+    """One feed batch's rows of one stream: the row before them (None: unknown), the newest."""
+
+    previous: int | None
+    newest: int
+    rows: list[Row] | None
+
+
+def _newest_only(batch: LiveBatch) -> LiveBatch:
+    """A batch of the newest row of each stream of `batch`, without values or previous rows."""
+    newest: dict[int, int] = {}
+    for stream_id, timestamp, _ in batch.rows:
+        if timestamp > newest.get(stream_id, -1):
+            newest[stream_id] = timestamp
+    return LiveBatch(batch.collection, [Row(s, t, {}) for s, t in newest.items()])
+
+
+def _follow(item: _Work, segments: Sequence[_Segment]) -> list[Row] | None:
+    """The rows after `item.checkpoint` up to `item.upto`, if the feed's batches hold them all.
+
+    The batches must follow on from the checkpoint, each from the newest row
+    of the one before (batches the checkpoint already covers are passed
+    over), and reach `item.upto`: the store has no row of the stream between
+    them then. None when they do not: the rows are read back from the store.
+    """
+    reached = item.checkpoint
+    rows: list[Row] = []
+    for segment in segments:
+        if segment.newest <= reached:
+            continue
+        if segment.rows is None or segment.previous != reached:
+            return None
+        # A row at or before the previous one (committed late) is late here as it
+        # would be in the store.
+        rows.extend(row for row in segment.rows if row.timestamp > reached)
+        reached = segment.newest
+    if reached < item.upto:
+        return None
+    item.upto = reached
+    return rows
 
 
 def _read(
@@ -400,11 +508,11 @@ def start_listening(services: Services, detection: LiveDetection, stop: threadin
     if isinstance(feed, MemoryLiveFeed):
         for collection in all_collections():
             if collection.detections:
-                feed.subscribe(collection.name, detection.on_rows)
+                feed.subscribe(collection.name, detection.on_batch)
     elif isinstance(feed, RedisLiveFeed):
         threading.Thread(
             target=feed.listen,
-            args=(detection.on_rows, stop),
+            args=(detection.on_batch, stop, [c.name for c in all_collections() if c.detections]),
             name="nntsc-events-feed",
             daemon=True,
         ).start()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import threading
 import time
 import uuid
 
@@ -19,13 +19,13 @@ def rows(count: int) -> list[Row]:
     return [Row(n, 1_700_000_000, {"median": 1.5, "rtts": [1, 2]}) for n in range(count)]
 
 
-def received(pubsub: redis.client.PubSub, timeout: float = 5) -> list[dict]:
+def received(pubsub: redis.client.PubSub, timeout: float = 5) -> list[live.LiveBatch]:
     found = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
         if message is not None:
-            found.append(json.loads(message["data"]))
+            found.append(live.decode_batch(message["data"]))
         elif found:
             break
     return found
@@ -34,9 +34,9 @@ def received(pubsub: redis.client.PubSub, timeout: float = 5) -> list[dict]:
 def test_subscribers_get_every_batch_and_an_unheard_channel_is_not_encoded(monkeypatch) -> None:
     monkeypatch.setattr(live, "LIVE_RECHECK", 0.3)
     encoded = []
-    encode = live.encode_rows
+    encode = live.encode_batch
     monkeypatch.setattr(
-        live, "encode_rows", lambda batch: encoded.append(len(batch)) or encode(batch)
+        live, "encode_batch", lambda batch: encoded.append(len(batch.rows)) or encode(batch)
     )
     collection = f"test-{uuid.uuid4().hex[:8]}"
     feed = live.RedisLiveFeed(URL)
@@ -50,13 +50,12 @@ def test_subscribers_get_every_batch_and_an_unheard_channel_is_not_encoded(monke
         feed.publish(collection, rows(3))
         feed.publish(collection, rows(2))
         got = received(listener)
-        assert [m["collection"] for m in got] == [collection, collection]
-        assert [len(m["rows"]) for m in got] == [3, 2]
-        assert got[0]["rows"][1] == {
-            "stream_id": 1,
-            "timestamp": 1_700_000_000,
-            "values": {"median": 1.5, "rtts": [1, 2]},
-        }
+        assert [m.collection for m in got] == [collection, collection]
+        assert [len(m.rows) for m in got] == [3, 2]
+        assert got[0].rows[1] == Row(1, 1_700_000_000, {"median": 1.5, "rtts": [1, 2]})
+        # Nobody listened to the batches before: the first names no previous rows.
+        assert got[0].previous == {}
+        assert got[1].previous == {0: 1_700_000_000, 1: 1_700_000_000}
         listener.unsubscribe()
         received(listener, 0.3)
         # Encoded at most once more: by the check, or by the publish nobody received.
@@ -73,3 +72,44 @@ def test_a_feed_that_is_down_is_logged_not_raised(caplog: pytest.LogCaptureFixtu
     feed.publish("amp-icmp", rows(1))
     assert "could not publish" in caplog.text
     feed.close()
+
+
+def test_listeners_get_batches_with_previous_rows_and_a_failed_publish_forgets_them() -> None:
+    collection = f"test-{uuid.uuid4().hex[:8]}"
+    feed = live.RedisLiveFeed(URL)
+    got: list[live.LiveBatch] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=feed.listen, args=(got.append, stop, [collection]), daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not feed._has_listeners(live.channel(collection)):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        feed.publish(collection, [Row(7, 100, {"median": 2.5}), Row(7, 160, {"median": None})])
+        feed.publish(collection, [Row(7, 220, {"median": 3.0})])
+        # Redis is unreachable for one batch: nobody knows whether it went out,
+        # so the next batch names no previous row (its reader reads the store).
+        working, feed.client = feed.client, redis.Redis.from_url("redis://127.0.0.1:9/0")
+        feed.publish(collection, [Row(7, 280, {"median": 3.0})])
+        feed.client = working
+        feed.publish(collection, [Row(7, 340, {"median": 3.5})])
+        feed.publish(collection, [Row(7, 400, {"median": 3.5})])
+        deadline = time.monotonic() + 10
+        while len(got) < 4:
+            assert time.monotonic() < deadline, got
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+        feed.close()
+    assert [b.previous for b in got] == [{}, {7: 160}, {}, {7: 340}]
+    assert got[0].rows == [Row(7, 100, {"median": 2.5}), Row(7, 160, {"median": None})]
+    assert got[3].rows == [Row(7, 400, {"median": 3.5})]
+
+
+def test_a_malformed_message_is_not_a_batch() -> None:
+    with pytest.raises(ValueError, match="not a live feed batch"):
+        live.decode_batch(b"{not msgpack")

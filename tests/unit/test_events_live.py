@@ -9,11 +9,19 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
+from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.events.engine import detect_history, events_in
-from nntsc.events.live import PARTITIONS, LiveDetection, checkpoints, run_in_process
+from nntsc.events.live import (
+    PARTITIONS,
+    LiveDetection,
+    checkpoints,
+    run_in_process,
+    start_listening,
+)
 from nntsc.events.models import Event
+from nntsc.live import LiveBatch
 from tests.conftest import make_services
 from tests.unit.test_events_engine import COUNT, START, STEP, rows_for, summary
 
@@ -154,12 +162,110 @@ def test_a_live_feed_message_is_detected_before_the_streams_table_says_so(
     assert detection.cycle() == 0
     for stream_id in ids:
         rows = rows_for(stream_id, seed=stream_id)
-        detection.on_rows(
-            "amp-icmp", [{"stream_id": r.stream_id, "timestamp": r.timestamp} for r in rows[-5:]]
-        )
+        # No previous rows named: the batch only says there are new rows.
+        detection.on_batch(LiveBatch("amp-icmp", rows[-5:]))
     assert detection.wake.is_set()
     detection.cycle()
     assert summary(events_in(services, ids, START, END)) == events
+    assert detection.fed_rows == 0
+
+
+def publish(services: Services, stream_ids: list[int], start: int, end: int) -> None:
+    """Commit rows [start, end) of each stream and publish them, as the collector does."""
+    commit(services, stream_ids, start, end)
+    for stream_id in stream_ids:
+        services.live.publish("amp-icmp", rows_for(stream_id, seed=stream_id)[start:end])
+
+
+class CountingReads:
+    """Counts the raw reads of the time-series store (the real one underneath)."""
+
+    def __init__(self, services: Services) -> None:
+        self.reads = 0
+        self.raw = services.timeseries.raw
+        services.timeseries.raw = self  # type: ignore[method-assign]
+
+    def __call__(self, *args, **kwargs):
+        self.reads += 1
+        return self.raw(*args, **kwargs)
+
+
+def test_contiguous_feed_batches_are_detected_without_reading_back(
+    services: Services, expected
+) -> None:
+    _, ids, events = expected
+    add_streams(services, 3)
+    detection = LiveDetection(services, clock=Clock())
+    start_listening(services, detection, threading.Event())
+    # The first batch of each stream names no previous row (the feed has just
+    # started): read back. Every later one follows on from its checkpoint.
+    publish(services, ids, 0, 100)
+    detection.cycle()
+    assert detection.fed_rows == 0
+    reads = CountingReads(services)
+    position = 100
+    for size in (1, 7, 60, 3, 200, 500, 29, 700):
+        end = min(COUNT, position + size)
+        publish(services, ids, position, end)
+        if size == 60:
+            publish(services, ids, end, end + 3)  # two batches in one cycle
+            end += 3
+        detection.cycle()
+        position = end
+    assert reads.reads == 0
+    assert detection.fed_rows == 3 * (COUNT - 100)
+    assert detection.rows == 3 * COUNT
+    assert summary(events_in(services, ids, START, END)) == events
+    assert checkpoints(services, ids) == dict.fromkeys(ids, END - STEP)
+
+
+def test_a_batch_not_following_its_checkpoint_is_read_back(services: Services, expected) -> None:
+    _, ids, events = expected
+    add_streams(services, 3)
+    detection = LiveDetection(services, clock=Clock())
+    commit(services, ids, 0, 600)
+    detection.cycle()
+    # Rows 600-699 are committed and their batch is lost (e.g. Redis was
+    # down, or another collector wrote them); the next batch names row 699
+    # as the previous one, which is not the checkpoint (599).
+    commit(services, ids, 600, 700, touch=False)
+    commit(services, ids, 700, COUNT, touch=False)
+    for stream_id in ids:
+        rows = rows_for(stream_id, seed=stream_id)
+        detection.on_batch(LiveBatch("amp-icmp", rows[700:], {stream_id: rows[699].timestamp}))
+    reads = CountingReads(services)
+    detection.cycle()
+    assert reads.reads > 0
+    assert detection.fed_rows == 0
+    assert detection.rows == 3 * COUNT
+    assert summary(events_in(services, ids, START, END)) == events
+
+
+def test_rows_beyond_the_batches_are_read_back(services: Services, expected) -> None:
+    """The streams table knows of newer rows than the batches hold: the store is read."""
+    _, ids, events = expected
+    add_streams(services, 3)
+    detection = LiveDetection(services, clock=Clock())
+    commit(services, ids, 0, 600)
+    detection.cycle()
+    commit(services, ids, 600, COUNT)
+    for stream_id in ids:
+        rows = rows_for(stream_id, seed=stream_id)
+        detection.on_batch(LiveBatch("amp-icmp", rows[600:700], {stream_id: rows[599].timestamp}))
+    detection.cycle()
+    assert detection.fed_rows == 0
+    assert summary(events_in(services, ids, START, END)) == events
+
+
+def test_the_in_process_feed_names_each_streams_previous_row(services: Services) -> None:
+    got: list[LiveBatch] = []
+    rows = [Row(1, 100, {}), Row(2, 100, {}), Row(1, 160, {})]
+    services.live.publish("amp-icmp", rows)  # nobody listens: nothing to remember
+    services.live.subscribe("amp-icmp", got.append)
+    services.live.publish("amp-icmp", rows)
+    services.live.publish("amp-icmp", [Row(1, 220, {}), Row(3, 100, {})])
+    assert [b.previous for b in got] == [{}, {1: 160}]
+    assert got[0].rows == rows  # the rows themselves, in process
 
 
 def test_in_process_detection_of_the_embedded_default(services: Services, expected) -> None:
