@@ -74,6 +74,27 @@ def test_loading_the_cli_imports_no_command_s_own_modules() -> None:
     assert "Import an NNTSC 2.x deployment" in CliRunner().invoke(cli, ["import", "--help"]).output
 
 
+def test_the_declared_metadata_loads_the_accounts_tables_only() -> None:
+    """Every nntsc process with a session loads the plug-in tables; the accounts' registry
+    (argon2, the site registry) is loaded only by what uses it."""
+    code = (
+        "import sys\n"
+        "from nntsc.plugins import declared_metadata\n"
+        "declared_metadata()\n"
+        "print(sorted(m for m in ('ampweb.accounts.models', 'ampweb.accounts.registry', 'argon2')"
+        " if m in sys.modules))\n"
+        "from ampweb.accounts import UserRegistry\n"
+        "print(UserRegistry.__module__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.split("\n")[:2] == [
+        "['ampweb.accounts.models']",
+        "ampweb.accounts.registry",
+    ]
+
+
 def test_the_accounts_tables_join_the_declared_metadata() -> None:
     tables = declared_metadata().tables
     assert {"users", "api_tokens", "events", "traceroute_ip_paths"} <= set(tables)
