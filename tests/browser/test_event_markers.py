@@ -33,6 +33,7 @@ MATRIX = "/matrix/latency/demo-monitors/demo-targets"
 RATINGS_READY = 'body[data-ratings-ready="true"]'
 RATER_PASSWORD = "a rater's long password"
 EVENTS_READY = '#detail-graph[data-events-ready="true"]'
+SUMMARY_EVENTS_READY = '#summary-graph[data-events-ready="true"]'
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ def test_a_graph_marks_its_events_and_a_marker_opens_the_group(
     page.wait_for_selector(EVENTS_READY, state="attached")
     markers = page.locator("#detail-graph .event-marker")
     assert markers.count() == 2
-    severe = page.locator(f'.event-marker[data-event-id="{marked.event_ids[0]}"]')
-    mild = page.locator(f'.event-marker[data-event-id="{marked.event_ids[1]}"]')
+    severe = page.locator(f'#detail-graph .event-marker[data-event-id="{marked.event_ids[0]}"]')
+    mild = page.locator(f'#detail-graph .event-marker[data-event-id="{marked.event_ids[1]}"]')
     assert "severity-high" in (severe.get_attribute("class") or "")
     assert "severity-low" in (mild.get_attribute("class") or "")
     # Left to right in time, on the time axis under the plot.
@@ -146,7 +147,7 @@ def test_a_graph_marks_its_events_and_a_marker_opens_the_group(
     page.wait_for_selector(GRAPH_READY, state="attached")
 
     # A click opens the dashboard on the groups of the event.
-    page.locator(f'.event-marker[data-event-id="{marked.event_ids[0]}"]').click()
+    page.locator(f'#detail-graph .event-marker[data-event-id="{marked.event_ids[0]}"]').click()
     page.wait_for_url("**/events?event=*")
     assert parse_qs(urlsplit(page.url).query) == {"event": [str(marked.event_ids[0])]}
     page.wait_for_selector('body[data-events-ready="true"]', state="attached")
@@ -156,6 +157,86 @@ def test_a_graph_marks_its_events_and_a_marker_opens_the_group(
         str(marked.event_ids[0])
     }
     assert "The groups of event" in page.locator("#events-of-event").inner_text()
+    assert watched.problems == []
+
+
+def test_the_summary_graph_marks_the_events_too_asking_once_per_summary_range(
+    live_server: Any, marked: Marked, watched: Any, artifacts: Path
+) -> None:
+    """The 30-day summary under the detail graph marks the same events, as the paths pages do.
+
+    Its events are asked for with its own range, once: moving the detail range
+    inside the summary asks again for the detail graph only.
+    """
+    page = watched.page
+    asked: list[dict[str, list[str]]] = []
+    page.on(
+        "request",
+        lambda request: (
+            urlsplit(request.url).path == "/api/v1/events"
+            and asked.append(parse_qs(urlsplit(request.url).query))
+        ),
+    )
+    page.goto(f"{live_server.url}/graph/{marked.stream_id}")
+    page.wait_for_selector(GRAPH_READY, state="attached")
+    page.wait_for_selector(EVENTS_READY, state="attached")
+    page.wait_for_selector(SUMMARY_EVENTS_READY, state="attached")
+    detail_range = [
+        int(page.locator("#detail-graph").get_attribute(n) or 0) for n in ("data-start", "data-end")
+    ]
+    # Two requests: the detail graph's range and the summary's 30 days to its end.
+    assert len(asked) == 2
+    ranges = sorted((int(q["start"][0]), int(q["end"][0])) for q in asked)
+    summary_range = (detail_range[1] - 30 * 86400, detail_range[1] + 1)
+    assert ranges == sorted([(detail_range[0], detail_range[1] + 1), summary_range])
+    assert all(q["pagesize"] == ["500"] for q in asked)
+
+    # Three hours apart on a 30-day axis: one marker for both, coloured by the severer.
+    markers = page.locator("#summary-graph .event-marker")
+    assert markers.count() == 1
+    assert page.locator("#summary-graph .event-markers").get_attribute("data-events") == "2"
+    marker = page.locator(f'#summary-graph .event-marker[data-event-id="{marked.event_ids[0]}"]')
+    assert "severity-high" in (marker.get_attribute("class") or "")
+    assert marker.get_attribute("data-count") == "2"
+    plot = page.locator("#summary-graph .u-over").bounding_box()
+    box = marker.bounding_box()
+    # On the summary's time axis, near its right end (the events are hours old).
+    assert plot["x"] + plot["width"] * 0.9 < box["x"] < plot["x"] + plot["width"]
+    assert abs(box["y"] + box["height"] / 2 - (plot["y"] + plot["height"])) < 10
+    marker.hover()
+    note = page.locator("#summary-graph .event-note")
+    note.wait_for(state="visible")
+    text = note.inner_text()
+    assert text.startswith("2 events around ")
+    assert "median 21.0 ms -> 64.0 ms · severity 75" in text
+    assert "median 64.0 ms -> 22.0 ms · severity 25" in text
+    page.screenshot(path=str(artifacts / "graph-summary-event-markers.png"), full_page=False)
+
+    # Panning inside the summary: the detail graph asks again, the summary does not.
+    page.mouse.move(5, 5)
+    page.locator('[data-action="pan-left"]').click()
+    page.wait_for_selector(GRAPH_READY, state="attached")
+    page.wait_for_selector(EVENTS_READY, state="attached")
+    assert len(asked) == 3
+    assert (int(asked[2]["start"][0]), int(asked[2]["end"][0])) != summary_range
+    assert markers.count() == 1
+
+    # A line switched off in the legend loses its markers on both graphs, and gets them back.
+    toggle = page.locator(".legend-toggle").first
+    toggle.click()
+    page.wait_for_function(
+        "() => document.querySelector('#summary-graph .event-markers').dataset.count === '0'"
+    )
+    toggle.click()
+    page.wait_for_function(
+        "() => document.querySelector('#summary-graph .event-markers').dataset.count === '1'"
+    )
+    assert len(asked) == 3
+
+    # A click opens the dashboard on the groups of the marker's severest event.
+    marker.click()
+    page.wait_for_url("**/events?event=*")
+    assert parse_qs(urlsplit(page.url).query) == {"event": [str(marked.event_ids[0])]}
     assert watched.problems == []
 
 

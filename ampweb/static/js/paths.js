@@ -3,7 +3,7 @@
 // the distinct IP paths of the period as a graph of hops (laid out by dagre),
 // or the AS path over time as a "rainbow" with the list of its changes. The
 // summary marks the events of the view's streams on its time axis, as the
-// other graph pages do (lib/event-markers.js); a marker opens its groups.
+// other graph pages do (lib/view-events.js); a marker opens its groups.
 //
 // The page's initial data comes from <script type="application/json" id="page-data">.
 // When the period's paths are drawn, <body data-paths-ready="true">; the hop
@@ -13,17 +13,15 @@
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import dagre from "../vendor/dagre/dagre.esm.js";
 import { h as element, svg as svgElement } from "./lib/dom.js";
-import { eventMarkersPlugin } from "./lib/event-markers.js";
 import { showMessage } from "./lib/form-dialog.js";
 import { share as percent } from "./lib/format.js";
 import { rangeHighlightPlugin } from "./lib/plugins.js";
 import * as R from "./lib/range.js";
 import { DAY, formatRange, formatSpan, formatUTC } from "./lib/time.js";
+import { viewEvents } from "./lib/view-events.js";
 import { counted, plural } from "./lib/words.js";
 
 const SUMMARY_HEIGHT = 150;
-/** The most events the summary marks (the newest of its range), as on the other graph pages. */
-const MAX_MARKED_EVENTS = 500;
 const AS_NULL = -1;
 const AS_PRIVATE = -2;
 const AS_UNKNOWN = 0;
@@ -37,10 +35,17 @@ const state = {
   range: clampSpan(initialRange()),
   summary: null,
   detailRequest: null,
-  /** The events of the view's streams in the summary's range, and the latest request's number. */
-  events: [],
-  eventsSeq: 0,
 };
+
+/** The events of the view's streams in the summary's range, marked on it (times in UTC, as on the page). */
+const summaryEvents = viewEvents({
+  apiUrl: pageData.events_api_url,
+  eventsUrl: pageData.events_url,
+  viewId: pageData.view_id,
+  container: $("summary-graph"),
+  formatTime: (ts) => `${formatUTC(ts)} UTC`,
+  redraw: () => state.summary?.redraw(false, false),
+});
 
 // ---------------------------------------------------------------- helpers
 
@@ -173,7 +178,7 @@ async function loadSummary() {
   // It reaches the present, and further back than 30 days when the period chosen does.
   $("summary-span").textContent = `the last ${formatSpan(end - start)}`;
   busy("summary-status", true);
-  loadEvents([start, end]);
+  summaryEvents.load([start, end]);
   try {
     const answer = await fetchJSON(withParams(pageData.history_url, { start, end, detail: "summary" }));
     drawSummary(answer, [start, end]);
@@ -182,37 +187,6 @@ async function loadSummary() {
   } finally {
     busy("summary-status", false);
   }
-}
-
-function openEvent(event) {
-  window.location.assign(withParams(pageData.events_url, { event: event.id }));
-}
-
-/**
- * The events of the view's streams with an onset in `range` (GET
- * /api/v1/events?view=), marked on the summary when in; an older request's
- * answer is dropped. Without them the graph stands, unmarked.
- */
-async function loadEvents([start, end]) {
-  const seq = ++state.eventsSeq;
-  const container = $("summary-graph");
-  container.dataset.eventsReady = "false";
-  let events = [];
-  try {
-    const url = withParams(pageData.events_api_url, {
-      view: pageData.view_id,
-      start: Math.floor(start),
-      end: Math.ceil(end) + 1,
-      pagesize: MAX_MARKED_EVENTS,
-    });
-    events = (await fetchJSON(url)).items;
-  } catch {
-    // The summary's own errors are shown above it; its markers are a bonus.
-  }
-  if (seq !== state.eventsSeq) return;
-  state.events = events;
-  container.dataset.eventsReady = "true";
-  if (state.summary) state.summary.redraw(false, false);
 }
 
 function drawSummary(answer, [start, end]) {
@@ -245,7 +219,7 @@ function drawSummary(answer, [start, end]) {
     series: [{}, { stroke: colour, width: 1.5, paths: uPlot.paths.stepped({ align: 1 }), spanGaps: false, fill: "rgba(29, 78, 216, 0.06)" }],
     plugins: [
       rangeHighlightPlugin({ get: () => state.range }),
-      eventMarkersPlugin({ get: () => state.events, onOpen: openEvent, formatTime: (ts) => `${formatUTC(ts)} UTC` }),
+      summaryEvents.plugin(),
     ],
     hooks: {
       setSelect: [

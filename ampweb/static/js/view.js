@@ -15,13 +15,13 @@ import { fetchJSON, postJSON, withParams } from "./lib/api.js";
 import { robustTop } from "./lib/axis.js";
 import { h } from "./lib/dom.js";
 import { bandsPlugin, marksPlugin } from "./lib/bands.js";
-import { eventMarkersPlugin } from "./lib/event-markers.js";
 import { rgbOf } from "./lib/format.js";
 import { EMPTY, binningText, buildModel, fitRange, uplotSeries, visibleExtent, withIndex } from "./lib/graph.js";
 import { clippedPlugin, lossColour, rangeHighlightPlugin, smokeAlphas } from "./lib/plugins.js";
 import * as R from "./lib/range.js";
 import { formatSpan } from "./lib/time.js";
 import { EVENT as TZ_EVENT, formatRange, formatTime, timeTicks, tzDate, zoneName } from "./lib/timezone.js";
+import { viewEvents } from "./lib/view-events.js";
 import generic, { metricsOf } from "./styles/generic.js";
 
 const AXIS_COLOUR = "#4b5563";
@@ -31,8 +31,6 @@ const RIGHT_AXIS = 84;
 const DETAIL_HEIGHT = 380;
 const SUMMARY_HEIGHT = 120;
 const WHEEL_DEBOUNCE_MS = 400;
-// The most events marked on one range (the API's largest page): the newest, when there are more.
-const MAX_MARKED_EVENTS = 500;
 
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($("page-data").textContent);
@@ -83,8 +81,6 @@ const state = {
   errors: { detail: null, summary: null },
   detailRequest: null,
   summaryRequest: null,
-  events: [], // the view's events in the detail range, from the events API
-  eventsSeq: 0,
   readyPending: false,
   loadedOnce: false,
   wheelTimer: null,
@@ -238,7 +234,7 @@ function makeDetail() {
     plugins: [
       bandsPlugin({ get: () => detailModel.bands }),
       marksPlugin({ get: () => detailModel.marks }),
-      eventMarkersPlugin({ get: shownEvents, onOpen: openEvent, formatTime }),
+      detailEvents.plugin(),
       clippedPlugin({
         get: () => detailModel,
         onCount: (n) => {
@@ -328,42 +324,26 @@ async function loadDetail() {
 /** Which line each stream draws, for showing only the events of lines switched on. */
 const lineOfStream = new Map(lines.flatMap((line) => line.stream_ids.map((id) => [id, line])));
 
-function shownEvents() {
-  return state.events.filter((event) => {
-    const line = lineOfStream.get(event.stream_id);
-    return !line || isShown(line);
+/** The events of the view's streams that graph `container` marks: of lines switched on, times in the page's zone. */
+function graphEvents(container, getPlot) {
+  return viewEvents({
+    apiUrl: pageData.events_api_url,
+    eventsUrl: pageData.events_url,
+    viewId: pageData.view.view_id,
+    container,
+    formatTime,
+    redraw: () => getPlot()?.redraw(false, false),
+    shown: (event) => {
+      const line = lineOfStream.get(event.stream_id);
+      return !line || isShown(line);
+    },
   });
 }
 
-function openEvent(event) {
-  window.location.assign(withParams(pageData.events_url, { event: event.id }));
-}
-
-/**
- * The events of the view's streams with an onset in `range`: one request,
- * redrawn when in. An older request still under way is left to finish and
- * its answer dropped (not aborted: a cancelled request reads as a failure).
- */
-async function loadEvents(range) {
-  const seq = ++state.eventsSeq;
-  el.detail.dataset.eventsReady = "false";
-  const url = withParams(pageData.events_api_url, {
-    view: pageData.view.view_id,
-    start: Math.floor(range[0]),
-    end: Math.ceil(range[1]) + 1,
-    pagesize: MAX_MARKED_EVENTS,
-  });
-  let events = [];
-  try {
-    events = (await fetchJSON(url)).items;
-  } catch {
-    // The graph stands without its markers; the data's own errors are shown above it.
-  }
-  if (seq !== state.eventsSeq) return;
-  state.events = events;
-  el.detail.dataset.eventsReady = "true";
-  detailPlot?.redraw(false, false);
-}
+// Each graph asks for the events of its own range when it moves: the detail
+// graph with every range it shows, the summary with each summary range.
+const detailEvents = graphEvents(el.detail, () => detailPlot);
+const summaryEvents = graphEvents(el.summary, () => summaryPlot);
 
 // ---------------------------------------------------------------- the summary graph
 
@@ -407,6 +387,7 @@ function makeSummary() {
       bandsPlugin({ get: () => summaryModel.bands }),
       clippedPlugin({ get: () => summaryModel }),
       rangeHighlightPlugin({ get: () => state.range }),
+      summaryEvents.plugin(),
     ],
   };
   const u = new uPlot(opts, summaryModel.data, el.summary);
@@ -435,6 +416,7 @@ async function loadSummary() {
   state.summaryRequest = request;
   setLoading(el.summary, el.summaryStatus, true);
   summaryPlot.setScale("x", { min: range[0], max: range[1] });
+  summaryEvents.load(range);
   try {
     const datas = await loadLines(range, "summary", request.signal);
     if (request.signal.aborted) return;
@@ -566,7 +548,7 @@ function navigate(range, { push = true } = {}) {
   detailPlot.setScale("x", { min: next[0], max: next[1] });
   updateSummary();
   loadDetail();
-  loadEvents(next);
+  detailEvents.load(next);
 }
 
 /** "Last 30 days" when the summary reaches the present, else "30 days to <its end>". */
@@ -703,7 +685,7 @@ function start() {
   });
   updateSummary();
   loadDetail();
-  loadEvents(state.range);
+  detailEvents.load(state.range);
   // An empty view opens with the dialog, since adding a series is all it is for.
   if (!lines.length && !pageData.view.groups.length) {
     openDialog({ style: pageData.style, viewId: pageData.view.view_id, styles: pageData.styles, range: state.range });
