@@ -316,10 +316,12 @@ class EventReader:
         cursor: str | None,
         pagesize: int,
         now: int | None = None,
+        plan: str | tuple[int, ...] | None = None,
     ) -> Select:
         """The statement of one page of groups (exposed for the benchmark's bare comparison).
 
-        A relative range of `filters.spec` ("the last 24h") is taken back from `now`.
+        A relative range of `filters.spec` ("the last 24h") is taken back from `now`;
+        `plan`: how its event conditions are asked (`EventFilterSpec.groups_clause`).
         """
         table = EventGroup.__table__
         statuses = GROUP_STATUSES.get(filters.status)
@@ -350,7 +352,7 @@ class EventReader:
         if filters.event_id is not None:
             query = query.where(table.c.id.in_(_groups_standing_for(filters.event_id)))
         if filters.spec is not None:
-            query = query.where(filters.spec.groups_clause(now))
+            query = query.where(filters.spec.groups_clause(now, plan))
         if cursor is not None:
             query = query.where(tuple_(table.c.ts_started, table.c.id) < decode_cursor(cursor))
         return query.order_by(table.c.ts_started.desc(), table.c.id.desc()).limit(pagesize + 1)
@@ -372,9 +374,17 @@ class EventReader:
             if no_jit:
                 # SET LOCAL: undone with the read's transaction, whether the
                 # statement succeeds or fails, so the pooled connection keeps
-                # the server's setting for whoever uses it next.
+                # the server's setting for whoever uses it next. The read engine
+                # runs each statement in a transaction of its own (autocommit),
+                # where SET LOCAL would last for itself alone: this read takes one
+                # transaction for its statements (rolled back when it ends).
+                connection.execution_options(isolation_level="READ COMMITTED")
                 connection.exec_driver_sql("SET LOCAL jit = off")
-            rows = connection.execute(self.groups_query(filters, cursor, pagesize)).all()
+            # Event conditions: from the matching events when few match, else group by
+            # group (a probe of the events decides; the same groups either way).
+            now = int(time.time())
+            plan = filters.spec.choose_plan(connection, now) if filters.spec is not None else None
+            rows = connection.execute(self.groups_query(filters, cursor, pagesize, now, plan)).all()
         items = [_group_dict(row) for row in rows[:pagesize]]
         last = items[-1] if len(rows) > pagesize else None
         return KeysetPage(

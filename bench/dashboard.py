@@ -12,8 +12,8 @@ embedded server), so that its CPU time can be read from /proc. Measured:
    (the WSGI app called directly: the server's time, without the network)
    and over HTTP, against the bare SQL of its group query and against
    `Ampy.event_groups_with_events` (its two queries and their dicts);
-2. the first page of ``GET /api/v1/event-groups`` over HTTP against the bare
-   SQL of the same page;
+2. the first page of ``GET /api/v1/event-groups`` in process and over HTTP
+   against the bare SQL of the same page (its group rows: one statement);
 3. an idle self-updating viewer, both ways:
    - polling: ``GET /events/live?since=N`` with ``If-None-Match`` as the
      browser sends it, answered 304; the server's CPU per poll (its process's
@@ -226,12 +226,20 @@ def main() -> None:
 
             # -- 2. the group list API ---------------------------------------------------------
             api_ms = median_ms(lambda: get(connection, "/api/v1/event-groups"), args.repeat)
+
+            def api_in_process() -> None:
+                response = Request.blank("/api/v1/event-groups").get_response(app)
+                if response.status_code != 200:
+                    raise SystemExit(f"/api/v1/event-groups: {response.status}")
+
+            api_process_ms = median_ms(api_in_process, args.repeat)
             print()
-            print("GET /api/v1/event-groups, first page (20 groups)")
+            print("GET /api/v1/event-groups, first page (20 groups, their rows: one statement)")
             print(
-                f"  over HTTP {api_ms:.2f} ms, bare SQL {bare_page_ms:.2f} ms: "
-                f"{api_ms / bare_page_ms:.1f}x"
+                f"  in process {api_process_ms:.2f} ms, bare SQL {bare_page_ms:.2f} ms: "
+                f"{api_process_ms / bare_page_ms:.1f}x"
             )
+            print(f"  over HTTP {api_ms:.2f} ms (bench/events_api.py compares it with bare HTTP)")
 
             # -- 3. an idle viewer -------------------------------------------------------------
             pid = server.pid

@@ -41,11 +41,11 @@ day shows the last day whenever it is loaded, and `matches` takes ``now``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, literal, or_, select, true
 
 from nntsc.collections import all_collections
 from nntsc.errors import BadValue
@@ -56,6 +56,7 @@ __all__ = [
     "LIST_FIELDS",
     "MAX_VALUES",
     "PARAMS",
+    "PROBE_EVENTS",
     "RANGES",
     "RANGE_CHOICES",
     "EventFilterSpec",
@@ -68,6 +69,9 @@ RANGE_CHOICES = ("all", *RANGES)
 MAX_VALUES = 100
 #: The longest source or target name (the ``events`` columns' width).
 MAX_NAME = 255
+#: A page whose event conditions more events than this meet asks group by group
+#: (`EventFilterSpec.choose_plan`); fewer, from those events.
+PROBE_EVENTS = 1000
 #: The largest Unix time and ASN accepted.
 MAX_TIME = 2**62
 MAX_ASN = 2**32 - 1
@@ -345,24 +349,69 @@ class EventFilterSpec:
             clauses.append(events.c.collection.in_(self.collections))
         return and_(true(), *clauses)
 
-    def groups_with_matching_events(self, start: int | None) -> Select:
+    def matching_events_probe(self, now: int | None = None, limit: int = PROBE_EVENTS) -> Select:
+        """SELECT of the ids of at most `limit` events meeting the event conditions in the
+        filter's window (a group's events start no earlier than it does).
+
+        `choose_plan` runs it with one more than the limit: if it stops short,
+        these are every matching event, and the page starts from them.
+        """
+        events = Event.__table__
+        start, _end = self.window(now)
+        query = select(events.c.id).where(self.events_clause())
+        if start is not None:
+            query = query.where(events.c.ts_onset >= start)
+        return query.limit(limit)
+
+    def choose_plan(
+        self, connection: Connection, now: int | None = None, limit: int = PROBE_EVENTS
+    ) -> str | tuple[int, ...]:
+        """How a page asks the event conditions (`groups_clause`'s `plan`), by a probe.
+
+        One statement reads the ids of up to `limit` + 1 matching events.
+        When fewer than that match, the page starts from exactly those
+        events (events first, their ids given): the probe has cost what the
+        matching events cost, and the page then costs little. When more
+        match, the condition is broad and the page asks group by group, which
+        stops after a page of groups; the probe stopped after `limit` + 1
+        matches, which a broad condition reaches early. A filter without
+        event conditions needs no plan ("groups").
+        """
+        if not self.has_event_conditions:
+            return "groups"
+        ids: Sequence[int] = (
+            connection.execute(self.matching_events_probe(now, limit + 1)).scalars().all()
+        )
+        if len(ids) > limit:
+            return "groups"
+        return tuple(sorted(ids))
+
+    def groups_with_matching_events(
+        self, start: int | None, event_ids: Sequence[int] | None = None
+    ) -> Select:
         """SELECT of the ids of the groups that stand for an event meeting the event conditions.
 
         Found upwards, without touching the groups that have no such
         event: the groups such events are members of, then the groups
         those were merged into (not through a superset merge), and so on
         (a recursive CTE). A group's events start no earlier than it does,
-        so `start` bounds the events read.
+        so `start` bounds the events read. `event_ids`: the matching events
+        are these (`choose_plan` found them), not to be searched again.
         """
         events = Event.__table__
         members = EventGroupMember.__table__
-        base = (
-            select(members.c.group_id.label("id"))
-            .join(events, events.c.id == members.c.event_id)
-            .where(self.events_clause())
-        )
-        if start is not None:
-            base = base.where(events.c.ts_onset >= start)
+        if event_ids is not None:
+            base = select(members.c.group_id.label("id")).where(
+                members.c.event_id.in_(list(event_ids))
+            )
+        else:
+            base = (
+                select(members.c.group_id.label("id"))
+                .join(events, events.c.id == members.c.event_id)
+                .where(self.events_clause())
+            )
+            if start is not None:
+                base = base.where(events.c.ts_onset >= start)
         found = family_cte(base, upward=True, name="filter_groups")
         return select(found.c.id)
 
@@ -397,20 +446,24 @@ class EventFilterSpec:
             .exists()
         )
 
-    def groups_clause(self, now: int | None = None, plan: str | None = None) -> ColumnElement[bool]:
+    def groups_clause(
+        self, now: int | None = None, plan: str | tuple[int, ...] | None = None
+    ) -> ColumnElement[bool]:
         """The filter as a WHERE clause over ``event_groups`` (`window` taken at `now`).
 
         Status is not the filter's business: the caller picks live or merged groups.
 
         Event conditions are asked one of two ways that select the same
-        groups (`plan` forces one, for tests): ``"events"`` finds the
-        matching events first and goes up to their groups, cheap when few
-        events match (sources and targets, of which there are many);
-        ``"groups"`` tests each group with EXISTS, cheap when many match
-        (kinds and collections alone, of which there are few), since a
-        keyset page then stops after a page of groups.
+        groups: ``"events"`` finds the matching events first and goes up to
+        their groups, cheap when few events match; ``"groups"`` tests each
+        group with EXISTS, cheap when many match, since a keyset page then
+        stops after a page of groups. A tuple of event ids is the events-first
+        plan from those events: every matching event, as `choose_plan` found
+        them (a page picks its plan by that probe). Without a `plan`, a guess
+        from the kind of condition: events first for sources and targets (of
+        which there are many), group by group for kinds and collections alone.
         """
-        if plan not in (None, "events", "groups"):
+        if not (plan is None or isinstance(plan, tuple) or plan in ("events", "groups")):
             raise ValueError(f"unknown plan {plan!r}")
         if plan is None:
             plan = "events" if self.sources or self.targets else "groups"
@@ -429,7 +482,9 @@ class EventFilterSpec:
             # `asns` is "64496 64500": padded, a whole number matches, not a part of one.
             padded = literal(" ") + groups.c.asns + literal(" ")
             clauses.append(or_(*(padded.like(f"% {asn} %") for asn in self.asns)))
-        if self.has_event_conditions and plan == "events":
+        if self.has_event_conditions and isinstance(plan, tuple):
+            clauses.append(groups.c.id.in_(self.groups_with_matching_events(start, plan)))
+        elif self.has_event_conditions and plan == "events":
             clauses.append(groups.c.id.in_(self.groups_with_matching_events(start)))
         elif self.has_event_conditions:
             clauses.append(self.group_has_matching_events())

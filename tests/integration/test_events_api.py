@@ -513,3 +513,31 @@ def test_a_failed_filtered_page_leaves_the_connections_jit_setting_alone(
     # The pool hands out the same connection again (one was ever checked out).
     with reader.engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW jit").scalar_one() == default
+
+
+def test_a_filtered_page_runs_its_statement_with_jit_off(services: Services, ampy: Ampy) -> None:
+    """The read engine runs each statement in its own transaction (autocommit), where a
+    SET LOCAL lasts for itself alone: the page takes one transaction for its statements."""
+    from sqlalchemy import event
+
+    mesh_events(services)
+    reader = ampy.event_reader
+    seen: list[str] = []
+
+    def before(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "ORDER BY event_groups.ts_started DESC" in statement:
+            with cursor.connection.cursor() as probe:
+                probe.execute("SHOW jit")
+                seen.append(probe.fetchone()[0])
+
+    event.listen(reader.engine, "before_cursor_execute", before)
+    try:
+        for params in ([("kind", "decr")], [("source", "amp-a")], []):
+            spec = EventFilterSpec.from_params(params)
+            reader.groups(EventGroupFilter(spec=spec), None, 20)
+    finally:
+        event.remove(reader.engine, "before_cursor_execute", before)
+    with reader.engine.connect() as connection:
+        default = connection.exec_driver_sql("SHOW jit").scalar_one()
+    # The two filtered pages without JIT; the unfiltered one as the server is set.
+    assert seen == ["off", "off", default]

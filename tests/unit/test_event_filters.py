@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from ampy.events import EventReader
 from nntsc.config import Services
@@ -274,3 +275,30 @@ def test_both_plans_select_the_same_groups(services: Services) -> None:
         )
         merged = connection.scalars(select(table.c.id).where(table.c.merged_into == via_merge))
         assert list(merged)
+
+
+def test_the_probed_plan_selects_the_same_groups(services: Services) -> None:
+    """A page's plan is chosen by a probe of the matching events (`choose_plan`): from
+    those events when few match, group by group when more than the limit do; the same
+    groups either way."""
+    stored_groups(services)
+    table = EventGroup.__table__
+    now = T0 + 4500
+
+    def selected(connection: Connection, spec: EventFilterSpec, plan: Any) -> set[int]:
+        clause = spec.groups_clause(now, plan=plan)
+        return set(connection.scalars(select(table.c.id).where(table.c.status != "merged", clause)))
+
+    for spec in SPECS:
+        with services.engine.connect() as connection:
+            expected = selected(connection, spec, "groups")
+            matching = list(connection.scalars(spec.matching_events_probe(now, 10_000)))
+            for limit in (0, 1, 1000):
+                plan = spec.choose_plan(connection, now, limit)
+                assert selected(connection, spec, plan) == expected, (spec, limit)
+                if not spec.has_event_conditions:
+                    assert plan == "groups"
+                elif len(matching) > limit:
+                    assert plan == "groups", (spec, limit)
+                else:
+                    assert plan == tuple(sorted(matching)), (spec, limit)
