@@ -93,8 +93,10 @@ class _Work:
     stream_id: int
     checkpoint: int
     upto: int
-    #: The rows after `checkpoint` up to `upto`, when the live feed gave all of them.
+    #: The rows after `read_upto` up to `upto`, when the live feed gave all of them
+    #: (the rows up to `read_upto`, if after `checkpoint`, are read from the store).
     rows: list[Row] | None = None
+    read_upto: int = 0
 
 
 class LiveDetection:
@@ -250,7 +252,7 @@ class LiveDetection:
         work = self._work(owned, hints)
         for item in work:
             if item.stream_id in segments:
-                item.rows = _follow(item, segments[item.stream_id])
+                _follow(item, segments[item.stream_id])
         stored = 0
         by_collection: dict[str, list[_Work]] = defaultdict(list)
         for item in work:
@@ -305,10 +307,16 @@ class LiveDetection:
     def _detect(self, collection: Collection, items: list[_Work]) -> int:
         self._warm_up(collection, [i for i in items if self.engine.newest(i.stream_id) is None])
         fed = [item for item in items if item.rows is not None]
-        stored = self._detect_fed(collection, fed) if fed else 0
-        read = [item for item in items if item.rows is None]
-        if read:
-            stored += self._detect_stored(collection, read)
+        # Rows the feed did not give: all of a stream's, or those before its
+        # batches follow on from each other; read first.
+        read = [item for item in items if item.rows is None] + [
+            _Work(i.collection, i.stream_id, i.checkpoint, i.read_upto)
+            for i in fed
+            if i.read_upto > i.checkpoint
+        ]
+        stored = self._detect_stored(collection, read) if read else 0
+        if fed:
+            stored += self._detect_fed(collection, fed)
         return stored
 
     def _warm_up(self, collection: Collection, cold: list[_Work]) -> None:
@@ -326,7 +334,7 @@ class LiveDetection:
             self.engine.feed(collection, warm, detected_from=high + 1)
 
     def _detect_fed(self, collection: Collection, items: list[_Work]) -> int:
-        """Detect on the rows the live feed gave: all of each stream's rows since its checkpoint."""
+        """Detect on the rows the live feed gave: each stream's rows after `read_upto`."""
         rows = [row for item in items for row in item.rows or ()]
         self.rows += len(rows)
         self.fed_rows += len(rows)
@@ -401,29 +409,40 @@ def _newest_only(batch: LiveBatch) -> LiveBatch:
     return LiveBatch(batch.collection, [Row(s, t, {}) for s, t in newest.items()])
 
 
-def _follow(item: _Work, segments: Sequence[_Segment]) -> list[Row] | None:
-    """The rows after `item.checkpoint` up to `item.upto`, if the feed's batches hold them all.
+def _follow(item: _Work, segments: Sequence[_Segment]) -> None:
+    """Which of `item`'s rows the feed's batches give: sets `rows` and `read_upto`.
 
-    The batches must follow on from the checkpoint, each from the newest row
-    of the one before (batches the checkpoint already covers are passed
-    over), and reach `item.upto`: the store has no row of the stream between
-    them then. None when they do not: the rows are read back from the store.
+    A batch gives its rows when it follows on from the row before it: the
+    checkpoint, or the newest row of the batch before (batches the
+    checkpoint covers are passed over); the store then has no other row of
+    the stream between them. The rows up to where the last run of such
+    batches starts are read from the store (`read_upto`); all of them when
+    the batches do not reach `item.upto` (`rows` stays None).
     """
-    reached = item.checkpoint
+    reached = read_upto = item.checkpoint
     rows: list[Row] = []
     for segment in segments:
         if segment.newest <= reached:
             continue
-        if segment.rows is None or segment.previous != reached:
-            return None
-        # A row at or before the previous one (committed late) is late here as it
-        # would be in the store.
-        rows.extend(row for row in segment.rows if row.timestamp > reached)
+        if segment.rows is not None and segment.previous == reached:
+            # A row at or before the previous one (committed late) is late
+            # here as it would be in the store.
+            rows.extend(row for row in segment.rows if row.timestamp > reached)
+        elif (
+            segment.rows is not None and segment.previous is not None and segment.previous > reached
+        ):
+            # Rows up to its previous one came in no batch seen: read them.
+            read_upto = segment.previous
+            rows = [row for row in segment.rows if row.timestamp > read_upto]
+        else:
+            read_upto = segment.newest
+            rows = []
         reached = segment.newest
     if reached < item.upto:
-        return None
+        return
     item.upto = reached
-    return rows
+    item.read_upto = read_upto
+    item.rows = rows
 
 
 def _read(

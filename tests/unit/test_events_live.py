@@ -219,7 +219,9 @@ def test_contiguous_feed_batches_are_detected_without_reading_back(
     assert checkpoints(services, ids) == dict.fromkeys(ids, END - STEP)
 
 
-def test_a_batch_not_following_its_checkpoint_is_read_back(services: Services, expected) -> None:
+def test_rows_before_a_batch_that_does_not_follow_on_are_read_back(
+    services: Services, expected
+) -> None:
     _, ids, events = expected
     add_streams(services, 3)
     detection = LiveDetection(services, clock=Clock())
@@ -235,10 +237,30 @@ def test_a_batch_not_following_its_checkpoint_is_read_back(services: Services, e
         detection.on_batch(LiveBatch("amp-icmp", rows[700:], {stream_id: rows[699].timestamp}))
     reads = CountingReads(services)
     detection.cycle()
+    # Rows 600-699 read from the store; the batch's from the feed.
     assert reads.reads > 0
-    assert detection.fed_rows == 0
+    assert detection.fed_rows == 3 * (COUNT - 700)
     assert detection.rows == 3 * COUNT
     assert summary(events_in(services, ids, START, END)) == events
+    assert checkpoints(services, ids) == dict.fromkeys(ids, END - STEP)
+
+
+def test_a_first_batch_without_previous_rows_is_read_and_the_next_ones_are_not(
+    services: Services, expected
+) -> None:
+    _, ids, events = expected
+    add_streams(services, 3)
+    detection = LiveDetection(services, clock=Clock())
+    start_listening(services, detection, threading.Event())
+    # One cycle for every batch: the first of each stream names no previous
+    # row (read back), the others follow on from it (as the feed gave them).
+    for position in range(0, COUNT, 250):
+        publish(services, ids, position, min(COUNT, position + 250))
+    detection.cycle()
+    assert detection.fed_rows == 3 * (COUNT - 250)
+    assert detection.rows == 3 * COUNT
+    assert summary(events_in(services, ids, START, END)) == events
+    assert checkpoints(services, ids) == dict.fromkeys(ids, END - STEP)
 
 
 def test_rows_beyond_the_batches_are_read_back(services: Services, expected) -> None:
