@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, insort
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any, ClassVar, NamedTuple
 
@@ -94,6 +94,35 @@ class Detector:
     def feed(self, timestamp: int, value: Any) -> list[Finding] | None:
         """The changes the row at `timestamp` with `value` reveals, or ``None``."""
         raise NotImplementedError
+
+    def feed_rows(
+        self,
+        rows: Sequence[tuple[int, int, Mapping[str, Any]]],
+        field: str,
+        convert: Callable[[Any], Any] | None = None,
+    ) -> tuple[list[Finding], int]:
+        """`feed` each row's `field` (through `convert` when not None), in order.
+
+        Rows are (stream id, timestamp, values) in time order; a row at or
+        before the row before it (or the newest fed earlier) is skipped.
+        Returns the findings and the number of rows skipped so.
+        """
+        found: list[Finding] = []
+        late = 0
+        seen = self.last
+        feed = self.feed
+        for _, timestamp, values in rows:
+            if timestamp <= seen:
+                late += 1
+                continue
+            seen = timestamp
+            value = values.get(field)
+            if convert is not None and value is not None:
+                value = convert(value)
+            findings = feed(timestamp, value)
+            if findings:
+                found.extend(findings)
+        return found, late
 
 
 def _median(ordered: array) -> float:
@@ -256,6 +285,125 @@ class LevelShift(Detector):
             return None
         return self._test(timestamp, before, after)
 
+    def feed_rows(
+        self,
+        rows: Sequence[tuple[int, int, Mapping[str, Any]]],
+        field: str,
+        convert: Callable[[Any], Any] | None = None,
+    ) -> tuple[list[Finding], int]:
+        """`Detector.feed_rows` with `feed` written out in the loop, its state in locals.
+
+        The same steps as `feed`, row by row (tests compare the two): what a
+        row costs is mostly the interpreter's, and a call and a dozen
+        attribute reads and writes a row were half of it.
+        """
+        if convert is not None:
+            return super().feed_rows(rows, field, convert)
+        found: list[Finding] = []
+        late = 0
+        seen = last = self.last
+        interval = self.interval
+        recent = self.recent
+        reference = self.reference
+        min_reference = self.min_reference
+        scale = self.scale
+        floor = self.floor
+        min_severity = self.min_severity
+        cheap_gate = min_severity * 0.0033333333333333335
+        win_values, win_times, win_sorted = self.win_values, self.win_times, self.win_sorted
+        ref_values, ref_times, ref_sorted = self.ref_values, self.ref_times, self.ref_sorted
+        # The windows' lengths (each sorted copy is as long as its window).
+        in_win, in_ref = len(win_values), len(ref_values)
+        # The recent window's median, when it is full: its middle (or two).
+        win_half, win_odd = recent >> 1, recent & 1
+        try:
+            for _, timestamp, values in rows:
+                if timestamp <= seen:
+                    late += 1
+                    continue
+                seen = timestamp
+                value = values.get(field)
+                if value is None:
+                    continue
+                # `feed` from here on (`timestamp` is after `last`).
+                if interval and last >= 0:
+                    gap = timestamp - last
+                    if gap > PURGE_INTERVALS * interval and gap > PURGE_MIN:
+                        self.reset()
+                        win_values, win_times = self.win_values, self.win_times
+                        win_sorted, ref_sorted = self.win_sorted, self.ref_sorted
+                        ref_values, ref_times = self.ref_values, self.ref_times
+                        in_win = in_ref = 0
+                    else:
+                        # interval + 0.1 * (min(gap, 4 * interval) - interval)
+                        longest = 4 * interval
+                        interval = interval + 0.1 * (
+                            (gap if gap <= longest else longest) - interval
+                        )
+                elif last >= 0:
+                    interval = float(timestamp - last)
+                last = timestamp
+                value = float(value)
+                if value != value:  # NaN
+                    continue
+                win_values.append(value)
+                win_times.append(timestamp)
+                insort(win_sorted, value)
+                in_win += 1
+                if in_win > recent:
+                    in_win = recent
+                    old = win_values.pop(0)
+                    old_time = win_times.pop(0)
+                    del win_sorted[bisect_left(win_sorted, old)]
+                    ref_values.append(old)
+                    ref_times.append(old_time)
+                    insort(ref_sorted, old)
+                    in_ref += 1
+                    if in_ref > reference:
+                        in_ref = reference
+                        gone = ref_values.pop(0)
+                        ref_times.pop(0)
+                        del ref_sorted[bisect_left(ref_sorted, gone)]
+                if in_ref < min_reference or in_win < recent:
+                    continue
+                half = in_ref >> 1
+                before = (
+                    ref_sorted[half]
+                    if in_ref & 1
+                    else (ref_sorted[half - 1] + ref_sorted[half]) * 0.5
+                )
+                after = (
+                    win_sorted[win_half]
+                    if win_odd
+                    else (win_sorted[win_half - 1] + win_sorted[win_half]) * 0.5
+                )
+                if after > before:
+                    change = (after - before) * scale
+                    low = before * scale
+                elif after < before:
+                    change = (before - after) * scale
+                    low = after * scale
+                else:
+                    continue
+                if low < floor:
+                    low = floor
+                if change < cheap_gate * low:
+                    continue
+                if change < rise_for_severity(low, min_severity, floor):
+                    continue
+                self.last, self.interval = last, interval
+                findings = self._test(timestamp, before, after)
+                if findings:
+                    found.extend(findings)
+                    # A finding restarts the windows.
+                    win_values, win_times = self.win_values, self.win_times
+                    win_sorted, ref_sorted = self.win_sorted, self.ref_sorted
+                    ref_values, ref_times = self.ref_values, self.ref_times
+                    in_win, in_ref = len(win_values), len(ref_values)
+        finally:
+            self.last, self.interval = last, interval
+        return found, late
+
     def _test(self, timestamp: int, before: float, after: float) -> list[Finding] | None:
         ref_values = self.ref_values
         win_values = self.win_values
@@ -391,6 +539,66 @@ class LossRuns(Detector):
         fraction = float(value)
         if fraction != fraction:  # NaN
             return None
+        return self._fraction(timestamp, fraction)
+
+    def feed_rows(
+        self,
+        rows: Sequence[tuple[int, int, Mapping[str, Any]]],
+        field: str,
+        convert: Callable[[Any], Any] | None = None,
+    ) -> tuple[list[Finding], int]:
+        """`Detector.feed_rows` with the usual row (no loss, no run open) written out."""
+        if convert is not None:
+            return super().feed_rows(rows, field, convert)
+        found: list[Finding] = []
+        late = 0
+        seen = last = self.last
+        interval = self.interval
+        count, streak, open_onset = self.count, self.streak, self.open_onset
+        try:
+            for _, timestamp, values in rows:
+                if timestamp <= seen:
+                    late += 1
+                    continue
+                seen = timestamp
+                value = values.get(field)
+                if value is None:
+                    continue
+                # `_advance` (`timestamp` is after `last`).
+                if last >= 0:
+                    gap = timestamp - last
+                    if interval and gap > max(PURGE_MIN, PURGE_INTERVALS * interval):
+                        self.reset()
+                        count, streak, open_onset = self.count, self.streak, self.open_onset
+                    elif not interval:
+                        interval = float(gap)
+                    else:
+                        # interval + 0.1 * (min(gap, 4 * interval) - interval)
+                        longest = 4 * interval
+                        interval = interval + 0.1 * (
+                            (gap if gap <= longest else longest) - interval
+                        )
+                last = timestamp
+                fraction = float(value)
+                if fraction != fraction:  # NaN
+                    continue
+                if fraction <= 0 and open_onset < 0:
+                    count += 1
+                    streak = 0
+                    continue
+                self.last, self.interval = last, interval
+                self.count, self.streak = count, streak
+                findings = self._fraction(timestamp, fraction)
+                count, streak, open_onset = self.count, self.streak, self.open_onset
+                if findings:
+                    found.extend(findings)
+        finally:
+            self.last, self.interval = last, interval
+            self.count, self.streak = count, streak
+        return found, late
+
+    def _fraction(self, timestamp: int, fraction: float) -> list[Finding] | None:
+        """`feed` of a new row with a loss fraction (not NaN)."""
         self.count += 1
         if fraction <= 0:  # no loss: the usual row
             self.streak = 0

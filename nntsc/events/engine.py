@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, select, update
@@ -166,7 +167,7 @@ class DetectionEngine:
         self._resolve_paths(collection, rows)
         found: list[tuple[int, Detection, Finding]] = []
         for stream_id, stream_rows in by_stream.items():
-            stream_rows.sort(key=_timestamp)
+            stream_rows.sort(key=_TIMESTAMP)
             watches = self._watch(collection, stream_id)
             for watch in watches:
                 found.extend(self._feed_one(stream_id, watch, stream_rows, detected_from))
@@ -181,25 +182,19 @@ class DetectionEngine:
     def _feed_one(
         self, stream_id: int, watch: _Watch, rows: list[Row], detected_from: int | None
     ) -> Iterator[tuple[int, Detection, Finding]]:
-        detector = watch.detector
-        field = watch.detection.field
         paths = watch.paths
-        feed = detector.feed
-        last = detector.last
-        for row in rows:
-            timestamp = row.timestamp
-            if timestamp <= last:
-                self.late_rows += 1
-                continue
-            last = timestamp
-            value = row.values.get(field)
-            if paths is not None and value is not None:
-                value = (value, self.paths.key(paths, value))
-            findings = feed(timestamp, value)
-            if findings:
-                for finding in findings:
-                    if detected_from is None or finding.detected >= detected_from:
-                        yield stream_id, watch.detection, finding
+        convert = None
+        if paths is not None:
+            key = self.paths.key
+
+            def convert(value: Any) -> tuple[Any, PathKey]:
+                return value, key(paths, value)
+
+        findings, late = watch.detector.feed_rows(rows, watch.detection.field, convert)
+        self.late_rows += late
+        for finding in findings:
+            if detected_from is None or finding.detected >= detected_from:
+                yield stream_id, watch.detection, finding
 
     def _resolve_paths(self, collection: Collection, rows: Sequence[Row]) -> None:
         for detection in collection.detections:
@@ -245,8 +240,8 @@ class DetectionEngine:
         }
 
 
-def _timestamp(row: Row) -> int:
-    return row.timestamp
+#: A row's timestamp (rows are tuples: stream id, timestamp, values).
+_TIMESTAMP = itemgetter(1)
 
 
 def _insert(session: Session) -> Any:
