@@ -261,6 +261,14 @@ class LiveDetection:
             collection = get_collection(name)
             for index in range(0, len(items), STREAMS_PER_READ):
                 stored += self._detect(collection, items[index : index + STREAMS_PER_READ])
+        # The rows the feed gave, after what had to be read: every collection's
+        # events and checkpoints in one transaction, so the events are grouped
+        # (and the groups around them judged) once a cycle.
+        fed = {
+            name: [i for i in items if i.rows is not None] for name, items in by_collection.items()
+        }
+        if any(fed.values()):
+            stored += self._detect_fed(fed)
         self.stored += stored
         return stored
 
@@ -305,19 +313,15 @@ class LiveDetection:
         return work
 
     def _detect(self, collection: Collection, items: list[_Work]) -> int:
+        """Warm up what is cold; detect on what must be read (the rows the feed did not give)."""
         self._warm_up(collection, [i for i in items if self.engine.newest(i.stream_id) is None])
-        fed = [item for item in items if item.rows is not None]
-        # Rows the feed did not give: all of a stream's, or those before its
-        # batches follow on from each other; read first.
+        # All of a stream's rows, or those before its batches follow on from each other.
         read = [item for item in items if item.rows is None] + [
             _Work(i.collection, i.stream_id, i.checkpoint, i.read_upto)
-            for i in fed
-            if i.read_upto > i.checkpoint
+            for i in items
+            if i.rows is not None and i.read_upto > i.checkpoint
         ]
-        stored = self._detect_stored(collection, read) if read else 0
-        if fed:
-            stored += self._detect_fed(collection, fed)
-        return stored
+        return self._detect_stored(collection, read) if read else 0
 
     def _warm_up(self, collection: Collection, cold: list[_Work]) -> None:
         """Feed the detectors of streams new to this process the rows before their checkpoints."""
@@ -333,15 +337,19 @@ class LiveDetection:
             # Events of these rows were stored by whoever detected them first.
             self.engine.feed(collection, warm, detected_from=high + 1)
 
-    def _detect_fed(self, collection: Collection, items: list[_Work]) -> int:
-        """Detect on the rows the live feed gave: each stream's rows after `read_upto`."""
-        rows = [row for item in items for row in item.rows or ()]
-        self.rows += len(rows)
-        self.fed_rows += len(rows)
-        records = self.engine.feed(collection, rows)
+    def _detect_fed(self, fed: Mapping[str, list[_Work]]) -> int:
+        """Detect on the rows the feed gave (each stream's after `read_upto`), storing at once."""
+        records = []
+        newest = {}
+        for name, items in fed.items():
+            rows = [row for item in items for row in item.rows or ()]
+            self.rows += len(rows)
+            self.fed_rows += len(rows)
+            records.extend(self.engine.feed(get_collection(name), rows))
+            newest.update({item.stream_id: item.upto for item in items})
         with self.services.sessionmaker.begin() as session:
             stored = len(store_events(session, records))
-            _save_checkpoints(session, {item.stream_id: item.upto for item in items})
+            _save_checkpoints(session, newest)
         return stored
 
     def _detect_stored(self, collection: Collection, items: list[_Work]) -> int:

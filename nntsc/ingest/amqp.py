@@ -604,7 +604,7 @@ class Collector:
     # -- batches ----------------------------------------------------------------------
 
     def _published(self, collection: Any, rows: list[Any]) -> None:
-        """Writer thread, after a commit: count the rows and feed them live."""
+        """Ingest thread, batches in order, after a commit: count the rows and feed them live."""
         self.metrics.rows_written.labels(collection.name).inc(len(rows))
         if rows:
             self.metrics.saw_result(max(row.timestamp for row in rows))

@@ -80,8 +80,11 @@ def fewer_collections() -> AbstractContextManager[None]:
     return _young_threshold.raised()
 
 
-#: Called after each committed batch with the collection and its rows, on a
-#: writer thread; with several writers, batches may commit out of order.
+#: Called with each collection and rows of a committed batch, on the thread that
+#: adds reports, in the order the batches were submitted: a batch once every
+#: batch before it is done (a batch's part that committed before a failure too).
+#: So a listener (the live feed) sees the rows as the store has them, although
+#: with several writers batches may commit out of order.
 CommitListener = Callable[[Collection, list[Row]], None]
 
 
@@ -127,7 +130,11 @@ class Ingestor:
         )
         self._buffered = 0
         self._writer = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="nntsc-writer")
-        self._in_flight: deque[tuple[Future[WriteResult], list[Any], int, float]] = deque()
+        # Per batch in flight: its write, tokens, row count, when it was
+        # submitted, and the (collection, rows) its write has committed so far.
+        self._in_flight: deque[
+            tuple[Future[WriteResult], list[Any], int, float, list[tuple[Collection, list[Row]]]]
+        ] = deque()
         # Streams' first/last timestamps, written at most every TOUCH_INTERVAL
         # seconds and at every flush: metadata, not data, so it may lag a little.
         self._spans: dict[int, tuple[int, int]] = {}
@@ -257,8 +264,9 @@ class Ingestor:
             touch, self._spans = spans, {}
             self._touched = time.monotonic()
         if batch or touch or tokens:
-            future = self._writer.submit(self._write, batch, touch)
-            self._in_flight.append((future, tokens, count, time.monotonic()))
+            committed: list[tuple[Collection, list[Row]]] = []
+            future = self._writer.submit(self._write, batch, touch, committed)
+            self._in_flight.append((future, tokens, count, time.monotonic(), committed))
 
     def _resolve_streams(self) -> None:
         """Give the buffered rows of new streams their ids: a few statements per batch.
@@ -299,11 +307,15 @@ class Ingestor:
                 self._finishing = self._writer.submit(store.finish_rollups)
 
     def _wait_oldest(self) -> None:
-        future, tokens, rows, submitted = self._in_flight.popleft()
+        future, tokens, rows, submitted, committed = self._in_flight.popleft()
         if self.on_batch_done is None:
-            self.totals += future.result()
+            try:
+                self.totals += future.result()
+            finally:
+                self._committed(committed)
             return
         error = future.exception()
+        self._committed(committed)
         result = None if error is not None else future.result()
         if result is not None:
             self.totals += result
@@ -333,18 +345,34 @@ class Ingestor:
         in_flight, self._in_flight = self._in_flight, deque()
         for future, *_ in in_flight:
             future.cancel()
-        for future, *_ in in_flight:
+        for future, *_, committed in in_flight:
             if not future.cancelled():
                 future.exception()
+            # What did commit is in the store: its listener hears of it.
+            self._committed(committed)
 
-    def _write(self, batch: Batch, touch: dict[int, tuple[int, int]] | None) -> WriteResult:
-        """Writer thread: send each prepared batch, then widen the streams' first/last times."""
+    def _committed(self, committed: list[tuple[Collection, list[Row]]]) -> None:
+        if self.on_commit is not None:
+            for collection, rows in committed:
+                self.on_commit(collection, rows)
+
+    def _write(
+        self,
+        batch: Batch,
+        touch: dict[int, tuple[int, int]] | None,
+        committed: list[tuple[Collection, list[Row]]],
+    ) -> WriteResult:
+        """Writer thread: send each prepared batch, then widen the streams' first/last times.
+
+        Each collection's rows are added to `committed` once written, for
+        `on_commit` (called in submission order, see `CommitListener`).
+        """
         result = WriteResult()
         store = self.services.timeseries
         for prepared in batch:
             result += store.write_prepared(prepared)
             if self.on_commit is not None:
-                self.on_commit(prepared.collection, prepared.fresh + prepared.expired)
+                committed.append((prepared.collection, prepared.fresh + prepared.expired))
         if touch:
             self.services.streams.touch(touch)
         if result.dropped:
