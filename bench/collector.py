@@ -61,7 +61,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from kombu import Connection, Exchange, Producer, Queue
 from sqlalchemy import create_engine, select, text
 
-from bench.common import POSTGRES, bench_services, influx_backend, private_influx
+from bench.common import (
+    POSTGRES,
+    MemoryRollups,
+    bench_services,
+    influx_backend,
+    memory_rollups,
+    private_influx,
+)
 from nntsc import wire
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
@@ -533,25 +540,6 @@ def rollup_pass(services: Services, minute: int) -> tuple[int, float]:
     return marks, time.perf_counter() - started
 
 
-def steady_rollup_pass(
-    services: Services, rows: Sequence[Row], tags: dict, until: int
-) -> tuple[int, float]:
-    """The pass over the same rows once their streams' rollup series exist: the rows are
-    written again two hours later (straight to the store, untimed), then the pass over
-    those hours is timed. A mesh running for a while is in this state."""
-    shift = 7200
-    store = services.timeseries
-    icmp = get_collection("amp-icmp")
-    moved = [Row(row.stream_id, row.timestamp + shift, row.values) for row in rows]
-    for index in range(0, len(moved), DEFAULT_BATCH_SIZE):
-        store.write(icmp, moved[index : index + DEFAULT_BATCH_SIZE], tags)
-    now = until + shift - (until + shift) % 3600 + 3600 + 600
-    gc.collect()
-    started = time.perf_counter()
-    marks = store.process_rollups(now=now)
-    return marks, time.perf_counter() - started
-
-
 @dataclass
 class AmpletRun:
     reports: int
@@ -563,8 +551,8 @@ class AmpletRun:
     rollup_marks: int
     rollup_seconds: float
     rollup_rows: int
-    steady_seconds: float
-    steady_rows: int
+    memory_new: MemoryRollups
+    memory_existing: MemoryRollups
     scaled: dict[int, Drain]
 
 
@@ -612,10 +600,17 @@ def amplet_run(args: argparse.Namespace, seed: int, scale: Sequence[int]) -> Amp
                         f"not {expected}: rows doubled"
                     )
 
+            # The cold and warm rows again, days later (so that no pass over one range
+            # takes the other's marks), as a collector running past the end of their
+            # hours makes their rollups: first into new rollup series...
+            icmp = get_collection("amp-icmp")
+            memory_new = memory_rollups(services, icmp, kept, tags, 2 * 86400)
+            # ... then once they exist (a mesh running for a while).
+            memory_existing = memory_rollups(services, icmp, kept, tags, 4 * 86400)
+            # The collectors above stopped before their hours closed: the
+            # re-reading pass does their hours (the rollup series exist).
             marks, rollup_seconds = rollup_pass(services, starts[-1])
             rollup_rows = expected * (2 + len(scale))
-            _, steady_seconds = steady_rollup_pass(services, kept, tags, starts[-1])
-            steady_rows = len(kept)
         finally:
             queues.delete()
     return AmpletRun(
@@ -628,14 +623,51 @@ def amplet_run(args: argparse.Namespace, seed: int, scale: Sequence[int]) -> Amp
         marks,
         rollup_seconds,
         rollup_rows,
-        steady_seconds,
-        steady_rows,
+        memory_new,
+        memory_existing,
         scaled,
     )
 
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def report_memory(line: Any, memory: Sequence[MemoryRollups], collector_rows: Sequence[float]):
+    """The lines of `memory_rollups` runs against the collector's rows/s of each run."""
+    line(
+        "rows/s of input (hold + finish + pass)",
+        [m.rows / m.seconds for m in memory],
+        "rows/s",
+    )
+    line(
+        "  / collector warm rows/s",
+        [m.rows / m.seconds / c for m, c in zip(memory, collector_rows, strict=True)],
+        "",
+        ".2f",
+        "  (target >= 1.5)",
+    )
+    line(
+        "  holding rows (writer threads) per 1,000 rows",
+        [1000 * m.hold / m.rows for m in memory],
+        "ms wall",
+        ".2f",
+    )
+    line(
+        "  finishing held hours per 1,000 rows",
+        [1000 * m.finish / m.rows for m in memory],
+        "ms wall",
+        ".2f",
+    )
+    line(
+        "  re-reading pass for the rest per 1,000 rows",
+        [1000 * m.rest / m.rows for m in memory],
+        "ms wall",
+        ".2f",
+    )
+    line("  our CPU per 1,000 rows", [1000 * m.cpu / m.rows for m in memory], "ms", ".2f")
+    line("  stream-hours finalised from memory", [m.finalised for m in memory], "")
+    line("  marks left to the pass", [m.rest_marks for m in memory], "")
 
 
 def report_amplet(args: argparse.Namespace, runs: Sequence[AmpletRun], scale: Sequence[int]):
@@ -703,29 +735,23 @@ def report_amplet(args: argparse.Namespace, runs: Sequence[AmpletRun], scale: Se
             "",
             ".1f",
         )
+    warm_rows = [r.rows / r.warm.seconds for r in runs]
+    for label, memory in (
+        ("new rollup series", [r.memory_new for r in runs]),
+        ("rollup series exist", [r.memory_existing for r in runs]),
+    ):
+        print(f" rollup maintenance, in memory then the pass for the rest ({label}):")
+        report_memory(line, memory, warm_rows)
     line(
-        "rollup maintenance, first pass (creates the rollup series)",
+        "re-reading pass alone (late rows, other writers, restarts) rows/s",
         [r.rollup_rows / r.rollup_seconds for r in runs],
         "rows/s of input",
     )
     line(
         "  / collector warm rows/s",
-        [(r.rollup_rows / r.rollup_seconds) / (r.rows / r.warm.seconds) for r in runs],
+        [(r.rollup_rows / r.rollup_seconds) / w for r, w in zip(runs, warm_rows, strict=True)],
         "",
         ".2f",
-        "  (target >= 1.5)",
-    )
-    line(
-        "rollup maintenance, cold and warm rows again 2 h later (rollup series exist)",
-        [r.steady_rows / r.steady_seconds for r in runs],
-        "rows/s of input",
-    )
-    line(
-        "  / collector warm rows/s",
-        [(r.steady_rows / r.steady_seconds) / (r.rows / r.warm.seconds) for r in runs],
-        "",
-        ".2f",
-        "  (target >= 1.5)",
     )
 
     def after_startup(d: Drain, rows: int) -> float:
@@ -799,6 +825,8 @@ def mesh_workload(args: argparse.Namespace) -> None:
                 s.stream_id: s.properties for s in services.streams.find(icmp, pagesize=1000).items
             }
             bare = timed_raw(services, bare_lines(services, rows, tags)).seconds
+            # The same rows later, as a collector running live makes their rollups.
+            memory = memory_rollups(services, icmp, rows, tags, 2 * 86400)
             marks, rollup_seconds = rollup_pass(services, end)
         finally:
             queues.delete()
@@ -814,7 +842,15 @@ def mesh_workload(args: argparse.Namespace) -> None:
     print(f"  raw line-protocol write, same client: {row_count / bare:,.0f} rows/s ({bare:.2f} s)")
     print(f"  ratio collector/raw: {bare / consumed:.2f} (target >= 0.3)")
     print(
-        f"  rollup maintenance: {marks} marks in {rollup_seconds:.2f} s, "
+        f"  rollup maintenance, in memory then the pass for the rest: "
+        f"{memory.rows / memory.seconds:,.0f} rows/s of input "
+        f"({(memory.rows / memory.seconds) / (row_count / consumed):.2f} x the collector's "
+        f"rows/s, target >= 1.5): holding {memory.hold:.2f} s, finishing {memory.finish:.2f} s, "
+        f"pass {memory.rest:.2f} s ({memory.rest_marks} marks); "
+        f"{memory.finalised} stream-hours from memory; our CPU {memory.cpu:.2f} s"
+    )
+    print(
+        f"  re-reading pass alone: {marks} marks in {rollup_seconds:.2f} s, "
         f"{row_count / rollup_seconds:,.0f} rows/s of input "
         f"({(row_count / rollup_seconds) / (row_count / consumed):.2f} x the collector's rows/s)"
     )
