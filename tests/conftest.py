@@ -82,18 +82,18 @@ class _MigratedTemplates:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sqlite: Path | None = None
+        self._sqlite: dict[bool, Path] = {}
         self._postgres: str | None = None
 
-    def sqlite(self) -> Path:
+    def sqlite(self, registered: bool = True) -> Path:
         with self._lock:
-            if self._sqlite is None:
+            if registered not in self._sqlite:
                 directory = Path(tempfile.mkdtemp(prefix="nntsc-test-template-"))
                 atexit.register(shutil.rmtree, directory, ignore_errors=True)
                 path = directory / "template.sqlite"
-                _migrate_sql(f"sqlite:///{path}")
-                self._sqlite = path
-            return self._sqlite
+                _migrate_sql(f"sqlite:///{path}", registered)
+                self._sqlite[registered] = path
+            return self._sqlite[registered]
 
     def postgres(self) -> str:
         with self._lock:
@@ -109,14 +109,15 @@ class _MigratedTemplates:
             return self._postgres
 
 
-def _migrate_sql(url: str) -> None:
-    """What `upgrade_all` does to the SQL database, with the same engine settings."""
+def _migrate_sql(url: str, registered: bool = True) -> None:
+    """What `upgrade_all` does to the SQL database (or only `upgrade_sql`, unless `registered`)."""
     services = Services.from_settings(
         {"nntsc.sql_url": url, "nntsc.timeseries_url": "sql"}, environ={}
     )
     try:
         upgrade_sql(services.engine)
-        register_collections(services.engine)
+        if registered:
+            register_collections(services.engine)
     finally:
         services.close()
 
@@ -133,13 +134,23 @@ def _drop_postgres(name: str) -> None:
 _TEMPLATES = _MigratedTemplates()
 
 
+def copy_migrated_sqlite(sql_url: str, registered: bool = True) -> None:
+    """Make the SQLite file of `sql_url`, if it does not exist yet, a copy of the migrated template.
+
+    Unless `registered`, the template is migrated only (`upgrade_sql`, as on
+    an engine of one's own), without the collections `upgrade_all` registers.
+    """
+    url = make_url(sql_url)
+    path = Path(url.database or ":memory:")
+    if url.database != ":memory:" and path.parent.is_dir() and not path.exists():
+        shutil.copyfile(_TEMPLATES.sqlite(registered), path)
+
+
 def _copy_migrated(sql_url: str) -> None:
     """Make `sql_url`'s database a copy of the migrated template if it is still new."""
     url = make_url(sql_url)
     if url.get_backend_name() == "sqlite":
-        path = Path(url.database or ":memory:")
-        if url.database != ":memory:" and path.parent.is_dir() and not path.exists():
-            shutil.copyfile(_TEMPLATES.sqlite(), path)
+        copy_migrated_sqlite(sql_url)
         return
     name = url.database
     if url.get_backend_name() != "postgresql" or name not in _NEW_POSTGRES:

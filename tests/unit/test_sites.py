@@ -29,7 +29,7 @@ from nntsc.errors import AlreadyExists, BadValue, NntscError, UnknownMesh, Unkno
 from nntsc.store.models import MeshMember
 from nntsc.store.schema import upgrade_sql
 from nntsc.store.sites import MeshInfo, SiteInfo, SiteRegistry
-from tests.conftest import make_services
+from tests.conftest import copy_migrated_sqlite, make_services
 
 DEMO_END = 1_790_000_000
 
@@ -50,9 +50,10 @@ def registry(request: pytest.FixtureRequest, sql_url: str) -> Iterator[SiteRegis
         finally:
             services.close()
         return
+    copy_migrated_sqlite(sql_url, registered=False)
     engine = create_engine(sql_url)
     try:
-        upgrade_sql(engine)
+        upgrade_sql(engine)  # at head already (a copy of the session's migrated file)
         yield SiteRegistry(sessionmaker(engine, expire_on_commit=False))
     finally:
         engine.dispose()

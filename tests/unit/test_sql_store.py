@@ -13,11 +13,10 @@ import pytest
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.collections.amp_icmp import AmpIcmp
-from nntsc.config import Services
 from nntsc.errors import BadQuery, BadReport
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.store import Aggregation
-from nntsc.store.schema import upgrade_all
+from tests.conftest import make_services
 
 ICMP = get_collection("amp-icmp")
 DAY = 86400
@@ -41,11 +40,7 @@ EXACT = [
 
 @pytest.fixture
 def services(tmp_path):
-    services = Services.from_settings(
-        {"nntsc.sql_url": f"sqlite:///{tmp_path}/t.sqlite", "nntsc.timeseries_url": "sql"},
-        environ={},
-    )
-    upgrade_all(services)
+    services = make_services(f"sqlite:///{tmp_path}/t.sqlite")
     try:
         yield services
     finally:
