@@ -2,6 +2,10 @@
 
 from pyramid.config import Configurator
 
+#: A site's or mesh's name as the rest of a path, unless "/schedule" follows
+#: its first segment (then the path is about a schedule: see the routes below).
+OWN_NAME = "{name:(?!.+/schedule(?:/|$)).+}"
+
 
 def includeme(config: Configurator) -> None:
     config.add_route("index", "/")
@@ -50,21 +54,28 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.v1.matrix.metrics", "/api/v1/matrix")
     config.add_route("api.v1.matrix", "/api/v1/matrix/{metric}")
     config.add_route("api.v1.matrix.tooltip", "/api/v1/matrix/{metric}/tooltip")
-    config.add_route("api.v1.sites", "/api/v1/sites")
-    config.add_route("api.v1.site", "/api/v1/sites/{name}")
-    config.add_route("api.v1.meshes", "/api/v1/meshes")
-    config.add_route("api.v1.mesh", "/api/v1/meshes/{name}")
+    # A site's or mesh's name may hold "/" (nz/akl), so it is the rest of the
+    # path (/api/v1/sites/nz/akl), written as it is or with %2F (the two reach
+    # the router alike). Where segments follow it, the name ends at the first
+    # "/schedule" that the rest of the path fits, and a path with "/schedule"
+    # after its first segment is never a site's or mesh's own: so
+    # /api/v1/sites/nz/akl/schedule is nz/akl's schedule, not a site
+    # "nz/akl/schedule" (the API creates no names with "/schedule" in them).
     # Schedule items of a site or a mesh (owner: sites or meshes), and amplet2's tests.
     config.add_route("api.v1.schedule_tests", "/api/v1/schedule-tests")
-    schedule = "/api/v1/{owner:sites|meshes}/{name}/schedule"
+    schedule = "/api/v1/{owner:sites|meshes}/{name:.+?}/schedule"
     config.add_route("api.v1.schedule", schedule)
     config.add_route("api.v1.schedule.item", schedule + "/{item_id:\\d+}")
     config.add_route("api.v1.schedule.status", schedule + "/{item_id:\\d+}/status")
     config.add_route("api.v1.schedule.destinations", schedule + "/{item_id:\\d+}/destinations")
     config.add_route(
         "api.v1.schedule.destination",
-        schedule + "/{item_id:\\d+}/destinations/{kind:sites|meshes}/{destination}",
+        schedule + "/{item_id:\\d+}/destinations/{kind:sites|meshes}/{destination:.+}",
     )
+    config.add_route("api.v1.sites", "/api/v1/sites")
+    config.add_route("api.v1.site", "/api/v1/sites/" + OWN_NAME)
+    config.add_route("api.v1.meshes", "/api/v1/meshes")
+    config.add_route("api.v1.mesh", "/api/v1/meshes/" + OWN_NAME)
     config.add_route("api.v1.events", "/api/v1/events")
     config.add_route("api.v1.event", "/api/v1/events/{event_id:\\d+}")
     config.add_route("api.v1.event.rating", "/api/v1/events/{event_id:\\d+}/rating")

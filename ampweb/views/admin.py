@@ -22,6 +22,7 @@ from ampweb.accounts import ROLES, UnknownUser
 from ampweb.params import int_param
 from ampweb.security import ACCOUNT, ADMIN, EDITCONFIG
 from ampweb.views import script_json
+from ampweb.views.api_admin import creatable_name
 from nntsc.errors import AlreadyExists, BadValue, NntscError, UnknownMesh, UnknownSite
 from nntsc.schedules.models import PERIODS
 from nntsc.schedules.options import TESTS
@@ -114,7 +115,12 @@ def _change(
     action = request.POST.get("action")
     name = request.POST.get("name", "").strip()
     if action == "create":
-        return _attempt(request, route, f"{kind} {name} created.", lambda: create(name, **fields))
+        return _attempt(
+            request,
+            route,
+            f"{kind} {name} created.",
+            lambda: create(creatable_name(name), **fields),
+        )
     if action == "update":
         return _attempt(
             request, route, f"{kind} {name} updated.", lambda: update(name, **fields), edit=name

@@ -218,6 +218,105 @@ def test_a_site_whose_name_holds_a_slash_fetches_its_schedule(
     app.get("/yaml/nz/a%20kl", status=400)
 
 
+@pytest.mark.parametrize(
+    "sql_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_every_route_with_a_site_or_mesh_name_reaches_one_that_holds_a_slash(
+    app: webtest.TestApp, tokens: dict[str, str]
+) -> None:
+    """/api/v1/sites/{name}, /api/v1/meshes/{name}, the schedule routes and the admin pages.
+
+    Each takes the name as it is (nz/akl) or with %2F (nz%2Fakl), as /yaml does.
+    """
+    editor, viewer = bearer(tokens["editconfig"]), bearer(tokens["viewdata"])
+    created = app.post_json("/api/v1/sites", {"name": "nz/akl"}, headers=editor, status=201)
+    assert created.location == "http://localhost/api/v1/sites/nz/akl"
+    app.post_json("/api/v1/sites", {"name": "nz/wlg"}, headers=editor, status=201)
+    for path in ("/api/v1/sites/nz/akl", "/api/v1/sites/nz%2Fakl", created.location):
+        assert app.get(path, headers=viewer).json["name"] == "nz/akl"
+    changed = app.put_json("/api/v1/sites/nz/akl", {"long_name": "Auckland"}, headers=editor).json
+    assert (changed["name"], changed["long_name"]) == ("nz/akl", "Auckland")
+    app.get("/api/v1/sites/nz/hlz", headers=viewer, status=404)
+    app.get("/api/v1/sites/nz/a%20kl", headers=viewer, status=400)
+
+    mesh = app.post_json(
+        "/api/v1/meshes", {"name": "nz/north", "members": ["nz/akl"]}, headers=editor, status=201
+    )
+    assert mesh.location == "http://localhost/api/v1/meshes/nz/north"
+    app.put_json("/api/v1/meshes/nz/north", {"members": ["nz/akl", "amp-a"]}, headers=editor)
+    for path in ("/api/v1/meshes/nz/north", "/api/v1/meshes/nz%2Fnorth"):
+        assert app.get(path, headers=viewer).json["members"] == ["amp-a", "nz/akl"]
+
+    # A site's schedule, an item, its status and destinations (a site with "/" among them).
+    for owner, name in (("sites", "nz/akl"), ("meshes", "nz/north")):
+        path = f"/api/v1/{owner}/{name}/schedule"
+        answer = app.post_json(path, ICMP, headers=editor, status=201)
+        item = answer.json
+        assert (item["source"], answer.location) == (
+            name,
+            f"http://localhost/api/v1/{owner}/{name}/schedule/{item['id']}",
+        )
+        for spelling in (path, path.replace("nz/", "nz%2F")):
+            assert [i["id"] for i in app.get(spelling, headers=viewer).json["items"]] == [
+                item["id"]
+            ]
+            assert app.get(f"{spelling}/{item['id']}", headers=viewer).json == item
+        item_path = f"{path}/{item['id']}"
+        assert app.put_json(item_path, {"frequency": 300}, headers=editor).json["frequency"] == 300
+        status = app.put_json(f"{item_path}/status", {"enabled": False}, headers=editor).json
+        assert status["enabled"] is False
+        added = app.post_json(f"{item_path}/destinations", {"site": "nz/wlg"}, headers=editor)
+        assert added.json["destination_sites"] == ["nz/wlg"]
+        app.post_json(f"{item_path}/destinations", {"mesh": "mesh-2"}, headers=editor)
+        for spelling in ("sites/nz/wlg", "meshes/mesh-2"):
+            removed = app.delete(f"{item_path}/destinations/{spelling}", headers=editor).json
+        assert (removed["destination_sites"], removed["destination_meshes"]) == ([], ["mesh-1"])
+        app.delete(item_path.replace("nz/", "nz%2F"), headers=editor, status=204)
+        app.get(item_path, headers=viewer, status=404)
+    assert app.get("/api/v1/sites/nz/akl/schedule?inherited=true", headers=viewer).json == {
+        "items": []
+    }
+
+    # The admin page of the site shows its schedule table, whose API path reaches it.
+    item = app.post_json("/api/v1/sites/nz/akl/schedule", ICMP, headers=editor).json
+    page = app.get("/admin/sites?edit=nz/akl", headers=editor)
+    assert page.html.select_one(f'tr[data-item="{item["id"]}"]') is not None
+    (api,) = re.findall(r'"api": "([^"]+)"', page.text)
+    assert api == "/api/v1/sites/nz/akl/schedule"
+    assert app.get(f"{api}/{item['id']}", headers=viewer).json == item
+
+    # A name whose API paths would read as another's schedule is refused, and nothing made.
+    for body in ({"name": "nz/schedule"}, {"name": "nz/schedule/1"}):
+        for kind in ("sites", "meshes"):
+            answer = app.post_json(f"/api/v1/{kind}", body, headers=editor, status=400)
+            assert '"/schedule"' in answer.json["error"]
+    # The admin pages' form says why, and makes nothing either.
+    browser = webtest.TestApp(app.app)
+    form = browser.get("/login").forms[0]
+    form["username"], form["password"] = "editor", PASSWORD
+    form.submit(status=303)
+    page = browser.get("/admin/sites")
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text).group(1)
+    refused = browser.post(
+        "/admin/sites", {"action": "create", "name": "nz/schedule", "csrf_token": token}, status=303
+    )
+    assert "may not hold" in refused.follow().text
+    assert app.get("/api/v1/sites?term=schedule", headers=viewer).json["items"] == []
+    assert app.get("/api/v1/meshes?term=schedule", headers=viewer).json["items"] == []
+    # Such a path is about a schedule, never a site's or mesh's own (not a 405 for one).
+    app.get("/api/v1/sites/nz/schedule", headers=viewer, status=404)
+    app.post_json("/api/v1/sites/nz/schedule/x/y", {}, headers=editor, status=404)
+    # Only after its first segment: "schedule" and "schedule/x" are names like any.
+    for name in ("schedule", "schedule/x"):
+        app.post_json("/api/v1/sites", {"name": name}, headers=editor, status=201)
+        assert app.get(f"/api/v1/sites/{name}", headers=viewer).json["name"] == name
+    app.post_json("/api/v1/sites/schedule/schedule", ICMP, headers=editor, status=201)
+
+    for path in ("/api/v1/sites/nz/wlg", "/api/v1/meshes/nz%2Fnorth"):
+        app.delete(path, headers=editor, status=204)
+        app.get(path, headers=viewer, status=404)
+
+
 #: Routes an anonymous client may read, with no `ampweb.public_data`: the
 #: schedule amplet2 fetches, the login page, health and metrics, the API
 #: document and its page.
