@@ -164,9 +164,23 @@ class DetectionEngine:
         by_stream: dict[int, list[Row]] = defaultdict(list)
         for row in rows:
             by_stream[row.stream_id].append(row)
-        self._resolve_paths(collection, rows)
+        return self.feed_streams(collection, by_stream, detected_from)
+
+    def feed_streams(
+        self,
+        collection: Collection,
+        by_stream: Mapping[int, list[Row]],
+        detected_from: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """`feed` for rows already split by stream (each stream's list is sorted in place)."""
+        if not collection.detections:
+            return []
+        if any("paths" in d.options for d in collection.detections):
+            self._resolve_paths(collection, [row for rows in by_stream.values() for row in rows])
         found: list[tuple[int, Detection, Finding]] = []
         for stream_id, stream_rows in by_stream.items():
+            if not stream_rows:
+                continue
             stream_rows.sort(key=_TIMESTAMP)
             watches = self._watch(collection, stream_id)
             for watch in watches:

@@ -342,10 +342,11 @@ class LiveDetection:
         records = []
         newest = {}
         for name, items in fed.items():
-            rows = [row for item in items for row in item.rows or ()]
-            self.rows += len(rows)
-            self.fed_rows += len(rows)
-            records.extend(self.engine.feed(get_collection(name), rows))
+            by_stream = {item.stream_id: item.rows or [] for item in items}
+            count = sum(len(rows) for rows in by_stream.values())
+            self.rows += count
+            self.fed_rows += count
+            records.extend(self.engine.feed_streams(get_collection(name), by_stream))
             newest.update({item.stream_id: item.upto for item in items})
         with self.services.sessionmaker.begin() as session:
             stored = len(store_events(session, records))
