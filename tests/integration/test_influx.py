@@ -8,11 +8,12 @@ import time
 
 import pytest
 
+from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadReport
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.store import Aggregation
-from nntsc.store.influx import _tag
+from nntsc.store.influx import InfluxBackend, _tag
 from nntsc.store.models import QUANTILE_POINTS
 from nntsc.store.partials import percentiles
 from nntsc.store.schema import upgrade_all
@@ -226,3 +227,20 @@ def test_names_that_would_break_line_protocol_are_bad_reports(tmp_path, influx_u
 
 def test_tag_values_escape_backslashes_first() -> None:
     assert _tag("a b,c=d\\e") == "a\\ b\\,c\\=d\\\\e"
+
+
+def test_line_protocol_tags_sorted_escaped_and_empty_ones_left_out() -> None:
+    """Tag text is built once per stream from names escaped once per collection."""
+    backend = InfluxBackend(None, "unused")
+    tags = {
+        7: {"source": "a b", "destination": "c,d=e", "packet_size": "", "family": "ipv4"},
+        8: {"family": "ipv6", "destination": "x", "packet_size": "84", "source": "y"},
+    }
+    rows = [Row(7, 60, {"results": 1}), Row(8, 60, {"results": 2}), Row(7, 120, {"results": 3})]
+    lines, empty = backend.line_protocol(ICMP, rows, tags)
+    assert empty == 0
+    assert [line.rsplit(" ", 2)[0] for line in lines] == [
+        "amp-icmp,stream=7,destination=c\\,d\\=e,family=ipv4,source=a\\ b",
+        "amp-icmp,stream=8,destination=x,family=ipv6,packet_size=84,source=y",
+        "amp-icmp,stream=7,destination=c\\,d\\=e,family=ipv4,source=a\\ b",
+    ]
