@@ -270,7 +270,9 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
 ) -> None:
     services = make_services(postgres_url, influx_url)
     declare(names)
-    messages = icmp_messages(sites=10, hours=17, interval=60)[:10_000]
+    # 4000 reports (64,800 rows, over 30 batches): the kill comes after the first batch is
+    # stored, with most still to come (asserted below).
+    messages = icmp_messages(sites=10, hours=7, interval=60)[:4000]
     ini = tmp_path / "collector.ini"
     _write_ini(ini, names, postgres_url, influx_url)
     publish(publisher_url, names, messages)
