@@ -567,7 +567,8 @@ class LossRuns(Detector):
                 # `_advance` (`timestamp` is after `last`).
                 if last >= 0:
                     gap = timestamp - last
-                    if interval and gap > max(PURGE_MIN, PURGE_INTERVALS * interval):
+                    # gap > max(PURGE_MIN, PURGE_INTERVALS * interval), as `_advance`
+                    if interval and gap > PURGE_MIN and gap > PURGE_INTERVALS * interval:
                         self.reset()
                         count, streak, open_onset = self.count, self.streak, self.open_onset
                     elif not interval:
