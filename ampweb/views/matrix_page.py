@@ -23,7 +23,7 @@ from ampy.errors import UnknownMetric
 from ampy.groups import spec_for
 from ampy.matrix import RELATIVE_STEPS, Metric, metric_for, metrics
 from nntsc.errors import BadValue, UnknownMesh
-from nntsc.store.sites import MAX_PAGESIZE, MeshInfo
+from nntsc.store.sites import MAX_PAGESIZE, NAME, MeshInfo
 
 MODES = ("absolute", "relative")
 #: How often the page fetches the cells again, in milliseconds.
@@ -113,6 +113,35 @@ def matrix_index(request: Request) -> Any:
     }
 
 
+def _mesh(request: Request, name: str) -> MeshInfo | None:
+    try:
+        return request.ampy.sites.get_mesh(name)
+    except (UnknownMesh, BadValue):
+        return None
+
+
+def mesh_pairs(request: Request, src: str, dst: str) -> list[tuple[MeshInfo, MeshInfo]]:
+    """The (source, destination) meshes that ``{src}/{dst}`` can be split into.
+
+    Mesh names may hold "/", and the router sees a %2F as a "/", so the path
+    /matrix/latency/nz/north/nz/south could be nz, north/nz/south or
+    nz/north, nz/south...: every split where both halves are meshes, first
+    split first. One means the path is clear; none or more, it is not. A
+    name is at most 255 characters, so a long path is tried at few splits.
+    """
+    parts = f"{src}/{dst}".split("/")
+    found = []
+    for cut in range(1, len(parts)):
+        first, second = "/".join(parts[:cut]), "/".join(parts[cut:])
+        source = _mesh(request, first) if NAME.fullmatch(first) else None
+        if source is None or not NAME.fullmatch(second):
+            continue
+        destination = _mesh(request, second)
+        if destination is not None:
+            found.append((source, destination))
+    return found
+
+
 @view_config(route_name="matrix.page", request_method="GET", renderer="matrix.jinja2")
 def matrix_page(request: Request) -> dict[str, Any]:
     """The matrix shell for a metric and two meshes; 404 names what is unknown."""
@@ -126,11 +155,18 @@ def matrix_page(request: Request) -> dict[str, Any]:
         metric = None
         missing.append(f"no matrix metric is called “{match['metric']}”")
     shown: dict[str, MeshInfo] = {}
-    for key, role in (("src_mesh", "source"), ("dst_mesh", "destination")):
-        try:
-            shown[key] = request.ampy.sites.get_mesh(match[key])
-        except (UnknownMesh, BadValue):
-            missing.append(f"no {role} mesh is called “{match[key]}”")
+    pairs = mesh_pairs(request, match["src_mesh"], match["dst_mesh"])
+    if len(pairs) == 1:
+        shown["src_mesh"], shown["dst_mesh"] = pairs[0]
+    elif pairs:
+        readings = " or ".join(f"“{src.name}” to “{dst.name}”" for src, dst in pairs)
+        missing.append(f"the path could be read as the meshes {readings}")
+    else:
+        for key, role in (("src_mesh", "source"), ("dst_mesh", "destination")):
+            try:
+                shown[key] = request.ampy.sites.get_mesh(match[key])
+            except (UnknownMesh, BadValue):
+                missing.append(f"no {role} mesh is called “{match[key]}”")
     if metric is None or missing:
         request.response.status = 404
         return {

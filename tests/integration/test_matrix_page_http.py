@@ -210,6 +210,51 @@ def test_unknown_metric_or_mesh_is_a_404_page(app: webtest.TestApp, path: str, s
     assert f"/matrix/latency/{DEMO_MONITOR_MESH}/{DEMO_MONITOR_MESH}" in links
 
 
+@pytest.fixture
+def slashed_app(tmp_path: pytest.TempPathFactory) -> Iterator[webtest.TestApp]:
+    """The demo sites and meshes, and meshes whose names hold "/": nz/north, nz/south;
+    a, b/c, a/b and c (so that a/b/c reads as two pairs)."""
+    url = f"sqlite:///{tmp_path}/nntsc.sqlite"
+    end = int(time.time()) // 3600 * 3600
+    services = make_services(url)
+    try:
+        sites, meshes = demo_sites_and_meshes(SimulatedMesh(3, end - 3600, end, 300))
+        services.sites.save_all(sites, meshes)
+        member = [sites[0].name]
+        for name in ("nz/north", "nz/south", "a", "b/c", "a/b", "c"):
+            services.sites.create_mesh(name, members=member, is_source=True, is_destination=True)
+    finally:
+        services.close()
+    test_app = make_app(url)
+    yield test_app
+    test_app.app.registry["ampy"].close()
+
+
+def test_meshes_whose_names_hold_a_slash_have_their_matrix(slashed_app: webtest.TestApp) -> None:
+    """As they are or with %2F (alike to the router): split where both halves are meshes."""
+    for path in ("/matrix/latency/nz/north/nz/south", "/matrix/latency/nz%2Fnorth/nz%2Fsouth"):
+        response = slashed_app.get(path, status=200)
+        data = page_data(response)
+        assert (data["src_mesh"], data["dst_mesh"]) == ("nz/north", "nz/south")
+        tabs = [a["href"] for a in response.html.select(".matrix-tabs a[data-metric]")]
+        assert "/matrix/loss/nz/north/nz/south" in tabs
+    # A name with "/" beside one without, either way round.
+    for path, pair in (
+        (f"/matrix/latency/nz/north/{DEMO_TARGET_MESH}", ("nz/north", DEMO_TARGET_MESH)),
+        (f"/matrix/latency/{DEMO_MONITOR_MESH}/nz/south", (DEMO_MONITOR_MESH, "nz/south")),
+    ):
+        data = page_data(slashed_app.get(path, status=200))
+        assert (data["src_mesh"], data["dst_mesh"]) == pair
+    # Two readings: not found, saying which.
+    response = slashed_app.get("/matrix/latency/a/b/c", status=404)
+    said = response.html.find("h1").find_next("p").get_text()
+    assert "could be read as the meshes “a” to “b/c” or “a/b” to “c”" in said.lower()
+    # None: the first split's unknown names are named, as before.
+    response = slashed_app.get("/matrix/latency/nz/nowhere/nz/south", status=404)
+    said = response.html.find("h1").find_next("p").get_text()
+    assert "no source mesh is called “nz”; no destination mesh" in said.lower()
+
+
 # ---------------------------------------------------------------- legend
 
 
