@@ -52,6 +52,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, select, update
@@ -82,6 +83,8 @@ WARMUP_SECONDS = 12 * 3600
 #: Time span read at once per group of streams when catching up.
 READ_SPAN = 86400
 STREAMS_PER_READ = 50
+#: A row's timestamp (rows are tuples: stream id, timestamp, values).
+_TIMESTAMP = itemgetter(1)
 #: Rows of live feed batches kept for the next cycle at most; beyond, the
 #: batches only say which streams have new rows (which are then read back).
 MAX_FEED_ROWS = 500_000
@@ -166,15 +169,18 @@ class LiveDetection:
                 by_stream[row.stream_id].append(row)
             previous = batch.previous
             for stream_id, rows in by_stream.items():
-                newest = max(row.timestamp for row in rows)
+                stamps = list(map(_TIMESTAMP, rows))
+                newest = max(stamps)
                 known = hints.get(stream_id)
                 if known is None or known[1] < newest:
                     hints[stream_id] = (batch.collection, newest)
                 # Rows are kept only when the batch says what came before them.
                 if stream_id in previous:
-                    segments[stream_id].append(_Segment(previous[stream_id], newest, rows))
+                    segments[stream_id].append(
+                        _Segment(previous[stream_id], newest, rows, min(stamps))
+                    )
                 else:
-                    segments[stream_id].append(_Segment(None, newest, None))
+                    segments[stream_id].append(_Segment(None, newest, None, newest))
         return hints, segments
 
     # -- leases -------------------------------------------------------------------------
@@ -407,6 +413,7 @@ class _Segment:
     previous: int | None
     newest: int
     rows: list[Row] | None
+    oldest: int
 
 
 def _newest_only(batch: LiveBatch) -> LiveBatch:
@@ -434,9 +441,12 @@ def _follow(item: _Work, segments: Sequence[_Segment]) -> None:
         if segment.newest <= reached:
             continue
         if segment.rows is not None and segment.previous == reached:
-            # A row at or before the previous one (committed late) is late
-            # here as it would be in the store.
-            rows.extend(row for row in segment.rows if row.timestamp > reached)
+            if segment.oldest > reached:
+                rows.extend(segment.rows)
+            else:
+                # A row at or before the previous one (committed late) is late
+                # here as it would be in the store.
+                rows.extend(row for row in segment.rows if row.timestamp > reached)
         elif (
             segment.rows is not None and segment.previous is not None and segment.previous > reached
         ):
