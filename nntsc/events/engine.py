@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -283,20 +283,32 @@ def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[Ev
         .returning(table.c.id)
     )
     ids: list[int] = list(session.execute(statement, list(records)).scalars())
-    for record in records:
-        if record["kind"] == "loss_end" and record["details"]:
-            session.execute(
-                update(table)
-                .where(
-                    and_(
-                        table.c.detector == record["detector"],
-                        table.c.stream_id == record["stream_id"],
-                        table.c.metric == record["metric"],
-                        table.c.ts_onset == record["details"]["loss_onset"],
-                    )
+    # The loss events these loss-end events close: one statement for all of them.
+    ends = [
+        {
+            "end_detector": record["detector"],
+            "end_stream": record["stream_id"],
+            "end_metric": record["metric"],
+            "end_onset": record["details"]["loss_onset"],
+            "end_at": record["ts_ended"],
+        }
+        for record in records
+        if record["kind"] == "loss_end" and record["details"]
+    ]
+    if ends:
+        session.execute(
+            update(table)
+            .where(
+                and_(
+                    table.c.detector == bindparam("end_detector"),
+                    table.c.stream_id == bindparam("end_stream"),
+                    table.c.metric == bindparam("end_metric"),
+                    table.c.ts_onset == bindparam("end_onset"),
                 )
-                .values(ts_ended=record["ts_ended"])
             )
+            .values(ts_ended=bindparam("end_at")),
+            ends,
+        )
     if not ids:
         return []
     new = list(session.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.id)))

@@ -195,3 +195,17 @@ def test_raw_rows_of_some_fields(store_services: Services) -> None:
     ]
     with pytest.raises(BadQuery):
         store_services.timeseries.raw(ICMP, ids, START, END, fields=["nosuch"])
+
+
+def test_loss_end_events_close_their_loss_events_on_postgresql(services: Services) -> None:
+    """The loss events that loss-end events close get their end (one UPDATE for all)."""
+    ids = add_streams(services, 2)
+    for stream_id in ids:
+        rows = rows_for(stream_id, seed=stream_id)
+        services.timeseries.write(ICMP, rows, {stream_id: {"source": "mon-a"}})
+        services.streams.touch({stream_id: (rows[0].timestamp, rows[-1].timestamp)})
+    detect_history(services, START, END)
+    losses = [e for e in events_in(services, ids, START, END) if e.kind == "loss"]
+    assert [(e.stream_id, e.ts_ended) for e in losses] == [
+        (stream_id, START + 1210 * STEP) for stream_id in ids
+    ]
