@@ -24,6 +24,7 @@ reads those from the database and writes the changes back.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -193,22 +194,21 @@ def group_events(
     events twice changes nothing. Events are placed in onset order, so that
     one batch in any order makes the same groups.
     """
-    candidates = list(groups)
+    # The groups by (key, direction), each list in the order given: an event
+    # looks only at those of its keys (a group carries only its own key).
+    candidates: dict[tuple[str, str], list[GroupState]] = defaultdict(list)
+    for group in groups:
+        candidates[(group.key, group.direction)].append(group)
     touched: dict[int, GroupState] = {}
     opened: list[GroupState] = []
     for event in sorted(events, key=lambda e: (e.onset, e.event_id)):
         for key in event_keys(event):
-            fitting = [
-                group
-                for group in candidates
-                if group.direction == event.direction
-                and group.carries(key)
-                and group.takes(event.onset)
-            ]
+            same = candidates[(key, event.direction)]
+            fitting = [group for group in same if group.carries(key) and group.takes(event.onset)]
             if not fitting:
                 group = GroupState(None, key, event.direction, event.onset, event.onset)
                 group.add(event)
-                candidates.append(group)
+                same.append(group)
                 opened.append(group)
                 continue
             group = min(fitting, key=_order)
