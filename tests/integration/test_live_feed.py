@@ -111,5 +111,18 @@ def test_listeners_get_batches_with_previous_rows_and_a_failed_publish_forgets_t
 
 
 def test_a_malformed_message_is_not_a_batch() -> None:
-    with pytest.raises(ValueError, match="not a live feed batch"):
-        live.decode_batch(b"{not msgpack")
+    import msgpack
+
+    for data in (
+        b"{not msgpack",
+        msgpack.packb(["amp-icmp", [[1, "noon", {}]], {}]),
+        msgpack.packb(["amp-icmp", [[1, 2]], {}]),
+        msgpack.packb(["amp-icmp", [[1, 2, []]], {}]),
+        msgpack.packb(["amp-icmp", [], {"1": 2}]),
+        msgpack.packb([7, [], {}]),
+        msgpack.packb(["amp-icmp", []]),
+    ):
+        with pytest.raises(ValueError, match="not a live feed batch"):
+            live.decode_batch(data)
+    batch = live.decode_batch(msgpack.packb(["amp-icmp", [[1, 2, {"median": 1.5}]], {1: 1}]))
+    assert batch == live.LiveBatch("amp-icmp", [Row(1, 2, {"median": 1.5})], {1: 1})
