@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, distinct, func, select, tuple_
+from sqlalchemy import Engine, Select, and_, bindparam, distinct, func, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
@@ -210,6 +210,11 @@ GROUP_COLUMNS = (
 )
 
 
+#: Statements of group pages kept by `EventReader._groups_statement` (filters people use
+#: are few; one a client makes up each time only ever replaces the set).
+MAX_KEPT_STATEMENTS = 256
+
+
 def _check_range(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and end <= start:
         raise BadValue("end", "must be after start")
@@ -257,6 +262,8 @@ class EventReader:
     def __init__(self, read_engine: Engine, sessions: sessionmaker[Session]) -> None:
         self.engine = read_engine
         self.sessions = sessions
+        #: `_groups_statement`'s statements by shape (bounded: cleared when full).
+        self._group_statements: dict[tuple[EventGroupFilter, bool, int], Select] = {}
 
     # -- events ----------------------------------------------------------------------------
 
@@ -354,8 +361,52 @@ class EventReader:
         if filters.spec is not None:
             query = query.where(filters.spec.groups_clause(now, plan))
         if cursor is not None:
-            query = query.where(tuple_(table.c.ts_started, table.c.id) < decode_cursor(cursor))
+            # Bound parameters: the same statement (and SQLAlchemy's compiled form of
+            # it) serves every cursor, see `_groups_statement`.
+            query = query.where(
+                tuple_(table.c.ts_started, table.c.id)
+                < tuple_(
+                    bindparam("cursor_started", type_=table.c.ts_started.type),
+                    bindparam("cursor_id", type_=table.c.id.type),
+                )
+            )
+            started, group_id = decode_cursor(cursor)
+            query = query.params(cursor_started=started, cursor_id=group_id)
         return query.order_by(table.c.ts_started.desc(), table.c.id.desc()).limit(pagesize + 1)
+
+    def _groups_statement(
+        self,
+        filters: EventGroupFilter,
+        cursor: str | None,
+        pagesize: int,
+        now: int,
+        plan: str | tuple[int, ...] | None,
+    ) -> tuple[Select, dict[str, int]]:
+        """`groups_query`'s statement and its cursor's parameters, the statement kept per shape.
+
+        Building a Select and its cache key costs more Python than the rest of a page: a
+        filter whose statement depends on neither the time (a relative range) nor the
+        events' plan keeps its statement, one per (filter, with a cursor or not, page size),
+        and a cursor is given as parameters. Any other filter is built afresh.
+        """
+        params: dict[str, int] = {}
+        if cursor is not None:
+            params["cursor_started"], params["cursor_id"] = decode_cursor(cursor)
+        spec = filters.spec
+        if spec is not None and (
+            spec.has_event_conditions or (spec.start is None and spec.range != "all")
+        ):
+            return self.groups_query(filters, cursor, pagesize, now, plan), {}
+        key = (filters, cursor is not None, pagesize)
+        statement = self._group_statements.get(key)
+        if statement is None:
+            # Any cursor: its values are replaced by `params` when executed.
+            placeholder = encode_cursor(0, 1) if cursor is not None else None
+            statement = self.groups_query(filters, placeholder, pagesize, now, plan)
+            if len(self._group_statements) >= MAX_KEPT_STATEMENTS:
+                self._group_statements.clear()
+            self._group_statements[key] = statement
+        return statement, params
 
     def groups(
         self, filters: EventGroupFilter, cursor: str | None = None, pagesize: int = 20
@@ -384,7 +435,8 @@ class EventReader:
             # group (a probe of the events decides; the same groups either way).
             now = int(time.time())
             plan = filters.spec.choose_plan(connection, now) if filters.spec is not None else None
-            rows = connection.execute(self.groups_query(filters, cursor, pagesize, now, plan)).all()
+            statement, params = self._groups_statement(filters, cursor, pagesize, now, plan)
+            rows = connection.execute(statement, params).all()
         items = [_group_dict(row) for row in rows[:pagesize]]
         last = items[-1] if len(rows) > pagesize else None
         return KeysetPage(

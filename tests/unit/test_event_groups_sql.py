@@ -276,3 +276,42 @@ def test_a_family_is_a_group_and_the_groups_merged_into_it_not_through_a_superse
         # A group asked for that is merged into another one asked for gets its parent.
         assert family_parents(connection, [2, 1]) == {1: None, 2: 1, 3: 2}
         assert family_parents(connection, []) == {}
+
+
+def test_a_page_of_groups_from_a_kept_statement_is_the_page_built_afresh(
+    services: Services,
+) -> None:
+    from ampy.events import EventGroupFilter, EventReader, _group_dict
+    from nntsc.events.filters import EventFilterSpec
+
+    for index in range(4):
+        source, target = f"amp-s{index}", f"amp-t{index}"
+        stream = icmp_stream(services, source, target)
+        store_events(
+            services,
+            [event_row(stream, T0 + 600 * index, source=source, target=target, severity=40)],
+        )
+    reader = EventReader(services.read_engine, services.sessionmaker)
+
+    def afresh(filters: EventGroupFilter, cursor: str | None) -> list[dict[str, Any]]:
+        with services.read_engine.connect() as connection:
+            rows = connection.execute(reader.groups_query(filters, cursor, 2)).all()
+        return [_group_dict(row) for row in rows[:2]]
+
+    filters = EventGroupFilter(status="all", spec=EventFilterSpec(min_severity=30))
+    pages, cursor = [], None
+    for _ in range(10):
+        page = reader.groups(filters, cursor, 2)
+        # The statement kept for the first page with a cursor serves every later one.
+        assert page.items == afresh(filters, cursor)
+        pages.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(pages) == len(groups_table(services)) > 4
+    assert len({group["id"] for group in pages}) == len(pages)
+    assert set(reader._group_statements) == {(filters, False, 2), (filters, True, 2)}
+    # A filter whose statement depends on the time, or on the events, is not kept.
+    for spec in (EventFilterSpec(range="24h"), EventFilterSpec(kinds=("incr",))):
+        reader.groups(EventGroupFilter(spec=spec), None, 2)
+    assert len(reader._group_statements) == 2
