@@ -76,8 +76,10 @@ log = logging.getLogger(__name__)
 PARTITIONS = 16
 #: How long a lease lasts without renewal (seconds).
 LEASE_SECONDS = 60
-#: Seconds between two cycles when nothing wakes the runner.
+#: Seconds between two cycles when nothing wakes the runner...
 POLL_SECONDS = 5.0
+#: ...and at least this many, whatever wakes it.
+MIN_CYCLE_SECONDS = 1.0
 #: Rows read before a stream's checkpoint to warm its detectors up.
 WARMUP_SECONDS = 12 * 3600
 #: Time span read at once per group of streams when catching up.
@@ -399,7 +401,11 @@ class LiveDetection:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 60.0)
                 continue
-            self.wake.wait(poll)
+            # A cycle costs some SQL statements whatever its rows (leases, the
+            # streams with new rows, a transaction): at most one a
+            # `MIN_CYCLE_SECONDS`, the batches that come meanwhile together.
+            if not stop.wait(min(poll, MIN_CYCLE_SECONDS)):
+                self.wake.wait(max(0.0, poll - MIN_CYCLE_SECONDS))
         try:
             self.release()
         except (SQLAlchemyError, NntscError) as error:
