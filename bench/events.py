@@ -120,8 +120,14 @@ def main() -> None:
 
             sinks.deliver = timed_deliver
             messages_in: list[bytes] = []
-            while pubsub is not None and (message := pubsub.get_message(timeout=1.0)):
-                messages_in.append(message["data"])
+            quiet_since = time.monotonic()
+            # Every message is in once none came for two seconds (the subscription's
+            # confirmation comes first and reads as None).
+            while pubsub is not None and time.monotonic() - quiet_since < 2:
+                message = pubsub.get_message(timeout=0.5)
+                if message is not None:
+                    messages_in.append(message["data"])
+                    quiet_since = time.monotonic()
             cpu, wall = time.process_time(), time.perf_counter()
             for data in messages_in:
                 detection.on_batch(decode_batch(data))
