@@ -20,9 +20,15 @@ collector process), and writes the same rows as bare line protocol with the
 same InfluxDB client: into new series after the cold run, into those
 (existing) series after the warm one. CPU seconds of the collector, InfluxDB
 and PostgreSQL (this database's backends) come from ``/proc``; SQL statements
-from the collectors' ``nntsc_sql_statements`` metric. Then the rollup
-pass over those rows is timed, and several collectors drain one more minute
-together (``--scale``).
+from the collectors' ``nntsc_sql_statements`` metric. Several collectors
+then drain one more minute together (``--scale``). Then rollup maintenance:
+the cold and warm rows are written again, days later, as a collector
+receiving them live would (`bench.common.memory_rollups`), and what its
+in-memory rollups cost (holding the rows, finishing the hours) plus the
+re-reading pass over what is left (the days) is timed, first into new rollup
+series, then into existing ones; and the re-reading pass alone over the
+drains' hours (the collectors stopped before those hours closed, as after a
+restart). Each is printed against the collector's warm rows/s.
 
 ``mesh``: the former workload: a simulated 10-site mesh (12.6 rows per
 report), streams made before the clock, the collector in this process.
@@ -648,24 +654,24 @@ def report_memory(line: Any, memory: Sequence[MemoryRollups], collector_rows: Se
         "  (target >= 1.5)",
     )
     line(
-        "  holding rows (writer threads) per 1,000 rows",
+        "  holding rows (in the writes) per row",
         [1000 * m.hold / m.rows for m in memory],
         "ms wall",
         ".2f",
     )
     line(
-        "  finishing held hours per 1,000 rows",
+        "  finishing held hours per row",
         [1000 * m.finish / m.rows for m in memory],
         "ms wall",
         ".2f",
     )
     line(
-        "  re-reading pass for the rest per 1,000 rows",
+        "  re-reading pass for the rest (days) per row",
         [1000 * m.rest / m.rows for m in memory],
         "ms wall",
         ".2f",
     )
-    line("  our CPU per 1,000 rows", [1000 * m.cpu / m.rows for m in memory], "ms", ".2f")
+    line("  our CPU per row", [1000 * m.cpu / m.rows for m in memory], "ms", ".3f")
     line("  stream-hours finalised from memory", [m.finalised for m in memory], "")
     line("  marks left to the pass", [m.rest_marks for m in memory], "")
 
