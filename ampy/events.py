@@ -21,7 +21,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, distinct, func, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    distinct,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
@@ -215,6 +226,47 @@ GROUP_COLUMNS = (
 MAX_KEPT_STATEMENTS = 256
 
 
+@dataclass(frozen=True)
+class _KeptStatement:
+    """A statement compiled once for an engine's dialect, run as its SQL text with parameters.
+
+    Run through `Connection.exec_driver_sql`: the pool, the statement events and
+    the wrapping of driver errors (`SQLAlchemyError`, a lost connection
+    invalidated) are SQLAlchemy's as for any statement; what is skipped is the
+    per-call work of `Connection.execute` on a Select (its cache key, the lookup
+    of its compiled form, the expansion of IN lists), which gives the same text.
+    """
+
+    sql: str
+    params: dict[str, Any]
+    #: The order of the parameters for a positional driver (SQLite's ``?``), else None.
+    positions: tuple[str, ...] | None
+
+    @staticmethod
+    def of(statement: Select, engine: Engine) -> _KeptStatement | Select:
+        """`statement` kept compiled, or itself when its types convert values (then
+        only `Connection.execute` gives the same values)."""
+        compiled = statement.compile(dialect=engine.dialect)
+        converts = any(
+            column[3] is not None and column[3].result_processor(engine.dialect, None)
+            for column in compiled._result_columns
+        )
+        if compiled._bind_processors or converts:
+            return statement
+        expanded = compiled.construct_expanded_state()
+        positions = tuple(expanded.positiontup) if expanded.positiontup is not None else None
+        return _KeptStatement(expanded.statement, dict(expanded.parameters), positions)
+
+    def run(self, connection: Connection, values: dict[str, Any]) -> Sequence[Row]:
+        """Its rows, with `values` in place of the parameters of the same names."""
+        params = {**self.params, **values} if values else self.params
+        if self.positions is not None:
+            return connection.exec_driver_sql(
+                self.sql, tuple(params[name] for name in self.positions)
+            ).all()
+        return connection.exec_driver_sql(self.sql, params).all()
+
+
 def _check_range(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and end <= start:
         raise BadValue("end", "must be after start")
@@ -263,7 +315,9 @@ class EventReader:
         self.engine = read_engine
         self.sessions = sessions
         #: `_groups_statement`'s statements by shape (bounded: cleared when full).
-        self._group_statements: dict[tuple[EventGroupFilter, bool, int], Select] = {}
+        self._group_statements: dict[
+            tuple[EventGroupFilter, bool, int], _KeptStatement | Select
+        ] = {}
 
     # -- events ----------------------------------------------------------------------------
 
@@ -381,13 +435,14 @@ class EventReader:
         pagesize: int,
         now: int,
         plan: str | tuple[int, ...] | None,
-    ) -> tuple[Select, dict[str, int]]:
-        """`groups_query`'s statement and its cursor's parameters, the statement kept per shape.
+    ) -> tuple[Select | _KeptStatement, dict[str, int]]:
+        """`groups_query`'s statement and its cursor's parameters, kept per shape when it can be.
 
-        Building a Select and its cache key costs more Python than the rest of a page: a
-        filter whose statement depends on neither the time (a relative range) nor the
-        events' plan keeps its statement, one per (filter, with a cursor or not, page size),
-        and a cursor is given as parameters. Any other filter is built afresh.
+        Building a Select, its cache key and its parameters costs more Python than the rest of
+        a page: a filter whose statement depends neither on the time (a relative range) nor
+        on the events' plan keeps its statement compiled for the engine's dialect, one per
+        (filter, with a cursor or not, page size), a cursor given as parameters. Any other
+        filter is built afresh.
         """
         params: dict[str, int] = {}
         if cursor is not None:
@@ -398,15 +453,17 @@ class EventReader:
         ):
             return self.groups_query(filters, cursor, pagesize, now, plan), {}
         key = (filters, cursor is not None, pagesize)
-        statement = self._group_statements.get(key)
-        if statement is None:
+        kept = self._group_statements.get(key)
+        if kept is None:
             # Any cursor: its values are replaced by `params` when executed.
             placeholder = encode_cursor(0, 1) if cursor is not None else None
-            statement = self.groups_query(filters, placeholder, pagesize, now, plan)
+            kept = _KeptStatement.of(
+                self.groups_query(filters, placeholder, pagesize, now, plan), self.engine
+            )
             if len(self._group_statements) >= MAX_KEPT_STATEMENTS:
                 self._group_statements.clear()
-            self._group_statements[key] = statement
-        return statement, params
+            self._group_statements[key] = kept
+        return kept, params
 
     def groups(
         self, filters: EventGroupFilter, cursor: str | None = None, pagesize: int = 20
@@ -436,7 +493,10 @@ class EventReader:
             now = int(time.time())
             plan = filters.spec.choose_plan(connection, now) if filters.spec is not None else None
             statement, params = self._groups_statement(filters, cursor, pagesize, now, plan)
-            rows = connection.execute(statement, params).all()
+            if isinstance(statement, _KeptStatement):
+                rows = statement.run(connection, params)
+            else:
+                rows = connection.execute(statement, params).all()
         items = [_group_dict(row) for row in rows[:pagesize]]
         last = items[-1] if len(rows) > pagesize else None
         return KeysetPage(

@@ -281,7 +281,7 @@ def test_a_family_is_a_group_and_the_groups_merged_into_it_not_through_a_superse
 def test_a_page_of_groups_from_a_kept_statement_is_the_page_built_afresh(
     services: Services,
 ) -> None:
-    from ampy.events import EventGroupFilter, EventReader, _group_dict
+    from ampy.events import EventGroupFilter, EventReader, _group_dict, _KeptStatement
     from nntsc.events.filters import EventFilterSpec
 
     for index in range(4):
@@ -311,6 +311,7 @@ def test_a_page_of_groups_from_a_kept_statement_is_the_page_built_afresh(
     assert len(pages) == len(groups_table(services)) > 4
     assert len({group["id"] for group in pages}) == len(pages)
     assert set(reader._group_statements) == {(filters, False, 2), (filters, True, 2)}
+    assert all(isinstance(kept, _KeptStatement) for kept in reader._group_statements.values())
     # A filter whose statement depends on the time, or on the events, is not kept.
     for spec in (EventFilterSpec(range="24h"), EventFilterSpec(kinds=("incr",))):
         reader.groups(EventGroupFilter(spec=spec), None, 2)
