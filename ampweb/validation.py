@@ -52,10 +52,15 @@ class Parameter:
     schema: dict[str, Any]
     validator: Draft202012Validator
 
-    @property
+    @functools.cached_property
     def kind(self) -> str:
         kind = self.schema.get("type", "string")
         return kind if isinstance(kind, str) else next(k for k in kind if k != "null")
+
+    @functools.cached_property
+    def empty_error(self) -> ValidationError | None:
+        """The error an array parameter given no values has (its checks run once)."""
+        return next(iter(sorted(self.validator.iter_errors([]), key=_depth)), None)
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,13 @@ def validate(request: Request, operation: Operation) -> Parameters:
             if parameter.required:
                 raise BadParameter(f"parameter {parameter.name!r} is required")
             values[parameter.name] = parameter.schema.get("default")
+            continue
+        if not raw_values:
+            # An array given no values: always [], whose checks' outcome is kept.
+            error = parameter.empty_error
+            if error is not None:
+                raise BadParameter(f"parameter {parameter.name!r} {describe(error)}")
+            values[parameter.name] = []
             continue
         if parameter.kind == "array":
             item = Parameter(
