@@ -174,8 +174,12 @@ def db_revision(message: str, empty: bool) -> None:
     help="Check on this database (migrated to head first) instead of a scratch SQLite one.",
 )
 def db_check(url: str | None) -> None:
-    """Fail (exit 1) when the models and the migrations disagree, or there are several heads."""
-    from nntsc.store.schema import schema_differences
+    """Fail (exit 1) when the models and the migrations disagree, or there are several heads.
+
+    With --url, also when that database holds sites or meshes the API cannot
+    reach (names holding "/schedule").
+    """
+    from nntsc.store.schema import schema_differences, stored_name_problems
 
     differences = schema_differences(url)
     if differences:
@@ -186,6 +190,11 @@ def db_check(url: str | None) -> None:
             "`nntsc db revision -m MSG` (make migration MSG=...) writes the migration"
         )
     click.echo("models and migrations agree")
+    problems = stored_name_problems(url) if url is not None else []
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"{len(problems)} sites or meshes the API cannot reach")
 
 
 @main.command("rollup")

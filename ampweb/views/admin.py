@@ -22,7 +22,6 @@ from ampweb.accounts import ROLES, UnknownUser
 from ampweb.params import int_param
 from ampweb.security import ACCOUNT, ADMIN, EDITCONFIG
 from ampweb.views import script_json
-from ampweb.views.api_admin import creatable_name
 from nntsc.errors import AlreadyExists, BadValue, NntscError, UnknownMesh, UnknownSite
 from nntsc.schedules.models import PERIODS
 from nntsc.schedules.options import TESTS
@@ -119,7 +118,7 @@ def _change(
             request,
             route,
             f"{kind} {name} created.",
-            lambda: create(creatable_name(name), **fields),
+            lambda: create(name, **fields),
         )
     if action == "update":
         return _attempt(

@@ -5,12 +5,12 @@ checked against the OpenAPI document (`ampweb.validation`): unknown fields,
 nulls and a ``name`` in an update answer 400 there.
 Answers: 201 and the object on create, 200 and the object on update, 204 on
 delete; `ampweb.views.errors` maps bad values to 400, unknown names to 404
-and taken names to 409.
+and taken names to 409. A new name may not hold "/schedule" (its API paths
+would be read as a schedule's): `nntsc.store.sites.check_new_name`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pyramid.request import Request
@@ -18,27 +18,6 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ampweb.security import EDITCONFIG
-from nntsc.errors import BadValue
-
-#: A "schedule" segment after a name's first: /api/v1/sites/<name>/schedule... is its schedule.
-_SCHEDULE_SEGMENT = re.compile(r"/schedule(?:/|$)")
-
-
-def creatable_name(name: str) -> str:
-    """`name` for a new site or mesh, unless its API paths would be read as another's.
-
-    A name may hold "/" (nz/akl) and the API's paths take it whole
-    (``/api/v1/sites/nz/akl``), but a path with ``/schedule`` after the name
-    is the schedule of what comes before: a site "nz/schedule" would be out
-    of reach at ``/api/v1/sites/nz/schedule``. Raises `BadValue` for one.
-    """
-    if _SCHEDULE_SEGMENT.search(name):
-        raise BadValue(
-            "name",
-            'may not hold "/schedule" (the API reads /api/v1/sites/NAME/schedule as NAME\'s '
-            "schedule)",
-        )
-    return name
 
 
 def _created(request: Request, body: dict[str, Any], route: str) -> Response:
@@ -50,7 +29,7 @@ def _created(request: Request, body: dict[str, Any], route: str) -> Response:
 @view_config(route_name="api.v1.sites", request_method="POST", permission=EDITCONFIG)
 def create_site(request: Request) -> Response:
     fields = dict(request.openapi["body"])
-    site = request.ampy.sites.create_site(creatable_name(fields.pop("name")), **fields)
+    site = request.ampy.sites.create_site(fields.pop("name"), **fields)
     return _created(request, site.as_dict(), "api.v1.site")
 
 
@@ -69,7 +48,7 @@ def delete_site(request: Request) -> Response:
 @view_config(route_name="api.v1.meshes", request_method="POST", permission=EDITCONFIG)
 def create_mesh(request: Request) -> Response:
     fields = dict(request.openapi["body"])
-    mesh = request.ampy.sites.create_mesh(creatable_name(fields.pop("name")), **fields)
+    mesh = request.ampy.sites.create_mesh(fields.pop("name"), **fields)
     return _created(request, mesh.as_dict(), "api.v1.mesh")
 
 

@@ -183,6 +183,28 @@ def schema_differences(url: str | None = None) -> list[str]:
         return [str(diff) for diff in compare_metadata(context, declared_metadata())]
 
 
+def stored_name_problems(url: str) -> list[str]:
+    """Stored sites and meshes the API cannot reach, one line each, with what to do.
+
+    Names holding ``/schedule`` after their first segment were refused only by
+    the API before the store refused them too (`nntsc.store.sites.check_new_name`):
+    ``/api/v1/sites/NAME`` reads as a schedule's path for one. The database
+    at `url` is migrated to head first.
+    """
+    from sqlalchemy.orm import sessionmaker
+
+    from nntsc.store.sites import SiteRegistry
+
+    with _database(url) as engine:
+        found = SiteRegistry(sessionmaker(engine)).unreachable_names()
+    return [
+        f'{kind} {name!r}: its name holds "/schedule", so the API cannot reach it '
+        f"(/admin/{kind}s?edit=<name> can, to delete it and make it again under another "
+        "name: docs/api.md)"
+        for kind, name in found
+    ]
+
+
 @contextmanager
 def _database(url: str | None) -> Iterator[Engine]:
     if url is None:

@@ -37,6 +37,9 @@ LONG_NAME_LENGTH = 255
 LOCATION_LENGTH = 255
 DESCRIPTION_LENGTH = 1000
 MAX_PAGESIZE = 1000
+#: A "schedule" segment after a name's first: the API reads
+#: ``/api/v1/sites/<name>/schedule...`` as the schedule of what comes before it.
+SCHEDULE_SEGMENT = re.compile(r"/schedule(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,27 @@ def check_name(name: Any, field: str = "name") -> str:
         raise BadValue(
             field,
             f"{name!r} is not a valid name: 1 to 255 letters, digits or . _ : / -",
+        )
+    return name
+
+
+def check_new_name(name: Any, field: str = "name") -> str:
+    """`name` if a new site or mesh may take it: valid, and reachable through the API.
+
+    A name may hold "/" (nz/akl) and the API's paths take it whole
+    (``/api/v1/sites/nz/akl``), but a path with ``/schedule`` after the
+    name's first segment is the schedule of what comes before: a site
+    "nz/schedule" would be out of reach at ``/api/v1/sites/nz/schedule``.
+    Every way of making a site or mesh (API, admin pages, the demo loader,
+    imports) goes through `SiteRegistry.create_site` / `create_mesh`, which
+    check here. Raises `BadValue` naming `field`.
+    """
+    check_name(name, field)
+    if SCHEDULE_SEGMENT.search(name):
+        raise BadValue(
+            field,
+            f'{name!r} may not hold "/schedule" (the API reads /api/v1/sites/NAME/schedule '
+            "as NAME's schedule)",
         )
     return name
 
@@ -224,7 +248,7 @@ class SiteRegistry:
     ) -> SiteInfo:
         """Create the site `name`; raises `AlreadyExists` if it exists, `BadValue` if malformed."""
         site = SiteInfo(
-            check_name(name),
+            check_new_name(name),
             check_text(long_name, "long_name", LONG_NAME_LENGTH),
             check_text(location, "location", LOCATION_LENGTH),
             check_text(description, "description", DESCRIPTION_LENGTH),
@@ -382,7 +406,7 @@ class SiteRegistry:
         or `BadValue`.
         """
         mesh = MeshInfo(
-            check_name(name),
+            check_new_name(name),
             check_text(long_name, "long_name", LONG_NAME_LENGTH),
             check_text(description, "description", DESCRIPTION_LENGTH),
             check_flag(is_source, "is_source"),
@@ -538,6 +562,21 @@ class SiteRegistry:
             if mesh is None:
                 raise UnknownMesh(name)
             return _mesh_info(mesh, self._member_names(session, name))
+
+    def unreachable_names(self) -> list[tuple[str, str]]:
+        """("site" or "mesh", name) of each stored name the API cannot reach, by kind and name.
+
+        Names holding ``/schedule`` after their first segment (see
+        `check_new_name`), made before they were refused everywhere.
+        """
+        found = []
+        with self.sessions() as session:
+            for kind, table in (("mesh", Mesh), ("site", Site)):
+                names = session.scalars(
+                    select(table.name).where(table.name.contains("/schedule", autoescape=True))
+                )
+                found += [(kind, name) for name in names if SCHEDULE_SEGMENT.search(name)]
+        return sorted(found, key=lambda found: (found[0] != "site", found[1]))
 
     def list_meshes(
         self,

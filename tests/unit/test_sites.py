@@ -342,6 +342,54 @@ def test_names_may_be_addresses_and_host_names(registry: SiteRegistry) -> None:
     assert registry.list_sites().total == 5
 
 
+def test_names_the_api_cannot_reach_are_refused_by_every_maker(registry: SiteRegistry) -> None:
+    """Review: only the API refused "/schedule" in a new name; loaders (the demo's
+    `save_all`, imports) and direct callers of the registry made them, and
+    /api/v1/sites/nz/schedule then reads as site nz's schedule."""
+    registry.create_site("nz")
+    for name in ("nz/schedule", "nz/schedule/1", "a/b/schedule"):
+        with pytest.raises(BadValue, match='"/schedule"'):
+            registry.create_site(name)
+        with pytest.raises(BadValue, match='"/schedule"'):
+            registry.create_mesh(name, members=["nz"])
+        with pytest.raises(BadValue, match='"/schedule"'):
+            registry.save_all([SiteInfo(name)], [])
+        with pytest.raises(BadValue, match='"/schedule"'):
+            registry.save_all([], [MeshInfo(name, members=("nz",))])
+    assert [site.name for site in registry.list_sites().items] == ["nz"]
+    assert registry.list_meshes().total == 0
+    # Only after the first segment: these reach their own paths.
+    for name in ("schedule", "schedule/x", "nz/schedules", "nz/x-schedule"):
+        registry.create_site(name)
+    assert registry.unreachable_names() == []
+
+
+def test_stored_unreachable_names_are_reported(sql_url: str) -> None:
+    """Rows made before the store refused them: `unreachable_names` and `nntsc db check --url`."""
+    from sqlalchemy import insert
+
+    from nntsc.store.models import Mesh, Site
+
+    services = make_services(sql_url)
+    try:
+        with services.sessionmaker.begin() as session:
+            session.execute(insert(Site), [{"name": "nz/schedule"}, {"name": "nz/akl"}])
+            session.execute(insert(Mesh), [{"name": "m/schedule/2"}, {"name": "schedule"}])
+        assert services.sites.unreachable_names() == [
+            ("site", "nz/schedule"),
+            ("mesh", "m/schedule/2"),
+        ]
+    finally:
+        services.close()
+    result = CliRunner().invoke(main, ["db", "check", "--url", sql_url])
+    assert result.exit_code == 1, result.output
+    assert "models and migrations agree" in result.output
+    assert "site 'nz/schedule'" in result.output
+    assert "mesh 'm/schedule/2'" in result.output
+    assert "2 sites or meshes the API cannot reach" in result.output
+    assert "nz/akl" not in result.output
+
+
 # -- the demo -----------------------------------------------------------------------
 
 
