@@ -20,8 +20,9 @@ until the migration commits, so nothing is counted twice or missed).
 A later migration that rebuilds ``events`` or ``event_groups`` on SQLite
 (``batch_alter_table`` copies the table) drops these triggers with the old
 table and must create them again (`create_sqlite_triggers`):
-tests/unit/test_event_group_changes.py checks the counts after every
-migration.
+`nntsc db check` (in `make test`) fails while a trigger of
+``nntsc.store.schema.TRIGGERS`` is missing after the migrations, and
+tests/unit/test_event_group_changes.py checks the counts.
 
 Revision ID: 0021
 Revises: 0020

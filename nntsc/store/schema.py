@@ -29,7 +29,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Connection, Engine, create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
 import migrations
@@ -180,7 +180,43 @@ def schema_differences(url: str | None = None) -> list[str]:
         ]
     with _database(url) as engine, engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return [str(diff) for diff in compare_metadata(context, declared_metadata())]
+        differences = [str(diff) for diff in compare_metadata(context, declared_metadata())]
+        return differences + missing_triggers(connection)
+
+
+#: The triggers the migrations create, by table: the counts of ``event_counts``
+#: (migration 0021, on SQLite and PostgreSQL alike). Alembic's comparison of
+#: the models does not see triggers, and a later migration that rebuilds one
+#: of these tables on SQLite (``batch_alter_table`` copies it) drops them with
+#: the old table unless it creates them again (0021's
+#: ``create_sqlite_triggers``): `missing_triggers` checks that they are there.
+#: A migration that adds a trigger adds it here.
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    table: tuple(f"{table}_count_{change}" for change in ("insert", "update", "delete"))
+    for table in ("events", "event_groups")
+}
+
+
+def missing_triggers(connection: Connection) -> list[str]:
+    """One line for each trigger of `TRIGGERS` missing from the database of `connection`."""
+    if connection.dialect.name == "postgresql":
+        query = (
+            "SELECT c.relname, t.tgname FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE NOT t.tgisinternal AND n.nspname = current_schema()"
+        )
+    else:
+        query = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+    present = {(table, name) for table, name in connection.execute(text(query))}
+    return [
+        f"missing trigger {name} on {table}: a migration that rebuilds {table} "
+        "(batch_alter_table on SQLite) must create its triggers again (see TRIGGERS in "
+        "nntsc/store/schema.py)"
+        for table, names in TRIGGERS.items()
+        for name in names
+        if (table, name) not in present
+    ]
 
 
 def stored_name_problems(url: str) -> list[str]:
