@@ -17,7 +17,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("view.range", "/view/{style}/{view_id}/{start:\\d+}/{end:\\d+}")
     config.add_route("matrix.index", "/matrix")
     # Mesh names may hold "/" too: the two are the rest of the path, which
-    # the page splits where both halves are meshes (matrix_page.mesh_pair).
+    # the page splits where both halves are meshes (matrix_page.mesh_pairs).
     config.add_route("matrix.page", "/matrix/{metric}/{src_mesh:.+?}/{dst_mesh:.+}")
     config.add_route("events.index", "/events")
     config.add_route("events.live", "/events/live")

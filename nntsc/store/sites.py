@@ -30,7 +30,8 @@ from nntsc.store.models import Mesh, MeshMember, Site
 from nntsc.store.streams import Page
 
 #: What a site or mesh name may be made of: AMP names, addresses and host names fit.
-NAME = re.compile(r"[A-Za-z0-9._:/-]{1,255}")
+NAME_LENGTH = 255
+NAME = re.compile(rf"[A-Za-z0-9._:/-]{{1,{NAME_LENGTH}}}")
 #: Column widths of the text fields, so that too long a value is a `BadValue`
 #: here rather than a database error (or, on SQLite, silently stored).
 LONG_NAME_LENGTH = 255
@@ -577,6 +578,14 @@ class SiteRegistry:
                 )
                 found += [(kind, name) for name in names if SCHEDULE_SEGMENT.search(name)]
         return sorted(found, key=lambda found: (found[0] != "site", found[1]))
+
+    def mesh_names_among(self, names: Iterable[str]) -> set[str]:
+        """Which of `names` are meshes, in one statement however many (a malformed one is none)."""
+        wanted = sorted({name for name in names if isinstance(name, str) and NAME.fullmatch(name)})
+        if not wanted:
+            return set()
+        with self.sessions() as session:
+            return set(session.scalars(select(Mesh.name).where(Mesh.name.in_(wanted))))
 
     def list_meshes(
         self,

@@ -255,6 +255,47 @@ def test_meshes_whose_names_hold_a_slash_have_their_matrix(slashed_app: webtest.
     assert "no source mesh is called “nz”; no destination mesh" in said.lower()
 
 
+def test_a_path_of_many_segments_is_split_with_one_lookup(slashed_app: webtest.TestApp) -> None:
+    """Review: every split of the path was a lookup of its own (two when the first half
+    was a mesh), so a path of n segments cost up to 2n statements; now the halves
+    of every split are looked up together, and the two meshes shown once each."""
+    from sqlalchemy import event
+
+    services = slashed_app.app.registry["ampy"].services
+    deep = "/".join(["r"] + [str(i) for i in range(12)])
+    services.sites.create_mesh(deep, members=[], is_source=True)
+    services.sites.create_mesh("s/" + deep, members=[], is_destination=True)
+    services.sites.create_mesh(deep + "/x", members=[], is_destination=True)
+    lookups: list[str] = []
+
+    def seen(_conn, _cursor, statement: str, *_args: object) -> None:
+        if "meshes.name =" in statement or "meshes.name IN" in statement:
+            lookups.append(statement)
+
+    event.listen(services.engine, "before_cursor_execute", seen)
+    try:
+        for path, pair in (
+            (f"/matrix/latency/{deep}/s/{deep}", (deep, "s/" + deep)),
+            (f"/matrix/latency/{deep}/{deep}/x", (deep, deep + "/x")),
+            (f"/matrix/latency/nz/north/{deep}/x", ("nz/north", deep + "/x")),
+        ):
+            lookups.clear()
+            data = page_data(slashed_app.get(path, status=200))
+            assert (data["src_mesh"], data["dst_mesh"]) == pair
+            # One for the splits, one for each mesh shown.
+            assert len(lookups) == 3, lookups
+        lookups.clear()
+        slashed_app.get(f"/matrix/latency/{deep}/nowhere/x", status=404)
+        assert len(lookups) == 3, lookups  # the splits, then the router's two halves
+        # Longer than two names can be: no lookup of the splits at all.
+        lookups.clear()
+        slashed_app.get("/matrix/latency/" + "/".join(["n"] * 300), status=404)
+        # Only the router's first half, "n": the rest is too long to be a name.
+        assert len(lookups) == 1, lookups
+    finally:
+        event.remove(services.engine, "before_cursor_execute", seen)
+
+
 # ---------------------------------------------------------------- legend
 
 
