@@ -12,6 +12,7 @@
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import dagre from "../vendor/dagre/dagre.esm.js";
+import { fetchJSON, withParams } from "./lib/api.js";
 import { h as element, svg as svgElement } from "./lib/dom.js";
 import { showMessage } from "./lib/form-dialog.js";
 import { share as percent } from "./lib/format.js";
@@ -48,29 +49,6 @@ const summaryEvents = viewEvents({
 });
 
 // ---------------------------------------------------------------- helpers
-
-/** `base` with `params` set in its query string. */
-function withParams(base, params) {
-  const url = new URL(base, window.location.href);
-  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, String(value));
-  return url.pathname + url.search;
-}
-
-/** GET `url` as JSON; throws an Error with the API's own message when it answers an error. */
-async function fetchJSON(url, { signal } = {}) {
-  const response = await fetch(url, { signal, headers: { Accept: "application/json" } });
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  if (!response.ok || body === null) {
-    const message = body && typeof body.error === "string" ? body.error : `the server answered ${response.status}`;
-    throw new Error(message);
-  }
-  return body;
-}
 
 function initialRange() {
   if (pageData.start != null && pageData.end != null && pageData.end > pageData.start) {
