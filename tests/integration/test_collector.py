@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from amqp.exceptions import NotFound
@@ -785,6 +787,17 @@ def _scrape(port: int) -> dict[str, float]:
     return found if "nntsc_messages_acknowledged_total" in found else {}
 
 
+def _metrics_port(log: Path, process: subprocess.Popen, deadline: float) -> int:
+    """The port `nntsc collect` (its stderr in `log`) says it serves its metrics on."""
+    while True:
+        found = re.search(r"metrics on port (\d+)", log.read_text())
+        if found:
+            return int(found.group(1))
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
 def test_two_collectors_on_one_queue_lose_and_double_nothing(
     tmp_path, postgres_url, influx_url, names, publisher_url
 ) -> None:
@@ -805,16 +818,22 @@ def test_two_collectors_on_one_queue_lose_and_double_nothing(
     with ini.open("a") as out:
         out.write(f"nntsc.metrics_port = {port}\n")
     command = [os.path.join(os.path.dirname(sys.executable), "nntsc"), "collect", "-c", str(ini)]
-    collectors = [subprocess.Popen(command)]
+    collectors: list[subprocess.Popen] = []
+    candidates: list[int] = []
     deadline = time.monotonic() + 60
-    while not _scrape(port):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    collectors.append(subprocess.Popen(command))
-    candidates = range(port, port + METRIC_PORTS)
-    while len([p for p in candidates if _scrape(p)]) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    for number in range(2):
+        # Each says which port it took ("metrics on port N"): that one is read, not a range
+        # of ports where anything else answering could be taken for it.
+        log = tmp_path / f"collector-{number}.log"
+        with log.open("w") as stderr:
+            collectors.append(subprocess.Popen(command, stderr=stderr))
+        candidates.append(_metrics_port(log, collectors[-1], deadline))
+        while not _scrape(candidates[-1]):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    # The first took the ini's port, the second the next free one.
+    assert candidates[0] == port
+    assert port < candidates[1] < port + METRIC_PORTS
     # Both consume: the broker hands the reports to them in turn.
     time.sleep(1)
     publish(publisher_url, names, messages)
