@@ -24,6 +24,20 @@ median of many calls:
   psycopg2 connection, its rows answered as JSON, on the same server: the
   floor of any HTTP answer of that page.
 
+First, the floor in process (the first page; wall and CPU): what a request
+costs before any of the API's own work, so that the ratio can be read
+against what the framework alone costs:
+
+- bare Pyramid, one route, the page: a Pyramid app with one route and one
+  view answering the API's first page (computed once) as JSON: the
+  framework and JSON alone;
+- bare Pyramid, one route, bare SQL: the same app's view running the bare
+  SQL and answering its rows: the least any Pyramid answer of the page costs;
+- the app, trivial view: the web app as configured (its routes, tweens,
+  security policy, CSRF options, view derivers), with one more route after
+  all of its own whose view answers the same precomputed page: the app's
+  framework cost without ampy and the query.
+
 Target (issue 18): the API within 2x of the bare query and within 30 ms.
 The ratios are printed: in process against the bare SQL, and over HTTP
 against the bare SQL served over HTTP (a loopback round trip alone costs
@@ -250,15 +264,16 @@ def served(app) -> Iterator[tuple[str, int]]:
         thread.join(timeout=5)
 
 
-def bare_app(engine, sql_by_path: dict[str, str]):
-    """A minimal Pyramid app answering each path with the rows of its bare SQL, as JSON."""
+def bare_app(engine, sql_by_path: dict[str, str], page: dict[str, Any]):
+    """A minimal Pyramid app answering each path with the rows of its bare SQL, as JSON,
+    and ``/constant`` with `page` (computed once)."""
     from pyramid.config import Configurator
 
     raw = engine.raw_connection()
     raw.driver_connection.autocommit = True
     lock = threading.Lock()
 
-    def page(request):
+    def bare_page(request):
         sql = sql_by_path[request.matchdict["which"]]
         with lock, raw.cursor() as db:
             db.execute(sql)
@@ -268,8 +283,54 @@ def bare_app(engine, sql_by_path: dict[str, str]):
 
     config = Configurator()
     config.add_route("page", "/bare/{which}")
-    config.add_view(page, route_name="page", renderer="json", request_method="GET")
+    config.add_view(bare_page, route_name="page", renderer="json", request_method="GET")
+    config.add_route("constant", "/constant")
+    config.add_view(lambda request: page, route_name="constant", renderer="json")
     return config.make_wsgi_app(), raw
+
+
+def app_with_trivial_view(settings: dict[str, Any], page: dict[str, Any]):
+    """The web app as configured, with a route after all of its own (``/bench/trivial``)
+    whose view answers `page` (computed once): everything but the view's work."""
+    import ampweb
+
+    config = ampweb.configure(settings)
+    config.add_route("bench.trivial", "/bench/trivial")
+    config.add_view(lambda request: page, route_name="bench.trivial", renderer="json")
+    return config.make_wsgi_app()
+
+
+def floor(app: Any, minimal: Any, raw: Any, sql: str, repeat: int) -> None:
+    """The first page in process against what a request costs before the API's own work."""
+    from pyramid.request import Request
+
+    def bare() -> None:
+        with raw.cursor() as db:
+            db.execute(sql)
+            db.fetchall()
+
+    def call(wsgi: Any, path: str) -> Callable[[], None]:
+        def get() -> None:
+            response = Request.blank(path).get_response(wsgi)
+            if response.status_code != 200:
+                raise SystemExit(f"GET {path}: {response.status}")
+
+        return get
+
+    rows = (
+        ("bare SQL (psycopg2)", bare),
+        ("bare Pyramid, one route, the page", call(minimal, "/constant")),
+        ("bare Pyramid, one route, bare SQL", call(minimal, "/bare/first")),
+        ("the app, trivial view (the page)", call(app, "/bench/trivial")),
+        ("GET /api/v1/event-groups", call(app, "/api/v1/event-groups")),
+    )
+    print("in process, first page (the floor)    wall        CPU   wall / bare SQL")
+    base = None
+    for label, function in rows:
+        wall = median_ms(function, repeat)
+        cpu = median_ms(function, repeat, clock=time.thread_time)
+        base = base or wall
+        print(f"{label:>36} {wall:>7.3f}ms {cpu:>7.3f}ms {wall / base:>10.1f}x")
 
 
 def filtered(ampy: Any, repeat: int) -> None:
@@ -324,7 +385,6 @@ def main() -> None:
 
     from pyramid.request import Request
 
-    import ampweb
     from ampy import Ampy
     from ampy.events import EventGroupFilter
 
@@ -343,14 +403,13 @@ def main() -> None:
             finally:
                 ampy.close()
             return
-        app = ampweb.main(
-            {},
-            **{
-                **services.settings,
-                "ampweb.public_data": "true",
-                "ampweb.session_secret": "b" * 40,
-            },
-        )
+        settings = {
+            **services.settings,
+            "ampweb.public_data": "true",
+            "ampweb.session_secret": "b" * 40,
+        }
+        first_page = ampy.event_groups(EventGroupFilter(), None, 20).as_dict()
+        app = app_with_trivial_view(settings, first_page)
         reader = ampy.event_reader
         filters = EventGroupFilter()
         deep = None
@@ -369,8 +428,9 @@ def main() -> None:
             )
             for which, cursor in pages.items()
         }
-        minimal, minimal_raw = bare_app(services.engine, sql_by_path)
+        minimal, minimal_raw = bare_app(services.engine, sql_by_path, first_page)
         try:
+            floor(app, minimal, raw, sql_by_path["first"], args.repeat)
             with served(app) as (host, port), served(minimal) as (bare_host, bare_port):
                 connection = http.client.HTTPConnection(host, port, timeout=30)
                 bare_connection = http.client.HTTPConnection(bare_host, bare_port, timeout=30)
