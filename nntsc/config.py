@@ -126,16 +126,19 @@ PING_AFTER_IDLE = 1.0
 def _ping_when_idle(engine: Engine) -> None:
     """Check a pooled connection before use only when it has been idle (`PING_AFTER_IDLE`).
 
-    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip as
-    long as a short indexed read (0.1 to 0.25 ms of the 1.2 ms an API page
-    took in process). A connection returned to the pool a moment ago is
-    almost certainly alive, so only one idle for longer is pinged, with the
+    For the read engine (`Services.read_engine`) alone: SQLAlchemy's
+    ``pool_pre_ping`` pings at every checkout, a round trip as long as a
+    short indexed read (0.1 to 0.25 ms of the 1.2 ms an API page took in
+    process). A connection returned to the pool a moment ago is almost
+    certainly alive, so only one idle for longer is pinged, with the
     dialect's own ping; a dead one is replaced by the pool (it retries a
     checkout that raises `DisconnectionError`). What the ping no longer
     catches (a server restarted within the last second, under load) fails
     that one statement as a disconnect, which invalidates the pool's other
-    connections; ampy's calls retry once on a fresh connection
-    (`ampy.api._reaching_stores`).
+    connections; the read engine's statements are single reads whose callers
+    retry once on a fresh connection (`ampy.api._reaching_stores`) or run
+    again at their next period (the rollup pass, the collector's backlog
+    gauge).
     """
     dialect = engine.dialect
 
@@ -163,9 +166,15 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
     """A SQLAlchemy engine for `url`; SQLite files get their directory created.
 
     An `autocommit` engine runs each statement on its own, without the BEGIN
-    and ROLLBACK round trips a transaction adds around a single read. A
-    pooled connection is checked before use when it has been idle
-    (`_ping_when_idle`).
+    and ROLLBACK round trips a transaction adds around a single read; a
+    pooled connection of one is checked before use when it has been idle
+    (`_ping_when_idle`). Any other engine (`Services.engine`: the
+    collector's and the event detection's writes, the web app's accounts,
+    sessions and saved things, notifications) pings every connection it
+    checks out (SQLAlchemy's ``pool_pre_ping``), so that the first
+    transaction after a PostgreSQL restart or a terminated backend runs on a
+    new connection instead of failing: none of those callers retries, and a
+    transaction cannot be retried statement by statement.
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -177,6 +186,8 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
     options: dict = {"pool_size": 10, "max_overflow": 10}
     if autocommit:
         options["isolation_level"] = "AUTOCOMMIT"
+    else:
+        options["pool_pre_ping"] = True
     if url.startswith(("postgresql+psycopg2", "postgresql://")):
         # Batches executemany() of UPDATE and DELETE too (rollup marks, stream
         # spans), instead of one round trip per row.
@@ -184,7 +195,8 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
         # An unreachable server fails a request in seconds instead of hanging it.
         options["connect_args"] = {"connect_timeout": 5}
     engine = create_engine(url, **options)
-    _ping_when_idle(engine)
+    if autocommit:
+        _ping_when_idle(engine)
     return engine
 
 
