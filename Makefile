@@ -17,7 +17,7 @@ $(BIN)/nntsc: setup.cfg pyproject.toml requirements/test.txt
 # setup.py's Cython builds (the install makes them): compiled again when a source in its
 # COMPILED list (named here too) or setup.py changes.
 COMPILED_STAMP := build/cython/compiled.stamp
-$(COMPILED_STAMP): nntsc/sysdig/_scan.py setup.py | $(BIN)/nntsc
+$(COMPILED_STAMP): nntsc/sysdig/_scan.py nntsc/events/_detectors.py setup.py | $(BIN)/nntsc
 	$(BIN)/python setup.py -q build_ext --inplace
 	@mkdir -p $(@D) && touch $@
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-COMPILED = ["nntsc/sysdig/_scan.py"]
+COMPILED = ["nntsc/sysdig/_scan.py", "nntsc/events/_detectors.py"]
 COPIES = Path("build/cython/src")
 
 

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from nntsc.collections import Detection
 from nntsc.compiled import build_of
+from nntsc.events import _detectors, detectors
+from nntsc.events.engine import DETECTORS, make_detector
 from nntsc.sysdig import _scan, scan
 
 
@@ -65,3 +68,17 @@ def test_the_sysdig_scan_runs_compiled_where_it_can_be_built() -> None:
         == scan.implementation.SOURCE_SHA256
     )
     assert scan.scan_text is not _scan.scan_text
+
+
+@pytest.mark.skipif(not sysconfig.get_config_var("CC"), reason="no C compiler configured")
+def test_the_detectors_run_compiled_where_they_can_be_built() -> None:
+    # setup.py compiles them at install (make venv); live detection's cost depends on it.
+    assert detectors.COMPILED, "nntsc.events._detectors is not compiled: run make venv"
+    assert (
+        hashlib.sha256(Path(_detectors.__file__).read_bytes()).hexdigest()
+        == detectors.implementation.SOURCE_SHA256
+    )
+    assert detectors.LevelShift is not _detectors.LevelShift
+    assert DETECTORS["level"] is detectors.LevelShift
+    # What the engine makes is the build's.
+    assert type(make_detector(Detection("loss", "lossrate", "%"))) is detectors.LossRuns

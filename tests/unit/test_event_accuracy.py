@@ -6,15 +6,26 @@ detection delay p90 <= 10 samples; at most 1 false event per stream and week
 of stationary noise (0.2 for Gaussian noise); no level shift from spikes;
 one open and one close event per loss run; no event from a one-run path
 flap. Each test prints what it measured (run pytest with -s to see it).
+
+Every test runs against the source module (`nntsc.events._detectors`) and,
+when it is built, the compiled build (`nntsc.events.detectors`), and every
+series is fed both ways (`feed`, `feed_rows`); the two implementations must
+find the same and end in the same state.
 """
 
 from __future__ import annotations
 
-import copy
 import random
+import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
-from nntsc.events.detectors import Detector, LevelShift, LossRuns, ModeChange, PathChange
+import pytest
+
+from nntsc.events import _detectors, detectors
+from nntsc.events._detectors import Detector, LevelShift, LossRuns, ModeChange, PathChange
 from nntsc.events.severity import magnitude_severity
 from nntsc.store.paths import as_path_key, ip_path_key
 from tests.tools.event_corpus import (
@@ -30,37 +41,50 @@ from tests.tools.event_corpus import (
     step_cases,
 )
 
+#: The source module, and the compiled build when there is one.
+IMPLEMENTATIONS = [_detectors] + ([detectors.implementation] if detectors.COMPILED else [])
+DETECTOR_NAMES = ("Detector", "LevelShift", "LossRuns", "ModeChange", "PathChange")
+
+
+@pytest.fixture(autouse=True, params=IMPLEMENTATIONS, ids=lambda module: module.__name__)
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Each test with the detectors of each implementation (this module's names rebound)."""
+    module: ModuleType = request.param
+    for name in DETECTOR_NAMES:
+        monkeypatch.setattr(sys.modules[__name__], name, getattr(module, name))
+    return module
+
 
 def level_detector() -> LevelShift:
     return LevelShift("median", "ms", 0.001)
 
 
-def run(detector, times, values) -> list:
-    """The findings of feeding a series row by row (`feed`).
+def run(make: Callable[[], Detector], times: list[int], values: list[Any]) -> list:
+    """The findings of feeding a series to the detector `make` gives, row by row (`feed`).
 
-    Also fed as the engine feeds rows (`feed_rows`, which LevelShift and
-    LossRuns write out for speed): it must find what `Detector.feed_rows`
-    (a loop over `feed`) finds, and leave the detector in the same state.
+    Also fed as the engine feeds rows (`feed_rows`, the rows of a stream at
+    once) to a second one: it must find the same and end in the same state.
     """
-    fast, generic = copy.deepcopy(detector), copy.deepcopy(detector)
+    detector, rows_fed = make(), make()
     found = []
     for timestamp, value in zip(times, values, strict=True):
         findings = detector.feed(timestamp, value)
         if findings:
             found.extend(findings)
     rows = [(1, timestamp, {"v": value}) for timestamp, value in zip(times, values, strict=True)]
-    assert fast.feed_rows(rows, "v") == Detector.feed_rows(generic, rows, "v")
-    assert state(fast) == state(generic)
+    assert rows_fed.feed_rows(rows, "v") == (found, late_rows(times))
+    assert rows_fed.state() == detector.state()
     return found
 
 
-def state(detector: Detector) -> dict:
-    return {
-        name: getattr(detector, name)
-        for cls in type(detector).__mro__
-        for name in getattr(cls, "__slots__", ())
-        if hasattr(detector, name)
-    }
+def late_rows(times: list[int]) -> int:
+    """How many of `times` are at or before one before them."""
+    late, newest = 0, -1
+    for timestamp in times:
+        if timestamp <= newest:
+            late += 1
+        newest = max(newest, timestamp)
+    return late
 
 
 def index(timestamp: int) -> int:
@@ -84,7 +108,7 @@ def test_level_shift_steps_detected() -> None:
     weak = [0, 0]
     for case in step_cases():
         at, factor = case.steps[0]
-        found = run(level_detector(), case.times, case.values)
+        found = run(level_detector, case.times, case.values)
         hit = step_hit(case, found)
         if magnitude_severity(case.level_ms, case.level_ms * factor) < 30:
             weak[0] += 1
@@ -118,7 +142,7 @@ def test_stationary_noise_false_events() -> None:
     per_week: Counter[str] = Counter()
     weeks: Counter[str] = Counter()
     for case in stationary_cases(seeds=3):
-        found = run(level_detector(), case.times, case.values)
+        found = run(level_detector, case.times, case.values)
         per_week[case.noise] += len(found) * WEEK / len(case.times)
         weeks[case.noise] += 1
     rates = {noise: per_week[noise] / weeks[noise] for noise in weeks}
@@ -129,7 +153,7 @@ def test_stationary_noise_false_events() -> None:
 
 
 def test_spikes_alone_give_no_level_shift() -> None:
-    events = sum(len(run(level_detector(), c.times, c.values)) for c in spike_cases())
+    events = sum(len(run(level_detector, c.times, c.values)) for c in spike_cases())
     print(f"level events from {len(spike_cases())} series of single spikes: {events}")
     assert events == 0
 
@@ -137,7 +161,7 @@ def test_spikes_alone_give_no_level_shift() -> None:
 def test_ramps_give_a_rise() -> None:
     counts = []
     for case in ramp_cases():
-        found = run(level_detector(), case.times, case.values)
+        found = run(level_detector, case.times, case.values)
         at, _ = case.steps[0]
         assert all(f.direction == "up" and index(f.onset) >= at - 3 for f in found), case.name
         counts.append(len(found))
@@ -157,18 +181,18 @@ def test_out_of_order_rows_and_gaps() -> None:
     rng = random.Random(7)
     for case in cases:
         times, values = out_of_order(case, rng)
-        assert step_hit(case, run(level_detector(), times, values)) is not None, case.name
+        assert step_hit(case, run(level_detector, times, values)) is not None, case.name
     # A gap beyond the purge time resets the detector: a new level after an
     # outage is not a shift, and nothing fires until the windows refill.
     case = cases[0]
     times = case.times[:200] + [t + 86400 for t in case.times[200:]]
-    found = run(level_detector(), times, case.values)
+    found = run(level_detector, times, case.values)
     assert found == []
 
 
 def test_loss_runs_open_and_close_once() -> None:
     for case, planted in loss_cases():
-        found = run(LossRuns("loss"), case.times, case.values)
+        found = run(lambda: LossRuns("loss"), case.times, case.values)
         kinds = Counter(f.kind for f in found)
         print(f"{case.name}: {planted} runs, {kinds['loss']} opened, {kinds['loss_end']} closed")
         assert kinds == {"loss": planted, "loss_end": planted}
@@ -203,21 +227,21 @@ def path_rows(sequence: list[str]) -> tuple[list[int], list]:
 def test_path_change_persists_or_flaps() -> None:
     # A change that persists for 3 runs: one event, at the first run of the new path.
     times, values = path_rows(["A"] * 5 + ["B"] * 6)
-    found = run(PathChange("as_path"), times, values)
+    found = run(lambda: PathChange("as_path"), times, values)
     assert [(f.kind, index(f.onset), index(f.detected)) for f in found] == [("pathchange", 5, 7)]
     assert found[0].details["old_path"] == [-2, 64496, 64499]
     # One-run and two-run flaps: nothing.
     times, values = path_rows(["A"] * 5 + ["B"] + ["A"] * 5 + ["B"] * 2 + ["A"] * 5)
-    assert run(PathChange("as_path"), times, values) == []
+    assert run(lambda: PathChange("as_path"), times, values) == []
     # The end going silent is the same path, however long it lasts.
     times, values = path_rows(["A"] * 5 + ["A~"] * 10 + ["A"] * 5)
-    assert run(PathChange("as_path"), times, values) == []
+    assert run(lambda: PathChange("as_path"), times, values) == []
     # IP paths: a trailing silent hop is the same path too.
     full = ip_path_key(["10.0.0.1", "192.0.2.1", "192.0.2.9"])
     quiet = ip_path_key(["10.0.0.1", "192.0.2.1", None, None])
     other = ip_path_key(["10.0.0.1", "198.51.100.1", "192.0.2.9"])
     values = [(1, full)] * 4 + [(2, quiet)] * 4 + [(3, other)] * 4
-    found = run(PathChange("ip_path"), [START + INTERVAL * i for i in range(12)], values)
+    found = run(lambda: PathChange("ip_path"), [START + INTERVAL * i for i in range(12)], values)
     assert [index(f.onset) for f in found] == [8]
 
 
@@ -226,18 +250,18 @@ def test_mode_flips_and_flaps() -> None:
     rng = random.Random(3)
     # Path length 12 with an occasional 13, then 14 from sample 50.
     values = [(12.0 if rng.random() > 0.05 else 13.0) if i < 50 else 14.0 for i in range(100)]
-    found = run(ModeChange("path_length", "hops", quantum=0.5), times, values)
+    found = run(lambda: ModeChange("path_length", "hops", quantum=0.5), times, values)
     assert [(f.kind, index(f.onset), f.old_value, f.new_value) for f in found] == [
         ("mode", 50, 12.0, 14.0)
     ]
     assert index(found[0].detected) - 50 <= 10
     # One-sample flaps are no change of mode.
     values = [14.0 if i % 17 == 0 else 12.0 for i in range(100)]
-    assert run(ModeChange("path_length", "hops", quantum=0.5), times, values) == []
+    assert run(lambda: ModeChange("path_length", "hops", quantum=0.5), times, values) == []
     # A random mix of two levels has no mode to change.
     values = [rng.choice((20_000.0, 40_000.0)) for _ in range(2000)]
     mixed = [START + INTERVAL * i for i in range(2000)]
-    assert run(ModeChange("rtt", "ms", 0.001), mixed, values) == []
+    assert run(lambda: ModeChange("rtt", "ms", 0.001), mixed, values) == []
 
 
 def test_severity_curve_golden_values() -> None:
@@ -245,13 +269,35 @@ def test_severity_curve_golden_values() -> None:
     assert magnitude_severity(100, 130) == 24
     assert magnitude_severity(300, 350) == 42
     # Invariance to the stored unit once scaled: us through the declared scale.
-    detector_ms = LevelShift("median", "ms", 1.0)
-    detector_us = LevelShift("median", "ms", 0.001)
     times = [START + INTERVAL * i for i in range(200)]
     rng = random.Random(5)
     values_ms = [rng.gauss(20 if i < 100 else 40, 0.4) for i in range(200)]
-    found_ms = run(detector_ms, times, values_ms)
-    found_us = run(detector_us, times, [v * 1000 for v in values_ms])
+    found_ms = run(lambda: LevelShift("median", "ms", 1.0), times, values_ms)
+    found_us = run(level_detector, times, [v * 1000 for v in values_ms])
     assert [(f.onset, f.severity) for f in found_ms] == [(f.onset, f.severity) for f in found_us]
     assert found_ms
     assert found_ms[0].description.startswith("median 20.")
+
+
+@pytest.mark.skipif(not detectors.COMPILED, reason="the detectors are not compiled")
+def test_the_build_finds_what_the_source_finds(implementation: ModuleType) -> None:
+    # Every level and loss series of the corpus, fed to both in one call.
+    if implementation is not _detectors:
+        pytest.skip("runs once")
+    build = detectors.implementation
+    cases: list[tuple[str, tuple[Any, ...], Case]] = [
+        *(("LevelShift", ("median", "ms", 0.001), c) for c in step_cases(seeds=1)),
+        *(("LevelShift", ("median", "ms", 0.001), c) for c in stationary_cases(seeds=1)),
+        *(("LevelShift", ("median", "ms", 0.001), c) for c in spike_cases()),
+        *(("LevelShift", ("median", "ms", 0.001), c) for c in ramp_cases()),
+        *(("LossRuns", ("loss",), c) for c, _ in loss_cases()),
+    ]
+    found = 0
+    for name, args, case in cases:
+        source, compiled = getattr(_detectors, name)(*args), getattr(build, name)(*args)
+        rows = [(1, t, {"v": v}) for t, v in zip(case.times, case.values, strict=True)]
+        expected = source.feed_rows(rows, "v")
+        assert compiled.feed_rows(rows, "v") == expected, case.name
+        assert compiled.state() == source.state(), case.name
+        found += len(expected[0])
+    assert found > len(cases) / 2
