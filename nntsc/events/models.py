@@ -51,6 +51,12 @@ class Event(Base):
         Index(None, "stream_id", "ts_onset"),
         # "Every event in [start, end), newest first, page N" (keyset on onset, id).
         Index(None, "ts_onset", "id"),
+        # The dashboard filters' event conditions (`nntsc.events.filters`): the events
+        # of these sources / targets / kinds since a time, found without reading every
+        # event of the window when few or none match (migration 0022).
+        Index(None, "source", "ts_onset"),
+        Index(None, "target", "ts_onset"),
+        Index(None, "kind", "ts_onset"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
