@@ -899,7 +899,10 @@ class ModeChange(Detector):
 
     @cython.cfunc
     def _value(self, timestamp: cython.longlong, value: Any) -> Any:
-        bucket = self._bucket(float(value))
+        number = float(value)
+        if number != number:  # NaN: no bucket (it failed the rows of its stream before)
+            return None
+        bucket = self._bucket(number)
         values = self.values
         values.append(bucket)
         self.times.append(timestamp)
