@@ -18,8 +18,8 @@ RUN pip install --require-hashes -r requirements/base.txt
 
 # Then the project itself, without dependencies (all pinned above); `pip check`
 # proves the lock holds everything setup.cfg asks for. A C compiler is there only
-# while it installs: setup.py compiles the sysdig scan with Cython (without one
-# the plain module runs, slower).
+# while it installs: setup.py compiles the sysdig scan and the event detectors
+# with Cython (without one the plain modules run, slower).
 COPY . .
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
@@ -27,7 +27,7 @@ RUN apt-get update \
     && pip check \
     && apt-get purge -y --auto-remove gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/* build \
-    && python -c "from nntsc.sysdig import scan; assert scan.COMPILED" \
+    && python -c "from nntsc.sysdig import scan; from nntsc.events import detectors; assert scan.COMPILED and detectors.COMPILED" \
     && useradd --system --uid 10001 --no-create-home --home-dir /app nntsc
 
 # Already included by `COPY . .`; repeated so the path docker-compose.yml relies
