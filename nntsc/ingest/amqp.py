@@ -277,6 +277,9 @@ class Collector:
         # thread does not hold up the first batches importing the feed's client.
         self.live = services.live
         self.metrics.watch_rollup_backlog(services.timeseries.rollup_backlog)
+        # The stream registry loads the SQL models: part of start-up
+        # (`nntsc.cli.starting_up`), not of the first delivery.
+        services.streams  # noqa: B018
         self.ingestor = Ingestor(
             services,
             batch_size=settings.batch_size,

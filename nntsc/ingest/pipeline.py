@@ -33,6 +33,9 @@ DEFAULT_BATCH_SIZE = 5000
 WRITERS = 2
 #: Seconds between two updates of the streams' first/last timestamps.
 TOUCH_INTERVAL = 10.0
+#: Streams not known yet that are looked up (or created) ahead, on a thread of
+#: their own, once this many have been buffered (see `Ingestor._look_ahead`).
+LOOKAHEAD_KEYS = 1000
 
 #: New objects between two young-generation garbage collections while ingesting.
 #: CPython's default, 700, means hundreds of collections per batch being built,
@@ -129,6 +132,10 @@ class Ingestor:
             defaultdict(dict)
         )
         self._buffered = 0
+        # Per collection, keys added to `_unresolved` and not yet looked up ahead.
+        self._ahead: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        self._lookups: list[Future[Any]] = []
+        self._looker: ThreadPoolExecutor | None = None
         self._writer = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="nntsc-writer")
         # Per batch in flight: its write, tokens, row count, when it was
         # submitted, and the (collection, rows) its write has committed so far.
@@ -211,14 +218,22 @@ class Ingestor:
                 for stream_id, row in zip(ids, parsed, strict=True)
             ]
             unresolved = self._unresolved[collection.name]
+            ahead = self._ahead[collection.name]
             for stream_id, key, row in zip(ids, keys, parsed, strict=True):
                 if stream_id is None:
-                    unresolved.setdefault(key, ([], row.properties))[0].append(len(rows))  # type: ignore[arg-type]
+                    entry = unresolved.get(key)  # type: ignore[arg-type]
+                    if entry is None:
+                        entry = unresolved[key] = ([], row.properties)  # type: ignore[index]
+                        ahead.append(key)  # type: ignore[arg-type]
+                    entry[0].append(len(rows))
                     rows.append(Row(0, timestamp, row.values))
                 else:
                     rows.append(Row(stream_id, timestamp, row.values))
                     if stream_id not in tags:
                         tags[stream_id] = dict(row.properties)
+            if len(ahead) >= LOOKAHEAD_KEYS:
+                self._look_ahead(collection, ahead)
+                self._ahead[collection.name] = []
         else:
             for stream_id, row in zip(ids, parsed, strict=True):
                 rows.append(Row(stream_id, timestamp, row.values))  # type: ignore[arg-type]
@@ -268,11 +283,36 @@ class Ingestor:
             future = self._writer.submit(self._write, batch, touch, committed)
             self._in_flight.append((future, tokens, count, time.monotonic(), committed))
 
+    def _look_ahead(self, collection: Collection, keys: list[tuple[str, ...]]) -> None:
+        """Have a thread look up (or create) the streams of `keys` while reports are parsed.
+
+        A collector that starts meets each of thousands of streams for the
+        first time: the lookups are SQL round trips which the consuming
+        thread would otherwise wait for at every batch. This only fills the
+        registry's cache: `_resolve_streams` still gives every row its id
+        (from that cache, or by asking the database itself, which is where a
+        failure counts), so a lookup that fails here is just a cache miss.
+        """
+        if self._looker is None:
+            self._looker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nntsc-streams")
+        registry = self.services.streams
+        self._lookups.append(self._looker.submit(registry.stream_ids_for_keys, collection, keys))
+
+    def _lookups_done(self) -> None:
+        """Wait for the lookups ahead; their failures are left for `_resolve_streams` to meet."""
+        lookups, self._lookups = self._lookups, []
+        for lookup in lookups:
+            error = lookup.exception()
+            if error is not None:
+                log.debug("looking streams up ahead failed: %s", error)
+
     def _resolve_streams(self) -> None:
         """Give the buffered rows of new streams their ids: a few statements per batch.
 
         On failure (e.g. the SQL database is down) the buffer is left whole.
         """
+        self._lookups_done()
+        self._ahead.clear()
         registry = self.services.streams
         for name, unresolved in self._unresolved.items():
             collection = get_collection(name)
@@ -339,6 +379,10 @@ class Ingestor:
         self._rows.clear()
         self._tags.clear()
         self._unresolved.clear()
+        self._ahead.clear()
+        # Not waited for (they may be waiting for a store that is down): they
+        # only fill the registry's cache with ids the database confirmed.
+        self._lookups = []
         self._tokens = []
         self._spans = {}
         self._buffered = 0
@@ -394,13 +438,15 @@ class Ingestor:
     def close_writer(self) -> None:
         """Stop the writer thread once the batches in flight are done; nothing more is sent."""
         self._writer.shutdown(wait=True)
+        if self._looker is not None:
+            self._looker.shutdown(wait=True)
 
     def close(self) -> None:
         """Flush, then stop the writer thread."""
         try:
             self.flush()
         finally:
-            self._writer.shutdown(wait=True)
+            self.close_writer()
 
     def __enter__(self) -> Ingestor:
         """Open for a run of reports, with `fewer_collections` until the exit."""
@@ -416,6 +462,6 @@ class Ingestor:
                 try:
                     self.wait()
                 finally:
-                    self._writer.shutdown(wait=True)
+                    self.close_writer()
         finally:
             self._context.close()

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, event, func, select
 
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
+from nntsc.errors import StoreUnavailable
+from nntsc.ingest import pipeline
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.store.models import Stream, property_table
 from nntsc.store.streams import KEYS_PER_STATEMENT
@@ -160,6 +162,77 @@ def test_the_ingestor_creates_a_batch_of_new_streams_at_submit(services: Service
         assert statements == []
     assert stored(services) == (300, 300, 300)
     assert len(services.timeseries.raw(ICMP, range(1, 400), timestamp, timestamp + 120)) == 600
+
+
+def _report(targets: range) -> dict:
+    return {
+        "header": {"packet_size": 84},
+        "reports": [
+            {"name": f"t{n}", "address": bytes([10, 0, n // 256, n % 256]), "family": 2, "rtt": 5}
+            for n in targets
+        ],
+    }
+
+
+def test_the_ingestor_looks_new_streams_up_ahead_on_a_thread_of_its_own(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past LOOKAHEAD_KEYS new keys, their streams are found or created while reports are
+    still added, by another thread; the rows get the same ids as without."""
+    monkeypatch.setattr(pipeline, "LOOKAHEAD_KEYS", 100)
+    timestamp = 1_700_000_000
+    existing = services.streams.stream_id_for_key(ICMP, ("mon", "t7", "ipv4", "84"))
+    fresh = make_services(services.settings["nntsc.sql_url"])
+    threads: list[str] = []
+
+    def note(*_args: object) -> None:
+        threads.append(threading.current_thread().name)
+
+    event.listen(fresh.engine, "before_cursor_execute", note)
+    try:
+        with Ingestor(fresh, batch_size=100_000) as ing:
+            for n in range(0, 250, 2):
+                ing.add(ICMP, _report(range(n, n + 2)), "mon", timestamp)
+            ing._lookups_done()
+            # Every statement so far came from the look-ahead thread...
+            assert threads
+            assert [name for name in threads if not name.startswith("nntsc-streams")] == []
+            # ... two look-aheads of 100 keys: those streams exist before the batch is sent.
+            assert stored(fresh)[0] == 200
+            ing.add(ICMP, _report(range(250)), "mon", timestamp + 60)
+        assert stored(fresh) == (250, 250, 250)
+        ids = fresh.streams.stream_ids_for_keys(
+            ICMP, [("mon", f"t{n}", "ipv4", "84") for n in range(250)]
+        )
+        assert ids[("mon", "t7", "ipv4", "84")] == existing
+        rows = fresh.timeseries.raw(ICMP, sorted(ids.values()), timestamp, timestamp + 120)
+        assert len(rows) == 500
+        assert {row.stream_id for row in rows} == set(ids.values())
+    finally:
+        fresh.close()
+
+
+def test_a_failed_look_ahead_is_only_a_cache_miss(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A look-ahead that fails (the database away for a moment) loses no row: the batch
+    looks its streams up itself when it is sent."""
+    monkeypatch.setattr(pipeline, "LOOKAHEAD_KEYS", 100)
+    registry = services.streams
+    real = registry.stream_ids_for_keys
+
+    def failing_on_the_look_ahead_thread(collection, keys):
+        if threading.current_thread().name.startswith("nntsc-streams"):
+            raise StoreUnavailable("SQL database unreachable")
+        return real(collection, keys)
+
+    monkeypatch.setattr(registry, "stream_ids_for_keys", failing_on_the_look_ahead_thread)
+    timestamp = 1_700_000_000
+    with Ingestor(services, batch_size=100_000) as ing:
+        for n in range(0, 250, 2):
+            ing.add(ICMP, _report(range(n, n + 2)), "mon", timestamp)
+    assert stored(services) == (250, 250, 250)
+    assert len(services.timeseries.raw(ICMP, range(1, 300), timestamp, timestamp + 60)) == 250
 
 
 def test_touch_widens_first_and_last_timestamps(services: Services) -> None:
