@@ -267,12 +267,13 @@ def _insert(session: Session) -> Any:
     raise ConfigurationError(f"unsupported SQL database {dialect!r}: use PostgreSQL or SQLite")
 
 
-def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[Event]:
+def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[sinks.NewEvent]:
     """Insert `records` (skipping keys already stored), then hand the new events to the sinks.
 
     Runs in the caller's transaction: the caller commits (or rolls back,
     which also undoes whatever the sinks did). A loss-end event also sets
-    the end of the loss event it closes. Returns the new events.
+    the end of the loss event it closes. Returns the new events (their
+    columns and ids, oldest id first).
     """
     if not records:
         return []
@@ -280,9 +281,12 @@ def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[Ev
     statement = (
         _insert(session)
         .on_conflict_do_nothing(index_elements=list(EVENT_KEY))
-        .returning(table.c.id)
+        .returning(table.c.id, *(table.c[name] for name in EVENT_KEY))
     )
-    ids: list[int] = list(session.execute(statement, list(records)).scalars())
+    # The ids of the rows inserted, by key (a key already stored returns nothing).
+    inserted: dict[tuple[Any, ...], int] = {
+        tuple(row[1:]): row[0] for row in session.execute(statement, list(records))
+    }
     # The loss events these loss-end events close: one statement for all of them.
     ends = [
         {
@@ -309,11 +313,32 @@ def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[Ev
             .values(ts_ended=bindparam("end_at")),
             ends,
         )
-    if not ids:
+    if not inserted:
         return []
-    new = list(session.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.id)))
-    sinks.deliver(session, new)
-    return new
+    new: dict[tuple[Any, ...], sinks.NewEvent] = {}
+    for record in records:
+        key = _key(record)
+        event_id = inserted.get(key)
+        if event_id is not None and key not in new:
+            new[key] = sinks.NewEvent(event_id, **record)
+    # A loss event closed in this very batch ends as its row does.
+    for end in ends:
+        closed = new.get(
+            (end["end_detector"], end["end_stream"], end["end_metric"], end["end_onset"])
+        )
+        if closed is not None:
+            closed.ts_ended = end["end_at"]
+    events = sorted(new.values(), key=_id)
+    sinks.deliver(session, events)
+    return events
+
+
+def _key(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (record["detector"], record["stream_id"], record["metric"], record["ts_onset"])
+
+
+def _id(event: sinks.NewEvent) -> int:
+    return event.id
 
 
 @dataclass

@@ -43,6 +43,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    bindparam,
     func,
     insert,
     select,
@@ -68,6 +69,7 @@ from nntsc.events.grouping import (
 from nntsc.events.metrics import compact_counts
 from nntsc.events.models import Event, EventGroup, EventGroupMember
 from nntsc.events.pruning import prune_groups
+from nntsc.events.sinks import NewEvent
 
 __all__ = [
     "PRUNE_WINDOW",
@@ -358,6 +360,8 @@ class _Stored:
 
     groups: dict[int, GroupState]
     concluded: dict[int, dict[str, Any]]
+    #: (severity, source, target) of every event of those groups, for their counts.
+    facts: dict[int, tuple[int, str, str]]
 
 
 def _load(session: Session, start: int, end: int) -> _Stored:
@@ -366,87 +370,67 @@ def _load(session: Session, start: int, end: int) -> _Stored:
     A group's base is its key, direction and own members (`GroupState.base`),
     its span that of its members' onsets; also loaded are the groups beyond
     the range that share an event with one of them, so that judging a group
-    near the edge sees every group its events are in.
+    near the edge sees every group its events are in. Two statements: the
+    groups, then their members with the facts of their events.
     """
     table = EventGroup.__table__
     members = EventGroupMember.__table__
     events = Event.__table__
     columns = (table.c.id, table.c.key, table.c.direction, *(table.c[c] for c in CONCLUSIONS))
-    stored = _Stored({}, {})
-
-    def add(rows: Iterable[Any]) -> list[int]:
-        ids = []
-        for row in rows:
-            if row.id in stored.groups:
-                continue
-            stored.groups[row.id] = GroupState(
-                row.id, row.key, row.direction, row.ts_started, row.ts_ended, set()
-            )
-            stored.concluded[row.id] = {name: row._mapping[name] for name in CONCLUSIONS}
-            ids.append(row.id)
-        onsets: dict[int, list[int]] = defaultdict(list)
-        for chunk in _chunks(ids):
-            # Rows unpack as tuples; annotated so that mypy knows their types.
-            found: Iterable[tuple[int, int, int]] = session.execute(
-                select(members.c.group_id, members.c.event_id, events.c.ts_onset)
-                .join(events, events.c.id == members.c.event_id)
-                .where(members.c.group_id.in_(chunk))
-            )
-            for group_id, event_id, onset in found:
-                stored.groups[group_id].events.add(event_id)
-                onsets[group_id].append(onset)
-        for group_id in ids:
-            if onsets[group_id]:
-                stored.groups[group_id].start = min(onsets[group_id])
-                stored.groups[group_id].end = max(onsets[group_id])
-        return ids
-
-    add(
-        session.execute(
-            select(*columns).where(table.c.ts_ended >= start, table.c.ts_started <= end)
+    in_range = select(table.c.id).where(table.c.ts_ended >= start, table.c.ts_started <= end)
+    # The groups in range and those sharing an event with one of them.
+    held = select(members.c.event_id).where(members.c.group_id.in_(in_range))
+    wanted = in_range.union(select(members.c.group_id).where(members.c.event_id.in_(held)))
+    stored = _Stored({}, {}, {})
+    for row in session.execute(select(*columns).where(table.c.id.in_(wanted))):
+        stored.groups[row.id] = GroupState(
+            row.id, row.key, row.direction, row.ts_started, row.ts_ended, set()
         )
+        stored.concluded[row.id] = {name: row._mapping[name] for name in CONCLUSIONS}
+    # Rows unpack as tuples; annotated so that mypy knows their types.
+    found: Iterable[tuple[int, int, int, int, str, str]] = session.execute(
+        select(
+            members.c.group_id,
+            members.c.event_id,
+            events.c.ts_onset,
+            events.c.severity,
+            events.c.source,
+            events.c.target,
+        )
+        .join(events, events.c.id == members.c.event_id)
+        .where(members.c.group_id.in_(wanted))
     )
-    shared = sorted({e for g in stored.groups.values() for e in g.events})
-    beyond: set[int] = set()
-    for chunk in _chunks(shared):
-        beyond.update(
-            session.scalars(
-                select(members.c.group_id).where(members.c.event_id.in_(chunk)).distinct()
-            )
+    spans: dict[int, tuple[int, int]] = {}
+    facts = stored.facts
+    groups = stored.groups
+    for group_id, event_id, onset, severity, source, target in found:
+        group = groups.get(group_id)
+        if group is None:  # a group made since the first statement read the groups
+            continue
+        group.events.add(event_id)
+        facts[event_id] = (severity, source, target)
+        span = spans.get(group_id)
+        spans[group_id] = (
+            (onset, onset) if span is None else (min(span[0], onset), max(span[1], onset))
         )
-    beyond -= set(stored.groups)
-    for chunk in _chunks(sorted(beyond)):
-        add(session.execute(select(*columns).where(table.c.id.in_(chunk))))
+    for group_id, (first, last) in spans.items():
+        groups[group_id].start = first
+        groups[group_id].end = last
     return stored
 
 
-def _aggregates(session: Session, groups: Sequence[GroupState]) -> dict[int, dict[str, int]]:
-    """Per group: event count, highest severity, distinct sources, targets and endpoints."""
-    events = Event.__table__
-    wanted = sorted({e for g in groups for e in g.events})
-    facts: dict[int, tuple[int, str, str]] = {}
-    for chunk in _chunks(wanted):
-        rows: Iterable[tuple[int, int, str, str]] = session.execute(
-            select(events.c.id, events.c.severity, events.c.source, events.c.target).where(
-                events.c.id.in_(chunk)
-            )
-        )
-        for event_id, severity, source, target in rows:
-            facts[event_id] = (severity, source, target)
-    result: dict[int, dict[str, int]] = {}
-    for group in groups:
-        assert group.group_id is not None, "only stored groups are counted"
-        found = [facts[e] for e in group.events if e in facts]
-        sources = {s for _, s, _ in found if s}
-        targets = {t for _, _, t in found if t}
-        result[group.group_id] = {
-            "event_count": len(found),
-            "severity": max((s for s, _, _ in found), default=0),
-            "source_count": len(sources),
-            "target_count": len(targets),
-            "endpoint_count": len(sources | targets),
-        }
-    return result
+def _counts(group: GroupState, facts: dict[int, tuple[int, str, str]]) -> dict[str, int]:
+    """A group's event count, highest severity, distinct sources, targets and endpoints."""
+    found = [facts[e] for e in group.events if e in facts]
+    sources = {s for _, s, _ in found if s}
+    targets = {t for _, _, t in found if t}
+    return {
+        "event_count": len(found),
+        "severity": max((s for s, _, _ in found), default=0),
+        "source_count": len(sources),
+        "target_count": len(targets),
+        "endpoint_count": len(sources | targets),
+    }
 
 
 @dataclass(frozen=True)
@@ -474,13 +458,19 @@ def prune_range(session: Session, start: int, end: int, now: int | None = None) 
     now = int(time.time()) if now is None else now
     _lock(session)
     stored = _load(session, start, end)
-    judged = [group.base() for group in stored.groups.values()]
+    return _judge(session, stored, list(stored.groups.values()), now)
+
+
+def _judge(
+    session: Session, stored: _Stored, groups: Sequence[GroupState], now: int
+) -> PruneReport:
+    """Prune `groups` (some of `stored`) from their base facts; write what changed."""
+    judged = [group.base() for group in groups]
     prune_groups(judged, now)
-    counts = _aggregates(session, judged)
     merged: dict[str, int] = defaultdict(int)
     changes: list[dict[str, Any]] = []
     for group in judged:
-        assert group.group_id is not None
+        assert group.group_id is not None, "only stored groups are judged"
         values = {
             "status": group.status,
             "merged_into": group.merged_into,
@@ -488,7 +478,7 @@ def prune_range(session: Session, start: int, end: int, now: int | None = None) 
             "asns": format_asns(group.asns),
             "ts_started": group.start,
             "ts_ended": group.end,
-            **counts[group.group_id],
+            **_counts(group, stored.facts),
         }
         before = stored.concluded[group.group_id]
         if values == before:
@@ -497,11 +487,15 @@ def prune_range(session: Session, start: int, end: int, now: int | None = None) 
             before["status"] != MERGED or before["merged_into"] != group.merged_into
         ):
             merged[group.merged_by or ""] += 1
-        changes.append({"id": group.group_id, **values, "ts_updated": now})
+        changes.append({"group_id": group.group_id, **values, "ts_updated": now})
     if changes:
         serial = next_change_serial(session)
+        table = EventGroup.__table__
         # One executemany UPDATE by primary key for every changed group.
-        session.execute(update(EventGroup), [{**c, "change_serial": serial} for c in changes])
+        session.execute(
+            update(table).where(table.c.id == bindparam("group_id")),
+            [{**c, "change_serial": serial} for c in changes],
+        )
     return PruneReport(len(judged), dict(merged), len(changes))
 
 
@@ -541,7 +535,7 @@ def prune_recent(services: Any, now: int | None = None, window: int = PRUNE_WIND
 # -- the sink ----------------------------------------------------------------------------------
 
 
-def _families(services: Any, events: Sequence[Event]) -> dict[int, str]:
+def _families(services: Any, events: Sequence[Any]) -> dict[int, str]:
     """The ``family`` property (or "") of each event's stream: one query per collection."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for event in events:
@@ -559,9 +553,16 @@ def _families(services: Any, events: Sequence[Event]) -> dict[int, str]:
 
 
 def group_stored_events(
-    session: Session, services: Any, events: Sequence[Event], now: int | None = None
+    session: Session, services: Any, events: Sequence[Any], now: int | None = None
 ) -> tuple[int, int]:
-    """Put `events` in their keys' groups and judge the groups around them; (opened, joined)."""
+    """Put `events` in their keys' groups and judge the groups around them; (opened, joined).
+
+    `events` are the new events' columns (`nntsc.events.sinks.NewEvent`, or
+    `Event` rows: anything with their attributes). The groups near them are
+    read once: placing the events needs those within `QUIET` and
+    `MAX_DURATION` of them, judging them again those within `MAX_DURATION`
+    (and the groups sharing an event with those).
+    """
     if not events:
         return 0, 0
     now = int(time.time()) if now is None else now
@@ -587,7 +588,10 @@ def group_stored_events(
     _lock(session)
     start = min(f.onset for f in facts)
     end = max(f.onset for f in facts)
-    stored = _load(session, start - QUIET - MAX_DURATION, end + QUIET)
+    # What placing them needs ([start - QUIET - MAX_DURATION, end + QUIET]) and
+    # what judging them needs ([start - MAX_DURATION, end + MAX_DURATION]), at once.
+    low, high = start - MAX_DURATION, end + MAX_DURATION
+    stored = _load(session, low - QUIET, high)
     before: dict[int | None, set[int]] = {
         group_id: set(g.events) for group_id, g in stored.groups.items()
     }
@@ -595,29 +599,31 @@ def group_stored_events(
     table = EventGroup.__table__
     if opened:
         # What pruning concludes of them (status, counts, ...) comes next.
+        rows = [
+            {
+                "key": group.key,
+                "key_kind": group.key_kind,
+                "direction": group.direction,
+                "ts_started": group.start,
+                "ts_ended": group.end,
+                "ts_updated": now,
+                "severity": 0,
+                "event_count": 0,
+                "source_count": 0,
+                "target_count": 0,
+                "endpoint_count": 0,
+                "status": OPEN,
+                "asns": "",
+            }
+            for group in opened
+        ]
         ids = session.scalars(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "key": group.key,
-                    "key_kind": group.key_kind,
-                    "direction": group.direction,
-                    "ts_started": group.start,
-                    "ts_ended": group.end,
-                    "ts_updated": now,
-                    "severity": 0,
-                    "event_count": 0,
-                    "source_count": 0,
-                    "target_count": 0,
-                    "endpoint_count": 0,
-                    "status": OPEN,
-                    "asns": "",
-                }
-                for group in opened
-            ],
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
         ).all()
-        for group, group_id in zip(opened, ids, strict=True):
+        for group, group_id, row in zip(opened, ids, rows, strict=True):
             group.group_id = group_id
+            stored.groups[group_id] = group
+            stored.concluded[group_id] = {name: row.get(name) for name in CONCLUSIONS}
     new_members = [
         {"group_id": group.group_id, "event_id": event_id}
         for group in (*touched, *opened)
@@ -625,13 +631,29 @@ def group_stored_events(
     ]
     if new_members:
         session.execute(insert(EventGroupMember.__table__), new_members)
+    for fact in facts:
+        stored.facts[fact.event_id] = (fact.severity, fact.source, fact.target)
     # The groups these events could change the judgement of: any that shares
-    # their time (a group spans at most MAX_DURATION).
-    prune_range(session, start - MAX_DURATION, end + MAX_DURATION, now)
+    # their time (a group spans at most MAX_DURATION), as stored, and those
+    # sharing an event with one of them: what `prune_range` would read.
+    near = {
+        group_id
+        for group_id, concluded in stored.concluded.items()
+        if concluded["ts_ended"] >= low and concluded["ts_started"] <= high
+    }
+    holders: dict[int, list[int]] = defaultdict(list)
+    for group_id, group in stored.groups.items():
+        for event_id in group.events:
+            holders[event_id].append(group_id)
+    judged = set(near)
+    for group_id in near:
+        for event_id in stored.groups[group_id].events:
+            judged.update(holders[event_id])
+    _judge(session, stored, [stored.groups[g] for g in sorted(judged)], now)
     return len(opened), len(touched)
 
 
-def group_new_events(session: Session, events: Sequence[Event]) -> None:
+def group_new_events(session: Session, events: Sequence[NewEvent]) -> None:
     """The sink: group the new `events` in the transaction that stores them.
 
     The session must come from `Services.sessionmaker`, which names its

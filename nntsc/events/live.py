@@ -51,7 +51,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, cast
 
@@ -63,7 +63,7 @@ from sqlalchemy.orm import Session
 from nntsc.collections import Collection, Row, all_collections
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
-from nntsc.errors import NntscError
+from nntsc.errors import ConfigurationError, NntscError
 from nntsc.events import sinks
 from nntsc.events.engine import DetectionEngine, store_events, watched_fields
 from nntsc.events.models import EventCheckpoint, EventPartition, EventRunner
@@ -74,8 +74,11 @@ log = logging.getLogger(__name__)
 
 #: Shares the streams are split into; every process must use the same number.
 PARTITIONS = 16
-#: How long a lease lasts without renewal (seconds).
+#: How long a lease lasts without renewal (seconds; ``nntsc.events_lease_seconds``).
 LEASE_SECONDS = 60
+#: The shortest lease the setting takes: renewals come every third of it, and a
+#: cycle starts at most once a `MIN_CYCLE_SECONDS`.
+MIN_LEASE_SECONDS = 3
 #: Seconds between two cycles when nothing wakes the runner...
 POLL_SECONDS = 5.0
 #: ...and at least this many, whatever wakes it.
@@ -90,6 +93,26 @@ _TIMESTAMP = itemgetter(1)
 #: Rows of live feed batches kept for the next cycle at most; beyond, the
 #: batches only say which streams have new rows (which are then read back).
 MAX_FEED_ROWS = 500_000
+#: Events a cycle stores at once at most while catching up (one transaction, one call
+#: of the sinks for all the others).
+FLUSH_EVENTS = 5_000
+
+
+def lease_seconds_setting(settings: Mapping[str, str]) -> int:
+    """``nntsc.events_lease_seconds``: how long a partition's lease lasts (default 60 s).
+
+    A process that stops renewing (a crash) holds its partitions this long
+    before others take them over; it renews every third of it.
+    """
+    text = str(settings.get("nntsc.events_lease_seconds", "")).strip()
+    if not text:
+        return LEASE_SECONDS
+    if not text.isdigit() or int(text) < MIN_LEASE_SECONDS:
+        raise ConfigurationError(
+            f"nntsc.events_lease_seconds {text!r}: expected a whole number of seconds, "
+            f"at least {MIN_LEASE_SECONDS}"
+        )
+    return int(text)
 
 
 @dataclass
@@ -113,15 +136,23 @@ class LiveDetection:
         owner: str | None = None,
         since: int | None = None,
         partitions: int = PARTITIONS,
-        lease_seconds: int = LEASE_SECONDS,
+        lease_seconds: int | None = None,
         clock: Any = time.time,
     ) -> None:
-        """`since`: where a stream without a checkpoint starts (None: at its first row)."""
+        """`since`: where a stream without a checkpoint starts (None: at its first row).
+
+        `lease_seconds`: how long a partition's lease lasts (None: the
+        ``nntsc.events_lease_seconds`` setting, or `LEASE_SECONDS`).
+        """
         self.services = services
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.since = since
         self.partitions = partitions
-        self.lease_seconds = lease_seconds
+        self.lease_seconds = (
+            lease_seconds_setting(services.settings) if lease_seconds is None else lease_seconds
+        )
+        #: When the leases were last renewed (None: never): renewed every third of a lease.
+        self._renewed: float | None = None
         self.clock = clock
         self.engine = DetectionEngine(services)
         self.owned: set[int] = set()
@@ -252,7 +283,14 @@ class LiveDetection:
     # -- a cycle ------------------------------------------------------------------------
 
     def cycle(self) -> int:
-        """One round: renew leases, detect on every owned stream with new rows; events stored."""
+        """One round: renew leases, detect on every owned stream with new rows; events stored.
+
+        The events and checkpoints of the whole cycle are stored in one
+        transaction (or one per `FLUSH_EVENTS` events found while catching
+        up), so the sinks (event grouping) run once a cycle. Should storing
+        fail, the detectors of the streams not stored are forgotten, so the
+        next cycle warms them up again and detects on the same rows.
+        """
         owned = self.renew_leases()
         hints, segments = self._take_batches()
         if not owned:
@@ -261,24 +299,41 @@ class LiveDetection:
         for item in work:
             if item.stream_id in segments:
                 _follow(item, segments[item.stream_id])
-        stored = 0
         by_collection: dict[str, list[_Work]] = defaultdict(list)
         for item in work:
             by_collection[item.collection].append(item)
-        for name, items in by_collection.items():
-            collection = get_collection(name)
-            for index in range(0, len(items), STREAMS_PER_READ):
-                stored += self._detect(collection, items[index : index + STREAMS_PER_READ])
-        # The rows the feed gave, after what had to be read: every collection's
-        # events and checkpoints in one transaction, so the events are grouped
-        # (and the groups around them judged) once a cycle.
-        fed = {
-            name: [i for i in items if i.rows is not None] for name, items in by_collection.items()
-        }
-        if any(fed.values()):
-            stored += self._detect_fed(fed)
-        self.stored += stored
-        return stored
+        pending = _Pending()
+        stored = self.stored
+        try:
+            for name, items in by_collection.items():
+                collection = get_collection(name)
+                for index in range(0, len(items), STREAMS_PER_READ):
+                    self._detect(collection, items[index : index + STREAMS_PER_READ], pending)
+            # The rows the feed gave, after what had to be read.
+            fed = {
+                name: [i for i in items if i.rows is not None]
+                for name, items in by_collection.items()
+            }
+            if any(fed.values()):
+                self._detect_fed(fed, pending)
+            self._flush(pending)
+        except BaseException:
+            # Their detectors went past rows whose events and checkpoints were
+            # not stored: start them again from the stored checkpoints.
+            self.engine.forget(pending.streams)
+            raise
+        return self.stored - stored
+
+    def _flush(self, pending: _Pending) -> None:
+        """Store the pending events and checkpoints in one transaction."""
+        if pending.records or pending.checkpoints:
+            with self.services.sessionmaker.begin() as session:
+                stored = len(store_events(session, pending.records))
+                _save_checkpoints(session, pending.checkpoints)
+            self.stored += stored
+        pending.records = []
+        pending.checkpoints = {}
+        pending.streams = set()
 
     def _work(self, owned: set[int], hints: Mapping[int, tuple[str, int]]) -> list[_Work]:
         partition = Stream.stream_id % self.partitions
@@ -320,16 +375,19 @@ class LiveDetection:
                 work.append(_Work(name, stream_id, checkpoint, upto))
         return work
 
-    def _detect(self, collection: Collection, items: list[_Work]) -> int:
+    def _detect(self, collection: Collection, items: list[_Work], pending: _Pending) -> None:
         """Warm up what is cold; detect on what must be read (the rows the feed did not give)."""
-        self._warm_up(collection, [i for i in items if self.engine.newest(i.stream_id) is None])
+        cold = [i for i in items if self.engine.newest(i.stream_id) is None]
+        pending.streams.update(i.stream_id for i in cold)
+        self._warm_up(collection, cold)
         # All of a stream's rows, or those before its batches follow on from each other.
         read = [item for item in items if item.rows is None] + [
             _Work(i.collection, i.stream_id, i.checkpoint, i.read_upto)
             for i in items
             if i.rows is not None and i.read_upto > i.checkpoint
         ]
-        return self._detect_stored(collection, read) if read else 0
+        if read:
+            self._detect_stored(collection, read, pending)
 
     def _warm_up(self, collection: Collection, cold: list[_Work]) -> None:
         """Feed the detectors of streams new to this process the rows before their checkpoints."""
@@ -345,46 +403,38 @@ class LiveDetection:
             # Events of these rows were stored by whoever detected them first.
             self.engine.feed(collection, warm, detected_from=high + 1)
 
-    def _detect_fed(self, fed: Mapping[str, list[_Work]]) -> int:
-        """Detect on the rows the feed gave (each stream's after `read_upto`), storing at once."""
-        records = []
-        newest = {}
+    def _detect_fed(self, fed: Mapping[str, list[_Work]], pending: _Pending) -> None:
+        """Detect on the rows the feed gave (each stream's after `read_upto`)."""
         for name, items in fed.items():
             by_stream = {item.stream_id: item.rows or [] for item in items}
             count = sum(len(rows) for rows in by_stream.values())
             self.rows += count
             self.fed_rows += count
-            records.extend(self.engine.feed_streams(get_collection(name), by_stream))
-            newest.update({item.stream_id: item.upto for item in items})
-        with self.services.sessionmaker.begin() as session:
-            stored = len(store_events(session, records))
-            _save_checkpoints(session, newest)
-        return stored
+            pending.streams.update(by_stream)
+            pending.records.extend(self.engine.feed_streams(get_collection(name), by_stream))
+            pending.checkpoints.update({item.stream_id: item.upto for item in items})
 
-    def _detect_stored(self, collection: Collection, items: list[_Work]) -> int:
+    def _detect_stored(self, collection: Collection, items: list[_Work], pending: _Pending) -> None:
         """Read the rows after each stream's checkpoint back from the store and detect on them."""
         store = self.services.timeseries
-        stored = 0
         bounds = {i.stream_id: (i.checkpoint, i.upto) for i in items}
         low = min(i.checkpoint for i in items) + 1
         high = max(i.upto for i in items) + 1
         newest = {i.stream_id: i.checkpoint for i in items}
+        pending.streams.update(bounds)
         for rows in _read(store, collection, list(bounds), low, high):
             fresh = [
                 r for r in rows if bounds[r.stream_id][0] < r.timestamp <= bounds[r.stream_id][1]
             ]
             self.rows += len(fresh)
-            records = self.engine.feed(collection, fresh)
-            advanced = {}
+            pending.records.extend(self.engine.feed(collection, fresh))
             for row in fresh:
                 if row.timestamp > newest[row.stream_id]:
-                    newest[row.stream_id] = advanced[row.stream_id] = row.timestamp
-            if not records and not advanced:
-                continue
-            with self.services.sessionmaker.begin() as session:
-                stored += len(store_events(session, records))
-                _save_checkpoints(session, advanced)
-        return stored
+                    newest[row.stream_id] = pending.checkpoints[row.stream_id] = row.timestamp
+            if len(pending.records) >= FLUSH_EVENTS:
+                # A long catch-up keeps what it found so far.
+                self._flush(pending)
+                pending.streams.update(bounds)
 
     # -- running ------------------------------------------------------------------------
 
@@ -410,6 +460,17 @@ class LiveDetection:
             self.release()
         except (SQLAlchemyError, NntscError) as error:
             log.warning("event detection: could not release partitions: %s", error)
+
+
+@dataclass
+class _Pending:
+    """What a cycle found and has not stored yet."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    #: The newest row detected on per stream.
+    checkpoints: dict[int, int] = field(default_factory=dict)
+    #: Streams whose detectors went past what is stored.
+    streams: set[int] = field(default_factory=set)
 
 
 @dataclass

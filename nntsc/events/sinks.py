@@ -7,13 +7,17 @@ sink that raises rolls the transaction back: the events are not stored and
 the rows that produced them are detected again (live: not acknowledged;
 history: the command fails), so a grouping error loses nothing.
 
+A sink is given the new events' columns (`NewEvent`: what was inserted and
+the id it got), not ORM objects: loading the new rows back as `Event`
+objects cost more than inserting them.
+
 A module that wants events registers its sink when it is imported, and names
 itself in `SINK_MODULES` so that every process running detection imports it::
 
     # nntsc/events/grouping.py
     from nntsc.events import sinks
 
-    def add_events(session: Session, events: Sequence[Event]) -> None: ...
+    def add_events(session: Session, events: Sequence[NewEvent]) -> None: ...
 
     sinks.register(add_events)
 """
@@ -23,15 +27,39 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from nntsc.events.models import Event
+
+@dataclass(slots=True)
+class NewEvent:
+    """A newly stored event as the sinks see it: the columns of its ``events`` row."""
+
+    id: int
+    collection: str
+    stream_id: int
+    detector: str
+    metric: str
+    kind: str
+    direction: str
+    ts_onset: int
+    ts_detected: int
+    ts_ended: int | None
+    severity: int
+    old_value: float | None
+    new_value: float | None
+    unit: str
+    description: str
+    source: str
+    target: str
+    details: dict[str, Any] | None
+
 
 #: A sink: the open session (its transaction holds the new events) and the new events.
-EventSink = Callable[["Session", "Sequence[Event]"], None]
+EventSink = Callable[["Session", "Sequence[NewEvent]"], None]
 
 #: Modules imported by `load_sinks`, each registering its sinks on import.
 SINK_MODULES: tuple[str, ...] = ("nntsc.events.groups",)
@@ -68,7 +96,7 @@ def load_sinks() -> list[EventSink]:
     return registered()
 
 
-def deliver(session: Session, events: Sequence[Event]) -> None:
+def deliver(session: Session, events: Sequence[NewEvent]) -> None:
     """Call every registered sink with `events` (nothing to do when there are none)."""
     if not events:
         return

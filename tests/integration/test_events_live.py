@@ -54,13 +54,25 @@ def services(postgres_url: str, influx_url: str) -> Iterator[Services]:
     services.close()
 
 
-def start(services: Services, tmp_path, name: str, live_url: str = REDIS_URL) -> subprocess.Popen:
+#: The lease of the processes that share the streams: a killed one's partitions
+#: pass to the others this soon (the default, 60 s, would be waited out).
+LEASE_SECONDS = 6
+
+
+def start(
+    services: Services,
+    tmp_path,
+    name: str,
+    live_url: str = REDIS_URL,
+    lease_seconds: int | None = None,
+) -> subprocess.Popen:
     ini = tmp_path / f"{name}.ini"
     ini.write_text(
         "[app:main]\n"
         f"nntsc.sql_url = {services.settings['nntsc.sql_url']}\n"
         f"nntsc.timeseries_url = {services.settings['nntsc.timeseries_url']}\n"
         f"nntsc.live_url = {live_url}\n"
+        + (f"nntsc.events_lease_seconds = {lease_seconds}\n" if lease_seconds else "")
     )
     return subprocess.Popen(
         [
@@ -124,8 +136,8 @@ def owners(services: Services) -> set[str]:
 def test_processes_share_resume_and_take_over(services: Services, expected, tmp_path) -> None:
     ids = add_streams(services, STREAMS)
     feed = RedisLiveFeed(REDIS_URL)
-    first = start(services, tmp_path, "first")
-    second = start(services, tmp_path, "second")
+    first = start(services, tmp_path, "first", lease_seconds=LEASE_SECONDS)
+    second = start(services, tmp_path, "second", lease_seconds=LEASE_SECONDS)
     third = None
     try:
         dead, alive = started(first), started(second)
@@ -142,11 +154,12 @@ def test_processes_share_resume_and_take_over(services: Services, expected, tmp_
         # lease runs out, and carries on from the checkpoints; a third joins.
         stop(first, kill=True)
         commit(services, ids, 700, 1100, feed)
-        third = start(services, tmp_path, "third")
+        third = start(services, tmp_path, "third", lease_seconds=LEASE_SECONDS)
         joined = started(third)
         commit(services, ids, 1100, COUNT, feed)
         wait_for(services, ids, END - STEP, seconds=240)
-        # The dead process's partitions pass to the living once its leases run out.
+        # The dead process's partitions pass to the living once its leases run
+        # out (`LEASE_SECONDS`).
         deadline = time.monotonic() + 120
         while dead in owners(services):
             assert time.monotonic() < deadline

@@ -20,7 +20,7 @@ from nntsc.events.live import (
     run_in_process,
     start_listening,
 )
-from nntsc.events.models import Event
+from nntsc.events.models import Event, EventPartition
 from nntsc.live import LiveBatch
 from tests.conftest import make_services
 from tests.unit.test_events_engine import COUNT, START, STEP, rows_for, summary
@@ -309,3 +309,64 @@ def test_in_process_detection_of_the_embedded_default(services: Services, expect
         stop.set()
         thread.join(30)
     assert summary(events_in(services, ids, START, END)) == events
+
+
+@pytest.mark.parametrize("feed", [False, True])
+def test_a_cycle_whose_events_could_not_be_stored_is_detected_again(
+    services: Services, expected, feed: bool
+) -> None:
+    """Storing fails (a grouping error, the database gone): nothing is lost.
+
+    The detectors had gone past the rows; they are forgotten, so the next
+    cycle warms them up again and finds the same events on the same rows,
+    whether it reads them back or the feed gave them.
+    """
+    from nntsc.events import sinks
+
+    _, ids, events = expected
+    add_streams(services, 3)
+    detection = LiveDetection(services, clock=Clock())
+    start_listening(services, detection, threading.Event())
+    publish(services, ids, 0, 300)
+    detection.cycle()
+
+    def failing(session, new) -> None:
+        raise RuntimeError("grouping failed")
+
+    sinks.register(failing)
+    try:
+        if feed:
+            publish(services, ids, 300, COUNT)
+        else:
+            commit(services, ids, 300, COUNT)
+        with pytest.raises(RuntimeError):
+            detection.cycle()
+    finally:
+        sinks.unregister(failing)
+    assert checkpoints(services, ids) == dict.fromkeys(ids, START + 299 * STEP)
+    detection.cycle()
+    assert summary(events_in(services, ids, START, END)) == events
+    assert checkpoints(services, ids) == dict.fromkeys(ids, END - STEP)
+    assert detection.late_rows == 0
+
+
+def test_the_lease_is_a_setting(tmp_path) -> None:
+    from nntsc.errors import ConfigurationError
+    from nntsc.events.live import LEASE_SECONDS, lease_seconds_setting
+
+    assert lease_seconds_setting({}) == LEASE_SECONDS
+    assert lease_seconds_setting({"nntsc.events_lease_seconds": " 6 "}) == 6
+    for bad in ("2", "0", "-5", "6.5", "1m", "soon"):
+        with pytest.raises(ConfigurationError, match=r"nntsc\.events_lease_seconds"):
+            lease_seconds_setting({"nntsc.events_lease_seconds": bad})
+    services = make_services(
+        f"sqlite:///{tmp_path}/lease.sqlite", **{"nntsc.events_lease_seconds": "7"}
+    )
+    try:
+        clock = Clock()
+        detection = LiveDetection(services, owner="short", clock=clock)
+        detection.cycle()
+        with services.sessionmaker() as session:
+            assert set(session.scalars(select(EventPartition.expires))) == {int(clock.now) + 7}
+    finally:
+        services.close()
