@@ -14,7 +14,14 @@ It also grows, faster, with the length of text read, so a bin of fewer than
 and a larger bin its percentiles to 5 significant digits, as integer steps
 (`nntsc.store.partials.pack_quantiles`). Either way the list starts with the
 exact minimum and ends with the exact maximum, so a read of the percentiles
-reads neither ``<field>_min`` nor ``<field>_max``.
+reads neither ``<field>_min`` nor ``<field>_max``, and they are not written.
+A field's sum of squares, minimum and maximum are also left out of a point
+when all its values in the bin were equal (a 1-minute result's 5-minute bin,
+a loss count of 0, a single row): they follow from its count and sum. The
+integer field ``m`` says which fields state theirs (`_rollup_encoder`), so
+that what an earlier write of the same point left behind (a rewrite keeps
+the fields it leaves out) is not read as this one's; points written before
+this layout have no ``m`` and state everything, and are read as they are.
 
 Rollups are computed by the shared rollup pass (`nntsc.store.rollups`) rather
 than by continuous queries: a CQ only resamples a recent window, so it never
@@ -124,6 +131,164 @@ def _field_formatter(collection: Collection) -> Callable[[Mapping[str, Any]], st
 def _quantile_fields(collection: Collection) -> dict[str, tuple[str, ...]]:
     """Per field keeping percentiles, its ``<field>_pN`` rollup columns in order."""
     return {fld.name: quantile_columns(fld.name) for fld in collection.fields if fld.quantiles}
+
+
+#: The field of a rollup point whose bits say which fields' spreads (sum of
+#: squares, and minimum and maximum where no percentile list holds them) it
+#: states; see `_rollup_encoder`. A point without it states every statistic.
+SPREAD_FIELD = "m"
+
+
+@functools.cache
+def _rollup_plan(
+    collection: Collection,
+) -> tuple[tuple[str, int, str, str, str, str, str, tuple[str, ...]], ...]:
+    """Per field: its name, its bit in `SPREAD_FIELD`, its count, sum, sum of squares,
+    minimum and maximum columns, and its percentile columns (if it keeps them)."""
+    return tuple(
+        (
+            fld.name,
+            1 << index,
+            f"{fld.name}_count",
+            f"{fld.name}_sum",
+            f"{fld.name}_sumsq",
+            f"{fld.name}_min",
+            f"{fld.name}_max",
+            quantile_columns(fld.name) if fld.quantiles else (),
+        )
+        for index, fld in enumerate(collection.fields)
+    )
+
+
+def constant_spread(count: float, total: float) -> tuple[float, float]:
+    """(each value, sum of squares) of `count` equal values adding up to `total`."""
+    value = total / count
+    return value, count * (value * value)
+
+
+@functools.cache
+def _rollup_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str]:
+    """A function writing a rollup row's columns as the fields of its point.
+
+    Each field's count is always written, and its sum and percentile list
+    when it has values. Its sum of squares, minimum and maximum are left out
+    when all its values in the bin were equal and they follow exactly from
+    the count and sum (`constant_spread`), and a field keeping percentiles
+    never writes its minimum and maximum (its list starts and ends with
+    them). `SPREAD_FIELD` says which fields state theirs, so that fields
+    left over from an earlier write of the same point (InfluxDB keeps the
+    fields a rewrite leaves out) are not taken for this one's. A bin of
+    1-minute ICMP results of one address is 16 to 26 fields instead of 36:
+    InfluxDB's time taking a rollup point grows with its fields.
+    """
+    plan = _rollup_plan(collection)
+
+    def encode(values: Mapping[str, Any]) -> str:
+        parts = []
+        spread = 0
+        for name, bit, count_c, sum_c, sumsq_c, min_c, max_c, quantiles in plan:
+            count = values.get(count_c)
+            if count is None:
+                continue
+            parts.append(f"{count_c}={float(count)!r}")
+            total = values.get(sum_c)
+            if not count or total is None:
+                continue
+            total = float(total)
+            parts.append(f"{sum_c}={total!r}")
+            low: Any = values.get(min_c)
+            high, squares = values.get(max_c), values.get(sumsq_c)
+            if quantiles:
+                kept: list[Any] = [values.get(column) for column in quantiles]
+                if any(value is not None for value in kept):
+                    short = pack_quantiles(int(count), low, kept)
+                    parts.append(f'{name}_q="{_json_array(short)}"')
+            if low == high and low is not None:
+                value, sumsq = constant_spread(float(count), total)
+                if value == low and sumsq == squares:
+                    continue
+            spread |= bit
+            if squares is not None:
+                parts.append(f"{sumsq_c}={float(squares)!r}")
+            if not quantiles:
+                if low is not None:
+                    parts.append(f"{min_c}={float(low)!r}")
+                if high is not None:
+                    parts.append(f"{max_c}={float(high)!r}")
+        parts.append(f"{SPREAD_FIELD}={spread}i")
+        return ",".join(parts)
+
+    return encode
+
+
+@functools.cache
+def _rollup_reading(
+    collection: Collection, names: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], Callable[[list[RawRow]], None]]:
+    """What reading the rollup columns `names` takes: the fields to select (besides
+    percentile lists), the percentile lists (``<field>_q``), and a function
+    completing the rows read with the spreads their points leave out."""
+    quantiles = _quantile_fields(collection)
+    # A field keeping percentiles writes its minimum and maximum only there.
+    packed = tuple(
+        f"{field}_q"
+        for field, percentiles in quantiles.items()
+        if any(name in names for name in (*percentiles, f"{field}_min", f"{field}_max"))
+    )
+    given = {
+        name
+        for field in (name[:-2] for name in packed)
+        for name in (*quantiles[field], f"{field}_min", f"{field}_max")
+    }
+    selected: dict[str, None] = {}
+    derived = []
+    wanted = set(names)
+    for _, bit, count_c, sum_c, sumsq_c, min_c, max_c, percentiles in _rollup_plan(collection):
+        asked = [
+            column
+            for column in ((sumsq_c,) if percentiles else (sumsq_c, min_c, max_c))
+            if column in wanted and column not in given
+        ]
+        if asked:
+            derived.append((bit, count_c, sum_c, tuple(asked), min_c, max_c, sumsq_c))
+    for name in names:
+        if name not in given:
+            selected[name] = None
+    for _, count_c, sum_c, *_ in derived:
+        selected.update(dict.fromkeys((count_c, sum_c, SPREAD_FIELD)))
+    # A field without values has no statistics but its count, whatever a
+    # former write of the point left (read where the count is read).
+    emptied = []
+    for name, _, count_c, sum_c, sumsq_c, min_c, max_c, percentiles in _rollup_plan(collection):
+        if count_c in selected:
+            stats = (sum_c, sumsq_c, min_c, max_c, *((f"{name}_q",) if percentiles else ()))
+            kept = (*selected, *given, *packed)
+            emptied.append((count_c, tuple(c for c in stats if c in kept)))
+    drop = SPREAD_FIELD not in wanted
+
+    def complete(rows: list[RawRow]) -> None:
+        for _, _, values in rows:
+            spread = values.pop(SPREAD_FIELD, None) if drop else values.get(SPREAD_FIELD)
+            if spread is None:
+                continue
+            for count_c, stats in emptied:
+                if values[count_c] == 0:
+                    for column in stats:
+                        values[column] = None
+            for bit, count_c, sum_c, asked, min_c, max_c, sumsq_c in derived:
+                if spread & bit:
+                    continue
+                count, total = values.get(count_c), values.get(sum_c)
+                if count and total is not None:
+                    value, sumsq = constant_spread(count, total)
+                    found = {min_c: value, max_c: value, sumsq_c: sumsq}
+                    for column in asked:
+                        values[column] = found[column]
+                else:
+                    for column in asked:
+                        values[column] = None
+
+    return tuple(selected), packed, complete
 
 
 def _identifier(name: str) -> str:
@@ -353,27 +518,11 @@ class InfluxBackend(TimeseriesBackend):
         self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
     ) -> None:
         measurement = f"{collection.name}_{level}".translate(_MEASUREMENT_ESCAPES)
-        quantiles = _quantile_fields(collection)
-        packed = {name for names in quantiles.values() for name in names}
-        lines = []
-        for row in rows:
-            values = row.values
-            parts = [
-                f"{name}={float(value)!r}"
-                for name, value in values.items()
-                if value is not None and name not in packed
-            ]
-            for field, names in quantiles.items():
-                # A bin with values has all its percentiles and its minimum.
-                kept: list[Any] = [values.get(name) for name in names]
-                if any(value is not None for value in kept):
-                    count = int(values.get(f"{field}_count") or 0)
-                    short = pack_quantiles(count, values[f"{field}_min"], kept)
-                    parts.append(f'{field}_q="{_json_array(short)}"')
-            if parts:
-                lines.append(
-                    f"{measurement},stream={row.stream_id} {','.join(parts)} {row.timestamp}"
-                )
+        encode = _rollup_encoder(collection)
+        lines = [
+            f"{measurement},stream={row.stream_id} {encode(row.values)} {row.timestamp}"
+            for row in rows
+        ]
         result = self._write_lines(lines, ROLLUP_POLICY, ROLLUP_WRITE_BATCH)
         if result.dropped:
             raise StoreUnavailable(f"InfluxDB dropped rollup points: {result.dropped_reasons}")
@@ -448,13 +597,13 @@ class InfluxBackend(TimeseriesBackend):
     ) -> tuple[list[Iterable[RawRow]], Iterable[RawRow]]:
         # Every read of the graph in one request, of the fields it needs.
         statements: list[list[str]] = []
-        packs = []
+        makers = []
         for read in rollups:
-            selected, packed = self._rollup_select(
+            selected, rows_of = self._rollup_select(
                 collection, read.level, stream_ids, read.start, read.end, read.columns
             )
             statements.append(selected)
-            packs.append(packed)
+            makers.append(rows_of)
         if raw_from is not None:
             statements.append(
                 self._select(
@@ -472,7 +621,7 @@ class InfluxBackend(TimeseriesBackend):
             found.append([series for answer in answers[: len(group)] for series in answer])
             del answers[: len(group)]
         rollup_rows: list[Iterable[RawRow]] = [
-            self._rollup_rows(packed, series) for packed, series in zip(packs, found, strict=False)
+            rows_of(series) for rows_of, series in zip(makers, found, strict=False)
         ]
         raw_rows = self._raw_rows(collection, found[-1], raw_limit) if raw_from is not None else []
         return rollup_rows, raw_rows
@@ -555,10 +704,10 @@ class InfluxBackend(TimeseriesBackend):
     ) -> Iterator[RawRow]:
         if not stream_ids:
             return
-        statements, packed = self._rollup_select(collection, level, stream_ids, start, end, columns)
-        yield from self._rollup_rows(
-            packed, [found for answer in self._run(statements) for found in answer]
+        statements, rows_of = self._rollup_select(
+            collection, level, stream_ids, start, end, columns
         )
+        yield from rows_of([found for answer in self._run(statements) for found in answer])
 
     def _rollup_select(
         self,
@@ -568,31 +717,26 @@ class InfluxBackend(TimeseriesBackend):
         start: int,
         end: int,
         columns: Sequence[str] | None,
-    ) -> tuple[list[str], list[str]]:
-        """Statements reading rollup rows, and the ``<field>_q`` percentile lists they read."""
+    ) -> tuple[list[str], Callable[[Sequence[Series]], list[RawRow]]]:
+        """Statements reading rollup rows, and what makes their answer into rows."""
         # InfluxDB's answer time grows with the number of fields read: a graph
-        # asks for the few statistics it needs, not all of them.
-        names = list(columns) if columns is not None else rollup_columns(collection)
-        # Percentile columns are read from their field's one string field,
-        # which also starts with the field's minimum and ends with its maximum.
-        quantiles = _quantile_fields(collection)
-        packed = [
-            f"{field}_q"
-            for field, percentiles in quantiles.items()
-            if any(name in names for name in percentiles)
-        ]
-        given = {
-            name
-            for field in (name[:-2] for name in packed)
-            for name in (*quantiles[field], f"{field}_min", f"{field}_max")
-        }
-        separate = [name for name in names if name not in given]
-        selected = ",".join(_identifier(name) for name in [*separate, *packed])
+        # asks for the few statistics it needs, not all of them. Percentile
+        # columns are read from their field's one string field, which also
+        # starts with the field's minimum and ends with its maximum.
+        names = tuple(columns) if columns is not None else tuple(rollup_columns(collection))
+        fields, packed, complete = _rollup_reading(collection, names)
+        selected = ",".join(_identifier(name) for name in [*fields, *packed])
         source = (
             f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
             f"{_identifier(f'{collection.name}_{level}')}"
         )
-        return self._select(source, selected, stream_ids, start, end), packed
+
+        def rows_of(series: Sequence[Series]) -> list[RawRow]:
+            rows = self._rollup_rows(packed, series)
+            complete(rows)
+            return rows
+
+        return self._select(source, selected, stream_ids, start, end), rows_of
 
     @staticmethod
     def _rollup_rows(packed: Sequence[str], series: Sequence[Series]) -> list[RawRow]:

@@ -244,3 +244,81 @@ def test_line_protocol_tags_sorted_escaped_and_empty_ones_left_out() -> None:
         "amp-icmp,stream=8,destination=x,family=ipv6,packet_size=84,source=y",
         "amp-icmp,stream=7,destination=c\\,d\\=e,family=ipv4,source=a\\ b",
     ]
+
+
+def test_rollup_points_written_before_the_compact_layout_read_the_same(
+    tmp_path, influx_url
+) -> None:
+    # Points of the former layout state every statistic; points written now
+    # leave out what follows from count and sum. A graph over both reads
+    # what it read before, and a rewrite (late rows) is read as the rewrite.
+    services = make_services(f"sqlite:///{tmp_path}/n.sqlite", influx_url)
+    try:
+        stream_id, tags = _stream(services)
+        store = services.timeseries
+        hour = int(time.time()) // 3600 * 3600 - 3 * 3600
+        rnd = random.Random(8)
+        old = [icmp_row(stream_id, hour + 60 * m, rnd.randint(1_000, 90_000)) for m in range(5)]
+        new = [icmp_row(stream_id, hour + 300 + 60 * m, 7_000) for m in range(5)]
+        store.write(ICMP, old + new, tags)
+        store.process_rollups()
+        aggregations = [
+            Aggregation(f"{function}", "median", function)
+            for function in ("count", "mean", "min", "max", "stddev", "sum")
+        ] + [Aggregation("smoke", "rtts", "smoke"), Aggregation("rmax", "rtts", "max")]
+        expected = store.aggregate(ICMP, [stream_id], hour, hour + 600, 300, aggregations).rows
+        (constant,) = store.backend.client.points(
+            f'SELECT * FROM "rollups"."amp-icmp_300" WHERE time = {hour + 300}s'
+        )
+        assert [constant.get(n) for n in ("median_min", "median_sumsq", "rtts_min", "m")] == [
+            None,
+            None,
+            None,
+            0,
+        ]
+        # The first bin as the former layout wrote it: every statistic, no "m".
+        values = {
+            name: value
+            for _, _, columns in store.backend.read_rollup(ICMP, 300, [stream_id], hour, hour + 1)
+            for name, value in columns.items()
+        }
+        store.backend.client.query(
+            f'DELETE FROM "amp-icmp_300" WHERE time = {hour}s', database=store.backend.database
+        )
+        fields = [
+            f"{name}={float(value)!r}"
+            for name, value in values.items()
+            if value is not None and name != "rtts_q" and not name.startswith("rtts_p")
+        ]
+        fields.append(f'rtts_q="{json.dumps(values["rtts_q"]).replace(" ", "")}"')
+        store.backend.client.write(
+            [f"amp-icmp_300,stream={stream_id} {','.join(fields)} {hour}"],
+            store.backend.database,
+            "rollups",
+        )
+        (legacy,) = store.backend.client.points(
+            f'SELECT * FROM "rollups"."amp-icmp_300" WHERE time = {hour}s'
+        )
+        assert legacy["m"] is None
+        assert legacy["rtts_min"] is not None
+        assert store.aggregate(ICMP, [stream_id], hour, hour + 600, 300, aggregations).rows == (
+            expected
+        )
+        # Both bins merged into one, as a coarser graph does.
+        medians = [r.values["median"] for r in old] + [7_000.0] * 5
+        merged = store.aggregate(ICMP, [stream_id], hour, hour + 600, 600, aggregations).rows[0]
+        assert merged[1:5] == [10, pytest.approx(sum(medians) / 10), min(medians), max(medians)]
+        # Rewritten with other values, the varying bin becomes constant and the
+        # constant one varies: the fields the first write left do not count.
+        store.write(ICMP, [icmp_row(stream_id, r.timestamp, 3_000) for r in old], tags)
+        store.write(
+            ICMP, [icmp_row(stream_id, hour + 300 + 60 * m, 4_000 + m) for m in range(5)], tags
+        )
+        store.process_rollups()
+        rows = store.aggregate(ICMP, [stream_id], hour, hour + 600, 300, aggregations).rows
+        assert rows[0][1:6] == [5, 3_000.0, 3_000.0, 3_000.0, 0.0]
+        assert rows[0][7:] == [[3_000] * 20, 3_000]
+        assert rows[1][1:5] == [5, 4_002.0, 4_000.0, 4_004.0]
+        assert rows[1][5] == pytest.approx(1.5811388, rel=1e-6)
+    finally:
+        services.close()

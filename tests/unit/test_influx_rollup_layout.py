@@ -1,0 +1,151 @@
+"""How rollup rows become InfluxDB points and back: fewer fields, the same columns.
+
+A point leaves out a field's sum of squares, minimum and maximum when they
+follow from its count and sum, and a field keeping percentiles its minimum
+and maximum; its ``m`` field says which fields state theirs. Reading such
+points (and points written before, which state everything) must give the
+columns the rollup pass computed, exactly, even where a rewrite of the point
+left fields of an earlier write behind (InfluxDB keeps them).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+import pytest
+
+from nntsc.collections import get as get_collection
+from nntsc.store.influx import SPREAD_FIELD, InfluxBackend, _rollup_encoder, _rollup_reading
+from nntsc.store.models import rollup_columns
+from nntsc.store.partials import pack_quantiles
+from nntsc.store.rollups import summaries
+
+ICMP = get_collection("amp-icmp")
+_FIELD = re.compile(r'(\w+)=("[^"]*"|[^,]+)')
+
+
+def stored(line: str) -> dict[str, Any]:
+    """The fields of one line-protocol point as InfluxDB answers them (numbers, text)."""
+    fields: dict[str, Any] = {}
+    for name, value in _FIELD.findall(line):
+        if value.startswith('"'):
+            fields[name] = value[1:-1]
+        elif value.endswith("i"):
+            fields[name] = int(value[:-1])
+        else:
+            fields[name] = json.loads(value) if value[0] != "n" else float(value)
+    return fields
+
+
+def read(point: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """`names` of a point as `InfluxBackend` reads them."""
+    fields, packed, complete = _rollup_reading(ICMP, tuple(names))
+    selected = [*fields, *packed]
+    series = [({"stream": "1"}, ["time", *selected], [[0, *(point.get(n) for n in selected)]])]
+    rows = InfluxBackend._rollup_rows(packed, series)
+    complete(rows)
+    return rows[0][2]
+
+
+def legacy(values: dict[str, Any]) -> dict[str, Any]:
+    """The point the former layout wrote: every statistic, percentiles packed."""
+    point = {
+        name: float(value)
+        for name, value in values.items()
+        if value is not None and not name.startswith("rtts_p")
+    }
+    if values["rtts_count"]:
+        kept = [values[f"rtts_p{p}"] for p in range(5, 101, 5)]
+        packed = pack_quantiles(int(values["rtts_count"]), values["rtts_min"], kept)
+        point["rtts_q"] = json.dumps(packed).replace(" ", "")
+    return point
+
+
+def bins(rnd: random.Random) -> list[dict[str, Any]]:
+    """Rollup columns of 5-minute and hourly bins: constant, varying, lost, single rows."""
+    found = []
+    for case in range(40):
+        rows = []
+        for minute in range(rnd.choice([1, 2, 5, 12, 60])):
+            rtt = 1500 if case % 3 == 0 else rnd.randint(1_000, 250_000)
+            lost = case % 5 == 1 and rnd.random() < 0.5
+            rtts = [None if lost else rtt * (1 if case % 2 else 1.25)]
+            answered = [r for r in rtts if r is not None]
+            rows.append(
+                (
+                    60 * minute,
+                    {
+                        "median": float(answered[0]) if answered else None,
+                        "min": answered[0] if answered else None,
+                        "max": answered[0] if answered else None,
+                        "loss": len(rtts) - len(answered),
+                        "results": len(rtts),
+                        "lossrate": (len(rtts) - len(answered)) / len(rtts),
+                        "rtts": rtts,
+                    },
+                )
+            )
+        five, hourly = summaries(ICMP, 1, rows)
+        found.extend(row.values for row in [*five, *hourly])
+    return found
+
+
+def test_fields_left_out_come_back_exactly() -> None:
+    encode = _rollup_encoder(ICMP)
+    names = rollup_columns(ICMP)
+    for values in bins(random.Random(4)):
+        point = stored(encode(values))
+        assert not any(name.startswith("rtts_p") for name in point)
+        assert not {"rtts_min", "rtts_max"} & set(point)
+        got = read(point, names)
+        # The same columns as the former layout gives (its percentiles are packed the same).
+        assert got == read(legacy(values), names)
+        for name in names:
+            if not name.startswith("rtts_p"):
+                assert got[name] == values[name], name
+        # A few columns, as a graph reads them.
+        for few in (["rtts_min"], ["rtts_max", "median_min"], ["median_sumsq", "loss_max"]):
+            assert {name: read(point, few)[name] for name in few} == {n: values[n] for n in few}
+
+
+def test_a_bin_of_equal_values_keeps_count_and_sum_only() -> None:
+    rows = [
+        (60 * m, {"median": 2000.0, "loss": 0, "results": 1, "lossrate": 0.0}) for m in range(5)
+    ]
+    (five,), _ = summaries(ICMP, 1, rows)
+    point = stored(_rollup_encoder(ICMP)(five.values))
+    assert point == {
+        "median_count": 5,
+        "median_sum": 10_000,
+        "min_count": 0,
+        "max_count": 0,
+        "loss_count": 5,
+        "loss_sum": 0,
+        "results_count": 5,
+        "results_sum": 5,
+        "lossrate_count": 5,
+        "lossrate_sum": 0,
+        "rtts_count": 0,
+        SPREAD_FIELD: 0,
+    }
+    got = read(point, ["median_min", "median_max", "median_sumsq", "lossrate_max"])
+    assert (got["median_min"], got["median_max"], got["median_sumsq"]) == (2000, 2000, 2e7)
+    assert got["lossrate_max"] == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_rewritten_point_is_read_as_the_last_write(seed: int) -> None:
+    # InfluxDB merges a rewrite into the point: fields it leaves out keep
+    # their former values. Whatever came before, the last write is read.
+    encode = _rollup_encoder(ICMP)
+    names = rollup_columns(ICMP)
+    rnd = random.Random(seed)
+    found = bins(rnd)
+    for _ in range(60):
+        first, second = rnd.choice(found), rnd.choice(found)
+        for before in (stored(encode(first)), legacy(first)):
+            point = {**before, **stored(encode(second))}
+            assert read(point, names) == read(stored(encode(second)), names)
