@@ -113,6 +113,8 @@ class _Pruner:
         self.live = sorted((g for g in groups if g.live), key=_by_id)
         self.merges: list[Merge] = []
         self.changed: dict[int, GroupState] = {}
+        #: Each group's events as a frozenset, when last made (`identical`).
+        self.frozen: dict[int, frozenset[int]] = {}
 
     # -- bookkeeping -------------------------------------------------------------
 
@@ -136,7 +138,7 @@ class _Pruner:
             self.changed[id(group)] = group
 
     def current(self) -> list[GroupState]:
-        self.live = [g for g in self.live if g.live]
+        self.live = [g for g in self.live if g.status != MERGED]
         return self.live
 
     def holders(self) -> dict[int, list[GroupState]]:
@@ -149,21 +151,31 @@ class _Pruner:
 
     @staticmethod
     def neighbours(group: GroupState, index: dict[int, list[GroupState]]) -> list[GroupState]:
-        """The live groups other than `group` that share an event with it."""
+        """The live groups other than `group` that share an event with it, by id."""
+        return sorted(_Pruner._neighbours(group, index), key=_by_id)
+
+    @staticmethod
+    def _neighbours(group: GroupState, index: dict[int, list[GroupState]]) -> list[GroupState]:
+        """`neighbours` in the order found (sorting a few of them is cheaper)."""
         found: dict[int, GroupState] = {}
         for event in group.events:
             for other in index[event]:
-                if other is not group and other.live:
+                if other is not group and other.status != MERGED:
                     found[id(other)] = other
-        return sorted(found.values(), key=_by_id)
+        return list(found.values())
 
     # -- the rules, each one pass over the live groups; whether it merged any ------
 
     def identical(self) -> bool:
         buckets: dict[tuple[str, frozenset[int]], list[GroupState]] = defaultdict(list)
+        frozen = self.frozen
         for group in self.current():
             if group.events:
-                buckets[(group.direction, frozenset(group.events))].append(group)
+                # A group's events only grow: as many as when frozen, the same.
+                known = frozen.get(id(group))
+                if known is None or len(known) != len(group.events):
+                    known = frozen[id(group)] = frozenset(group.events)
+                buckets[(group.direction, known)].append(group)
         merged = False
         for same in buckets.values():
             if len(same) < 2:
@@ -219,13 +231,17 @@ class _Pruner:
         index = self.holders()
         merged = False
         for group in sorted(self.current(), key=lambda g: (-len(g.events), _by_id(g))):
-            if not group.live:
+            if group.status == MERGED:
                 continue
-            others = self.neighbours(group, index)
-            subsets = [g for g in others if g.events < group.events]
+            events = group.events
+            subsets = [g for g in self._neighbours(group, index) if g.events < events]
             if not subsets:
                 continue
-            shared = {e for e in group.events if any(g is not group and g.live for g in index[e])}
+            # Filtered, then sorted: the order `neighbours` gives.
+            subsets.sort(key=_by_id)
+            shared = {
+                e for e in events if any(g is not group and g.status != MERGED for g in index[e])
+            }
             covered = set().union(*(g.events for g in subsets))
             if covered != shared:
                 continue
@@ -283,6 +299,10 @@ class _Pruner:
                     merged = True
         return merged
 
+    def spans_fit(self) -> bool:
+        """Whether every live group spans at most `MAX_DURATION` (as grouping makes them)."""
+        return all(g.end - g.start <= MAX_DURATION for g in self.current())
+
     def run(self) -> None:
         rules: Sequence[Callable[[], bool]] = (
             self.identical,
@@ -294,8 +314,26 @@ class _Pruner:
         )
         # Start again from the first rule after any merge: the cheap, certain
         # rules (identical, same key) go before the judgements over sets.
-        while any(rule() for rule in rules):
-            pass
+        first = 0
+        while True:
+            for index in range(first, len(rules)):
+                if rules[index]():
+                    break
+            else:
+                return
+            first = 0
+            if rules[index] == self.supersets and self.spans_fit():
+                # A superset merge only takes a group out of the live ones (its
+                # winner takes nothing). Neither identical, same key nor twins
+                # can apply then if they did not before: no two live groups
+                # come to hold the same events, no twin gains a partner, and of
+                # three groups of one key in time order, the outer two merge
+                # only if one of them merges with the middle one, when no group
+                # spans more than MAX_DURATION (tests/unit/test_event_pruning.py
+                # checks the passes it saves against running them). Subsets
+                # can: a group's events shared with others may now be only
+                # those its subsets hold.
+                first = rules.index(self.subsets)
 
 
 def refresh_status(group: GroupState, now: int) -> bool:

@@ -9,6 +9,7 @@ same result), and checked for merged groups that lead nowhere.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from pathlib import Path
@@ -204,3 +205,54 @@ def test_events_one_at_a_time_end_in_the_groups_of_one_batch(fixture: dict[str, 
         judged = [group.base() for group in stored]
         prune_groups(judged, fixture["now"])
     assert live_sets(judged) == live_sets(together)
+
+
+def random_groups(seed: int) -> list[GroupState]:
+    """Groups as grouping makes them of random events: few endpoints and ASNs, so they overlap."""
+    rng = random.Random(seed)
+    events = []
+    for event_id in range(1, rng.randint(2, 40)):
+        events.append(
+            EventFacts(
+                event_id,
+                rng.randrange(0, 4 * 3600, 60),
+                rng.choice(("up", "up", "down", "none")),
+                rng.randint(1, 90),
+                "",
+                rng.choice(("amp-a", "amp-b", "amp-c")),
+                rng.choice(("amp-x", "amp-y", "amp-z", "amp-w")),
+                tuple(rng.sample((64501, 64502, 64503, 64504, 64505), rng.randint(0, 4))),
+            )
+        )
+    _, opened = group_events(events, [])
+    for group_id, group in enumerate(opened, 1):
+        group.group_id = group_id
+    return opened
+
+
+def test_the_passes_saved_after_a_superset_merge_would_have_merged_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a superset merge the pruner starts again at the subset rule, not the first one.
+
+    Compared with starting again at the first rule every time (what the
+    rules are defined by), on random group sets and on the fixtures: the
+    same merges in the same order, the same groups.
+    """
+    from nntsc.events.pruning import _Pruner
+
+    sets = [random_groups(seed) for seed in range(400)]
+    sets += [groups_of(load(path)) for path in FIXTURES]
+    saved = [(groups, copy.deepcopy(groups)) for groups in sets]
+    results = [prune_groups(groups, 4 * 3600) for groups, _ in saved]
+    monkeypatch.setattr(_Pruner, "spans_fit", lambda self: False)
+    supersets = 0
+    for (groups, bases), result in zip(saved, results, strict=True):
+        reference = prune_groups(bases, 4 * 3600)
+        assert snapshot(groups) == snapshot(bases)
+        assert [(m.loser.group_id, m.winner.group_id, m.rule) for m in result.merges] == [
+            (m.loser.group_id, m.winner.group_id, m.rule) for m in reference.merges
+        ]
+        supersets += sum(m.rule == "superset" for m in result.merges)
+    # Enough superset merges for the shortcut to have been taken often.
+    assert supersets >= 50
