@@ -12,20 +12,47 @@ Only plain TCP changes: a TLS connection keeps py-amqp's transport, whose TLS
 layer buffers already. The classes lean on py-amqp's transport internals
 (``_read``, ``_read_buffer``, ``_quick_recv``); `tests/unit/test_transport.py`
 checks them against the installed version.
+
+A delivery (``basic.deliver``: method, content header and body frames) whose
+three frames are all buffered is also taken in one step: py-amqp handles
+each frame in turn (read it, dispatch it by type, keep a partial message per
+channel, decode the method's arguments with its general-purpose decoder,
+find the channel's listener): under cProfile 2.2 s of the consuming
+thread's 5.2 s in a warm drain of bench/collector.py's amplet workload (the
+profiler inflates code made of many small calls, as this is; measured
+without it, taking deliveries in one step saved 0.005 ms of CPU a report,
+0.098 -> 0.093). Here the method's arguments are read directly and
+the message is built and handed to the same listener as py-amqp's own path
+would (`ReadAheadConnection._take_delivery`); anything else (other methods,
+a body in several frames or none, a frame not all there yet, a channel
+closing) goes through py-amqp unchanged. `tests/integration/test_amqp_transport.py`
+checks that both paths give the same messages from RabbitMQ.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import struct
 from typing import Any
 
 import amqp.transport
+from amqp.basic_message import Message
 from kombu.transport import pyamqp
 
 #: Bytes asked of the socket at once; a delivery of an ICMP report is about 600.
 READ_AHEAD = 65536
 #: An AMQP frame header (type, channel, size) and the frame-end octet.
 _FRAME_OVERHEAD = 8
+_FRAME_END = 0xCE
+#: basic.deliver's (class, method), and how they start its method frame's payload.
+_DELIVER = (60, 60)
+_DELIVER_PREFIX = b"\x00\x3c\x00\x3c"
+_frame_header = struct.Struct(">BHI").unpack_from
+_long_long = struct.Struct(">Q").unpack_from
+#: A delivery's three buffered frames: channel, method payload, content header payload,
+#: body, and the buffer position after them.
+Delivery = tuple[int, bytes, bytes, bytes, int]
 
 
 class ReadAheadTCPTransport(amqp.transport.TCPTransport):
@@ -54,6 +81,53 @@ class ReadAheadTCPTransport(amqp.transport.TCPTransport):
         start = self._position + 3
         size = int.from_bytes(self._buffer[start : start + 4], "big")
         return available >= size + _FRAME_OVERHEAD
+
+    def buffered_delivery(self) -> Delivery | None:
+        """The frames of a ``basic.deliver`` next in the buffer, whole, its body in one frame;
+        ``None`` otherwise. Nothing is consumed: the caller moves `_position` past them.
+        """
+        buffer, start = self._buffer, self._position
+        end = len(buffer)
+        if end - start < 3 * _FRAME_OVERHEAD or buffer[start] != 1:
+            return None
+        _, channel, size = _frame_header(buffer, start)
+        method = start + 7
+        if buffer[method : method + 4] != _DELIVER_PREFIX:
+            return None
+        header = method + size + 1
+        if header + _FRAME_OVERHEAD > end or buffer[header - 1] != _FRAME_END:
+            return None
+        kind, header_channel, size = _frame_header(buffer, header)
+        body = header + 7 + size + 1
+        if (
+            kind != 2
+            or header_channel != channel
+            or size < 14
+            or body + _FRAME_OVERHEAD > end
+            or buffer[body - 1] != _FRAME_END
+        ):
+            return None
+        (body_size,) = _long_long(buffer, header + 7 + 4)
+        if not body_size:
+            # No body frame follows: py-amqp's path.
+            return None
+        kind, body_channel, size = _frame_header(buffer, body)
+        after = body + 7 + size + 1
+        if (
+            kind != 3
+            or body_channel != channel
+            or size != body_size
+            or after > end
+            or buffer[after - 1] != _FRAME_END
+        ):
+            return None
+        return (
+            channel,
+            buffer[method : header - 1],
+            buffer[header + 7 : body - 1],
+            buffer[body + 7 : after - 1],
+            after,
+        )
 
     def _read(
         self, n: int, initial: bool = False, _errnos: tuple[int, ...] = (errno.EAGAIN, errno.EINTR)
@@ -127,8 +201,59 @@ class ReadAheadConnection(pyamqp.Connection):
         transport = self.transport
         if has_frame(transport):
             # Already here: no socket call, so no timeout to set and restore.
+            delivery = transport.buffered_delivery()
+            if delivery is not None and self._take_delivery(transport, delivery):
+                return True
             return self.on_inbound_frame(transport.read_frame())
         return super().blocking_read(timeout)
+
+    def _take_delivery(self, transport: ReadAheadTCPTransport, delivery: Delivery) -> bool:
+        """Hand a buffered delivery to its channel's listener as py-amqp would; False (nothing
+        consumed) when py-amqp's own path must take it.
+
+        py-amqp's path for the same frames: `amqp.method_framing.frame_handler`
+        (a `Message` from the method frame, `inbound_header`, `inbound_body`),
+        then `AbstractChannel.dispatch_method` (decode the body when the
+        channel auto-decodes and a content encoding is given, the arguments
+        ``sLbss``, the listener: `Channel._on_basic_deliver`).
+        """
+        channel_id, method, header, body, after = delivery
+        channels = self.channels
+        channel = channels.get(channel_id) if channels else None
+        if channel is None or channel.is_closing or _DELIVER in channel._pending:
+            return False
+        listener = channel._callbacks.get(_DELIVER)
+        if listener is None:
+            return False
+        try:
+            # consumer_tag (shortstr), delivery_tag (longlong), redelivered (bit),
+            # exchange and routing_key (shortstr).
+            end = 5 + method[4]
+            consumer_tag = method[5:end].decode("utf-8", "surrogatepass")
+            (delivery_tag,) = _long_long(method, end)
+            redelivered = (method[end + 8] & 1) == 1
+            start = end + 10
+            end = start + method[start - 1]
+            exchange = method[start:end].decode("utf-8", "surrogatepass")
+            start = end + 1
+            end = start + method[start - 1]
+            routing_key = method[start:end].decode("utf-8", "surrogatepass")
+            if end > len(method):
+                return False
+            message = Message(frame_method=_DELIVER, frame_args=method)
+            message.inbound_header(header)
+        except (IndexError, ValueError, KeyError, struct.error):
+            # Malformed: py-amqp's path raises what it raises for it.
+            return False
+        message.inbound_body(body)
+        transport._position = after
+        self.bytes_recv += 3
+        if channel.auto_decode and "content_encoding" in message.properties:
+            # As py-amqp: a body its encoding cannot decode stays bytes.
+            with contextlib.suppress(Exception):
+                message.body = message.body.decode(message.properties["content_encoding"])
+        listener(consumer_tag, delivery_tag, redelivered, exchange, routing_key, message)
+        return True
 
 
 class ReadAheadTransport(pyamqp.Transport):
