@@ -281,7 +281,9 @@ def test_a_family_is_a_group_and_the_groups_merged_into_it_not_through_a_superse
 def test_a_page_of_groups_from_a_kept_statement_is_the_page_built_afresh(
     services: Services,
 ) -> None:
-    from ampy.events import EventGroupFilter, EventReader, _group_dict, _KeptStatement
+    from sqlalchemy import Select
+
+    from ampy.events import EventGroupFilter, EventReader, _group_dict
     from nntsc.events.filters import EventFilterSpec
 
     for index in range(4):
@@ -300,18 +302,22 @@ def test_a_page_of_groups_from_a_kept_statement_is_the_page_built_afresh(
 
     filters = EventGroupFilter(status="all", spec=EventFilterSpec(min_severity=30))
     pages, cursor = [], None
+    kept_for_cursors = set()
     for _ in range(10):
         page = reader.groups(filters, cursor, 2)
         # The statement kept for the first page with a cursor serves every later one.
         assert page.items == afresh(filters, cursor)
+        if cursor is not None:
+            kept_for_cursors.add(id(reader._group_statements[(filters, True, 2)]))
         pages.extend(page.items)
         cursor = page.next_cursor
         if cursor is None:
             break
+    assert len(kept_for_cursors) == 1
     assert len(pages) == len(groups_table(services)) > 4
     assert len({group["id"] for group in pages}) == len(pages)
     assert set(reader._group_statements) == {(filters, False, 2), (filters, True, 2)}
-    assert all(isinstance(kept, _KeptStatement) for kept in reader._group_statements.values())
+    assert all(isinstance(kept, Select) for kept in reader._group_statements.values())
     # A filter whose statement depends on the time, or on the events, is not kept.
     for spec in (EventFilterSpec(range="24h"), EventFilterSpec(kinds=("incr",))):
         reader.groups(EventGroupFilter(spec=spec), None, 2)
