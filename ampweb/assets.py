@@ -57,7 +57,8 @@ def import_map(request: Request) -> str:
 
 
 def includeme(config: Configurator) -> None:
-    """Serve ampweb/static under /static with versioned URLs; `request.import_map` for the pages."""
+    """Serve ampweb/static under /static with versioned URLs; `request.import_map`
+    (`ampweb.request.AppRequest`) for the pages."""
     from pyramid.static import QueryStringConstantCacheBuster
 
     settings = config.get_settings()
@@ -67,4 +68,3 @@ def includeme(config: Configurator) -> None:
     config.registry["ampweb.static_version"] = version
     config.registry["ampweb.modules"] = module_specs()
     config.add_cache_buster("ampweb:static/", QueryStringConstantCacheBuster(version, param=PARAM))
-    config.add_request_method(import_map, "import_map", reify=True)

@@ -34,6 +34,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -75,6 +76,10 @@ Handler = Callable[[Request], Response]
 def request_metrics_tween_factory(handler: Handler, registry: Registry) -> Handler:
     """Count and time every request, with the status it was finally answered with."""
 
+    # The counter and histogram of each (route, method, status) seen, looked up once: the
+    # labels are bounded (routes, methods, statuses), and `labels` checks and locks each call.
+    series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     def measure(request: Request) -> Response:
         started = time.perf_counter()
         status = 500
@@ -85,8 +90,15 @@ def request_metrics_tween_factory(handler: Handler, registry: Registry) -> Handl
         finally:
             route = request.matched_route.name if request.matched_route else "unmatched"
             method = request.method if request.method in METHODS else "other"
-            REQUESTS.labels(route, method, str(status)).inc()
-            LATENCY.labels(route).observe(time.perf_counter() - started)
+            key = (route, method, status)
+            found = series.get(key)
+            if found is None:
+                found = series[key] = (
+                    REQUESTS.labels(route, method, str(status)),
+                    LATENCY.labels(route),
+                )
+            found[0].inc()
+            found[1].observe(time.perf_counter() - started)
 
     return measure
 

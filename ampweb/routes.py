@@ -1,10 +1,70 @@
-"""Every URL of the app, with dotted route names."""
+"""Every URL of the app, with dotted route names, and the mapper that finds a request's route."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from pyramid.config import Configurator
+from pyramid.interfaces import IRoutesMapper
+from pyramid.request import Request
+from pyramid.urldispatch import Route
+from pyramid.urldispatch import RoutesMapper as PyramidRoutesMapper
 
 #: A site's or mesh's name as the rest of a path, unless "/schedule" follows
 #: its first segment (then the path is about a schedule: see the routes below).
 OWN_NAME = "{name:(?!.+/schedule(?:/|$)).+}"
+
+
+class RoutesMapper(PyramidRoutesMapper):
+    """Pyramid's route mapper, with the routes whose pattern is a fixed path found by that path.
+
+    Pyramid tries every route's pattern in order until one matches: the API's
+    routes come after 50 others (a regular expression each, 6 % of the CPU of
+    ``GET /api/v1/event-groups``). A route whose pattern holds no placeholder
+    and that no earlier route matches (nor has predicates) is the first match
+    of its path whatever the order, so it is looked up in a dict first; any
+    other path is matched in order as before, so the route found is always
+    the one Pyramid's mapper finds.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fixed: dict[str, Route] | None = None
+
+    def connect(self, *args: Any, **kwargs: Any) -> Route:
+        self._fixed = None
+        return super().connect(*args, **kwargs)
+
+    def fixed_paths(self) -> dict[str, Route]:
+        """Path -> its route, for each route found by its path alone (see the class)."""
+        fixed: dict[str, Route] = {}
+        for index, route in enumerate(self.routelist):
+            path = route.pattern if route.pattern.startswith("/") else "/" + route.pattern
+            if route.predicates or "{" in path or "*" in path or path in fixed:
+                continue
+            if route.match(path) != {}:
+                continue
+            if any(earlier.match(path) is not None for earlier in self.routelist[:index]):
+                continue
+            fixed[path] = route
+        return fixed
+
+    def __call__(self, request: Request) -> dict[str, Any]:
+        fixed = self._fixed
+        if fixed is None:
+            fixed = self._fixed = self.fixed_paths()
+        try:
+            route = fixed.get(request.path_info or "/")
+        except (KeyError, UnicodeDecodeError):
+            route = None  # Pyramid's mapper answers these as it always has
+        if route is not None:
+            return {"match": {}, "route": route}
+        return super().__call__(request)
+
+
+def use_mapper(config: Configurator) -> None:
+    """Make `RoutesMapper` the app's (before any route is added)."""
+    config.registry.registerUtility(RoutesMapper(), IRoutesMapper)
 
 
 def includeme(config: Configurator) -> None:

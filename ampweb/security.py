@@ -43,12 +43,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from pyramid.config import Configurator
 from pyramid.csrf import get_csrf_token
-from pyramid.events import BeforeRender
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
@@ -116,6 +117,10 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+#: Where a request keeps its identity once found (`SecurityPolicy.identity`).
+_IDENTITY = "_nntsc_identity"
+
+
 class SecurityPolicy:
     """Pyramid security policy: identity from session or Bearer token, permissions from roles."""
 
@@ -123,6 +128,16 @@ class SecurityPolicy:
         self.public_data = public_data
 
     def identity(self, request: Request) -> Identity | None:
+        # Found once per request (a token is looked up in SQL, a session cookie decoded),
+        # however many times the permission checks and views ask; `remember` and
+        # `forget` start it again.
+        try:
+            return request.__dict__[_IDENTITY]
+        except KeyError:
+            found = request.__dict__[_IDENTITY] = self._identity(request)
+            return found
+
+    def _identity(self, request: Request) -> Identity | None:
         users = request.registry["users"]
         token = bearer_token(request)
         if token is not None:
@@ -176,6 +191,7 @@ class SecurityPolicy:
 
         ``generation`` is the user's current session generation (0 if not given).
         """
+        request.__dict__.pop(_IDENTITY, None)
         request.session.invalidate()
         request.session[SESSION_USER] = userid
         request.session[SESSION_GENERATION] = int(kw.get("generation", 0))
@@ -183,6 +199,7 @@ class SecurityPolicy:
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        request.__dict__.pop(_IDENTITY, None)
         request.session.invalidate()
         request.session.new_csrf_token()
         return []
@@ -410,10 +427,12 @@ def forbidden(error: HTTPForbidden, request: Request) -> Response:
     return response
 
 
-def _add_csrf_token(event: BeforeRender) -> None:
-    request = event.get("request")
-    if request is not None:
-        event["get_csrf_token"] = lambda: get_csrf_token(request)
+@pass_context
+def csrf_token(context: Context) -> str:
+    """``get_csrf_token()`` in a template: the session's CSRF token (a global of the
+    templates' environment, not a BeforeRender subscriber: any subscriber makes Pyramid
+    send five events through the registry on every request, JSON answers too)."""
+    return str(get_csrf_token(context["request"]))
 
 
 def _check_csrf(request: Request) -> bool:
@@ -437,7 +456,6 @@ def includeme(config: Configurator) -> None:
     services = config.registry["ampy"].services
     users = UserRegistry(services.sessionmaker)
     config.registry["users"] = users
-    config.add_request_method(lambda request: request.registry["users"], "users", reify=True)
     config.registry["login_throttle"] = LoginThrottle.from_settings(services.settings)
     config.registry["trusted_proxies"] = parse_proxies(
         str(settings.get("ampweb.trusted_proxies") or "")
@@ -467,6 +485,5 @@ def includeme(config: Configurator) -> None:
     # Every view needs `view` unless it names another permission (or none).
     config.set_default_permission(VIEW)
     config.set_default_csrf_options(require_csrf=True, callback=_check_csrf)
-    config.add_subscriber(_add_csrf_token, BeforeRender)
     if public_data:
         log.info("ampweb.public_data is on: anyone may view graphs, the matrix and the API")

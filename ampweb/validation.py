@@ -214,13 +214,19 @@ def _field(error: ValidationError) -> str:
 def validate(request: Request, operation: Operation) -> Parameters:
     """`request`'s parameters typed and checked against `operation`; raises `BadParameter`."""
     values = Parameters()
+    query = request.GET
+    # The names given, found once: a parameter not among them has no values (an
+    # operation declares up to 18, a request gives a few).
+    given: set[str] | frozenset[str] = set(query.keys()) if query else frozenset()
     for parameter in operation.parameters:
         if parameter.location == "path":
             raw_values = [request.matchdict[parameter.name]]
+        elif parameter.name not in given:
+            raw_values = []
         elif parameter.kind == "array":
-            raw_values = request.GET.getall(parameter.name)
+            raw_values = query.getall(parameter.name)
         else:
-            found = request.GET.getall(parameter.name)
+            found = query.getall(parameter.name)
             if len(found) > 1:
                 raise BadParameter(f"parameter {parameter.name!r} is given more than once")
             # An empty value is as good as none: HTML forms send empty fields.
@@ -275,6 +281,10 @@ def template_of(pattern: str) -> str:
     return _PLACEHOLDER.sub(lambda match: "{" + match.group(1) + "}", pattern)
 
 
+#: `template_of` per route pattern (a few dozen): once, not on every request.
+_template = functools.cache(template_of)
+
+
 def openapi_validated(view: Callable[..., Response], info: IViewDeriverInfo) -> Callable:
     """Check a request against its operation in the document before the view runs."""
     if info.exception_only:
@@ -284,7 +294,7 @@ def openapi_validated(view: Callable[..., Response], info: IViewDeriverInfo) -> 
     def validated(context: Any, request: Request) -> Response:
         route = request.matched_route
         if route is not None:
-            operation = operations().get((template_of(route.pattern), request.method))
+            operation = operations().get((_template(route.pattern), request.method))
             if operation is not None:
                 request.openapi = validate(request, operation)
         return view(context, request)
@@ -297,4 +307,4 @@ def includeme(config: Configurator) -> None:
     # checks (an anonymous client learns nothing of the parameters), before
     # the view and its renderer.
     config.add_view_deriver(openapi_validated)
-    config.add_request_method(lambda request: Parameters(), "openapi", reify=True)
+    # request.openapi is empty unless set here: `ampweb.request.AppRequest.openapi`.

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nntsc.collections import all_collections
+from nntsc.collections import changes as collection_changes
 from nntsc.collections import get as get_collection
 
 if TYPE_CHECKING:
@@ -104,6 +105,10 @@ class CollectionSpec:
 _lock = threading.Lock()
 _specs: dict[str, CollectionSpec] = {}
 _loaded = False
+#: How many times the specs have changed; with the collections' own count, what
+#: `style_collections` keeps its answer by.
+_changes = 0
+_styles: tuple[tuple[int, int], dict[str, tuple[str, ...]]] | None = None
 
 
 def _load() -> dict[str, CollectionSpec]:
@@ -137,7 +142,9 @@ def _add(spec: CollectionSpec) -> None:
     for metric in spec.metrics:
         if metric.name in names:
             raise ValueError(f"{spec.name}: another collection has a metric {metric.name}")
+    global _changes
     _specs[spec.name] = spec
+    _changes += 1
 
 
 def register(spec: CollectionSpec) -> None:
@@ -153,9 +160,11 @@ def register(spec: CollectionSpec) -> None:
 
 def unregister(name: str) -> None:
     """Forget the presentation of `name` (a collection registered at run time)."""
+    global _changes
     _load()
     with _lock:
         _specs.pop(name, None)
+        _changes += 1
 
 
 def get(name: str) -> CollectionSpec:
@@ -181,7 +190,21 @@ def tab_key(spec: CollectionSpec) -> tuple[int, str]:
 
 
 def style_collections() -> dict[str, tuple[str, ...]]:
-    """Every view style and the collections it draws (in name order)."""
+    """Every view style and the collections it draws (in name order).
+
+    Computed again only when a collection or a spec was registered or forgotten
+    since (request validation asks on every request).
+    """
+    global _styles
+    _load()
+    key = (collection_changes(), _changes)
+    kept = _styles
+    if kept is None or kept[0] != key:
+        kept = _styles = (key, _style_collections())
+    return dict(kept[1])
+
+
+def _style_collections() -> dict[str, tuple[str, ...]]:
     styles: dict[str, tuple[str, ...]] = {}
     for collection in all_collections():
         for view_style in get(collection.name).styles:

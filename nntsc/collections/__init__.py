@@ -25,6 +25,7 @@ __all__ = [
     "Property",
     "Row",
     "all_collections",
+    "changes",
     "for_amp_test",
     "get",
     "register",
@@ -51,6 +52,16 @@ _REGISTRY: dict[str, Collection] = {
 }
 
 
+#: How many times the registry has changed (`changes`).
+_CHANGES = 0
+
+
+def changes() -> int:
+    """A number that changes whenever a collection is registered or forgotten: what is
+    computed from the registry can be kept until it does."""
+    return _CHANGES
+
+
 def all_collections() -> list[Collection]:
     """Every registered collection, in a stable order."""
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
@@ -65,14 +76,18 @@ def register(collection: Collection) -> None:
     Its tables join the metadata through `nntsc.store.models.define_tables`;
     the shipped collections are listed above instead.
     """
+    global _CHANGES
     _REGISTRY[collection.name] = collection
     _BY_TEST.clear()
+    _CHANGES += 1
 
 
 def unregister(name: str) -> None:
     """Forget a collection added by `register`."""
+    global _CHANGES
     _REGISTRY.pop(name, None)
     _BY_TEST.clear()
+    _CHANGES += 1
 
 
 def get(name: str) -> Collection:

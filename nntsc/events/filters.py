@@ -221,6 +221,9 @@ class EventFilterSpec:
                     scalars[param] = raw.strip()
             elif param in by_param:
                 lists[by_param[param]].extend(v.strip() for v in raw.split(",") if v.strip())
+        if not scalars and not any(lists.values()):
+            # No filter parameter (the API's default page): the empty filter, made once.
+            return _EMPTY
         try:
             return cls(**scalars, **{name: tuple(v) for name, v in lists.items()})  # type: ignore[arg-type]
         except BadValue as error:
@@ -527,3 +530,7 @@ class EventFilterSpec:
         if self.has_event_conditions:
             return any(self.event_matches(event) for event in events)
         return True
+
+
+#: The filter that matches every group (frozen: one is shared).
+_EMPTY = EventFilterSpec()

@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import webtest
@@ -385,6 +386,29 @@ def test_bearer_token_ignores_a_session_cookie(app: webtest.TestApp, sql_url: st
     login(app, "root")
     _, token = token_for(sql_url, "viewer")
     app.post_json("/api/v1/sites", {"name": "site-d"}, headers=bearer(token), status=403)
+
+
+def test_a_request_looks_its_token_up_once(app: webtest.TestApp, sql_url: str) -> None:
+    """The identity is found once per request, however often the checks and the view ask
+    (here the permission, the admin check of `owner_scope` and the caller's name)."""
+    from sqlalchemy import event
+
+    _, token = token_for(sql_url, "viewer")
+    engine = app.app.registry["ampy"].services.engine
+    lookups: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "api_tokens" in statement:
+            lookups.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(2):
+            answer = app.get("/api/v1/notification-channels", headers=bearer(token))
+            assert answer.json == {"items": []}
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(lookups) == 2
 
 
 def test_revoked_or_unknown_token_is_refused(app: webtest.TestApp, sql_url: str) -> None:

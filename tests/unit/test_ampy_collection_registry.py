@@ -108,3 +108,47 @@ def test_every_collection_has_a_history_spec() -> None:
     names = [column.name for column in spec.columns("full")]
     # DNS draws on latency graphs, so it answers the latency columns.
     assert names == ["latency", "min", "max", "loss", "results", "smoke"]
+
+
+def test_the_styles_follow_collections_registered_and_forgotten() -> None:
+    from nntsc.collections import Collection, Field, Property
+    from nntsc.collections import register as register_collection
+    from nntsc.collections import unregister as unregister_collection
+
+    class Dial(Collection):
+        name = "test-dial"
+        view_style = "dial"
+        title = "Dial"
+        description = "a collection without a module of its own"
+        properties = (Property("source", "Source"),)
+        fields = (Field("reading", "float", "V"),)
+        presence_field = "reading"
+
+        def parse(self, report: object, source: str, timestamp: int) -> list:
+            return []
+
+    before = presentation.style_collections()
+    assert "dial" not in before
+    register_collection(Dial())
+    try:
+        # Kept between changes, computed again after one: the stored collection's own style.
+        assert presentation.style_collections()["dial"] == ("test-dial",)
+        spec = presentation.CollectionSpec(
+            "test-dial",
+            (presentation.ViewStyle("dial", "Dial"), presentation.ViewStyle("dial2", "Dial 2")),
+        )
+        presentation.register(spec)
+        try:
+            styles = presentation.style_collections()
+            assert styles["dial"] == styles["dial2"] == ("test-dial",)
+        finally:
+            presentation.unregister("test-dial")
+        styles = presentation.style_collections()
+        assert styles["dial"] == ("test-dial",)
+        assert "dial2" not in styles
+    finally:
+        unregister_collection("test-dial")
+    assert presentation.style_collections() == before
+    # Each caller gets its own dict.
+    presentation.style_collections()["dial"] = ("changed",)
+    assert "dial" not in presentation.style_collections()

@@ -302,3 +302,14 @@ def test_the_probed_plan_selects_the_same_groups(services: Services) -> None:
                     assert plan == "groups", (spec, limit)
                 else:
                     assert plan == tuple(sorted(matching)), (spec, limit)
+
+
+def test_parameters_without_a_filter_give_the_empty_filter() -> None:
+    # Others' parameters and empty fields are no filter: the empty one, shared.
+    for params in ([], [("cursor", "abc"), ("status", "all")], [("range", " "), ("kind", ",")]):
+        spec = EventFilterSpec.from_params(params)
+        assert spec == EventFilterSpec()
+        assert spec.is_empty
+        assert spec is EventFilterSpec.from_params([])
+    assert EventFilterSpec.from_params([("range", "24h")]) == EventFilterSpec(range="24h")
+    assert EventFilterSpec.from_params([("kind", "loss")]).kinds == ("loss",)
