@@ -17,8 +17,11 @@ exact minimum and ends with the exact maximum, so a read of the percentiles
 reads neither ``<field>_min`` nor ``<field>_max``, and they are not written.
 A field's sum of squares, minimum and maximum are also left out of a point
 when all its values in the bin were equal (a 1-minute result's 5-minute bin,
-a loss count of 0, a single row): they follow from its count and sum. The
-integer field ``m`` says which fields state theirs (`_rollup_encoder`), so
+a loss count of 0, a single row): they follow from its count and sum; and a
+field with the same unit and the same statistics as the field before it (an
+ICMP result's median, minimum and maximum of one probe) writes nothing. The
+integer field ``m`` says which fields state their spread and which repeat
+the one before (`_rollup_encoder`), so
 that what an earlier write of the same point left behind (a rewrite keeps
 the fields it leaves out) is not read as this one's; points written before
 this layout have no ``m`` and state everything, and are read as they are.
@@ -37,6 +40,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -133,31 +137,56 @@ def _quantile_fields(collection: Collection) -> dict[str, tuple[str, ...]]:
     return {fld.name: quantile_columns(fld.name) for fld in collection.fields if fld.quantiles}
 
 
-#: The field of a rollup point whose bits say which fields' spreads (sum of
-#: squares, and minimum and maximum where no percentile list holds them) it
-#: states; see `_rollup_encoder`. A point without it states every statistic.
+#: The field of a rollup point whose bits say, per field, whether it states its
+#: spread (sum of squares, and minimum and maximum where no percentile list
+#: holds them) and whether it repeats the field before it; see
+#: `_rollup_encoder`. A point without it states every statistic.
 SPREAD_FIELD = "m"
+_STATS = ("count", "sum", "sumsq", "min", "max")
+_SPREADS = ("sumsq", "min", "max")
+
+
+@dataclass(frozen=True)
+class _FieldPlan:
+    """How one field's rollup columns become fields of a point and back."""
+
+    name: str
+    #: Bit of `SPREAD_FIELD` set when the point states this field's spread.
+    spread: int
+    #: Bit set when this field's statistics are those of the field before it (not written).
+    same: int
+    #: Whether this field may repeat the one before it: both measure the same
+    #: thing in the same unit (an ICMP result's median, min and max of one probe).
+    may_repeat: bool
+    #: Column per statistic: count, sum, sumsq, min, max.
+    columns: dict[str, str]
+    #: Its percentile columns, if it keeps them (in one text field ``<name>_q``).
+    quantiles: tuple[str, ...]
 
 
 @functools.cache
-def _rollup_plan(
-    collection: Collection,
-) -> tuple[tuple[str, int, str, str, str, str, str, tuple[str, ...]], ...]:
-    """Per field: its name, its bit in `SPREAD_FIELD`, its count, sum, sum of squares,
-    minimum and maximum columns, and its percentile columns (if it keeps them)."""
-    return tuple(
-        (
-            fld.name,
-            1 << index,
-            f"{fld.name}_count",
-            f"{fld.name}_sum",
-            f"{fld.name}_sumsq",
-            f"{fld.name}_min",
-            f"{fld.name}_max",
-            quantile_columns(fld.name) if fld.quantiles else (),
+def _rollup_plan(collection: Collection) -> tuple[_FieldPlan, ...]:
+    plans = []
+    previous = None
+    for index, fld in enumerate(collection.fields):
+        plain = fld.kind != "array" and not fld.quantiles
+        plans.append(
+            _FieldPlan(
+                fld.name,
+                1 << (2 * index),
+                1 << (2 * index + 1),
+                previous is not None
+                and plain
+                and previous.kind != "array"
+                and not previous.quantiles
+                and bool(fld.unit)
+                and fld.unit == previous.unit,
+                {stat: f"{fld.name}_{stat}" for stat in _STATS},
+                quantile_columns(fld.name) if fld.quantiles else (),
+            )
         )
-        for index, fld in enumerate(collection.fields)
-    )
+        previous = fld
+    return tuple(plans)
 
 
 def constant_spread(count: float, total: float) -> tuple[float, float]:
@@ -170,52 +199,61 @@ def constant_spread(count: float, total: float) -> tuple[float, float]:
 def _rollup_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str]:
     """A function writing a rollup row's columns as the fields of its point.
 
-    Each field's count is always written, and its sum and percentile list
-    when it has values. Its sum of squares, minimum and maximum are left out
-    when all its values in the bin were equal and they follow exactly from
-    the count and sum (`constant_spread`), and a field keeping percentiles
-    never writes its minimum and maximum (its list starts and ends with
-    them). `SPREAD_FIELD` says which fields state theirs, so that fields
-    left over from an earlier write of the same point (InfluxDB keeps the
-    fields a rewrite leaves out) are not taken for this one's. A bin of
-    1-minute ICMP results of one address is 16 to 26 fields instead of 36:
-    InfluxDB's time taking a rollup point grows with its fields.
+    A field's count is written, and its sum and percentile list when it has
+    values, except that a field measuring the same thing as the field before
+    it (same unit) with the very same statistics writes nothing (an ICMP
+    result of one probe has the same median, minimum and maximum). Its sum
+    of squares, minimum and maximum are left out when all its values in the
+    bin were equal and they follow exactly from its count and sum
+    (`constant_spread`), and a field keeping percentiles never writes its
+    minimum and maximum (its list starts and ends with them). `SPREAD_FIELD`
+    says which fields state their spread and which repeat the one before,
+    so that fields left over from an earlier write of the same point
+    (InfluxDB keeps the fields a rewrite leaves out) are not taken for this
+    one's. A bin of 1-minute ICMP results of one address is 10 to 16 fields
+    instead of 36: InfluxDB's time taking a rollup point grows with its
+    fields.
     """
     plan = _rollup_plan(collection)
 
     def encode(values: Mapping[str, Any]) -> str:
         parts = []
-        spread = 0
-        for name, bit, count_c, sum_c, sumsq_c, min_c, max_c, quantiles in plan:
-            count = values.get(count_c)
+        bits = 0
+        previous: tuple[Any, ...] | None = None
+        for field in plan:
+            columns = field.columns
+            stats = tuple(values.get(columns[stat]) for stat in _STATS)
+            if field.may_repeat and stats == previous and stats[0] is not None:
+                bits |= field.same
+                continue
+            previous = stats
+            count, total, squares, low, high = stats  # type: Any, Any, Any, Any, Any
             if count is None:
                 continue
-            parts.append(f"{count_c}={float(count)!r}")
-            total = values.get(sum_c)
+            parts.append(f"{columns['count']}={float(count)!r}")
             if not count or total is None:
                 continue
             total = float(total)
-            parts.append(f"{sum_c}={total!r}")
-            low: Any = values.get(min_c)
-            high, squares = values.get(max_c), values.get(sumsq_c)
+            parts.append(f"{columns['sum']}={total!r}")
+            quantiles = field.quantiles
             if quantiles:
                 kept: list[Any] = [values.get(column) for column in quantiles]
                 if any(value is not None for value in kept):
                     short = pack_quantiles(int(count), low, kept)
-                    parts.append(f'{name}_q="{_json_array(short)}"')
+                    parts.append(f'{field.name}_q="{_json_array(short)}"')
             if low == high and low is not None:
                 value, sumsq = constant_spread(float(count), total)
                 if value == low and sumsq == squares:
                     continue
-            spread |= bit
+            bits |= field.spread
             if squares is not None:
-                parts.append(f"{sumsq_c}={float(squares)!r}")
+                parts.append(f"{columns['sumsq']}={float(squares)!r}")
             if not quantiles:
                 if low is not None:
-                    parts.append(f"{min_c}={float(low)!r}")
+                    parts.append(f"{columns['min']}={float(low)!r}")
                 if high is not None:
-                    parts.append(f"{max_c}={float(high)!r}")
-        parts.append(f"{SPREAD_FIELD}={spread}i")
+                    parts.append(f"{columns['max']}={float(high)!r}")
+        parts.append(f"{SPREAD_FIELD}={bits}i")
         return ",".join(parts)
 
     return encode
@@ -227,7 +265,7 @@ def _rollup_reading(
 ) -> tuple[tuple[str, ...], tuple[str, ...], Callable[[list[RawRow]], None]]:
     """What reading the rollup columns `names` takes: the fields to select (besides
     percentile lists), the percentile lists (``<field>_q``), and a function
-    completing the rows read with the spreads their points leave out."""
+    completing the rows read with what their points leave out."""
     quantiles = _quantile_fields(collection)
     # A field keeping percentiles writes its minimum and maximum only there.
     packed = tuple(
@@ -240,52 +278,87 @@ def _rollup_reading(
         for field in (name[:-2] for name in packed)
         for name in (*quantiles[field], f"{field}_min", f"{field}_max")
     }
-    selected: dict[str, None] = {}
-    derived = []
     wanted = set(names)
-    for _, bit, count_c, sum_c, sumsq_c, min_c, max_c, percentiles in _rollup_plan(collection):
-        asked = [
-            column
-            for column in ((sumsq_c,) if percentiles else (sumsq_c, min_c, max_c))
+    plan = _rollup_plan(collection)
+    # The statistics read of each field: those asked for, what their spread
+    # follows from, and those of the fields a field may repeat.
+    needed: list[set[str]] = [set() for _ in plan]
+    for index in range(len(plan) - 1, -1, -1):
+        field = plan[index]
+        stats = needed[index]
+        stats.update(
+            stat
+            for stat, column in field.columns.items()
             if column in wanted and column not in given
+        )
+        if stats & {"sumsq"} or (not field.quantiles and stats & {"min", "max"}):
+            stats.update(("count", "sum"))
+        if stats and field.may_repeat:
+            needed[index - 1].update(stats)
+    selected: dict[str, None] = {name: None for name in names if name not in given}
+    steps: list[
+        tuple[
+            _FieldPlan,
+            dict[str, str],
+            tuple[str, ...],
+            tuple[str, ...],
+            tuple[tuple[str, str], ...],
         ]
-        if asked:
-            derived.append((bit, count_c, sum_c, tuple(asked), min_c, max_c, sumsq_c))
-    for name in names:
-        if name not in given:
-            selected[name] = None
-    for _, count_c, sum_c, *_ in derived:
-        selected.update(dict.fromkeys((count_c, sum_c, SPREAD_FIELD)))
-    # A field without values has no statistics but its count, whatever a
-    # former write of the point left (read where the count is read).
-    emptied = []
-    for name, _, count_c, sum_c, sumsq_c, min_c, max_c, percentiles in _rollup_plan(collection):
-        if count_c in selected:
-            stats = (sum_c, sumsq_c, min_c, max_c, *((f"{name}_q",) if percentiles else ()))
-            kept = (*selected, *given, *packed)
-            emptied.append((count_c, tuple(c for c in stats if c in kept)))
+    ] = []
+    marked = False
+    for index, (field, stats) in enumerate(zip(plan, needed, strict=True)):
+        if not stats:
+            continue
+        columns = field.columns
+        selected.update((columns[stat], None) for stat in _STATS if stat in stats)
+        spreads = tuple(
+            columns[stat] for stat in _SPREADS if stat in stats and columns[stat] not in given
+        )
+        emptied = tuple(
+            column
+            for column in (
+                *(columns[stat] for stat in _STATS[1:]),
+                *((f"{field.name}_q",) if field.quantiles else ()),
+            )
+            if column in selected or column in given or column in packed
+        )
+        repeat: tuple[tuple[str, str], ...] = ()
+        if field.may_repeat:
+            before = plan[index - 1].columns
+            repeat = tuple((columns[stat], before[stat]) for stat in _STATS if stat in stats)
+        # A graph reading counts and sums of fields that repeat no other reads
+        # no more than it did; otherwise the bits say what a point states.
+        marked = marked or bool(spreads or repeat)
+        steps.append((field, columns, spreads, emptied, repeat))
+    if marked:
+        selected[SPREAD_FIELD] = None
     drop = SPREAD_FIELD not in wanted
 
     def complete(rows: list[RawRow]) -> None:
         for _, _, values in rows:
-            spread = values.pop(SPREAD_FIELD, None) if drop else values.get(SPREAD_FIELD)
-            if spread is None:
+            bits = values.pop(SPREAD_FIELD, None) if drop else values.get(SPREAD_FIELD)
+            if bits is None:
                 continue
-            for count_c, stats in emptied:
-                if values[count_c] == 0:
-                    for column in stats:
-                        values[column] = None
-            for bit, count_c, sum_c, asked, min_c, max_c, sumsq_c in derived:
-                if spread & bit:
+            for field, columns, spreads, emptied, repeat in steps:
+                if bits & field.same:
+                    for column, source in repeat:
+                        values[column] = values.get(source)
                     continue
-                count, total = values.get(count_c), values.get(sum_c)
+                count = values.get(columns["count"])
+                if count == 0:
+                    for column in emptied:
+                        values[column] = None
+                    continue
+                if not spreads or bits & field.spread:
+                    continue
+                total = values.get(columns["sum"])
                 if count and total is not None:
                     value, sumsq = constant_spread(count, total)
-                    found = {min_c: value, max_c: value, sumsq_c: sumsq}
-                    for column in asked:
+                    found = {columns["min"]: value, columns["max"]: value, columns["sumsq"]: sumsq}
+                    for column in spreads:
                         values[column] = found[column]
                 else:
-                    for column in asked:
+                    for column in spreads:
                         values[column] = None
 
     return tuple(selected), packed, complete

@@ -265,17 +265,19 @@ def test_rollup_points_written_before_the_compact_layout_read_the_same(
         aggregations = [
             Aggregation(f"{function}", "median", function)
             for function in ("count", "mean", "min", "max", "stddev", "sum")
-        ] + [Aggregation("smoke", "rtts", "smoke"), Aggregation("rmax", "rtts", "max")]
+        ] + [
+            Aggregation("smoke", "rtts", "smoke"),
+            Aggregation("rmax", "rtts", "max"),
+            Aggregation("lowest", "min", "min"),
+            Aggregation("slowest", "max", "stddev"),
+        ]
         expected = store.aggregate(ICMP, [stream_id], hour, hour + 600, 300, aggregations).rows
         (constant,) = store.backend.client.points(
             f'SELECT * FROM "rollups"."amp-icmp_300" WHERE time = {hour + 300}s'
         )
-        assert [constant.get(n) for n in ("median_min", "median_sumsq", "rtts_min", "m")] == [
-            None,
-            None,
-            None,
-            0,
-        ]
+        written = ("median_min", "median_sumsq", "rtts_min", "min_count", "max_sum", "m")
+        # Bits of "m": the second and third fields (min, max) repeat the one before.
+        assert [constant.get(n) for n in written] == [None, None, None, None, None, 1 << 3 | 1 << 5]
         # The first bin as the former layout wrote it: every statistic, no "m".
         values = {
             name: value
@@ -317,8 +319,10 @@ def test_rollup_points_written_before_the_compact_layout_read_the_same(
         store.process_rollups()
         rows = store.aggregate(ICMP, [stream_id], hour, hour + 600, 300, aggregations).rows
         assert rows[0][1:6] == [5, 3_000.0, 3_000.0, 3_000.0, 0.0]
-        assert rows[0][7:] == [[3_000] * 20, 3_000]
+        assert rows[0][7:] == [[3_000] * 20, 3_000, 3_000, 0.0]
         assert rows[1][1:5] == [5, 4_002.0, 4_000.0, 4_004.0]
         assert rows[1][5] == pytest.approx(1.5811388, rel=1e-6)
+        # The minimum and maximum fields (one probe: the median) read as the median.
+        assert rows[1][9:] == [4_000, rows[1][5]]
     finally:
         services.close()

@@ -22,6 +22,7 @@ from nntsc.store.influx import SPREAD_FIELD, InfluxBackend, _rollup_encoder, _ro
 from nntsc.store.models import rollup_columns
 from nntsc.store.partials import pack_quantiles
 from nntsc.store.rollups import summaries
+from tests.rows import icmp_values
 
 ICMP = get_collection("amp-icmp")
 _FIELD = re.compile(r'(\w+)=("[^"]*"|[^,]+)')
@@ -72,15 +73,17 @@ def bins(rnd: random.Random) -> list[dict[str, Any]]:
         for minute in range(rnd.choice([1, 2, 5, 12, 60])):
             rtt = 1500 if case % 3 == 0 else rnd.randint(1_000, 250_000)
             lost = case % 5 == 1 and rnd.random() < 0.5
-            rtts = [None if lost else rtt * (1 if case % 2 else 1.25)]
-            answered = [r for r in rtts if r is not None]
+            # One probe (median, minimum and maximum the same) or three.
+            probes = 3 if case % 4 == 2 else 1
+            rtts = [None if lost else rtt * (1 if case % 2 else 1.25) + p for p in range(probes)]
+            answered = sorted(r for r in rtts if r is not None)
             rows.append(
                 (
                     60 * minute,
                     {
-                        "median": float(answered[0]) if answered else None,
+                        "median": float(answered[len(answered) // 2]) if answered else None,
                         "min": answered[0] if answered else None,
-                        "max": answered[0] if answered else None,
+                        "max": answered[-1] if answered else None,
                         "loss": len(rtts) - len(answered),
                         "results": len(rtts),
                         "lossrate": (len(rtts) - len(answered)) / len(rtts),
@@ -121,7 +124,6 @@ def test_a_bin_of_equal_values_keeps_count_and_sum_only() -> None:
         "median_count": 5,
         "median_sum": 10_000,
         "min_count": 0,
-        "max_count": 0,
         "loss_count": 5,
         "loss_sum": 0,
         "results_count": 5,
@@ -129,11 +131,28 @@ def test_a_bin_of_equal_values_keeps_count_and_sum_only() -> None:
         "lossrate_count": 5,
         "lossrate_sum": 0,
         "rtts_count": 0,
-        SPREAD_FIELD: 0,
+        # The third field (max) repeats the second (min): both have no values.
+        SPREAD_FIELD: 1 << (2 * 2 + 1),
     }
-    got = read(point, ["median_min", "median_max", "median_sumsq", "lossrate_max"])
+    got = read(point, ["median_min", "median_max", "median_sumsq", "lossrate_max", "max_count"])
     assert (got["median_min"], got["median_max"], got["median_sumsq"]) == (2000, 2000, 2e7)
     assert got["lossrate_max"] == 0
+    assert got["max_count"] == 0
+
+
+def test_a_field_repeating_the_one_before_writes_nothing() -> None:
+    # One probe a result: its median, minimum and maximum are the same
+    # numbers in the same unit, so only the median's are written.
+    rows = [(60 * m, icmp_values(1_000 + 7 * m)) for m in range(3)]
+    (five,), _ = summaries(ICMP, 1, rows)
+    point = stored(_rollup_encoder(ICMP)(five.values))
+    assert not [name for name in point if name.startswith(("min_", "max_"))]
+    # m, the median's 5 statistics, 2 each of loss, results and lossrate, and the
+    # rtts' count, sum, sum of squares and percentile list: 16 fields of 36.
+    assert len(point) == 16
+    few = ["max_count", "max_sum", "max_min", "max_max", "min_sumsq", "max_sumsq"]
+    got = read(point, few)
+    assert {name: got[name] for name in few} == {name: five.values[name] for name in few}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
