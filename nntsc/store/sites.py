@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from nntsc.errors import AlreadyExists, BadValue, UnknownMesh, UnknownSite
+from nntsc.errors import QUOTED, AlreadyExists, BadValue, UnknownMesh, UnknownSite, quoted
 from nntsc.schedules import changes as schedule_changes
 from nntsc.schedules.models import (
     ScheduleChange,
@@ -90,12 +90,21 @@ class MeshInfo:
         }
 
 
+def _shown(value: Any) -> str:
+    """`value` as a message quotes it, cut to `QUOTED` characters: names come from
+    forms and request bodies (`nntsc.errors.quoted`), and so may other values."""
+    if isinstance(value, str):
+        return quoted(value)
+    text = repr(value)
+    return text if len(text) <= QUOTED else text[:QUOTED] + "…"
+
+
 def check_name(name: Any, field: str = "name") -> str:
     """`name` if it is a valid site or mesh name; raises `BadValue` naming `field`."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise BadValue(
             field,
-            f"{name!r} is not a valid name: 1 to 255 letters, digits or . _ : / -",
+            f"{_shown(name)} is not a valid name: 1 to 255 letters, digits or . _ : / -",
         )
     return name
 
@@ -115,7 +124,7 @@ def check_new_name(name: Any, field: str = "name") -> str:
     if SCHEDULE_SEGMENT.search(name):
         raise BadValue(
             field,
-            f'{name!r} may not hold "/schedule" (the API reads /api/v1/sites/NAME/schedule '
+            f'{_shown(name)} may not hold "/schedule" (the API reads /api/v1/sites/NAME/schedule '
             "as NAME's schedule)",
         )
     return name
@@ -133,7 +142,7 @@ def check_text(value: Any, field: str, max_length: int) -> str:
 def check_flag(value: Any, field: str) -> bool:
     """`value` if it is a bool; raises `BadValue` (a string "false" would read as true)."""
     if not isinstance(value, bool):
-        raise BadValue(field, f"expected true or false, got {value!r}")
+        raise BadValue(field, f"expected true or false, got {_shown(value)}")
     return value
 
 
@@ -148,11 +157,11 @@ def check_addresses(addresses: Any) -> tuple[str, ...]:
     canonical: dict[str, None] = {}
     for address in addresses:
         if not isinstance(address, str):
-            raise BadValue("addresses", f"{address!r} is not an IP address")
+            raise BadValue("addresses", f"{_shown(address)} is not an IP address")
         try:
             parsed = ipaddress.ip_address(address.strip())
         except ValueError:
-            raise BadValue("addresses", f"{address!r} is not an IP address") from None
+            raise BadValue("addresses", f"{_shown(address)} is not an IP address") from None
         canonical[str(parsed)] = None
     return tuple(canonical)
 
@@ -166,9 +175,9 @@ def check_members(members: Any) -> tuple[str, ...]:
 
 def _check_page(page: Any, pagesize: Any) -> None:
     if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-        raise BadValue("page", f"must be an integer >= 1, got {page!r}")
+        raise BadValue("page", f"must be an integer >= 1, got {_shown(page)}")
     if not isinstance(pagesize, int) or isinstance(pagesize, bool):
-        raise BadValue("pagesize", f"must be an integer, got {pagesize!r}")
+        raise BadValue("pagesize", f"must be an integer, got {_shown(pagesize)}")
     if not 1 <= pagesize <= MAX_PAGESIZE:
         raise BadValue("pagesize", f"must be between 1 and {MAX_PAGESIZE}, got {pagesize}")
 

@@ -355,3 +355,15 @@ def test_nothing_else_is_readable_without_logging_in(app: webtest.TestApp, sql_u
         else:
             assert answer.status_int in (303, 401, 404, 405), (route.name, answer.status)
     assert readable == ANONYMOUS_ROUTES
+
+
+def test_a_refused_name_is_quoted_in_part(app: webtest.TestApp, tokens: dict[str, str]) -> None:
+    """The API accepts names of up to 255 characters; one refused for its "/schedule"
+    is quoted to its first 60, as docs/api.md says of every message."""
+    name = "n" * 240 + "/schedule"
+    for kind in ("sites", "meshes"):
+        error = app.post_json(
+            f"/api/v1/{kind}", {"name": name}, headers=bearer(tokens["editconfig"]), status=400
+        ).json["error"]
+        assert error.startswith("name: '" + "n" * 60 + "'…"), error
+        assert name not in error

@@ -364,6 +364,36 @@ def test_names_the_api_cannot_reach_are_refused_by_every_maker(registry: SiteReg
     assert registry.unreachable_names() == []
 
 
+def test_refusals_quote_a_bounded_prefix_of_what_was_given(registry: SiteRegistry) -> None:
+    """Review: `check_new_name` (and `check_name`, the addresses) quoted the whole value
+    given: up to 255 characters of a name the API accepted, and any length from a form
+    or a direct caller, against "messages quote at most the first 60 characters"."""
+    from nntsc.errors import QUOTED
+
+    schedule = "n" * 240 + "/schedule"
+    refusals = [
+        (lambda: registry.create_site(schedule), "n" * QUOTED),
+        (lambda: registry.create_mesh(schedule, members=[]), "n" * QUOTED),
+        (lambda: registry.create_site("!" * 5000), "!" * QUOTED),
+        (lambda: registry.create_mesh("m", members=["?" * 5000]), "?" * QUOTED),
+        (lambda: registry.create_site("s", addresses=["x" * 5000]), "x" * QUOTED),
+        (lambda: registry.create_site("s", addresses=[[1] * 5000]), "[1, 1"),
+        (lambda: registry.create_mesh("m", members=[], is_source="y" * 5000), "y" * QUOTED),
+    ]
+    for refuse, prefix in refusals:
+        with pytest.raises(BadValue) as raised:
+            refuse()
+        message = str(raised.value)
+        assert prefix in message
+        assert len(message) < QUOTED + 150, message
+    # Short values are quoted whole, as before.
+    with pytest.raises(BadValue, match=r"'nz/schedule' may not hold"):
+        registry.create_site("nz/schedule")
+    with pytest.raises(BadValue, match=r"^name: 5 is not a valid name"):
+        registry.create_site(5)  # type: ignore[arg-type]
+    assert registry.list_sites().total == 0
+
+
 def test_stored_unreachable_names_are_reported(sql_url: str) -> None:
     """Rows made before the store refused them: `unreachable_names` and `nntsc db check --url`."""
     from sqlalchemy import insert
