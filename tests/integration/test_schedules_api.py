@@ -367,3 +367,19 @@ def test_a_refused_name_is_quoted_in_part(app: webtest.TestApp, tokens: dict[str
         ).json["error"]
         assert error.startswith("name: '" + "n" * 60 + "'…"), error
         assert name not in error
+
+
+def test_answers_are_compact_utf8_json(app: webtest.TestApp, tokens: dict[str, str]) -> None:
+    """What docs/api.md and the document's description tell scripts of the text they get
+    (orjson since 23ab919): UTF-8, not ``\\u`` escapes, and no spaces between items."""
+    editor = bearer(tokens["editconfig"])
+    body = {"name": "zrh", "long_name": "Zürich – ✓", "location": "a: b, c"}
+    app.post_json("/api/v1/sites", body, headers=editor, status=201)
+    answer = app.get("/api/v1/sites/zrh", headers=bearer(tokens["viewdata"]))
+    assert answer.content_type == "application/json"
+    assert '"long_name":"Zürich – ✓"'.encode() in answer.body
+    assert b"\\u" not in answer.body
+    assert b'"location":"a: b, c"' in answer.body
+    # The only ", " and ": " are inside that string.
+    assert answer.body.count(b", ") == answer.body.count(b": ") == 1
+    assert answer.json["long_name"] == "Zürich – ✓"
