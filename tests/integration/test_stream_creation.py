@@ -220,9 +220,11 @@ def test_a_failed_look_ahead_is_only_a_cache_miss(
     monkeypatch.setattr(pipeline, "LOOKAHEAD_KEYS", 100)
     registry = services.streams
     real = registry.stream_ids_for_keys
+    failed: list[int] = []
 
     def failing_on_the_look_ahead_thread(collection, keys):
         if threading.current_thread().name.startswith("nntsc-streams"):
+            failed.append(len(keys))
             raise StoreUnavailable("SQL database unreachable")
         return real(collection, keys)
 
@@ -231,6 +233,8 @@ def test_a_failed_look_ahead_is_only_a_cache_miss(
     with Ingestor(services, batch_size=100_000) as ing:
         for n in range(0, 250, 2):
             ing.add(ICMP, _report(range(n, n + 2)), "mon", timestamp)
+    # Review: without this the test passed whether or not any look-ahead ran (and failed).
+    assert failed == [100, 100]
     assert stored(services) == (250, 250, 250)
     assert len(services.timeseries.raw(ICMP, range(1, 300), timestamp, timestamp + 60)) == 250
 
