@@ -42,13 +42,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def private_influx() -> Iterator[tuple[str, int]]:
+def private_influx(snapshot_when_cold: str | None = None) -> Iterator[tuple[str, int]]:
     """An influxd of the bench's own, configured as deploy/influxdb.conf, on free ports, with
     its data in a temporary directory: (host:port, pid).
 
     The shared InfluxDB serves every engineer on the machine, so the CPU it
     spends during a run includes what others asked of it meanwhile; this
-    one's CPU is the bench's alone.
+    one's CPU is the bench's alone. `snapshot_when_cold` (e.g. ``"1s"``):
+    its ``cache-snapshot-write-cold-duration`` (InfluxDB's default: 10m),
+    how long after the last write it writes its cache out to files.
     """
     if shutil.which("influxd") is None:
         raise SystemExit("--own-influxdb needs influxd on PATH")
@@ -56,6 +58,12 @@ def private_influx() -> Iterator[tuple[str, int]]:
         port, rpc = _free_port(), _free_port()
         with open(INFLUX_TEMPLATE) as template:
             conf = template.read().replace("@VAR@", directory)
+        if snapshot_when_cold is not None:
+            conf = conf.replace(
+                "\n[data]\n",
+                f'\n[data]\n  cache-snapshot-write-cold-duration = "{snapshot_when_cold}"\n',
+                1,
+            )
         conf = conf.replace("127.0.0.1:8086", f"127.0.0.1:{port}")
         conf = conf.replace("127.0.0.1:8088", f"127.0.0.1:{rpc}")
         path = os.path.join(directory, "influxdb.conf")
