@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 # What this module loads (click, SQLAlchemy through nntsc.config) makes tens of
 # thousands of objects that live as long as the process, and the cyclic garbage
 # collector walked them all, over and over, while they were being made: about a
-# fifth of a collector's start-up (`nntsc collect`, bench/collector.py). None of
+# fifth of the time importing what `nntsc collect` imports took. None of
 # them is garbage, so collections wait until the module is loaded; a command
 # that loads much more does the same (`starting_up`).
 _COLLECTING = gc.isenabled()
