@@ -27,10 +27,11 @@ stream's newest timestamp in SQL (`streams.last_timestamp`). So:
   truth.
 - streams are split into `PARTITIONS` partitions (stream id modulo) that the
   running processes lease in SQL (`event_partitions`): each takes its fair
-  share, renews it every cycle, and takes over the share of a process whose
-  lease expired. Two processes never hold one partition at once; if one
-  stalls past its lease, the events both find have the same keys and are
-  stored once.
+  share, renews it (in the first cycle after a third of the lease has
+  passed: the six statements of a renewal are not paid every cycle), and
+  takes over the share of a process whose lease expired. Two processes
+  never hold one partition at once; if one stalls past its lease, the
+  events both find have the same keys and are stored once.
 - a stream's detectors warm up on the `WARMUP_SECONDS` of rows before its
   checkpoint when a process starts handling it (what they find there was
   stored before and is not stored again).
@@ -268,6 +269,16 @@ class LiveDetection:
         self.owned = mine
         return mine
 
+    def _leases(self) -> set[int]:
+        """This process's partitions: renewed when a third of the lease has passed since the
+        last renewal (so at least two thirds of it remain), else as they were."""
+        now = self.clock()
+        if self._renewed is not None and 0 <= now - self._renewed < self.lease_seconds / 3:
+            return self.owned
+        owned = self.renew_leases()
+        self._renewed = now
+        return owned
+
     def release(self) -> None:
         """Give this process's partitions back (on a clean stop), so others take them at once."""
         table = EventPartition.__table__
@@ -279,6 +290,7 @@ class LiveDetection:
             session.execute(delete(runners).where(runners.c.owner == self.owner))
         self.engine.forget(self.engine.streams())
         self.owned = set()
+        self._renewed = None
 
     # -- a cycle ------------------------------------------------------------------------
 
@@ -291,7 +303,7 @@ class LiveDetection:
         fail, the detectors of the streams not stored are forgotten, so the
         next cycle warms them up again and detects on the same rows.
         """
-        owned = self.renew_leases()
+        owned = self._leases()
         hints, segments = self._take_batches()
         if not owned:
             return 0

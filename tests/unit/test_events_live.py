@@ -14,6 +14,7 @@ from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.events.engine import detect_history, events_in
 from nntsc.events.live import (
+    LEASE_SECONDS,
     PARTITIONS,
     LiveDetection,
     checkpoints,
@@ -125,6 +126,10 @@ def test_two_processes_share_the_streams(services: Services, expected) -> None:
     one.cycle()
     two = LiveDetection(services, owner="two", partitions=2, clock=clock)
     two.cycle()
+    # Leases are renewed a third of a lease after the last renewal, no sooner.
+    one.cycle()
+    assert one.owned == {0, 1}
+    clock.now += LEASE_SECONDS / 3
     one.cycle()  # gives back what exceeds its share
     two.cycle()
     assert one.owned.isdisjoint(two.owned)
@@ -142,8 +147,9 @@ def test_two_processes_share_the_streams(services: Services, expected) -> None:
     assert summary(events_in(services, ids, START, END)) == events
     with services.sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(Event)) == len(events)
-    # One stops cleanly: the other takes its share at its next cycle.
+    # One stops cleanly: the other takes its share at its next renewal.
     one.release()
+    clock.now += LEASE_SECONDS / 3
     two.cycle()
     assert two.owned == {0, 1}
 
