@@ -326,3 +326,45 @@ def test_rollup_points_written_before_the_compact_layout_read_the_same(
         assert rows[1][9:] == [4_000, rows[1][5]]
     finally:
         services.close()
+
+
+def test_totals_of_a_field_repeating_the_one_before(tmp_path, influx_url) -> None:
+    # One probe a result: the minimum field repeats the median, and its point
+    # holds no min_count or min_sum; a matrix's totals of it are still right,
+    # over one hour (points read) and over a day of hours (summed by InfluxDB
+    # for fields that never repeat).
+    services = make_services(f"sqlite:///{tmp_path}/n.sqlite", influx_url)
+    try:
+        stream_id, tags = _stream(services)
+        store = services.timeseries
+        day = int(time.time()) // 86400 * 86400 - 2 * 86400
+        rtts = [1_000 + 13 * m for m in range(0, 1440, 30)]
+        rows = [
+            icmp_row(stream_id, day + 60 * m, rtt)
+            for m, rtt in zip(range(0, 1440, 30), rtts, strict=True)
+        ]
+        store.write(ICMP, rows, tags)
+        store.process_rollups()
+        (point,) = store.backend.client.points(
+            f'SELECT * FROM "rollups"."amp-icmp_3600" WHERE time = {day}s'
+        )
+        assert point.get("min_count") is None
+        fields = ["min", "median", "loss"]
+        hour = store.totals(ICMP, [stream_id], day, day + 3600, fields)
+        assert hour[stream_id] == {
+            "min_count": 2,
+            "min_sum": rtts[0] + rtts[1],
+            "median_count": 2,
+            "median_sum": rtts[0] + rtts[1],
+            "loss_count": 2,
+            "loss_sum": 0,
+        }
+        for start, end in ((day, day + 86400), (day + 3600, day + 12 * 3600)):
+            expected = [
+                rtt for row, rtt in zip(rows, rtts, strict=True) if start <= row.timestamp < end
+            ]
+            got = store.totals(ICMP, [stream_id], start, end, fields)[stream_id]
+            assert got["min_count"] == got["median_count"] == len(expected)
+            assert got["min_sum"] == got["median_sum"] == sum(expected)
+    finally:
+        services.close()
