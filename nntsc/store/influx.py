@@ -18,10 +18,11 @@ reads neither ``<field>_min`` nor ``<field>_max``, and they are not written.
 A field's sum of squares, minimum and maximum are also left out of a point
 when all its values in the bin were equal (a 1-minute result's 5-minute bin,
 a loss count of 0, a single row): they follow from its count and sum; and a
-field with the same unit and the same statistics as the field before it (an
-ICMP result's median, minimum and maximum of one probe) writes nothing. The
+field with the same statistics as the first of the run of fields in the same
+unit it belongs to (an ICMP result's median, minimum and maximum of one
+probe: the minimum and maximum repeat the median) writes nothing. The
 integer field ``m`` says which fields state their spread and which repeat
-the one before (`_rollup_encoder`), so
+their run's first (`_rollup_encoder`), so
 that what an earlier write of the same point left behind (a rewrite keeps
 the fields it leaves out) is not read as this one's; points written before
 this layout have no ``m`` and state everything, and are read as they are.
@@ -139,7 +140,7 @@ def _quantile_fields(collection: Collection) -> dict[str, tuple[str, ...]]:
 
 #: The field of a rollup point whose bits say, per field, whether it states its
 #: spread (sum of squares, and minimum and maximum where no percentile list
-#: holds them) and whether it repeats the field before it; see
+#: holds them) and whether it repeats the first field of its run in the same unit; see
 #: `_rollup_encoder`. A point without it states every statistic.
 SPREAD_FIELD = "m"
 _STATS = ("count", "sum", "sumsq", "min", "max")
@@ -153,39 +154,50 @@ class _FieldPlan:
     name: str
     #: Bit of `SPREAD_FIELD` set when the point states this field's spread.
     spread: int
-    #: Bit set when this field's statistics are those of the field before it (not written).
+    #: Bit set when this field's statistics are those of `head` (it is not written).
     same: int
-    #: Whether this field may repeat the one before it: both measure the same
-    #: thing in the same unit (an ICMP result's median, min and max of one probe).
-    may_repeat: bool
+    #: The first of the run of fields before and including this one that
+    #: measure the same thing in the same unit (an ICMP result's median, min
+    #: and max), when it is not this field: the one whose statistics it may repeat.
+    head: int | None
     #: Column per statistic: count, sum, sumsq, min, max.
     columns: dict[str, str]
     #: Its percentile columns, if it keeps them (in one text field ``<name>_q``).
     quantiles: tuple[str, ...]
 
+    @property
+    def may_repeat(self) -> bool:
+        return self.head is not None
+
 
 @functools.cache
 def _rollup_plan(collection: Collection) -> tuple[_FieldPlan, ...]:
     plans = []
-    previous = None
-    for index, fld in enumerate(collection.fields):
+    head = 0
+    fields = collection.fields
+    for index, fld in enumerate(fields):
+        previous = fields[index - 1] if index else None
         plain = fld.kind != "array" and not fld.quantiles
+        repeats = (
+            previous is not None
+            and plain
+            and previous.kind != "array"
+            and not previous.quantiles
+            and bool(fld.unit)
+            and fld.unit == previous.unit
+        )
+        if not repeats:
+            head = index
         plans.append(
             _FieldPlan(
                 fld.name,
                 1 << (2 * index),
                 1 << (2 * index + 1),
-                previous is not None
-                and plain
-                and previous.kind != "array"
-                and not previous.quantiles
-                and bool(fld.unit)
-                and fld.unit == previous.unit,
+                head if repeats else None,
                 {stat: f"{fld.name}_{stat}" for stat in _STATS},
                 quantile_columns(fld.name) if fld.quantiles else (),
             )
         )
-        previous = fld
     return tuple(plans)
 
 
@@ -200,14 +212,16 @@ def _rollup_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str
     """A function writing a rollup row's columns as the fields of its point.
 
     A field's count is written, and its sum and percentile list when it has
-    values, except that a field measuring the same thing as the field before
-    it (same unit) with the very same statistics writes nothing (an ICMP
-    result of one probe has the same median, minimum and maximum). Its sum
+    values, except that a field with the very same statistics as the first
+    of the run of fields it belongs to (consecutive, in the same unit)
+    writes nothing (an ICMP result of one probe has the same median, minimum
+    and maximum: the minimum and maximum repeat the median; a read of either
+    reads the median's too, never a longer chain). Its sum
     of squares, minimum and maximum are left out when all its values in the
     bin were equal and they follow exactly from its count and sum
     (`constant_spread`), and a field keeping percentiles never writes its
     minimum and maximum (its list starts and ends with them). `SPREAD_FIELD`
-    says which fields state their spread and which repeat the one before,
+    says which fields state their spread and which repeat their run's first,
     so that fields left over from an earlier write of the same point
     (InfluxDB keeps the fields a rewrite leaves out) are not taken for this
     one's. A bin of 1-minute ICMP results of one address is 10 to 16 fields
@@ -219,14 +233,14 @@ def _rollup_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str
     def encode(values: Mapping[str, Any]) -> str:
         parts = []
         bits = 0
-        previous: tuple[Any, ...] | None = None
+        written: list[tuple[Any, ...]] = []
         for field in plan:
             columns = field.columns
             stats = tuple(values.get(columns[stat]) for stat in _STATS)
-            if field.may_repeat and stats == previous and stats[0] is not None:
+            written.append(stats)
+            if field.head is not None and stats == written[field.head] and stats[0] is not None:
                 bits |= field.same
                 continue
-            previous = stats
             count, total, squares, low, high = stats  # type: Any, Any, Any, Any, Any
             if count is None:
                 continue
@@ -293,8 +307,8 @@ def _rollup_reading(
         )
         if stats & {"sumsq"} or (not field.quantiles and stats & {"min", "max"}):
             stats.update(("count", "sum"))
-        if stats and field.may_repeat:
-            needed[index - 1].update(stats)
+        if stats and field.head is not None:
+            needed[field.head].update(stats)
     selected: dict[str, None] = {name: None for name in names if name not in given}
     steps: list[
         tuple[
@@ -306,7 +320,7 @@ def _rollup_reading(
         ]
     ] = []
     marked = False
-    for index, (field, stats) in enumerate(zip(plan, needed, strict=True)):
+    for field, stats in zip(plan, needed, strict=True):
         if not stats:
             continue
         columns = field.columns
@@ -323,8 +337,8 @@ def _rollup_reading(
             if column in selected or column in given or column in packed
         )
         repeat: tuple[tuple[str, str], ...] = ()
-        if field.may_repeat:
-            before = plan[index - 1].columns
+        if field.head is not None:
+            before = plan[field.head].columns
             repeat = tuple((columns[stat], before[stat]) for stat in _STATS if stat in stats)
         # A graph reading counts and sums of fields that repeat no other reads
         # no more than it did; otherwise the bits say what a point states.
@@ -864,7 +878,7 @@ class InfluxBackend(TimeseriesBackend):
             for column in field.columns.values()
         }
         if repeating.intersection(columns):
-            # A field that may repeat the one before is not written where it
+            # A field that may repeat its run's first is not written where it
             # does: its points are read and completed, then summed here.
             statements, rows_of = self._rollup_select(
                 collection, level, stream_ids, start, end, columns

@@ -276,7 +276,7 @@ def test_rollup_points_written_before_the_compact_layout_read_the_same(
             f'SELECT * FROM "rollups"."amp-icmp_300" WHERE time = {hour + 300}s'
         )
         written = ("median_min", "median_sumsq", "rtts_min", "min_count", "max_sum", "m")
-        # Bits of "m": the second and third fields (min, max) repeat the one before.
+        # Bits of "m": the second and third fields (min, max) repeat the first (median).
         assert [constant.get(n) for n in written] == [None, None, None, None, None, 1 << 3 | 1 << 5]
         # The first bin as the former layout wrote it: every statistic, no "m".
         values = {

@@ -124,6 +124,7 @@ def test_a_bin_of_equal_values_keeps_count_and_sum_only() -> None:
         "median_count": 5,
         "median_sum": 10_000,
         "min_count": 0,
+        "max_count": 0,
         "loss_count": 5,
         "loss_sum": 0,
         "results_count": 5,
@@ -131,8 +132,8 @@ def test_a_bin_of_equal_values_keeps_count_and_sum_only() -> None:
         "lossrate_count": 5,
         "lossrate_sum": 0,
         "rtts_count": 0,
-        # The third field (max) repeats the second (min): both have no values.
-        SPREAD_FIELD: 1 << (2 * 2 + 1),
+        # min and max have no values, the median has: they repeat nothing.
+        SPREAD_FIELD: 0,
     }
     got = read(point, ["median_min", "median_max", "median_sumsq", "lossrate_max", "max_count"])
     assert (got["median_min"], got["median_max"], got["median_sumsq"]) == (2000, 2000, 2e7)
@@ -168,3 +169,23 @@ def test_a_rewritten_point_is_read_as_the_last_write(seed: int) -> None:
         for before in (stored(encode(first)), legacy(first)):
             point = {**before, **stored(encode(second))}
             assert read(point, names) == read(stored(encode(second)), names)
+
+
+def test_a_repeated_field_is_read_from_its_run_s_first_only() -> None:
+    # amp-udpstream's jitter percentiles are a run of eleven fields in one
+    # unit: reading one of them reads its own fields, the run's first and m.
+    udpstream = get_collection("amp-udpstream")
+    fields, _, _ = _rollup_reading(
+        udpstream, ("jitter_percentile_90_count", "jitter_percentile_90_sum")
+    )
+    assert len(fields) == 5
+    assert SPREAD_FIELD in fields
+    # Minimum and maximum equal, the median not: both are written, neither
+    # is read as the other (nor as the median).
+    values = icmp_values(1_000) | {"median": 1_500.0}
+    (five,), _ = summaries(ICMP, 1, [(0, values), (60, values)])
+    point = stored(_rollup_encoder(ICMP)(five.values))
+    assert point["min_sum"] == point["max_sum"] == 2_000
+    few = ["median_sum", "min_sum", "max_sum", "max_min", "min_max"]
+    got = read(point, few)
+    assert [got[name] for name in few] == [3_000, 2_000, 2_000, 1_000, 1_000]
