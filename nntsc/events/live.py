@@ -63,7 +63,7 @@ from sqlalchemy.orm import Session
 
 from nntsc.collections import Collection, Row, all_collections
 from nntsc.collections import get as get_collection
-from nntsc.config import Services
+from nntsc.config import Services, positive_seconds
 from nntsc.errors import ConfigurationError, NntscError
 from nntsc.events import sinks
 from nntsc.events.engine import DetectionEngine, store_events, watched_fields
@@ -105,15 +105,18 @@ def lease_seconds_setting(settings: Mapping[str, str]) -> int:
     A process that stops renewing (a crash) holds its partitions this long
     before others take them over; it renews every third of it.
     """
-    text = str(settings.get("nntsc.events_lease_seconds", "")).strip()
-    if not text:
-        return LEASE_SECONDS
-    if not text.isdigit() or int(text) < MIN_LEASE_SECONDS:
-        raise ConfigurationError(
-            f"nntsc.events_lease_seconds {text!r}: expected a whole number of seconds, "
-            f"at least {MIN_LEASE_SECONDS}"
-        )
-    return int(text)
+    key = "nntsc.events_lease_seconds"
+    problem = ConfigurationError(
+        f"{key} {str(settings.get(key, '')).strip()!r}: expected a whole number of seconds, "
+        f"at least {MIN_LEASE_SECONDS}"
+    )
+    try:
+        seconds = float(positive_seconds(settings, key, LEASE_SECONDS))
+    except ConfigurationError:
+        raise problem from None
+    if not seconds.is_integer() or seconds < MIN_LEASE_SECONDS:
+        raise problem
+    return int(seconds)
 
 
 @dataclass

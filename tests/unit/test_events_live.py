@@ -362,7 +362,9 @@ def test_the_lease_is_a_setting(tmp_path) -> None:
 
     assert lease_seconds_setting({}) == LEASE_SECONDS
     assert lease_seconds_setting({"nntsc.events_lease_seconds": " 6 "}) == 6
-    for bad in ("2", "0", "-5", "6.5", "1m", "soon"):
+    assert lease_seconds_setting({"nntsc.events_lease_seconds": "90.0"}) == 90
+    # "²" and "6²" are digits to str.isdigit() but no number to int().
+    for bad in ("2", "0", "-5", "6.5", "1m", "soon", "²", "6²", "inf", "nan"):
         with pytest.raises(ConfigurationError, match=r"nntsc\.events_lease_seconds"):
             lease_seconds_setting({"nntsc.events_lease_seconds": bad})
     services = make_services(
