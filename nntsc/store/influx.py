@@ -143,6 +143,10 @@ def _quantile_fields(collection: Collection) -> dict[str, tuple[str, ...]]:
 #: holds them) and whether it repeats the first field of its run in the same unit; see
 #: `_rollup_encoder`. A point without it states every statistic.
 SPREAD_FIELD = "m"
+#: Fields given bits in `SPREAD_FIELD` (two each): an InfluxDB integer is a
+#: signed 64-bit one, so bit 63 and beyond cannot be written. A field after
+#: these always states its whole spread and never repeats another.
+MARKED_FIELDS = 31
 _STATS = ("count", "sum", "sumsq", "min", "max")
 _SPREADS = ("sumsq", "min", "max")
 
@@ -188,12 +192,13 @@ def _rollup_plan(collection: Collection) -> tuple[_FieldPlan, ...]:
         )
         if not repeats:
             head = index
+        marked = index < MARKED_FIELDS
         plans.append(
             _FieldPlan(
                 fld.name,
-                1 << (2 * index),
-                1 << (2 * index + 1),
-                head if repeats else None,
+                1 << (2 * index) if marked else 0,
+                1 << (2 * index + 1) if marked else 0,
+                head if repeats and marked else None,
                 {stat: f"{fld.name}_{stat}" for stat in _STATS},
                 quantile_columns(fld.name) if fld.quantiles else (),
             )
@@ -255,7 +260,7 @@ def _rollup_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str
                 if any(value is not None for value in kept):
                     short = pack_quantiles(int(count), low, kept)
                     parts.append(f'{field.name}_q="{_json_array(short)}"')
-            if low == high and low is not None:
+            if low == high and low is not None and field.spread:
                 value, sumsq = constant_spread(float(count), total)
                 if value == low and sumsq == squares:
                     continue
@@ -326,7 +331,9 @@ def _rollup_reading(
         columns = field.columns
         selected.update((columns[stat], None) for stat in _STATS if stat in stats)
         spreads = tuple(
-            columns[stat] for stat in _SPREADS if stat in stats and columns[stat] not in given
+            columns[stat]
+            for stat in _SPREADS
+            if stat in stats and columns[stat] not in given and field.spread
         )
         emptied = tuple(
             column

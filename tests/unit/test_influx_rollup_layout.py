@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from nntsc.collections import get as get_collection
-from nntsc.store.influx import SPREAD_FIELD, InfluxBackend, _rollup_encoder, _rollup_reading
+from nntsc.collections.base import Collection, Field, Property
+from nntsc.store.influx import (
+    MARKED_FIELDS,
+    SPREAD_FIELD,
+    InfluxBackend,
+    _rollup_encoder,
+    _rollup_reading,
+)
 from nntsc.store.models import rollup_columns
 from nntsc.store.partials import pack_quantiles
 from nntsc.store.rollups import summaries
@@ -189,3 +196,38 @@ def test_a_repeated_field_is_read_from_its_run_s_first_only() -> None:
     few = ["median_sum", "min_sum", "max_sum", "max_min", "min_max"]
     got = read(point, few)
     assert [got[name] for name in few] == [3_000, 2_000, 2_000, 1_000, 1_000]
+
+
+class _Wide(Collection):
+    """A collection of 40 fields in one unit: more than `m` has bits for."""
+
+    name = "test-wide"
+    view_style = "test-wide"
+    properties = (Property("source", "Source"),)
+    fields = tuple(Field(f"f{index}", "float", unit="ms") for index in range(40))
+    presence_field = "f0"
+
+
+def test_fields_beyond_the_bits_of_m_state_everything() -> None:
+    # Two bits a field, and InfluxDB's integers are signed 64-bit: a 33rd field's
+    # bits would make m a number InfluxDB refuses, and with it every rollup point
+    # of the collection. Fields from MARKED_FIELDS on state their whole spread.
+    wide = _Wide()
+    names = rollup_columns(wide)
+    encode = _rollup_encoder(wide)
+    same = {f"f{index}": 5.0 for index in range(40)}
+    varying = {f"f{index}": float(index % 7) for index in range(40)}
+    for rows in ([(0, same), (60, same)], [(0, same), (60, varying)]):
+        (five,), _ = summaries(wide, 1, rows)
+        point = stored(encode(five.values))
+        assert 0 <= point[SPREAD_FIELD] < 2**63
+        for index in range(MARKED_FIELDS, 40):
+            assert {f"f{index}_{stat}" for stat in ("count", "sum", "sumsq", "min", "max")} <= set(
+                point
+            )
+        fields, packed, complete = _rollup_reading(wide, tuple(names))
+        selected = [*fields, *packed]
+        series = [({"stream": "1"}, ["time", *selected], [[0, *(point.get(n) for n in selected)]])]
+        got = InfluxBackend._rollup_rows(packed, series)
+        complete(got)
+        assert {name: got[0][2][name] for name in names} == {n: five.values[n] for n in names}
