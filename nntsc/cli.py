@@ -966,7 +966,8 @@ def events_group() -> None:
     default=5.0,
     show_default=True,
     type=click.FloatRange(0.1, 600),
-    help="Seconds between two looks at the store when the live feed is quiet.",
+    help="Seconds between two looks at the store when the live feed is quiet "
+    "(sooner when the leases are due for renewal: a third of nntsc.events_lease_seconds).",
 )
 def events_run(config_path: str, since: str, poll: float) -> None:
     """Detect events on committed rows as they arrive, until SIGTERM.

@@ -28,8 +28,9 @@ stream's newest timestamp in SQL (`streams.last_timestamp`). So:
 - streams are split into `PARTITIONS` partitions (stream id modulo) that the
   running processes lease in SQL (`event_partitions`): each takes its fair
   share, renews it (in the first cycle after a third of the lease has
-  passed: the six statements of a renewal are not paid every cycle), and
-  takes over the share of a process whose lease expired. Two processes
+  passed: the six statements of a renewal are not paid every cycle; an idle
+  process wakes for that cycle rather than wait out its poll), and takes
+  over the share of a process whose lease expired. Two processes
   never hold one partition at once; if one stalls past its lease, the
   events both find have the same keys and are stored once.
 - a stream's detectors warm up on the `WARMUP_SECONDS` of rows before its
@@ -282,6 +283,14 @@ class LiveDetection:
         self._renewed = now
         return owned
 
+    def _until_renewal(self) -> float:
+        """Seconds until the leases are due for renewal (a third of a lease after the last)."""
+        if self._renewed is None:
+            return 0.0
+        # A little after: a wait that ended a hair early by the wall clock
+        # would leave the renewal to the cycle after.
+        return self._renewed + self.lease_seconds / 3 - self.clock() + 0.01
+
     def release(self) -> None:
         """Give this process's partitions back (on a clean stop), so others take them at once."""
         table = EventPartition.__table__
@@ -454,7 +463,11 @@ class LiveDetection:
     # -- running ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
-        """Cycle until `stop` is set; store outages are waited out and logged."""
+        """Cycle until `stop` is set; store outages are waited out and logged.
+
+        Idle, a cycle comes every `poll` seconds, and when the leases are due
+        for renewal if that is sooner.
+        """
         backoff = 1.0
         while not stop.is_set():
             self.wake.clear()
@@ -469,8 +482,13 @@ class LiveDetection:
             # A cycle costs some SQL statements whatever its rows (leases, the
             # streams with new rows, a transaction): at most one a
             # `MIN_CYCLE_SECONDS`, the batches that come meanwhile together.
-            if not stop.wait(min(poll, MIN_CYCLE_SECONDS)):
-                self.wake.wait(max(0.0, poll - MIN_CYCLE_SECONDS))
+            # Idle, the next cycle comes `poll` seconds on, or sooner when
+            # the leases are due for renewal: they must not run out between
+            # two cycles (a lease of 3 s, or --poll 90 with the default 60 s).
+            idle = min(poll, max(MIN_CYCLE_SECONDS, self._until_renewal()))
+            first = min(idle, MIN_CYCLE_SECONDS)
+            if not stop.wait(first):
+                self.wake.wait(idle - first)
         try:
             self.release()
         except (SQLAlchemyError, NntscError) as error:

@@ -65,6 +65,7 @@ def start(
     name: str,
     live_url: str = REDIS_URL,
     lease_seconds: int | None = None,
+    poll: float = 1,
 ) -> subprocess.Popen:
     ini = tmp_path / f"{name}.ini"
     ini.write_text(
@@ -84,7 +85,7 @@ def start(
             "--since",
             "all",
             "--poll",
-            "1",
+            str(poll),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -174,6 +175,39 @@ def test_processes_share_resume_and_take_over(services: Services, expected, tmp_
                 assert "events stored" in stop(process)
         feed.close()
     assert summary(events_in(services, ids, START, END)) == expected
+
+
+@pytest.mark.parametrize(("lease", "poll"), [(3, 5), (6, 30)])
+def test_idle_processes_share_when_the_lease_is_shorter_than_the_poll(
+    services: Services, tmp_path, lease: int, poll: float
+) -> None:
+    """Idle, a process wakes to renew its leases, however long `--poll` is.
+
+    It used to renew them only in a cycle, and an idle one came every
+    `--poll` seconds: with a lease shorter than that, each process's leases
+    and runner row had run out by its next cycle, so whichever renewed took
+    all 16 partitions and the other none, for good.
+    """
+    first = start(services, tmp_path, "first", lease_seconds=lease, poll=poll)
+    second = None
+    try:
+        one = started(first)
+        second = start(services, tmp_path, "second", lease_seconds=lease, poll=poll)
+        two = started(second)
+        deadline = time.monotonic() + 60
+        while owners(services) != {one, two}:
+            assert time.monotonic() < deadline, f"{owners(services)} != {{{one!r}, {two!r}}}"
+            time.sleep(0.25)
+        # And they keep their shares over several leases, nothing committed.
+        seen = []
+        for _ in range(int(lease * 3 / 0.5)):
+            time.sleep(0.5)
+            seen.append(owners(services))
+        assert all(found == {one, two} for found in seen), seen
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                assert "events stored" in stop(process)
 
 
 def test_redis_down_detection_goes_on_from_the_store(
