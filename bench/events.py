@@ -46,7 +46,7 @@ from nntsc.events import sinks
 from nntsc.events.engine import DetectionEngine
 from nntsc.events.live import LiveDetection, checkpoints
 from nntsc.ingest.amqp import Collector
-from nntsc.live import MemoryLiveFeed, RedisLiveFeed, channel, decode_batch
+from nntsc.live import MemoryLiveFeed, RedisLiveFeed, decode_batch
 
 REDIS = os.environ.get("NNTSC_TEST_REDIS", "redis://127.0.0.1:6379/1")
 
@@ -86,7 +86,7 @@ def main() -> None:
                 # The messages, kept as they came; decoded when detection runs.
                 assert isinstance(services.live, RedisLiveFeed)
                 pubsub = services.live.client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(channel(icmp.name))
+                pubsub.subscribe(services.live.channel(icmp.name))
             # The collector's CPU per row (this process: its consumer and writer threads).
             collector = Collector(services, queues.settings)
             stored = collector.metrics.rows_written.labels("amp-icmp")

@@ -1,7 +1,10 @@
 """The live feed: every committed batch, published per collection.
 
 Consumers (the event detector, the dashboard) subscribe to a collection's
-channel. In production this is Redis pub/sub, so any process can listen; the
+channel (`channel`: ``nntsc.live.<db>.<collection>``, with the database
+number of ``nntsc.live_url``, so deployments sharing a Redis server on
+different databases do not hear each other). In production this is Redis
+pub/sub, so any process can listen; the
 embedded default delivers in-process. Publishing is best effort: the rows are
 already stored, so a feed that is down is logged, never fatal.
 
@@ -57,9 +60,16 @@ class LiveBatch:
 LiveListener = Callable[[LiveBatch], None]
 
 
-def channel(collection: str) -> str:
-    """The pub/sub channel of `collection`."""
-    return CHANNEL_PREFIX + collection
+def channel(collection: str, db: int) -> str:
+    """The pub/sub channel of `collection` on Redis database `db`: ``nntsc.live.<db>.<collection>``.
+
+    Pub/sub channels are the Redis server's, not a database's: without the
+    database number, deployments (or test runs) sharing a server on
+    different databases heard each other's batches, and a foreign batch
+    naming rows this store does not have moved live detection's checkpoint
+    past them.
+    """
+    return f"{CHANNEL_PREFIX}{db}.{collection}"
 
 
 class _Previous:
@@ -182,9 +192,16 @@ class RedisLiveFeed:
 
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=5)
+        #: The database number of `url` (``redis://host:port/db``, ``unix://path?db=N``),
+        #: part of every channel name (`channel`).
+        self.db = int(self.client.connection_pool.connection_kwargs.get("db") or 0)
         # Per channel: (monotonic time of the last check, whether anyone listened).
         self._listened: dict[str, tuple[float, bool]] = {}
         self._previous = _Previous()
+
+    def channel(self, collection: str) -> str:
+        """The channel of `collection` on this feed's Redis database."""
+        return channel(collection, self.db)
 
     def _has_listeners(self, name: str) -> bool:
         now = time.monotonic()
@@ -196,7 +213,7 @@ class RedisLiveFeed:
         return checked[1]
 
     def publish(self, collection: str, rows: Sequence[Row]) -> None:
-        name = channel(collection)
+        name = self.channel(collection)
         try:
             if not self._has_listeners(name):
                 self._previous.forget()
@@ -229,7 +246,7 @@ class RedisLiveFeed:
         while not stop.is_set():
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.subscribe(*[channel(name) for name in collections])
+                pubsub.subscribe(*[self.channel(name) for name in collections])
                 backoff = 1.0
                 while not stop.is_set():
                     message = pubsub.get_message(timeout=1.0)

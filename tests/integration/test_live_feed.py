@@ -45,7 +45,7 @@ def test_subscribers_get_every_batch_and_an_unheard_channel_is_not_encoded(monke
         for _ in range(5):
             feed.publish(collection, rows(100))
         assert encoded == []
-        listener.subscribe(live.channel(collection))
+        listener.subscribe(feed.channel(collection))
         time.sleep(0.4)
         feed.publish(collection, rows(3))
         feed.publish(collection, rows(2))
@@ -85,7 +85,7 @@ def test_listeners_get_batches_with_previous_rows_and_a_failed_publish_forgets_t
     thread.start()
     try:
         deadline = time.monotonic() + 10
-        while not feed._has_listeners(live.channel(collection)):
+        while not feed._has_listeners(feed.channel(collection)):
             assert time.monotonic() < deadline
             time.sleep(0.1)
         feed.publish(collection, [Row(7, 100, {"median": 2.5}), Row(7, 160, {"median": None})])
@@ -108,6 +108,57 @@ def test_listeners_get_batches_with_previous_rows_and_a_failed_publish_forgets_t
     assert [b.previous for b in got] == [{}, {7: 160}, {}, {7: 340}]
     assert got[0].rows == [Row(7, 100, {"median": 2.5}), Row(7, 160, {"median": None})]
     assert got[3].rows == [Row(7, 400, {"median": 3.5})]
+
+
+def test_feeds_on_different_databases_of_one_server_do_not_hear_each_other() -> None:
+    """Pub/sub channels are the server's: each feed's carry its database number.
+
+    Before, two deployments (or test runs) sharing a Redis server on
+    different databases heard each other's batches, and live detection
+    moved a stream's checkpoint past rows its store did not have.
+    """
+    collection = f"test-{uuid.uuid4().hex[:8]}"
+    one = live.RedisLiveFeed("redis://127.0.0.1:6379/1")
+    two = live.RedisLiveFeed("redis://127.0.0.1:6379/2")
+    assert (one.db, two.db) == (1, 2)
+    assert one.channel(collection) == f"nntsc.live.1.{collection}"
+    heard: dict[int, list[live.LiveBatch]] = {1: [], 2: []}
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=feed.listen, args=(heard[feed.db].append, stop, [collection]), daemon=True
+        )
+        for feed in (one, two)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (
+            one._has_listeners(one.channel(collection))
+            and two._has_listeners(two.channel(collection))
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        one.publish(collection, [Row(7, 100, {"median": 1.0})])
+        two.publish(collection, [Row(8, 200, {"median": 2.0})])
+        two.publish(collection, [Row(8, 260, {"median": 2.5})])
+        deadline = time.monotonic() + 10
+        while len(heard[1]) < 1 or len(heard[2]) < 2:
+            assert time.monotonic() < deadline, heard
+            time.sleep(0.05)
+        time.sleep(0.5)  # anything misdelivered has arrived by now
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+        one.close()
+        two.close()
+    assert [b.rows for b in heard[1]] == [[Row(7, 100, {"median": 1.0})]]
+    assert [b.rows for b in heard[2]] == [
+        [Row(8, 200, {"median": 2.0})],
+        [Row(8, 260, {"median": 2.5})],
+    ]
 
 
 def test_a_malformed_message_is_not_a_batch() -> None:
