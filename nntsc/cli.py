@@ -934,7 +934,7 @@ def _time(value: str, what: str) -> int:
     import datetime
 
     text = value.strip()
-    if text.lstrip("-").isdigit():
+    if text.lstrip("-").isdecimal():
         return int(text)
     try:
         moment = datetime.datetime.fromisoformat(text)
@@ -982,7 +982,7 @@ def events_run(config_path: str, since: str, poll: float) -> None:
 
     if since == "all":
         start = None
-    elif since[-1:] in "smhdw" and since[:-1].isdigit():
+    elif since[-1:] in "smhdw" and since[:-1].isdecimal():
         start = int(time.time()) - (parse_duration(since) or 0)
     else:
         start = _time(since, "--since")

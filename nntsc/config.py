@@ -282,7 +282,7 @@ class Services:
         text = self.settings.get("nntsc.rollup_memory_rows", "").strip()
         if not text:
             return HELD_ROWS
-        if not text.isdigit():
+        if not text.isdecimal():
             raise ConfigurationError(
                 f"nntsc.rollup_memory_rows {text!r}: expected a number of rows (0: none)"
             )

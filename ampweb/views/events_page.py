@@ -132,7 +132,7 @@ def shown_group(request: Request, group: dict[str, Any]) -> dict[str, Any]:
     ]
     # The event the page is about (``event``), highlighted in the groups that stand for it.
     chosen = request.params.get("event", "")
-    chosen_event = int(chosen) if chosen.isdigit() else None
+    chosen_event = int(chosen) if chosen.isdecimal() else None
     return {**group, "label": _key_label(group), "events": events, "chosen_event": chosen_event}
 
 

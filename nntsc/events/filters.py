@@ -92,7 +92,7 @@ PARAMS = (*SCALAR_FIELDS, *LIST_FIELDS.values())
 def _int(name: str, value: Any, minimum: int, maximum: int) -> int:
     if isinstance(value, str):
         text = value.strip()
-        if not text.lstrip("-").isdigit():
+        if not text.lstrip("-").isdecimal():
             raise BadValue(name, f"must be an integer, got {value[:60]!r}")
         value = int(text)
     elif isinstance(value, bool) or not isinstance(value, int):

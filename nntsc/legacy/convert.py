@@ -136,7 +136,7 @@ def _fixed_size_header(size: int) -> dict[str, Any]:
 
 def _packet_header(stream: Stream, row: LegacyRow, default: int) -> dict[str, Any]:
     size = stream.get("packet_size")
-    if type(size) is str and size.isdigit():
+    if type(size) is str and size.isdecimal():
         return _fixed_size_header(int(size))
     if str(size) == "random":
         header: dict[str, Any] = {"random": True}
@@ -549,7 +549,7 @@ _YOUTUBE_TIMINGS = ("total_time", "pre_time", "initial_buffering", "playing_time
 def youtube_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, Any]:
     row = _only(rows)
     quality = stream.get("quality", 1)
-    if isinstance(quality, str) and not quality.strip().isdigit():
+    if isinstance(quality, str) and not quality.strip().isdecimal():
         code = _YOUTUBE_QUALITIES.get(quality.strip().lower())
         if code is None:
             raise LegacyRowError(f"YouTube quality {quality!r} is not a quality level")

@@ -364,7 +364,7 @@ def rejection_reason(line: str) -> str:
                 "nor seconds since the epoch"
             )
     for name, value in (("event number", number), ("cpu", cpu), ("thread id", tid)):
-        if not value.lstrip("-").isdigit():
+        if not value.lstrip("-").isdecimal():
             return f"{name} {_quote(value)} is not a number"
     return f"not a sysdig event: {_quote(line)}"
 

@@ -215,3 +215,19 @@ def test_rollup_memory_rows_is_a_number_of_rows() -> None:
         _ = Services.from_settings(
             {"nntsc.rollup_memory_rows": "-5"}, environ={}
         ).rollup_memory_rows
+    # A digit to str.isdigit that int() refuses.
+    with pytest.raises(ConfigurationError, match=r"nntsc\.rollup_memory_rows"):
+        _ = Services.from_settings(
+            {"nntsc.rollup_memory_rows": "\u00b2"}, environ={}
+        ).rollup_memory_rows
+
+
+def test_a_digit_int_refuses_is_a_bad_time_not_a_crash() -> None:
+    import click
+
+    from nntsc.cli import _time
+
+    assert _time(" 1700000000 ", "--start") == 1_700_000_000
+    # "²" is a digit to str.isdigit, but int() refuses it (it raised a bare ValueError).
+    with pytest.raises(click.BadParameter, match="neither Unix seconds"):
+        _time("\u00b2", "--start")

@@ -83,6 +83,9 @@ def test_json_reads_back_equal() -> None:
         ([("range", "2h")], "range"),
         ([("min_severity", "101")], "min_severity"),
         ([("min_severity", "high")], "min_severity"),
+        # A digit to str.isdigit that int() refuses: BadValue, not a bare ValueError.
+        ([("min_severity", "\u00b2")], "min_severity"),
+        ([("asn", "6\u00b2")], "asn"),
         ([("min_endpoints", "0")], "min_endpoints"),
         ([("start", "200"), ("end", "100")], "end"),
         ([("asn", "AS-1")], "asn"),
