@@ -7,7 +7,8 @@ same values with orjson (a few us), straight to bytes for the body. The
 content type and the custom objects (``__json__``, adapters) are Pyramid's.
 Where orjson refuses a value (an integer beyond 64 bits, an object it does
 not know and that has no ``__json__``) the value is written by Pyramid's
-renderer as before, so it answers what it did, or fails as it did.
+renderer as before, so it answers what it did, or fails as it did, but for
+floats that are not numbers: null there too (`finite_dumps`).
 
 The JSON text says the same values, written more tightly: no spaces after
 ``,`` and ``:``, text as UTF-8 rather than ``\\u`` escapes, and a float that
@@ -17,6 +18,8 @@ not JSON and that browsers refuse, is ``null``.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +34,33 @@ OPTIONS = (
 )
 
 
+def _finite(value: Any) -> Any:
+    """`value` with every float that is not a number (NaN, infinity) made ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def finite_dumps(value: Any, *, default: Callable[[Any], Any], **kw: Any) -> str:
+    """`json.dumps` writing a float that is not a number as ``null``, as orjson does.
+
+    `json` writes them as a bare ``NaN`` or ``Infinity`` (not JSON); its
+    encoder has no hook for floats, so they are replaced before it writes,
+    in the value and in what `default` gives for a custom object.
+    """
+    return json.dumps(_finite(value), default=lambda obj: _finite(default(obj)), **kw)
+
+
 class FastJSON(JSON):
     """Pyramid's JSON renderer writing with orjson (see the module's docstring)."""
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("serializer", finite_dumps)
+        super().__init__(**kw)
 
     def __call__(self, info: Any) -> Callable[[Any, dict[str, Any]], bytes | str]:
         fallback = super().__call__(info)

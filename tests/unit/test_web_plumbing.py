@@ -133,6 +133,34 @@ def test_a_float_that_is_not_a_number_is_null_not_invalid_json() -> None:
     assert json.loads(body) == {"nan": None, "inf": None}
 
 
+def _strict_json(body: bytes) -> Any:
+    """`body` read as JSON, refusing the bare ``NaN`` and ``Infinity`` that `json` accepts."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(body, parse_constant=refuse)
+
+
+def test_a_float_that_is_not_a_number_is_null_where_orjson_refuses_the_value() -> None:
+    # An integer beyond 64 bits sends the whole value to Pyramid's renderer, whose
+    # json wrote NaN and Infinity bare, in the value and in what __json__ gives.
+    class Odd:
+        def __json__(self, request: Any) -> dict[str, Any]:
+            return {"nan": math.nan, "items": (math.inf, 1.5)}
+
+    value = {"n": 2**70, "nan": math.nan, "list": [-math.inf, 0.5], "odd": Odd(), 1: math.nan}
+    body, content_type = _render(value)
+    assert content_type == "application/json"
+    assert _strict_json(body) == {
+        "n": 2**70,
+        "nan": None,
+        "list": [None, 0.5],
+        "odd": {"nan": None, "items": [None, 1.5]},
+        "1": None,
+    }
+
+
 def test_a_value_neither_renderer_can_write_still_fails() -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         _render({"set": {1, 2}})
