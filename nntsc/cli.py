@@ -27,6 +27,7 @@ try:
 
     from nntsc.config import Services
     from nntsc.errors import NntscError
+    from nntsc.text import decimal_int
 finally:
     if _COLLECTING:
         gc.enable()
@@ -934,8 +935,9 @@ def _time(value: str, what: str) -> int:
     import datetime
 
     text = value.strip()
-    if text.lstrip("-").isdecimal():
-        return int(text)
+    seconds = decimal_int(text, signed=True)
+    if seconds is not None:
+        return seconds
     try:
         moment = datetime.datetime.fromisoformat(text)
     except ValueError:

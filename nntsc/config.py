@@ -21,6 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nntsc.errors import ConfigurationError
+from nntsc.text import decimal_int
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -282,11 +283,12 @@ class Services:
         text = self.settings.get("nntsc.rollup_memory_rows", "").strip()
         if not text:
             return HELD_ROWS
-        if not text.isdecimal():
+        rows = decimal_int(text)
+        if rows is None:
             raise ConfigurationError(
                 f"nntsc.rollup_memory_rows {text!r}: expected a number of rows (0: none)"
             )
-        return int(text)
+        return rows
 
     @cached_property
     def retention_period(self) -> float:

@@ -43,6 +43,7 @@ from nntsc.collections import all_collections
 from nntsc.errors import ConfigurationError
 from nntsc.events.filters import RANGE_CHOICES, EventFilterSpec
 from nntsc.events.models import EVENT_KINDS
+from nntsc.text import decimal_int
 
 #: Groups a page shows.
 PAGESIZE = 20
@@ -132,7 +133,7 @@ def shown_group(request: Request, group: dict[str, Any]) -> dict[str, Any]:
     ]
     # The event the page is about (``event``), highlighted in the groups that stand for it.
     chosen = request.params.get("event", "")
-    chosen_event = int(chosen) if chosen.isdecimal() else None
+    chosen_event = decimal_int(chosen)
     return {**group, "label": _key_label(group), "events": events, "chosen_event": chosen_event}
 
 

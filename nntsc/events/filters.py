@@ -51,6 +51,7 @@ from nntsc.collections import all_collections
 from nntsc.errors import BadValue
 from nntsc.events.groups import family_cte
 from nntsc.events.models import EVENT_KINDS, Event, EventGroup, EventGroupMember
+from nntsc.text import decimal_int
 
 __all__ = [
     "LIST_FIELDS",
@@ -91,10 +92,10 @@ PARAMS = (*SCALAR_FIELDS, *LIST_FIELDS.values())
 
 def _int(name: str, value: Any, minimum: int, maximum: int) -> int:
     if isinstance(value, str):
-        text = value.strip()
-        if not text.lstrip("-").isdecimal():
+        number = decimal_int(value.strip(), signed=True)
+        if number is None:
             raise BadValue(name, f"must be an integer, got {value[:60]!r}")
-        value = int(text)
+        value = number
     elif isinstance(value, bool) or not isinstance(value, int):
         raise BadValue(name, "must be an integer")
     if not minimum <= value <= maximum:

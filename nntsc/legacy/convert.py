@@ -27,6 +27,7 @@ from nntsc.collections.amp_dns import QUERY_CLASSES, QUERY_TYPES
 from nntsc.collections.amp_udpstream import PERCENTILE_FIELDS
 from nntsc.collections.base import ParsedRow
 from nntsc.errors import NntscError
+from nntsc.text import decimal_int
 
 Stream = Mapping[str, Any]
 LegacyRow = Mapping[str, Any]
@@ -136,8 +137,9 @@ def _fixed_size_header(size: int) -> dict[str, Any]:
 
 def _packet_header(stream: Stream, row: LegacyRow, default: int) -> dict[str, Any]:
     size = stream.get("packet_size")
-    if type(size) is str and size.isdecimal():
-        return _fixed_size_header(int(size))
+    fixed = decimal_int(size) if type(size) is str else None
+    if fixed is not None:
+        return _fixed_size_header(fixed)
     if str(size) == "random":
         header: dict[str, Any] = {"random": True}
         if row.get("packet_size"):
@@ -549,7 +551,7 @@ _YOUTUBE_TIMINGS = ("total_time", "pre_time", "initial_buffering", "playing_time
 def youtube_report(stream: Stream, rows: Sequence[LegacyRow]) -> dict[str, Any]:
     row = _only(rows)
     quality = stream.get("quality", 1)
-    if isinstance(quality, str) and not quality.strip().isdecimal():
+    if isinstance(quality, str) and decimal_int(quality.strip()) is None:
         code = _YOUTUBE_QUALITIES.get(quality.strip().lower())
         if code is None:
             raise LegacyRowError(f"YouTube quality {quality!r} is not a quality level")

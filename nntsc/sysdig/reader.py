@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO, NamedTuple
 
 from nntsc.sysdig import BadSysdigLog
+from nntsc.text import decimal_int
 
 #: Line numbers of rejected lines kept for the report (the count is always exact).
 MAX_REJECTED_KEPT = 20
@@ -364,7 +365,7 @@ def rejection_reason(line: str) -> str:
                 "nor seconds since the epoch"
             )
     for name, value in (("event number", number), ("cpu", cpu), ("thread id", tid)):
-        if not value.lstrip("-").isdecimal():
+        if decimal_int(value, signed=True) is None:
             return f"{name} {_quote(value)} is not a number"
     return f"not a sysdig event: {_quote(line)}"
 

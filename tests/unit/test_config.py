@@ -231,3 +231,7 @@ def test_a_digit_int_refuses_is_a_bad_time_not_a_crash() -> None:
     # "²" is a digit to str.isdigit, but int() refuses it (it raised a bare ValueError).
     with pytest.raises(click.BadParameter, match="neither Unix seconds"):
         _time("\u00b2", "--start")
+    assert _time("-5", "--start") == -5
+    # Two signs: it raised a bare ValueError as well.
+    with pytest.raises(click.BadParameter, match="neither Unix seconds"):
+        _time("--5", "--start")

@@ -86,6 +86,8 @@ def test_json_reads_back_equal() -> None:
         # A digit to str.isdigit that int() refuses: BadValue, not a bare ValueError.
         ([("min_severity", "\u00b2")], "min_severity"),
         ([("asn", "6\u00b2")], "asn"),
+        # Two signs: digits after stripping every "-", no number to int() either.
+        ([("min_severity", "--5")], "min_severity"),
         ([("min_endpoints", "0")], "min_endpoints"),
         ([("start", "200"), ("end", "100")], "end"),
         ([("asn", "AS-1")], "asn"),
