@@ -26,6 +26,7 @@ from nntsc.collections import get as get_collection
 from nntsc.demo import SimulatedMesh
 from nntsc.ingest.pipeline import Ingestor
 from tests.conftest import make_services
+from tests.rows import IcmpBin, icmp_bins
 
 DAY = 86400
 HOUR = 3600
@@ -287,22 +288,19 @@ def raw_rows(app: webtest.TestApp, stream: int, start: int, end: int) -> list[di
 def assert_matches_raw(answer: dict[str, Any], raw: list[dict[str, Any]], binsize: int) -> None:
     """Each bin's latency is the mean of the raw medians (µs -> ms); min, max, loss agree."""
     columns = answer["columns"]
+    bins = icmp_bins(((r["timestamp"], r) for r in raw), binsize)
     checked = 0
     for row in answer["rows"]:
         values = dict(zip(columns, row, strict=True))
-        inside = [
-            r for r in raw if values["timestamp"] <= r["timestamp"] < values["timestamp"] + binsize
-        ]
-        medians = [r["median"] for r in inside if r["median"] is not None]
-        rtts = [v for r in inside for v in r["rtts"] or [] if v is not None]
-        if not medians:
+        found = bins.get(values["timestamp"], IcmpBin())
+        if not found.medians:
             assert values["latency"] is None, values
             continue
-        assert values["latency"] == pytest.approx(statistics.mean(medians) / 1000, abs=1e-3)
-        assert values["min"] == pytest.approx(min(rtts) / 1000, abs=1e-3)
-        assert values["max"] == pytest.approx(max(rtts) / 1000, abs=1e-3)
-        assert values["loss"] == sum(r["loss"] for r in inside if r["loss"] is not None)
-        assert values["results"] == sum(r["results"] for r in inside)
+        assert values["latency"] == pytest.approx(statistics.mean(found.medians) / 1000, abs=1e-3)
+        assert values["min"] == pytest.approx(min(found.rtts) / 1000, abs=1e-3)
+        assert values["max"] == pytest.approx(max(found.rtts) / 1000, abs=1e-3)
+        assert values["loss"] == sum(found.losses)
+        assert values["results"] == sum(found.results)
         checked += 1
     assert checked > 0
 

@@ -20,6 +20,7 @@ from nntsc.config import Services
 from nntsc.store.models import RollupPending
 from nntsc.store.rollups import DAY, HELD_GRACE, HOUR, SETTLE
 from nntsc.store.timeseries import TimeseriesStore
+from tests.rows import icmp_probes
 
 ICMP = get_collection("amp-icmp")
 
@@ -34,17 +35,9 @@ class Clock:
 
 def values(rnd: random.Random) -> dict[str, Any]:
     """An ICMP row of a few probes, some lost."""
-    rtts = [None if rnd.random() < 0.1 else rnd.randint(5_000, 80_000) for _ in range(3)]
-    answered = sorted(r for r in rtts if r is not None)
-    return {
-        "median": float(answered[len(answered) // 2]) if answered else None,
-        "min": answered[0] if answered else None,
-        "max": answered[-1] if answered else None,
-        "loss": len(rtts) - len(answered),
-        "results": len(rtts),
-        "lossrate": (len(rtts) - len(answered)) / len(rtts),
-        "rtts": rtts,
-    }
+    return icmp_probes(
+        [None if rnd.random() < 0.1 else rnd.randint(5_000, 80_000) for _ in range(3)]
+    )
 
 
 def streams(services: Services, count: int, prefix: str = "t") -> dict[int, dict[str, str]]:

@@ -86,15 +86,7 @@ def test_an_hour_that_closes_between_prepare_and_write_is_marked_again(tmp_path)
         ICMP, {"source": "a", "destination": "b", "family": "ipv4", "packet_size": "84"}
     )
     hour = 1_790_000_000 - 1_790_000_000 % HOUR
-    values = {
-        "median": 1.0,
-        "min": 1,
-        "max": 1,
-        "loss": 0,
-        "results": 1,
-        "lossrate": 0.0,
-        "rtts": [1],
-    }
+    values = icmp_values(1)
     clock = [hour + 10.0]
     store.clock = lambda: clock[0]
     store.write(ICMP, [Row(stream_id, hour + 5, values)], {stream_id: {}})

@@ -21,6 +21,7 @@ from nntsc.errors import BadQuery
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.store import Aggregation
 from tests.conftest import make_services
+from tests.rows import IcmpBin, icmp_bins, icmp_probes
 
 ICMP = get_collection("amp-icmp")
 DAY = 86400
@@ -52,19 +53,12 @@ def stream_ids(services: Services) -> list[int]:
     return [s.stream_id for s in services.streams.find(ICMP, pagesize=1000).items]
 
 
-def expected_bins(services: Services, ids: list[int], start: int, end: int, binsize: int) -> dict:
-    """count/sum/min/max/mean of the raw rows per bin, computed here."""
-    bins: dict[int, dict[str, list]] = {}
-    for row in services.timeseries.raw(ICMP, ids, start, end):
-        entry = bins.setdefault(
-            row.timestamp - row.timestamp % binsize,
-            {"median": [], "rtts": [], "loss": [], "results": []},
-        )
-        for name in ("median", "loss", "results"):
-            if row.values[name] is not None:
-                entry[name].append(row.values[name])
-        entry["rtts"].extend(v for v in row.values["rtts"] or [] if v is not None)
-    return bins
+def expected_bins(
+    services: Services, ids: list[int], start: int, end: int, binsize: int
+) -> dict[int, IcmpBin]:
+    """The stored raw rows' bins, computed here."""
+    rows = services.timeseries.raw(ICMP, ids, start, end)
+    return icmp_bins(((row.timestamp, row.values) for row in rows), binsize)
 
 
 def test_same_rows_twice_leave_one_row(store_services: Services) -> None:
@@ -90,20 +84,20 @@ def test_rollups_equal_raw_aggregation(store_services: Services, binsize: int) -
     for row in result.rows:
         values = dict(zip(result.columns, row, strict=True))
         want = expected[values["timestamp"]]
-        assert values["count"] == len(want["median"])
-        assert values["mean"] == pytest.approx(statistics.fmean(want["median"]), rel=1e-9)
-        assert values["sd"] == pytest.approx(statistics.stdev(want["median"]), rel=1e-6)
-        assert values["min"] == min(want["rtts"])
-        assert values["max"] == max(want["rtts"])
-        assert values["loss"] == sum(want["loss"])
-        assert values["results"] == sum(want["results"])
+        assert values["count"] == len(want.medians)
+        assert values["mean"] == pytest.approx(statistics.fmean(want.medians), rel=1e-9)
+        assert values["sd"] == pytest.approx(statistics.stdev(want.medians), rel=1e-6)
+        assert values["min"] == min(want.rtts)
+        assert values["max"] == max(want.rtts)
+        assert values["loss"] == sum(want.losses)
+        assert values["results"] == sum(want.results)
         smoke = values["smoke"]
         assert len(smoke) == 20
         assert smoke == sorted(smoke)
-        assert smoke[-1] == max(want["rtts"])
+        assert smoke[-1] == max(want.rtts)
         # Merged percentiles are an interpolation: close to the exact median.
-        exact = statistics.median(want["rtts"])
-        spread = max(want["rtts"]) - min(want["rtts"])
+        exact = statistics.median(want.rtts)
+        spread = max(want.rtts) - min(want.rtts)
         assert abs(values["p50"] - exact) <= 0.1 * spread + 1
 
 
@@ -125,12 +119,12 @@ def test_raw_path_matches_hand_computation(store_services: Services) -> None:
             assert values["mean"] is None
             assert values["count"] is None
             continue
-        if not want["median"]:
+        if not want.medians:
             assert values["mean"] is None
             assert values["count"] == 0
             continue
-        assert values["mean"] == pytest.approx(statistics.fmean(want["median"]))
-        assert values["p50"] == pytest.approx(statistics.median(want["rtts"]))
+        assert values["mean"] == pytest.approx(statistics.fmean(want.medians))
+        assert values["p50"] == pytest.approx(statistics.median(want.rtts))
 
 
 def test_late_and_backfilled_rows_reach_the_rollups(store_services: Services) -> None:
@@ -148,33 +142,9 @@ def test_late_and_backfilled_rows_reach_the_rollups(store_services: Services) ->
     before = store_services.timeseries.aggregate(start=START, end=START + DAY, **query)
     count_before = dict(zip(before.columns, before.rows[0], strict=True))["count"]
     # A late row, into a day whose rollups are already computed.
-    late = Row(
-        stream,
-        START + 3 * 3600 + 17,
-        {
-            "median": 999_000.0,
-            "min": 999_000,
-            "max": 999_000,
-            "loss": 0,
-            "results": 1,
-            "lossrate": 0.0,
-            "rtts": [999_000],
-        },
-    )
+    late = Row(stream, START + 3 * 3600 + 17, icmp_probes([999_000]))
     # A backfilled row, half a year before anything else.
-    backfill = Row(
-        stream,
-        START - 180 * DAY + 5,
-        {
-            "median": 5_000.0,
-            "min": 5_000,
-            "max": 5_000,
-            "loss": 1,
-            "results": 2,
-            "lossrate": 0.5,
-            "rtts": [5_000, None],
-        },
-    )
+    backfill = Row(stream, START - 180 * DAY + 5, icmp_probes([5_000, None]))
     store_services.timeseries.write(ICMP, [late, backfill], tags)
     after = dict(
         zip(

@@ -29,7 +29,7 @@ from nntsc.store.influx import (
 from nntsc.store.models import rollup_columns
 from nntsc.store.partials import pack_quantiles
 from nntsc.store.rollups import summaries
-from tests.rows import icmp_values
+from tests.rows import icmp_probes, icmp_values
 
 ICMP = get_collection("amp-icmp")
 _FIELD = re.compile(r'(\w+)=("[^"]*"|[^,]+)')
@@ -83,21 +83,7 @@ def bins(rnd: random.Random) -> list[dict[str, Any]]:
             # One probe (median, minimum and maximum the same) or three.
             probes = 3 if case % 4 == 2 else 1
             rtts = [None if lost else rtt * (1 if case % 2 else 1.25) + p for p in range(probes)]
-            answered = sorted(r for r in rtts if r is not None)
-            rows.append(
-                (
-                    60 * minute,
-                    {
-                        "median": float(answered[len(answered) // 2]) if answered else None,
-                        "min": answered[0] if answered else None,
-                        "max": answered[-1] if answered else None,
-                        "loss": len(rtts) - len(answered),
-                        "results": len(rtts),
-                        "lossrate": (len(rtts) - len(answered)) / len(rtts),
-                        "rtts": rtts,
-                    },
-                )
-            )
+            rows.append((60 * minute, icmp_probes(rtts)))
         five, hourly = summaries(ICMP, 1, rows)
         found.extend(row.values for row in [*five, *hourly])
     return found

@@ -6,7 +6,6 @@ import math
 import random
 import socket
 import statistics
-from collections import defaultdict
 
 import pytest
 
@@ -17,6 +16,7 @@ from nntsc.errors import BadQuery, BadReport
 from nntsc.ingest.pipeline import Ingestor
 from nntsc.store import Aggregation
 from tests.conftest import make_services
+from tests.rows import icmp_bins
 
 ICMP = get_collection("amp-icmp")
 DAY = 86400
@@ -84,31 +84,6 @@ def expected_rows(reports, destinations=None, source=SOURCE):
     return rows
 
 
-def hand_bins(rows, binsize):
-    """The EXACT aggregations per bin, computed from the rows with `statistics`."""
-    grouped = defaultdict(list)
-    for timestamp, values in rows:
-        grouped[timestamp - timestamp % binsize].append(values)
-    bins = {}
-    for bin_start, values in grouped.items():
-        medians = [v["median"] for v in values if v["median"] is not None]
-        rtts = [r for v in values for r in (v["rtts"] or []) if r is not None]
-        losses = [v["loss"] for v in values if v["loss"] is not None]
-        bins[bin_start] = {
-            "mean": statistics.fmean(medians) if medians else None,
-            "count": len(medians),
-            "sum": math.fsum(medians) if medians else None,
-            "min": min(rtts) if rtts else None,
-            "max": max(rtts) if rtts else None,
-            "rtt_count": len(rtts),
-            "rtt_sum": sum(rtts) if rtts else None,
-            "loss": sum(losses) if losses else None,
-            "results": sum(v["results"] for v in values),
-            "sd": statistics.stdev(medians) if len(medians) > 1 else None,
-        }
-    return bins
-
-
 def as_dicts(result):
     return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
@@ -126,11 +101,11 @@ def assert_matches(result, expected, start, end):
         range(start - start % binsize, end, binsize)
     )
     for row in as_dicts(result):
-        want = expected.get(row["timestamp"])
-        if want is None:
+        found = expected.get(row["timestamp"])
+        if found is None:
             assert all(row[name] is None for name in result.columns[1:]), row
             continue
-        for name, value in want.items():
+        for name, value in found.exact().items():
             assert_close(row[name], value)
 
 
@@ -263,7 +238,7 @@ def test_raw_aggregation_matches_hand_computation(services):
     result = services.timeseries.aggregate(ICMP, ids, START, START + 2 * 3600, 60, EXACT, now=NOW)
     assert result.levels_read == ("raw",)
     assert len(result.rows) == 120
-    assert_matches(result, hand_bins(expected_rows(reports), 60), START, START + 2 * 3600)
+    assert_matches(result, icmp_bins(expected_rows(reports), 60), START, START + 2 * 3600)
 
 
 def test_raw_percentile_of_one_bin_is_exact(services):
@@ -293,7 +268,7 @@ def test_aggregate_selects_streams(services):
     result = services.timeseries.aggregate(
         ICMP, ids_for(services, {"b"}), START, START + 3600, 600, EXACT, now=NOW
     )
-    assert_matches(result, hand_bins(expected_rows(reports, {"b"}), 600), START, START + 3600)
+    assert_matches(result, icmp_bins(expected_rows(reports, {"b"}), 600), START, START + 3600)
 
 
 # -- aggregation: rollup path --------------------------------------------------------
@@ -315,7 +290,7 @@ def test_rollup_aggregation_equals_raw(two_days, binsize):
     assert result.levels_read[0] == f"rollup-{binsize}"
     assert "raw" not in result.levels_read
     assert len(result.rows) == 2 * DAY // binsize
-    assert_matches(result, hand_bins(expected_rows(reports), binsize), START, end)
+    assert_matches(result, icmp_bins(expected_rows(reports), binsize), START, end)
 
 
 def test_rollup_and_raw_answers_agree_bin_for_bin(two_days):
@@ -375,7 +350,7 @@ def test_range_not_aligned_to_rollups_is_stitched(two_days):
     result = services.timeseries.aggregate(ICMP, ids, START, end, 86400, EXACT, now=NOW)
     assert result.levels_read == ("rollup-86400", "rollup-3600", "rollup-300", "raw")
     in_range = [(t, v) for t, v in expected_rows(reports) if t < end]
-    assert_matches(result, hand_bins(in_range, 86400), START, end)
+    assert_matches(result, icmp_bins(in_range, 86400), START, end)
 
 
 def test_open_bins_are_read_raw(two_days):
@@ -385,7 +360,7 @@ def test_open_bins_are_read_raw(two_days):
     result = services.timeseries.aggregate(ICMP, ids, START, START + 2 * DAY, 3600, EXACT, now=now)
     # The open hour is read raw: its 5-minute bins are final only once it has closed.
     assert result.levels_read == ("rollup-3600", "raw")
-    assert_matches(result, hand_bins(expected_rows(reports), 3600), START, START + 2 * DAY)
+    assert_matches(result, icmp_bins(expected_rows(reports), 3600), START, START + 2 * DAY)
 
 
 def test_late_row_reaches_rolled_up_bin(two_days):
@@ -422,7 +397,7 @@ def test_late_row_reaches_rolled_up_bin(two_days):
         r for i, r in enumerate(before) if i != hour
     ]
     rows = [(t, v) for t, v in expected_rows(reports, {"a"})] + expected_rows([(late_ts, late)])
-    assert_matches(after_result, hand_bins(rows, 3600), START, START + DAY)
+    assert_matches(after_result, icmp_bins(rows, 3600), START, START + DAY)
 
 
 def test_late_row_reaches_daily_rollup(two_days):
@@ -446,7 +421,7 @@ def test_late_row_reaches_daily_rollup(two_days):
     assert after[1]["min"] == 1
     rows = expected_rows(reports, {"b"}) + expected_rows([(START + DAY + 7, late)])
     assert_matches(
-        services.timeseries.aggregate(**query), hand_bins(rows, DAY), START, START + 2 * DAY
+        services.timeseries.aggregate(**query), icmp_bins(rows, DAY), START, START + 2 * DAY
     )
 
 
@@ -482,7 +457,7 @@ def test_gaps_are_none_rows_and_bins_are_aligned(services):
     for row in rows:
         if row["timestamp"] not in filled:
             assert all(v is None for k, v in row.items() if k != "timestamp")
-    assert_matches(result, hand_bins(expected_rows(reports), 300), start, end)
+    assert_matches(result, icmp_bins(expected_rows(reports), 300), start, end)
 
 
 def test_bin_of_unprobed_target_counts_zero(services):
