@@ -7,6 +7,9 @@ build when its digest is the source's, so an edited source is never
 shadowed by an older build; otherwise (no C compiler at install, or a
 source edited since) it gives the source module, which does the same
 work more slowly. `make venv` rebuilds what is out of date.
+
+The module that stands for a compiled one (`nntsc.sysdig.scan` for
+`nntsc.sysdig._scan`) takes its names from `export_build`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import importlib
 import logging
 from types import ModuleType
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +42,19 @@ def build_of(source: ModuleType) -> ModuleType:
         )
         return source
     return build
+
+
+def export_build(source: ModuleType, namespace: dict[str, Any]) -> ModuleType:
+    """Fill `namespace`, the globals of the module standing for `source`, from `build_of`.
+
+    It gets ``implementation`` (the build or `source`), ``COMPILED`` (whether
+    that is the build) and every other name its ``__all__`` lists, taken from
+    the implementation, which is returned.
+    """
+    implementation = build_of(source)
+    namespace["implementation"] = implementation
+    namespace["COMPILED"] = implementation is not source
+    for name in namespace["__all__"]:
+        if name not in ("implementation", "COMPILED"):
+            namespace[name] = getattr(implementation, name)
+    return implementation

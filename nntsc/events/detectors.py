@@ -11,37 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nntsc.compiled import build_of
+from nntsc.compiled import export_build
 from nntsc.events import _detectors
-
-implementation = build_of(_detectors)
-#: Whether the compiled build is in use.
-COMPILED: bool = implementation is not _detectors
-
-if TYPE_CHECKING:
-    from nntsc.events._detectors import (
-        DETECTORS,
-        PURGE_INTERVALS,
-        PURGE_MIN,
-        Detector,
-        DetectorFactory,
-        Finding,
-        LevelShift,
-        LossRuns,
-        ModeChange,
-        PathChange,
-    )
-else:
-    DETECTORS = implementation.DETECTORS
-    PURGE_INTERVALS = implementation.PURGE_INTERVALS
-    PURGE_MIN = implementation.PURGE_MIN
-    Detector = implementation.Detector
-    DetectorFactory = implementation.DetectorFactory
-    Finding = implementation.Finding
-    LevelShift = implementation.LevelShift
-    LossRuns = implementation.LossRuns
-    ModeChange = implementation.ModeChange
-    PathChange = implementation.PathChange
 
 __all__ = [
     "COMPILED",
@@ -57,3 +28,26 @@ __all__ = [
     "PathChange",
     "implementation",
 ]
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from nntsc.events._detectors import (
+        DETECTORS,
+        PURGE_INTERVALS,
+        PURGE_MIN,
+        Detector,
+        DetectorFactory,
+        Finding,
+        LevelShift,
+        LossRuns,
+        ModeChange,
+        PathChange,
+    )
+
+    #: The compiled build in use, or `_detectors` itself.
+    implementation: ModuleType
+    #: Whether the compiled build is in use.
+    COMPILED: bool
+else:
+    export_build(_detectors, globals())

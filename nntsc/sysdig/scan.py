@@ -10,33 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nntsc.compiled import build_of
+from nntsc.compiled import export_build
 from nntsc.sysdig import _scan
-
-implementation = build_of(_scan)
-#: Whether the compiled build is in use.
-COMPILED: bool = implementation is not _scan
-
-if TYPE_CHECKING:
-    from nntsc.sysdig._scan import (
-        PIECE_LINES,
-        CutTooLate,
-        Piece,
-        Prefilter,
-        TextMerger,
-        scan_chunk,
-        scan_lines,
-        scan_text,
-    )
-else:
-    PIECE_LINES = implementation.PIECE_LINES
-    CutTooLate = implementation.CutTooLate
-    Piece = implementation.Piece
-    Prefilter = implementation.Prefilter
-    TextMerger = implementation.TextMerger
-    scan_chunk = implementation.scan_chunk
-    scan_lines = implementation.scan_lines
-    scan_text = implementation.scan_text
 
 __all__ = [
     "COMPILED",
@@ -50,3 +25,24 @@ __all__ = [
     "scan_lines",
     "scan_text",
 ]
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from nntsc.sysdig._scan import (
+        PIECE_LINES,
+        CutTooLate,
+        Piece,
+        Prefilter,
+        TextMerger,
+        scan_chunk,
+        scan_lines,
+        scan_text,
+    )
+
+    #: The compiled build in use, or `_scan` itself.
+    implementation: ModuleType
+    #: Whether the compiled build is in use.
+    COMPILED: bool
+else:
+    export_build(_scan, globals())

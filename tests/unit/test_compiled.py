@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nntsc.collections import Detection
-from nntsc.compiled import build_of
+from nntsc.compiled import build_of, export_build
 from nntsc.events import _detectors, detectors
 from nntsc.events.engine import DETECTORS, make_detector
 from nntsc.sysdig import _scan, scan
@@ -57,6 +57,19 @@ def test_a_build_of_another_version_of_the_source_is_not_used(
     source = importlib.import_module("fakepkg.mod")
     assert build_of(source) is source
     assert "compiled from another version" in caplog.text
+
+
+def test_a_standing_in_module_gets_the_names_it_lists_from_what_runs(package: Path) -> None:
+    source = importlib.import_module("fakepkg.mod")
+    listed = ["COMPILED", "WHO", "implementation"]
+    namespace: dict = {"__all__": listed}
+    assert export_build(source, namespace) is source
+    assert [namespace[name] for name in listed] == [False, "source", source]
+    _stand_in_build(package, hashlib.sha256((package / "mod.py").read_bytes()).hexdigest())
+    namespace = {"__all__": listed}
+    build = export_build(source, namespace)
+    assert build is not source
+    assert [namespace[name] for name in listed] == [True, "build", build]
 
 
 @pytest.mark.skipif(not sysconfig.get_config_var("CC"), reason="no C compiler configured")
