@@ -7,9 +7,10 @@ reports (default 50 x 200, ROUNDS = 2 a minute apart: 20,000 reports), each
 for one target name with ADDRESSES
 addresses (default 2: one IPv4, one IPv6, so two rows and two streams per
 report), about 1 % of the probes lost. The reports are real amplet2 protobuf
-bytes with amplet2's AMQP properties (header ``x-amp-test-type``,
-``user_id`` = monitor, ``timestamp``, persistent, ``application/octet-stream``),
-queued in RabbitMQ before the clock starts. Then ``nntsc collect`` is
+bytes with amplet2's AMQP properties and no others (header ``x-amp-test-type``,
+``user_id`` = monitor, ``timestamp``, persistent, ``application/octet-stream``;
+`nntsc.ingest.amqp.amplet_message`), queued in RabbitMQ before the clock
+starts. Then ``nntsc collect`` is
 launched as its own process with ``deploy/production.ini`` as shipped (only
 the service URLs and queue names point at throwaway ones), and the clock
 runs from launch until every row is stored and every message acknowledged
@@ -66,7 +67,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from kombu import Connection, Exchange, Producer, Queue
+from kombu import Connection, Exchange, Queue
 from sqlalchemy import create_engine, select, text
 
 from bench.common import (
@@ -82,7 +83,7 @@ from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.demo import SimulatedMesh
-from nntsc.ingest.amqp import Collector, CollectorSettings
+from nntsc.ingest.amqp import Collector, CollectorSettings, amplet_message
 from nntsc.ingest.pipeline import DEFAULT_BATCH_SIZE
 from nntsc.store.models import property_table
 
@@ -325,17 +326,11 @@ class Queues:
         with Connection(publisher_url()) as publisher:
             channel = publisher.channel()
             queue(channel).declare()
-            producer = Producer(channel, exchange=exchange)
             for source, timestamp, body in messages:
-                producer.publish(
-                    body,
+                channel.basic_publish(
+                    amplet_message("icmp", source, timestamp, body),
+                    exchange=settings.exchange,
                     routing_key=settings.routing_key,
-                    headers={"x-amp-test-type": "icmp"},
-                    user_id=source,
-                    timestamp=timestamp,
-                    delivery_mode=2,
-                    content_type="application/octet-stream",
-                    serializer=None,
                 )
         while self.ready() < len(messages):
             time.sleep(0.05)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import amqp
 from amqp.exceptions import AMQPError
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import KombuError, OperationalError
@@ -701,6 +702,25 @@ class _Rejected(Exception):
         self.detail = detail
 
 
+def amplet_message(test: str, monitor: str, timestamp: int, body: bytes) -> amqp.Message:
+    """A report as an amplet2 monitor publishes it, with exactly its properties.
+
+    amplet2's ``report_to_broker`` (src/measured/messaging.c) sets five:
+    content type ``application/octet-stream``, persistent delivery, the
+    header ``x-amp-test-type``, the test's timestamp and the monitor's name as
+    ``user_id``; no content encoding (kombu's `Producer` would add
+    ``binary`` to a body of bytes).
+    """
+    return amqp.Message(
+        body,
+        content_type="application/octet-stream",
+        delivery_mode=2,
+        application_headers={"x-amp-test-type": test},
+        timestamp=timestamp,
+        user_id=monitor,
+    )
+
+
 def publish_reports(
     settings: CollectorSettings, reports: Iterable[tuple[str, str, int, Mapping[str, Any]]]
 ) -> int:
@@ -715,17 +735,11 @@ def publish_reports(
     with settings.connection() as connection:
         channel = connection.channel()
         queue(channel).declare()
-        producer = Producer(channel, exchange=exchange)
         for test, monitor, timestamp, report in reports:
-            producer.publish(
-                wire.encode(test, report),
+            channel.basic_publish(
+                amplet_message(test, monitor, timestamp, wire.encode(test, report)),
+                exchange=settings.exchange,
                 routing_key=settings.routing_key,
-                headers={"x-amp-test-type": test},
-                user_id=monitor,
-                timestamp=timestamp,
-                delivery_mode=2,
-                content_type="application/octet-stream",
-                serializer=None,
             )
             count += 1
     return count

@@ -26,7 +26,7 @@ from nntsc import wire
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.demo import ALL_TESTS, SimulatedMesh
-from nntsc.ingest.amqp import METRIC_PORTS, Collector, CollectorSettings
+from nntsc.ingest.amqp import METRIC_PORTS, Collector, CollectorSettings, amplet_message
 from nntsc.ingest.transport import ReadAheadTCPTransport
 from tests.conftest import INFLUX_HOST, make_services
 
@@ -95,22 +95,16 @@ def publish(
     messages: list[tuple[str, str, int, bytes]],
     headers_override: dict | None = None,
 ) -> None:
-    """(test type, monitor, timestamp, body) as amplet2 publishes them."""
-    exchange = Exchange(settings.exchange, type="direct", durable=True)
+    """(test type, monitor, timestamp, body) as amplet2 publishes them (no test type: no
+    ``x-amp-test-type`` header)."""
     with Connection(url) as connection:
-        producer = Producer(connection.channel(), exchange=exchange)
+        channel = connection.channel()
         for test, monitor, timestamp, body in messages:
-            headers = {"x-amp-test-type": test} if test else {}
-            producer.publish(
-                body,
-                routing_key=settings.routing_key,
-                headers=headers,
-                user_id=monitor,
-                timestamp=timestamp,
-                delivery_mode=2,
-                content_type="application/octet-stream",
-                content_encoding="binary",
-                serializer=None,
+            message = amplet_message(test, monitor, timestamp, body)
+            if not test:
+                message.properties["application_headers"] = {}
+            channel.basic_publish(
+                message, exchange=settings.exchange, routing_key=settings.routing_key
             )
 
 
@@ -171,6 +165,19 @@ def test_reports_through_the_broker_are_stored(pg_influx, names, publisher_url) 
     declare(names)
     messages = icmp_messages()
     publish(publisher_url, names, messages)
+    # Queued with amplet2's properties only: no content encoding (kombu's Producer adds one).
+    with Connection(names.amqp_url) as connection:
+        channel = connection.channel()
+        queued = channel.basic_get(names.queue)
+        assert queued is not None
+        assert queued.properties == {
+            "content_type": "application/octet-stream",
+            "delivery_mode": 2,
+            "application_headers": {"x-amp-test-type": "icmp"},
+            "timestamp": messages[0][2],
+            "user_id": messages[0][1],
+        }
+        channel.basic_reject(queued.delivery_tag, requeue=True)
     want = expected_rows(messages)
     collector = Collector(pg_influx, names)
     run_until(collector, lambda: row_count(pg_influx) >= want)
