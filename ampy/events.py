@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
@@ -220,7 +222,7 @@ GROUP_COLUMNS = (
 )
 
 
-#: Statements of group pages kept by `EventReader._groups_statement` (filters people use
+#: Statements of group pages kept by `EventReader._kept_statement` (filters people use
 #: are few; one a client makes up each time only ever replaces the set).
 MAX_KEPT_STATEMENTS = 256
 
@@ -228,6 +230,14 @@ MAX_KEPT_STATEMENTS = 256
 def _check_range(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and end <= start:
         raise BadValue("end", "must be after start")
+
+
+def _check_status(status: str) -> tuple[str, ...]:
+    """The group statuses `status` (a key of `GROUP_STATUSES`) lists; `BadValue` if unknown."""
+    statuses = GROUP_STATUSES.get(status)
+    if statuses is None:
+        raise BadValue("status", f"must be one of {', '.join(GROUP_STATUSES)}")
+    return statuses
 
 
 def _check_pagesize(pagesize: int) -> None:
@@ -245,13 +255,96 @@ def _group_dict(row: Any) -> dict[str, Any]:
     # Zipped by position: each ``row._mapping[name]`` builds a mapping view (a
     # third of the reader's Python time for a page of 20 groups).
     item = dict(zip(GROUP_COLUMNS, row, strict=True))
-    item["asns"] = sorted(map(int, item["asns"].split()))
+    item["asns"] = list(_asn_list(item["asns"]))
     return item
+
+
+@functools.lru_cache(maxsize=4096)
+def _asn_list(text: str) -> tuple[int, ...]:
+    """The ASNs of an ``asns`` column ("64496 64500"), sorted: a handful of distinct
+    texts serve every page, and parsing one cost as much as the rest of its row."""
+    return tuple(sorted(map(int, text.split())))
 
 
 def _event_dict(row: Any) -> dict[str, Any]:
     """A row selected as `EVENT_COLUMNS`, as a dict."""
     return dict(zip(EVENT_COLUMNS, row, strict=True))
+
+
+@dataclass(frozen=True)
+class _KeptStatement:
+    """A group page's statement kept by `EventReader._kept_statement`, and, when the
+    driver can run it as it is, its text and parameters for the driver (`driver_form`)."""
+
+    select: Select
+    #: The statement's text in the driver's parameter style, compiled once; ``None``
+    #: when it must go through SQLAlchemy (another driver, a type that converts values).
+    driver_sql: str | None
+    #: Its parameters' values (the cursor's are replaced by each call's).
+    driver_params: dict[str, Any]
+
+
+def driver_form(statement: Select, engine: Engine) -> tuple[str | None, dict[str, Any]]:
+    """`statement` compiled once for `engine` to what psycopg2 runs, with its parameters.
+
+    ``(None, {})`` unless the driver is psycopg2 and the statement needs nothing
+    SQLAlchemy does at each execution: no list parameter expanded into the
+    text (``IN``), no value converted on the way in or out by a column's type,
+    no escaped parameter name. What is left is what SQLAlchemy hands psycopg2
+    anyway: the same text and the same values.
+    """
+    dialect = engine.dialect
+    if dialect.driver != "psycopg2" or dialect.paramstyle != "pyformat":
+        return None, {}
+    compiled = statement.compile(dialect=dialect)
+    if (
+        compiled.post_compile_params
+        or compiled.literal_execute_params
+        or compiled.escaped_bind_names
+        or compiled._bind_processors
+        or any(
+            column.type._cached_result_processor(dialect, None) is not None
+            for column in statement.selected_columns
+        )
+    ):
+        return None, {}
+    return compiled.string, dict(compiled.construct_params())
+
+
+def run_on_driver(engine: Engine, sql: str, params: dict[str, Any]) -> Sequence[Any]:
+    """The rows of `sql` (from `driver_form`), run on a driver cursor of a pooled connection.
+
+    What `Connection.execute` would do, without its per-call Python (a third of
+    an API page's CPU): the connection is checked out of and returned to the
+    engine's pool (its events run: the ping of an idle connection), and a driver
+    error is raised as SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError`'s
+    subclass of it). A lost connection invalidates the pool's connections as
+    `Connection` does, so that the caller's retry (`ampy.api._reaching_stores`)
+    gets a new one.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    except engine.dialect.loaded_dbapi.Error as error:
+        lost = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+        if lost:
+            engine.pool._invalidate(connection, error)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            error,
+            engine.dialect.loaded_dbapi.Error,
+            hide_parameters=engine.hide_parameters,
+            connection_invalidated=lost,
+            dialect=engine.dialect,
+        ) from error
+    finally:
+        connection.close()
 
 
 def _groups_standing_for(event_id: int) -> Select:
@@ -272,8 +365,8 @@ class EventReader:
     def __init__(self, read_engine: Engine, sessions: sessionmaker[Session]) -> None:
         self.engine = read_engine
         self.sessions = sessions
-        #: `_groups_statement`'s statements by shape (bounded: cleared when full).
-        self._group_statements: dict[tuple[EventGroupFilter, bool, int], Select] = {}
+        #: `_kept_statement`'s statements by shape (bounded: cleared when full).
+        self._group_statements: dict[tuple[EventGroupFilter, bool, int], _KeptStatement] = {}
 
     # -- events ----------------------------------------------------------------------------
 
@@ -341,9 +434,7 @@ class EventReader:
         `plan`: how its event conditions are asked (`EventFilterSpec.groups_clause`).
         """
         table = EventGroup.__table__
-        statuses = GROUP_STATUSES.get(filters.status)
-        if statuses is None:
-            raise BadValue("status", f"must be one of {', '.join(GROUP_STATUSES)}")
+        statuses = _check_status(filters.status)
         query = select(*(table.c[name] for name in GROUP_COLUMNS))
         if len(statuses) < len(GROUP_STATUSES["all"]):
             # Each status its own equality (not IN, whose list SQLAlchemy expands into the
@@ -374,7 +465,7 @@ class EventReader:
             query = query.where(filters.spec.groups_clause(now, plan))
         if cursor is not None:
             # Bound parameters: the same statement (and SQLAlchemy's compiled form of
-            # it) serves every cursor, see `_groups_statement`.
+            # it) serves every cursor, see `_kept_statement`.
             query = query.where(
                 tuple_(table.c.ts_started, table.c.id)
                 < tuple_(
@@ -386,42 +477,53 @@ class EventReader:
             query = query.params(cursor_started=started, cursor_id=group_id)
         return query.order_by(table.c.ts_started.desc(), table.c.id.desc()).limit(pagesize + 1)
 
-    def _groups_statement(
-        self,
-        filters: EventGroupFilter,
-        cursor: str | None,
-        pagesize: int,
-        now: int,
-        plan: str | tuple[int, ...] | None,
-    ) -> tuple[Select, dict[str, int]]:
-        """`groups_query`'s statement and its cursor's parameters, kept per shape when it can be.
+    def _kept_statement(
+        self, filters: EventGroupFilter, with_cursor: bool, pagesize: int
+    ) -> _KeptStatement | None:
+        """`groups_query`'s statement kept per shape, or ``None`` for a filter that cannot be.
 
         Building a Select costs more Python than the rest of a page. A filter
         whose statement depends neither on the time (a relative range) nor on
         the events' plan keeps the Select it built, one per (filter, with a
-        cursor or not, page size), the cursor's values given as parameters;
-        any other filter is built afresh. Either is run by `Connection.execute`
-        alike: a kept Select computes its cache key once, and SQLAlchemy keeps
-        its compiled form and its result's column set-up by that key.
+        cursor or not, page size), the cursor's values given as parameters
+        (``cursor_started``, ``cursor_id``); any other filter is built afresh.
+        A kept statement is compiled once more to the driver's text
+        (`driver_form`), which `groups` runs on a driver cursor; where it cannot
+        be, `Connection.execute` runs the kept Select (it computes its cache
+        key once, and SQLAlchemy keeps its compiled form and its result's
+        column set-up by that key).
         """
-        params: dict[str, int] = {}
         spec = filters.spec
         if spec is not None and (
             spec.has_event_conditions or (spec.start is None and spec.range != "all")
         ):
-            return self.groups_query(filters, cursor, pagesize, now, plan), params
-        if cursor is not None:
-            params["cursor_started"], params["cursor_id"] = decode_cursor(cursor)
-        key = (filters, cursor is not None, pagesize)
+            return None
+        key = (filters, with_cursor, pagesize)
         kept = self._group_statements.get(key)
         if kept is None:
-            # Any cursor: its values are replaced by `params` when executed.
-            placeholder = encode_cursor(0, 1) if cursor is not None else None
-            kept = self.groups_query(filters, placeholder, pagesize, now, plan)
+            # Any cursor: its values are replaced by the call's parameters.
+            placeholder = encode_cursor(0, 1) if with_cursor else None
+            statement = self.groups_query(filters, placeholder, pagesize)
+            kept = _KeptStatement(statement, *driver_form(statement, self.engine))
             if len(self._group_statements) >= MAX_KEPT_STATEMENTS:
                 self._group_statements.clear()
             self._group_statements[key] = kept
-        return kept, params
+        return kept
+
+    def _driver_direct(self) -> bool:
+        """Whether a statement may skip `Connection` (`run_on_driver`): not when someone
+        listens to the engine's statements or errors (tests, counters) or logs them."""
+        engine = self.engine
+        dispatch = engine.dispatch
+        return not (
+            dispatch.before_cursor_execute
+            or dispatch.after_cursor_execute
+            or dispatch.before_execute
+            or dispatch.after_execute
+            or dispatch.engine_connect
+            or engine.dialect.dispatch.handle_error
+            or engine._should_log_info()
+        )
 
     def groups(
         self, filters: EventGroupFilter, cursor: str | None = None, pagesize: int = 20
@@ -429,6 +531,31 @@ class EventReader:
         """One page of groups, newest start first, without their events (see `group`)."""
         _check_range(filters.start, filters.end)
         _check_pagesize(pagesize)
+        kept = self._kept_statement(filters, cursor is not None, pagesize)
+        params: dict[str, int] = {}
+        if kept is not None and cursor is not None:
+            params["cursor_started"], params["cursor_id"] = decode_cursor(cursor)
+        if kept is not None and kept.driver_sql is not None and self._driver_direct():
+            rows: Sequence[Any] = run_on_driver(
+                self.engine, kept.driver_sql, {**kept.driver_params, **params}
+            )
+        else:
+            rows = self._groups_rows(filters, cursor, pagesize, kept, params)
+        items = [_group_dict(row) for row in rows[:pagesize]]
+        last = items[-1] if len(rows) > pagesize else None
+        return KeysetPage(
+            items, pagesize, encode_cursor(last["ts_started"], last["id"]) if last else None
+        )
+
+    def _groups_rows(
+        self,
+        filters: EventGroupFilter,
+        cursor: str | None,
+        pagesize: int,
+        kept: _KeptStatement | None,
+        params: dict[str, int],
+    ) -> Sequence[Any]:
+        """The rows of a page (one more than `pagesize` if there are more) through `Connection`."""
         # A filter on the events makes PostgreSQL's estimate of the page high enough
         # to compile it (JIT): 10-300 ms spent on a statement that then runs in 1 ms.
         no_jit = (
@@ -446,17 +573,21 @@ class EventReader:
                 # transaction for its statements (rolled back when it ends).
                 connection.execution_options(isolation_level="READ COMMITTED")
                 connection.exec_driver_sql("SET LOCAL jit = off")
+            if kept is not None:
+                return connection.execute(kept.select, params).all()
             # Event conditions: from the matching events when few match, else group by
             # group (a probe of the events decides; the same groups either way).
             now = int(time.time())
             plan = filters.spec.choose_plan(connection, now) if filters.spec is not None else None
-            statement, params = self._groups_statement(filters, cursor, pagesize, now, plan)
-            rows = connection.execute(statement, params).all()
-        items = [_group_dict(row) for row in rows[:pagesize]]
-        last = items[-1] if len(rows) > pagesize else None
-        return KeysetPage(
-            items, pagesize, encode_cursor(last["ts_started"], last["id"]) if last else None
-        )
+            if plan == ():
+                # No event meets the conditions in the filter's window: no group
+                # stands for one, and the page (whose statement would start from
+                # those events) is empty. Its arguments are checked all the same.
+                _check_status(filters.status)
+                if cursor is not None:
+                    decode_cursor(cursor)
+                return []
+            return connection.execute(self.groups_query(filters, cursor, pagesize, now, plan)).all()
 
     def change_serial(self) -> int:
         """The number of the newest change to groups (0 before any): one index probe.

@@ -23,6 +23,7 @@ from ampy import Ampy
 from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
 from ampy.events import EventFilter, EventGroupFilter
 from nntsc.config import Services
+from nntsc.errors import BadValue
 from nntsc.events.filters import EventFilterSpec
 from nntsc.events.groups import prune_recent
 from nntsc.events.models import EventGroup, EventRating
@@ -541,3 +542,163 @@ def test_a_filtered_page_runs_its_statement_with_jit_off(services: Services, amp
         default = connection.exec_driver_sql("SHOW jit").scalar_one()
     # The two filtered pages without JIT; the unfiltered one as the server is set.
     assert seen == ["off", "off", default]
+
+
+# -- the page's statement on a driver cursor (issue 18 item 9) ---------------------------
+
+
+def _through_connection(
+    reader: Any, filters: EventGroupFilter, cursor: str | None, size: int
+) -> Any:
+    """The page as `Connection.execute` reads it: a listener on the engine's statements makes
+    `EventReader.groups` leave the driver cursor alone (`EventReader._driver_direct`)."""
+    from sqlalchemy import event
+
+    def listener(*args: Any) -> None:
+        pass
+
+    event.listen(reader.engine, "before_cursor_execute", listener)
+    try:
+        assert not reader._driver_direct()
+        return reader.groups(filters, cursor, size)
+    finally:
+        event.remove(reader.engine, "before_cursor_execute", listener)
+
+
+def test_kept_pages_on_the_driver_cursor_are_the_pages_through_sqlalchemy(
+    services: Services, ampy: Ampy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page of every kept filter, read on a psycopg2 cursor, is the page `execute` reads."""
+    import ampy.events as events_module
+
+    mesh_events(services)
+    reader = ampy.event_reader
+    driven: list[str] = []
+    run = events_module.run_on_driver
+
+    def counted(engine: Any, sql: str, params: dict[str, Any]) -> list[Any]:
+        driven.append(sql)
+        return run(engine, sql, params)
+
+    monkeypatch.setattr(events_module, "run_on_driver", counted)
+    kept_filters = [
+        EventGroupFilter(),
+        EventGroupFilter(status="all"),
+        EventGroupFilter(status="merged", direction="up"),
+        EventGroupFilter(asn=64501, min_events=1),
+        EventGroupFilter(key_kind="asn", spec=EventFilterSpec(min_severity=30, asns=(64509,))),
+        EventGroupFilter(spec=EventFilterSpec(start=T0 - 1, end=T0 + 86400, min_endpoints=2)),
+    ]
+    assert reader._driver_direct()
+    pages = 0
+    for filters in kept_filters:
+        cursor = None
+        while True:
+            page = reader.groups(filters, cursor, 1)
+            assert page == _through_connection(reader, filters, cursor, 1)
+            pages += 1
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    # Each page read by `groups` went to the driver (not those read through the connection).
+    assert len(driven) == pages > 2 * len(kept_filters)
+    # The group of an event (a recursive statement) runs there too.
+    group_of_event = EventGroupFilter(
+        event_id=reader.groups(EventGroupFilter(), None, 1).items[0]["id"]
+    )
+    before = len(driven)
+    assert reader.groups(group_of_event) == _through_connection(reader, group_of_event, None, 20)
+    assert len(driven) == before + 1
+    # A list parameter (IN, expanded into the text at each execution) goes through SQLAlchemy.
+    endpoint = EventGroupFilter(endpoint="amp-a")
+    assert reader._kept_statement(endpoint, False, 20).driver_sql is None
+    before = len(driven)
+    assert reader.groups(endpoint) == _through_connection(reader, endpoint, None, 20)
+    assert len(driven) == before
+
+
+def test_a_lost_connection_on_the_driver_cursor_is_retried_on_a_new_one(
+    services: Services, ampy: Ampy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement on a connection whose server process is gone fails as SQLAlchemy's
+    OperationalError and invalidates the pool as `Connection` does: `Ampy`'s retry gets a
+    new connection, not the next dead one of the pool."""
+    from sqlalchemy.exc import OperationalError
+
+    import ampy.events as events_module
+    import nntsc.config
+
+    mesh_events(services)
+    reader = ampy.event_reader
+    expected = ampy.event_groups(EventGroupFilter())
+    # Two connections in the pool, neither pinged when checked out.
+    monkeypatch.setattr(nntsc.config, "PING_AFTER_IDLE", 3600.0)
+    first, second = reader.engine.raw_connection(), reader.engine.raw_connection()
+    pids = []
+    for connection in (first, second):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.append(cursor.fetchone()[0])
+        connection.close()
+    with services.engine.connect() as admin:
+        for pid in pids:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    time.sleep(0.2)
+    kept = reader._kept_statement(EventGroupFilter(), False, 20)
+    assert kept.driver_sql is not None
+    with pytest.raises(OperationalError) as raised:
+        events_module.run_on_driver(reader.engine, kept.driver_sql, kept.driver_params)
+    assert raised.value.connection_invalidated
+    # The other dead connection was invalidated with the pool: the next statement runs
+    # on a new connection (and so does the next page).
+    rows = events_module.run_on_driver(reader.engine, kept.driver_sql, kept.driver_params)
+    assert len(rows) == len(expected.items)
+    assert ampy.event_groups(EventGroupFilter()) == expected
+    # A failing statement is SQLAlchemy's error too, and the connection is back in the pool.
+    with pytest.raises(DBAPIError) as failed:
+        events_module.run_on_driver(reader.engine, "SELECT 1 / 0", {})
+    assert not failed.value.connection_invalidated
+    assert ampy.event_groups(EventGroupFilter()) == expected
+
+
+def test_a_filter_no_event_meets_answers_an_empty_page_without_its_statement(
+    services: Services, ampy: Ampy
+) -> None:
+    """When the probe finds no event meeting the event conditions in the window, no group
+    stands for one: the page is empty and its statement is not run. Its arguments are
+    still checked."""
+    from sqlalchemy import event
+
+    mesh_events(services)
+    reader = ampy.event_reader
+    statements: list[str] = []
+
+    def before(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    spec = EventFilterSpec(sources=("nobody",))
+    event.listen(reader.engine, "before_cursor_execute", before)
+    try:
+        page = reader.groups(EventGroupFilter(spec=spec), None, 20)
+        with pytest.raises(BadCursor):
+            reader.groups(EventGroupFilter(spec=spec), "not-a-cursor", 20)
+        with pytest.raises(BadValue):
+            reader.groups(EventGroupFilter(status="gone", spec=spec), None, 20)
+    finally:
+        event.remove(reader.engine, "before_cursor_execute", before)
+    assert page.items == []
+    assert page.next_cursor is None
+    assert not any("ORDER BY event_groups.ts_started DESC" in s for s in statements)
+    assert len([s for s in statements if "FROM events" in s]) == 3
+    # The statement it skips selects nothing: the same page, built and run.
+    with reader.engine.connect() as connection:
+        assert (
+            connection.execute(
+                reader.groups_query(EventGroupFilter(spec=spec), None, 20, plan=())
+            ).all()
+            == []
+        )
+    # A source some event has gives its groups, as before.
+    some = reader.groups(EventGroupFilter(spec=EventFilterSpec(sources=("amp-x",))), None, 20)
+    assert some.items
+    assert all(g["key"] != "asn:64501" for g in some.items)
