@@ -28,6 +28,9 @@ First, the floor in process (the first page; wall and CPU): what a request
 costs before any of the API's own work, so that the ratio can be read
 against what the framework alone costs:
 
+- bare SQL, pooled connection: the bare SQL on a connection checked out of
+  (and returned to) the read engine's pool for each call, as the API's is;
+
 - bare Pyramid, one route, the page: a Pyramid app with one route and one
   view answering the API's first page (computed once) as JSON: the
   framework and JSON alone;
@@ -36,7 +39,12 @@ against what the framework alone costs:
 - the app, trivial view: the web app as configured (its routes, tweens,
   security policy, CSRF options, view derivers), with one more route after
   all of its own whose view answers the same precomputed page: the app's
-  framework cost without ampy and the query.
+  framework cost without ampy and the query;
+- the app, bare SQL view: the same app with a route whose view runs the
+  bare SQL on a psycopg2 connection of its own and answers its rows as the
+  API's items: the least this app can answer the page with, and what the
+  API adds above it is everything between the router and the SQL (ampy, the
+  pool, security, validation).
 
 Target (issue 18): the API within 2x of the bare query and within 30 ms.
 The ratios are printed: in process against the bare SQL, and over HTTP
@@ -48,7 +56,13 @@ issue 19) through ampy on the same data: the first page and the frequency
 graph of a few filters, against the unfiltered first page, and the common
 events of the last day.
 
+With ``--profile N``, only a cProfile of N in-process requests of the
+first page, each function's own time given to a part of the request (the
+query, the pool, rows to dicts, security, validation, rendering, the
+router...).
+
     .venv/bin/python bench/events_api.py [--events 100000] [--groups 20000] [--repeat 200]
+    .venv/bin/python bench/events_api.py --profile 3000
 """
 
 from __future__ import annotations
@@ -289,18 +303,34 @@ def bare_app(engine, sql_by_path: dict[str, str], page: dict[str, Any]):
     return config.make_wsgi_app(), raw
 
 
-def app_with_trivial_view(settings: dict[str, Any], page: dict[str, Any]):
-    """The web app as configured, with a route after all of its own (``/bench/trivial``)
-    whose view answers `page` (computed once): everything but the view's work."""
+def app_with_trivial_view(settings: dict[str, Any], page: dict[str, Any], raw: Any, sql: str):
+    """The web app as configured, with two routes after all of its own: ``/bench/trivial``,
+    whose view answers `page` (computed once): everything but the view's work; and
+    ``/bench/bare-sql``, whose view runs the bare SQL on `raw` (a psycopg2 connection of
+    its own) and answers its rows as the API's items: the app's floor for the page."""
     import ampweb
 
     config = ampweb.configure(settings)
     config.add_route("bench.trivial", "/bench/trivial")
     config.add_view(lambda request: page, route_name="bench.trivial", renderer="json")
+    lock = threading.Lock()
+
+    def bare_sql(request):
+        with lock, raw.cursor() as db:
+            db.execute(sql)
+            names = [column.name for column in db.description]
+            rows = db.fetchall()
+        items = [dict(zip(names, row, strict=True)) for row in rows[:20]]
+        for item in items:
+            item["asns"] = sorted(int(asn) for asn in item["asns"].split())
+        return {"items": items}
+
+    config.add_route("bench.bare_sql", "/bench/bare-sql")
+    config.add_view(bare_sql, route_name="bench.bare_sql", renderer="json")
     return config.make_wsgi_app()
 
 
-def floor(app: Any, minimal: Any, raw: Any, sql: str, repeat: int) -> None:
+def floor(app: Any, minimal: Any, raw: Any, sql: str, repeat: int, read_engine: Any) -> None:
     """The first page in process against what a request costs before the API's own work."""
     from pyramid.request import Request
 
@@ -308,6 +338,15 @@ def floor(app: Any, minimal: Any, raw: Any, sql: str, repeat: int) -> None:
         with raw.cursor() as db:
             db.execute(sql)
             db.fetchall()
+
+    def pooled() -> None:
+        connection = read_engine.raw_connection()
+        try:
+            with connection.cursor() as db:
+                db.execute(sql)
+                db.fetchall()
+        finally:
+            connection.close()
 
     def call(wsgi: Any, path: str) -> Callable[[], None]:
         def get() -> None:
@@ -319,9 +358,11 @@ def floor(app: Any, minimal: Any, raw: Any, sql: str, repeat: int) -> None:
 
     rows = (
         ("bare SQL (psycopg2)", bare),
+        ("bare SQL, pooled connection", pooled),
         ("bare Pyramid, one route, the page", call(minimal, "/constant")),
         ("bare Pyramid, one route, bare SQL", call(minimal, "/bare/first")),
         ("the app, trivial view (the page)", call(app, "/bench/trivial")),
+        ("the app, bare SQL view", call(app, "/bench/bare-sql")),
         ("GET /api/v1/event-groups", call(app, "/api/v1/event-groups")),
     )
     print("in process, first page (the floor)    wall        CPU   wall / bare SQL")
@@ -331,6 +372,93 @@ def floor(app: Any, minimal: Any, raw: Any, sql: str, repeat: int) -> None:
         cpu = median_ms(function, repeat, clock=time.thread_time)
         base = base or wall
         print(f"{label:>36} {wall:>7.3f}ms {cpu:>7.3f}ms {wall / base:>10.1f}x")
+
+
+#: `profile`'s parts of a request: the first that names a profiled function's file (or
+#: built-in's name) takes its own time.
+PARTS = (
+    (
+        "pool (checkout, checkin, events)",
+        (
+            "sqlalchemy/pool",
+            "sqlalchemy/event",
+            "sqlalchemy/util",
+            "nntsc/config.py",
+            "weakref",
+            "threading",
+            "'rollback' of 'psycopg2",
+        ),
+    ),
+    (
+        "the query (psycopg2)",
+        ("psycopg2.extensions", "encodings/utf_8", "_codecs.utf_8_decode"),
+    ),
+    ("SQLAlchemy Connection, result", ("sqlalchemy/",)),
+    ("rows to dicts, cursor (ampy)", ("ampy/events.py", "base64", "builtins.sorted")),
+    ("ampy call (retry wrapper)", ("ampy/",)),
+    ("security (identity, permission)", ("ampweb/security", "pyramid/security", "webob/cookies")),
+    (
+        "validation, filter parsing",
+        ("ampweb/validation", "ampweb/views/openapi", "nntsc/events/filters", "webob/multidict"),
+    ),
+    ("view", ("ampweb/views/",)),
+    (
+        "rendering (orjson, response)",
+        (
+            "ampweb/rendering",
+            "pyramid/renderers",
+            "orjson",
+            "webob/response",
+            "webob/descriptors",
+            "webob/headers",
+        ),
+    ),
+    (
+        "test harness (Request.blank, send)",
+        (":1299(", ":1261(", ":1334(", ":1428(", "benchmark's get"),
+    ),
+    (
+        "router, tweens, metrics, derivers",
+        ("pyramid/", "ampweb/", "webob/", "zope", "prometheus_client"),
+    ),
+)
+
+
+def profile(app: Any, path: str, calls: int) -> None:
+    """cProfile over `calls` in-process requests of `path`: own time per part, ms a request
+    under the profiler (which inflates Python's share), and each part's share."""
+    import cProfile
+    import pstats
+
+    from pyramid.request import Request
+
+    def get() -> None:
+        if Request.blank(path).get_response(app).status_code != 200:
+            raise SystemExit(f"GET {path} failed")
+
+    for _ in range(100):
+        get()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        get()
+    profiler.disable()
+    parts = dict.fromkeys([label for label, _ in PARTS] + ["other"], 0.0)
+    stats: Any = pstats.Stats(profiler)
+    for (filename, line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        where = f"{filename}:{line}({name})" if filename != "~" else name
+        if filename == __file__:
+            where = "benchmark's get"
+        label = next(
+            (label for label, marks in PARTS if any(mark in where for mark in marks)), "other"
+        )
+        parts[label] += own
+        if label == "other" and os.environ.get("PROFILE_OTHER"):
+            print(f"  other: {own / calls * 1000:.4f} ms {where}")
+    total = sum(parts.values())
+    print(f"cProfile, {calls} x GET {path} in process (ms a request under the profiler)")
+    for label, own in parts.items():
+        print(f"{label:>36} {own / calls * 1000:>7.3f}ms {own / total:>6.1%}")
 
 
 def filtered(ampy: Any, repeat: int) -> None:
@@ -381,6 +509,13 @@ def main() -> None:
     parser.add_argument(
         "--filters-only", action="store_true", help="only the filters' figures (no HTTP)"
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only a cProfile of N in-process requests of the first page, by part",
+    )
     args = parser.parse_args()
 
     from pyramid.request import Request
@@ -409,7 +544,6 @@ def main() -> None:
             "ampweb.session_secret": "b" * 40,
         }
         first_page = ampy.event_groups(EventGroupFilter(), None, 20).as_dict()
-        app = app_with_trivial_view(settings, first_page)
         reader = ampy.event_reader
         filters = EventGroupFilter()
         deep = None
@@ -429,8 +563,14 @@ def main() -> None:
             for which, cursor in pages.items()
         }
         minimal, minimal_raw = bare_app(services.engine, sql_by_path, first_page)
+        app_raw: Any = services.engine.raw_connection()
+        app_raw.driver_connection.autocommit = True
+        app = app_with_trivial_view(settings, first_page, app_raw, sql_by_path["first"])
         try:
-            floor(app, minimal, raw, sql_by_path["first"], args.repeat)
+            if args.profile:
+                profile(app, "/api/v1/event-groups", args.profile)
+                return
+            floor(app, minimal, raw, sql_by_path["first"], args.repeat, ampy.services.read_engine)
             with served(app) as (host, port), served(minimal) as (bare_host, bare_port):
                 connection = http.client.HTTPConnection(host, port, timeout=30)
                 bare_connection = http.client.HTTPConnection(bare_host, bare_port, timeout=30)
@@ -492,6 +632,7 @@ def main() -> None:
         finally:
             raw.close()
             minimal_raw.close()
+            app_raw.close()
             ampy.close()
             app.registry["ampy"].close()
     print(

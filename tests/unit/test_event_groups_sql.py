@@ -318,6 +318,8 @@ def test_a_page_of_groups_from_a_kept_statement_is_the_page_built_afresh(
     assert len({group["id"] for group in pages}) == len(pages)
     assert set(reader._group_statements) == {(filters, False, 2), (filters, True, 2)}
     assert all(isinstance(kept.select, Select) for kept in reader._group_statements.values())
+    # SQLite's statements go through `Connection` (the driver cursor is psycopg2's alone).
+    assert all(kept.driver_sql is None for kept in reader._group_statements.values())
     # A filter whose statement depends on the time, or on the events, is not kept.
     for spec in (EventFilterSpec(range="24h"), EventFilterSpec(kinds=("incr",))):
         reader.groups(EventGroupFilter(spec=spec), None, 2)
