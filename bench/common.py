@@ -231,8 +231,10 @@ class MemoryRollups:
 
     `hold` and `finish` are what the writing process spends on its in-memory
     rollups (holding each stored row, then computing and writing the rollup
-    rows of its hours and clearing their marks), `rest` the re-reading pass
-    over whatever it left pending; `*_cpu` are CPU seconds of this process.
+    rows of its hours and clearing their marks, then merging their days),
+    `rest` the re-reading pass over whatever it left pending; `*_cpu` are CPU
+    seconds of this process. All of it is counted: every rollup row of the
+    rows (5-minute, hourly and daily) is written by one of the three.
     """
 
     rows: int
@@ -241,6 +243,7 @@ class MemoryRollups:
     finish: float
     finish_cpu: float
     finalised: int
+    days_merged: int
     rest: float
     rest_cpu: float
     rest_marks: int
@@ -262,7 +265,10 @@ def memory_rollups(
     as a collector receiving them live would
     (batches of `DEFAULT_BATCH_SIZE` by time, the clock at each batch's first row, its own
     writer id), finish its held hours as their time comes, then run the re-reading pass over
-    what is left pending in their range. Only the rollup work is timed, not the raw writes.
+    what is left pending in their range. Only the rollup work is timed, not the raw writes:
+    the held hours finished at the end of the last hour, the held days merged at the end of
+    the last day (or inside the writes, for a day that ended in them), then the pass, with
+    its clock a day later, over every hour and day mark left.
 
     The held hours' finalisation window (`HeldRollups.limit`) is widened: the clock
     jumps a batch's span at once (half an hour on a mesh), where a live one would pass the
@@ -290,6 +296,9 @@ def memory_rollups(
     gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
     store.finish_rollups()
+    # The last day closes: its hours held are merged into its daily rows.
+    clock[0] = last - last % 86400 + 86400 + held.grace
+    store.finish_rollups()
     finish, finish_cpu = time.perf_counter() - started, time.process_time() - cpu
     gc.collect()
     started, cpu = time.perf_counter(), time.process_time()
@@ -306,6 +315,7 @@ def memory_rollups(
         finish=finish,
         finish_cpu=finish_cpu,
         finalised=held.finalised,
+        days_merged=held.days_merged,
         rest=rest_seconds,
         rest_cpu=rest_cpu,
         rest_marks=rest,

@@ -275,9 +275,9 @@ class Services:
 
     @cached_property
     def rollup_memory_rows(self) -> int:
-        """Raw rows a writing process holds at most to make its hours' rollups in memory
-        (``nntsc.rollup_memory_rows``, default `HELD_ROWS`; 0: leave them all to the
-        re-reading rollup pass)."""
+        """Raw rows and hourly rows a writing process holds at most to make its hours' and
+        days' rollups in memory (``nntsc.rollup_memory_rows``, default `HELD_ROWS`; 0: leave
+        them all to the re-reading rollup pass)."""
         from nntsc.store.rollups import HELD_ROWS
 
         text = self.settings.get("nntsc.rollup_memory_rows", "").strip()

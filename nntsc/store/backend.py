@@ -10,12 +10,14 @@ query planning, retention routing) lives above it, in
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError
+from nntsc.store.models import rollup_columns
 
 #: A row as a backend reads it: (stream id, timestamp, values by name).
 RawRow = tuple[int, int, dict[str, Any]]
@@ -120,9 +122,32 @@ class TimeseriesBackend(abc.ABC):
 
     @abc.abstractmethod
     def write_rollup(
-        self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
+        self,
+        collection: Collection,
+        level: int,
+        rows: Sequence[Row],
+        connection: Any,
+        kept: Sequence[Any] | None = None,
     ) -> None:
-        """Write rollup rows (values are `rollup_columns`), replacing existing bins."""
+        """Write rollup rows (values are `rollup_columns`), replacing existing bins.
+
+        `kept`, if given, is `keep_rollups` of the same rows (a store that
+        encodes its rows uses it rather than encoding them again).
+        """
+
+    def keep_rollups(self, collection: Collection, rows: Sequence[Row]) -> list[Any]:
+        """Each rollup row's values in a compact form to hold in memory, from which
+        `kept_columns` gives back the columns a read of the stored row returns.
+
+        Here, a SQL store's: the values in `rollup_columns` order (its
+        double-precision columns give back what they were given).
+        """
+        names = _rollup_names(collection)
+        return [tuple(map(row.values.get, names)) for row in rows]
+
+    def kept_columns(self, collection: Collection, kept: Any) -> dict[str, Any]:
+        """The columns `read_rollup` gives of a row stored from `kept` (`keep_rollups`)."""
+        return dict(zip(_rollup_names(collection), kept, strict=True))
 
     @abc.abstractmethod
     def read_rollup(
@@ -201,3 +226,8 @@ class TimeseriesBackend(abc.ABC):
         rows itself (InfluxDB's retention policies) deletes nothing here.
         """
         return Expired()
+
+
+@functools.cache
+def _rollup_names(collection: Collection) -> tuple[str, ...]:
+    return tuple(rollup_columns(collection))

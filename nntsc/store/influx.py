@@ -233,15 +233,24 @@ def _rollup_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str
     instead of 36: InfluxDB's time taking a rollup point grows with its
     fields.
     """
-    plan = _rollup_plan(collection)
+    # Per field, prepared once: its column names, and each statistic's "name=" prefix.
+    steps = [
+        (
+            field,
+            tuple(field.columns[stat] for stat in _STATS),
+            tuple(f"{field.columns[stat]}=" for stat in _STATS),
+            f'{field.name}_q="',
+        )
+        for field in _rollup_plan(collection)
+    ]
 
     def encode(values: Mapping[str, Any]) -> str:
+        get = values.get
         parts = []
         bits = 0
         written: list[tuple[Any, ...]] = []
-        for field in plan:
-            columns = field.columns
-            stats = tuple(values.get(columns[stat]) for stat in _STATS)
+        for field, names, prefixes, packed in steps:
+            stats = tuple(map(get, names))
             written.append(stats)
             if field.head is not None and stats == written[field.head] and stats[0] is not None:
                 bits |= field.same
@@ -249,29 +258,29 @@ def _rollup_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str
             count, total, squares, low, high = stats  # type: Any, Any, Any, Any, Any
             if count is None:
                 continue
-            parts.append(f"{columns['count']}={float(count)!r}")
+            parts.append(prefixes[0] + repr(float(count)))
             if not count or total is None:
                 continue
             total = float(total)
-            parts.append(f"{columns['sum']}={total!r}")
+            parts.append(prefixes[1] + repr(total))
             quantiles = field.quantiles
             if quantiles:
-                kept: list[Any] = [values.get(column) for column in quantiles]
+                kept: list[Any] = list(map(get, quantiles))
                 if any(value is not None for value in kept):
                     short = pack_quantiles(int(count), low, kept)
-                    parts.append(f'{field.name}_q="{_json_array(short)}"')
+                    parts.append(packed + _json_array(short) + '"')
             if low == high and low is not None and field.spread:
                 value, sumsq = constant_spread(float(count), total)
                 if value == low and sumsq == squares:
                     continue
             bits |= field.spread
             if squares is not None:
-                parts.append(f"{columns['sumsq']}={float(squares)!r}")
+                parts.append(prefixes[2] + repr(float(squares)))
             if not quantiles:
                 if low is not None:
-                    parts.append(f"{columns['min']}={float(low)!r}")
+                    parts.append(prefixes[3] + repr(float(low)))
                 if high is not None:
-                    parts.append(f"{columns['max']}={float(high)!r}")
+                    parts.append(prefixes[4] + repr(float(high)))
         parts.append(f"{SPREAD_FIELD}={bits}i")
         return ",".join(parts)
 
@@ -383,6 +392,36 @@ def _rollup_reading(
                         values[column] = None
 
     return tuple(selected), packed, complete
+
+
+#: A field of a line-protocol field set as `_rollup_encoder` writes it: a name, then a
+#: string holding no quote or a number (``i`` after an integer).
+_FIELD = re.compile(r'([^=,]+)=(?:"([^"]*)"|([^,]*))')
+
+
+def _parse_fields(text: str) -> dict[str, Any]:
+    """The fields of a line-protocol field set as `_rollup_encoder` writes them, by name."""
+    fields: dict[str, Any] = {}
+    for name, string, number in _FIELD.findall(text):
+        if not number:
+            fields[name] = string
+        elif number[-1] == "i":
+            fields[name] = int(number[:-1])
+        else:
+            fields[name] = float(number)
+    return fields
+
+
+@functools.cache
+def _kept_reading(
+    collection: Collection,
+) -> tuple[tuple[str, ...], tuple[tuple[str, str, str], ...], Callable[[list[RawRow]], None]]:
+    """What `InfluxBackend.kept_columns` reads of a point: the fields a read of every rollup
+    column selects, the percentile lists with their field's minimum and maximum columns,
+    and the function completing a row read."""
+    names, packed, complete = _rollup_reading(collection, tuple(rollup_columns(collection)))
+    lists = tuple((name, f"{name[:-2]}_min", f"{name[:-2]}_max") for name in packed)
+    return names, lists, complete
 
 
 def _identifier(name: str) -> str:
@@ -609,17 +648,50 @@ class InfluxBackend(TimeseriesBackend):
         return self._read_points(collection, source, stream_ids, start, end, None)
 
     def write_rollup(
-        self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
+        self,
+        collection: Collection,
+        level: int,
+        rows: Sequence[Row],
+        connection: Any,
+        kept: Sequence[Any] | None = None,
     ) -> None:
         measurement = f"{collection.name}_{level}".translate(_MEASUREMENT_ESCAPES)
-        encode = _rollup_encoder(collection)
+        if kept is None:
+            kept = self.keep_rollups(collection, rows)
         lines = [
-            f"{measurement},stream={row.stream_id} {encode(row.values)} {row.timestamp}"
-            for row in rows
+            f"{measurement},stream={row.stream_id} {fields} {row.timestamp}"
+            for row, fields in zip(rows, kept, strict=True)
         ]
         result = self._write_lines(lines, ROLLUP_POLICY, ROLLUP_WRITE_BATCH)
         if result.dropped:
             raise StoreUnavailable(f"InfluxDB dropped rollup points: {result.dropped_reasons}")
+
+    def keep_rollups(self, collection: Collection, rows: Sequence[Row]) -> list[Any]:
+        """Each row's point fields as line protocol (`_rollup_encoder`): what is written."""
+        encode = _rollup_encoder(collection)
+        return [encode(row.values) for row in rows]
+
+    def kept_columns(self, collection: Collection, kept: Any) -> dict[str, Any]:
+        """The columns a read of the point written from `kept` gives (`read_rollup`).
+
+        The fields are parsed back as InfluxDB takes them, then completed as
+        a read completes them: a float written as ``repr`` and answered in
+        JSON is the same float (an integral one may come back as an int,
+        which the statistics treat alike).
+        """
+        names, lists, complete = _kept_reading(collection)
+        fields = _parse_fields(kept)
+        values = {name: fields.get(name) for name in names}
+        # As `_rollup_rows` takes each percentile list and its minimum and maximum.
+        for name, low, high in lists:
+            text = fields.get(name)
+            if text:
+                numbers = json.loads(text)
+                values[name], values[low], values[high] = numbers, numbers[0], numbers[-1]
+            else:
+                values[name] = values[low] = values[high] = None
+        complete([(0, 0, values)])
+        return values
 
     def _run(self, statements: Sequence[str]) -> list[list[Series]]:
         """Each statement's series, in as few requests as the URL length allows.

@@ -239,12 +239,15 @@ def partial_from_columns(
 ) -> Partial:
     """Inverse of `partial_to_columns` for one rollup row (its `fields` only, if given)."""
     partial: Partial = {}
-    for fld in _selected(collection, fields):
-        summary = {stat: columns.get(f"{fld.name}_{stat}") for stat in PARTIAL_STATS}
+    get = columns.get
+    for name, stats, quantiles in _column_names(collection):
+        if fields is not None and name not in fields:
+            continue
+        summary = {stat: get(column) for stat, column in stats}
         summary["count"] = int(summary["count"] or 0)
-        if fld.quantiles and summary["count"]:
-            summary["q"] = _quantiles(columns, fld.name)
-        partial[fld.name] = summary
+        if quantiles and summary["count"]:
+            summary["q"] = _quantiles(columns, name)
+        partial[name] = summary
     return partial
 
 

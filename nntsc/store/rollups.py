@@ -248,6 +248,43 @@ class RollupMarks:
             ).all()
         return dict(found)
 
+    def days_written_by(self, collection: Collection, day: int, writer: str) -> dict[int, int]:
+        """The day marks of `day` that only `writer` marked, of streams with no hour of the
+        day pending: version by stream.
+
+        Every hourly row is written before its day is marked (by whoever
+        computed it), so such a day's stored hourly rows are all `writer`'s,
+        computed from hours it wrote alone; a stream with an hour still
+        pending (a late row, rows past the memory bound) gets a new hourly
+        row once the pass takes it, and is left to the pass.
+        """
+        table = RollupPending.__table__
+        # Two plain scans of the collection's marks rather than a correlated NOT EXISTS,
+        # whose plan depends on the table's statistics. An hour pending that the second
+        # scan misses was cleared by a pass after the first, which marked the day again.
+        with self.engine.connect() as connection:
+            found: list[tuple[int, int]] = connection.execute(  # type: ignore[assignment]
+                select(table.c.stream_id, table.c.version).where(
+                    table.c.collection == collection.name,
+                    table.c.level == DAY,
+                    table.c.bin_start == day,
+                    table.c.writer == writer,
+                )
+            ).all()
+            if not found:
+                return {}
+            pending: set[int] = set(
+                connection.scalars(
+                    select(table.c.stream_id).where(
+                        table.c.collection == collection.name,
+                        table.c.level == HOUR,
+                        table.c.bin_start >= day,
+                        table.c.bin_start < day + DAY,
+                    )
+                )
+            )
+        return {stream_id: version for stream_id, version in found if stream_id not in pending}
+
     def pending_count(self, now: float) -> int:
         """How many hour and day marks wait to be processed (for progress bars)."""
         table = RollupPending.__table__
@@ -438,7 +475,8 @@ HELD_GRACE = 60
 #: pass can have cleared a mark of the hour (and rows of another writer come
 #: in after) while this process still holds it.
 HELD_LIMIT = SETTLE - 15
-#: Raw rows held for in-memory rollups by default (``nntsc.rollup_memory_rows``).
+#: Raw rows and hourly rows held for in-memory rollups by default
+#: (``nntsc.rollup_memory_rows``).
 HELD_ROWS = 500_000
 
 
@@ -457,6 +495,13 @@ class HeldRollups:
     closed (late rows, rows after a finalisation), rows beyond `max_rows`,
     batches whose write failed or dropped rows. A process that dies loses
     only what it held; the marks stay pending.
+
+    The hourly rows it writes are kept (as the store keeps them) for their
+    day, which it marks with its id. A `grace` after the day closes, the
+    days of the streams whose day mark still names it alone and have no
+    hour of the day pending are merged from them, as `RollupPass` merges
+    the stored hourly rows (`_merge_day`); the rest are the pass's. Raw rows
+    and hourly rows held count together against `max_rows`.
 
     `finish` runs on the writer thread that wrote the last batch; batches
     being written into an hour keep it from being finalised until they are
@@ -484,18 +529,32 @@ class HeldRollups:
         self._refused: dict[tuple[str, int], set[int]] = {}
         # (collection, hour) -> batches being written with rows of that hour.
         self._writing: dict[tuple[str, int], int] = defaultdict(int)
+        # (collection, day) -> stream -> hour -> its hourly row as the store keeps it
+        # (`keep_rollups`), for the hours of the day this process finalised.
+        self._days: dict[tuple[str, int], dict[int, dict[int, Any]]] = {}
+        # (collection, day) -> streams whose day is left to the pass.
+        self._days_refused: dict[tuple[str, int], set[int]] = {}
         self._rows = 0
+        self._kept = 0
         self._next_due = math.inf
+        # One `finish` at a time: a day is merged only once no hour of it is being finalised.
+        self._finishing = threading.Lock()
         #: What it cost (thread CPU and wall seconds) and did, for benches and tests.
         self.cpu = 0.0
         self.seconds = 0.0
         self.finalised = 0
         self.rows_finalised = 0
+        self.days_merged = 0
 
     @property
     def rows(self) -> int:
         """Raw rows held."""
         return self._rows
+
+    @property
+    def kept_hours(self) -> int:
+        """Hourly rows held for the days they fall in."""
+        return self._kept
 
     def begin(
         self, collection: Collection, hours: Iterable[tuple[int, int]]
@@ -544,7 +603,7 @@ class HeldRollups:
                             continue
                         old = held.get(timestamp)
                         if old is None:
-                            if self._rows >= self.max_rows:
+                            if self._rows + self._kept >= self.max_rows:
                                 # Full: this stream-hour goes to the pass, its rows are freed.
                                 refusing = self._refuse(name, hour, stream_id)
                                 continue
@@ -557,7 +616,7 @@ class HeldRollups:
                         continue
                 if not is_open or (refusing is not None and stream_id in refusing):
                     continue
-                if not stored or self._rows >= self.max_rows:
+                if not stored or self._rows + self._kept >= self.max_rows:
                     refusing = self._refuse(name, hour, stream_id)
                     continue
                 if streams is None:
@@ -579,42 +638,85 @@ class HeldRollups:
                 self._rows -= len(dropped)
         refused = self._refused.setdefault((name, hour), set())
         refused.add(stream_id)
+        self._refuse_day(name, hour - hour % DAY, stream_id)
         return refused
 
+    def _refuse_day(self, name: str, day: int, stream_id: int) -> None:
+        """Leave a stream-day to the re-reading pass, freeing its hours held; under the lock."""
+        streams = self._days.get((name, day))
+        if streams is not None:
+            dropped = streams.pop(stream_id, None)
+            if dropped is not None:
+                self._kept -= len(dropped)
+        self._days_refused.setdefault((name, day), set()).add(stream_id)
+
     def due(self, now: float) -> bool:
-        """Whether a held hour is ready for `finish`."""
+        """Whether a held hour or day is ready for `finish`."""
         return self._next_due <= now
 
     def finish(self, now: float) -> int:
-        """Finalise the held hours closed `grace` seconds ago; return the stream-hours done.
+        """Finalise the held hours closed `grace` seconds ago, then merge the held days
+        closed as long ago whose hours are all finalised; return the stream-hours done.
 
-        Hours held past `limit` are dropped, as are those whose finalisation
-        fails (logged): their marks stay pending for the re-reading pass.
+        Hours and days held past `limit` are dropped, as are those whose
+        finalisation fails (logged): their marks stay pending for the
+        re-reading pass.
         """
         started, cpu = time.perf_counter(), time.thread_time()
         done = 0
-        due = []
-        with self._lock:
-            for key in list(self._bins):
-                end = key[1] + HOUR
-                if end + self.grace > now or self._writing.get(key):
-                    continue
-                if end + self.limit <= now:
-                    self._drop(key)
-                else:
-                    due.append(key)
-            for key in [k for k in self._refused if k[1] + HOUR + self.limit <= now]:
-                del self._refused[key]
-            self._next_due = min((k[1] + HOUR + self.grace for k in self._bins), default=math.inf)
-        for key in sorted(due, key=lambda k: k[1]):
-            try:
-                done += self._finalise(key)
-            except Exception:
-                log.warning(
-                    "%s: held rollups of hour %d not finalised; left to the rollup pass",
-                    key[0],
-                    key[1],
-                    exc_info=True,
+        with self._finishing:
+            due = []
+            with self._lock:
+                for key in list(self._bins):
+                    end = key[1] + HOUR
+                    if end + self.grace > now or self._writing.get(key):
+                        continue
+                    if end + self.limit <= now:
+                        self._drop(key)
+                    else:
+                        due.append(key)
+                for key in [k for k in self._refused if k[1] + HOUR + self.limit <= now]:
+                    del self._refused[key]
+            for key in sorted(due, key=lambda k: k[1]):
+                try:
+                    done += self._finalise(key)
+                except Exception:
+                    log.warning(
+                        "%s: held rollups of hour %d not finalised; left to the rollup pass",
+                        key[0],
+                        key[1],
+                        exc_info=True,
+                    )
+            days = []
+            with self._lock:
+                busy = {(name, hour - hour % DAY) for name, hour in (*self._bins, *self._writing)}
+                for key in list(self._days):
+                    end = key[1] + DAY
+                    if end + self.grace > now or key in busy:
+                        continue
+                    if end + self.limit <= now:
+                        self._drop_day(key)
+                    else:
+                        days.append(key)
+                for key in [k for k in self._days_refused if k[1] + DAY + self.limit <= now]:
+                    del self._days_refused[key]
+            for key in sorted(days, key=lambda k: k[1]):
+                try:
+                    self._merge_day(key)
+                except Exception:
+                    log.warning(
+                        "%s: held hourly rollups of day %d not merged; left to the rollup pass",
+                        key[0],
+                        key[1],
+                        exc_info=True,
+                    )
+            with self._lock:
+                self._next_due = min(
+                    (
+                        *(k[1] + HOUR + self.grace for k in self._bins),
+                        *(k[1] + DAY + self.grace for k in self._days),
+                    ),
+                    default=math.inf,
                 )
         self.cpu += time.thread_time() - cpu
         self.seconds += time.perf_counter() - started
@@ -626,6 +728,16 @@ class HeldRollups:
         if streams:
             self._rows -= sum(len(held) for held in streams.values())
             self._refused.setdefault(key, set()).update(streams)
+            name, hour = key
+            for stream_id in streams:
+                self._refuse_day(name, hour - hour % DAY, stream_id)
+
+    def _drop_day(self, key: tuple[str, int]) -> None:
+        """Forget a held day (its marks stay for the re-reading pass); under the lock."""
+        streams = self._days.pop(key, None)
+        if streams:
+            self._kept -= sum(len(hours) for hours in streams.values())
+        self._days_refused.pop(key, None)
 
     def _finalise(self, key: tuple[str, int]) -> int:
         name, hour = key
@@ -642,36 +754,114 @@ class HeldRollups:
             self._rows -= sum(len(held) for held in streams.values())
             # Rows of the hour arriving from now on are left to the pass.
             self._refused.setdefault(key, set()).update(streams)
-        fine: list[Row] = []
-        hourly: list[Row] = []
+        day = align(hour, DAY)
+        backend = self.backend
         done: list[tuple[int, int, int]] = []
         rows = 0
-        for stream_id, held in streams.items():
-            version = versions.get(stream_id)
-            if version is None:
-                # Another writer marked it too, or a pass already did it.
-                continue
-            five, hours = summaries(collection, stream_id, sorted(held.items()))
-            fine.extend(five)
-            hourly.extend(hours)
-            done.append((stream_id, hour, version))
-            rows += len(held)
-        if not done:
-            return 0
-        backend = self.backend
-        if not backend.raw_in_sql:
-            backend.write_rollup(collection, 300, fine, None)
-            backend.write_rollup(collection, HOUR, hourly, None)
-        with self.marks.engine.begin() as connection:
-            if backend.raw_in_sql:
-                backend.write_rollup(collection, 300, fine, connection)
-                backend.write_rollup(collection, HOUR, hourly, connection)
-            self.marks.mark(
-                connection, collection, DAY, {(s, align(hour, DAY)) for s, _, _ in done}
-            )
-            self.marks.clear(connection, collection, HOUR, done, self.writer)
+        written: list[tuple[list[Row], list[Any]]] = []
+        items = list(streams.items())
+        # Each group's rows go to the store while the next group is computed.
+        with _RollupWriter(backend, collection) as writer:
+            for index in range(0, len(items), READ_STREAMS):
+                fine: list[Row] = []
+                hourly: list[Row] = []
+                for stream_id, held in items[index : index + READ_STREAMS]:
+                    version = versions.get(stream_id)
+                    if version is None:
+                        # Another writer marked it too, or a pass already did it.
+                        with self._lock:
+                            self._refuse_day(name, day, stream_id)
+                        continue
+                    five, hours = summaries(collection, stream_id, sorted(held.items()))
+                    fine.extend(five)
+                    hourly.extend(hours)
+                    done.append((stream_id, hour, version))
+                    rows += len(held)
+                if hourly:
+                    kept = backend.keep_rollups(collection, hourly)
+                    writer.send({300: fine, HOUR: hourly}, {HOUR: kept})
+                    written.append((hourly, kept))
+            if not done:
+                return 0
+            writer.wait()
+            with self.marks.engine.begin() as connection:
+                writer.write_held(connection)
+                # The day names this process while every hour of it was finalised here.
+                self.marks.mark(
+                    connection, collection, DAY, {(s, day) for s, _, _ in done}, writer=self.writer
+                )
+                self.marks.clear(connection, collection, HOUR, done, self.writer)
+        for hourly, kept in written:
+            self._hold_day(name, day, hour, hourly, kept)
         self.finalised += len(done)
         self.rows_finalised += rows
+        return len(done)
+
+    def _hold_day(
+        self, name: str, day: int, hour: int, hourly: Sequence[Row], kept: Sequence[Any]
+    ) -> None:
+        """Hold the hourly rows just written for the merge of their day (`_merge_day`)."""
+        with self._lock:
+            streams = self._days.get((name, day))
+            refused = self._days_refused.get((name, day), ())
+            for row, form in zip(hourly, kept, strict=True):
+                stream_id = row.stream_id
+                if stream_id in refused:
+                    continue
+                if self._rows + self._kept >= self.max_rows:
+                    self._refuse_day(name, day, stream_id)
+                    refused = self._days_refused[(name, day)]
+                    continue
+                if streams is None:
+                    streams = self._days[(name, day)] = {}
+                    self._next_due = min(self._next_due, day + DAY + self.grace)
+                hours = streams.setdefault(stream_id, {})
+                if hour not in hours:
+                    self._kept += 1
+                hours[hour] = form
+
+    def _merge_day(self, key: tuple[str, int]) -> int:
+        """Merge and write the daily rows of the held stream-days whose day mark still names
+        this process alone (see `RollupMarks.days_written_by`), as the pass would from the
+        stored hourly rows, and clear those marks if unchanged; return the days written."""
+        name, day = key
+        collection = get_collection(name)
+        # Read before the hours are taken: an hourly row written after this marks the
+        # day again, so clearing the version read here fails and the pass merges it.
+        versions = self.marks.days_written_by(collection, day, self.writer)
+        with self._lock:
+            streams = self._days.pop(key, None)
+            self._days_refused.pop(key, None)
+            if not streams:
+                return 0
+            self._kept -= sum(len(hours) for hours in streams.values())
+        backend = self.backend
+        done: list[tuple[int, int, int]] = []
+        items = list(streams.items())
+        with _RollupWriter(backend, collection) as writer:
+            for index in range(0, len(items), READ_STREAMS):
+                daily: list[Row] = []
+                for stream_id, hours in items[index : index + READ_STREAMS]:
+                    version = versions.get(stream_id)
+                    if version is None:
+                        continue
+                    parts = [
+                        partial_from_columns(
+                            collection, backend.kept_columns(collection, hours[hour])
+                        )
+                        for hour in sorted(hours)
+                    ]
+                    merged = partial_to_columns(collection, merge(collection, parts))
+                    daily.append(Row(stream_id, day, merged))
+                    done.append((stream_id, day, version))
+                writer.send({DAY: daily})
+            if not done:
+                return 0
+            writer.wait()
+            with self.marks.engine.begin() as connection:
+                writer.write_held(connection)
+                self.marks.clear(connection, collection, DAY, done, self.writer)
+        self.days_merged += len(done)
         return len(done)
 
 
@@ -702,8 +892,13 @@ class _RollupWriter:
             # On an error, writes already sent finish (or fail) before the pass gives up.
             self._pool.shutdown(wait=True)
 
-    def send(self, rollups: Mapping[int, Sequence[Row]]) -> None:
-        """Write (or hold, for SQL) the rows of each level."""
+    def send(
+        self,
+        rollups: Mapping[int, Sequence[Row]],
+        kept: Mapping[int, Sequence[Any]] | None = None,
+    ) -> None:
+        """Write (or hold, for SQL) the rows of each level (`kept`: `keep_rollups` of some
+        levels' rows, see `TimeseriesBackend.write_rollup`)."""
         if self.backend.raw_in_sql:
             for level, rows in rollups.items():
                 self._held[level].extend(rows)
@@ -712,8 +907,12 @@ class _RollupWriter:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="rollup-write")
         for level, rows in rollups.items():
             if rows:
+                encoded = None if kept is None else kept.get(level)
+                extra = {} if encoded is None else {"kept": encoded}
                 self._sent.append(
-                    self._pool.submit(self.backend.write_rollup, self.collection, level, rows, None)
+                    self._pool.submit(
+                        self.backend.write_rollup, self.collection, level, rows, None, **extra
+                    )
                 )
 
     def wait(self) -> None:

@@ -111,7 +111,12 @@ class SqlBackend(TimeseriesBackend):
                     return
 
     def write_rollup(
-        self, collection: Collection, level: int, rows: Sequence[Row], connection: Any
+        self,
+        collection: Collection,
+        level: int,
+        rows: Sequence[Row],
+        connection: Any,
+        kept: Sequence[Any] | None = None,
     ) -> None:
         records = [
             {"stream_id": row.stream_id, "timestamp": row.timestamp, **row.values} for row in rows

@@ -81,9 +81,10 @@ class TimeseriesStore:
 
         `reader`, an engine on the same database, serves single-statement
         reads of the marks (one per query); by default `engine` itself.
-        `held_rows`: raw rows at most held to compute the rollups of the
-        hours this process writes alone from memory (`HeldRollups`); 0: none,
-        every hour is left to the re-reading pass.
+        `held_rows`: raw rows and hourly rows at most held to compute the
+        rollups of the hours and days this process writes alone from memory
+        (`HeldRollups`); 0: none, every hour and day is left to the
+        re-reading pass.
         """
         self.backend = backend
         self.engine = engine
@@ -269,7 +270,8 @@ class TimeseriesStore:
         return self.held is not None and self.held.due(self.clock())
 
     def finish_rollups(self, now: float | None = None) -> int:
-        """Finalise the held hours due (see `HeldRollups`); return the stream-hours done.
+        """Finalise the held hours and days due (see `HeldRollups`); return the stream-hours
+        done.
 
         Writing a batch does it too; a collector calls this when idle, so
         that a quiet hour's rollups need not wait for the next batch.

@@ -310,3 +310,261 @@ def test_a_mark_names_its_only_writer(store_services: Services) -> None:
         (2, open_hour): (2, None),
     }
     assert store.marks.written_by(ICMP, open_hour, "a") == {1: 1}
+
+
+# -- days merged from the hourly rows held (issue 17.5) ----------------------------------
+
+
+def day_start(days_ago: int = 3) -> int:
+    now = int(time.time())
+    return now - now % DAY - days_ago * DAY
+
+
+def hour_rows(stream_ids: list[int], hour: int, rnd: random.Random, count: int = 30) -> list[Row]:
+    """`count` rows of each stream in `hour` (90 round-trip times: more than the 20 values
+    a percentile list keeps exactly, so the hourly lists are packed to 5 digits)."""
+    rows = []
+    for stream_id in stream_ids:
+        minutes = sorted(rnd.sample(range(60), count))
+        rows.extend(
+            Row(stream_id, hour + 60 * m + rnd.randint(0, 50), values(rnd)) for m in minutes
+        )
+    return sorted(rows, key=lambda r: r.timestamp)
+
+
+def live(store: TimeseriesStore, clock: Clock, rows: list[Row], tags, idle: bool = True) -> None:
+    """Write `rows` hour by hour as a live collector does: batches of ten minutes, the clock
+    at each batch's first row, then idle a grace after each hour closes (`finish_rollups`;
+    after the last hour only if `idle`)."""
+    by_hour: dict[int, list[Row]] = {}
+    for row in rows:
+        by_hour.setdefault(row.timestamp - row.timestamp % HOUR, []).append(row)
+    for hour, in_hour in sorted(by_hour.items()):
+        for start in range(hour, hour + HOUR, 600):
+            batch = [r for r in in_hour if start <= r.timestamp < start + 600]
+            if batch:
+                clock.now = batch[0].timestamp + 1
+                store.write(ICMP, batch, tags)
+        if idle or hour != max(by_hour):
+            clock.now = hour + HOUR + HELD_GRACE
+            store.finish_rollups()
+
+
+def twins(rows: list[Row], twin: dict[int, int]) -> list[Row]:
+    """The same rows for the twin streams (written through a store holding nothing)."""
+    return [Row(twin[r.stream_id], r.timestamp, r.values) for r in rows if r.stream_id in twin]
+
+
+def days(store: TimeseriesStore, stream_ids: list[int], day: int) -> dict[int, list]:
+    """Each stream's daily rows of `day` as read back: (timestamp, columns)."""
+    found: dict[int, list] = {s: [] for s in stream_ids}
+    for stream_id, timestamp, columns in store.backend.read_rollup(
+        ICMP, DAY, stream_ids, day, day + DAY
+    ):
+        found[stream_id].append((timestamp, columns))
+    return found
+
+
+def remerged(store: TimeseriesStore, stream_ids: list[int], day: int) -> dict[int, list]:
+    """The daily rows the re-reading pass writes from the stored hourly rows (the day marked
+    again by no writer, then the pass), as read back."""
+    with store.engine.begin() as connection:
+        store.marks.mark(connection, ICMP, DAY, {(s, day) for s in stream_ids})
+    assert store.process_rollups(now=day + 3 * DAY) == len(stream_ids)
+    return days(store, stream_ids, day)
+
+
+def day_marks(store: TimeseriesStore, day: int) -> dict[int, str | None]:
+    return {s: w for level, s, b, w in marks(store) if level == DAY and b == day}
+
+
+def test_a_day_written_alone_is_merged_from_memory_as_the_pass_merges_it(
+    store_services: Services,
+) -> None:
+    day = day_start()
+    tags = streams(store_services, 6)
+    ids = sorted(tags)
+    mine, theirs = ids[:3], ids[3:]
+    twin = dict(zip(mine, theirs, strict=True))
+    rnd = random.Random(21)
+    # Stream 0 every hour, stream 1 six hours (one of them the day's last), stream 2 one.
+    rows = [
+        row
+        for hour in range(day, day + DAY, HOUR)
+        for row in hour_rows(
+            [s for n, s in enumerate(mine) if n == 0 or (n == 1 and hour % (4 * HOUR) == 3 * HOUR)]
+            + ([mine[2]] if hour == day + 7 * HOUR else []),
+            hour,
+            rnd,
+        )
+    ]
+    clock = Clock(day)
+    store = store_like(store_services, clock)
+    plain = store_like(store_services, clock, held_rows=0)
+    live(store, clock, rows, tags, idle=False)
+    held = store.held
+    assert held is not None
+    assert held.finalised == 23 + 5 + 1
+    assert held.kept_hours == 29
+    assert held.rows == 60
+    assert day_marks(store, day) == dict.fromkeys(mine, held.writer)
+    # Not before the day has closed and a grace passed; then its last hour, then the day.
+    clock.now = day + DAY + HELD_GRACE - 1
+    store.finish_rollups()
+    assert (held.finalised, held.days_merged) == (29, 0)
+    clock.now = day + DAY + HELD_GRACE
+    store.finish_rollups()
+    assert (held.finalised, held.days_merged) == (31, 3)
+    assert held.kept_hours == 0
+    assert day_marks(store, day) == {}
+    # The twins' day, by the re-reading pass from the stored hourly rows.
+    live(plain, clock, twins(rows, twin), tags)
+    assert store.process_rollups(now=day + 3 * DAY) == 24 + 6 + 1 + 3
+    from_memory = days(store, mine, day)
+    assert [len(from_memory[s]) for s in mine] == [1, 1, 1]
+    assert from_memory == {s: days(store, theirs, day)[twin[s]] for s in mine}
+    assert from_memory == remerged(store, mine, day)
+    assert from_memory[mine[0]][0][1]["results_count"] == 24 * 30
+
+
+def test_a_late_row_remarks_a_day_merged_from_memory(store_services: Services) -> None:
+    day = day_start()
+    tags = streams(store_services, 4)
+    ids = sorted(tags)
+    mine, theirs = ids[:2], ids[2:]
+    twin = dict(zip(mine, theirs, strict=True))
+    rnd = random.Random(23)
+    rows = [r for hour in (day + 2 * HOUR, day + 5 * HOUR) for r in hour_rows(mine, hour, rnd)]
+    clock = Clock(day)
+    store = store_like(store_services, clock)
+    plain = store_like(store_services, clock, held_rows=0)
+    live(store, clock, rows, tags)
+    # A late row of stream 0 before the day is merged (its hour is pending then): stream 0's
+    # day is left to the pass, stream 1's merged from memory.
+    first = Row(mine[0], day + 5 * HOUR + 61, values(rnd))
+    clock.now = day + DAY + 30
+    store.write(ICMP, [first], tags)
+    clock.now = day + DAY + HELD_GRACE
+    store.finish_rollups()
+    assert store.held is not None
+    assert store.held.days_merged == 1
+    assert day_marks(store, day) == {mine[0]: store.held.writer}
+    # Then one of stream 1 after its day was merged: its hour and day are marked again.
+    second = Row(mine[1], day + 2 * HOUR + 7, values(rnd))
+    clock.now = day + DAY + 200
+    store.write(ICMP, [second], tags)
+    live(plain, clock, twins([*rows, first, second], twin), tags)
+    assert store.process_rollups(now=day + 3 * DAY) == 2 + 2 + 2 + 2 + 2
+    found = days(store, mine, day)
+    assert found == {s: days(store, theirs, day)[twin[s]] for s in mine}
+    assert [found[s][0][1]["results_count"] for s in mine] == [2 * 30 + 1, 2 * 30 + 1]
+    assert found == remerged(store, mine, day)
+
+
+def test_a_day_of_two_writers_or_a_restart_is_merged_by_the_pass(
+    store_services: Services,
+) -> None:
+    """Stream 0: hours 1-2 by one collector, 3-4 by another (both finalise their hours from
+    memory). Stream 1: hours 1-2 by a process that then died, 3-4 by the next one.
+    Stream 2: the first collector's alone."""
+    day = day_start()
+    tags = streams(store_services, 6)
+    ids = sorted(tags)
+    mine, theirs = ids[:3], ids[3:]
+    twin = dict(zip(mine, theirs, strict=True))
+    rnd = random.Random(25)
+    early = [r for h in (1, 2) for r in hour_rows(mine, day + h * HOUR, rnd)]
+    late = [r for h in (3, 4) for r in hour_rows(mine, day + h * HOUR, rnd)]
+    clock = Clock(day)
+    first, second = store_like(store_services, clock), store_like(store_services, clock)
+    dying = store_like(store_services, clock)
+    live(first, clock, [r for r in early if r.stream_id != mine[1]], tags)
+    live(dying, clock, [r for r in early if r.stream_id == mine[1]], tags)
+    # Interleaved by hour: the first collector keeps stream 2, the second takes the others.
+    for hour in (3, 4):
+        in_hour = [r for r in late if r.timestamp - r.timestamp % HOUR == day + hour * HOUR]
+        live(first, clock, [r for r in in_hour if r.stream_id == mine[2]], tags)
+        live(second, clock, [r for r in in_hour if r.stream_id != mine[2]], tags)
+    held = [store.held for store in (first, second, dying)]
+    assert [h.finalised for h in held if h is not None] == [6, 4, 2]
+    assert day_marks(first, day) == {mine[0]: None, mine[1]: None, mine[2]: held[0].writer}  # type: ignore[union-attr]
+    clock.now = day + DAY + HELD_GRACE
+    for store in (first, second):
+        store.finish_rollups()
+    assert [h.days_merged for h in held if h is not None] == [1, 0, 0]
+    plain = store_like(store_services, clock, held_rows=0)
+    live(plain, clock, twins([*early, *late], twin), tags)
+    assert first.process_rollups(now=day + 3 * DAY) == 12 + 2 + 3
+    found = days(first, mine, day)
+    assert found == {s: days(first, theirs, day)[twin[s]] for s in mine}
+    assert [found[s][0][1]["results_count"] for s in mine] == [4 * 30] * 3
+    assert found == remerged(first, mine, day)
+
+
+def test_a_day_partly_written_by_another_process_is_merged_by_the_pass(
+    store_services: Services,
+) -> None:
+    """An import writes an hour of streams 0 and 1: stream 0's before the collector writes
+    its day (the pass takes it during the day), stream 1's just after the day closed (still
+    pending when the collector would merge the day). Stream 2 is the collector's alone."""
+    day = day_start()
+    tags = streams(store_services, 6)
+    ids = sorted(tags)
+    mine, theirs = ids[:3], ids[3:]
+    twin = dict(zip(mine, theirs, strict=True))
+    rnd = random.Random(27)
+    imported = hour_rows(mine[:2], day + 3 * HOUR, rnd)
+    rows = [r for h in (8, 9) for r in hour_rows(mine, day + h * HOUR, rnd)]
+    clock = Clock(day + 7 * HOUR)
+    other = store_like(store_services, clock, held_rows=0)
+    store = store_like(store_services, clock)
+    other.write(ICMP, [r for r in imported if r.stream_id == mine[0]], tags)
+    assert store.process_rollups(now=day + 8 * HOUR) == 1
+    live(store, clock, rows, tags)
+    clock.now = day + DAY + 20
+    other.write(ICMP, [r for r in imported if r.stream_id == mine[1]], tags)
+    clock.now = day + DAY + HELD_GRACE
+    store.finish_rollups()
+    assert store.held is not None
+    assert store.held.days_merged == 1
+    assert day_marks(store, day) == {mine[0]: None, mine[1]: store.held.writer}
+    live(other, clock, twins([*imported, *rows], twin), tags)
+    assert store.process_rollups(now=day + 3 * DAY) == 1 + 8 + 2 + 3
+    found = days(store, mine, day)
+    assert found == {s: days(store, theirs, day)[twin[s]] for s in mine}
+    assert [found[s][0][1]["results_count"] for s in mine] == [3 * 30, 3 * 30, 2 * 30]
+    assert found == remerged(store, mine, day)
+
+
+def test_the_hours_held_for_days_share_the_memory_bound(store_services: Services) -> None:
+    day = day_start()
+    tags = streams(store_services, 4)
+    ids = sorted(tags)
+    rnd = random.Random(29)
+    clock = Clock(day)
+    store = store_like(store_services, clock, held_rows=14)
+    # Each stream's rows at minutes n and 10 + n of hours 0-2.
+    rows = [
+        Row(s, day + h * HOUR + 60 * (m + n), values(rnd))
+        for h in range(3)
+        for m in (0, 10)
+        for n, s in enumerate(ids)
+    ]
+    live(store, clock, rows, tags, idle=False)
+    held = store.held
+    assert held is not None
+    # Hours 0 and 1: 8 rows held, then 4 and 8 hourly rows kept. Hour 2: with 8 kept, 6
+    # rows fit; stream 2's second row does not: its hour is refused (its row freed), and its
+    # day (its 2 hourly rows freed), so that stream 3's second row fits again.
+    assert (held.finalised, held.rows, held.kept_hours) == (8, 6, 6)
+    clock.now = day + 3 * HOUR + HELD_GRACE
+    store.finish_rollups()
+    assert (held.finalised, held.rows, held.kept_hours) == (11, 0, 9)
+    clock.now = day + DAY + HELD_GRACE
+    store.finish_rollups()
+    assert (held.days_merged, held.kept_hours) == (3, 0)
+    assert day_marks(store, day) == {ids[2]: held.writer}
+    assert store.process_rollups(now=day + 3 * DAY) == 2
+    found = days(store, ids, day)
+    assert [found[s][0][1]["results_count"] for s in ids] == [6] * 4
+    assert found == remerged(store, ids, day)
