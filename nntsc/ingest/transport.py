@@ -55,6 +55,19 @@ _long_long = struct.Struct(">Q").unpack_from
 Delivery = tuple[int, bytes, bytes, bytes, int]
 
 
+def _frame_at(buffer: bytes, position: int, end: int) -> tuple[int, int, int, int] | None:
+    """The frame at `position` of `buffer` when it is whole before `end` and ends with the
+    frame-end octet: its type, channel, and where its payload starts and ends; else ``None``.
+    """
+    if position + _FRAME_OVERHEAD > end:
+        return None
+    kind, channel, size = _frame_header(buffer, position)
+    payload_end = position + 7 + size
+    if payload_end >= end or buffer[payload_end] != _FRAME_END:
+        return None
+    return kind, channel, position + 7, payload_end
+
+
 class ReadAheadTCPTransport(amqp.transport.TCPTransport):
     """py-amqp's TCP transport, buffering what the socket has beyond the bytes asked for."""
 
@@ -86,47 +99,36 @@ class ReadAheadTCPTransport(amqp.transport.TCPTransport):
         """The frames of a ``basic.deliver`` next in the buffer, whole, its body in one frame;
         ``None`` otherwise. Nothing is consumed: the caller moves `_position` past them.
         """
-        buffer, start = self._buffer, self._position
+        buffer = self._buffer
         end = len(buffer)
-        if end - start < 3 * _FRAME_OVERHEAD or buffer[start] != 1:
+        frame = _frame_at(buffer, self._position, end)
+        if frame is None:
             return None
-        _, channel, size = _frame_header(buffer, start)
-        method = start + 7
-        if buffer[method : method + 4] != _DELIVER_PREFIX:
+        kind, channel, method, method_end = frame
+        if kind != 1 or not buffer.startswith(_DELIVER_PREFIX, method):
             return None
-        header = method + size + 1
-        if header + _FRAME_OVERHEAD > end or buffer[header - 1] != _FRAME_END:
+        frame = _frame_at(buffer, method_end + 1, end)
+        if frame is None:
             return None
-        kind, header_channel, size = _frame_header(buffer, header)
-        body = header + 7 + size + 1
-        if (
-            kind != 2
-            or header_channel != channel
-            or size < 14
-            or body + _FRAME_OVERHEAD > end
-            or buffer[body - 1] != _FRAME_END
-        ):
+        kind, header_channel, header, header_end = frame
+        if kind != 2 or header_channel != channel or header_end - header < 14:
             return None
-        (body_size,) = _long_long(buffer, header + 7 + 4)
+        (body_size,) = _long_long(buffer, header + 4)
         if not body_size:
             # No body frame follows: py-amqp's path.
             return None
-        kind, body_channel, size = _frame_header(buffer, body)
-        after = body + 7 + size + 1
-        if (
-            kind != 3
-            or body_channel != channel
-            or size != body_size
-            or after > end
-            or buffer[after - 1] != _FRAME_END
-        ):
+        frame = _frame_at(buffer, header_end + 1, end)
+        if frame is None:
+            return None
+        kind, body_channel, body, body_end = frame
+        if kind != 3 or body_channel != channel or body_end - body != body_size:
             return None
         return (
             channel,
-            buffer[method : header - 1],
-            buffer[header + 7 : body - 1],
-            buffer[body + 7 : after - 1],
-            after,
+            buffer[method:method_end],
+            buffer[header:header_end],
+            buffer[body:body_end],
+            body_end + 1,
         )
 
     def _read(
@@ -199,12 +201,14 @@ class ReadAheadConnection(pyamqp.Connection):
 
     def blocking_read(self, timeout: float | None = None) -> Any:
         transport = self.transport
-        if has_frame(transport):
-            # Already here: no socket call, so no timeout to set and restore.
+        if isinstance(transport, ReadAheadTCPTransport):
+            # Already here: no socket call, so no timeout to set and restore. A delivery
+            # found whole is a whole frame: `has_frame` is asked only when none was taken.
             delivery = transport.buffered_delivery()
             if delivery is not None and self._take_delivery(transport, delivery):
                 return True
-            return self.on_inbound_frame(transport.read_frame())
+            if transport.has_frame():
+                return self.on_inbound_frame(transport.read_frame())
         return super().blocking_read(timeout)
 
     def _take_delivery(self, transport: ReadAheadTCPTransport, delivery: Delivery) -> bool:

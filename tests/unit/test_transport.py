@@ -6,6 +6,7 @@ import socket
 import struct
 from collections.abc import Iterator
 
+import amqp
 import pytest
 
 from nntsc.ingest.transport import READ_AHEAD, ReadAheadTCPTransport
@@ -90,3 +91,67 @@ def test_a_closed_peer_is_an_error(pair) -> None:
     peer.close()
     with pytest.raises(OSError, match="unexpectedly closed"):
         transport.read_frame()
+
+
+def delivery_frames(body: bytes, channel: int = 1) -> tuple[bytes, bytes, bytes]:
+    """The method, content header and body frames of a ``basic.deliver`` of `body`."""
+    tag, exchange, key = b"ctag", b"amp_exchange", b"amp"
+    method = (
+        b"\x00\x3c\x00\x3c"
+        + bytes([len(tag)])
+        + tag
+        + struct.pack(">Q", 7)
+        + b"\x00"
+        + bytes([len(exchange)])
+        + exchange
+        + bytes([len(key)])
+        + key
+    )
+    message = amqp.Message(body, content_type="application/octet-stream", delivery_mode=2)
+    header = struct.pack(">HHQ", 60, 0, len(body)) + message._serialize_properties()
+    return (
+        frame(method, channel, kind=1),
+        frame(header, channel, kind=2),
+        frame(body, channel, kind=3) if body else b"",
+    )
+
+
+def corrupted(frames: bytes, at: int, value: int) -> bytes:
+    return frames[:at] + bytes([value]) + frames[at + 1 :]
+
+
+def test_a_delivery_is_taken_whole_only_when_its_three_frames_are_right() -> None:
+    transport = ReadAheadTCPTransport("127.0.0.1:5672")
+    method, header, body = delivery_frames(b"report" * 100, channel=3)
+    whole = method + header + body
+
+    def taken(buffer: bytes, position: int = 0) -> object:
+        transport._buffer, transport._position = buffer, position
+        return transport.buffered_delivery()
+
+    assert taken(b"xy" + whole + frame(b"next"), 2) == (
+        3,
+        method[7:-1],
+        header[7:-1],
+        body[7:-1],
+        2 + len(whole),
+    )
+    # Not all there yet: at any cut, nothing.
+    assert all(taken(whole[:cut]) is None for cut in range(len(whole)))
+    after_method, after_header = len(method), len(method) + len(header)
+    refused = [
+        corrupted(whole, 0, 8),  # not a method frame
+        corrupted(whole, 10, 0x28),  # basic.deliver's method id, not another's
+        corrupted(whole, after_method - 1, 0),  # a method frame's end octet
+        corrupted(whole, after_method, 1),  # the header frame's type
+        corrupted(whole, after_method + 2, 4),  # the header frame's channel
+        corrupted(whole, after_header - 1, 0),  # the header frame's end octet
+        corrupted(whole, after_header, 2),  # the body frame's type
+        corrupted(whole, after_header + 2, 4),  # the body frame's channel
+        corrupted(whole, len(whole) - 1, 0),  # the body frame's end octet
+        # A body in two frames: the first is shorter than the size the header says.
+        method + header + frame(b"report" * 50, 3, kind=3) + frame(b"report" * 50, 3, kind=3),
+        # No body: no body frame follows (py-amqp's path takes it).
+        b"".join(delivery_frames(b"", channel=3)) + frame(b"next"),
+    ]
+    assert [taken(buffer) for buffer in refused] == [None] * len(refused)
