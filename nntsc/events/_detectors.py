@@ -16,8 +16,9 @@ Every detector:
   (see bench/events.py), and does the expensive part of its test only when
   a cheap gate passes, so a row costs little.
 
-Both ways in take the same path: `Detector.feed_rows` skips the late rows
-and the rows without a value, `Detector._advance` tracks the interval and
+Every way in takes the same path: `Detector.feed_rows` (and `feed_values`,
+the same for a series given as columns) skips the late rows and the rows
+without a value, `Detector._advance` tracks the interval and
 purges after a gap, and each detector's `_value` takes the row's value.
 
 The four detectors follow `docs/events.md`: a robust two-window
@@ -167,6 +168,53 @@ class Detector:
                 value = cython.cast(dict, values).get(field)
             else:
                 value = values.get(field)
+            if value is None:
+                continue
+            if convert is not None:
+                value = convert(value)
+            # New (after `seen`, which is at or after `last`): `_advance` takes it.
+            self._advance(timestamp)
+            findings = self._value(timestamp, value)
+            if findings is not None:
+                found.extend(findings)
+        return found, late
+
+    @cython.locals(
+        stamps=list,
+        column=list,
+        late=cython.Py_ssize_t,
+        seen=cython.longlong,
+        timestamp=cython.longlong,
+        i=cython.Py_ssize_t,
+        n=cython.Py_ssize_t,
+    )
+    def feed_values(
+        self,
+        timestamps: Sequence[int],
+        values: Sequence[Any],
+        convert: Callable[[Any], Any] | None = None,
+    ) -> tuple[list[Finding], int]:
+        """`feed_rows` for a series as two columns: rows' timestamps and one field's values.
+
+        The same as `feed_rows` on rows (stream id, `timestamps[i]`, {field:
+        `values[i]`}): what the live path keeps of the feed's rows
+        (`nntsc.events.live`), without a row object per row.
+        """
+        stamps = timestamps if isinstance(timestamps, list) else list(timestamps)
+        column = values if isinstance(values, list) else list(values)
+        n = len(stamps)
+        if len(column) != n:
+            raise ValueError(f"{n} timestamps but {len(column)} values")
+        found: list[Finding] = []
+        late = 0
+        seen = self.last
+        for i in range(n):
+            timestamp = stamps[i]
+            if timestamp <= seen:
+                late += 1
+                continue
+            seen = timestamp
+            value = column[i]
             if value is None:
                 continue
             if convert is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -40,6 +40,8 @@ WARMUP_SECONDS = 3 * 86400
 #: Streams read together, and the time span of one read, in history detection.
 STREAMS_PER_READ = 50
 READ_SPAN = 86400
+#: A stream's rows as columns: their timestamps, and per watched field its values.
+Series = tuple[list[int], Mapping[str, list[Any]]]
 #: The unique key of an event.
 EVENT_KEY = ("detector", "stream_id", "metric", "ts_onset")
 #: Parameters a detector takes from the declaration itself.
@@ -182,9 +184,81 @@ class DetectionEngine:
             if not stream_rows:
                 continue
             stream_rows.sort(key=_TIMESTAMP)
-            watches = self._watch(collection, stream_id)
-            for watch in watches:
-                found.extend(self._feed_one(stream_id, watch, stream_rows, detected_from))
+            for watch in self._watch(collection, stream_id):
+                findings, late = watch.detector.feed_rows(
+                    stream_rows, watch.detection.field, self._converter(watch)
+                )
+                self._found(found, stream_id, watch, findings, late, detected_from)
+        return self._records(collection, found)
+
+    def feed_columns(
+        self,
+        collection: Collection,
+        streams: Mapping[int, Series],
+        detected_from: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """`feed_streams` for series given as columns: the same findings, the same records.
+
+        `streams` maps a stream to its rows' timestamps, in time order, and
+        per watched field (`watched_fields`) the rows' values of it (None
+        where a row has none). A timestamp at or before the one before it
+        (or the stream's newest fed earlier) is skipped as late, as
+        `feed_rows` skips such a row.
+        """
+        if not collection.detections:
+            return []
+        for detection in collection.detections:
+            kind = detection.options.get("paths")
+            if kind is not None:
+                self.paths.resolve(
+                    kind,
+                    {
+                        value
+                        for _, columns in streams.values()
+                        for value in columns.get(detection.field, ())
+                        if value is not None
+                    },
+                )
+        found: list[tuple[int, Detection, Finding]] = []
+        for stream_id, (stamps, columns) in streams.items():
+            if not stamps:
+                continue
+            for watch in self._watch(collection, stream_id):
+                findings, late = watch.detector.feed_values(
+                    stamps, columns[watch.detection.field], self._converter(watch)
+                )
+                self._found(found, stream_id, watch, findings, late, detected_from)
+        return self._records(collection, found)
+
+    def _converter(self, watch: _Watch) -> Callable[[Any], Any] | None:
+        """What a path detector is fed: (path id, its `PathKey`); None for the others."""
+        paths = watch.paths
+        if paths is None:
+            return None
+        key = self.paths.key
+
+        def convert(value: Any) -> tuple[Any, PathKey]:
+            return value, key(paths, value)
+
+        return convert
+
+    def _found(
+        self,
+        found: list[tuple[int, Detection, Finding]],
+        stream_id: int,
+        watch: _Watch,
+        findings: list[Finding],
+        late: int,
+        detected_from: int | None,
+    ) -> None:
+        self.late_rows += late
+        for finding in findings:
+            if detected_from is None or finding.detected >= detected_from:
+                found.append((stream_id, watch.detection, finding))
+
+    def _records(
+        self, collection: Collection, found: list[tuple[int, Detection, Finding]]
+    ) -> list[dict[str, Any]]:
         if not found:
             return []
         self._load_endpoints(collection, {stream_id for stream_id, _, _ in found})
@@ -192,23 +266,6 @@ class DetectionEngine:
             self._record(collection, stream_id, detection, finding)
             for stream_id, detection, finding in found
         ]
-
-    def _feed_one(
-        self, stream_id: int, watch: _Watch, rows: list[Row], detected_from: int | None
-    ) -> Iterator[tuple[int, Detection, Finding]]:
-        paths = watch.paths
-        convert = None
-        if paths is not None:
-            key = self.paths.key
-
-            def convert(value: Any) -> tuple[Any, PathKey]:
-                return value, key(paths, value)
-
-        findings, late = watch.detector.feed_rows(rows, watch.detection.field, convert)
-        self.late_rows += late
-        for finding in findings:
-            if detected_from is None or finding.detected >= detected_from:
-                yield stream_id, watch.detection, finding
 
     def _resolve_paths(self, collection: Collection, rows: Sequence[Row]) -> None:
         for detection in collection.detections:

@@ -51,6 +51,7 @@ import socket
 import threading
 import time
 import uuid
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ from nntsc.collections import get as get_collection
 from nntsc.config import Services, positive_seconds
 from nntsc.errors import ConfigurationError, NntscError
 from nntsc.events import sinks
-from nntsc.events.engine import DetectionEngine, store_events, watched_fields
+from nntsc.events.engine import DetectionEngine, Series, store_events, watched_fields
 from nntsc.events.models import EventCheckpoint, EventPartition, EventRunner
 from nntsc.live import LiveBatch
 from nntsc.store.models import CollectionRecord, Stream
@@ -126,9 +127,10 @@ class _Work:
     stream_id: int
     checkpoint: int
     upto: int
-    #: The rows after `read_upto` up to `upto`, when the live feed gave all of them
-    #: (the rows up to `read_upto`, if after `checkpoint`, are read from the store).
-    rows: list[Row] | None = None
+    #: The rows after `read_upto` up to `upto` as columns (`Series`), when the live
+    #: feed gave all of them (the rows up to `read_upto`, if after `checkpoint`, are
+    #: read from the store).
+    series: Series | None = None
     read_upto: int = 0
 
 
@@ -166,8 +168,11 @@ class LiveDetection:
         #: Rows detected on as the live feed gave them (not read back).
         self.fed_rows = 0
         self._collections = [c.name for c in all_collections() if c.detections]
-        self._batches: list[LiveBatch] = []
+        #: The feed's batches not yet taken by a cycle, and how many rows they keep.
+        self._batches: list[_Batch] = []
         self._batch_rows = 0
+        #: The fields each collection's detectors read (`_fields`).
+        self._watched: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
         self.wake = threading.Event()
         sinks.load_sinks()
@@ -182,18 +187,32 @@ class LiveDetection:
         """Live feed listener: these rows are committed; detect on them soon.
 
         Called on the publisher's thread (in process: the collector's writer),
-        so it only queues the batch for the next cycle.
+        so it only queues the batch's rows for the next cycle, split by stream
+        and reduced to the fields the detectors read (`_split`): the
+        publisher's rows, with all their values, are then freed by the
+        publisher as when nobody listens, while they are still in the cache,
+        rather than by the next cycle.
         """
         with self._lock:
-            if self._batch_rows + len(batch.rows) > MAX_FEED_ROWS:
+            split = _split(batch, self._fields(batch.collection))
+            if self._batch_rows + split.rows > MAX_FEED_ROWS:
                 # Too far behind to keep rows: keep which streams have new rows
                 # (they are read back from the store).
-                self._batches = [_newest_only(b) for b in self._batches]
-                batch = _newest_only(batch)
-                self._batch_rows = sum(len(b.rows) for b in self._batches)
-            self._batch_rows += len(batch.rows)
-            self._batches.append(batch)
+                self._batches = [b.newest_only() for b in self._batches]
+                split = split.newest_only()
+                self._batch_rows = 0
+            self._batch_rows += split.rows
+            self._batches.append(split)
         self.wake.set()
+
+    def _fields(self, name: str) -> tuple[str, ...]:
+        """The fields `name`'s detectors read (none for a collection without detections)."""
+        fields = self._watched.get(name)
+        if fields is None:
+            collection = get_collection(name)
+            fields = tuple(watched_fields(collection)) if collection.detections else ()
+            self._watched[name] = fields
+        return fields
 
     def _take_batches(self) -> tuple[dict[int, tuple[str, int]], dict[int, list[_Segment]]]:
         """The queued feed batches: per stream its newest row, and its rows batch by batch."""
@@ -202,23 +221,11 @@ class LiveDetection:
         hints: dict[int, tuple[str, int]] = {}
         segments: dict[int, list[_Segment]] = defaultdict(list)
         for batch in batches:
-            by_stream: dict[int, list[Row]] = defaultdict(list)
-            for row in batch.rows:
-                by_stream[row.stream_id].append(row)
-            previous = batch.previous
-            for stream_id, rows in by_stream.items():
-                stamps = list(map(_TIMESTAMP, rows))
-                newest = max(stamps)
+            for stream_id, segment in batch.segments.items():
                 known = hints.get(stream_id)
-                if known is None or known[1] < newest:
-                    hints[stream_id] = (batch.collection, newest)
-                # Rows are kept only when the batch says what came before them.
-                if stream_id in previous:
-                    segments[stream_id].append(
-                        _Segment(previous[stream_id], newest, rows, min(stamps))
-                    )
-                else:
-                    segments[stream_id].append(_Segment(None, newest, None, newest))
+                if known is None or known[1] < segment.newest:
+                    hints[stream_id] = (batch.collection, segment.newest)
+                segments[stream_id].append(segment)
         return hints, segments
 
     # -- leases -------------------------------------------------------------------------
@@ -335,7 +342,7 @@ class LiveDetection:
                     self._detect(collection, items[index : index + STREAMS_PER_READ], pending)
             # The rows the feed gave, after what had to be read.
             fed = {
-                name: [i for i in items if i.rows is not None]
+                name: [i for i in items if i.series is not None]
                 for name, items in by_collection.items()
             }
             if any(fed.values()):
@@ -405,10 +412,10 @@ class LiveDetection:
         pending.streams.update(i.stream_id for i in cold)
         self._warm_up(collection, cold)
         # All of a stream's rows, or those before its batches follow on from each other.
-        read = [item for item in items if item.rows is None] + [
+        read = [item for item in items if item.series is None] + [
             _Work(i.collection, i.stream_id, i.checkpoint, i.read_upto)
             for i in items
-            if i.rows is not None and i.read_upto > i.checkpoint
+            if i.series is not None and i.read_upto > i.checkpoint
         ]
         if read:
             self._detect_stored(collection, read, pending)
@@ -430,12 +437,12 @@ class LiveDetection:
     def _detect_fed(self, fed: Mapping[str, list[_Work]], pending: _Pending) -> None:
         """Detect on the rows the feed gave (each stream's after `read_upto`)."""
         for name, items in fed.items():
-            by_stream = {item.stream_id: item.rows or [] for item in items}
-            count = sum(len(rows) for rows in by_stream.values())
+            streams = {item.stream_id: item.series for item in items if item.series is not None}
+            count = sum(len(stamps) for stamps, _ in streams.values())
             self.rows += count
             self.fed_rows += count
-            pending.streams.update(by_stream)
-            pending.records.extend(self.engine.feed_streams(get_collection(name), by_stream))
+            pending.streams.update(streams)
+            pending.records.extend(self.engine.feed_columns(get_collection(name), streams))
             pending.checkpoints.update({item.stream_id: item.upto for item in items})
 
     def _detect_stored(self, collection: Collection, items: list[_Work], pending: _Pending) -> None:
@@ -508,60 +515,140 @@ class _Pending:
 
 @dataclass
 class _Segment:
-    """One feed batch's rows of one stream: the row before them (None: unknown), the newest."""
+    """One feed batch's rows of one stream: the row before them (None: unknown), the newest.
+
+    `series`: the rows as columns (`Series`: their timestamps in time order,
+    and each watched field's values), or None when they are not kept.
+    """
 
     previous: int | None
     newest: int
-    rows: list[Row] | None
+    series: Series | None
     oldest: int
 
 
-def _newest_only(batch: LiveBatch) -> LiveBatch:
-    """A batch of the newest row of each stream of `batch`, without values or previous rows."""
-    newest: dict[int, int] = {}
-    for stream_id, timestamp, _ in batch.rows:
-        if timestamp > newest.get(stream_id, -1):
-            newest[stream_id] = timestamp
-    return LiveBatch(batch.collection, [Row(s, t, {}) for s, t in newest.items()])
+@dataclass
+class _Batch:
+    """A live feed batch as queued: its rows split by stream, one `_Segment` each."""
+
+    collection: str
+    segments: dict[int, _Segment]
+    #: The rows its segments keep.
+    rows: int
+
+    def newest_only(self) -> _Batch:
+        """The same batch without rows: only each stream's newest row is known."""
+        return _Batch(
+            self.collection,
+            {s: _Segment(None, seg.newest, None, seg.newest) for s, seg in self.segments.items()},
+            0,
+        )
+
+
+def _split(batch: LiveBatch, fields: Sequence[str]) -> _Batch:
+    """`batch`'s rows by stream, each stream's as columns of `fields` (what the detectors read).
+
+    A stream's rows are kept only when the batch names the row before them
+    (`LiveBatch.previous`) and its collection has detections: otherwise
+    they are read back from the store, and only the stream's newest row is
+    kept. Kept rows become a `Series`: their timestamps in time order (a
+    stable sort, as `DetectionEngine.feed_streams` sorts rows) and per field
+    its values, so that no object is made per row and the publisher's rows
+    are not held. One pass over the rows, each touched once.
+    """
+    previous = batch.previous if fields else {}
+    count = len(fields)
+    # Per stream: its timestamps, then one list per field.
+    by_stream: dict[int, tuple[list[Any], ...]] = {}
+    if count == 2:
+        first, second = fields
+        for stream_id, timestamp, values in batch.rows:
+            lists = by_stream.get(stream_id)
+            if lists is None:
+                lists = by_stream[stream_id] = ([], [], [])
+            lists[0].append(timestamp)
+            lists[1].append(values.get(first))
+            lists[2].append(values.get(second))
+    else:
+        for stream_id, timestamp, values in batch.rows:
+            lists = by_stream.get(stream_id)
+            if lists is None:
+                lists = by_stream[stream_id] = tuple([] for _ in range(count + 1))
+            lists[0].append(timestamp)
+            for index in range(count):
+                lists[index + 1].append(values.get(fields[index]))
+    segments: dict[int, _Segment] = {}
+    kept = 0
+    for stream_id, (stamps, *columns) in by_stream.items():
+        if stream_id not in previous:
+            newest = max(stamps)
+            segments[stream_id] = _Segment(None, newest, None, newest)
+            continue
+        ordered = sorted(stamps)
+        if ordered != stamps:
+            # Time order, rows of one timestamp as they came (a stable sort).
+            order = sorted(range(len(stamps)), key=stamps.__getitem__)
+            columns = [[column[i] for i in order] for column in columns]
+            stamps = ordered
+        series = (stamps, dict(zip(fields, columns, strict=True)))
+        segments[stream_id] = _Segment(previous[stream_id], stamps[-1], series, stamps[0])
+        kept += len(stamps)
+    return _Batch(batch.collection, segments, kept)
 
 
 def _follow(item: _Work, segments: Sequence[_Segment]) -> None:
-    """Which of `item`'s rows the feed's batches give: sets `rows` and `read_upto`.
+    """Which of `item`'s rows the feed's batches give: sets `series` and `read_upto`.
 
     A batch gives its rows when it follows on from the row before it: the
     checkpoint, or the newest row of the batch before (batches the
     checkpoint covers are passed over); the store then has no other row of
     the stream between them. The rows up to where the last run of such
     batches starts are read from the store (`read_upto`); all of them when
-    the batches do not reach `item.upto` (`rows` stays None).
+    the batches do not reach `item.upto` (`series` stays None).
     """
     reached = read_upto = item.checkpoint
-    rows: list[Row] = []
+    parts: list[tuple[Series, int]] = []
     for segment in segments:
         if segment.newest <= reached:
             continue
-        if segment.rows is not None and segment.previous == reached:
-            if segment.oldest > reached:
-                rows.extend(segment.rows)
-            else:
-                # A row at or before the previous one (committed late) is late
-                # here as it would be in the store.
-                rows.extend(row for row in segment.rows if row.timestamp > reached)
+        if segment.series is not None and segment.previous == reached:
+            # A row at or before the previous one (committed late) is late
+            # here as it would be in the store: only the rows after it.
+            parts.append((segment.series, reached))
         elif (
-            segment.rows is not None and segment.previous is not None and segment.previous > reached
+            segment.series is not None
+            and segment.previous is not None
+            and segment.previous > reached
         ):
             # Rows up to its previous one came in no batch seen: read them.
             read_upto = segment.previous
-            rows = [row for row in segment.rows if row.timestamp > read_upto]
+            parts = [(segment.series, read_upto)]
         else:
             read_upto = segment.newest
-            rows = []
+            parts = []
         reached = segment.newest
     if reached < item.upto:
         return
     item.upto = reached
     item.read_upto = read_upto
-    item.rows = rows
+    item.series = _joined(parts)
+
+
+def _joined(parts: Sequence[tuple[Series, int]]) -> Series:
+    """The rows of each series after its timestamp, one after the other, as one series."""
+    if len(parts) == 1:
+        (stamps, columns), after = parts[0]
+        if not stamps or stamps[0] > after:
+            return stamps, columns
+    joined: list[int] = []
+    fields: dict[str, list[Any]] = {}
+    for (stamps, columns), after in parts:
+        # Each series is in time order: its rows after `after` are a tail.
+        start = bisect_right(stamps, after)
+        joined.extend(stamps[start:])
+        for name, values in columns.items():
+            fields.setdefault(name, []).extend(values[start:])
+    return joined, fields
 
 
 def _read(

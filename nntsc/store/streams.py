@@ -115,6 +115,8 @@ class StreamRegistry:
         self.sessions = sessions
         self._ids: dict[tuple[str, tuple[str, ...]], int] = {}
         self._collection_ids: dict[str, int] = {}
+        #: The properties of the streams `properties_of` found, with their collection.
+        self._properties: dict[int, tuple[str, dict[str, str]]] = {}
         self._lock = threading.Lock()
 
     def collection_id(self, collection: Collection) -> int:
@@ -488,11 +490,29 @@ class StreamRegistry:
     def properties_of(
         self, collection: Collection, stream_ids: Sequence[int]
     ) -> dict[int, dict[str, str]]:
-        """Properties of each stream id that belongs to `collection`."""
+        """Properties of each stream id that belongs to `collection`.
+
+        A stream's properties are what makes it that stream: they never
+        change once its row is committed. So they are remembered, and only
+        the ids not seen before are read (event grouping asks for the
+        streams of every batch of new events).
+        """
+        known = self._properties
+        found: dict[int, dict[str, str]] = {}
+        missing: list[int] = []
+        for stream_id in stream_ids:
+            cached = known.get(stream_id)
+            if cached is None:
+                missing.append(stream_id)
+            elif cached[0] == collection.name:
+                found[stream_id] = dict(cached[1])
+        if not missing:
+            return found
         table = property_table(collection)
         with self.sessions() as session:
-            rows = session.execute(select(table).where(table.c.stream_id.in_(list(stream_ids))))
-            return {
-                row.stream_id: {name: row._mapping[name] for name in collection.property_names}
-                for row in rows
-            }
+            rows = session.execute(select(table).where(table.c.stream_id.in_(missing)))
+            for row in rows:
+                properties = {name: row._mapping[name] for name in collection.property_names}
+                known[row.stream_id] = (collection.name, properties)
+                found[row.stream_id] = dict(properties)
+        return found

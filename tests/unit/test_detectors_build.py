@@ -6,7 +6,7 @@ any input: the accuracy corpus (`tests/tools/event_corpus.py`), and random
 series with gaps that purge, late and repeated rows, missing values, NaN,
 integers, and settings the collections do not use (a reference shorter than
 twice the recent window, fewer rows than `min_reference`), fed in random
-chunks (`feed_rows`) and row by row (`feed`).
+chunks (`feed_rows`, and as columns: `feed_values`) and row by row (`feed`).
 """
 
 from __future__ import annotations
@@ -101,6 +101,34 @@ def compare(rng: random.Random, source: Any, build: Any, rows: list[Any], field:
     return len(found[0])
 
 
+def compare_columns(
+    rng: random.Random,
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    rows: list[Any],
+    field: str,
+) -> None:
+    """`feed_values` (the rows as columns) finds what `feed_rows` finds, source and build,
+    in random chunks, and ends in the same state."""
+    by_rows = getattr(_detectors, name)(*args, **kwargs)
+    expected = by_rows.feed_rows(rows, field)
+    for detector in both(name, args, kwargs):
+        found: list[Any] = []
+        late = 0
+        start = 0
+        while start < len(rows):
+            chunk = rows[start : start + rng.randint(1, 300)]
+            start += len(chunk)
+            findings, skipped = detector.feed_values(
+                [t for _, t, _ in chunk], [v.get(field) for _, _, v in chunk]
+            )
+            found += findings
+            late += skipped
+        assert (found, late) == expected
+        assert detector.state() == by_rows.state()
+
+
 def test_the_build_finds_what_the_source_finds_in_the_corpus() -> None:
     rng = random.Random(1)
     cases: list[tuple[str, tuple[Any, ...], Case]] = [
@@ -114,6 +142,7 @@ def test_the_build_finds_what_the_source_finds_in_the_corpus() -> None:
     for name, args, case in cases:
         rows = [(1, t, {"v": v}) for t, v in zip(case.times, case.values, strict=True)]
         found += compare(rng, *both(name, args, {}), rows, "v")
+        compare_columns(rng, name, args, {}, rows, "v")
     assert found > len(cases) / 2
 
 
@@ -159,5 +188,10 @@ def test_the_build_finds_the_path_changes_the_source_finds() -> None:
         expected = source.feed_rows(rows, "p", convert)
         assert build.feed_rows(rows, "p", convert) == expected
         assert build.state() == source.state()
+        # As columns, source and build.
+        stamps, paths = [t for _, t, _ in rows], [v["p"] for _, _, v in rows]
+        for detector in both("PathChange", ("as_path",), {}):
+            assert detector.feed_values(stamps, paths, convert) == expected
+            assert detector.state() == source.state()
         found += len(expected[0])
     assert found > 10

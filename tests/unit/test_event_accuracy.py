@@ -64,9 +64,10 @@ def run(make: Callable[[], Detector], times: list[int], values: list[Any]) -> li
     """The findings of feeding a series to the detector `make` gives, row by row (`feed`).
 
     Also fed as the engine feeds rows (`feed_rows`, the rows of a stream at
-    once) to a second one: it must find the same and end in the same state.
+    once) to a second one, and as columns (`feed_values`) to a third: they
+    must find the same and end in the same state.
     """
-    detector, rows_fed = make(), make()
+    detector, rows_fed, columns_fed = make(), make(), make()
     found = []
     for timestamp, value in zip(times, values, strict=True):
         findings = detector.feed(timestamp, value)
@@ -75,6 +76,9 @@ def run(make: Callable[[], Detector], times: list[int], values: list[Any]) -> li
     rows = [(1, timestamp, {"v": value}) for timestamp, value in zip(times, values, strict=True)]
     assert rows_fed.feed_rows(rows, "v") == (found, late_rows(times))
     assert rows_fed.state() == detector.state()
+    # As columns (the live path's rows from the feed).
+    assert columns_fed.feed_values(list(times), list(values)) == (found, late_rows(times))
+    assert columns_fed.state() == detector.state()
     return found
 
 

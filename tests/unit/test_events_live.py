@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -378,3 +380,50 @@ def test_the_lease_is_a_setting(tmp_path) -> None:
             assert set(session.scalars(select(EventPartition.expires))) == {int(clock.now) + 7}
     finally:
         services.close()
+
+
+def test_feed_batches_with_rows_out_of_order_are_detected_in_time_order(
+    services: Services, expected
+) -> None:
+    """A batch's rows of a stream in any order are fed in time order, as a read gives them."""
+    _, ids, events = expected
+    add_streams(services, 3)
+    detection = LiveDetection(services, clock=Clock())
+    start_listening(services, detection, threading.Event())
+    publish(services, ids, 0, 100)
+    detection.cycle()
+    rng = random.Random(5)
+    reads = CountingReads(services)
+    for position in range(100, COUNT, 300):
+        end = min(COUNT, position + 300)
+        commit(services, ids, position, end)
+        for stream_id in ids:
+            rows = rows_for(stream_id, seed=stream_id)[position:end]
+            rng.shuffle(rows)
+            services.live.publish("amp-icmp", rows)
+        detection.cycle()
+    assert reads.reads == 0
+    assert detection.fed_rows == 3 * (COUNT - 100)
+    assert detection.late_rows == 0
+    assert summary(events_in(services, ids, START, END)) == events
+    assert checkpoints(services, ids) == dict.fromkeys(ids, END - STEP)
+
+
+def test_the_listener_keeps_none_of_the_publishers_rows(services: Services) -> None:
+    """Queued batches keep the watched fields' values, not the publisher's rows and dicts:
+    the publisher frees those (as when nobody listens) while they are in its cache."""
+    detection = LiveDetection(services, clock=Clock())
+    rows = rows_for(1, seed=1)[:50]
+    counts = [(sys.getrefcount(row), sys.getrefcount(row.values)) for row in rows]
+    # The batch's own list, as the publisher's is: only the batch refers to it.
+    detection.on_batch(LiveBatch("amp-icmp", list(rows), {1: START - STEP}))
+    assert [(sys.getrefcount(row), sys.getrefcount(row.values)) for row in rows] == counts
+    hints, segments = detection._take_batches()
+    assert hints == {1: ("amp-icmp", rows[-1].timestamp)}
+    (segment,) = segments[1]
+    assert segment.series is not None
+    stamps, columns = segment.series
+    assert stamps == [row.timestamp for row in rows]
+    assert columns == {
+        field: [row.values[field] for row in rows] for field in ("lossrate", "median")
+    }

@@ -523,3 +523,26 @@ def test_matching_finds_the_streams_of_many_property_tuples(services):
     assert services.streams.matching(ICMP, ("source",), []) == []
     with pytest.raises(BadQuery):
         services.streams.matching(ICMP, ("colour",), [("red",)])
+
+
+def test_stream_properties_are_read_once_and_given_as_copies(services):
+    """`properties_of` reads only ids it has not found before, per collection."""
+    from sqlalchemy import event
+
+    ingest(services, make_reports(START, START + 60, 60))
+    ids = ids_for(services, {"a", "b"})
+    statements: list[str] = []
+    event.listen(services.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    first = services.streams.properties_of(ICMP, ids[:1])
+    assert len(statements) == 1
+    both = services.streams.properties_of(ICMP, ids)
+    assert len(statements) == 2
+    assert "stream_id IN" in statements[-1]
+    assert services.streams.properties_of(ICMP, ids) == both
+    assert len(statements) == 2
+    assert both[ids[0]] == first[ids[0]]
+    both[ids[0]]["destination"] = "changed"  # the caller's copy
+    assert services.streams.properties_of(ICMP, ids[:1]) == first
+    # Streams known to be another collection's are not this one's (nothing to read).
+    assert services.streams.properties_of(get_collection("amp-dns"), ids) == {}
+    assert len(statements) == 2
