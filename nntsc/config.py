@@ -256,11 +256,12 @@ class Services:
 
     @cached_property
     def sessionmaker(self) -> sessionmaker[Session]:
-        from nntsc.plugins import declared_metadata
+        from nntsc.plugins import table_modules
 
-        # Every table, those of plug-in packages too (the web app's users), so that
-        # a foreign key to one of them (event ratings -> users) resolves in any process.
-        declared_metadata()
+        # Every module's tables, those of plug-in packages too (the web app's users),
+        # so that a foreign key to one of them (event ratings -> users) resolves in
+        # any process.
+        table_modules()
         # Code handed only a session (the event sinks of `nntsc.events.sinks`)
         # reaches the other stores through ``session.info["services"]``.
         return sessionmaker(self.engine, expire_on_commit=False, info={"services": self})

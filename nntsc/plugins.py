@@ -43,12 +43,14 @@ def _entry_points(group: str) -> dict[str, EntryPoint]:
 
 
 @functools.cache
-def declared_metadata() -> MetaData:
-    """The SQL metadata with every table: nntsc's own (`nntsc.store.models` and
-    `OWN_TABLE_MODULES`) and those of the ``nntsc.tables`` modules of other packages.
+def table_modules() -> MetaData:
+    """The SQL metadata once every module declaring tables is loaded: nntsc's own
+    (`nntsc.store.models` and `OWN_TABLE_MODULES`) and the ``nntsc.tables`` modules
+    of other packages. The SQL store's data and rollup tables are declared as
+    they are used (`nntsc.store.models.data_table`); `declared_metadata` has them all.
 
-    Migrations are generated from and checked against this, so a table
-    declared by a plug-in package is part of the schema like any other.
+    Enough for sessions: every foreign key resolves (event ratings -> the web
+    app's users); no data or rollup table has one.
     """
     from nntsc.store.models import metadata
 
@@ -56,6 +58,21 @@ def declared_metadata() -> MetaData:
         importlib.import_module(module)
     for point in _entry_points(TABLES_GROUP).values():
         importlib.import_module(point.value)
+    return metadata
+
+
+@functools.cache
+def declared_metadata() -> MetaData:
+    """The SQL metadata with every table: those of `table_modules` and the data and
+    rollup tables of every collection.
+
+    Migrations are generated from and checked against this, so a table
+    declared by a plug-in package is part of the schema like any other.
+    """
+    from nntsc.store.models import define_all_tables
+
+    metadata = table_modules()
+    define_all_tables()
     return metadata
 
 

@@ -19,7 +19,8 @@ from nntsc.collections import Collection, all_collections, for_amp_test
 from nntsc.demo.simulators import SIMULATORS
 from nntsc.errors import BadReport
 from nntsc.events.detectors import DETECTORS
-from nntsc.store.models import ROLLUP_LEVELS, metadata, rollup_columns
+from nntsc.plugins import declared_metadata
+from nntsc.store.models import ROLLUP_LEVELS, rollup_columns
 from nntsc.wire import TEST_TYPES
 
 COLLECTIONS = all_collections()
@@ -84,6 +85,7 @@ def test_the_fields(collection: Collection) -> None:
 
 def test_its_tables_are_declared(collection: Collection) -> None:
     slug = collection.slug
+    metadata = declared_metadata()
     streams = metadata.tables[f"streams_{slug}"]
     assert [c.name for c in streams.columns] == ["stream_id", *collection.property_names]
     data = metadata.tables[f"data_{slug}"]

@@ -141,3 +141,59 @@ def test_a_nntsc_process_writes_rows_that_refer_to_plug_in_tables(tmp_path: Path
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_sessions_declare_the_data_and_rollup_tables_as_they_are_used() -> None:
+    """A process with a session declares the SQL store's data and rollup tables only when
+    it uses them (a collector writing to InfluxDB never does); the whole schema has them."""
+    code = (
+        "from nntsc.collections import get\n"
+        "from nntsc.config import Services\n"
+        "from nntsc.plugins import declared_metadata\n"
+        "from nntsc.store.models import data_table, metadata, rollup_table\n"
+        "Services.from_settings({'nntsc.sql_url': 'sqlite://'}, environ={}).sessionmaker\n"
+        "def series():\n"
+        "    return sorted(n for n in metadata.tables if n.startswith(('data_', 'rollup_amp')))\n"
+        "print(len(series()), 'streams_amp_icmp' in metadata.tables, 'users' in metadata.tables)\n"
+        "icmp = get('amp-icmp')\n"
+        "assert data_table(icmp) is data_table(icmp)\n"
+        "assert rollup_table(icmp, 3600).name == 'rollup_amp_icmp_3600'\n"
+        "print(series())\n"
+        "declared_metadata()\n"
+        "from nntsc.collections import all_collections\n"
+        "names = {f'data_{c.slug}' for c in all_collections()} | {\n"
+        "    f'rollup_{c.slug}_{level}'\n"
+        "    for c in all_collections() for level in (300, 3600, 86400)}\n"
+        "print(names <= metadata.tables.keys())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.split("\n")[:3] == [
+        "0 True True",
+        "['data_amp_icmp', 'rollup_amp_icmp_300', 'rollup_amp_icmp_3600', 'rollup_amp_icmp_86400']",
+        "True",
+    ]
+
+
+def test_a_series_table_is_declared_once_by_threads_asking_at_once() -> None:
+    code = (
+        "import threading\n"
+        "from nntsc.collections import get\n"
+        "from nntsc.store.models import data_table, rollup_table\n"
+        "barrier = threading.Barrier(8)\n"
+        "found, errors = [], []\n"
+        "def ask():\n"
+        "    barrier.wait()\n"
+        "    try:\n"
+        "        found.append((data_table(get('amp-dns')), rollup_table(get('amp-dns'), 300)))\n"
+        "    except Exception as error:\n"
+        "        errors.append(error)\n"
+        "threads = [threading.Thread(target=ask) for _ in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(errors, len(set(found)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "[] 1"
