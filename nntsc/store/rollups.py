@@ -236,17 +236,8 @@ class RollupMarks:
 
     def written_by(self, collection: Collection, hour: int, writer: str) -> dict[int, int]:
         """The hour marks of `hour` that only `writer` marked: version by stream."""
-        table = RollupPending.__table__
         with self.engine.connect() as connection:
-            found: list[tuple[int, int]] = connection.execute(  # type: ignore[assignment]
-                select(table.c.stream_id, table.c.version).where(
-                    table.c.collection == collection.name,
-                    table.c.level == HOUR,
-                    table.c.bin_start == hour,
-                    table.c.writer == writer,
-                )
-            ).all()
-        return dict(found)
+            return dict(_marks_of(connection, collection, HOUR, hour, writer))
 
     def days_written_by(self, collection: Collection, day: int, writer: str) -> dict[int, int]:
         """The day marks of `day` that only `writer` marked, of streams with no hour of the
@@ -263,14 +254,7 @@ class RollupMarks:
         # whose plan depends on the table's statistics. An hour pending that the second
         # scan misses was cleared by a pass after the first, which marked the day again.
         with self.engine.connect() as connection:
-            found: list[tuple[int, int]] = connection.execute(  # type: ignore[assignment]
-                select(table.c.stream_id, table.c.version).where(
-                    table.c.collection == collection.name,
-                    table.c.level == DAY,
-                    table.c.bin_start == day,
-                    table.c.writer == writer,
-                )
-            ).all()
+            found = _marks_of(connection, collection, DAY, day, writer)
             if not found:
                 return {}
             pending: set[int] = set(
@@ -1035,3 +1019,18 @@ def _runs(
         run.append((bin_start, version))
     if run:
         yield current, run
+
+
+def _marks_of(
+    connection: Any, collection: Collection, level: int, bin_start: int, writer: str
+) -> list[tuple[int, int]]:
+    """(stream id, version) of the `level` marks of `bin_start` that only `writer` made."""
+    table = RollupPending.__table__
+    return connection.execute(
+        select(table.c.stream_id, table.c.version).where(
+            table.c.collection == collection.name,
+            table.c.level == level,
+            table.c.bin_start == bin_start,
+            table.c.writer == writer,
+        )
+    ).all()
