@@ -10,6 +10,7 @@ from pyramid.request import Request
 
 from nntsc.errors import BadQuery
 from nntsc.store.streams import Page
+from nntsc.text import decimal_int
 
 #: How much of a value a message quotes back to the client.
 QUOTED = 60
@@ -38,10 +39,9 @@ def int_param(
     raw = (request.matchdict if source == "match" else request.params).get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(f"parameter {name!r} must be an integer, got {shown(raw)}") from None
+    value = decimal_int(raw, signed=True)
+    if value is None:
+        raise BadParameter(f"parameter {name!r} must be an integer, got {shown(raw)}")
     if minimum is not None and value < minimum:
         raise BadParameter(f"parameter {name!r} must be at least {minimum}")
     if maximum is not None and value > maximum:

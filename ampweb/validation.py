@@ -33,6 +33,7 @@ from referencing.jsonschema import DRAFT202012
 
 from ampweb.params import BadParameter, json_object, shown
 from ampweb.views.openapi import current_styles, document_for
+from nntsc.text import decimal_int
 
 #: The URL the document is known under, for resolving its ``$ref``s.
 DOCUMENT_URI = "urn:nntsc:openapi"
@@ -151,12 +152,10 @@ def _convert(parameter: Parameter, raw: str) -> Any:
     """A query or path string as the parameter's type; 400 when it is not one."""
     kind = parameter.kind
     if kind == "integer":
-        try:
-            return int(raw)
-        except ValueError:
-            raise BadParameter(
-                f"parameter {parameter.name!r} must be an integer, got {shown(raw)}"
-            ) from None
+        number = decimal_int(raw, signed=True)
+        if number is None:
+            raise BadParameter(f"parameter {parameter.name!r} must be an integer, got {shown(raw)}")
+        return number
     if kind == "number":
         try:
             return float(raw)

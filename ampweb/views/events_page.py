@@ -87,10 +87,7 @@ def _graph_url(request: Request, event: dict[str, Any]) -> str:
 def refresh_seconds(settings: Mapping[str, Any]) -> int:
     """``ampweb.events_refresh``: seconds between two polls of an open dashboard (at least 1)."""
     raw = str(settings.get("ampweb.events_refresh") or REFRESH)
-    try:
-        seconds = int(raw)
-    except ValueError:
-        seconds = 0
+    seconds = decimal_int(raw.strip()) or 0
     if seconds < 1:
         raise ConfigurationError(
             f"ampweb.events_refresh must be a whole number of seconds >= 1, not {raw!r}"

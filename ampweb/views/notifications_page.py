@@ -22,6 +22,7 @@ from ampweb.views.api_notifications import NOT_ADMIN_OWNER, channel_owner
 from nntsc.errors import AlreadyExists, BadValue
 from nntsc.notifications.channels import UnknownChannel, UnknownSubscription
 from nntsc.notifications.models import DELIVERY_STATUSES
+from nntsc.text import decimal_int
 
 #: Log rows per page.
 LOG_PAGESIZE = 50
@@ -70,10 +71,10 @@ def _channel_fields(request: Request) -> dict[str, Any]:
         )
     for name, default in (("rate_limit", 10), ("rate_period", 3600)):
         text = post.get(name, "").strip()
-        try:
-            fields[name] = int(text) if text else default
-        except ValueError:
-            raise BadValue(name, "must be an integer") from None
+        number = decimal_int(text, signed=True) if text else default
+        if number is None:
+            raise BadValue(name, "must be an integer")
+        fields[name] = number
     return fields
 
 

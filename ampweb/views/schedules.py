@@ -23,6 +23,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ampweb.params import int_param
 from ampweb.security import EDITCONFIG
 from nntsc.schedules.options import TESTS
 
@@ -35,7 +36,9 @@ def _owner(request: Request) -> tuple[str, str]:
 
 
 def _item_id(request: Request) -> int:
-    return int(request.matchdict["item_id"])
+    item_id = int_param(request, "item_id", source="match")
+    assert item_id is not None  # the route's pattern matched digits
+    return item_id
 
 
 @view_config(route_name="api.v1.schedule_tests", request_method="GET", renderer="json")

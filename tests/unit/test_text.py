@@ -32,3 +32,10 @@ def test_anything_else_is_none(text: str) -> None:
         assert decimal_int(text, signed=True) is None
     else:
         assert decimal_int(text, signed=True) == -5
+
+
+def test_more_digits_than_int_converts_is_none() -> None:
+    """`int` raises ValueError past `sys.get_int_max_str_digits` (4,300): not a number here."""
+    assert decimal_int("9" * 5000) is None
+    assert decimal_int("-" + "9" * 5000, signed=True) is None
+    assert decimal_int("9" * 4300) == int("9" * 4300)
