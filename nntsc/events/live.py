@@ -29,10 +29,12 @@ stream's newest timestamp in SQL (`streams.last_timestamp`). So:
   running processes lease in SQL (`event_partitions`): each takes its fair
   share, renews it (in the first cycle after a third of the lease has
   passed: the six statements of a renewal are not paid every cycle; an idle
-  process wakes for that cycle rather than wait out its poll), and takes
-  over the share of a process whose lease expired. Two processes
-  never hold one partition at once; if one stalls past its lease, the
-  events both find have the same keys and are stored once.
+  process wakes for that cycle rather than wait out its poll; a long cycle
+  renews between its reads and stores, and leaves the streams of any
+  partition it gave up to their new owner), and takes over the share of a
+  process whose lease expired. Two processes never hold one partition at
+  once; if one stalls past its lease, the events both find have the same
+  keys and are stored once.
 - a stream's detectors warm up on the `WARMUP_SECONDS` of rows before its
   checkpoint when a process starts handling it (what they find there was
   stored before and is not stored again).
@@ -318,7 +320,10 @@ class LiveDetection:
 
         The events and checkpoints of the whole cycle are stored in one
         transaction (or one per `FLUSH_EVENTS` events found while catching
-        up), so the sinks (event grouping) run once a cycle. Should storing
+        up), so the sinks (event grouping) run once a cycle. Between its
+        reads and stores the leases are renewed when due (`_still_owned`),
+        so a cycle catching up for longer than a lease keeps its partitions
+        (or gives back the excess, and stops on those streams). Should storing
         fail, the detectors of the streams not stored are forgotten, so the
         next cycle warms them up again and detects on the same rows.
         """
@@ -339,10 +344,14 @@ class LiveDetection:
             for name, items in by_collection.items():
                 collection = get_collection(name)
                 for index in range(0, len(items), STREAMS_PER_READ):
-                    self._detect(collection, items[index : index + STREAMS_PER_READ], pending)
+                    # A long catch-up renews its leases as it goes, and leaves
+                    # the streams whose partitions it gave up to their new owner.
+                    chunk = self._still_owned(items[index : index + STREAMS_PER_READ])
+                    if chunk:
+                        self._detect(collection, chunk, pending)
             # The rows the feed gave, after what had to be read.
             fed = {
-                name: [i for i in items if i.series is not None]
+                name: [i for i in self._still_owned(items) if i.series is not None]
                 for name, items in by_collection.items()
             }
             if any(fed.values()):
@@ -354,6 +363,17 @@ class LiveDetection:
             self.engine.forget(pending.streams)
             raise
         return self.stored - stored
+
+    def _still_owned(self, items: Sequence[_Work]) -> list[_Work]:
+        """Those of `items` in partitions this process still holds, the leases renewed if due.
+
+        Called between the steps of a cycle (a read of `READ_SPAN` for up to
+        `STREAMS_PER_READ` streams, a store of up to `FLUSH_EVENTS` events):
+        a cycle catching up on a long backlog can outlast a lease, and another
+        process would take its partitions over while it still works on them.
+        """
+        owned = self._leases()
+        return [item for item in items if item.stream_id % self.partitions in owned]
 
     def _flush(self, pending: _Pending) -> None:
         """Store the pending events and checkpoints in one transaction."""
@@ -454,8 +474,13 @@ class LiveDetection:
         newest = {i.stream_id: i.checkpoint for i in items}
         pending.streams.update(bounds)
         for rows in _read(store, collection, list(bounds), low, high):
+            if not bounds:
+                break
             fresh = [
-                r for r in rows if bounds[r.stream_id][0] < r.timestamp <= bounds[r.stream_id][1]
+                r
+                for r in rows
+                if r.stream_id in bounds
+                and bounds[r.stream_id][0] < r.timestamp <= bounds[r.stream_id][1]
             ]
             self.rows += len(fresh)
             pending.records.extend(self.engine.feed(collection, fresh))
@@ -466,6 +491,10 @@ class LiveDetection:
                 # A long catch-up keeps what it found so far.
                 self._flush(pending)
                 pending.streams.update(bounds)
+            # The rows of streams whose partitions were given up (what was
+            # found in them is stored all the same) are left to their new owner.
+            kept = {item.stream_id for item in self._still_owned(items)}
+            bounds = {s: span for s, span in bounds.items() if s in kept}
 
     # -- running ------------------------------------------------------------------------
 

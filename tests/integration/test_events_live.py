@@ -14,19 +14,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
+from nntsc.events import live, sinks
 from nntsc.events.engine import detect_history, events_in
-from nntsc.events.live import checkpoints
-from nntsc.events.models import EventPartition
+from nntsc.events.live import MIN_LEASE_SECONDS, LiveDetection, checkpoints
+from nntsc.events.models import Event, EventPartition
 from nntsc.live import RedisLiveFeed
 from tests.conftest import make_services
 from tests.unit.test_events_engine import COUNT, START, STEP, rows_for, summary
-from tests.unit.test_events_live import add_streams
+from tests.unit.test_events_live import Clock, add_streams
 
 ICMP = get_collection("amp-icmp")
 END = START + STEP * COUNT
@@ -256,3 +258,73 @@ def test_loss_end_events_close_their_loss_events_on_postgresql(services: Service
     assert [(e.stream_id, e.ts_ended) for e in losses] == [
         (stream_id, START + 1210 * STEP) for stream_id in ids
     ]
+
+
+def test_a_cycle_longer_than_its_lease_keeps_its_partitions_but_a_stalled_one_loses_them(
+    services: Services, expected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cycle catching up on a long backlog renews its leases as it goes.
+
+    The first process catches up on four streams, one at a time
+    (`STREAMS_PER_READ` 1), storing what it finds after each read
+    (`FLUSH_EVENTS` 1); every store takes two seconds of the shared clock
+    (a registered sink moves it on), so the cycle lasts several leases of
+    3 s (`MIN_LEASE_SECONDS`). During each store a second process renews
+    its leases. It used to take every partition once the first's leases,
+    renewed only when its cycle began, had run out, while the first went on
+    detecting on their streams. Now the first renews between reads, gives
+    the second its fair share and leaves those streams to it. Stopped for
+    longer than a lease, the first loses all of them.
+    """
+    lease = MIN_LEASE_SECONDS
+    ids = add_streams(services, STREAMS)
+    for stream_id in ids:
+        rows = rows_for(stream_id, seed=stream_id)
+        services.timeseries.write(ICMP, rows, {stream_id: {"source": "mon-a"}})
+        services.streams.touch({stream_id: (rows[0].timestamp, rows[-1].timestamp)})
+    monkeypatch.setattr(live, "STREAMS_PER_READ", 1)
+    monkeypatch.setattr(live, "FLUSH_EVENTS", 1)
+    clock = Clock()
+    # As many partitions as streams, one stream in each.
+    partitions = STREAMS
+    assert sorted(i % partitions for i in ids) == list(range(partitions))
+    first, second = (
+        LiveDetection(services, name, partitions=partitions, lease_seconds=lease, clock=clock)
+        for name in ("first", "second")
+    )
+    seen: list[tuple[set[int], set[int], set[int]]] = []
+
+    def slow_store(session: Any, events: Any) -> None:
+        clock.now += 2
+        second.renew_leases()
+        # (the first's partitions, the second's, the partitions of the streams stored)
+        stored = {event.stream_id % partitions for event in events}
+        seen.append((set(first.owned), set(second.owned), stored))
+
+    sinks.register(slow_store)
+    try:
+        began = clock.now
+        first.cycle()
+        sinks.unregister(slow_store)
+        # The cycle lasted longer than a lease: without renewals on the way,
+        # its leases would have run out during it.
+        assert clock.now - began > lease
+        assert len(seen) >= 2
+        for mine, theirs, stored in seen:
+            assert mine.isdisjoint(theirs), seen
+            assert stored <= mine, seen
+        # The second got its fair share, given back by the first on the way.
+        assert len(first.owned) == len(second.owned) == partitions // 2
+        second.cycle()
+        assert summary(events_in(services, ids, START, END)) == expected
+        with services.sessionmaker() as session:
+            assert session.scalar(select(func.count()).select_from(Event)) == len(expected)
+        # A process that stops renewing (stalled, or killed) loses its
+        # partitions once its lease runs out.
+        clock.now += lease + 1
+        second.cycle()
+        assert second.owned == set(range(partitions))
+        assert first.cycle() == 0
+        assert first.owned == set()
+    finally:
+        sinks.unregister(slow_store)
