@@ -301,9 +301,12 @@ def driver_form(statement: Select, engine: Engine) -> tuple[str | None, dict[str
         compiled.post_compile_params
         or compiled.literal_execute_params
         or compiled.escaped_bind_names
-        or compiled._bind_processors
         or any(
-            column.type._cached_result_processor(dialect, None) is not None
+            bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
+            for bind in compiled.binds.values()
+        )
+        or any(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
             for column in statement.selected_columns
         )
     ):
@@ -318,9 +321,12 @@ def run_on_driver(engine: Engine, sql: str, params: dict[str, Any]) -> Sequence[
     an API page's CPU): the connection is checked out of and returned to the
     engine's pool (its events run: the ping of an idle connection), and a driver
     error is raised as SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError`'s
-    subclass of it). A lost connection invalidates the pool's connections as
-    `Connection` does, so that the caller's retry (`ampy.api._reaching_stores`)
-    gets a new one.
+    subclass of it). A lost connection is invalidated and the engine's pool
+    replaced (`Engine.dispose`: the pool's other connections are most likely
+    lost with it, as `Connection` assumes when it invalidates them all), so
+    that the caller's retry (`ampy.api._reaching_stores`) gets a new one.
+    Only SQLAlchemy's public API is used: a statement `driver_form` accepts
+    is one SQLAlchemy would hand the driver unchanged.
     """
     connection = engine.raw_connection()
     try:
@@ -333,7 +339,8 @@ def run_on_driver(engine: Engine, sql: str, params: dict[str, Any]) -> Sequence[
     except engine.dialect.loaded_dbapi.Error as error:
         lost = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
         if lost:
-            engine.pool._invalidate(connection, error)
+            connection.invalidate(error)
+            engine.dispose()
         raise DBAPIError.instance(
             sql,
             params,
