@@ -134,6 +134,24 @@ class Detector:
             return None
         return self._value(timestamp, value)
 
+    @cython.cfunc
+    @cython.inline
+    def _take(
+        self,
+        timestamp: cython.longlong,
+        value: Any,
+        convert: Callable[[Any], Any] | None,
+        found: list,
+    ) -> None:
+        """`feed_rows` and `feed_values`' step for a new row (after every row fed before it)
+        with a value: convert it, advance to it, add what it reveals to `found`."""
+        if convert is not None:
+            value = convert(value)
+        self._advance(timestamp)
+        findings = self._value(timestamp, value)
+        if findings is not None:
+            found.extend(findings)
+
     @cython.locals(
         item=tuple, late=cython.Py_ssize_t, seen=cython.longlong, timestamp=cython.longlong
     )
@@ -168,15 +186,8 @@ class Detector:
                 value = cython.cast(dict, values).get(field)
             else:
                 value = values.get(field)
-            if value is None:
-                continue
-            if convert is not None:
-                value = convert(value)
-            # New (after `seen`, which is at or after `last`): `_advance` takes it.
-            self._advance(timestamp)
-            findings = self._value(timestamp, value)
-            if findings is not None:
-                found.extend(findings)
+            if value is not None:
+                self._take(timestamp, value, convert, found)
         return found, late
 
     @cython.locals(
@@ -215,15 +226,8 @@ class Detector:
                 continue
             seen = timestamp
             value = column[i]
-            if value is None:
-                continue
-            if convert is not None:
-                value = convert(value)
-            # New (after `seen`, which is at or after `last`): `_advance` takes it.
-            self._advance(timestamp)
-            findings = self._value(timestamp, value)
-            if findings is not None:
-                found.extend(findings)
+            if value is not None:
+                self._take(timestamp, value, convert, found)
         return found, late
 
     def state(self) -> dict[str, Any]:
