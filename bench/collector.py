@@ -41,6 +41,10 @@ Medians over ``--runs`` runs are printed with the targets of issue 17.
 
     flock /tmp/bench.lock .venv/bin/python bench/collector.py [--workload amplet|mesh|both]
         [--monitors 50] [--targets 200] [--addresses 2] [--rounds 2] [--runs 3] [--scale 2,4]
+        [--no-rollups]
+
+``--scale "" --no-rollups`` times only the cold and warm drains and their raw
+writes: a few minutes less a run, for comparing trees.
 """
 
 from __future__ import annotations
@@ -597,12 +601,20 @@ class AmpletRun:
     cold_raw: Raw
     warm: Drain
     warm_raw: Raw
-    rollup_marks: int
-    rollup_seconds: float
-    rollup_rows: int
+    scaled: dict[int, Drain]
+    #: None with ``--no-rollups``.
+    rollups: Rollups | None
+
+
+@dataclass
+class Rollups:
+    """Rollup maintenance of a run's rows: from memory (new series, existing), then the pass."""
+
     memory_new: MemoryRollups
     memory_existing: MemoryRollups
-    scaled: dict[int, Drain]
+    marks: int
+    seconds: float
+    rows: int
 
 
 def amplet_run(args: argparse.Namespace, seed: int, scale: Sequence[int]) -> AmpletRun:
@@ -649,17 +661,7 @@ def amplet_run(args: argparse.Namespace, seed: int, scale: Sequence[int]) -> Amp
                         f"not {expected}: rows doubled"
                     )
 
-            # The cold and warm rows again, days later (so that no pass over one range
-            # takes the other's marks), as a collector running past the end of their
-            # hours makes their rollups: first into new rollup series...
-            icmp = get_collection("amp-icmp")
-            memory_new = memory_rollups(services, icmp, kept, tags, 2 * 86400)
-            # ... then once they exist (a mesh running for a while).
-            memory_existing = memory_rollups(services, icmp, kept, tags, 4 * 86400)
-            # The collectors above stopped before their hours closed: the
-            # re-reading pass does their hours (the rollup series exist).
-            marks, rollup_seconds = rollup_pass(services, starts[-1])
-            rollup_rows = expected * (2 + len(scale))
+            rollups = None if args.no_rollups else run_rollups(services, kept, tags, starts)
         finally:
             queues.delete()
     return AmpletRun(
@@ -669,13 +671,28 @@ def amplet_run(args: argparse.Namespace, seed: int, scale: Sequence[int]) -> Amp
         cold_raw,
         warm,
         warm_raw,
-        marks,
-        rollup_seconds,
-        rollup_rows,
-        memory_new,
-        memory_existing,
         scaled,
+        rollups,
     )
+
+
+def run_rollups(
+    services: Services, kept: Sequence[Row], tags: dict, starts: Sequence[int]
+) -> Rollups:
+    """Time rollup maintenance of the cold and warm rows (`kept`), as the module says."""
+    # The cold and warm rows again, days later (so that no pass over one range
+    # takes the other's marks), as a collector running past the end of their
+    # hours makes their rollups: first into new rollup series...
+    icmp = get_collection("amp-icmp")
+    memory_new = memory_rollups(services, icmp, kept, tags, 2 * 86400)
+    # ... then once they exist (a mesh running for a while).
+    memory_existing = memory_rollups(services, icmp, kept, tags, 4 * 86400)
+    # The collectors above stopped before their hours closed: the
+    # re-reading pass does their hours (the rollup series exist).
+    marks, seconds = rollup_pass(services, starts[-1])
+    # Every phase's rows: the cold and warm drains' and the scaled ones'.
+    rows = len(kept) // 2 * (len(starts) - 1)
+    return Rollups(memory_new, memory_existing, marks, seconds, rows)
 
 
 def median(values: Sequence[float]) -> float:
@@ -785,25 +802,27 @@ def report_amplet(args: argparse.Namespace, runs: Sequence[AmpletRun], scale: Se
             "",
             ".1f",
         )
-    warm_rows = [r.rows / r.warm.seconds for r in runs]
-    for label, memory in (
-        ("new rollup series", [r.memory_new for r in runs]),
-        ("rollup series exist", [r.memory_existing for r in runs]),
-    ):
-        print(f" rollup maintenance, in memory then the pass for the rest ({label}):")
-        report_memory(line, memory, warm_rows)
-    line(
-        "re-reading pass alone (late rows, other writers, restarts) rows/s",
-        [r.rollup_rows / r.rollup_seconds for r in runs],
-        "rows/s of input",
-    )
-    line(
-        "  / collector warm rows/s",
-        [(r.rollup_rows / r.rollup_seconds) / w for r, w in zip(runs, warm_rows, strict=True)],
-        "",
-        ".2f",
-    )
-    line("  hour and day marks it took", [r.rollup_marks for r in runs], "")
+    rollups = [r.rollups for r in runs if r.rollups is not None]
+    if rollups:
+        warm_rows = [r.rows / r.warm.seconds for r in runs]
+        for label, memory in (
+            ("new rollup series", [r.memory_new for r in rollups]),
+            ("rollup series exist", [r.memory_existing for r in rollups]),
+        ):
+            print(f" rollup maintenance, in memory then the pass for the rest ({label}):")
+            report_memory(line, memory, warm_rows)
+        line(
+            "re-reading pass alone (late rows, other writers, restarts) rows/s",
+            [r.rows / r.seconds for r in rollups],
+            "rows/s of input",
+        )
+        line(
+            "  / collector warm rows/s",
+            [(r.rows / r.seconds) / w for r, w in zip(rollups, warm_rows, strict=True)],
+            "",
+            ".2f",
+        )
+        line("  hour and day marks it took", [r.marks for r in rollups], "")
 
     def after_startup(d: Drain, rows: int) -> float:
         """Rows/s once every collector was up: each process's start-up (imports,
@@ -920,6 +939,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--scale", default="2,4", help="numbers of collector processes to drain one minute with"
+    )
+    parser.add_argument(
+        "--no-rollups",
+        action="store_true",
+        help="amplet workload: only the drains and raw writes, no rollup maintenance timed",
     )
     parser.add_argument("--sites", type=int, default=10, help="mesh workload")
     parser.add_argument("--hours", type=float, default=6, help="mesh workload")

@@ -48,7 +48,7 @@ from nntsc.collections import for_amp_test
 from nntsc.config import Services
 from nntsc.errors import BadReport, ConfigurationError, NntscError, StoreUnavailable
 from nntsc.ingest.pipeline import BatchOutcome, Ingestor, fewer_collections
-from nntsc.ingest.transport import ReadAheadTransport, has_frame
+from nntsc.ingest.transport import ReadAheadTransport, drain_buffered
 
 log = logging.getLogger(__name__)
 
@@ -404,11 +404,9 @@ class Collector:
         are already in memory. Raises `TimeoutError` when nothing arrives.
         """
         connection.drain_events(timeout=timeout)
-        transport = connection.connection.transport
-        for _ in range(BURST):
-            if self._stopping or self._store_error is not None or not has_frame(transport):
-                return
-            connection.drain_events(timeout=timeout)
+        if not self._stopping and self._store_error is None:
+            # A delivery `_on_message` meets after a store failed is left unacknowledged.
+            drain_buffered(connection.connection, BURST)
 
     def _forget_unacknowledged(self) -> None:
         """Drop what was buffered: with the connection gone, the broker delivers it again."""

@@ -5,13 +5,16 @@ RabbitMQ, whatever their properties, headers and bodies."""
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
+import amqp
 import pytest
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-from nntsc.ingest.transport import ReadAheadConnection, ReadAheadTransport
+from nntsc.ingest.amqp import amplet_message
+from nntsc.ingest.transport import ReadAheadConnection, ReadAheadTransport, drain_buffered
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -101,8 +104,33 @@ def messages() -> list[tuple[bytes, dict[str, Any]]]:
     return found
 
 
+def amplet_messages() -> list[amqp.Message]:
+    """Messages with amplet2's five properties (user_id our login, as the broker checks it):
+    as amplet2 sends them, and with headers it does not send under the same flags."""
+    found = [
+        amplet_message(test, "guest", 1_767_323_045 + n, bytes([n]) * (1 + n * 13 % 700))
+        for n, test in enumerate(["icmp", "dns", "traceroute", "http", "\u00e9t\u00e9"] * 30)
+    ]
+    for headers in (
+        {},
+        {"x-amp-test-type": ""},
+        {"x-amp-test-type": "icmp", "extra": "text", "count": 7},
+        {"x-amp-test-type": 5},
+        {"x-amp-test-type": "icmp", "nested": {"a": [1, "b"]}, "raw": b"\xff\xfe"},
+    ):
+        message = amplet_message("icmp", "guest", 1_767_323_045, b"body")
+        message.properties["application_headers"] = headers
+        found.append(message)
+    # A compressed body: kombu's `Message` after the transport decompresses it.
+    message = amplet_message("icmp", "guest", 1_767_323_045, zlib.compress(b"report"))
+    message.properties["application_headers"] = {"compression": "application/x-gzip"}
+    found.append(message)
+    return found
+
+
 def consumed(queue: Queue, transport: Any, count: int, requeue_first: int = 0) -> list[dict]:
-    """`count` messages of `queue` as the collector's consumer sees them (no ack: they stay)."""
+    """`count` messages of `queue` as the collector's consumer sees them (no ack: they stay),
+    through `transport`."""
     got: list[dict] = []
 
     def on_message(message: Any) -> None:
@@ -135,6 +163,8 @@ def consumed(queue: Queue, transport: Any, count: int, requeue_first: int = 0) -
         with Consumer(channel, queues=[queue], on_message=on_message):
             while len(got) < count:
                 connection.drain_events(timeout=10)
+                # As the collector does: what is buffered, in one loop (py-amqp's: none).
+                drain_buffered(connection.connection, 50)
         channel.close()
     return got
 
@@ -142,11 +172,16 @@ def consumed(queue: Queue, transport: Any, count: int, requeue_first: int = 0) -
 def test_buffered_deliveries_are_the_messages_py_amqp_makes(
     queues: tuple[Queue, Queue],
 ) -> None:
-    published = messages()
+    published: list[Any] = messages()
+    amplet = amplet_messages()
     with Connection(BROKER) as connection:
-        producer = Producer(connection.channel(), exchange=queues[0].exchange)
+        channel = connection.channel()
+        producer = Producer(channel, exchange=queues[0].exchange)
         for body, options in published:
             producer.publish(body, routing_key="rk", serializer=None, **options)
+        for message in amplet:
+            channel.basic_publish(message, exchange=queues[0].exchange.name, routing_key="rk")
+    published += amplet
     CountingConnection.taken = 0
     # Some are first requeued, so that both paths also see redelivered messages.
     ours = consumed(queues[0], CountingTransport, len(published), requeue_first=20)
@@ -164,5 +199,18 @@ def test_buffered_deliveries_are_the_messages_py_amqp_makes(
     assert sum(m["delivery_info"]["redelivered"] for m in ours) == 20
     # py-amqp gives a message without a body the text "".
     assert {m["body"] for m in ours} >= {"", b"z" * 300_000, b"bare", "caf\u00e9", b"\xff\xfe"}
+    # amplet2's properties exactly, decoded (the direct reading of `decode_properties`).
+    sent = [m for m in ours if m["properties"].get("user_id") == "guest"]
+    assert len(sent) == len(amplet)
+    compressed = [m for m in sent if m["headers"] == {"compression": "application/x-gzip"}]
+    assert [m["body"] for m in compressed] == [b"report"]
+    fifth = [m for m in sent if m["properties"]["timestamp"] == 1_767_323_045 + 4]
+    assert fifth[0]["properties"] == {
+        "content_type": "application/octet-stream",
+        "application_headers": {"x-amp-test-type": "\u00e9t\u00e9"},
+        "delivery_mode": 2,
+        "timestamp": 1_767_323_045 + 4,
+        "user_id": "guest",
+    }
     # Most went the one-step way; the empty and the oversized body did not.
     assert 100 < taken < len(published) + 20 - 1

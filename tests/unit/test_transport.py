@@ -5,11 +5,21 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 import amqp
 import pytest
+from amqp.serialization import decode_properties_basic
+from hypothesis import given
+from hypothesis import strategies as st
 
-from nntsc.ingest.transport import READ_AHEAD, ReadAheadTCPTransport
+from nntsc.ingest.amqp import amplet_message
+from nntsc.ingest.transport import (
+    READ_AHEAD,
+    ReadAheadTCPTransport,
+    _amplet_properties,
+    decode_properties,
+)
 
 
 def frame(payload: bytes, channel: int = 1, kind: int = 1) -> bytes:
@@ -155,3 +165,142 @@ def test_a_delivery_is_taken_whole_only_when_its_three_frames_are_right() -> Non
         b"".join(delivery_frames(b"", channel=3)) + frame(b"next"),
     ]
     assert [taken(buffer) for buffer in refused] == [None] * len(refused)
+
+
+# -- content header properties ---------------------------------------------------------
+
+
+def amplet_properties(
+    headers: list[tuple[bytes, bytes, bytes]],
+    content_type: bytes = b"application/octet-stream",
+    user_id: bytes = b"amp-mon-001.example.net",
+    timestamp: int = 1_767_323_045,
+    delivery_mode: int = 2,
+) -> bytes:
+    """amplet2's five property flags and their values, the header table item by item as
+    (name, type octet, encoded value): bytes no serializer would write (e.g. not UTF-8)."""
+    table = b"".join(bytes([len(name)]) + name + kind + value for name, kind, value in headers)
+    return (
+        b"\xb0\x50"
+        + bytes([len(content_type)])
+        + content_type
+        + struct.pack(">I", len(table))
+        + table
+        + bytes([delivery_mode])
+        + struct.pack(">Q", timestamp)
+        + bytes([len(user_id)])
+        + user_id
+    )
+
+
+def long_string(raw: bytes) -> bytes:
+    return struct.pack(">I", len(raw)) + raw
+
+
+def outcome(decode: Any, buffer: bytes, offset: int = 0) -> Any:
+    """What `decode` answers, or the type of what it raises."""
+    try:
+        return decode(buffer, offset)
+    except Exception as error:
+        return type(error)
+
+
+def same_as_py_amqp(buffer: bytes, offset: int = 0) -> Any:
+    answer = outcome(decode_properties, buffer, offset)
+    assert answer == outcome(decode_properties_basic, buffer, offset)
+    return answer
+
+
+def test_amplet2_properties_are_read_directly_as_py_amqp_reads_them() -> None:
+    for test, monitor, timestamp in (
+        ("icmp", "amp-mon-001.example.net", 1_767_323_045),
+        ("traceroute", "m\u00f6nitor-\u4e2d", 1_104_537_600),
+        ("", "x" * 255, 2**64 - 1),
+    ):
+        properties = amplet_message(test, monitor, timestamp, b"report")._serialize_properties()
+        # The direct reading answers (no fallback), and as py-amqp does, at an offset too.
+        assert _amplet_properties(properties, 2) is not None
+        answer, end = same_as_py_amqp(properties)
+        assert end == len(properties)
+        assert answer["application_headers"] == {"x-amp-test-type": test}
+        assert answer["user_id"] == monitor
+        assert answer["timestamp"] == timestamp
+        same_as_py_amqp(b"\x00\x3c\x00\x00" + properties + b"trailing", 4)
+
+
+def test_unusual_headers_under_amplet2s_flags_give_py_amqps_answer() -> None:
+    unusual = [
+        [],  # an empty table
+        [(b"x-amp-test-type", b"S", long_string(b""))],
+        [(b"a", b"S", long_string(b"1")), (b"b", b"S", long_string(b"2"))],
+        [(b"a", b"S", long_string(b"1")), (b"a", b"S", long_string(b"2"))],  # twice
+        [(b"x-amp-test-type", b"S", long_string(b"\xff\xfe"))],  # value not UTF-8
+        [(b"\xff", b"S", long_string(b"icmp"))],  # name not UTF-8
+        [(b"\xff", b"S", long_string(b"\xfe"))],  # neither
+        [(b"compression", b"S", long_string(b"application/x-gzip"))],
+        # Other types: py-amqp's decoder answers, the direct reading steps aside.
+        [(b"x-amp-test-type", b"I", struct.pack(">i", 5))],
+        [(b"x-amp-test-type", b"x", long_string(b"\x00\x01"))],
+        [(b"n", b"F", long_string(b"\x01kS" + long_string(b"v")))],
+        [(b"x-amp-test-type", b"S", long_string(b"icmp")), (b"t", b"t", b"\x01")],
+    ]
+    for headers in unusual:
+        answer = same_as_py_amqp(amplet_properties(headers))
+        assert isinstance(answer, tuple), headers
+    # Long strings only are read directly.
+    assert _amplet_properties(amplet_properties(unusual[8]), 2) is None
+    assert _amplet_properties(amplet_properties(unusual[4]), 2) is not None
+    # Not UTF-8 where py-amqp raises (content type, user id): the same error.
+    assert same_as_py_amqp(amplet_properties([], content_type=b"\xff")) is UnicodeDecodeError
+    assert same_as_py_amqp(amplet_properties([], user_id=b"\xc3")) is UnicodeDecodeError
+
+
+def test_cut_or_corrupted_properties_give_py_amqps_answer() -> None:
+    properties = amplet_properties(
+        [(b"x-amp-test-type", b"S", long_string(b"icmp")), (b"k", b"S", long_string(b"v"))]
+    )
+    # Cut anywhere: the same answer or the same error.
+    for cut in range(len(properties) + 1):
+        same_as_py_amqp(properties[:cut])
+    # Any octet changed to a few values (lengths too long or short, other types).
+    for at in range(2, len(properties)):
+        for value in (0, 1, 0x53, 0x7F, 0xFF):
+            same_as_py_amqp(properties[:at] + bytes([value]) + properties[at + 1 :])
+
+
+def test_other_property_sets_go_to_py_amqp() -> None:
+    for options in (
+        # What kombu's Producer sends (content encoding, priority), and others.
+        {"content_type": "application/octet-stream", "content_encoding": "binary", "priority": 0},
+        {"application_headers": {"x-amp-test-type": "icmp"}, "timestamp": 5, "user_id": "m"},
+        {"content_type": "t", "correlation_id": "c", "reply_to": "r", "expiration": "60"},
+        {},
+    ):
+        same_as_py_amqp(amqp.Message(b"", **options)._serialize_properties())
+
+
+header_text = st.text(max_size=40)
+
+
+@given(
+    headers=st.dictionaries(st.text(max_size=20), header_text, max_size=5),
+    content_type=st.text(max_size=30),
+    user_id=st.text(max_size=60),
+    timestamp=st.integers(0, 2**64 - 1),
+    delivery_mode=st.integers(0, 255),
+)
+def test_any_amplet2_like_properties_give_py_amqps_answer(
+    headers: dict[str, str], content_type: str, user_id: str, timestamp: int, delivery_mode: int
+) -> None:
+    message = amqp.Message(
+        b"",
+        content_type=content_type,
+        application_headers=headers,
+        delivery_mode=delivery_mode,
+        timestamp=timestamp,
+        user_id=user_id,
+    )
+    properties = message._serialize_properties()
+    assert _amplet_properties(properties, 2) is not None
+    answer, _ = same_as_py_amqp(properties)
+    assert answer["application_headers"] == headers
