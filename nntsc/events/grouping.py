@@ -4,18 +4,22 @@ Each new event belongs under several *keys*: its stream's source, its target,
 and every ASN on the AS path that the latest traceroute of the same source
 and target took (`docs/events.md`). For each key it joins the
 group of that key and of its direction, or opens one. Events of one key that
-follow each other within `QUIET` seconds stay in one group, and a group never
-spans more than `MAX_DURATION` seconds; the times are the events' onsets, so
-history detection, which finds events stream by stream and so out of time
-order, builds the same groups as live detection.
+follow each other within `QUIET` seconds in one `slot` (a `MAX_DURATION`
+stretch of the epoch) are one group, whatever order they arrive in: an
+event that bridges two groups joins them. The times are the events'
+onsets, so history detection, which finds events stream by stream and so
+out of time order, and live detection, which stores them in the order they
+were detected, build the same groups.
 
 The redundant groups this makes on purpose (an event with five keys is in
 five groups) are pruned by `nntsc.events.pruning`. A group's key and its
-members never change once made: they are the *base* facts, whatever the
-pruning concluded. An event joins the base group of its key even when that
-group was merged, and every pruning pass judges the base groups afresh
-(`nntsc.events.groups`), so events arriving one at a time end in the same
-groups as events arriving together (tested on every recorded group set).
+members are its *base* facts, whatever the pruning concluded: members are
+only added, but for a join, which moves the later group's members to the
+earlier and leaves the later merged into it. An event joins the base group
+of its key even when that group was merged, and every pruning pass judges
+the base groups afresh (`nntsc.events.groups`), choosing between them by
+their facts, not their ids; so events arriving in any order and any
+batches end in the same groups (tested on random event sets).
 
 Everything here is pure: `group_events` takes the facts of the new events
 and the groups near them and says what changes. `nntsc.events.groups`
@@ -40,6 +44,7 @@ __all__ = [
     "event_keys",
     "group_events",
     "parse_key",
+    "slot",
 ]
 
 #: A group takes an event whose onset is at most this many seconds from its own
@@ -125,6 +130,8 @@ class GroupState:
     merged_by: str | None = None
     #: The ASNs the group points at: its key's, widened by pruning. Empty for endpoint keys.
     asns: frozenset[int] = frozenset()
+    #: The group of its key that took its events when an event joined the two (`group_events`).
+    joined_into: GroupState | None = None
 
     def __post_init__(self) -> None:
         if not self.asns:
@@ -153,8 +160,15 @@ class GroupState:
         return key == self.key
 
     def takes(self, onset: int) -> bool:
-        """Whether an event at `onset` is near enough, and keeps the group short enough."""
-        if not self.start - QUIET <= onset <= self.end + QUIET:
+        """Whether an event at `onset` is near enough (within `QUIET`), in the group's slot.
+
+        A group's events lie in one `slot` (for groups made before slots, its
+        span stays within `MAX_DURATION`); a group whose events were joined
+        into another's takes nothing.
+        """
+        if not self.events or not self.start - QUIET <= onset <= self.end + QUIET:
+            return False
+        if slot(onset) != slot(self.start):
             return False
         return max(self.end, onset) - min(self.start, onset) <= MAX_DURATION
 
@@ -170,6 +184,21 @@ class GroupState:
 
 #: The pruning rule whose losers keep their events to themselves.
 SUPERSET = "superset"
+#: The pruning rule of groups of one key and direction that meet: also what
+#: grouping marks a group whose events it joined into another's.
+SAME_KEY = "same_key"
+
+
+def slot(onset: int) -> int:
+    """The `MAX_DURATION` slot of the epoch (UTC, even hours) that `onset` falls in.
+
+    A group's events all lie in one slot: so a group is the run of its key's
+    events in the slot that follow each other within `QUIET`, whatever order
+    they came in (`group_events`). Pruning's same-key rule joins the groups
+    of an incident that crosses a slot's edge while the whole stays within
+    `MAX_DURATION`.
+    """
+    return onset // MAX_DURATION
 
 
 def _order(group: GroupState) -> tuple[int, int]:
@@ -183,16 +212,22 @@ def group_events(
 ) -> tuple[list[GroupState], list[GroupState]]:
     """Place `events` in `groups` (the groups near them, merged ones too), opening groups as needed.
 
-    For each key of an event, the group of that key and direction whose span
-    takes the event's onset gets it, whether pruning merged it or not (its
-    members are the base facts pruning judges); without one, a new group
-    opens.
+    For each key of an event, the group of that key and direction that takes
+    the event's onset (within `QUIET` of its events, in the same `slot`)
+    gets it, whether pruning merged it or not (its members are the base
+    facts pruning judges); without one, a new group opens. When the event
+    bridges two groups of its key (within `QUIET` of both), they become one:
+    the earlier takes the later's events, and the later, left empty, is
+    marked merged into it (`joined_into`, and the `SAME_KEY` rule). So each
+    key's groups are the runs of its events in each slot that follow each
+    other within `QUIET`: a function of the set of events, not of the order
+    they came in or of how they were split into batches.
 
-    Returns (stored groups that gained events, groups opened), both in the
-    order they were first touched; the groups given are changed in place.
-    An event already in a group is not added again, so placing the same
-    events twice changes nothing. Events are placed in onset order, so that
-    one batch in any order makes the same groups.
+    Returns (stored groups that gained or lost events, groups opened), both
+    in the order they were first touched; the groups given are changed in
+    place. A group opened here and joined into another here is not
+    returned. An event already in a group is not added again, so placing
+    the same events twice changes nothing.
     """
     # The groups by (key, direction), each list in the order given: an event
     # looks only at those of its keys (a group carries only its own key).
@@ -211,7 +246,29 @@ def group_events(
                 same.append(group)
                 opened.append(group)
                 continue
-            group = min(fitting, key=_order)
-            if group.add(event) and group.group_id is not None:
+            if any(event.event_id in group.events for group in fitting):
+                continue
+            # The earliest takes the event, and the events of any other it bridges to.
+            fitting.sort(key=lambda g: (g.start, _order(g)))
+            group = fitting[0]
+            group.add(event)
+            if group.group_id is not None:
                 touched.setdefault(id(group), group)
-    return list(touched.values()), opened
+            for later in fitting[1:]:
+                _join(later, group)
+                for changed in (group, later):
+                    if changed.group_id is not None:
+                        touched.setdefault(id(changed), changed)
+    return list(touched.values()), [group for group in opened if group.joined_into is None]
+
+
+def _join(later: GroupState, earlier: GroupState) -> None:
+    """Move the events of `later` into `earlier` (of one key), and mark `later` merged into it."""
+    earlier.events |= later.events
+    earlier.start = min(earlier.start, later.start)
+    earlier.end = max(earlier.end, later.end)
+    later.events = set()
+    later.joined_into = earlier
+    later.status = MERGED
+    later.merged_into = earlier.group_id
+    later.merged_by = SAME_KEY

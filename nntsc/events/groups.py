@@ -9,7 +9,9 @@ therefore leave pruned groups behind at once, and a grouping error rolls
 the events back so that they are detected again.
 
 A group's row keeps its base facts (key, direction, and its members in
-``event_group_members``) and what the last judgement concluded (status,
+``event_group_members``, which change only when an event joins two groups
+of its key: the later one's move to the earlier, and the later stays,
+merged into it, without members) and what the last judgement concluded (status,
 ``merged_into``, ``merged_by``, ``asns``, the span and counts of the events
 it stands for, its own and those of the groups merged into it other than
 as a superset). Each judgement starts again from the base facts, so the
@@ -44,6 +46,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    delete,
     func,
     insert,
     select,
@@ -61,6 +64,7 @@ from nntsc.events.grouping import (
     MERGED,
     OPEN,
     QUIET,
+    SAME_KEY,
     SUPERSET,
     EventFacts,
     GroupState,
@@ -370,23 +374,54 @@ def _load(session: Session, start: int, end: int) -> _Stored:
     A group's base is its key, direction and own members (`GroupState.base`),
     its span that of its members' onsets; also loaded are the groups beyond
     the range that share an event with one of them, so that judging a group
-    near the edge sees every group its events are in. Two statements: the
+    near the edge sees every group its events are in, and the groups merged
+    into one of them or that one was merged into (`_merge_linked`). Two
+    statements, and two more a level of merges beyond the range: the
     groups, then their members with the facts of their events.
     """
     table = EventGroup.__table__
     members = EventGroupMember.__table__
-    events = Event.__table__
-    columns = (table.c.id, table.c.key, table.c.direction, *(table.c[c] for c in CONCLUSIONS))
     in_range = select(table.c.id).where(table.c.ts_ended >= start, table.c.ts_started <= end)
     # The groups in range and those sharing an event with one of them.
     held = select(members.c.event_id).where(members.c.group_id.in_(in_range))
     wanted = in_range.union(select(members.c.group_id).where(members.c.event_id.in_(held)))
     stored = _Stored({}, {}, {})
-    for row in session.execute(select(*columns).where(table.c.id.in_(wanted))):
-        stored.groups[row.id] = GroupState(
+    _read_groups(session, stored, [table.c.id.in_(wanted)], [members.c.group_id.in_(wanted)])
+    frontier = set(stored.groups)
+    while frontier:
+        # Judged without the groups merged into it, a group would count their
+        # events no more while they still pointed at it (and the other way
+        # round): a merge across the range's edge is judged on both sides.
+        parents = {stored.concluded[g]["merged_into"] for g in frontier} - {None}
+        known = set(stored.groups)
+        found: set[int] = set()
+        for chunk in _chunks(sorted(frontier)):
+            found.update(session.scalars(select(table.c.id).where(table.c.merged_into.in_(chunk))))
+        found = (found | parents) - known
+        for chunk in _chunks(sorted(found)):
+            _read_groups(session, stored, [table.c.id.in_(chunk)], [members.c.group_id.in_(chunk)])
+        frontier = found
+    return stored
+
+
+def _read_groups(
+    session: Session, stored: _Stored, which: list[Any], members_of: list[Any]
+) -> None:
+    """Add the groups `which` selects to `stored`, with their members (`members_of`)."""
+    table = EventGroup.__table__
+    members = EventGroupMember.__table__
+    events = Event.__table__
+    columns = (table.c.id, table.c.key, table.c.direction, *(table.c[c] for c in CONCLUSIONS))
+    groups = stored.groups
+    added: set[int] = set()
+    for row in session.execute(select(*columns).where(*which)):
+        if row.id in groups:
+            continue
+        groups[row.id] = GroupState(
             row.id, row.key, row.direction, row.ts_started, row.ts_ended, set()
         )
         stored.concluded[row.id] = {name: row._mapping[name] for name in CONCLUSIONS}
+        added.add(row.id)
     # Rows unpack as tuples; annotated so that mypy knows their types.
     found: Iterable[tuple[int, int, int, int, str, str]] = session.execute(
         select(
@@ -398,16 +433,14 @@ def _load(session: Session, start: int, end: int) -> _Stored:
             events.c.target,
         )
         .join(events, events.c.id == members.c.event_id)
-        .where(members.c.group_id.in_(wanted))
+        .where(*members_of)
     )
     spans: dict[int, tuple[int, int]] = {}
     facts = stored.facts
-    groups = stored.groups
     for group_id, event_id, onset, severity, source, target in found:
-        group = groups.get(group_id)
-        if group is None:  # a group made since the first statement read the groups
+        if group_id not in added:  # a group made since the first statement read the groups
             continue
-        group.events.add(event_id)
+        groups[group_id].events.add(event_id)
         facts[event_id] = (severity, source, target)
         span = spans.get(group_id)
         spans[group_id] = (
@@ -416,7 +449,30 @@ def _load(session: Session, start: int, end: int) -> _Stored:
     for group_id, (first, last) in spans.items():
         groups[group_id].start = first
         groups[group_id].end = last
-    return stored
+
+
+def _merge_linked(stored: _Stored, group_ids: set[int]) -> set[int]:
+    """`group_ids` and, among `stored`, every group linked to one of them by a merge, and so on.
+
+    Judging a group that others were merged into must judge them too (and a
+    group must be judged with the one it was merged into): else one would
+    keep pointing at a group whose counts no longer include its events, or
+    a group would count the events of one no longer merged into it.
+    """
+    below: dict[int, list[int]] = defaultdict(list)
+    for group_id, concluded in stored.concluded.items():
+        if concluded["merged_into"] is not None:
+            below[concluded["merged_into"]].append(group_id)
+    linked = set(group_ids)
+    frontier = list(linked)
+    while frontier:
+        group_id = frontier.pop()
+        above = stored.concluded[group_id]["merged_into"]
+        for other in (*below.get(group_id, ()), *((above,) if above is not None else ())):
+            if other in stored.groups and other not in linked:
+                linked.add(other)
+                frontier.append(other)
+    return linked
 
 
 def _counts(group: GroupState, facts: dict[int, tuple[int, str, str]]) -> dict[str, int]:
@@ -461,14 +517,44 @@ def prune_range(session: Session, start: int, end: int, now: int | None = None) 
     return _judge(session, stored, list(stored.groups.values()), now)
 
 
+def _joined(group: GroupState) -> GroupState:
+    """The group that holds the events joined away from `group` (`group_events`), at the end
+    of the chain: a group opened in the same batch and joined in turn is never stored."""
+    while group.joined_into is not None:
+        group = group.joined_into
+    return group
+
+
 def _judge(
     session: Session, stored: _Stored, groups: Sequence[GroupState], now: int
 ) -> PruneReport:
-    """Prune `groups` (some of `stored`) from their base facts; write what changed."""
-    judged = [group.base() for group in groups]
+    """Prune `groups` (some of `stored`) from their base facts; write what changed.
+
+    A group without events of its own (grouping joined them into an earlier
+    group of its key) is not judged: it stays merged into that group, as
+    grouping marked it when it joined them (written here, the first time).
+    """
+    judged = [group.base() for group in groups if group.events]
     prune_groups(judged, now)
     merged: dict[str, int] = defaultdict(int)
     changes: list[dict[str, Any]] = []
+    for group in groups:
+        if group.events or group.joined_into is None:
+            continue
+        assert group.group_id is not None, "only stored groups are judged"
+        merged[SAME_KEY] += 1
+        changes.append(
+            {
+                "group_id": group.group_id,
+                **stored.concluded[group.group_id],
+                "status": MERGED,
+                "merged_into": _joined(group).group_id,
+                "merged_by": SAME_KEY,
+                "asns": format_asns(group.asns),
+                **_counts(group, stored.facts),
+                "ts_updated": now,
+            }
+        )
     for group in judged:
         assert group.group_id is not None, "only stored groups are judged"
         values = {
@@ -624,13 +710,19 @@ def group_stored_events(
             group.group_id = group_id
             stored.groups[group_id] = group
             stored.concluded[group_id] = {name: row.get(name) for name in CONCLUSIONS}
+    members = EventGroupMember.__table__
+    # A group whose events were joined into an earlier one of its key gives
+    # them up; the earlier one gains them with the new events.
+    emptied = [group.group_id for group in touched if group.joined_into is not None]
+    if emptied:
+        session.execute(delete(members).where(members.c.group_id.in_(emptied)))
     new_members = [
         {"group_id": group.group_id, "event_id": event_id}
         for group in (*touched, *opened)
         for event_id in sorted(group.events - before.get(group.group_id or 0, set()))
     ]
     if new_members:
-        session.execute(insert(EventGroupMember.__table__), new_members)
+        session.execute(insert(members), new_members)
     for fact in facts:
         stored.facts[fact.event_id] = (fact.severity, fact.source, fact.target)
     # The groups these events could change the judgement of: any that shares
@@ -649,6 +741,9 @@ def group_stored_events(
     for group_id in near:
         for event_id in stored.groups[group_id].events:
             judged.update(holders[event_id])
+    # A group that gave its members up in a join is written merged.
+    judged.update(group.group_id for group in touched if group.group_id is not None)
+    judged = _merge_linked(stored, judged)
     _judge(session, stored, [stored.groups[g] for g in sorted(judged)], now)
     return len(opened), len(touched)
 

@@ -57,6 +57,7 @@ from nntsc.events.grouping import (
     QUIET,
     SUPERSET,
     GroupState,
+    parse_key,
 )
 
 __all__ = ["MAX_ASNS", "RULES", "Merge", "PruneResult", "prune_groups"]
@@ -108,9 +109,32 @@ def _by_id(group: GroupState) -> int:
     return group.group_id if group.group_id is not None else -1
 
 
+def _by_facts(group: GroupState) -> tuple[int, int, int, tuple[int, ...], str, str, int]:
+    """A group's place among the groups judged, by its own facts: its span, key and direction.
+
+    Not its id: ids follow the order groups were opened in, which follows
+    the order the events came in. The groups of one key and direction that
+    grouping makes are disjoint in time, so no two have the same place.
+    """
+    kind, asns, endpoint = parse_key(group.key)
+    return (
+        group.start,
+        group.end,
+        KEY_KIND_RANK.get(kind, 9),
+        tuple(sorted(asns)),
+        endpoint,
+        group.direction,
+        _by_id(group),
+    )
+
+
 class _Pruner:
     def __init__(self, groups: Iterable[GroupState]) -> None:
-        self.live = sorted((g for g in groups if g.live), key=_by_id)
+        self.live = sorted((g for g in groups if g.live), key=_by_facts)
+        #: Each live group's place, by its facts as given: every choice between
+        #: groups below falls to the first in this order, so the groups left
+        #: depend on the groups' facts only.
+        self.rank: dict[int, int] = {id(g): place for place, g in enumerate(self.live)}
         self.merges: list[Merge] = []
         self.changed: dict[int, GroupState] = {}
         #: Each group's events as a frozenset, when last made (`identical`).
@@ -149,10 +173,12 @@ class _Pruner:
                 index[event].append(group)
         return index
 
-    @staticmethod
-    def neighbours(group: GroupState, index: dict[int, list[GroupState]]) -> list[GroupState]:
+    def place(self, group: GroupState) -> int:
+        return self.rank[id(group)]
+
+    def neighbours(self, group: GroupState, index: dict[int, list[GroupState]]) -> list[GroupState]:
         """The live groups other than `group` that share an event with it, by id."""
-        return sorted(_Pruner._neighbours(group, index), key=_by_id)
+        return sorted(self._neighbours(group, index), key=self.place)
 
     @staticmethod
     def _neighbours(group: GroupState, index: dict[int, list[GroupState]]) -> list[GroupState]:
@@ -180,7 +206,7 @@ class _Pruner:
         for same in buckets.values():
             if len(same) < 2:
                 continue
-            winner = min(same, key=lambda g: (KEY_KIND_RANK.get(g.key_kind, 9), _by_id(g)))
+            winner = min(same, key=lambda g: (KEY_KIND_RANK.get(g.key_kind, 9), self.place(g)))
             if winner.key_kind == ASN:
                 self.widen(winner, {asn for g in same if g.key_kind == ASN for asn in g.asns})
             for loser in same:
@@ -195,11 +221,11 @@ class _Pruner:
             buckets[(_label(group), group.direction)].append(group)
         merged = False
         for same in buckets.values():
-            same.sort(key=lambda g: (g.start, _by_id(g)))
+            same.sort(key=lambda g: (g.start, self.place(g)))
             current = same[0]
             for group in same[1:]:
                 if _near(current, group) and _fits(current, group):
-                    winner, loser = sorted((current, group), key=_by_id)
+                    winner, loser = sorted((current, group), key=self.place)
                     self.merge(loser, winner, SAME_KEY)
                     current = winner
                     merged = True
@@ -222,7 +248,7 @@ class _Pruner:
                 and _fits(g, twin)
             ]
             if partners:
-                winner = min(partners, key=lambda g: (-len(g.events & twin.events), _by_id(g)))
+                winner = min(partners, key=lambda g: (-len(g.events & twin.events), self.place(g)))
                 self.merge(twin, winner, TWIN)
                 merged = True
         return merged
@@ -230,7 +256,7 @@ class _Pruner:
     def subsets(self) -> bool:
         index = self.holders()
         merged = False
-        for group in sorted(self.current(), key=lambda g: (-len(g.events), _by_id(g))):
+        for group in sorted(self.current(), key=lambda g: (-len(g.events), self.place(g))):
             if group.status == MERGED:
                 continue
             events = group.events
@@ -238,7 +264,7 @@ class _Pruner:
             if not subsets:
                 continue
             # Filtered, then sorted: the order `neighbours` gives.
-            subsets.sort(key=_by_id)
+            subsets.sort(key=self.place)
             shared = {
                 e for e in events if any(g is not group and g.status != MERGED for g in index[e])
             }
@@ -261,7 +287,7 @@ class _Pruner:
         # make it a superset of a group judged next, and only a fresh index
         # of who holds what would show that.
         index = self.holders()
-        for group in sorted(self.current(), key=lambda g: (-len(g.events), _by_id(g))):
+        for group in sorted(self.current(), key=lambda g: (-len(g.events), self.place(g))):
             if not group.live or not group.events:
                 continue
             others = self.neighbours(group, index)
@@ -269,7 +295,7 @@ class _Pruner:
                 continue
             if any(not any(g is not group and g.live for g in index[e]) for e in group.events):
                 continue
-            winner = min(others, key=lambda g: (-len(g.events & group.events), _by_id(g)))
+            winner = min(others, key=lambda g: (-len(g.events & group.events), self.place(g)))
             # The loser's events stay in the groups that cover them: the
             # winner is where a link to the loser leads, not their new home.
             self.merge(group, winner, SUPERSET, absorb=False)
@@ -280,7 +306,7 @@ class _Pruner:
         merged = False
         groups = sorted(
             (g for g in self.current() if g.key_kind == ASN),
-            key=lambda g: (len(g.asns), _by_id(g)),
+            key=lambda g: (len(g.asns), self.place(g)),
         )
         for small in groups:
             if not small.live:

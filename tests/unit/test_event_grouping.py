@@ -176,3 +176,99 @@ def test_events_one_at_a_time_end_as_if_together() -> None:
         ("asn:64501", [64501], [1, 2, 3]),
         ("asn:64509", [64509], [4]),
     ]
+
+
+def random_events(rng: random.Random) -> list[EventFacts]:
+    """Events of few endpoints and ASNs over five hours (across slots), close enough to chain."""
+    events = []
+    for event_id in range(1, rng.randint(2, 60)):
+        events.append(
+            EventFacts(
+                event_id,
+                T0 + rng.randrange(0, 5 * 3600, 30),
+                rng.choice(("up", "up", "down", "none")),
+                rng.randint(1, 90),
+                "",
+                rng.choice(("amp-a", "amp-b")),
+                rng.choice(("amp-x", "amp-y", "amp-z")),
+                tuple(rng.sample((64501, 64502, 64503, 64504), rng.randint(0, 3))),
+            )
+        )
+    return events
+
+
+def stored_in_batches(batches: list[list[EventFacts]], now: int) -> list[GroupState]:
+    """Group and prune `batches` one after the other as the database layer does; the judged groups.
+
+    Group ids are given in the order groups are opened, so they differ with
+    the order of the events; every pass judges the base groups afresh.
+    """
+    from nntsc.events.pruning import prune_groups
+
+    stored: list[GroupState] = []
+    judged: list[GroupState] = []
+    for batch in batches:
+        _, opened = group_events(batch, stored)
+        for group in opened:
+            group.group_id = len(stored) + 1
+            stored.append(group)
+        judged = [group.base() for group in stored if group.events]
+        prune_groups(judged, now)
+    return judged
+
+
+def test_groups_are_a_function_of_the_events_not_of_their_order_or_batches() -> None:
+    # Live detection stores events a cycle at a time in the order they are
+    # detected (not their onsets'); history detection stream by stream. The
+    # same events in any order and split into any batches leave the same live
+    # groups: the same keys, directions, ASNs and members.
+    now = T0 + 6 * 3600
+    differing = 0
+    for seed in range(150):
+        rng = random.Random(seed)
+        events = random_events(rng)
+        reference = _live_sets(stored_in_batches([events], now))
+        for _ in range(4):
+            order = list(events)
+            rng.shuffle(order)
+            batches = []
+            while order:
+                size = rng.randint(1, 6)
+                batches.append(order[:size])
+                order = order[size:]
+            found = _live_sets(stored_in_batches(batches, now))
+            differing += found != reference
+    assert differing == 0
+
+
+def _live_sets(groups: list[GroupState]) -> list[tuple[str, str, list[int], list[int]]]:
+    return sorted((g.key, g.direction, sorted(g.asns), sorted(g.events)) for g in groups if g.live)
+
+
+def test_an_event_that_bridges_two_groups_of_its_key_joins_them() -> None:
+    # A slot starts at T0 - T0 % MAX_DURATION: all three onsets are in one.
+    base = T0 - T0 % MAX_DURATION + 600
+    early = GroupState(7, "asn:64510", "up", base, base, {1})
+    late = GroupState(5, "asn:64510", "up", base + 2 * QUIET, base + 2 * QUIET, {2})
+    touched, opened = group_events([rise(3, base + QUIET, asns=(64510,))], [late, early])
+    # The earlier takes the event and the later's members; the later stays, merged into it.
+    assert early.events == {1, 2, 3}
+    assert (early.start, early.end) == (base, base + 2 * QUIET)
+    assert late.events == set()
+    assert (late.status, late.merged_into, late.merged_by, late.joined_into) == (
+        MERGED,
+        7,
+        "same_key",
+        early,
+    )
+    assert touched == [early, late]
+    assert "asn:64510" not in {g.key for g in opened}
+    # Grouping the event again changes nothing; the emptied group takes nothing.
+    assert group_events([rise(3, base + QUIET, asns=(64510,))], [late, early])[0] == []
+    assert not late.takes(base + 2 * QUIET)
+
+
+def test_groups_do_not_cross_a_slot_edge() -> None:
+    edge = T0 - T0 % MAX_DURATION + MAX_DURATION
+    _, opened = group_events([rise(1, edge - 60), rise(2, edge + 60)], [])
+    assert keyed(opened)[("asn:64510", "up")] == [[1], [2]]
