@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -665,6 +666,29 @@ def test_a_body_kombu_cannot_unpack_is_dead_lettered(tmp_path, names, publisher_
     assert message.headers["x-nntsc-reason"] == "undecodable"
     assert message.headers["x-amp-user-id"] == "amp-odd"
     assert collector.metrics.consumed_by_test("invalid")._value.get() == 1
+    services.close()
+
+
+def test_a_compressed_report_is_stored(tmp_path, names, publisher_url) -> None:
+    """A body named in a ``compression`` header is decompressed (kombu's way), the rest
+    handed on as py-amqp made them (`ReportConsumer`): all are stored, none dead-lettered."""
+    services = make_services(f"sqlite:///{tmp_path}/c.sqlite")
+    declare(names)
+    good = icmp_messages(sites=2, hours=0.2)
+    first = good[0]
+    with Connection(publisher_url) as connection:
+        message = amplet_message("icmp", first[1], first[2], zlib.compress(first[3]))
+        message.properties["application_headers"]["compression"] = "application/x-gzip"
+        connection.channel().basic_publish(
+            message, exchange=names.exchange, routing_key=names.routing_key
+        )
+    publish(publisher_url, names, good[1:])
+    collector = Collector(services, names)
+    want = expected_rows(good)
+    run_until(collector, lambda: row_count(services) >= want)
+    assert row_count(services) == want
+    assert queue_depth(names, names.dead_letter_queue) == 0
+    assert collector.metrics.consumed_by_test("invalid")._value.get() == 0
     services.close()
 
 

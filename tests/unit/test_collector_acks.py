@@ -29,17 +29,18 @@ ICMP = get_collection("amp-icmp")
 
 
 class FakeMessage:
-    """What the collector reads of a kombu message."""
-
-    content_type = "application/octet-stream"
-    content_encoding = "binary"
+    """What the collector reads of a py-amqp message."""
 
     def __init__(self, channel: Any, tag: int, body: bytes, source: str, timestamp: int) -> None:
         self.channel = channel
         self.delivery_tag = tag
         self.body = body
         self.headers = {"x-amp-test-type": "icmp"}
-        self.properties = {"user_id": source, "timestamp": timestamp}
+        self.properties = {
+            "content_type": "application/octet-stream",
+            "user_id": source,
+            "timestamp": timestamp,
+        }
 
 
 class Broker:
