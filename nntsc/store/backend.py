@@ -149,6 +149,15 @@ class TimeseriesBackend(abc.ABC):
         """The columns `read_rollup` gives of a row stored from `kept` (`keep_rollups`)."""
         return dict(zip(_rollup_names(collection), kept, strict=True))
 
+    def kept_alone(self, collection: Collection, kept: Any) -> Any | None:
+        """The kept form of the row merged from the one row kept as `kept` (a day of a
+        single hour), when storing `kept` itself reads back the very columns that
+        storing that merge would; None when the merge must be made.
+
+        Here always None: a SQL store's merge of one row is cheap to make.
+        """
+        return None
+
     @abc.abstractmethod
     def read_rollup(
         self,

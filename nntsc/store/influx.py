@@ -51,7 +51,7 @@ from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError, StoreUnavailable
 from nntsc.store.backend import RawRow, RollupRead, TimeseriesBackend, WriteResult
 from nntsc.store.influx_client import InfluxClient, InfluxClientError, InfluxServerError
-from nntsc.store.models import quantile_columns, rollup_columns
+from nntsc.store.models import QUANTILE_POINTS, quantile_columns, rollup_columns
 from nntsc.store.partials import pack_quantiles
 
 log = logging.getLogger(__name__)
@@ -399,6 +399,10 @@ def _rollup_reading(
 _FIELD = re.compile(r'([^=,]+)=(?:"([^"]*)"|([^,]*))')
 
 
+#: The numbers of each percentile list of a line-protocol field set (`_rollup_encoder`).
+_PACKED_LIST = re.compile(r'_q="\[([^\]]*)\]"')
+
+
 def _parse_fields(text: str) -> dict[str, Any]:
     """The fields of a line-protocol field set as `_rollup_encoder` writes them, by name."""
     fields: dict[str, Any] = {}
@@ -670,6 +674,23 @@ class InfluxBackend(TimeseriesBackend):
         """Each row's point fields as line protocol (`_rollup_encoder`): what is written."""
         encode = _rollup_encoder(collection)
         return [encode(row.values) for row in rows]
+
+    def kept_alone(self, collection: Collection, kept: Any) -> Any | None:
+        """`kept` itself when every percentile list in it is a bin's sorted values (the
+        short form of `pack_quantiles`, fewer than 20 values); None otherwise.
+
+        The merge of one row is that row's columns as read (`kept_columns`),
+        which the encoder writes back as `kept`'s fields, or, where a
+        minimum worked back out of the list differs in the last bits, as
+        fields that read back the same (the spread then stated rather than
+        implied); a short list unpacks into percentiles that pack into the
+        same list again. A long list is rounded again by that round trip
+        (5 significant digits of other percentiles), so it is merged.
+        """
+        for listed in _PACKED_LIST.findall(kept):
+            if listed.count(",") >= len(QUANTILE_POINTS) - 1:
+                return None
+        return kept
 
     def kept_columns(self, collection: Collection, kept: Any) -> dict[str, Any]:
         """The columns a read of the point written from `kept` gives (`read_rollup`).

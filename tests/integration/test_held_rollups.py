@@ -18,6 +18,7 @@ from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
 from nntsc.store.models import RollupPending
+from nntsc.store.partials import AGGREGATION_FUNCTIONS, Aggregation
 from nntsc.store.rollups import DAY, HELD_GRACE, HOUR, SETTLE
 from nntsc.store.timeseries import TimeseriesStore
 from tests.rows import icmp_probes
@@ -568,3 +569,103 @@ def test_the_hours_held_for_days_share_the_memory_bound(store_services: Services
     found = days(store, ids, day)
     assert [found[s][0][1]["results_count"] for s in ids] == [6] * 4
     assert found == remerged(store, ids, day)
+
+
+# -- an hour of one bin and a day of one hour (issue 17.5) -----------------------------
+
+
+def every_aggregation() -> list[Aggregation]:
+    """Every function on every field that has it (percentiles where kept)."""
+    found = []
+    for fld in ICMP.fields:
+        functions = list(AGGREGATION_FUNCTIONS)
+        if fld.quantiles:
+            functions.append("percentile-50")
+        else:
+            functions.remove("smoke")
+        found.extend(Aggregation(f"{fld.name}-{f}", fld.name, f) for f in functions)
+    return found
+
+
+def sparse_rows(stream_ids: list[int], day: int, rnd: random.Random) -> list[Row]:
+    """A stream-day of a few rows in one 5-minute bin of one hour (amplet reports of an
+    ICMP test run once a day), and now and then in two bins, two hours, or 30 rows."""
+    rows = []
+    for stream_id in stream_ids:
+        shape = rnd.randrange(6)
+        hours = [day + HOUR * rnd.randint(0, 11)]
+        if shape == 1:
+            hours.append(hours[0] + HOUR * rnd.randint(1, 11))
+        for hour in hours:
+            start = hour + 300 * rnd.randint(0, 10)
+            count = 30 if shape == 2 else rnd.randint(1, 5)
+            for n, second in enumerate(rnd.sample(range(300), count)):
+                # Shape 3: the hour's rows in two 5-minute bins.
+                offset = 300 * (n % 2) if shape == 3 else 0
+                rows.append(Row(stream_id, start + offset + second, values(rnd)))
+    return sorted(rows, key=lambda r: r.timestamp)
+
+
+def answers(store: TimeseriesStore, stream_ids: list[int], day: int) -> list[Any]:
+    """Every column of every rollup level, graphs of every binsize and the totals, as the
+    public read paths give them, per stream in order."""
+    found: list[Any] = []
+    now = day + 3 * DAY
+    for stream_id in stream_ids:
+        found.append(rollups(store, stream_id, day, day + DAY))
+        for binsize in (300, 1800, HOUR, 4 * HOUR, DAY):
+            result = store.aggregate(
+                ICMP, [stream_id], day, day + DAY, binsize, every_aggregation(), now=now
+            )
+            found.append((binsize, result.levels_read, result.rows))
+        fields = [fld.name for fld in ICMP.fields]
+        for end in (day + DAY, day + 12 * HOUR):
+            totals = store.totals(ICMP, [stream_id], day, end, fields, now=now)
+            found.append(totals.get(stream_id))
+    return found
+
+
+def test_sparse_days_from_memory_read_as_the_pass_writes_them(store_services: Services) -> None:
+    # Hours of one 5-minute bin share its columns and days of one hour take the
+    # hour's stored form: every answer must be what the re-reading pass gives the
+    # same rows (twin streams through a store holding nothing), then after late
+    # rows, a rewrite and a second writer.
+    day = day_start()
+    tags = streams(store_services, 40)
+    ids = sorted(tags)
+    mine, theirs = ids[:20], ids[20:]
+    twin = dict(zip(mine, theirs, strict=True))
+    rnd = random.Random(31)
+    rows = sparse_rows(mine, day, rnd)
+    clock = Clock(day)
+    store = store_like(store_services, clock)
+    plain = store_like(store_services, clock, held_rows=0)
+    live(store, clock, rows, tags)
+    clock.now = day + DAY + HELD_GRACE
+    store.finish_rollups()
+    held = store.held
+    assert held is not None
+    assert held.days_merged == 20
+    live(plain, clock, twins(rows, twin), tags)
+    assert store.process_rollups(now=day + 3 * DAY) > 20
+    assert answers(store, mine, day) == answers(store, theirs, day)
+
+    # Late rows: in another bin of a day's only hour, in another hour, in the same bin.
+    late = []
+    for n, stream_id in enumerate(mine[:9]):
+        hour = min(r.timestamp for r in rows if r.stream_id == stream_id)
+        hour -= hour % HOUR
+        at = [hour + 1500, day + 20 * HOUR + 7, hour + 301][n % 3]
+        late.append(Row(stream_id, at + n, values(rnd)))
+    # The same rows again (a redelivery), and rows of a second writer in one stream's day.
+    again = [r for r in rows if r.stream_id in mine[9:12]]
+    other = store_like(store_services, clock)
+    second = [Row(mine[12], day + 22 * HOUR + 60, values(rnd))]
+    clock.now = day + DAY + 600
+    store.write(ICMP, late + again, tags)
+    other.write(ICMP, second, tags)
+    plain.write(ICMP, twins(late + again + second, twin), tags)
+    assert store.process_rollups(now=day + 3 * DAY) > 0
+    assert answers(store, mine, day) == answers(store, theirs, day)
+    # And the pass's own merge of the stored hourly rows gives the same days.
+    assert days(store, mine, day) == remerged(store, mine, day)

@@ -129,13 +129,13 @@ def test_a_failed_rollup_write_leaves_the_whole_batch_pending(
     write_rollup = backend.write_rollup
     calls: list[int] = []
 
-    def failing(collection, level, rollup_rows, connection):
+    def failing(collection, level, rollup_rows, connection, kept=None):
         calls.append(level)
         # InfluxDB: the second group's first write, after the first group's went through;
         # SQL writes a level's rows of the whole batch at once, in the marks' transaction.
         if calls.count(300) == 2 or (backend.raw_in_sql and level == HOUR):
             raise StoreUnavailable("the store went away")
-        return write_rollup(collection, level, rollup_rows, connection)
+        return write_rollup(collection, level, rollup_rows, connection, kept)
 
     backend.write_rollup = failing  # type: ignore[method-assign]
     now = hour + 2 * DAY

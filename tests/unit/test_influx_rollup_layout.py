@@ -27,8 +27,15 @@ from nntsc.store.influx import (
     _rollup_reading,
 )
 from nntsc.store.models import rollup_columns
-from nntsc.store.partials import pack_quantiles
-from nntsc.store.rollups import summaries
+from nntsc.store.partials import (
+    collect_values,
+    merge,
+    pack_quantiles,
+    partial_from_columns,
+    partial_to_columns,
+    summary_columns,
+)
+from nntsc.store.rollups import HOUR, shared_kept, summaries
 from tests.rows import icmp_probes, icmp_values
 
 ICMP = get_collection("amp-icmp")
@@ -217,3 +224,91 @@ def test_fields_beyond_the_bits_of_m_state_everything() -> None:
         got = InfluxBackend._rollup_rows(packed, series)
         complete(got)
         assert {name: got[0][2][name] for name in names} == {n: five.values[n] for n in names}
+
+
+# -- work shared between levels (issue 17.5) --------------------------------------------
+
+
+def test_an_hour_of_one_bin_shares_the_bin_s_columns() -> None:
+    # Its values in the same order give the same statistics: computed once,
+    # and the hourly row's dict is the bin's, so a store encodes it once.
+    rnd = random.Random(8)
+    for _ in range(50):
+        minute = rnd.randint(0, 11)
+        rows = [
+            (3600 + 300 * minute + rnd.randint(0, 299), icmp_probes(probe_rtts(rnd)))
+            for _ in range(rnd.randint(1, 6))
+        ]
+        rows.sort(key=lambda row: row[0])
+        (five,), (hourly,) = summaries(ICMP, 1, rows)
+        assert hourly.values is five.values
+        assert hourly.timestamp == 3600
+        assert hourly.values == summary_columns(ICMP, collect_values(ICMP, [v for _, v in rows]))
+    # An hour of two bins has its own row.
+    rows = [(0, icmp_values(1_000)), (300, icmp_values(2_000))]
+    five, (hourly,) = summaries(ICMP, 1, rows)
+    assert len(five) == 2
+    assert all(hourly.values is not row.values for row in five)
+    assert hourly.values["median_count"] == 2
+
+
+def test_shared_kept_encodes_a_shared_hour_once() -> None:
+    backend = InfluxBackend(None, "unused")  # type: ignore[arg-type]
+    rows = [(0, icmp_values(1_000)), (60, icmp_values(1_200))]
+    five, hourly = summaries(ICMP, 1, rows)
+    five_b, hourly_b = summaries(ICMP, 2, [(0, icmp_values(1_000)), (300, icmp_values(2_000))])
+    kept = shared_kept(backend, ICMP, [*five, *five_b], [*hourly, *hourly_b])
+    encode = _rollup_encoder(ICMP)
+    assert kept[300] == [encode(row.values) for row in [*five, *five_b]]
+    assert kept[HOUR] == [encode(row.values) for row in [*hourly, *hourly_b]]
+    assert kept[HOUR][0] is kept[300][0]
+
+
+def probe_rtts(rnd: random.Random) -> list[Any]:
+    """Round-trip times of a result of 1-3 probes: varied, equal, near-integer, lost."""
+    kind = rnd.randrange(4)
+    count = rnd.randint(1, 3)
+    if kind == 0:
+        return [rnd.randint(1_000, 250_000) for _ in range(count)]
+    if kind == 1:
+        return [1_500] * count
+    if kind == 2:
+        # Values a hair off integers: the minimum worked back out of a list is rounded.
+        return [rnd.randint(1_000, 9_000) + 1e-11 * rnd.randint(1, 9) for _ in range(count)]
+    return [None if rnd.random() < 0.5 else rnd.random() * 1e4 for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_day_of_one_hour_written_as_its_hour_reads_as_the_merge(seed: int) -> None:
+    # The daily row of a day of one hour is the merge of that hour's columns as
+    # read. Where `kept_alone` gives the hour's own point instead, reading it
+    # must give exactly the columns reading the merge's point gives.
+    backend = InfluxBackend(None, "unused")  # type: ignore[arg-type]
+    encode = _rollup_encoder(ICMP)
+    names = rollup_columns(ICMP)
+    rnd = random.Random(seed)
+    short = long = 0
+    for _ in range(300):
+        rows = [
+            (60 * rnd.randint(0, 59), icmp_probes(probe_rtts(rnd)))
+            for _ in range(rnd.choice([1, 1, 2, 3, 4, 6, 30]))
+        ]
+        rows.sort(key=lambda row: row[0])
+        _, (hourly,) = summaries(ICMP, 1, rows)
+        kept = encode(hourly.values)
+        columns = backend.kept_columns(ICMP, kept)
+        merged = encode(
+            partial_to_columns(ICMP, merge(ICMP, [partial_from_columns(ICMP, columns)]))
+        )
+        alone = backend.kept_alone(ICMP, kept)
+        lists = json.loads(stored(kept).get("rtts_q", "[]"))
+        if len(lists) >= 20:
+            long += 1
+            assert alone is None
+            continue
+        short += 1
+        assert alone is kept
+        assert backend.kept_columns(ICMP, alone) == backend.kept_columns(ICMP, merged)
+        assert read(stored(alone), names) == read(stored(merged), names)
+    assert short > 60
+    assert long > 10
