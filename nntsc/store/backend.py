@@ -135,6 +135,25 @@ class TimeseriesBackend(abc.ABC):
         encodes its rows uses it rather than encoding them again).
         """
 
+    def write_rollups(
+        self,
+        collection: Collection,
+        rollups: Mapping[int, Sequence[Row]],
+        kept: Mapping[int, Sequence[Any]] | None = None,
+    ) -> None:
+        """Write the rollup rows of several levels, finest first, outside any SQL
+        transaction (`kept`: `keep_rollups` of some levels' rows).
+
+        Here each level by `write_rollup`; a store may lay out the 5-minute
+        and hourly rows of the same hours together (InfluxDB: an hour of one
+        5-minute bin is one point, see `nntsc.store.influx`).
+        """
+        for level in sorted(rollups):
+            rows = rollups[level]
+            if rows:
+                forms = None if kept is None else kept.get(level)
+                self.write_rollup(collection, level, rows, None, forms)
+
     def keep_rollups(self, collection: Collection, rows: Sequence[Row]) -> list[Any]:
         """Each rollup row's values in a compact form to hold in memory, from which
         `kept_columns` gives back the columns a read of the stored row returns.

@@ -27,6 +27,16 @@ that what an earlier write of the same point left behind (a rewrite keeps
 the fields it leaves out) is not read as this one's; points written before
 this layout have no ``m`` and state everything, and are read as they are.
 
+An hour whose rows all fall in one 5-minute bin has that bin's statistics:
+it is written as one hourly point, with `STANDS_FOR_BIN` and the bin's
+index in ``m``, and no 5-minute point (`InfluxBackend.write_rollups`); a
+read of 5-minute rows also reads the hourly points so marked in its range
+and takes each as its bin's row, in place of a point of that bin (which
+can only be older). An hour rewritten from more bins writes every bin's
+point and an ``m`` without the bit. On a mesh of a few results a
+stream-day (amplet reports of a test run daily), this writes two rollup
+points a stream-day instead of three.
+
 Rollups are computed by the shared rollup pass (`nntsc.store.rollups`) rather
 than by continuous queries: a CQ only resamples a recent window, so it never
 sees backfilled history nor rows arriving after its window has passed, and it
@@ -149,6 +159,27 @@ SPREAD_FIELD = "m"
 MARKED_FIELDS = 31
 _STATS = ("count", "sum", "sumsq", "min", "max")
 _SPREADS = ("sumsq", "min", "max")
+#: Bit of `SPREAD_FIELD` set on an hourly point that also stands for its hour's
+#: only 5-minute bin (no 5-minute point is written for it); the 4 bits from
+#: `STANDS_SHIFT` say which bin of the hour (0-11). Only for a collection of at
+#: most `STANDS_SHIFT` // 2 fields, whose bits end below them.
+STANDS_FOR_BIN = 1 << 62
+STANDS_SHIFT = 58
+_BIN = 300
+_HOUR = 3600
+
+
+@functools.cache
+def _stands_in(collection: Collection) -> bool:
+    """Whether an hourly point of `collection` may stand for its only 5-minute bin."""
+    return 2 * len(collection.fields) <= STANDS_SHIFT
+
+
+def _standing_for(form: str, index: int) -> str:
+    """The fields `form` (`_rollup_encoder`, `SPREAD_FIELD` last) of an hourly point standing
+    for the hour's 5-minute bin `index` as well."""
+    head, _, bits = form.rpartition(f"{SPREAD_FIELD}=")
+    return f"{head}{SPREAD_FIELD}={int(bits[:-1]) | STANDS_FOR_BIN | index << STANDS_SHIFT}i"
 
 
 @dataclass(frozen=True)
@@ -670,6 +701,49 @@ class InfluxBackend(TimeseriesBackend):
         if result.dropped:
             raise StoreUnavailable(f"InfluxDB dropped rollup points: {result.dropped_reasons}")
 
+    def write_rollups(
+        self,
+        collection: Collection,
+        rollups: Mapping[int, Sequence[Row]],
+        kept: Mapping[int, Sequence[Any]] | None = None,
+    ) -> None:
+        """Write the rollup rows of several levels, finest first; an hour of one 5-minute
+        bin as one point.
+
+        `nntsc.store.rollups.summaries` gives such an hour the very values
+        dict of its bin (the same statistics): that hour's point is written
+        with `STANDS_FOR_BIN` and the bin's index in `SPREAD_FIELD`, and the
+        bin's own point is not written; a read of 5-minute rows takes it
+        (`_rollup_select`). A rewrite of the hour from more bins writes every
+        bin's point and the hour's without the bit (`SPREAD_FIELD` is always
+        written), so it stops standing for any.
+        """
+        fine, hourly = rollups.get(_BIN, ()), rollups.get(_HOUR, ())
+        if not fine or not hourly or not _stands_in(collection):
+            super().write_rollups(collection, rollups, kept)
+            return
+        kept = kept or {}
+        fine_forms = kept.get(_BIN) or self.keep_rollups(collection, fine)
+        hourly_forms = list(kept.get(_HOUR) or self.keep_rollups(collection, hourly))
+        bins = {id(row.values): index for index, row in enumerate(fine)}
+        folded: set[int] = set()
+        for position, row in enumerate(hourly):
+            index = bins.get(id(row.values))
+            if index is None:
+                continue
+            bin_row = fine[index]
+            offset = bin_row.timestamp - row.timestamp
+            if bin_row.stream_id != row.stream_id or not 0 <= offset < _HOUR:
+                continue
+            folded.add(index)
+            hourly_forms[position] = _standing_for(hourly_forms[position], offset // _BIN)
+        if folded:
+            kept_fine = [i for i in range(len(fine)) if i not in folded]
+            fine = [fine[i] for i in kept_fine]
+            fine_forms = [fine_forms[i] for i in kept_fine]
+        levels = {**rollups, _BIN: fine, _HOUR: hourly}
+        super().write_rollups(collection, levels, {**kept, _BIN: fine_forms, _HOUR: hourly_forms})
+
     def keep_rollups(self, collection: Collection, rows: Sequence[Row]) -> list[Any]:
         """Each row's point fields as line protocol (`_rollup_encoder`): what is written."""
         encode = _rollup_encoder(collection)
@@ -759,16 +833,20 @@ class InfluxBackend(TimeseriesBackend):
         start: int,
         end: int,
         limit: int | None = None,
+        condition: str = "",
     ) -> list[str]:
-        """Statements reading `columns` of `stream_ids` in [start, end), a series per stream.
+        """Statements reading `columns` of `stream_ids` in [start, end), a series per stream
+        (and only points meeting `condition`, if given).
 
         Grouping by the tag is faster than selecting it as a column.
         """
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        extra = f" AND {condition}" if condition else ""
         return [
             f"SELECT {columns} FROM {source} WHERE "
             f"{_stream_condition(stream_ids[index : index + QUERY_STREAMS])} "
-            f'AND time >= {int(start)}s AND time < {int(end)}s GROUP BY "stream"{tail}'
+            f"AND time >= {int(start)}s AND time < {int(end)}s{extra} "
+            f'GROUP BY "stream"{tail}'
             for index in range(0, len(stream_ids), QUERY_STREAMS)
         ]
 
@@ -803,14 +881,20 @@ class InfluxBackend(TimeseriesBackend):
                 )
             )
         answers = self._run([statement for group in statements for statement in group])
-        found: list[list[Series]] = []
+        found: list[list[list[Series]]] = []
         for group in statements:
-            found.append([series for answer in answers[: len(group)] for series in answer])
+            found.append(answers[: len(group)])
             del answers[: len(group)]
         rollup_rows: list[Iterable[RawRow]] = [
-            rows_of(series) for rows_of, series in zip(makers, found, strict=False)
+            rows_of(answered) for rows_of, answered in zip(makers, found, strict=False)
         ]
-        raw_rows = self._raw_rows(collection, found[-1], raw_limit) if raw_from is not None else []
+        raw_rows = (
+            self._raw_rows(
+                collection, [series for answer in found[-1] for series in answer], raw_limit
+            )
+            if raw_from is not None
+            else []
+        )
         return rollup_rows, raw_rows
 
     def _raw_source(self, collection: Collection) -> str:
@@ -894,7 +978,7 @@ class InfluxBackend(TimeseriesBackend):
         statements, rows_of = self._rollup_select(
             collection, level, stream_ids, start, end, columns
         )
-        yield from rows_of([found for answer in self._run(statements) for found in answer])
+        yield from rows_of(self._run(statements))
 
     def _rollup_select(
         self,
@@ -904,8 +988,16 @@ class InfluxBackend(TimeseriesBackend):
         start: int,
         end: int,
         columns: Sequence[str] | None,
-    ) -> tuple[list[str], Callable[[Sequence[Series]], list[RawRow]]]:
-        """Statements reading rollup rows, and what makes their answer into rows."""
+    ) -> tuple[list[str], Callable[[Sequence[list[Series]]], list[RawRow]]]:
+        """Statements reading rollup rows, and what makes their answers (each statement's
+        series) into rows, by stream then time.
+
+        5-minute rows are read together with the hourly points standing for
+        their hour's only bin (`write_rollups`), which replace a 5-minute
+        point of the same bin: an hour is written as one point only where
+        the bin's own point, if any, is older (written before this layout,
+        or before a late row in the same bin was taken by a pass).
+        """
         # InfluxDB's answer time grows with the number of fields read: a graph
         # asks for the few statistics it needs, not all of them. Percentile
         # columns are read from their field's one string field, which also
@@ -917,13 +1009,41 @@ class InfluxBackend(TimeseriesBackend):
             f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
             f"{_identifier(f'{collection.name}_{level}')}"
         )
+        statements = self._select(source, selected, stream_ids, start, end)
+        own = len(statements)
+        marked = SPREAD_FIELD in fields
+        if level == _BIN and _stands_in(collection):
+            # The hourly points of the hours the range touches that stand for a bin.
+            hours = (
+                f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
+                f"{_identifier(f'{collection.name}_{_HOUR}')}"
+            )
+            statements += self._select(
+                hours,
+                selected if marked else f"{selected},{_identifier(SPREAD_FIELD)}",
+                stream_ids,
+                start - start % _HOUR,
+                end,
+                condition=f"{_identifier(SPREAD_FIELD)} >= {STANDS_FOR_BIN}",
+            )
 
-        def rows_of(series: Sequence[Series]) -> list[RawRow]:
-            rows = self._rollup_rows(packed, series)
+        def rows_of(answers: Sequence[list[Series]]) -> list[RawRow]:
+            rows = self._rollup_rows(
+                packed, [series for answer in answers[:own] for series in answer]
+            )
+            standing = [series for answer in answers[own:] for series in answer]
+            if standing:
+                found = {(row[0], row[1]): row for row in rows}
+                for stream_id, hour, values in self._rollup_rows(packed, standing):
+                    bits = values[SPREAD_FIELD] if marked else values.pop(SPREAD_FIELD)
+                    timestamp = hour + _BIN * ((bits >> STANDS_SHIFT) & 15)
+                    if start <= timestamp < end:
+                        found[(stream_id, timestamp)] = (stream_id, timestamp, values)
+                rows = [found[key] for key in sorted(found)]
             complete(rows)
             return rows
 
-        return self._select(source, selected, stream_ids, start, end), rows_of
+        return statements, rows_of
 
     @staticmethod
     def _rollup_rows(packed: Sequence[str], series: Sequence[Series]) -> list[RawRow]:
@@ -977,15 +1097,14 @@ class InfluxBackend(TimeseriesBackend):
             if field.may_repeat
             for column in field.columns.values()
         }
-        if repeating.intersection(columns):
+        if repeating.intersection(columns) or (level == _BIN and _stands_in(collection)):
             # A field that may repeat its run's first is not written where it
-            # does: its points are read and completed, then summed here.
+            # does, nor a 5-minute point whose hour's point stands for it: the
+            # points are read and completed, then summed here.
             statements, rows_of = self._rollup_select(
                 collection, level, stream_ids, start, end, columns
             )
-            for stream_id, _, values in rows_of(
-                [series for answer in self._run(statements) for series in answer]
-            ):
+            for stream_id, _, values in rows_of(self._run(statements)):
                 sums = found.setdefault(stream_id, dict.fromkeys(columns))
                 for name in columns:
                     value = values.get(name)

@@ -910,15 +910,11 @@ class _RollupWriter:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="rollup-write")
-        for level, rows in rollups.items():
-            if rows:
-                encoded = None if kept is None else kept.get(level)
-                extra = {} if encoded is None else {"kept": encoded}
-                self._sent.append(
-                    self._pool.submit(
-                        self.backend.write_rollup, self.collection, level, rows, None, **extra
-                    )
-                )
+        # The levels of a group together: a store may lay out an hour's 5-minute and
+        # hourly rows together (`TimeseriesBackend.write_rollups`).
+        self._sent.append(
+            self._pool.submit(self.backend.write_rollups, self.collection, rollups, kept)
+        )
 
     def wait(self) -> None:
         """Wait for every write sent; raise the first failure."""

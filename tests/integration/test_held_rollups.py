@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,10 +18,13 @@ from sqlalchemy import select
 from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.config import Services
+from nntsc.store.backend import TimeseriesBackend
+from nntsc.store.influx import InfluxBackend
 from nntsc.store.models import RollupPending
 from nntsc.store.partials import AGGREGATION_FUNCTIONS, Aggregation
 from nntsc.store.rollups import DAY, HELD_GRACE, HOUR, SETTLE
 from nntsc.store.timeseries import TimeseriesStore
+from tests.conftest import make_services
 from tests.rows import icmp_probes
 
 ICMP = get_collection("amp-icmp")
@@ -669,3 +673,104 @@ def test_sparse_days_from_memory_read_as_the_pass_writes_them(store_services: Se
     assert answers(store, mine, day) == answers(store, theirs, day)
     # And the pass's own merge of the stored hourly rows gives the same days.
     assert days(store, mine, day) == remerged(store, mine, day)
+
+
+class _OneLevelAtATime(InfluxBackend):
+    """InfluxDB as it laid out rollups before an hour of one bin became one point: every
+    5-minute and hourly row its own point."""
+
+    write_rollups = TimeseriesBackend.write_rollups  # type: ignore[assignment]
+
+
+@pytest.fixture
+def influx_services(tmp_path, influx_url: str) -> Iterator[Services]:
+    services = make_services(f"sqlite:///{tmp_path}/nntsc.sqlite", influx_url)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def five_minute_points(services: Services, stream_ids: list[int]) -> int:
+    """How many 5-minute points InfluxDB holds for `stream_ids`."""
+    client = services.timeseries.backend.client  # type: ignore[attr-defined]
+    found = client.points('SELECT count("m") FROM "rollups"."amp-icmp_300" GROUP BY "stream"')
+    wanted = {str(s) for s in stream_ids}
+    return sum(point["count"] for point in found if point["stream"] in wanted)
+
+
+def test_an_hour_written_as_one_point_reads_as_the_former_layout(
+    influx_services: Services,
+) -> None:
+    # Twin streams: one through stores writing an hour of one 5-minute bin as one
+    # point, the other through stores writing every row its own point (the layout
+    # before; read by the same code, so points of that layout are covered too).
+    # Every column of every read path must agree, held and re-read, after late
+    # rows (in the same bin, another bin, another hour), a redelivery and a second
+    # writer, and where a pass rewrites as one point an hour stored the former way.
+    day = day_start()
+    tags = streams(influx_services, 60)
+    ids = sorted(tags)
+    mine, theirs = ids[:30], ids[30:]
+    twin = dict(zip(mine, theirs, strict=True))
+    base = influx_services.timeseries
+    former = _OneLevelAtATime(base.backend.client, base.backend.database)  # type: ignore[attr-defined]
+    rnd = random.Random(41)
+    rows = sparse_rows(mine, day, rnd)
+    clock = Clock(day)
+    store = store_like(influx_services, clock)
+    other = TimeseriesStore(former, base.engine, clock)
+    # Streams 0-19 held; 20-29 left to the re-reading pass (stores holding nothing).
+    held_rows = [r for r in rows if r.stream_id in mine[:20]]
+    live(store, clock, held_rows, tags)
+    live(other, clock, twins(held_rows, twin), tags)
+    clock.now = day + DAY + HELD_GRACE
+    store.finish_rollups()
+    other.finish_rollups()
+    assert store.held is not None
+    assert other.held is not None
+    assert store.held.days_merged == other.held.days_merged == 20
+    plain = store_like(influx_services, clock, held_rows=0)
+    plain_former = TimeseriesStore(former, base.engine, clock, held_rows=0)
+    rest = [r for r in rows if r.stream_id in mine[20:]]
+    live(plain, clock, rest, tags)
+    live(plain_former, clock, twins(rest, twin), tags)
+    # Each store's pass over its own streams (the twins' in the former layout).
+    assert plain_former.process_rollups(ICMP, theirs, day, day + DAY, day + 3 * DAY) > 0
+    assert plain.process_rollups(ICMP, mine, day, day + DAY, day + 3 * DAY) > 0
+    assert five_minute_points(influx_services, mine) < five_minute_points(influx_services, theirs)
+    assert answers(store, mine, day) == answers(store, theirs, day)
+
+    # Late rows: the same bin, another bin of the hour, another hour.
+    late = []
+    for n, stream_id in enumerate(mine):
+        first = min(r.timestamp for r in rows if r.stream_id == stream_id)
+        at = [first - first % 300 + 299, first - first % HOUR + 3300, day + 21 * HOUR + 5][n % 3]
+        if at not in {r.timestamp for r in rows if r.stream_id == stream_id}:
+            late.append(Row(stream_id, at, values(rnd)))
+    again = [r for r in rows if r.stream_id in mine[::4]]
+    second = store_like(influx_services, clock)
+    second_former = TimeseriesStore(former, base.engine, clock)
+    clock.now = day + DAY + 900
+    store.write(ICMP, late + again, tags)
+    other.write(ICMP, twins(late + again, twin), tags)
+    extra = [Row(mine[5], day + 23 * HOUR + 30, values(rnd))]
+    second.write(ICMP, extra, tags)
+    second_former.write(ICMP, twins(extra, twin), tags)
+    assert plain_former.process_rollups(ICMP, theirs, day, day + DAY, day + 3 * DAY) > 0
+    assert plain.process_rollups(ICMP, mine, day, day + DAY, day + 3 * DAY) > 0
+    assert answers(store, mine, day) == answers(store, theirs, day)
+
+    # A late row in the same bin of hours the twins stored the former way, taken by a
+    # pass writing an hour of one bin as one point: the bin's own point is then older.
+    taken = {(r.stream_id, r.timestamp) for r in [*rows, *late, *extra]}
+    same_bin = []
+    for stream_id in mine:
+        first = min(r.timestamp for r in rows if r.stream_id == stream_id)
+        at = first - first % 300 + 150
+        if (stream_id, at) not in taken:
+            same_bin.append(Row(stream_id, at, values(rnd)))
+    clock.now = day + DAY + 1200
+    plain.write(ICMP, same_bin + twins(same_bin, twin), tags)
+    assert plain.process_rollups(now=day + 3 * DAY) > 0
+    assert answers(store, mine, day) == answers(store, theirs, day)

@@ -185,14 +185,16 @@ def test_rollup_percentiles_are_one_string_field_and_read_back(influx_services) 
     rtts = [1000 + 37 * i for i in range(5)]
     store.write(ICMP, [icmp_row(stream_id, hour + 60 * i, rtt) for i, rtt in enumerate(rtts)], tags)
     store.process_rollups()
+    # The rows are in one 5-minute bin: the hour's point stands for it (no 5-minute point).
+    assert not store.backend.client.points('SELECT * FROM "rollups"."amp-icmp_300"')
     fields = {
         point["fieldKey"]: point["fieldType"]
-        for point in store.backend.client.points('SHOW FIELD KEYS FROM "rollups"."amp-icmp_300"')
+        for point in store.backend.client.points('SHOW FIELD KEYS FROM "rollups"."amp-icmp_3600"')
     }
     assert fields["rtts_q"] == "string"
     assert not any(name.startswith("rtts_p") for name in fields)
     # Five values are shorter than their 20 percentiles, and give them back exactly.
-    (stored,) = store.backend.client.points('SELECT "rtts_q" FROM "rollups"."amp-icmp_300"')
+    (stored,) = store.backend.client.points('SELECT "rtts_q" FROM "rollups"."amp-icmp_3600"')
     assert stored["rtts_q"] == "[" + ",".join(str(rtt) for rtt in rtts) + "]"
     result = store.aggregate(
         ICMP,
