@@ -732,6 +732,12 @@ def report_memory(line: Any, memory: Sequence[MemoryRollups], collector_rows: Se
         ".2f",
     )
     line("  our CPU per row", [1000 * m.cpu / m.rows for m in memory], "ms", ".3f")
+    line(
+        "  5-minute bins a stream-hour (1: an hour is one point)",
+        [m.bins_per_hour for m in memory],
+        "",
+        ".2f",
+    )
     line("  stream-hours finalised from memory", [m.finalised for m in memory], "")
     line("  stream-days merged from memory", [m.days_merged for m in memory], "")
     line("  marks left to the pass", [m.rest_marks for m in memory], "")

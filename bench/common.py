@@ -247,6 +247,9 @@ class MemoryRollups:
     rest: float
     rest_cpu: float
     rest_marks: int
+    #: 5-minute bins a stream-hour of the rows: at 1, every stream-hour's rows fall
+    #: in one bin and InfluxDB writes the hour as one point (no 5-minute point).
+    bins_per_hour: float = 0.0
 
     @property
     def seconds(self) -> float:
@@ -319,4 +322,6 @@ def memory_rollups(
         rest=rest_seconds,
         rest_cpu=rest_cpu,
         rest_marks=rest,
+        bins_per_hour=len({(r.stream_id, r.timestamp - r.timestamp % 300) for r in moved})
+        / len({(r.stream_id, r.timestamp - r.timestamp % 3600) for r in moved}),
     )
