@@ -229,6 +229,10 @@ def test_names_that_would_break_line_protocol_are_bad_reports(tmp_path, influx_u
 
 def test_tag_values_escape_backslashes_first() -> None:
     assert _tag("a b,c=d\\e") == "a\\ b\\,c\\=d\\\\e"
+    # Each character alone is escaped; a value without any is kept as it is.
+    assert [_tag(c) for c in "\\, ="] == ["\\\\", "\\,", "\\ ", "\\="]
+    assert _tag("amp-mon-001.example.net") == "amp-mon-001.example.net"
+    assert _tag(84) == "84"
 
 
 def test_line_protocol_tags_sorted_escaped_and_empty_ones_left_out() -> None:
@@ -246,6 +250,9 @@ def test_line_protocol_tags_sorted_escaped_and_empty_ones_left_out() -> None:
         "amp-icmp,stream=8,destination=x,family=ipv6,packet_size=84,source=y",
         "amp-icmp,stream=7,destination=c\\,d\\=e,family=ipv4,source=a\\ b",
     ]
+    # The next batch takes the streams' text from what the first kept.
+    assert backend.line_protocol(ICMP, rows, tags) == (lines, 0)
+    assert backend.line_protocol(ICMP, rows[1:2], {})[0] == lines[1:2]
 
 
 def test_rollup_points_written_before_the_compact_layout_read_the_same(
