@@ -32,9 +32,12 @@ anyway.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import weakref
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Collection as Collection_
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,12 +81,14 @@ from nntsc.events.sinks import NewEvent
 __all__ = [
     "PRUNE_WINDOW",
     "AsPathLookup",
+    "PairStreams",
     "PruneReport",
     "family_cte",
     "family_parents",
     "follows_merge",
     "group_new_events",
     "next_change_serial",
+    "pair_streams",
     "prune_range",
     "prune_recent",
 ]
@@ -120,6 +125,96 @@ def _traceroute_collections() -> list[Collection]:
     ]
 
 
+class PairStreams:
+    """The traceroute streams of (source, target, family) pairs, kept across grouping calls.
+
+    Every grouping call needs the traceroute streams of its events' pairs;
+    asking SQL for them each call (two statements per traceroute collection)
+    cost about 2 ms of CPU a call, even for pairs that have none. The
+    answers only change when a traceroute stream is created (streams are
+    never deleted), so they are kept while the traceroute collections' stream
+    counts (`StreamRegistry.counts`, one statement, asked at every use) stay
+    the same; any other count (a stream created since, by this process or
+    another) forgets them all. So an answer never misses a stream committed
+    before the call that asks, as asking SQL each time did not. The counts
+    are taken before the streams are asked for: a stream committed between
+    the two changes the count the next call sees.
+    """
+
+    #: Pairs remembered at most (all are forgotten beyond).
+    MAX_PAIRS = 100_000
+
+    def __init__(self) -> None:
+        self._pairs: dict[tuple[str, str, str], list[tuple[Collection, list[int]]]] = {}
+        self._counts: dict[str, int] | None = None
+        self._lock = threading.Lock()
+
+    def streams(
+        self,
+        services: Any,
+        pairs: Iterable[tuple[str, str, str]],
+        connection: Connection | None = None,
+    ) -> dict[tuple[str, str, str], list[tuple[Collection, list[int]]]]:
+        """Each pair's traceroute streams (collection, stream ids), as SQL has them now."""
+        pairs = list(pairs)
+        collections = _traceroute_collections()
+        counts = services.streams.counts(collections, connection)
+        with self._lock:
+            if counts != self._counts or len(self._pairs) > self.MAX_PAIRS:
+                self._pairs = {}
+                self._counts = counts
+            known = {pair: self._pairs[pair] for pair in pairs if pair in self._pairs}
+        wanted = sorted(set(pairs) - set(known))
+        if not wanted:
+            return known
+        found = _find_pair_streams(services, collections, wanted)
+        with self._lock:
+            if self._counts == counts:
+                self._pairs.update(found)
+        return {**known, **found}
+
+
+#: The `PairStreams` of each stream registry (one per database a process uses).
+_pair_streams: weakref.WeakKeyDictionary[Any, PairStreams] = weakref.WeakKeyDictionary()
+_pair_streams_lock = threading.Lock()
+
+
+def pair_streams(services: Any) -> PairStreams:
+    """The traceroute streams of pairs, as remembered for `services`' database."""
+    with _pair_streams_lock:
+        found = _pair_streams.get(services.streams)
+        if found is None:
+            found = _pair_streams[services.streams] = PairStreams()
+        return found
+
+
+def _find_pair_streams(
+    services: Any, collections: Sequence[Collection], pairs: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], list[tuple[Collection, list[int]]]]:
+    """Find the traceroute streams of many pairs at once (two queries a collection)."""
+    result: dict[tuple[str, str, str], list[tuple[Collection, list[int]]]] = {
+        pair: [] for pair in pairs
+    }
+    for collection in collections:
+        by_family = "family" in collection.property_names
+        streams: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        exact = [p for p in pairs if p[2] and by_family]
+        loose = {p[:2] for p in pairs if not (p[2] and by_family)}
+        for names, values in (
+            (("source", "destination", "family"), exact),
+            (("source", "destination"), loose),
+        ):
+            if not values:
+                continue
+            for info in services.streams.matching(collection, names, values):
+                streams[tuple(info.properties[name] for name in names)].append(info.stream_id)
+        for pair in pairs:
+            ids = streams.get(pair if pair[2] and by_family else pair[:2])
+            if ids:
+                result[pair].append((collection, sorted(ids)))
+    return result
+
+
 class AsPathLookup:
     """The public ASNs on the AS path the latest traceroute of a pair took, at a time.
 
@@ -130,12 +225,14 @@ class AsPathLookup:
     (`TRACEROUTE_LOOKBACK`). `prefetch` reads the traceroute rows of many
     (pair, time) questions at once: one read per traceroute collection and
     day of the questions' times, instead of up to four reads a question.
-    Answers, and the pairs' streams, are remembered for the lookup's life
-    (one batch of events).
+    Answers are remembered for the lookup's life (one batch of events); the
+    pairs' streams come from `PairStreams`, which keeps them across lookups
+    while no traceroute stream is created (asked on `connection` if given).
     """
 
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Any, connection: Connection | None = None) -> None:
         self.services = services
+        self.connection = connection
         self._streams: dict[tuple[str, str, str], list[tuple[Collection, list[int]]]] = {}
         self._answers: dict[tuple[tuple[str, str, str], int], tuple[int, ...]] = {}
         self._paths: dict[int, tuple[int, ...]] = {}
@@ -149,27 +246,12 @@ class AsPathLookup:
         return self._streams[key]
 
     def _load_pairs(self, pairs: Iterable[tuple[str, str, str]]) -> None:
-        """Find the traceroute streams of many pairs at once (two queries a collection)."""
+        """Find the traceroute streams of many pairs at once (`PairStreams`)."""
         wanted = sorted(set(pairs) - set(self._streams))
-        for pair in wanted:
-            self._streams[pair] = []
-        for collection in _traceroute_collections():
-            by_family = "family" in collection.property_names
-            streams: dict[tuple[str, ...], list[int]] = defaultdict(list)
-            exact = [p for p in wanted if p[2] and by_family]
-            loose = {p[:2] for p in wanted if not (p[2] and by_family)}
-            for names, values in (
-                (("source", "destination", "family"), exact),
-                (("source", "destination"), loose),
-            ):
-                if not values:
-                    continue
-                for info in self.services.streams.matching(collection, names, values):
-                    streams[tuple(info.properties[name] for name in names)].append(info.stream_id)
-            for pair in wanted:
-                ids = streams.get(pair if pair[2] and by_family else pair[:2])
-                if ids:
-                    self._streams[pair].append((collection, sorted(ids)))
+        if wanted:
+            self._streams.update(
+                pair_streams(self.services).streams(self.services, wanted, self.connection)
+            )
 
     def _public_asns(self, path_ids: Iterable[int]) -> None:
         wanted = sorted(set(path_ids) - set(self._paths))
@@ -526,18 +608,25 @@ def _joined(group: GroupState) -> GroupState:
 
 
 def _judge(
-    session: Session, stored: _Stored, groups: Sequence[GroupState], now: int
+    session: Session,
+    stored: _Stored,
+    groups: Sequence[GroupState],
+    now: int,
+    new: Collection_[int] = frozenset(),
 ) -> PruneReport:
     """Prune `groups` (some of `stored`) from their base facts; write what changed.
 
     A group without events of its own (grouping joined them into an earlier
     group of its key) is not judged: it stays merged into that group, as
     grouping marked it when it joined them (written here, the first time).
+    The groups of `new` (ids from `_new_group_ids`) are not stored yet: they
+    are inserted with what was concluded of them.
     """
     judged = [group.base() for group in groups if group.events]
     prune_groups(judged, now)
     merged: dict[str, int] = defaultdict(int)
     changes: list[dict[str, Any]] = []
+    made: list[dict[str, Any]] = []
     for group in groups:
         if group.events or group.joined_into is None:
             continue
@@ -556,7 +645,7 @@ def _judge(
             }
         )
     for group in judged:
-        assert group.group_id is not None, "only stored groups are judged"
+        assert group.group_id is not None, "only groups with ids are judged"
         values = {
             "status": group.status,
             "merged_into": group.merged_into,
@@ -566,6 +655,20 @@ def _judge(
             "ts_ended": group.end,
             **_counts(group, stored.facts),
         }
+        if group.group_id in new:
+            if group.status == MERGED:
+                merged[group.merged_by or ""] += 1
+            made.append(
+                {
+                    "id": group.group_id,
+                    "key": group.key,
+                    "key_kind": group.key_kind,
+                    "direction": group.direction,
+                    **values,
+                    "ts_updated": now,
+                }
+            )
+            continue
         before = stored.concluded[group.group_id]
         if values == before:
             continue
@@ -574,15 +677,147 @@ def _judge(
         ):
             merged[group.merged_by or ""] += 1
         changes.append({"group_id": group.group_id, **values, "ts_updated": now})
-    if changes:
+    missing = set(new) - {row["id"] for row in made}
+    assert not missing, f"new groups {sorted(missing)} were not judged"
+    if changes or made:
         serial = next_change_serial(session)
-        table = EventGroup.__table__
-        # One executemany UPDATE by primary key for every changed group.
+        if made:
+            _insert_groups(session, [{**row, "change_serial": serial} for row in made])
+        if changes:
+            _update_groups(session, [{**c, "change_serial": serial} for c in changes])
+    return PruneReport(len(judged), dict(merged), len(changes) + len(made))
+
+
+#: The PostgreSQL type of each column of ``event_groups`` that grouping writes
+#: (the element type of its array in `_unnest`).
+_PG_TYPES = {
+    "id": "integer",
+    "group_id": "integer",
+    "key": "text",
+    "key_kind": "text",
+    "direction": "text",
+    "status": "text",
+    "merged_into": "integer",
+    "merged_by": "text",
+    "asns": "text",
+    "ts_started": "bigint",
+    "ts_ended": "bigint",
+    "ts_updated": "bigint",
+    "severity": "integer",
+    "event_count": "integer",
+    "source_count": "integer",
+    "target_count": "integer",
+    "endpoint_count": "integer",
+    "change_serial": "bigint",
+    "event_id": "integer",
+}
+
+
+def _unnest(columns: Sequence[str]) -> str:
+    """``unnest(CAST(:a AS t[]), ...) AS v(a, ...)``: rows given as one array per column."""
+    arrays = ", ".join(f"CAST(:{name} AS {_PG_TYPES[name]}[])" for name in columns)
+    return f"unnest({arrays}) AS v({', '.join(columns)})"
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def _postgresql(session: Session) -> bool:
+    return bool(session.get_bind().dialect.name == "postgresql")
+
+
+def _insert_groups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert new groups' rows (each with its id), in one statement on PostgreSQL.
+
+    On PostgreSQL the rows go as one array per column (an executemany
+    INSERT cost about 20 us a row of this process's CPU, in SQLAlchemy).
+    Elsewhere a new group merged into another new one is inserted after it,
+    so that the foreign key holds at every statement of the executemany.
+    """
+    table = EventGroup.__table__
+    if _postgresql(session):
+        names = list(rows[0])
         session.execute(
-            update(table).where(table.c.id == bindparam("group_id")),
-            [{**c, "change_serial": serial} for c in changes],
+            text(
+                f"INSERT INTO event_groups ({', '.join(names)}) "
+                f"SELECT {', '.join(names)} FROM {_unnest(names)}"
+            ),
+            _columns(rows),
         )
-    return PruneReport(len(judged), dict(merged), len(changes))
+        return
+    session.execute(insert(table), _parents_first(rows))
+
+
+def _update_groups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Write the conclusions of stored groups (``group_id`` names each): one statement on
+    PostgreSQL (rows as arrays), an executemany UPDATE by primary key elsewhere."""
+    table = EventGroup.__table__
+    if _postgresql(session):
+        names = list(rows[0])
+        assignments = ", ".join(f"{name} = v.{name}" for name in names if name != "group_id")
+        session.execute(
+            text(
+                f"UPDATE event_groups SET {assignments} FROM {_unnest(names)} "
+                "WHERE event_groups.id = v.group_id"
+            ),
+            _columns(rows),
+        )
+        return
+    session.execute(update(table).where(table.c.id == bindparam("group_id")), rows)
+
+
+def _insert_members(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``event_group_members`` rows: one statement on PostgreSQL (rows as arrays)."""
+    if _postgresql(session):
+        session.execute(
+            text(
+                "INSERT INTO event_group_members (group_id, event_id) "
+                f"SELECT group_id, event_id FROM {_unnest(['group_id', 'event_id'])}"
+            ),
+            _columns(rows),
+        )
+        return
+    session.execute(insert(EventGroupMember.__table__), rows)
+
+
+def _parents_first(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """New groups' rows ordered so that each comes after the new group it is merged into."""
+    into = {row["id"]: row["merged_into"] for row in rows}
+    depth: dict[int, int] = {}
+    for group_id in into:
+        chain: list[int] = []
+        while group_id in into and group_id not in depth and group_id not in chain:
+            chain.append(group_id)
+            group_id = into[group_id]
+        below = depth.get(group_id, -1)
+        for member in reversed(chain):
+            below += 1
+            depth[member] = below
+    return sorted(rows, key=lambda row: (depth[row["id"]], row["id"]))
+
+
+def _new_group_ids(session: Session, count: int) -> list[int]:
+    """Ids for `count` new groups, ascending (as inserting them in order gave them).
+
+    PostgreSQL: taken from the table's sequence. SQLite: one above the
+    highest; the transaction already holds the database's write lock (it
+    stored the events being grouped), so no other writer takes them first.
+    """
+    if not count:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('event_groups', 'id')) "
+                "FROM generate_series(1, :count)"
+            ),
+            {"count": count},
+        ).all()
+        return sorted(int(i) for i in ids)
+    highest = session.execute(select(func.max(EventGroup.__table__.c.id))).scalar()
+    first = int(highest or 0) + 1
+    return list(range(first, first + count))
 
 
 def next_change_serial(session: Session) -> int:
@@ -652,7 +887,7 @@ def group_stored_events(
     if not events:
         return 0, 0
     now = int(time.time()) if now is None else now
-    lookup = AsPathLookup(services)
+    lookup = AsPathLookup(services, session.connection())
     families = _families(services, events)
     questions = [
         (event.source, event.target, families[event.stream_id], event.ts_onset) for event in events
@@ -682,34 +917,21 @@ def group_stored_events(
         group_id: set(g.events) for group_id, g in stored.groups.items()
     }
     touched, opened = group_events(facts, list(stored.groups.values()))
-    table = EventGroup.__table__
-    if opened:
-        # What pruning concludes of them (status, counts, ...) comes next.
-        rows = [
-            {
-                "key": group.key,
-                "key_kind": group.key_kind,
-                "direction": group.direction,
-                "ts_started": group.start,
-                "ts_ended": group.end,
-                "ts_updated": now,
-                "severity": 0,
-                "event_count": 0,
-                "source_count": 0,
-                "target_count": 0,
-                "endpoint_count": 0,
-                "status": OPEN,
-                "asns": "",
-            }
-            for group in opened
-        ]
-        ids = session.scalars(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        ).all()
-        for group, group_id, row in zip(opened, ids, rows, strict=True):
-            group.group_id = group_id
-            stored.groups[group_id] = group
-            stored.concluded[group_id] = {name: row.get(name) for name in CONCLUSIONS}
+    # The new groups get their ids first and are inserted once, with what
+    # pruning concludes of them (`_judge`), instead of inserted and updated.
+    # Until judged, what is concluded of them is what a new group's row held.
+    for group, group_id in zip(opened, _new_group_ids(session, len(opened)), strict=True):
+        group.group_id = group_id
+        stored.groups[group_id] = group
+        stored.concluded[group_id] = {
+            **dict.fromkeys(CONCLUSIONS, 0),
+            "status": OPEN,
+            "merged_into": None,
+            "merged_by": None,
+            "asns": "",
+            "ts_started": group.start,
+            "ts_ended": group.end,
+        }
     members = EventGroupMember.__table__
     # A group whose events were joined into an earlier one of its key gives
     # them up; the earlier one gains them with the new events.
@@ -721,13 +943,12 @@ def group_stored_events(
         for group in (*touched, *opened)
         for event_id in sorted(group.events - before.get(group.group_id or 0, set()))
     ]
-    if new_members:
-        session.execute(insert(members), new_members)
     for fact in facts:
         stored.facts[fact.event_id] = (fact.severity, fact.source, fact.target)
     # The groups these events could change the judgement of: any that shares
     # their time (a group spans at most MAX_DURATION), as stored, and those
     # sharing an event with one of them: what `prune_range` would read.
+    new = {group.group_id for group in opened if group.group_id is not None}
     near = {
         group_id
         for group_id, concluded in stored.concluded.items()
@@ -744,7 +965,10 @@ def group_stored_events(
     # A group that gave its members up in a join is written merged.
     judged.update(group.group_id for group in touched if group.group_id is not None)
     judged = _merge_linked(stored, judged)
-    _judge(session, stored, [stored.groups[g] for g in sorted(judged)], now)
+    _judge(session, stored, [stored.groups[g] for g in sorted(judged)], now, new)
+    if new_members:
+        # After the new groups' rows, which they reference.
+        _insert_members(session, new_members)
     return len(opened), len(touched)
 
 

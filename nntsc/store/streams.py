@@ -397,6 +397,37 @@ class StreamRegistry:
                 [{"sid": sid, "first": lo, "last": hi} for sid, (lo, hi) in ordered],
             )
 
+    def counts(
+        self, collections: Sequence[Collection], connection: Connection | None = None
+    ) -> dict[str, int]:
+        """How many streams each of `collections` has (committed ones), by collection name.
+
+        Streams are never deleted (a stream row dropped after losing a race
+        to create it was never committed), so while a collection's count is
+        the same, none of its streams was created since: what was derived
+        from its streams (e.g. the streams of many source and destination
+        pairs) still holds. One statement, on `connection` if given (e.g.
+        the caller's transaction: under read committed it still sees every
+        stream committed before it), else on a connection of its own.
+        """
+        if not collections:
+            return {}
+        names = {self.collection_id(c): c.name for c in collections}
+        statement = (
+            select(Stream.collection_id, func.count())
+            .where(Stream.collection_id.in_(sorted(names)))
+            .group_by(Stream.collection_id)
+        )
+        if connection is None:
+            with self.sessions() as session:
+                rows = session.connection().execute(statement).all()
+        else:
+            rows = connection.execute(statement).all()
+        found = dict.fromkeys(names.values(), 0)
+        for collection_id, count in rows:
+            found[names[collection_id]] = int(count)
+        return found
+
     def get(self, stream_id: int) -> StreamInfo:
         """The stream `stream_id`; raises `UnknownStream`."""
         with self.sessions() as session:

@@ -7,6 +7,7 @@ sink as the detection engine stores them.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -132,6 +133,70 @@ def test_mesh_events_end_in_one_group_per_incident(services: Services) -> None:
     assert total > len(groups)
     assert set(merged_by) <= {"identical", "same_key", "twin", "subset", "superset", "common_asn"}
     assert merged_by["twin"] >= 1
+
+
+def group_rows(services: Services) -> dict[int, tuple[Any, ...]]:
+    """Every group's row (but its ``ts_updated``) and members, by id."""
+    with services.sessionmaker() as session:
+        table = EventGroup.__table__
+        columns = [c for c in table.c if c.name != "ts_updated"]
+        rows = {row[0]: tuple(row) for row in session.execute(select(*columns))}
+        members: dict[int, list[int]] = {}
+        for group_id, event_id in session.execute(
+            text("SELECT group_id, event_id FROM event_group_members ORDER BY 1, 2")
+        ):
+            members.setdefault(group_id, []).append(event_id)
+    return {group_id: (*row, members.get(group_id)) for group_id, row in rows.items()}
+
+
+def test_groups_written_on_postgresql_are_those_written_on_sqlite(
+    services: Services, tmp_path
+) -> None:
+    # PostgreSQL writes new groups, their conclusions and members as arrays
+    # (one statement each); SQLite row by row. The same events stored in the
+    # same batches leave the same rows, ids included (both number from 1).
+    lite = make_services(f"sqlite:///{tmp_path}/groups.sqlite")
+    try:
+        rng = random.Random(18)
+        pairs = [(s, t) for s in ("amp-a", "amp-b", "amp-c") for t in ("amp-x", "amp-y", "amp-z")]
+        rows = []
+        paths = {pair: rng.sample(range(64500, 64507), rng.randint(1, 3)) for pair in pairs}
+        for both in (services, lite):
+            for (source, target), path in paths.items():
+                traceroute(both, source, target, T0 - 600, path)
+                traceroute(both, source, target, T0 + 2 * 3600, [*path[:1], 64509])
+        streams = {pair: icmp_stream(services, *pair) for pair in pairs}
+        assert {pair: icmp_stream(lite, *pair) for pair in pairs} == streams
+        for index in range(90):
+            source, target = rng.choice(pairs)
+            direction = rng.choice(["up", "up", "down", "none"])
+            rows.append(
+                event_row(
+                    streams[(source, target)],
+                    T0 + rng.randrange(0, 5 * 3600, 30) + index,
+                    source=source,
+                    target=target,
+                    direction=direction,
+                    kind={"up": "incr", "down": "decr", "none": "pathchange"}[direction],
+                    severity=rng.randint(1, 99),
+                )
+            )
+        batches = []
+        while rows:
+            size = rng.choice([1, 1, 2, 5, 20])
+            batches.append(rows[:size])
+            rows = rows[size:]
+        for both in (services, lite):
+            for batch in batches:
+                store_events(both, batch)
+            prune_recent(both, now=T0 + 6 * 3600)
+        on_postgresql = group_rows(services)
+        assert len(on_postgresql) > 90
+        # Groups that gave their members up in a join keep none.
+        assert sum(1 for row in on_postgresql.values() if row[-1]) > 90
+        assert on_postgresql == group_rows(lite)
+    finally:
+        lite.close()
 
 
 def test_concurrent_grouping_processes_leave_no_duplicates(services: Services) -> None:

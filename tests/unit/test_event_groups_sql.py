@@ -13,13 +13,20 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from nntsc.collections import Row
 from nntsc.config import Services
 from nntsc.events import sinks
 from nntsc.events.grouping import MAX_DURATION
-from nntsc.events.groups import AsPathLookup, group_stored_events, prune_range, prune_recent
+from nntsc.events.groups import (
+    AsPathLookup,
+    group_stored_events,
+    pair_streams,
+    prune_range,
+    prune_recent,
+)
 from nntsc.events.models import Event, EventGroup, EventGroupMember
 from tests.conftest import make_services
-from tests.events_factory import event_row, icmp_stream, store_events, traceroute
+from tests.events_factory import TRACEROUTE, event_row, icmp_stream, store_events, traceroute
 
 T0 = 1_767_000_000
 
@@ -222,6 +229,83 @@ def test_a_batch_of_questions_is_answered_as_each_alone_with_few_reads(
     assert {q: lookup.asns(*q) for q in questions} == alone
     # One read per traceroute collection and day of questions, not one per question.
     assert 0 < len(reads) <= 2 * 3
+
+
+def keys_of(services: Services, event_id: int) -> set[str]:
+    """The keys of the groups (merged or not) that hold `event_id` as a member."""
+    return {g["key"] for g in groups_table(services).values() if event_id in g["events"]}
+
+
+def test_a_traceroute_stream_made_after_a_grouping_call_is_seen_by_the_next(
+    tmp_path: Path, services: Services
+) -> None:
+    # The pairs' traceroute streams are kept across grouping calls
+    # (`PairStreams`) until a traceroute stream is created. Here another
+    # process (its own services on the same database, whose registry this
+    # process never hears from) creates them, as the collector does for
+    # `nntsc events run`.
+    other = make_services(f"sqlite:///{tmp_path}/nntsc.sqlite")
+    try:
+        stream = icmp_stream(services, "amp-a", "amp-b")
+        pair = {"source": "amp-a", "target": "amp-b"}
+        (first,) = store_events(services, [event_row(stream, T0, **pair)])
+        assert keys_of(services, first.id) == {"source:amp-a", "target:amp-b"}
+        # A pair without traceroutes gains one.
+        traceroute(other, "amp-a", "amp-b", T0 + 3000, [64501, 64502])
+        (second,) = store_events(services, [event_row(stream, T0 + 3600, **pair)])
+        assert keys_of(services, second.id) == {
+            "source:amp-a",
+            "target:amp-b",
+            "asn:64501",
+            "asn:64502",
+        }
+        # A pair with a traceroute stream gains another, whose newer row is the path.
+        properties = {
+            "source": "amp-a",
+            "destination": "amp-b",
+            "family": "ipv4",
+            "packet_size": "1500",
+        }
+        larger = other.streams.stream_id(TRACEROUTE, properties)
+        values = dict.fromkeys(TRACEROUTE.field_names)
+        values.update(as_path_id=other.paths.as_path_id([64501, 64509]), responded=1)
+        other.timeseries.write(TRACEROUTE, [Row(larger, T0 + 6000, values)], {larger: properties})
+        (third,) = store_events(services, [event_row(stream, T0 + 7200, **pair)])
+        assert keys_of(services, third.id) == {
+            "source:amp-a",
+            "target:amp-b",
+            "asn:64501",
+            "asn:64509",
+        }
+    finally:
+        other.close()
+
+
+def test_pair_streams_are_asked_of_sql_again_only_after_a_traceroute_stream_is_made(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    traceroute(services, "amp-a", "amp-b", T0 - 600, [64501, 64502])
+    asked: list[Any] = []
+    matching = services.streams.matching
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        asked.append(args)
+        return matching(*args, **kwargs)
+
+    monkeypatch.setattr(services.streams, "matching", counted)
+    cache = pair_streams(services)
+    pairs = [("amp-a", "amp-b", "ipv4"), ("amp-a", "amp-z", "ipv4")]
+    first = cache.streams(services, pairs)
+    assert [len(first[p]) for p in pairs] == [1, 0]
+    assert asked
+    asked.clear()
+    assert cache.streams(services, pairs) == first
+    assert asked == []
+    traceroute(services, "amp-a", "amp-z", T0 - 600, [64501])
+    again = cache.streams(services, pairs)
+    assert asked
+    assert again[pairs[0]] == first[pairs[0]]
+    assert len(again[pairs[1]]) == 1
 
 
 def test_a_family_is_a_group_and_the_groups_merged_into_it_not_through_a_superset(
