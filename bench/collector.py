@@ -684,9 +684,9 @@ def run_rollups(
     # takes the other's marks), as a collector running past the end of their
     # hours makes their rollups: first into new rollup series...
     icmp = get_collection("amp-icmp")
-    memory_new = memory_rollups(services, icmp, kept, tags, 2 * 86400)
+    memory_new = memory_rollups(services, icmp, kept, tags, 2 * 86400, settle_influx)
     # ... then once they exist (a mesh running for a while).
-    memory_existing = memory_rollups(services, icmp, kept, tags, 4 * 86400)
+    memory_existing = memory_rollups(services, icmp, kept, tags, 4 * 86400, settle_influx)
     # The collectors above stopped before their hours closed: the
     # re-reading pass does their hours (the rollup series exist).
     marks, seconds = rollup_pass(services, starts[-1])
@@ -902,7 +902,7 @@ def mesh_workload(args: argparse.Namespace) -> None:
             }
             bare = timed_raw(services, bare_lines(services, rows, tags)).seconds
             # The same rows later, as a collector running live makes their rollups.
-            memory = memory_rollups(services, icmp, rows, tags, 2 * 86400)
+            memory = memory_rollups(services, icmp, rows, tags, 2 * 86400, settle_influx)
             marks, rollup_seconds = rollup_pass(services, end)
         finally:
             queues.delete()

@@ -261,7 +261,12 @@ class MemoryRollups:
 
 
 def memory_rollups(
-    services: Services, collection: Collection, rows: Sequence[Row], tags: dict, shift: int
+    services: Services,
+    collection: Collection,
+    rows: Sequence[Row],
+    tags: dict,
+    shift: int,
+    settle: Callable[[], object] | None = None,
 ) -> MemoryRollups:
     """Write `rows` moved `shift` seconds later (whole days, so that the pass over their
     range, whose day marks start at midnight, takes no mark of the rows as they were)
@@ -276,6 +281,12 @@ def memory_rollups(
     The held hours' finalisation window (`HeldRollups.limit`) is widened: the clock
     jumps a batch's span at once (half an hour on a mesh), where a live one would pass the
     window minute by minute; nothing else runs a pass meanwhile.
+
+    `settle` (e.g. waiting until InfluxDB is idle) is called after the raw writes and
+    before the clock starts on finishing: InfluxDB writes the raw rows' cache out to a
+    file and compacts it after they stop (0.8-1.1 CPU-s for the amplet workload's 80,000
+    rows), work of the raw write that the collector's own figures leave out too
+    (docs/performance.md, session 11, "what InfluxDB spends on rollups").
     """
     base = services.timeseries
     clock = [0.0]
@@ -293,6 +304,8 @@ def memory_rollups(
         clock[0] = batch[0].timestamp + 1
         store.write(collection, batch, tags)
     hold, hold_cpu = held.seconds, held.cpu
+    if settle is not None:
+        settle()
     # Inside `write`, finishing the hours that came due is counted with holding.
     last = moved[-1].timestamp
     clock[0] = last - last % 3600 + 3600 + held.grace
