@@ -58,9 +58,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -261,21 +261,21 @@ class LiveDetection:
                 )
                 mine.discard(partition)
             free = sorted(p for p, owner, until in rows if owner is None or until < now)
-            for partition in free[: max(0, share - len(mine))]:
-                # An UPDATE answers a CursorResult (Session.execute is typed for any statement).
-                taken = cast(
-                    "CursorResult[Any]",
-                    session.execute(
+            wanted = free[: max(0, share - len(mine))]
+            if wanted:
+                # One statement for all of them (a process starting takes its whole
+                # share at once); those another process took meanwhile are not returned.
+                mine.update(
+                    session.scalars(
                         update(table)
                         .where(
-                            table.c.partition == partition,
+                            table.c.partition.in_(wanted),
                             or_(table.c.owner.is_(None), table.c.expires < now),
                         )
                         .values(owner=self.owner, expires=expires)
-                    ),
+                        .returning(table.c.partition)
+                    )
                 )
-                if taken.rowcount:
-                    mine.add(partition)
         lost = self.owned - mine
         if lost:
             self.engine.forget(s for s in self.engine.streams() if s % self.partitions in lost)

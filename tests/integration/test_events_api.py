@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import webtest
-from sqlalchemy import func, select, text
+from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 import ampweb
@@ -25,9 +25,11 @@ from ampy.errors import BadCursor, UnknownEvent, UnknownEventGroup
 from ampy.events import EventFilter, EventGroupFilter
 from nntsc.config import Services
 from nntsc.errors import BadValue
+from nntsc.events import sinks
+from nntsc.events.engine import store_events as engine_store_events
 from nntsc.events.filters import EventFilterSpec
 from nntsc.events.groups import prune_recent
-from nntsc.events.models import EventGroup, EventRating
+from nntsc.events.models import Event, EventGroup, EventRating
 from nntsc.events.tasks import PRUNE_PERIOD, PeriodicPruner, wait_for_passes
 from nntsc.tasks import make_celery
 from tests.conftest import make_services
@@ -136,26 +138,46 @@ def test_mesh_events_end_in_one_group_per_incident(services: Services) -> None:
 
 
 def group_rows(services: Services) -> dict[int, tuple[Any, ...]]:
-    """Every group's row (but its ``ts_updated``) and members, by id."""
+    """Every group's row (but its ``ts_updated``) and members' keys, by id.
+
+    Members by their events' keys: PostgreSQL's ids skip the values a key
+    already stored took (ON CONFLICT DO NOTHING), SQLite's do not.
+    """
     with services.sessionmaker() as session:
         table = EventGroup.__table__
         columns = [c for c in table.c if c.name != "ts_updated"]
         rows = {row[0]: tuple(row) for row in session.execute(select(*columns))}
-        members: dict[int, list[int]] = {}
-        for group_id, event_id in session.execute(
-            text("SELECT group_id, event_id FROM event_group_members ORDER BY 1, 2")
+        members: dict[int, list[tuple[Any, ...]]] = {}
+        for group_id, *key in session.execute(
+            text(
+                "SELECT m.group_id, e.detector, e.stream_id, e.metric, e.ts_onset "
+                "FROM event_group_members m JOIN events e ON e.id = m.event_id "
+                "ORDER BY 1, 2, 3, 4, 5"
+            )
         ):
-            members.setdefault(group_id, []).append(event_id)
+            members.setdefault(group_id, []).append(tuple(key))
     return {group_id: (*row, members.get(group_id)) for group_id, row in rows.items()}
 
 
-def test_groups_written_on_postgresql_are_those_written_on_sqlite(
+def event_rows(services: Services) -> list[tuple[Any, ...]]:
+    """Every event's row but its id (see `group_rows`), its details as the text stored."""
+    table = Event.__table__
+    columns = [c if c.name != "details" else cast(c, Text) for c in table.c if c.name != "id"]
+    key = (table.c.detector, table.c.stream_id, table.c.metric, table.c.ts_onset)
+    with services.sessionmaker() as session:
+        return [tuple(row) for row in session.execute(select(*columns).order_by(*key))]
+
+
+def test_events_and_groups_written_on_postgresql_are_those_written_on_sqlite(
     services: Services, tmp_path
 ) -> None:
-    # PostgreSQL writes new groups, their conclusions and members as arrays
-    # (one statement each); SQLite row by row. The same events stored in the
-    # same batches leave the same rows, ids included (both number from 1).
+    # PostgreSQL writes a batch's events, the ends of loss events, new groups,
+    # their conclusions and members as arrays (one statement each); SQLite
+    # row by row. The same batches leave the same rows (group ids included:
+    # both number from 1), and store a key already stored (or twice in a
+    # batch) once.
     lite = make_services(f"sqlite:///{tmp_path}/groups.sqlite")
+    sinks.load_sinks()
     try:
         rng = random.Random(18)
         pairs = [(s, t) for s in ("amp-a", "amp-b", "amp-c") for t in ("amp-x", "amp-y", "amp-z")]
@@ -179,22 +201,45 @@ def test_groups_written_on_postgresql_are_those_written_on_sqlite(
                     direction=direction,
                     kind={"up": "incr", "down": "decr", "none": "pathchange"}[direction],
                     severity=rng.randint(1, 99),
+                    old_value=rng.choice([None, 20.5]),
+                    details=rng.choice([None, {"samples": index}]),
+                )
+            )
+        for index, (source, target) in enumerate(pairs[:4]):
+            onset = T0 + 600 * index
+            loss = {"detector": "loss", "metric": "lossrate", "source": source, "target": target}
+            rows.append(event_row(streams[(source, target)], onset, kind="loss", **loss))
+            rows.append(
+                event_row(
+                    streams[(source, target)],
+                    onset + 300,
+                    kind="loss_end",
+                    direction="down",
+                    ts_ended=onset + 300,
+                    details={"loss_onset": onset},
+                    **loss,
                 )
             )
         batches = []
         while rows:
             size = rng.choice([1, 1, 2, 5, 20])
-            batches.append(rows[:size])
+            batches.append(rows[:size] + rows[: size // 5])
             rows = rows[size:]
+        batches.append(batches[3])
         for both in (services, lite):
             for batch in batches:
-                store_events(both, batch)
+                with both.sessionmaker.begin() as session:
+                    engine_store_events(session, batch)
             prune_recent(both, now=T0 + 6 * 3600)
         on_postgresql = group_rows(services)
         assert len(on_postgresql) > 90
         # Groups that gave their members up in a join keep none.
         assert sum(1 for row in on_postgresql.values() if row[-1]) > 90
         assert on_postgresql == group_rows(lite)
+        events = event_rows(services)
+        assert len(events) == 98
+        assert sum(1 for row in events if row[4] == "loss" and row[8] is not None) == 4
+        assert events == event_rows(lite)
     finally:
         lite.close()
 
