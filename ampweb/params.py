@@ -27,6 +27,15 @@ def shown(value: str) -> str:
     return repr(value[:QUOTED]) + "…"
 
 
+def integer(name: str, raw: str) -> int:
+    """`raw` as an integer (decimal digits, a ``-`` before them allowed); else a 400 naming
+    parameter `name`."""
+    value = decimal_int(raw, signed=True)
+    if value is None:
+        raise BadParameter(f"parameter {name!r} must be an integer, got {shown(raw)}")
+    return value
+
+
 def int_param(
     request: Request,
     name: str,
@@ -39,9 +48,7 @@ def int_param(
     raw = (request.matchdict if source == "match" else request.params).get(name)
     if raw is None or raw == "":
         return default
-    value = decimal_int(raw, signed=True)
-    if value is None:
-        raise BadParameter(f"parameter {name!r} must be an integer, got {shown(raw)}")
+    value = integer(name, raw)
     if minimum is not None and value < minimum:
         raise BadParameter(f"parameter {name!r} must be at least {minimum}")
     if maximum is not None and value > maximum:

@@ -31,9 +31,8 @@ from pyramid.response import Response
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from ampweb.params import BadParameter, json_object, shown
+from ampweb.params import BadParameter, integer, json_object, shown
 from ampweb.views.openapi import current_styles, document_for
-from nntsc.text import decimal_int
 
 #: The URL the document is known under, for resolving its ``$ref``s.
 DOCUMENT_URI = "urn:nntsc:openapi"
@@ -152,10 +151,7 @@ def _convert(parameter: Parameter, raw: str) -> Any:
     """A query or path string as the parameter's type; 400 when it is not one."""
     kind = parameter.kind
     if kind == "integer":
-        number = decimal_int(raw, signed=True)
-        if number is None:
-            raise BadParameter(f"parameter {parameter.name!r} must be an integer, got {shown(raw)}")
-        return number
+        return integer(parameter.name, raw)
     if kind == "number":
         try:
             return float(raw)

@@ -23,7 +23,6 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ampweb.params import int_param
 from ampweb.security import EDITCONFIG
 from nntsc.schedules.options import TESTS
 
@@ -36,9 +35,8 @@ def _owner(request: Request) -> tuple[str, str]:
 
 
 def _item_id(request: Request) -> int:
-    item_id = int_param(request, "item_id", source="match")
-    assert item_id is not None  # the route's pattern matched digits
-    return item_id
+    # Converted and bounds-checked against openapi.yaml's `itemId` by the validation.
+    return int(request.openapi["item_id"])
 
 
 @view_config(route_name="api.v1.schedule_tests", request_method="GET", renderer="json")

@@ -178,8 +178,10 @@ class DetectionEngine:
         """`feed` for rows already split by stream (each stream's list is sorted in place)."""
         if not collection.detections:
             return []
-        if any("paths" in d.options for d in collection.detections):
-            self._resolve_paths(collection, [row for rows in by_stream.values() for row in rows])
+        self._resolve_paths(
+            collection,
+            lambda field: (row.values.get(field) for rows in by_stream.values() for row in rows),
+        )
         found: list[tuple[int, Detection, Finding]] = []
         for stream_id, stream_rows in by_stream.items():
             if not stream_rows:
@@ -208,18 +210,12 @@ class DetectionEngine:
         """
         if not collection.detections:
             return []
-        for detection in collection.detections:
-            kind = detection.options.get("paths")
-            if kind is not None:
-                self.paths.resolve(
-                    kind,
-                    {
-                        value
-                        for _, columns in streams.values()
-                        for value in columns.get(detection.field, ())
-                        if value is not None
-                    },
-                )
+        self._resolve_paths(
+            collection,
+            lambda field: (
+                value for _, columns in streams.values() for value in columns.get(field, ())
+            ),
+        )
         found: list[tuple[int, Detection, Finding]] = []
         for stream_id, (stamps, columns) in streams.items():
             if not stamps:
@@ -268,13 +264,15 @@ class DetectionEngine:
             for stream_id, detection, finding in found
         ]
 
-    def _resolve_paths(self, collection: Collection, rows: Sequence[Row]) -> None:
+    def _resolve_paths(
+        self, collection: Collection, values_of: Callable[[str], Iterable[Any]]
+    ) -> None:
+        """Resolve the path ids of each path detection's field (`values_of(field)`: its
+        values in the rows about to be fed, None where a row has none)."""
         for detection in collection.detections:
             kind = detection.options.get("paths")
             if kind is not None:
-                ids = {
-                    value for row in rows if (value := row.values.get(detection.field)) is not None
-                }
+                ids = {value for value in values_of(detection.field) if value is not None}
                 self.paths.resolve(kind, ids)
 
     def _load_endpoints(self, collection: Collection, stream_ids: set[int]) -> None:

@@ -109,7 +109,7 @@ GROUPS_LOCK = 0x6E6E74736367  # "nntscg"
 
 
 def _lock(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgresql(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GROUPS_LOCK})
 
 
@@ -807,7 +807,7 @@ def _new_group_ids(session: Session, count: int) -> list[int]:
     """
     if not count:
         return []
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgresql(session):
         ids = session.scalars(
             text(
                 "SELECT nextval(pg_get_serial_sequence('event_groups', 'id')) "

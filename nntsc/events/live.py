@@ -195,8 +195,8 @@ class LiveDetection:
         publisher as when nobody listens, while they are still in the cache,
         rather than by the next cycle.
         """
+        split = _split(batch, self._fields(batch.collection))
         with self._lock:
-            split = _split(batch, self._fields(batch.collection))
             if self._batch_rows + split.rows > MAX_FEED_ROWS:
                 # Too far behind to keep rows: keep which streams have new rows
                 # (they are read back from the store).
@@ -553,7 +553,6 @@ class _Segment:
     previous: int | None
     newest: int
     series: Series | None
-    oldest: int
 
 
 @dataclass
@@ -569,7 +568,7 @@ class _Batch:
         """The same batch without rows: only each stream's newest row is known."""
         return _Batch(
             self.collection,
-            {s: _Segment(None, seg.newest, None, seg.newest) for s, seg in self.segments.items()},
+            {s: _Segment(None, seg.newest, None) for s, seg in self.segments.items()},
             0,
         )
 
@@ -611,7 +610,7 @@ def _split(batch: LiveBatch, fields: Sequence[str]) -> _Batch:
     for stream_id, (stamps, *columns) in by_stream.items():
         if stream_id not in previous:
             newest = max(stamps)
-            segments[stream_id] = _Segment(None, newest, None, newest)
+            segments[stream_id] = _Segment(None, newest, None)
             continue
         ordered = sorted(stamps)
         if ordered != stamps:
@@ -620,7 +619,7 @@ def _split(batch: LiveBatch, fields: Sequence[str]) -> _Batch:
             columns = [[column[i] for i in order] for column in columns]
             stamps = ordered
         series = (stamps, dict(zip(fields, columns, strict=True)))
-        segments[stream_id] = _Segment(previous[stream_id], stamps[-1], series, stamps[0])
+        segments[stream_id] = _Segment(previous[stream_id], stamps[-1], series)
         kept += len(stamps)
     return _Batch(batch.collection, segments, kept)
 

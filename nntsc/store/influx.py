@@ -61,7 +61,7 @@ from nntsc.collections import Collection, Row
 from nntsc.errors import ConfigurationError, StoreUnavailable
 from nntsc.store.backend import RawRow, RollupRead, TimeseriesBackend, WriteResult
 from nntsc.store.influx_client import InfluxClient, InfluxClientError, InfluxServerError
-from nntsc.store.models import QUANTILE_POINTS, quantile_columns, rollup_columns
+from nntsc.store.models import QUANTILE_POINTS, ROLLUP_LEVELS, quantile_columns, rollup_columns
 from nntsc.store.partials import pack_quantiles
 
 log = logging.getLogger(__name__)
@@ -177,8 +177,7 @@ _SPREADS = ("sumsq", "min", "max")
 #: most `STANDS_SHIFT` // 2 fields, whose bits end below them.
 STANDS_FOR_BIN = 1 << 62
 STANDS_SHIFT = 58
-_BIN = 300
-_HOUR = 3600
+_BIN, _HOUR, _ = ROLLUP_LEVELS
 
 
 @functools.cache

@@ -812,6 +812,12 @@ class HeldRollups:
         this process alone (see `RollupMarks.days_written_by`), as the pass would from the
         stored hourly rows, and clear those marks if unchanged; return the days written."""
         name, day = key
+        with self._lock:
+            if not self._days.get(key):
+                # Every stream of it refused (`_refuse_day`): nothing to merge or read.
+                self._days.pop(key, None)
+                self._days_refused.pop(key, None)
+                return 0
         collection = get_collection(name)
         # Read before the hours are taken: an hourly row written after this marks the
         # day again, so clearing the version read here fails and the pass merges it.
