@@ -253,6 +253,10 @@ class ReadAheadTCPTransport(amqp.transport.TCPTransport):
         return buffer[:n]
 
 
+#: `ReadAheadConnection._handle_buffered`'s answer when no frame is buffered whole.
+_NOTHING_BUFFERED = object()
+
+
 def drain_buffered(connection: Any, limit: int) -> int:
     """Handle up to `limit` frames that `connection` (py-amqp's) has already read; how many.
 
@@ -293,13 +297,10 @@ class ReadAheadConnection(pyamqp.Connection):
     def blocking_read(self, timeout: float | None = None) -> Any:
         transport = self.transport
         if isinstance(transport, ReadAheadTCPTransport):
-            # Already here: no socket call, so no timeout to set and restore. A delivery
-            # found whole is a whole frame: `has_frame` is asked only when none was taken.
-            delivery = transport.buffered_delivery()
-            if delivery is not None and self._take_delivery(transport, delivery):
-                return True
-            if transport.has_frame():
-                return self.on_inbound_frame(transport.read_frame())
+            # Already here: no socket call, so no timeout to set and restore.
+            handled = self._handle_buffered(transport)
+            if handled is not _NOTHING_BUFFERED:
+                return handled
         return super().blocking_read(timeout)
 
     def drain_buffered(self, limit: int) -> int:
@@ -313,13 +314,23 @@ class ReadAheadConnection(pyamqp.Connection):
         if not isinstance(transport, ReadAheadTCPTransport):
             return 0
         for handled in range(limit):
-            delivery = transport.buffered_delivery()
-            if delivery is not None and self._take_delivery(transport, delivery):
-                continue
-            if not transport.has_frame():
+            if self._handle_buffered(transport) is _NOTHING_BUFFERED:
                 return handled
-            self.on_inbound_frame(transport.read_frame())
         return limit
+
+    def _handle_buffered(self, transport: ReadAheadTCPTransport) -> Any:
+        """Handle one frame `transport` already holds whole (a delivery's three at once): what
+        `blocking_read` answers for it, or `_NOTHING_BUFFERED` (nothing whole is there).
+
+        A delivery found whole is a whole frame: `has_frame` is asked only when
+        none was taken.
+        """
+        delivery = transport.buffered_delivery()
+        if delivery is not None and self._take_delivery(transport, delivery):
+            return True
+        if transport.has_frame():
+            return self.on_inbound_frame(transport.read_frame())
+        return _NOTHING_BUFFERED
 
     def _take_delivery(self, transport: ReadAheadTCPTransport, delivery: Delivery) -> bool:
         """Hand a buffered delivery to its channel's listener as py-amqp would; False (nothing
