@@ -428,10 +428,7 @@ class RollupPass:
                 for stream_id, wanted in streams:
                     for day, parts in grouped.get(stream_id, {}).items():
                         if day in wanted:
-                            merged = merge(collection, parts)
-                            daily.append(
-                                Row(stream_id, day, partial_to_columns(collection, merged))
-                            )
+                            daily.append(_day_row(collection, stream_id, day, parts))
                 writer.send({DAY: daily})
             self._finish(writer, DAY, marks, set())
 
@@ -641,14 +638,18 @@ class HeldRollups:
         """Whether a held hour or day is ready for `finish`."""
         return self._next_due <= now
 
-    def finish(self, now: float) -> int:
+    def finish(self, now: float, wait: bool = True) -> int:
         """Finalise the held hours closed `grace` seconds ago, then merge the held days
         closed as long ago whose hours are all finalised; return the stream-hours done.
 
         Hours and days held past `limit` are dropped, as are those whose
         finalisation fails (logged): their marks stay pending for the
-        re-reading pass.
+        re-reading pass. With `wait` false, return 0 at once while another
+        thread is finishing (a writer thread then goes on writing batches: the
+        hours it would finish are that thread's, or due again at its next batch).
         """
+        if not wait and self._finishing.locked():
+            return 0
         started, cpu = time.perf_counter(), time.thread_time()
         done = 0
         with self._finishing:
@@ -856,8 +857,7 @@ class HeldRollups:
                         )
                         for hour in sorted(hours)
                     ]
-                    merged = partial_to_columns(collection, merge(collection, parts))
-                    daily.append(Row(stream_id, day, merged))
+                    daily.append(_day_row(collection, stream_id, day, parts))
                     alone.append(None)
                 if any(form is not None for form in alone):
                     merging = [row for row, form in zip(daily, alone, strict=True) if form is None]
@@ -874,6 +874,12 @@ class HeldRollups:
                 self.marks.clear(connection, collection, DAY, done, self.writer)
         self.days_merged += len(done)
         return len(done)
+
+
+def _day_row(collection: Collection, stream_id: int, day: int, parts: Sequence[Partial]) -> Row:
+    """The daily rollup row of a stream-day from its hours' partials: the pass's merge of the
+    stored hourly rows and a collector's of those it holds are the same."""
+    return Row(stream_id, day, partial_to_columns(collection, merge(collection, parts)))
 
 
 class _RollupWriter:

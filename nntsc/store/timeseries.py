@@ -200,7 +200,8 @@ class TimeseriesStore:
                 held.end(writing, collection, prepared.fresh, now, stored)  # type: ignore[union-attr]
         self.marks.remember_open(collection, marks, now)
         if held is not None and held.due(now):
-            held.finish(now)
+            # Another writer thread finishing the due hours is not waited for.
+            held.finish(now, wait=False)
         if result.routed_to_rollups:
             log.warning(
                 "%s: %d rows older than the raw retention went to the rollups only",

@@ -774,3 +774,37 @@ def test_an_hour_written_as_one_point_reads_as_the_former_layout(
     plain.write(ICMP, same_bin + twins(same_bin, twin), tags)
     assert plain.process_rollups(now=day + 3 * DAY) > 0
     assert answers(store, mine, day) == answers(store, theirs, day)
+
+
+def test_a_batch_written_while_another_thread_finishes_does_not_wait(
+    store_services: Services,
+) -> None:
+    """The write path finishes due hours only when no other thread is at it; an explicit
+    `finish_rollups` still waits for it and then does what is left."""
+    import threading
+
+    hour = hour_start()
+    tags = streams(store_services, 2)
+    ids = sorted(tags)
+    rnd = random.Random(3)
+    clock = Clock(hour)
+    store = store_like(store_services, clock)
+    write(store, clock, hour_rows(ids, hour, rnd), tags, batches=1)
+    held = store.held
+    assert held is not None
+    clock.now = hour + HOUR + HELD_GRACE
+    assert held.due(clock.now)
+    held._finishing.acquire()  # another thread is finishing
+    try:
+        assert held.finish(clock.now, wait=False) == 0
+        # A batch of the next hour is written without waiting for it.
+        writer = threading.Thread(
+            target=store.write, args=(ICMP, hour_rows(ids, hour + HOUR, rnd), tags)
+        )
+        writer.start()
+        writer.join(timeout=30)
+        assert not writer.is_alive()
+        assert held.due(clock.now)
+    finally:
+        held._finishing.release()
+    assert store.finish_rollups() == 2
