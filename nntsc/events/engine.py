@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from nntsc.collections import Collection, Detection, Row, all_collections
@@ -33,6 +33,7 @@ from nntsc.events.detectors import DETECTORS, Detector, Finding
 from nntsc.events.models import Event
 from nntsc.store.models import CollectionRecord, Stream
 from nntsc.store.paths import PathKey, as_path_key, ip_path_key
+from nntsc.store.sqlutil import ArrayRows, execute_rows
 
 log = logging.getLogger(__name__)
 
@@ -314,70 +315,76 @@ class DetectionEngine:
 _TIMESTAMP = itemgetter(1)
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(Event.__table__)
-    if dialect == "sqlite":
-        return sqlite.insert(Event.__table__)
-    raise ConfigurationError(f"unsupported SQL database {dialect!r}: use PostgreSQL or SQLite")
-
-
+_EVENTS = Event.__table__
 #: The columns of an ``events`` row a record gives, with their PostgreSQL types
 #: (``details`` goes as JSON text).
-_EVENT_TYPES = {
-    "collection": "text",
-    "stream_id": "integer",
-    "detector": "text",
-    "metric": "text",
-    "kind": "text",
-    "direction": "text",
-    "ts_onset": "bigint",
-    "ts_detected": "bigint",
-    "ts_ended": "bigint",
-    "severity": "integer",
-    "old_value": "double precision",
-    "new_value": "double precision",
-    "unit": "text",
-    "description": "text",
-    "source": "text",
-    "target": "text",
-    "details": "text",
-}
+_EVENT_ROWS = ArrayRows(
+    {
+        "collection": "text",
+        "stream_id": "integer",
+        "detector": "text",
+        "metric": "text",
+        "kind": "text",
+        "direction": "text",
+        "ts_onset": "bigint",
+        "ts_detected": "bigint",
+        "ts_ended": "bigint",
+        "severity": "integer",
+        "old_value": "double precision",
+        "new_value": "double precision",
+        "unit": "text",
+        "description": "text",
+        "source": "text",
+        "target": "text",
+        "details": "text",
+    }
+)
 #: On PostgreSQL a batch of events is one statement, each column an array: an
 #: executemany INSERT ... RETURNING (SQLAlchemy renders and binds every row) took
 #: 17 ms of this process's CPU for `bench/events.py`'s 444 events, the arrays 6.5 ms.
 _PG_INSERT = text(
-    f"INSERT INTO events ({', '.join(_EVENT_TYPES)}) "
-    f"SELECT {', '.join(n if n != 'details' else 'CAST(details AS json)' for n in _EVENT_TYPES)} "
-    "FROM unnest("
-    + ", ".join(f"CAST(:{n} AS {t}[])" for n, t in _EVENT_TYPES.items())
-    + f") AS v({', '.join(_EVENT_TYPES)}) "
+    f"INSERT INTO events ({', '.join(_EVENT_ROWS.names)}) "
+    "SELECT "
+    + ", ".join(n if n != "details" else "CAST(details AS json)" for n in _EVENT_ROWS.names)
+    + f" FROM {_EVENT_ROWS.source} "
     f"ON CONFLICT ({', '.join(EVENT_KEY)}) DO NOTHING "
     f"RETURNING id, {', '.join(EVENT_KEY)}"
 )
-_END_TYPES = {
-    "end_detector": "text",
-    "end_stream": "integer",
-    "end_metric": "text",
-    "end_onset": "bigint",
-    "end_at": "bigint",
-}
+#: Elsewhere (SQLite) an executemany of the records.
+_SQLITE_INSERT = (
+    sqlite.insert(_EVENTS)
+    .on_conflict_do_nothing(index_elements=list(EVENT_KEY))
+    .returning(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_KEY))
+)
+#: ``details`` as text, as the JSON column's own serializer writes it: None is JSON null.
+_EVENT_TEXT = {"details": json.dumps}
+#: The loss events that loss-end events close, and when they ended.
+_END_ROWS = ArrayRows(
+    {
+        "end_detector": "text",
+        "end_stream": "integer",
+        "end_metric": "text",
+        "end_onset": "bigint",
+        "end_at": "bigint",
+    }
+)
 _PG_END = text(
-    "UPDATE events SET ts_ended = v.end_at FROM unnest("
-    + ", ".join(f"CAST(:{n} AS {t}[])" for n, t in _END_TYPES.items())
-    + f") AS v({', '.join(_END_TYPES)}) "
+    f"UPDATE events SET ts_ended = v.end_at FROM {_END_ROWS.source} "
     "WHERE events.detector = v.end_detector AND events.stream_id = v.end_stream "
     "AND events.metric = v.end_metric AND events.ts_onset = v.end_onset"
 )
-
-
-def _event_arrays(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """`records` as one list per column of `_PG_INSERT` (``details`` as JSON text, as the
-    JSON column's own serializer writes it: None is JSON null)."""
-    arrays = {name: [record[name] for record in records] for name in _EVENT_TYPES}
-    arrays["details"] = [json.dumps(value) for value in arrays["details"]]
-    return arrays
+_UPDATE_END = (
+    update(_EVENTS)
+    .where(
+        and_(
+            _EVENTS.c.detector == bindparam("end_detector"),
+            _EVENTS.c.stream_id == bindparam("end_stream"),
+            _EVENTS.c.metric == bindparam("end_metric"),
+            _EVENTS.c.ts_onset == bindparam("end_onset"),
+        )
+    )
+    .values(ts_ended=bindparam("end_at"))
+)
 
 
 def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[sinks.NewEvent]:
@@ -390,21 +397,17 @@ def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[si
     """
     if not records:
         return []
-    table = Event.__table__
-    postgres = session.get_bind().dialect.name == "postgresql"
     # The ids of the rows inserted, by key (a key already stored returns nothing).
-    inserted: dict[tuple[Any, ...], int]
-    if postgres:
-        inserted = {
-            tuple(row[1:]): row[0] for row in session.execute(_PG_INSERT, _event_arrays(records))
-        }
-    else:
-        statement = (
-            _insert(session)
-            .on_conflict_do_nothing(index_elements=list(EVENT_KEY))
-            .returning(table.c.id, *(table.c[name] for name in EVENT_KEY))
+    inserted: dict[tuple[Any, ...], int] = {
+        tuple(row[1:]): row[0]
+        for row in execute_rows(
+            session,
+            records,
+            (_PG_INSERT, _EVENT_ROWS),
+            _SQLITE_INSERT,
+            convert=_EVENT_TEXT,
         )
-        inserted = {tuple(row[1:]): row[0] for row in session.execute(statement, list(records))}
+    }
     # The loss events these loss-end events close: one statement for all of them.
     ends = [
         {
@@ -417,26 +420,13 @@ def store_events(session: Session, records: Sequence[dict[str, Any]]) -> list[si
         for record in records
         if record["kind"] == "loss_end" and record["details"]
     ]
-    if ends and postgres:
-        # One statement, the ends as arrays (the last of a key wins, as in an executemany).
+    if ends:
+        # The last end of a key wins, as in an executemany (one statement on
+        # PostgreSQL, where an UPDATE ... FROM would take any of them).
         last = {
             (e["end_detector"], e["end_stream"], e["end_metric"], e["end_onset"]): e for e in ends
         }
-        session.execute(_PG_END, {name: [e[name] for e in last.values()] for name in _END_TYPES})
-    elif ends:
-        session.execute(
-            update(table)
-            .where(
-                and_(
-                    table.c.detector == bindparam("end_detector"),
-                    table.c.stream_id == bindparam("end_stream"),
-                    table.c.metric == bindparam("end_metric"),
-                    table.c.ts_onset == bindparam("end_onset"),
-                )
-            )
-            .values(ts_ended=bindparam("end_at")),
-            ends,
-        )
+        execute_rows(session, list(last.values()), (_PG_END, _END_ROWS), _UPDATE_END)
     if not inserted:
         return []
     new: dict[tuple[Any, ...], sinks.NewEvent] = {}

@@ -31,6 +31,7 @@ anyway.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -47,6 +48,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    TextClause,
     and_,
     bindparam,
     delete,
@@ -77,6 +79,7 @@ from nntsc.events.metrics import compact_counts
 from nntsc.events.models import Event, EventGroup, EventGroupMember
 from nntsc.events.pruning import prune_groups
 from nntsc.events.sinks import NewEvent
+from nntsc.store.sqlutil import ArrayRows, execute_rows, is_postgresql
 
 __all__ = [
     "PRUNE_WINDOW",
@@ -689,7 +692,7 @@ def _judge(
 
 
 #: The PostgreSQL type of each column of ``event_groups`` that grouping writes
-#: (the element type of its array in `_unnest`).
+#: (and of ``event_group_members``), for their rows as arrays (`_group_writes`).
 _PG_TYPES = {
     "id": "integer",
     "group_id": "integer",
@@ -713,18 +716,27 @@ _PG_TYPES = {
 }
 
 
-def _unnest(columns: Sequence[str]) -> str:
-    """``unnest(CAST(:a AS t[]), ...) AS v(a, ...)``: rows given as one array per column."""
-    arrays = ", ".join(f"CAST(:{name} AS {_PG_TYPES[name]}[])" for name in columns)
-    return f"unnest({arrays}) AS v({', '.join(columns)})"
-
-
-def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    return {name: [row[name] for row in rows] for name in rows[0]}
+@functools.cache
+def _group_writes(kind: str, names: tuple[str, ...]) -> tuple[TextClause, ArrayRows]:
+    """The PostgreSQL statement writing rows of the columns `names` as arrays: ``insert``
+    new groups, ``update`` stored ones (``group_id`` names each), insert ``members``."""
+    rows = ArrayRows({name: _PG_TYPES[name] for name in names})
+    columns = ", ".join(rows.names)
+    if kind == "insert":
+        sql = f"INSERT INTO event_groups ({columns}) SELECT {columns} FROM {rows.source}"
+    elif kind == "update":
+        assignments = ", ".join(f"{name} = v.{name}" for name in names if name != "group_id")
+        sql = (
+            f"UPDATE event_groups SET {assignments} FROM {rows.source} "
+            "WHERE event_groups.id = v.group_id"
+        )
+    else:
+        sql = f"INSERT INTO event_group_members ({columns}) SELECT {columns} FROM {rows.source}"
+    return text(sql), rows
 
 
 def _postgresql(session: Session) -> bool:
-    return bool(session.get_bind().dialect.name == "postgresql")
+    return is_postgresql(session)
 
 
 def _insert_groups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -736,50 +748,34 @@ def _insert_groups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     Elsewhere a new group merged into another new one is inserted after it,
     so that the foreign key holds at every statement of the executemany.
     """
-    table = EventGroup.__table__
-    if _postgresql(session):
-        names = list(rows[0])
-        session.execute(
-            text(
-                f"INSERT INTO event_groups ({', '.join(names)}) "
-                f"SELECT {', '.join(names)} FROM {_unnest(names)}"
-            ),
-            _columns(rows),
-        )
-        return
-    session.execute(insert(table), _parents_first(rows))
+    execute_rows(
+        session,
+        _parents_first(rows),
+        _group_writes("insert", tuple(rows[0])),
+        insert(EventGroup.__table__),
+    )
 
 
 def _update_groups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Write the conclusions of stored groups (``group_id`` names each): one statement on
     PostgreSQL (rows as arrays), an executemany UPDATE by primary key elsewhere."""
     table = EventGroup.__table__
-    if _postgresql(session):
-        names = list(rows[0])
-        assignments = ", ".join(f"{name} = v.{name}" for name in names if name != "group_id")
-        session.execute(
-            text(
-                f"UPDATE event_groups SET {assignments} FROM {_unnest(names)} "
-                "WHERE event_groups.id = v.group_id"
-            ),
-            _columns(rows),
-        )
-        return
-    session.execute(update(table).where(table.c.id == bindparam("group_id")), rows)
+    execute_rows(
+        session,
+        rows,
+        _group_writes("update", tuple(rows[0])),
+        update(table).where(table.c.id == bindparam("group_id")),
+    )
 
 
 def _insert_members(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``event_group_members`` rows: one statement on PostgreSQL (rows as arrays)."""
-    if _postgresql(session):
-        session.execute(
-            text(
-                "INSERT INTO event_group_members (group_id, event_id) "
-                f"SELECT group_id, event_id FROM {_unnest(['group_id', 'event_id'])}"
-            ),
-            _columns(rows),
-        )
-        return
-    session.execute(insert(EventGroupMember.__table__), rows)
+    execute_rows(
+        session,
+        rows,
+        _group_writes("members", ("group_id", "event_id")),
+        insert(EventGroupMember.__table__),
+    )
 
 
 def _parents_first(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from nntsc.collections import Collection
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadQuery, BadReport, ConfigurationError, StoreUnavailable, UnknownStream
 from nntsc.store.models import CollectionRecord, Stream, property_table
+from nntsc.store.sqlutil import ArrayRows, execute_rows
 
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
 #: Stream keys looked up or created by one statement (and one transaction).
@@ -72,9 +73,9 @@ class Page:
         return self.page * self.pagesize < self.total
 
 
-def _key_arrays(names: Sequence[str], keys: Sequence[tuple[str, ...]]) -> dict[str, list[str]]:
-    """The keys as one array parameter per property (``k0``, ``k1``, ...)."""
-    return {f"k{index}": [key[index] for key in keys] for index in range(len(names))}
+def _key_columns(names: Sequence[str], keys: Sequence[tuple[str, ...]]) -> dict[str, list[str]]:
+    """The keys as one list per property."""
+    return {name: [key[index] for key in keys] for index, name in enumerate(names)}
 
 
 def _from_arrays(row: Any) -> dict[tuple[str, ...], int]:
@@ -86,7 +87,7 @@ def _from_arrays(row: Any) -> dict[tuple[str, ...], int]:
 
 
 @functools.cache
-def _pg_statements(collection: Collection) -> dict[str, TextClause]:
+def _pg_statements(collection: Collection) -> dict[str, tuple[TextClause, ArrayRows]]:
     """PostgreSQL statements finding and creating a collection's streams, keys as arrays.
 
     Their answers are arrays too, one row each (`_from_arrays`): a row per
@@ -96,29 +97,76 @@ def _pg_statements(collection: Collection) -> dict[str, TextClause]:
     table = property_table(collection)
     quote = postgresql.dialect().identifier_preparer.quote
     names = [quote(name) for name in collection.property_names]
-    arrays = ", ".join(f"CAST(:k{index} AS text[])" for index in range(len(names)))
+    properties = dict.fromkeys(collection.property_names, "text")
+    keys = ArrayRows(properties, alias="k")
+    created = ArrayRows({"stream_id": "integer", **properties})
     same = " AND ".join(f"p.{name} = k.{name}" for name in names)
     aggregated = ", ".join(f"array_agg({name})" for name in names)
     return {
-        "find": text(
-            "SELECT array_agg(p.stream_id), "
-            + ", ".join(f"array_agg(p.{name})" for name in names)
-            + f" FROM {quote(table.name)} AS p "
-            f"JOIN unnest({arrays}) AS k({', '.join(names)}) ON {same}"
+        "find": (
+            text(
+                "SELECT array_agg(p.stream_id), "
+                + ", ".join(f"array_agg(p.{name})" for name in names)
+                + f" FROM {quote(table.name)} AS p JOIN {keys.source} ON {same}"
+            ),
+            keys,
         ),
-        "streams": text(
-            "WITH s AS (INSERT INTO streams (collection_id) "
-            "SELECT :collection_id FROM generate_series(1, :count) RETURNING stream_id) "
-            "SELECT array_agg(stream_id ORDER BY stream_id) FROM s"
-        ),
-        "create": text(
-            f"WITH c AS (INSERT INTO {quote(table.name)} (stream_id, {', '.join(names)}) "
-            f"SELECT * FROM unnest(CAST(:ids AS integer[]), {arrays}) "
-            f"ON CONFLICT ({', '.join(names)}) DO NOTHING "
-            f"RETURNING stream_id, {', '.join(names)}) "
-            f"SELECT array_agg(stream_id), {aggregated} FROM c"
+        "create": (
+            text(
+                f"WITH c AS (INSERT INTO {quote(table.name)} (stream_id, {', '.join(names)}) "
+                f"SELECT * FROM {created.source} "
+                f"ON CONFLICT ({', '.join(names)}) DO NOTHING "
+                f"RETURNING stream_id, {', '.join(names)}) "
+                f"SELECT array_agg(stream_id), {aggregated} FROM c"
+            ),
+            created,
         ),
     }
+
+
+#: The statement making ``count`` rows of ``streams``: their ids, ascending, as one array.
+_PG_NEW_STREAMS = text(
+    "WITH s AS (INSERT INTO streams (collection_id) "
+    "SELECT :collection_id FROM generate_series(1, :count) RETURNING stream_id) "
+    "SELECT array_agg(stream_id ORDER BY stream_id) FROM s"
+)
+#: Each stream's (earliest, latest) as arrays, for `StreamRegistry.touch`.
+_SPANS = ArrayRows({"sid": "integer", "lo": "bigint", "hi": "bigint"}, alias="t")
+_PG_TOUCH = text(
+    "UPDATE streams SET "
+    "first_timestamp = LEAST(COALESCE(first_timestamp, t.lo), t.lo), "
+    "last_timestamp = GREATEST(COALESCE(last_timestamp, t.hi), t.hi) "
+    f"FROM {_SPANS.source} "
+    "WHERE streams.stream_id = t.sid AND (first_timestamp IS NULL "
+    "OR last_timestamp IS NULL OR first_timestamp > t.lo "
+    "OR last_timestamp < t.hi)"
+)
+
+
+def _sqlite_touch() -> Any:
+    """Elsewhere (SQLite) an executemany of each stream's span."""
+    table = Stream.__table__
+    first: BindParameter[int] = bindparam("lo")
+    last: BindParameter[int] = bindparam("hi")
+    return (
+        update(table)
+        .where(table.c.stream_id == bindparam("sid"))
+        .values(
+            first_timestamp=case(
+                (table.c.first_timestamp.is_(None), first),
+                (table.c.first_timestamp > first, first),
+                else_=table.c.first_timestamp,
+            ),
+            last_timestamp=case(
+                (table.c.last_timestamp.is_(None), last),
+                (table.c.last_timestamp < last, last),
+                else_=table.c.last_timestamp,
+            ),
+        )
+    )
+
+
+_SQLITE_TOUCH = _sqlite_touch()
 
 
 class StreamRegistry:
@@ -250,8 +298,9 @@ class StreamRegistry:
         if connection.dialect.name == "postgresql":
             # Arrays as parameters: one statement text per collection, which
             # PostgreSQL plans and SQLAlchemy compiles once, whatever the keys.
-            statement, names = _pg_statements(collection)["find"], collection.property_names
-            return _from_arrays(connection.execute(statement, _key_arrays(names, keys)).one())
+            statement, rows = _pg_statements(collection)["find"]
+            arrays = rows.bind_columns(_key_columns(collection.property_names, keys))
+            return _from_arrays(connection.execute(statement, arrays).one())
         table = property_table(collection)
         columns = [table.c[name] for name in collection.property_names]
         found = connection.execute(
@@ -266,16 +315,13 @@ class StreamRegistry:
         streams = Stream.__table__
         names = collection.property_names
         if connection.dialect.name == "postgresql":
-            statements = _pg_statements(collection)
             ids = connection.scalar(
-                statements["streams"], {"collection_id": collection_id, "count": len(keys)}
+                _PG_NEW_STREAMS, {"collection_id": collection_id, "count": len(keys)}
             )
+            statement, rows = _pg_statements(collection)["create"]
             # In the keys' order (sorted): see `stream_ids_for_keys`.
-            created = _from_arrays(
-                connection.execute(
-                    statements["create"], {"ids": ids, **_key_arrays(names, keys)}
-                ).one()
-            )
+            columns = {"stream_id": ids, **_key_columns(names, keys)}
+            created = _from_arrays(connection.execute(statement, rows.bind_columns(columns)).one())
         else:
             ids = list(
                 connection.scalars(
@@ -349,53 +395,11 @@ class StreamRegistry:
         """Widen each stream's first/last timestamps to include (earliest, latest)."""
         if not spans:
             return
-        ordered = sorted(spans.items())
-        if self.sessions.kw["bind"].dialect.name == "postgresql":
-            # One statement for every stream: executemany would be a round
-            # trip, and a statement for PostgreSQL to plan, per stream.
-            with self.sessions.begin() as session:
-                session.connection().execute(
-                    text(
-                        "UPDATE streams SET "
-                        "first_timestamp = LEAST(COALESCE(first_timestamp, t.lo), t.lo), "
-                        "last_timestamp = GREATEST(COALESCE(last_timestamp, t.hi), t.hi) "
-                        "FROM unnest(CAST(:sids AS integer[]), CAST(:los AS bigint[]), "
-                        "CAST(:his AS bigint[])) AS t(sid, lo, hi) "
-                        "WHERE streams.stream_id = t.sid AND (first_timestamp IS NULL "
-                        "OR last_timestamp IS NULL OR first_timestamp > t.lo "
-                        "OR last_timestamp < t.hi)"
-                    ),
-                    {
-                        "sids": [sid for sid, _ in ordered],
-                        "los": [lo for _, (lo, _) in ordered],
-                        "his": [hi for _, (_, hi) in ordered],
-                    },
-                )
-            return
-        table = Stream.__table__
-        first: BindParameter[int] = bindparam("first")
-        last: BindParameter[int] = bindparam("last")
-        statement = (
-            update(table)
-            .where(table.c.stream_id == bindparam("sid"))
-            .values(
-                first_timestamp=case(
-                    (table.c.first_timestamp.is_(None), first),
-                    (table.c.first_timestamp > first, first),
-                    else_=table.c.first_timestamp,
-                ),
-                last_timestamp=case(
-                    (table.c.last_timestamp.is_(None), last),
-                    (table.c.last_timestamp < last, last),
-                    else_=table.c.last_timestamp,
-                ),
-            )
-        )
+        # One statement for every stream on PostgreSQL: an executemany would be a
+        # round trip, and a statement for PostgreSQL to plan, per stream.
+        rows = [{"sid": sid, "lo": lo, "hi": hi} for sid, (lo, hi) in sorted(spans.items())]
         with self.sessions.begin() as session:
-            session.connection().execute(
-                statement,
-                [{"sid": sid, "first": lo, "last": hi} for sid, (lo, hi) in ordered],
-            )
+            execute_rows(session.connection(), rows, (_PG_TOUCH, _SPANS), _SQLITE_TOUCH)
 
     def counts(
         self, collections: Sequence[Collection], connection: Connection | None = None
