@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
-import weakref
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Collection as Collection_
@@ -84,14 +82,12 @@ from nntsc.store.sqlutil import ArrayRows, execute_rows, is_postgresql
 __all__ = [
     "PRUNE_WINDOW",
     "AsPathLookup",
-    "PairStreams",
     "PruneReport",
     "family_cte",
     "family_parents",
     "follows_merge",
     "group_new_events",
     "next_change_serial",
-    "pair_streams",
     "prune_range",
     "prune_recent",
 ]
@@ -128,96 +124,6 @@ def _traceroute_collections() -> list[Collection]:
     ]
 
 
-class PairStreams:
-    """The traceroute streams of (source, target, family) pairs, kept across grouping calls.
-
-    Every grouping call needs the traceroute streams of its events' pairs;
-    asking SQL for them each call (two statements per traceroute collection)
-    cost about 2 ms of CPU a call, even for pairs that have none. The
-    answers only change when a traceroute stream is created (streams are
-    never deleted), so they are kept while the traceroute collections' stream
-    counts (`StreamRegistry.counts`, one statement, asked at every use) stay
-    the same; any other count (a stream created since, by this process or
-    another) forgets them all. So an answer never misses a stream committed
-    before the call that asks, as asking SQL each time did not. The counts
-    are taken before the streams are asked for: a stream committed between
-    the two changes the count the next call sees.
-    """
-
-    #: Pairs remembered at most (all are forgotten beyond).
-    MAX_PAIRS = 100_000
-
-    def __init__(self) -> None:
-        self._pairs: dict[tuple[str, str, str], list[tuple[Collection, list[int]]]] = {}
-        self._counts: dict[str, int] | None = None
-        self._lock = threading.Lock()
-
-    def streams(
-        self,
-        services: Any,
-        pairs: Iterable[tuple[str, str, str]],
-        connection: Connection | None = None,
-    ) -> dict[tuple[str, str, str], list[tuple[Collection, list[int]]]]:
-        """Each pair's traceroute streams (collection, stream ids), as SQL has them now."""
-        pairs = list(pairs)
-        collections = _traceroute_collections()
-        counts = services.streams.counts(collections, connection)
-        with self._lock:
-            if counts != self._counts or len(self._pairs) > self.MAX_PAIRS:
-                self._pairs = {}
-                self._counts = counts
-            known = {pair: self._pairs[pair] for pair in pairs if pair in self._pairs}
-        wanted = sorted(set(pairs) - set(known))
-        if not wanted:
-            return known
-        found = _find_pair_streams(services, collections, wanted)
-        with self._lock:
-            if self._counts == counts:
-                self._pairs.update(found)
-        return {**known, **found}
-
-
-#: The `PairStreams` of each stream registry (one per database a process uses).
-_pair_streams: weakref.WeakKeyDictionary[Any, PairStreams] = weakref.WeakKeyDictionary()
-_pair_streams_lock = threading.Lock()
-
-
-def pair_streams(services: Any) -> PairStreams:
-    """The traceroute streams of pairs, as remembered for `services`' database."""
-    with _pair_streams_lock:
-        found = _pair_streams.get(services.streams)
-        if found is None:
-            found = _pair_streams[services.streams] = PairStreams()
-        return found
-
-
-def _find_pair_streams(
-    services: Any, collections: Sequence[Collection], pairs: Sequence[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], list[tuple[Collection, list[int]]]]:
-    """Find the traceroute streams of many pairs at once (two queries a collection)."""
-    result: dict[tuple[str, str, str], list[tuple[Collection, list[int]]]] = {
-        pair: [] for pair in pairs
-    }
-    for collection in collections:
-        by_family = "family" in collection.property_names
-        streams: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        exact = [p for p in pairs if p[2] and by_family]
-        loose = {p[:2] for p in pairs if not (p[2] and by_family)}
-        for names, values in (
-            (("source", "destination", "family"), exact),
-            (("source", "destination"), loose),
-        ):
-            if not values:
-                continue
-            for info in services.streams.matching(collection, names, values):
-                streams[tuple(info.properties[name] for name in names)].append(info.stream_id)
-        for pair in pairs:
-            ids = streams.get(pair if pair[2] and by_family else pair[:2])
-            if ids:
-                result[pair].append((collection, sorted(ids)))
-    return result
-
-
 class AsPathLookup:
     """The public ASNs on the AS path the latest traceroute of a pair took, at a time.
 
@@ -229,8 +135,9 @@ class AsPathLookup:
     (pair, time) questions at once: one read per traceroute collection and
     day of the questions' times, instead of up to four reads a question.
     Answers are remembered for the lookup's life (one batch of events); the
-    pairs' streams come from `PairStreams`, which keeps them across lookups
-    while no traceroute stream is created (asked on `connection` if given).
+    pairs' streams come from `StreamRegistry.pair_streams`, which keeps them
+    across lookups while no traceroute stream is created (asked on
+    `connection` if given).
     """
 
     def __init__(self, services: Any, connection: Connection | None = None) -> None:
@@ -249,11 +156,13 @@ class AsPathLookup:
         return self._streams[key]
 
     def _load_pairs(self, pairs: Iterable[tuple[str, str, str]]) -> None:
-        """Find the traceroute streams of many pairs at once (`PairStreams`)."""
+        """Find the traceroute streams of many pairs at once (`StreamRegistry.pair_streams`)."""
         wanted = sorted(set(pairs) - set(self._streams))
         if wanted:
             self._streams.update(
-                pair_streams(self.services).streams(self.services, wanted, self.connection)
+                self.services.streams.pair_streams(
+                    _traceroute_collections(), wanted, self.connection
+                )
             )
 
     def _public_asns(self, path_ids: Iterable[int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,8 @@ from nntsc.store.sqlutil import ArrayRows, execute_rows
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
 #: Stream keys looked up or created by one statement (and one transaction).
 KEYS_PER_STATEMENT = 1000
+#: Endpoints (source, destination, family; family "" for any): `StreamRegistry.pair_streams`.
+Pair = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,9 @@ class StreamRegistry:
     grows with ids the database confirmed, so it cannot go stale.
     """
 
+    #: Pairs whose streams `pair_streams` remembers at most (all are forgotten beyond).
+    MAX_PAIRS = 100_000
+
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
         self._ids: dict[tuple[str, tuple[str, ...]], int] = {}
@@ -183,6 +189,10 @@ class StreamRegistry:
         #: The properties of the streams `properties_of` found, with their collection.
         self._properties: dict[int, tuple[str, dict[str, str]]] = {}
         self._lock = threading.Lock()
+        #: The streams of the pairs `pair_streams` found, and the stream counts they hold for.
+        self._pairs: dict[Pair, list[tuple[Collection, list[int]]]] = {}
+        self._pair_counts: dict[str, int] | None = None
+        self._pairs_lock = threading.Lock()
 
     def collection_id(self, collection: Collection) -> int:
         cached = self._collection_ids.get(collection.name)
@@ -431,6 +441,69 @@ class StreamRegistry:
         for collection_id, count in rows:
             found[names[collection_id]] = int(count)
         return found
+
+    def pair_streams(
+        self,
+        collections: Sequence[Collection],
+        pairs: Iterable[Pair],
+        connection: Connection | None = None,
+    ) -> dict[Pair, list[tuple[Collection, list[int]]]]:
+        """The streams of `collections` of each (source, destination, family) pair, as SQL has
+        them now: per collection that has any, their ids in order.
+
+        A pair's family matches the ``family`` property of a collection that
+        has one; an empty family, or a collection without the property,
+        matches any. The answers are remembered across calls (event grouping
+        asks for the traceroute streams of every batch's pairs: two
+        statements per collection each time cost about 2 ms of CPU a call,
+        even for pairs that have none) while the `counts` of `collections`
+        (one statement a call, on `connection` if given) stay the same: they
+        change only when a stream is created (streams are never deleted), by
+        this process or another (the collector, for ``nntsc events run``),
+        and then every remembered pair is asked again. So an answer never
+        misses a stream committed before the call. The counts are taken
+        before the streams: a stream committed between the two changes the
+        count the next call sees.
+        """
+        pairs = list(pairs)
+        counts = self.counts(collections, connection)
+        with self._pairs_lock:
+            if counts != self._pair_counts or len(self._pairs) > self.MAX_PAIRS:
+                self._pairs = {}
+                self._pair_counts = counts
+            known = {pair: self._pairs[pair] for pair in pairs if pair in self._pairs}
+        wanted = sorted(set(pairs) - set(known))
+        if not wanted:
+            return known
+        found = self._find_pair_streams(collections, wanted)
+        with self._pairs_lock:
+            if self._pair_counts == counts:
+                self._pairs.update(found)
+        return {**known, **found}
+
+    def _find_pair_streams(
+        self, collections: Sequence[Collection], pairs: Sequence[Pair]
+    ) -> dict[Pair, list[tuple[Collection, list[int]]]]:
+        """The streams of many pairs (`pair_streams`), asked of SQL: two queries a collection."""
+        result: dict[Pair, list[tuple[Collection, list[int]]]] = {pair: [] for pair in pairs}
+        for collection in collections:
+            by_family = "family" in collection.property_names
+            streams: dict[tuple[str, ...], list[int]] = defaultdict(list)
+            exact = [p for p in pairs if p[2] and by_family]
+            loose = {p[:2] for p in pairs if not (p[2] and by_family)}
+            for names, values in (
+                (("source", "destination", "family"), exact),
+                (("source", "destination"), loose),
+            ):
+                if not values:
+                    continue
+                for info in self.matching(collection, names, values):
+                    streams[tuple(info.properties[name] for name in names)].append(info.stream_id)
+            for pair in pairs:
+                ids = streams.get(pair if pair[2] and by_family else pair[:2])
+                if ids:
+                    result[pair].append((collection, sorted(ids)))
+        return result
 
     def get(self, stream_id: int) -> StreamInfo:
         """The stream `stream_id`; raises `UnknownStream`."""

@@ -19,8 +19,8 @@ from nntsc.events import sinks
 from nntsc.events.grouping import MAX_DURATION
 from nntsc.events.groups import (
     AsPathLookup,
+    _traceroute_collections,
     group_stored_events,
-    pair_streams,
     prune_range,
     prune_recent,
 )
@@ -240,7 +240,7 @@ def test_a_traceroute_stream_made_after_a_grouping_call_is_seen_by_the_next(
     tmp_path: Path, services: Services
 ) -> None:
     # The pairs' traceroute streams are kept across grouping calls
-    # (`PairStreams`) until a traceroute stream is created. Here another
+    # (`StreamRegistry.pair_streams`) until a traceroute stream is created. Here another
     # process (its own services on the same database, whose registry this
     # process never hears from) creates them, as the collector does for
     # `nntsc events run`.
@@ -293,16 +293,16 @@ def test_pair_streams_are_asked_of_sql_again_only_after_a_traceroute_stream_is_m
         return matching(*args, **kwargs)
 
     monkeypatch.setattr(services.streams, "matching", counted)
-    cache = pair_streams(services)
+    collections = _traceroute_collections()
     pairs = [("amp-a", "amp-b", "ipv4"), ("amp-a", "amp-z", "ipv4")]
-    first = cache.streams(services, pairs)
+    first = services.streams.pair_streams(collections, pairs)
     assert [len(first[p]) for p in pairs] == [1, 0]
     assert asked
     asked.clear()
-    assert cache.streams(services, pairs) == first
+    assert services.streams.pair_streams(collections, pairs) == first
     assert asked == []
     traceroute(services, "amp-a", "amp-z", T0 - 600, [64501])
-    again = cache.streams(services, pairs)
+    again = services.streams.pair_streams(collections, pairs)
     assert asked
     assert again[pairs[0]] == first[pairs[0]]
     assert len(again[pairs[1]]) == 1
