@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import cachetools
 from sqlalchemy import (
     Connection,
     String,
@@ -38,6 +39,8 @@ from nntsc.store.sqlutil import ArrayRows, execute_rows
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
 #: Stream keys looked up or created by one statement (and one transaction).
 KEYS_PER_STATEMENT = 1000
+#: Streams whose properties a registry remembers (`StreamRegistry.properties_of`), at most.
+PROPERTIES_CACHE = 100_000
 #: Endpoints (source, destination, family; family "" for any): `StreamRegistry.pair_streams`.
 Pair = tuple[str, str, str]
 
@@ -182,12 +185,18 @@ class StreamRegistry:
     #: Pairs whose streams `pair_streams` remembers at most (all are forgotten beyond).
     MAX_PAIRS = 100_000
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], properties_cache: int = PROPERTIES_CACHE
+    ) -> None:
         self.sessions = sessions
         self._ids: dict[tuple[str, tuple[str, ...]], int] = {}
         self._collection_ids: dict[str, int] = {}
-        #: The properties of the streams `properties_of` found, with their collection.
-        self._properties: dict[int, tuple[str, dict[str, str]]] = {}
+        #: The properties of the streams `properties_of` found, with their collection: the
+        #: `properties_cache` used most recently.
+        self._properties: cachetools.LRUCache[int, tuple[str, dict[str, str]]] = (
+            cachetools.LRUCache(properties_cache)
+        )
+        self._properties_lock = threading.Lock()
         self._lock = threading.Lock()
         #: The streams of the pairs `pair_streams` found, and the stream counts they hold for.
         self._pairs: dict[Pair, list[tuple[Collection, list[int]]]] = {}
@@ -619,22 +628,26 @@ class StreamRegistry:
         A stream's properties are what makes it that stream: they never
         change once its row is committed. So they are remembered, and only
         the ids not seen before are read (event grouping asks for the
-        streams of every batch of new events).
+        streams of every batch of new events), up to the registry's
+        `properties_cache` streams: those asked for least recently are
+        forgotten first (read again when asked for).
         """
         known = self._properties
         found: dict[int, dict[str, str]] = {}
         missing: list[int] = []
-        for stream_id in stream_ids:
-            cached = known.get(stream_id)
-            if cached is None:
-                missing.append(stream_id)
-            elif cached[0] == collection.name:
-                found[stream_id] = dict(cached[1])
+        with self._properties_lock:
+            for stream_id in stream_ids:
+                cached = known.get(stream_id)
+                if cached is None:
+                    missing.append(stream_id)
+                elif cached[0] == collection.name:
+                    found[stream_id] = dict(cached[1])
         if not missing:
             return found
         table = property_table(collection)
         with self.sessions() as session:
-            rows = session.execute(select(table).where(table.c.stream_id.in_(missing)))
+            rows = session.execute(select(table).where(table.c.stream_id.in_(missing))).all()
+        with self._properties_lock:
             for row in rows:
                 properties = {name: row._mapping[name] for name in collection.property_names}
                 known[row.stream_id] = (collection.name, properties)

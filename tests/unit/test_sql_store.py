@@ -546,3 +546,31 @@ def test_stream_properties_are_read_once_and_given_as_copies(services):
     # Streams known to be another collection's are not this one's (nothing to read).
     assert services.streams.properties_of(get_collection("amp-dns"), ids) == {}
     assert len(statements) == 2
+
+
+def test_remembered_stream_properties_stay_bounded_and_still_answer(services):
+    """`properties_of` remembers the `properties_cache` streams asked for last, no more."""
+    from sqlalchemy import event
+
+    from nntsc.store.streams import StreamRegistry
+
+    targets = tuple("abcdefgh")
+    ingest(services, make_reports(START, START + 60, 60, targets=targets))
+    ids = sorted(ids_for(services))
+    assert len(ids) >= len(targets)
+    expected = services.streams.properties_of(ICMP, ids)
+    registry = StreamRegistry(services.sessionmaker, properties_cache=3)
+    statements: list[str] = []
+    event.listen(services.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    for stream_id in ids:
+        assert registry.properties_of(ICMP, [stream_id]) == {stream_id: expected[stream_id]}
+        assert len(registry._properties) <= 3
+    assert len(statements) == len(ids)
+    # The three asked for last are remembered; the first was forgotten, and is read again.
+    assert registry.properties_of(ICMP, ids[-3:]) == {i: expected[i] for i in ids[-3:]}
+    assert len(statements) == len(ids)
+    assert registry.properties_of(ICMP, ids[:1]) == {ids[0]: expected[ids[0]]}
+    assert len(statements) == len(ids) + 1
+    # Many at once: all answered, three remembered.
+    assert registry.properties_of(ICMP, ids) == expected
+    assert len(registry._properties) == 3
