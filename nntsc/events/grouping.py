@@ -111,6 +111,10 @@ def event_keys(event: EventFacts) -> list[str]:
     return keys
 
 
+#: `GroupState.parsed_key` before its key is parsed.
+_UNPARSED: tuple[str, frozenset[int], str] = ("", frozenset(), "")
+
+
 @dataclass(eq=False)
 class GroupState:
     """One group as grouping and pruning see it; a new group has no `group_id` yet.
@@ -132,14 +136,19 @@ class GroupState:
     asns: frozenset[int] = frozenset()
     #: The group of its key that took its events when an event joined the two (`group_events`).
     joined_into: GroupState | None = None
+    #: Its key parsed (`parse_key`: kind, ASNs, endpoint), once: from `key` unless given
+    #: (`base` gives its copy the parsed key of the group it copies).
+    parsed_key: tuple[str, frozenset[int], str] = field(default=_UNPARSED, repr=False)
 
     def __post_init__(self) -> None:
+        if self.parsed_key is _UNPARSED:
+            self.parsed_key = parse_key(self.key)
         if not self.asns:
-            self.asns = parse_key(self.key)[1]
+            self.asns = self.parsed_key[1]
 
     @property
     def key_kind(self) -> str:
-        return self.key.partition(":")[0]
+        return self.parsed_key[0]
 
     @property
     def live(self) -> bool:
@@ -152,7 +161,13 @@ class GroupState:
         taken from others) are drawn afresh from these every time.
         """
         return GroupState(
-            self.group_id, self.key, self.direction, self.start, self.end, set(self.events)
+            self.group_id,
+            self.key,
+            self.direction,
+            self.start,
+            self.end,
+            set(self.events),
+            parsed_key=self.parsed_key,
         )
 
     def carries(self, key: str) -> bool:

@@ -57,7 +57,6 @@ from nntsc.events.grouping import (
     QUIET,
     SUPERSET,
     GroupState,
-    parse_key,
 )
 
 __all__ = ["MAX_ASNS", "RULES", "Merge", "PruneResult", "prune_groups"]
@@ -116,7 +115,7 @@ def _by_facts(group: GroupState) -> tuple[int, int, int, tuple[int, ...], str, s
     the order the events came in. The groups of one key and direction that
     grouping makes are disjoint in time, so no two have the same place.
     """
-    kind, asns, endpoint = parse_key(group.key)
+    kind, asns, endpoint = group.parsed_key
     return (
         group.start,
         group.end,

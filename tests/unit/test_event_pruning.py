@@ -161,6 +161,32 @@ def test_the_order_groups_come_in_does_not_matter(fixture: dict[str, Any]) -> No
         assert snapshot(shuffled) == snapshot(reference)
 
 
+def test_a_groups_key_is_parsed_once(
+    fixture: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made from a group (`GroupState.base`, what every judgement prunes), a copy and
+    pruning take the parsed key the group has (`GroupState.parsed_key`)."""
+    from nntsc.events import grouping, pruning
+
+    groups = groups_of(fixture)
+    assert all(g.parsed_key == grouping.parse_key(g.key) for g in groups)
+    parsed: list[str] = []
+    parse = grouping.parse_key
+
+    def counted(key: str) -> tuple[str, frozenset[int], str]:
+        parsed.append(key)
+        return parse(key)
+
+    reference = [g.base() for g in groups]
+    prune_groups(reference, fixture["now"])
+    monkeypatch.setattr(grouping, "parse_key", counted)
+    monkeypatch.setattr(pruning, "parse_key", counted, raising=False)
+    copies = [g.base() for g in groups]
+    prune_groups(copies, fixture["now"])
+    assert parsed == []
+    assert snapshot(copies) == snapshot(reference)
+
+
 def test_merged_groups_given_are_left_alone() -> None:
     merged = GroupState(9, "asn:64501", "up", 0, 0, {1}, status=MERGED, merged_into=8)
     live = GroupState(8, "asn:64501", "up", 0, 0, {1})
