@@ -40,6 +40,9 @@ ENVIRONMENT_OVERRIDES = {
     "nntsc.timeseries_url": "NNTSC_TIMESERIES_URL",
     "nntsc.amqp_url": "NNTSC_AMQP_URL",
     "nntsc.live_url": "NNTSC_LIVE_URL",
+    # The first part of the live feed's channel names (deployments or test runs
+    # sharing a Redis database each take their own).
+    "nntsc.live_channel_prefix": "NNTSC_LIVE_CHANNEL_PREFIX",
     "ampy.cache_url": "AMPY_CACHE_URL",
     "celery.broker_url": "CELERY_BROKER_URL",
     # The mail server of e-mail notifications (docs/operations.md).
@@ -62,6 +65,7 @@ DEFAULTS = {
     "nntsc.timeseries_url": "sql",
     "nntsc.amqp_url": "amqp://guest:guest@127.0.0.1:5672//",
     "nntsc.live_url": "memory://",
+    "nntsc.live_channel_prefix": "nntsc.live",
     "ampy.cache_url": "memory://",
     "celery.broker_url": "redis://127.0.0.1:6379/3",
     "nntsc.raw_retention": "INF",
@@ -384,7 +388,9 @@ class Services:
         """The live feed named by ``nntsc.live_url``."""
         from nntsc.live import open_live_feed
 
-        feed = open_live_feed(self.settings["nntsc.live_url"])
+        feed = open_live_feed(
+            self.settings["nntsc.live_url"], self.settings["nntsc.live_channel_prefix"]
+        )
         self._closers.append(feed.close)
         return feed
 

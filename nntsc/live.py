@@ -1,9 +1,11 @@
 """The live feed: every committed batch, published per collection.
 
 Consumers (the event detector, the dashboard) subscribe to a collection's
-channel (`channel`: ``nntsc.live.<db>.<collection>``, with the database
+channel (`channel`: ``<prefix>.<db>.<collection>``, the prefix
+``nntsc.live_channel_prefix``, by default ``nntsc.live``, and the database
 number of ``nntsc.live_url``, so deployments sharing a Redis server on
-different databases do not hear each other). In production this is Redis
+different databases, or on one database with different prefixes, do not
+hear each other). In production this is Redis
 pub/sub, so any process can listen; the
 embedded default delivers in-process. Publishing is best effort: the rows are
 already stored, so a feed that is down is logged, never fatal.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from collections import defaultdict
@@ -37,7 +40,10 @@ from nntsc.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "nntsc.live."
+#: The default of ``nntsc.live_channel_prefix``, the first part of every channel's name.
+CHANNEL_PREFIX = "nntsc.live"
+#: What a channel prefix may hold: no spaces, control characters or glob characters.
+_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]+$")
 #: Seconds between two asks whether a channel has subscribers (see `RedisLiveFeed`).
 LIVE_RECHECK = 1.0
 
@@ -60,16 +66,27 @@ class LiveBatch:
 LiveListener = Callable[[LiveBatch], None]
 
 
-def channel(collection: str, db: int) -> str:
-    """The pub/sub channel of `collection` on Redis database `db`: ``nntsc.live.<db>.<collection>``.
+def channel(collection: str, db: int, prefix: str = CHANNEL_PREFIX) -> str:
+    """The pub/sub channel of `collection` on Redis database `db`: ``<prefix>.<db>.<collection>``.
 
     Pub/sub channels are the Redis server's, not a database's: without the
     database number, deployments (or test runs) sharing a server on
     different databases heard each other's batches, and a foreign batch
     naming rows this store does not have moved live detection's checkpoint
-    past them.
+    past them. Deployments (or concurrent test runs) sharing one database
+    of a server tell their channels apart by `prefix`
+    (``nntsc.live_channel_prefix``).
     """
-    return f"{CHANNEL_PREFIX}{db}.{collection}"
+    return f"{prefix}.{db}.{collection}"
+
+
+def check_prefix(prefix: str) -> str:
+    """`prefix` if it can start a channel's name (`channel`); else ConfigurationError."""
+    if not _PREFIX.match(prefix):
+        raise ConfigurationError(
+            f"nntsc.live_channel_prefix {prefix!r}: expected letters, digits and . _ : - only"
+        )
+    return prefix
 
 
 class _Previous:
@@ -190,7 +207,9 @@ class RedisLiveFeed:
     it subscribed.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = CHANNEL_PREFIX) -> None:
+        #: The first part of every channel's name (``nntsc.live_channel_prefix``).
+        self.prefix = check_prefix(prefix)
         self.client = redis.Redis.from_url(url, socket_timeout=5)
         #: The database number of `url` (``redis://host:port/db``, ``unix://path?db=N``),
         #: part of every channel name (`channel`).
@@ -200,8 +219,8 @@ class RedisLiveFeed:
         self._previous = _Previous()
 
     def channel(self, collection: str) -> str:
-        """The channel of `collection` on this feed's Redis database."""
-        return channel(collection, self.db)
+        """The channel of `collection` on this feed's Redis database, with its prefix."""
+        return channel(collection, self.db, self.prefix)
 
     def _has_listeners(self, name: str) -> bool:
         now = time.monotonic()
@@ -270,10 +289,12 @@ class RedisLiveFeed:
         self.client.close()
 
 
-def open_live_feed(url: str) -> MemoryLiveFeed | RedisLiveFeed:
-    """The feed named by ``nntsc.live_url``: ``memory://`` or ``redis://host:port/db``."""
+def open_live_feed(url: str, prefix: str = CHANNEL_PREFIX) -> MemoryLiveFeed | RedisLiveFeed:
+    """The feed named by ``nntsc.live_url``: ``memory://`` or ``redis://host:port/db``, its
+    channels' names starting with `prefix` (``nntsc.live_channel_prefix``; over Redis only)."""
+    check_prefix(prefix)
     if url.startswith("memory://"):
         return MemoryLiveFeed()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisLiveFeed(url)
+        return RedisLiveFeed(url, prefix)
     raise ConfigurationError(f"nntsc.live_url {url!r}: expected memory:// or redis://...")

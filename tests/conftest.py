@@ -47,6 +47,12 @@ def _unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
+#: This test run's live feed channel prefix (``nntsc.live_channel_prefix``): test runs
+#: sharing the Redis server (other checkouts, suites run at once) publish on channels of
+#: their own, so none hears another's batches of the same streams.
+LIVE_PREFIX = _unique("nntsc.test")
+
+
 #: The databases `postgres_url` made, which `make_services` may replace by a migrated copy.
 _NEW_POSTGRES: set[str] = set()
 

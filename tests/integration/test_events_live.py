@@ -26,7 +26,7 @@ from nntsc.events.engine import detect_history, events_in
 from nntsc.events.live import MIN_LEASE_SECONDS, LiveDetection, checkpoints
 from nntsc.events.models import Event, EventPartition
 from nntsc.live import RedisLiveFeed
-from tests.conftest import make_services
+from tests.conftest import LIVE_PREFIX, make_services
 from tests.unit.test_events_engine import COUNT, START, STEP, rows_for, summary
 from tests.unit.test_events_live import Clock, add_streams
 
@@ -51,7 +51,11 @@ def expected(tmp_path) -> Iterator[list]:
 
 @pytest.fixture
 def services(postgres_url: str, influx_url: str) -> Iterator[Services]:
-    services = make_services(postgres_url, influx_url, **{"nntsc.live_url": REDIS_URL})
+    services = make_services(
+        postgres_url,
+        influx_url,
+        **{"nntsc.live_url": REDIS_URL, "nntsc.live_channel_prefix": LIVE_PREFIX},
+    )
     yield services
     services.close()
 
@@ -75,6 +79,7 @@ def start(
         f"nntsc.sql_url = {services.settings['nntsc.sql_url']}\n"
         f"nntsc.timeseries_url = {services.settings['nntsc.timeseries_url']}\n"
         f"nntsc.live_url = {live_url}\n"
+        f"nntsc.live_channel_prefix = {LIVE_PREFIX}\n"
         + (f"nntsc.events_lease_seconds = {lease_seconds}\n" if lease_seconds else "")
     )
     return subprocess.Popen(
@@ -138,7 +143,7 @@ def owners(services: Services) -> set[str]:
 
 def test_processes_share_resume_and_take_over(services: Services, expected, tmp_path) -> None:
     ids = add_streams(services, STREAMS)
-    feed = RedisLiveFeed(REDIS_URL)
+    feed = RedisLiveFeed(REDIS_URL, LIVE_PREFIX)
     first = start(services, tmp_path, "first", lease_seconds=LEASE_SECONDS)
     second = start(services, tmp_path, "second", lease_seconds=LEASE_SECONDS)
     third = None
@@ -218,7 +223,7 @@ def test_redis_down_detection_goes_on_from_the_store(
     ids = add_streams(services, STREAMS)
     # Nothing listens on port 1: the live feed is down the whole time.
     process = start(services, tmp_path, "alone", live_url="redis://127.0.0.1:1/0")
-    feed = RedisLiveFeed("redis://127.0.0.1:1/0")
+    feed = RedisLiveFeed("redis://127.0.0.1:1/0", LIVE_PREFIX)
     started(process)
     try:
         commit(services, ids, 0, COUNT, feed)

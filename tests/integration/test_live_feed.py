@@ -11,6 +11,9 @@ import redis
 
 from nntsc import live
 from nntsc.collections import Row
+from nntsc.config import Services
+from nntsc.errors import ConfigurationError
+from tests.conftest import LIVE_PREFIX
 
 URL = "redis://127.0.0.1:6379/1"
 
@@ -39,7 +42,7 @@ def test_subscribers_get_every_batch_and_an_unheard_channel_is_not_encoded(monke
         live, "encode_batch", lambda batch: encoded.append(len(batch.rows)) or encode(batch)
     )
     collection = f"test-{uuid.uuid4().hex[:8]}"
-    feed = live.RedisLiveFeed(URL)
+    feed = live.RedisLiveFeed(URL, LIVE_PREFIX)
     listener = redis.Redis.from_url(URL).pubsub()
     try:
         for _ in range(5):
@@ -76,7 +79,7 @@ def test_a_feed_that_is_down_is_logged_not_raised(caplog: pytest.LogCaptureFixtu
 
 def test_listeners_get_batches_with_previous_rows_and_a_failed_publish_forgets_them() -> None:
     collection = f"test-{uuid.uuid4().hex[:8]}"
-    feed = live.RedisLiveFeed(URL)
+    feed = live.RedisLiveFeed(URL, LIVE_PREFIX)
     got: list[live.LiveBatch] = []
     stop = threading.Event()
     thread = threading.Thread(
@@ -159,6 +162,80 @@ def test_feeds_on_different_databases_of_one_server_do_not_hear_each_other() -> 
         [Row(8, 200, {"median": 2.0})],
         [Row(8, 260, {"median": 2.5})],
     ]
+
+
+def test_feeds_with_different_prefixes_on_one_database_do_not_hear_each_other() -> None:
+    """Each feed's channels start with its ``nntsc.live_channel_prefix``.
+
+    Before, test runs sharing the Redis database (two checkouts' suites at
+    once) published the same collection's batches on the same channel, for
+    streams of the same ids: one run's live detection took the other's
+    batches for its own and moved its checkpoints past rows its store did
+    not have yet.
+    """
+    collection = "amp-icmp"
+    one = live.RedisLiveFeed(URL, f"{LIVE_PREFIX}.one")
+    two = live.RedisLiveFeed(URL, f"{LIVE_PREFIX}.two")
+    assert one.channel(collection) == f"{LIVE_PREFIX}.one.1.amp-icmp"
+    heard: dict[str, list[live.LiveBatch]] = {"one": [], "two": []}
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=feed.listen, args=(heard[name].append, stop, [collection]), daemon=True
+        )
+        for name, feed in (("one", one), ("two", two))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (
+            one._has_listeners(one.channel(collection))
+            and two._has_listeners(two.channel(collection))
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        one.publish(collection, [Row(1, 100, {"median": 1.0})])
+        two.publish(collection, [Row(1, 200, {"median": 2.0})])
+        two.publish(collection, [Row(1, 260, {"median": 2.5})])
+        deadline = time.monotonic() + 10
+        while len(heard["one"]) < 1 or len(heard["two"]) < 2:
+            assert time.monotonic() < deadline, heard
+            time.sleep(0.05)
+        time.sleep(0.5)  # anything misdelivered has arrived by now
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+        one.close()
+        two.close()
+    assert [b.rows for b in heard["one"]] == [[Row(1, 100, {"median": 1.0})]]
+    assert [b.rows for b in heard["two"]] == [
+        [Row(1, 200, {"median": 2.0})],
+        [Row(1, 260, {"median": 2.5})],
+    ]
+
+
+def test_the_channel_prefix_is_a_setting() -> None:
+    settings = {"nntsc.sql_url": "sqlite://", "nntsc.live_url": URL}
+    default = Services.from_settings(settings, environ={})
+    chosen = Services.from_settings({**settings, "nntsc.live_channel_prefix": "site-a.live"}, {})
+    from_environment = Services.from_settings(
+        {**settings, "nntsc.live_channel_prefix": "site-a.live"},
+        {"NNTSC_LIVE_CHANNEL_PREFIX": "site-b.live"},
+    )
+    try:
+        channels = [
+            services.live.channel("amp-icmp")  # type: ignore[attr-defined]
+            for services in (default, chosen, from_environment)
+        ]
+    finally:
+        for services in (default, chosen, from_environment):
+            services.close()
+    assert channels == ["nntsc.live.1.amp-icmp", "site-a.live.1.amp-icmp", "site-b.live.1.amp-icmp"]
+    for bad in ("", "two words", "nntsc.*", "tab\there"):
+        with pytest.raises(ConfigurationError, match=r"nntsc\.live_channel_prefix"):
+            live.open_live_feed(URL, bad)
 
 
 def test_a_malformed_message_is_not_a_batch() -> None:
