@@ -360,7 +360,7 @@ class Services:
     def streams(self) -> StreamRegistry:
         from nntsc.store.streams import StreamRegistry
 
-        return StreamRegistry(self.sessionmaker)
+        return StreamRegistry(self.engine)
 
     @cached_property
     def sites(self) -> SiteRegistry:

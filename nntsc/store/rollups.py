@@ -35,7 +35,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import sqlite
 
 from nntsc.collections import Collection, Row
 from nntsc.collections import get as get_collection
@@ -156,6 +155,9 @@ class RollupMarks:
                 },
             )
             return
+        # Imported here: a PostgreSQL process (`nntsc collect`) need not load SQLite's dialect.
+        from sqlalchemy.dialects import sqlite
+
         statement = sqlite.insert(table)
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(

@@ -13,6 +13,8 @@ from typing import Any
 import cachetools
 from sqlalchemy import (
     Connection,
+    Engine,
+    Select,
     String,
     TextClause,
     bindparam,
@@ -25,9 +27,8 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import BindParameter
 
 from nntsc.collections import Collection
@@ -35,6 +36,11 @@ from nntsc.collections import get as get_collection
 from nntsc.errors import BadQuery, BadReport, ConfigurationError, StoreUnavailable, UnknownStream
 from nntsc.store.models import CollectionRecord, Stream, property_table
 from nntsc.store.sqlutil import ArrayRows, execute_rows
+
+# The tables themselves: the registry runs Core statements on its engine's
+# connections, not ORM sessions (see `StreamRegistry`).
+_collections = CollectionRecord.__table__
+_streams = Stream.__table__
 
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
 #: Stream keys looked up or created by one statement (and one transaction).
@@ -180,15 +186,19 @@ class StreamRegistry:
 
     The mapping of known streams is cached in memory; the cache only ever
     grows with ids the database confirmed, so it cannot go stale.
+
+    Its statements are SQLAlchemy Core on `engine`'s connections, not ORM
+    sessions: a session's mappers need every module declaring tables loaded
+    (`Services.sessionmaker`, the plug-in packages' too, found through their
+    entry points), which cost `nntsc collect`'s start-up 0.05-0.1 CPU-s for
+    tables it never reads (docs/performance.md, session 12).
     """
 
     #: Pairs whose streams `pair_streams` remembers at most (all are forgotten beyond).
     MAX_PAIRS = 100_000
 
-    def __init__(
-        self, sessions: sessionmaker[Session], properties_cache: int = PROPERTIES_CACHE
-    ) -> None:
-        self.sessions = sessions
+    def __init__(self, engine: Engine, properties_cache: int = PROPERTIES_CACHE) -> None:
+        self.engine = engine
         self._ids: dict[tuple[str, tuple[str, ...]], int] = {}
         self._collection_ids: dict[str, int] = {}
         #: The properties of the streams `properties_of` found, with their collection: the
@@ -207,9 +217,9 @@ class StreamRegistry:
         cached = self._collection_ids.get(collection.name)
         if cached is not None:
             return cached
-        with self.sessions() as session:
-            found = session.scalar(
-                select(CollectionRecord.id).where(CollectionRecord.name == collection.name)
+        with self.engine.connect() as connection:
+            found = connection.scalar(
+                select(_collections.c.id).where(_collections.c.name == collection.name)
             )
         if found is None:
             raise ConfigurationError(
@@ -300,8 +310,7 @@ class StreamRegistry:
         with self._lock:
             for index in range(0, len(missing), KEYS_PER_STATEMENT):
                 chunk = missing[index : index + KEYS_PER_STATEMENT]
-                with self.sessions.begin() as session:
-                    connection = session.connection()
+                with self.engine.begin() as connection:
                     known = self._find_many(connection, collection, chunk)
                     new = [key for key in chunk if key not in known]
                     if new:
@@ -331,7 +340,7 @@ class StreamRegistry:
         self, connection: Connection, collection: Collection, keys: Sequence[tuple[str, ...]]
     ) -> dict[tuple[str, ...], int]:
         collection_id = self.collection_id(collection)
-        streams = Stream.__table__
+        streams = _streams
         names = collection.property_names
         if connection.dialect.name == "postgresql":
             ids = connection.scalar(
@@ -342,6 +351,9 @@ class StreamRegistry:
             columns = {"stream_id": ids, **_key_columns(names, keys)}
             created = _from_arrays(connection.execute(statement, rows.bind_columns(columns)).one())
         else:
+            # Imported here: a PostgreSQL process (`nntsc collect`) need not load SQLite's dialect.
+            from sqlalchemy.dialects import sqlite
+
             ids = list(
                 connection.scalars(
                     streams.insert()
@@ -385,24 +397,26 @@ class StreamRegistry:
                 for name, value in zip(collection.property_names, key, strict=True)
             )
         )
-        with self.sessions() as session:
-            return session.scalar(query)
+        with self.engine.connect() as connection:
+            return connection.scalar(query)
 
     def _create(self, collection: Collection, key: tuple[str, ...]) -> int:
         collection_id = self.collection_id(collection)
         table = property_table(collection)
         try:
-            with self.sessions.begin() as session:
-                stream = Stream(collection_id=collection_id)
-                session.add(stream)
-                session.flush()
-                session.execute(
+            with self.engine.begin() as connection:
+                stream_id: int = connection.execute(
+                    _streams.insert()
+                    .values(collection_id=collection_id)
+                    .returning(_streams.c.stream_id)
+                ).scalar_one()
+                connection.execute(
                     table.insert().values(
-                        stream_id=stream.stream_id,
+                        stream_id=stream_id,
                         **dict(zip(collection.property_names, key, strict=True)),
                     )
                 )
-                return stream.stream_id
+                return stream_id
         except IntegrityError:
             # Another process created the same stream first; use its id.
             found = self._find(collection, key)
@@ -417,8 +431,8 @@ class StreamRegistry:
         # One statement for every stream on PostgreSQL: an executemany would be a
         # round trip, and a statement for PostgreSQL to plan, per stream.
         rows = [{"sid": sid, "lo": lo, "hi": hi} for sid, (lo, hi) in sorted(spans.items())]
-        with self.sessions.begin() as session:
-            execute_rows(session.connection(), rows, (_PG_TOUCH, _SPANS), _SQLITE_TOUCH)
+        with self.engine.begin() as connection:
+            execute_rows(connection, rows, (_PG_TOUCH, _SPANS), _SQLITE_TOUCH)
 
     def counts(
         self, collections: Sequence[Collection], connection: Connection | None = None
@@ -436,14 +450,14 @@ class StreamRegistry:
         if not collections:
             return {}
         names = {self.collection_id(c): c.name for c in collections}
-        statement = (
-            select(Stream.collection_id, func.count())
-            .where(Stream.collection_id.in_(sorted(names)))
-            .group_by(Stream.collection_id)
+        statement: Select[int, int] = (
+            select(_streams.c.collection_id, func.count())
+            .where(_streams.c.collection_id.in_(sorted(names)))
+            .group_by(_streams.c.collection_id)
         )
         if connection is None:
-            with self.sessions() as session:
-                rows = session.connection().execute(statement).all()
+            with self.engine.connect() as own:
+                rows = own.execute(statement).all()
         else:
             rows = connection.execute(statement).all()
         found = dict.fromkeys(names.values(), 0)
@@ -516,18 +530,17 @@ class StreamRegistry:
 
     def get(self, stream_id: int) -> StreamInfo:
         """The stream `stream_id`; raises `UnknownStream`."""
-        with self.sessions() as session:
-            row = session.execute(
-                select(Stream, CollectionRecord.name)
-                .join(CollectionRecord, CollectionRecord.id == Stream.collection_id)
-                .where(Stream.stream_id == stream_id)
+        with self.engine.connect() as connection:
+            stream = connection.execute(
+                select(_streams.c.first_timestamp, _streams.c.last_timestamp, _collections.c.name)
+                .join(_collections, _collections.c.id == _streams.c.collection_id)
+                .where(_streams.c.stream_id == stream_id)
             ).first()
-            if row is None:
+            if stream is None:
                 raise UnknownStream(stream_id)
-            stream, name = row
-            collection = get_collection(name)
+            collection = get_collection(stream.name)
             table = property_table(collection)
-            props = session.execute(select(table).where(table.c.stream_id == stream_id)).one()
+            props = connection.execute(select(table).where(table.c.stream_id == stream_id)).one()
         properties = {name: props._mapping[name] for name in collection.property_names}
         return StreamInfo(
             stream_id, collection.name, properties, stream.first_timestamp, stream.last_timestamp
@@ -564,11 +577,11 @@ class StreamRegistry:
                 )
             )
         order = [table.c[name] for name in collection.property_names]
-        with self.sessions() as session:
-            total = session.scalar(select(func.count()).select_from(table).where(*conditions))
-            rows = session.execute(
-                select(table, Stream.first_timestamp, Stream.last_timestamp)
-                .join(Stream, Stream.stream_id == table.c.stream_id)
+        with self.engine.connect() as connection:
+            total = connection.scalar(select(func.count()).select_from(table).where(*conditions))
+            rows = connection.execute(
+                select(table, _streams.c.first_timestamp, _streams.c.last_timestamp)
+                .join(_streams, _streams.c.stream_id == table.c.stream_id)
                 .where(*conditions)
                 .order_by(*order)
                 .limit(pagesize)
@@ -601,11 +614,11 @@ class StreamRegistry:
         table = property_table(collection)
         columns = tuple_(*(table.c[name] for name in names))
         found: list[StreamInfo] = []
-        with self.sessions() as session:
+        with self.engine.connect() as connection:
             for start in range(0, len(wanted), 500):
-                rows = session.execute(
-                    select(table, Stream.first_timestamp, Stream.last_timestamp)
-                    .join(Stream, Stream.stream_id == table.c.stream_id)
+                rows = connection.execute(
+                    select(table, _streams.c.first_timestamp, _streams.c.last_timestamp)
+                    .join(_streams, _streams.c.stream_id == table.c.stream_id)
                     .where(columns.in_(wanted[start : start + 500]))
                 )
                 found.extend(
@@ -645,8 +658,8 @@ class StreamRegistry:
         if not missing:
             return found
         table = property_table(collection)
-        with self.sessions() as session:
-            rows = session.execute(select(table).where(table.c.stream_id.in_(missing))).all()
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(table).where(table.c.stream_id.in_(missing))).all()
         with self._properties_lock:
             for row in rows:
                 properties = {name: row._mapping[name] for name in collection.property_names}

@@ -892,3 +892,57 @@ def test_two_collectors_on_one_queue_lose_and_double_nothing(
     # Both created streams at once: still one stream per key.
     assert services.streams.find(ICMP, pagesize=1).total == len(keys)
     services.close()
+
+
+#: Modules a launched `nntsc collect` on PostgreSQL and InfluxDB has no use for, which
+#: its start-up loaded before session 12 (docs/performance.md): the tables of the
+#: other modules and plug-in packages, for ORM sessions (the stream registry's), with
+#: the entry points naming them; SQLite's dialect.
+NOT_COLLECTING = (
+    "ampweb",
+    "nntsc.plugins",
+    "nntsc.events.models",
+    "nntsc.schedules.models",
+    "sqlalchemy.dialects.sqlite",
+)
+
+
+def test_a_launched_collector_loads_only_what_collecting_needs(
+    tmp_path, postgres_url, influx_url, names, publisher_url
+) -> None:
+    """`nntsc collect` (production's stores and live feed) stores a report, creating its
+    streams, and stops on SIGTERM without having imported `NOT_COLLECTING`."""
+    services = make_services(postgres_url, influx_url)
+    declare(names)
+    messages = icmp_messages(sites=2, hours=0.05)[:1]
+    ini = tmp_path / "collector.ini"
+    _write_ini(ini, names, postgres_url, influx_url)
+    with ini.open("a") as out:
+        out.write("nntsc.live_url = redis://127.0.0.1:6379/1\n")
+    publish(publisher_url, names, messages)
+    modules = tmp_path / "modules.txt"
+    # The console script's own code, and the modules loaded by the time it returns.
+    launcher = (
+        "import atexit, sys\n"
+        "path = sys.argv[1]\n"
+        "atexit.register(lambda: open(path, 'w').write('\\n'.join(sys.modules)))\n"
+        "from nntsc.cli import run\n"
+        "sys.argv[1:] = ['collect', '-c', sys.argv[2]]\n"
+        "sys.exit(run())\n"
+    )
+    collector = subprocess.Popen([sys.executable, "-c", launcher, str(modules), str(ini)])
+    try:
+        deadline = time.monotonic() + 60
+        while stored_in_influx(services) < expected_rows(messages):
+            assert time.monotonic() < deadline, "the report was not stored"
+            assert collector.poll() is None
+            time.sleep(0.1)
+        collector.send_signal(signal.SIGTERM)
+        assert collector.wait(30) == 0
+    finally:
+        if collector.poll() is None:
+            collector.kill()
+        services.close()
+    loaded = set(modules.read_text().split())
+    assert "nntsc.store.streams" in loaded
+    assert sorted(loaded.intersection(NOT_COLLECTING)) == []

@@ -97,9 +97,9 @@ def test_a_stream_created_by_another_process_meanwhile_is_taken_not_doubled(
     try:
         wanted = keys(50)
         theirs = other.streams.stream_ids_for_keys(ICMP, wanted[:30])
-        with services.streams.sessions.begin() as session:
+        with services.streams.engine.begin() as connection:
             # As if our lookup had found none of them (it ran before theirs).
-            ours = services.streams._create_many(session.connection(), ICMP, wanted)
+            ours = services.streams._create_many(connection, ICMP, wanted)
         assert {key: ours[key] for key in wanted[:30]} == theirs
         assert stored(services) == (50, 50, 50)
     finally:

@@ -559,7 +559,7 @@ def test_remembered_stream_properties_stay_bounded_and_still_answer(services):
     ids = sorted(ids_for(services))
     assert len(ids) >= len(targets)
     expected = services.streams.properties_of(ICMP, ids)
-    registry = StreamRegistry(services.sessionmaker, properties_cache=3)
+    registry = StreamRegistry(services.engine, properties_cache=3)
     statements: list[str] = []
     event.listen(services.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     for stream_id in ids:
