@@ -22,6 +22,7 @@ which leaves one copy of each.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import logging
@@ -30,15 +31,15 @@ import signal
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import amqp
 from amqp.exceptions import AMQPError
-from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu import Connection, Exchange, Producer, Queue
+from kombu.compression import decompress
 from kombu.exceptions import KombuError, OperationalError
-from kombu.message import Message as KombuMessage
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
@@ -66,31 +67,6 @@ BURST = 200
 BACKLOG_CACHE = 5.0
 #: Ports tried, from ``nntsc.metrics_port`` up, for the metrics of one collector.
 METRIC_PORTS = 16
-
-
-#: A delivery as the collector gets it: py-amqp's message, or kombu's around one
-#: (`ReportConsumer`). Both have the delivery tag, channel, body, headers and properties.
-Message: TypeAlias = amqp.Message | KombuMessage
-
-
-class ReportConsumer(Consumer):
-    """kombu's `Consumer`, handing `on_message` py-amqp's message itself.
-
-    kombu wraps every delivery in a message of its own (`kombu.message.Message`:
-    the same body, headers and properties) and only then calls `on_message`:
-    2-3 us of CPU a report, of 8 for the whole AMQP path below the collector
-    (docs/performance.md, session 11). What that wrapping adds besides is
-    decompressing a body named in a ``compression`` header, and an error doing
-    it goes to `on_decode_error` (the collector dead-letters the report as
-    undecodable). So a delivery with that header still takes kombu's way, and
-    any other goes to `on_message` as py-amqp made it.
-    """
-
-    def _receive_callback(self, message: Any) -> Any:
-        headers = message.properties.get("application_headers")
-        if headers and headers.get("compression"):
-            return super()._receive_callback(message)
-        return self.on_message(message)  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -296,7 +272,7 @@ class Collector:
         # those of them whose work is done (see `_acknowledge_done`).
         self._delivered: deque[int] = deque()
         self._done: set[int] = set()
-        self._rejected: deque[tuple[Message, str, str]] = deque()
+        self._rejected: deque[tuple[amqp.Message, str, str]] = deque()
         self._channel: Any = None
         # Opened now, not at the first commit: a bad ``nntsc.live_url`` stops
         # the collector here instead of failing every batch, and the writer
@@ -379,12 +355,6 @@ class Collector:
                 channel.basic_qos(0, self.settings.prefetch, False)
                 self._channel = channel
                 self._producer = Producer(channel)
-                consumer = ReportConsumer(
-                    channel,
-                    queues=[self.queue],
-                    on_message=self._on_message,
-                    on_decode_error=self._on_undecodable,
-                )
                 if self._broker_lost is not None:
                     log.warning(
                         "broker answers again after %.0f s; consuming %s",
@@ -394,7 +364,17 @@ class Collector:
                     self._broker_lost = None
                 self.metrics.broker_up.set(1)
                 log.info("consuming %s on %s", self.settings.queue, connection.as_uri())
-                with consumer:
+                # py-amqp's consumer, its messages to `_on_delivery` as it makes them.
+                # kombu's `Consumer` would wrap each in a message of its own
+                # (`kombu.message.Message`: the same body, headers and properties),
+                # 2-3 us of CPU a report of 8 for the whole AMQP path below the
+                # collector (docs/performance.md, session 11), and declare the queue
+                # again; what its wrapping adds, decompressing a body named in a
+                # ``compression`` header, `_on_delivery` does with kombu's codecs.
+                consumer_tag = channel.basic_consume(
+                    self.settings.queue, callback=self._on_delivery
+                )
+                with self._consuming(channel, consumer_tag):
                     while not self._stopping and self._store_error is None:
                         # Keeps the broker from closing a quiet connection.
                         connection.heartbeat_check()
@@ -420,6 +400,22 @@ class Collector:
             self._channel = None
             if self._store_error is not None:
                 self._forget_unacknowledged()
+
+    @contextlib.contextmanager
+    def _consuming(self, channel: Any, consumer_tag: str) -> Iterator[None]:
+        """Cancel the consumer `consumer_tag` of `channel` on leaving, as kombu's `Consumer`
+        does: not when the connection failed (the broker dropped the consumer with it), and
+        an error cancelling is left to the next use of the connection to meet."""
+        try:
+            yield
+        except (OSError, KombuError, OperationalError, AMQPError):
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                channel.basic_cancel(consumer_tag)
+            raise
+        with contextlib.suppress(Exception):
+            channel.basic_cancel(consumer_tag)
 
     def _drain(self, connection: Connection, timeout: float) -> None:
         """Handle the next delivery, then up to `BURST` more that have already been read.
@@ -501,7 +497,22 @@ class Collector:
 
     # -- messages -------------------------------------------------------------------
 
-    def _on_message(self, message: Message) -> None:
+    def _on_delivery(self, message: amqp.Message) -> None:
+        """py-amqp's callback for every delivery: `_on_message`, once a body named in a
+        ``compression`` header is decompressed as kombu would (its codecs); a body they
+        cannot decompress is undecodable (`_on_undecodable`)."""
+        headers = message.headers
+        if headers:
+            compression = headers.get("compression")
+            if compression:
+                try:
+                    message.body = decompress(message.body, compression)
+                except Exception as error:
+                    self._on_undecodable(message, error)
+                    return
+        self._on_message(message)
+
+    def _on_message(self, message: amqp.Message) -> None:
         if self._store_error is not None:
             # Not acknowledged, so the broker delivers it again after the outage.
             return
@@ -542,15 +553,15 @@ class Collector:
         if self._first_buffered is None:
             self._first_buffered = time.monotonic()
 
-    def _on_undecodable(self, message: Message, error: Exception) -> None:
-        """kombu could not unpack the body (e.g. a bad ``compression`` header): a bad report."""
+    def _on_undecodable(self, message: amqp.Message, error: Exception) -> None:
+        """The body could not be decompressed (e.g. an unknown ``compression``): a bad report."""
         if self._store_error is not None:
             return
         self._delivered.append(message.delivery_tag)
         self.metrics.consumed_by_test("invalid").inc()
         self._rejected.append((message, "undecodable", f"{type(error).__name__}: {error}"))
 
-    def _envelope(self, message: Message, test: Any) -> tuple[str, int]:
+    def _envelope(self, message: amqp.Message, test: Any) -> tuple[str, int]:
         if test is None or test == "" or test == b"":
             raise _Rejected("no-test-type", "header x-amp-test-type is missing")
         if not isinstance(test, str):
@@ -588,7 +599,7 @@ class Collector:
         while self._rejected:
             self._dead_letter(*self._rejected.popleft())
 
-    def _dead_letter(self, message: Message, reason: str, detail: str) -> None:
+    def _dead_letter(self, message: amqp.Message, reason: str, detail: str) -> None:
         """Send the message to the dead-letter queue with why, count it, log it, ack it.
 
         The publish returns once the broker confirmed the copy (the connection
@@ -707,7 +718,7 @@ def for_amp_test_safe(test: Any) -> bool:
     return isinstance(test, str) and bool(for_amp_test(test))
 
 
-def _raw_body(message: Message) -> bytes:
+def _raw_body(message: amqp.Message) -> bytes:
     """The body as bytes: py-amqp turns a body with a content encoding (or none) into text."""
     body = message.body
     if isinstance(body, bytes):
