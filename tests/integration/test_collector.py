@@ -670,8 +670,8 @@ def test_a_body_kombu_cannot_unpack_is_dead_lettered(tmp_path, names, publisher_
 
 
 def test_a_compressed_report_is_stored(tmp_path, names, publisher_url) -> None:
-    """A body named in a ``compression`` header is decompressed (kombu's way), the rest
-    handed on as py-amqp made them (`Collector._on_delivery`): all are stored, none dead-lettered."""
+    """A body named in a ``compression`` header is decompressed (kombu's codecs), the rest
+    handed on as py-amqp made them (`Collector._on_delivery`): all stored, none dead-lettered."""
     services = make_services(f"sqlite:///{tmp_path}/c.sqlite")
     declare(names)
     good = icmp_messages(sites=2, hours=0.2)
