@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Executable, Result, Table, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nntsc.errors import ConfigurationError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import sqlite
 
 
 def upsert(
@@ -33,6 +36,9 @@ def upsert(
     if dialect == "postgresql":
         statement = postgresql.insert(table)
     elif dialect == "sqlite":
+        # Imported here: a PostgreSQL process (`nntsc collect`) need not load SQLite's dialect.
+        from sqlalchemy.dialects import sqlite
+
         statement = sqlite.insert(table)
     else:
         raise ConfigurationError(f"unsupported SQL database {dialect!r}: use PostgreSQL or SQLite")
