@@ -4,38 +4,38 @@ Raw rows go to the measurement named after the collection in the retention
 policy ``raw`` (the database default), tagged with ``stream`` and the
 stream's properties so other InfluxDB tools can use them; arrays are stored as
 JSON strings. Rollups go to ``<collection>_<seconds>`` in the retention
-policy ``rollups``, tagged with ``stream``, one float field per statistic
-(`nntsc.store.models.rollup_columns`), except that a field's 20 percentiles
-are one string field ``<field>_q`` holding a JSON array: InfluxDB's answer
-time grows with the number of fields read, and a graph's smoke reads all 20
-(a 1-day graph's rollups took 24 ms as 29 fields and 7 ms as 9, measured).
-It also grows, faster, with the length of text read, so a bin of fewer than
-20 values keeps its sorted values, from which the percentiles follow exactly,
-and a larger bin its percentiles to 5 significant digits, as integer steps
-(`nntsc.store.partials.pack_quantiles`). Either way the list starts with the
-exact minimum and ends with the exact maximum, so a read of the percentiles
-reads neither ``<field>_min`` nor ``<field>_max``, and they are not written.
-A field's sum of squares, minimum and maximum are also left out of a point
-when all its values in the bin were equal (a 1-minute result's 5-minute bin,
-a loss count of 0, a single row): they follow from its count and sum; and a
-field with the same statistics as the first of the run of fields in the same
-unit it belongs to (an ICMP result's median, minimum and maximum of one
-probe: the minimum and maximum repeat the median) writes nothing. The
-integer field ``m`` says which fields state their spread and which repeat
-their run's first (`_rollup_encoder`), so
-that what an earlier write of the same point left behind (a rewrite keeps
-the fields it leaves out) is not read as this one's; points written before
-this layout have no ``m`` and state everything, and are read as they are.
+policy ``rollups``, tagged with ``stream``, each point's statistics
+(`nntsc.store.models.rollup_columns`) in one string field ``r``, a JSON list
+led by its layout's version (`_packed_encoder`): InfluxDB's cost of a write
+is per field value (each field of each series is a key of its cache and TSM
+files), and the same rollup points as one string field each cost it a ninth
+of their cost as a field per statistic (docs/performance.md, session 11).
+The list leaves out what follows from the rest: a field's sum of squares,
+minimum and maximum when all its values in the bin were equal, the
+statistics of a field that repeats the first of its run of fields in the
+same unit (an ICMP result's minimum and maximum of one probe repeat its
+median), and a field's minimum and maximum where its percentile list, which
+starts with the one and ends with the other, holds them. The 20 percentiles
+are a bin's sorted values when it has fewer than 20, else 5 significant
+digits as integer steps (`nntsc.store.partials.pack_quantiles`). A read
+decodes the points of an answer in one JSON call, only the fields it needs.
+
+Points written before this layout have a float field per statistic and a
+string field ``<field>_q`` per percentile list, some with the integer field
+``m`` saying which fields state their spread and which repeat their run's
+first (`_columns_encoder`, `_rollup_reading`); a read selects those fields
+too and reads such a point as before, with no migration. A point holding
+``r`` is read from it alone: a rewrite keeps the fields it leaves out.
 
 An hour whose rows all fall in one 5-minute bin has that bin's statistics:
 it is written as one hourly point, with `STANDS_FOR_BIN` and the bin's
 index in ``m``, and no 5-minute point (`InfluxBackend.write_rollups`); a
 read of 5-minute rows also reads the hourly points so marked in its range
 and takes each as its bin's row, in place of a point of that bin (which
-can only be older). An hour rewritten from more bins writes every bin's
-point and an ``m`` without the bit. On a mesh of a few results a
-stream-day (amplet reports of a test run daily), this writes two rollup
-points a stream-day instead of three.
+can only be older). Every hourly point has ``m`` (0 when it stands for no
+bin), so an hour rewritten from more bins stops standing for any. On a
+mesh of a few results a stream-day (amplet reports of a test run daily),
+this writes two rollup points a stream-day instead of three.
 
 Rollups are computed by the shared rollup pass (`nntsc.store.rollups`) rather
 than by continuous queries: a CQ only resamples a recent window, so it never
@@ -46,6 +46,7 @@ creates the database and the retention policies, and no CQs.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -72,10 +73,10 @@ ROLLUP_POLICY = "rollups"
 MAX_TAG_TEXTS = 500_000
 #: Points per HTTP write request.
 WRITE_BATCH = 20_000
-#: Rollup points per HTTP write request: a rollup point has about 36 fields to
-#: a raw point's 7, and InfluxDB answers a write that takes longer than its
-#: ``write-timeout`` (10 s by default) with "500: timeout"; 20,000 new rollup
-#: points did on the loaded 2-core machine.
+#: Rollup points per HTTP write request: a rollup point of the former layout had
+#: about 36 fields to a raw point's 7, and InfluxDB answers a write that takes
+#: longer than its ``write-timeout`` (10 s by default) with "500: timeout";
+#: 20,000 new rollup points did on the loaded 2-core machine.
 ROLLUP_WRITE_BATCH = 4000
 #: Streams per query: keeps the InfluxQL text (a GET URL) a sensible size, about 12 kB.
 QUERY_STREAMS = 2000
@@ -160,10 +161,13 @@ def _quantile_fields(collection: Collection) -> dict[str, tuple[str, ...]]:
     return {fld.name: quantile_columns(fld.name) for fld in collection.fields if fld.quantiles}
 
 
-#: The field of a rollup point whose bits say, per field, whether it states its
-#: spread (sum of squares, and minimum and maximum where no percentile list
-#: holds them) and whether it repeats the first field of its run in the same unit; see
-#: `_rollup_encoder`. A point without it states every statistic.
+#: The integer field of a rollup point whose bits say, on a point of the former
+#: layout, per field, whether it states its spread (sum of squares, and
+#: minimum and maximum where no percentile list holds them) and whether it
+#: repeats the first field of its run in the same unit (`_columns_encoder`; a
+#: point of that layout without it states every statistic); and on an hourly
+#: point of either layout whether it stands for its hour's only 5-minute bin
+#: (`STANDS_FOR_BIN`). A packed point (`PACKED_FIELD`) has no other bits.
 SPREAD_FIELD = "m"
 #: Fields given bits in `SPREAD_FIELD` (two each): an InfluxDB integer is a
 #: signed 64-bit one, so bit 63 and beyond cannot be written. A field after
@@ -187,10 +191,15 @@ def _stands_in(collection: Collection) -> bool:
 
 
 def _standing_for(form: str, index: int) -> str:
-    """The fields `form` (`_rollup_encoder`, `SPREAD_FIELD` last) of an hourly point standing
-    for the hour's 5-minute bin `index` as well."""
-    head, _, bits = form.rpartition(f"{SPREAD_FIELD}=")
-    return f"{head}{SPREAD_FIELD}={int(bits[:-1]) | STANDS_FOR_BIN | index << STANDS_SHIFT}i"
+    """The fields `form` (`_packed_encoder`) of an hourly point standing for the hour's
+    5-minute bin `index` as well."""
+    return f"{form},{SPREAD_FIELD}={STANDS_FOR_BIN | index << STANDS_SHIFT}i"
+
+
+def _hourly(form: str) -> str:
+    """The fields `form` of an hourly point, with `SPREAD_FIELD` (0 unless `_standing_for`
+    gave it): a rewrite of an hour that stood for a bin must say it no longer does."""
+    return form if form[-1] == "i" else f"{form},{SPREAD_FIELD}=0i"
 
 
 @dataclass(frozen=True)
@@ -206,6 +215,9 @@ class _FieldPlan:
     #: measure the same thing in the same unit (an ICMP result's median, min
     #: and max), when it is not this field: the one whose statistics it may repeat.
     head: int | None
+    #: The first of its run, as `head`, for any field (the packed layout
+    #: needs no bits of `SPREAD_FIELD`, so has no limit of fields).
+    run: int | None
     #: Column per statistic: count, sum, sumsq, min, max.
     columns: dict[str, str]
     #: Its percentile columns, if it keeps them (in one text field ``<name>_q``).
@@ -241,6 +253,7 @@ def _rollup_plan(collection: Collection) -> tuple[_FieldPlan, ...]:
                 1 << (2 * index) if marked else 0,
                 1 << (2 * index + 1) if marked else 0,
                 head if repeats and marked else None,
+                head if repeats else None,
                 {stat: f"{fld.name}_{stat}" for stat in _STATS},
                 quantile_columns(fld.name) if fld.quantiles else (),
             )
@@ -255,8 +268,10 @@ def constant_spread(count: float, total: float) -> tuple[float, float]:
 
 
 @functools.cache
-def _rollup_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str]:
-    """A function writing a rollup row's columns as the fields of its point.
+def _columns_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str]:
+    """A function writing a rollup row's columns as the fields of its point, in the
+    former layout of a field per statistic (session 9), which reads still take:
+    nothing writes it any more but the tests proving those reads.
 
     A field's count is written, and its sum and percentile list when it has
     values, except that a field with the very same statistics as the first
@@ -436,38 +451,295 @@ def _rollup_reading(
     return tuple(selected), packed, complete
 
 
-#: A field of a line-protocol field set as `_rollup_encoder` writes it: a name, then a
-#: string holding no quote or a number (``i`` after an integer).
-_FIELD = re.compile(r'([^=,]+)=(?:"([^"]*)"|([^,]*))')
+#: The string field holding all of a rollup point's statistics (`_packed_encoder`).
+#: A point without it is of a former layout, a field per statistic.
+PACKED_FIELD = "r"
+#: The layout of `PACKED_FIELD` written, the first number of its list. A read
+#: skips (and logs) a point of a version it does not know.
+PACKED_VERSION = 1
+#: The ``.0`` of an integral float in a list's repr: JSON reads the number without it.
+_ZERO_TAIL = re.compile(r"\.0(?=[,\]])")
 
 
-#: The numbers of each percentile list of a line-protocol field set (`_rollup_encoder`).
-_PACKED_LIST = re.compile(r'_q="\[([^\]]*)\]"')
-
-
-def _parse_fields(text: str) -> dict[str, Any]:
-    """The fields of a line-protocol field set as `_rollup_encoder` writes them, by name."""
-    fields: dict[str, Any] = {}
-    for name, string, number in _FIELD.findall(text):
-        if not number:
-            fields[name] = string
-        elif number[-1] == "i":
-            fields[name] = int(number[:-1])
-        else:
-            fields[name] = float(number)
-    return fields
+class PackedRollupError(ValueError):
+    """A packed rollup point (`PACKED_FIELD`) of an unknown version, or not as written."""
 
 
 @functools.cache
-def _kept_reading(
-    collection: Collection,
-) -> tuple[tuple[str, ...], tuple[tuple[str, str, str], ...], Callable[[list[RawRow]], None]]:
-    """What `InfluxBackend.kept_columns` reads of a point: the fields a read of every rollup
-    column selects, the percentile lists with their field's minimum and maximum columns,
-    and the function completing a row read."""
-    names, packed, complete = _rollup_reading(collection, tuple(rollup_columns(collection)))
-    lists = tuple((name, f"{name[:-2]}_min", f"{name[:-2]}_max") for name in packed)
-    return names, lists, complete
+def _packed_encoder(collection: Collection) -> Callable[[Mapping[str, Any]], str]:
+    """A function writing a rollup row's columns as its point's one field, `PACKED_FIELD`.
+
+    InfluxDB's cost of a point is per field value (each field of each series
+    is a key of its cache and files): the same 40,000 rollup points cost it
+    a ninth as one string field each (docs/performance.md, session 11). The
+    string is a JSON list, so a read decodes the points of an answer in one
+    call: `PACKED_VERSION`, then per field of the collection, in order:
+
+    - ``null``: the field has no count (no column of it);
+    - ``0``: its statistics are those of the first of its run of fields in
+      the same unit (`_FieldPlan.run`: an ICMP result's minimum and maximum
+      of one probe repeat its median);
+    - ``[count]``: a count of 0, or no sum: its other statistics are null;
+    - ``[count, sum]`` (``[count, sum, list]`` for a field keeping
+      percentiles): all its values in the bin were equal, its sum of squares,
+      minimum and maximum follow (`constant_spread`);
+    - ``[count, sum, sumsq, min, max]`` (``[count, sum, sumsq, list]``).
+
+    ``list`` is the field's percentile list as `pack_quantiles` makes it
+    (null if it has none), which starts with the minimum and ends with the
+    maximum. A field added to a collection later reads as null from points
+    written before. Integral numbers are written without ``.0``.
+    """
+    steps = [
+        (field, tuple(field.columns[stat] for stat in _STATS)) for field in _rollup_plan(collection)
+    ]
+    prefix = f'{PACKED_FIELD}="'
+
+    def encode(values: Mapping[str, Any]) -> str:
+        get = values.get
+        entries: list[Any] = [PACKED_VERSION]
+        written: list[tuple[Any, ...]] = []
+        for field, names in steps:
+            stats = tuple(map(get, names))
+            written.append(stats)
+            count, total, squares, low, high = stats  # type: Any, Any, Any, Any, Any
+            if count is None:
+                entries.append(None)
+                continue
+            if field.run is not None and stats == written[field.run]:
+                entries.append(0)
+                continue
+            if not count or total is None:
+                entries.append([int(count)])
+                continue
+            total = float(total)
+            entry: list[Any] = [int(count), total]
+            constant = False
+            if low == high and low is not None:
+                value, sumsq = constant_spread(float(count), total)
+                constant = value == low and sumsq == squares
+            quantiles = field.quantiles
+            if not constant:
+                entry.append(None if squares is None else float(squares))
+                if not quantiles:
+                    entry.append(None if low is None else float(low))
+                    entry.append(None if high is None else float(high))
+            if quantiles:
+                kept: list[Any] = list(map(get, quantiles))
+                entry.append(
+                    pack_quantiles(int(count), low, kept)
+                    if any(value is not None for value in kept)
+                    else None
+                )
+            entries.append(entry)
+        # A list's repr is its items' reprs: one C call rather than a loop.
+        text = repr(entries).replace(" ", "").replace("None", "null")
+        return prefix + _ZERO_TAIL.sub("", text) + '"'
+
+    return encode
+
+
+def _packed_text(form: str) -> str:
+    """The text of `PACKED_FIELD` in the line-protocol fields `form` (`_packed_encoder`)."""
+    start = len(PACKED_FIELD) + 2
+    return form[start : form.index('"', start)]
+
+
+@functools.cache
+def _packed_reading(
+    collection: Collection, names: tuple[str, ...]
+) -> Callable[[Sequence[str]], list[dict[str, Any] | None]]:
+    """A function decoding the texts of `PACKED_FIELD` into the columns `names` as a read
+    of the former layout gives them (`_rollup_rows`): each field's statistics, and for
+    a field keeping percentiles its packed list with its minimum and maximum; None
+    for a text it cannot decode (logged).
+
+    Only the fields `names` need are decoded, and the fields they repeat.
+    """
+    plan = _rollup_plan(collection)
+    wanted = set(names)
+    needed = [False] * len(plan)
+    for index in range(len(plan) - 1, -1, -1):
+        field = plan[index]
+        listed = (f"{field.name}_q", *field.quantiles) if field.quantiles else ()
+        if needed[index] or wanted.intersection((*field.columns.values(), *listed)):
+            needed[index] = True
+            if field.run is not None:
+                needed[field.run] = True
+    steps = [
+        (
+            index,
+            index + 1,
+            tuple(field.columns[stat] for stat in _STATS),
+            f"{field.name}_q" if field.quantiles else None,
+            field.run,
+        )
+        for index, field in enumerate(plan)
+        if needed[index]
+    ]
+    empty = (None, None, None, None, None)
+
+    def decode(document: Any) -> dict[str, Any]:
+        if type(document) is not list or not document or document[0] != PACKED_VERSION:
+            version = document[0] if type(document) is list and document else document
+            raise PackedRollupError(f"unknown packed rollup version {version!r}")
+        if len(document) > len(plan) + 1:
+            raise PackedRollupError(f"{len(document) - 1} fields, more than {len(plan)}")
+        values: dict[str, Any] = {}
+        found: dict[int, tuple[Any, ...]] = {}
+        size = len(document)
+        for index, position, columns, listed, run in steps:
+            entry = document[position] if position < size else None
+            numbers = None
+            if entry is None:
+                stats: tuple[Any, ...] = empty
+            elif type(entry) is list:
+                count, length = entry[0], len(entry)
+                if length == 1:
+                    stats = (count, None, None, None, None)
+                elif listed is None:
+                    if length == 2:
+                        value, squares = constant_spread(count, entry[1])
+                        stats = (count, entry[1], squares, value, value)
+                    elif length == 5:
+                        stats = tuple(entry)
+                    else:
+                        raise PackedRollupError(f"{length} statistics of {columns[0]}")
+                else:
+                    if length == 3:
+                        numbers = entry[2]
+                        squares = constant_spread(count, entry[1])[1]
+                    elif length == 4:
+                        numbers, squares = entry[3], entry[2]
+                    else:
+                        raise PackedRollupError(f"{length} statistics of {columns[0]}")
+                    low, high = (numbers[0], numbers[-1]) if numbers else (None, None)
+                    stats = (count, entry[1], squares, low, high)
+            elif entry == 0 and run is not None:
+                stats = found[run]
+            else:
+                raise PackedRollupError(f"{entry!r} for {columns[0]}")
+            found[index] = stats
+            values.update(zip(columns, stats, strict=True))
+            if listed is not None:
+                values[listed] = numbers
+        return values
+
+    def unpack(texts: Sequence[str]) -> list[dict[str, Any] | None]:
+        # One JSON document for all of them: a call per point costs more than the parsing.
+        documents: list[Any] | None = None
+        with contextlib.suppress(ValueError):
+            documents = json.loads("[" + ",".join(texts) + "]")
+        if documents is None or len(documents) != len(texts):
+            documents = [_json_or_text(text) for text in texts]
+        rows: list[dict[str, Any] | None] = []
+        failed: list[str] = []
+        for document in documents:
+            try:
+                rows.append(decode(document))
+            except (PackedRollupError, TypeError, ValueError, IndexError, ZeroDivisionError) as e:
+                rows.append(None)
+                failed.append(str(e))
+        if failed:
+            log.error(
+                "skipped %d %s rollup points whose %r field could not be read: %s",
+                len(failed),
+                collection.name,
+                PACKED_FIELD,
+                failed[0],
+            )
+        return rows
+
+    return unpack
+
+
+def _json_or_text(text: str) -> Any:
+    """`text` as JSON, or itself where it is not JSON (a decode then refuses it)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _take_lists(packed: Sequence[str], rows: list[RawRow]) -> None:
+    """Decode each `packed` percentile list of rows of the former layout, and take the
+    field's minimum and maximum from it (None in a bin without data).
+
+    The list stays packed (`nntsc.store.partials.unpack_quantiles`): the
+    row's reader unpacks it, scaled into the unit it answers in.
+    """
+    for name in packed:
+        field = name[:-2]
+        low, high = f"{field}_min", f"{field}_max"
+        kept = []
+        for _, _, values in rows:
+            if values.get(name):
+                kept.append(values)
+            else:
+                values[name] = values[low] = values[high] = None
+        # One JSON document for all of them: a call per row cost more than the parsing.
+        decoded = json.loads("[" + ",".join(values[name] for values in kept) + "]")
+        for values, numbers in zip(kept, decoded, strict=True):
+            values[name] = numbers
+            values[low] = numbers[0]
+            values[high] = numbers[-1]
+
+
+def _decoded_rows(
+    packed: Sequence[str],
+    complete: Callable[[list[RawRow]], None],
+    unpack: Callable[[Sequence[str]], list[dict[str, Any] | None]],
+    series: Sequence[Series],
+    marked: bool | None = None,
+) -> tuple[list[RawRow], list[int]]:
+    """The rollup rows of `series` (`_rollup_select`'s `packed`, `complete` and `unpack`),
+    points of the packed layout decoded and those of the former one completed; and,
+    when `marked` is given (a read of hourly points standing for a bin, which selected
+    `SPREAD_FIELD`, as a column asked for if `marked`), each row's `SPREAD_FIELD`.
+
+    A point holding `PACKED_FIELD` is read from it alone: fields a former write
+    of the same point left behind are not this write's. A point that cannot be
+    decoded is left out (`_packed_reading` logs it).
+    """
+    rows: list[RawRow | None] = []
+    bits: list[int] = []
+    former: list[RawRow] = []
+    texts: list[str] = []
+    at: list[tuple[int, int, int]] = []
+    for tags, found, points in series:
+        stream_id = int(tags["stream"])
+        names = found[1:]
+        where = names.index(PACKED_FIELD) + 1 if PACKED_FIELD in names else 0
+        spread = names.index(SPREAD_FIELD) + 1 if marked is not None else 0
+        for point in points:
+            if spread:
+                bits.append(point[spread])
+            text = point[where] if where else None
+            if text is not None:
+                at.append((len(rows), stream_id, point[0]))
+                texts.append(text)
+                rows.append(None)
+                continue
+            values = dict(zip(names, point[1:], strict=True))
+            if where:
+                del values[PACKED_FIELD]
+            if spread and not marked:
+                del values[SPREAD_FIELD]
+            row = (stream_id, point[0], values)
+            rows.append(row)
+            former.append(row)
+    if former:
+        _take_lists(packed, former)
+        complete(former)
+    if not texts:
+        return rows, bits  # type: ignore[return-value]
+    for (index, stream_id, timestamp), decoded in zip(at, unpack(texts), strict=True):
+        if decoded is not None:
+            rows[index] = (stream_id, timestamp, decoded)
+    if spread_of := bits:
+        kept = [index for index, row in enumerate(rows) if row is not None]
+        bits = [spread_of[index] for index in kept]
+    return [row for row in rows if row is not None], bits
 
 
 def _identifier(name: str) -> str:
@@ -700,6 +972,8 @@ class InfluxBackend(TimeseriesBackend):
         measurement = f"{collection.name}_{level}".translate(_MEASUREMENT_ESCAPES)
         if kept is None:
             kept = self.keep_rollups(collection, rows)
+        if level == _HOUR and _stands_in(collection):
+            kept = [_hourly(form) for form in kept]
         lines = [
             f"{measurement},stream={row.stream_id} {fields} {row.timestamp}"
             for row, fields in zip(rows, kept, strict=True)
@@ -722,8 +996,8 @@ class InfluxBackend(TimeseriesBackend):
         with `STANDS_FOR_BIN` and the bin's index in `SPREAD_FIELD`, and the
         bin's own point is not written; a read of 5-minute rows takes it
         (`_rollup_select`). A rewrite of the hour from more bins writes every
-        bin's point and the hour's without the bit (`SPREAD_FIELD` is always
-        written), so it stops standing for any.
+        bin's point and the hour's with ``m=0`` (an hourly point always has
+        `SPREAD_FIELD`, `write_rollup`), so it stops standing for any.
         """
         fine, hourly = rollups.get(_BIN, ()), rollups.get(_HOUR, ())
         if not fine or not hourly or not _stands_in(collection):
@@ -752,8 +1026,8 @@ class InfluxBackend(TimeseriesBackend):
         super().write_rollups(collection, levels, {**kept, _BIN: fine_forms, _HOUR: hourly_forms})
 
     def keep_rollups(self, collection: Collection, rows: Sequence[Row]) -> list[Any]:
-        """Each row's point fields as line protocol (`_rollup_encoder`): what is written."""
-        encode = _rollup_encoder(collection)
+        """Each row's point fields as line protocol (`_packed_encoder`): what is written."""
+        encode = _packed_encoder(collection)
         return [encode(row.values) for row in rows]
 
     def kept_alone(self, collection: Collection, kept: Any) -> Any | None:
@@ -761,38 +1035,34 @@ class InfluxBackend(TimeseriesBackend):
         short form of `pack_quantiles`, fewer than 20 values); None otherwise.
 
         The merge of one row is that row's columns as read (`kept_columns`),
-        which the encoder writes back as `kept`'s fields, or, where a
-        minimum worked back out of the list differs in the last bits, as
-        fields that read back the same (the spread then stated rather than
-        implied); a short list unpacks into percentiles that pack into the
-        same list again. A long list is rounded again by that round trip
-        (5 significant digits of other percentiles), so it is merged.
+        which the encoder writes back as `kept`, or, where a minimum worked
+        back out of the list differs in the last bits, as a point that reads
+        back the same (the spread then stated rather than implied); a short
+        list unpacks into percentiles that pack into the same list again. A
+        long list is rounded again by that round trip (5 significant digits
+        of other percentiles), so it is merged.
         """
-        for listed in _PACKED_LIST.findall(kept):
-            if listed.count(",") >= len(QUANTILE_POINTS) - 1:
-                return None
+        document = json.loads(_packed_text(kept))
+        for position, field in enumerate(_rollup_plan(collection), 1):
+            entry = document[position]
+            if field.quantiles and type(entry) is list and len(entry) > 2:
+                listed = entry[-1]
+                if listed is not None and len(listed) >= len(QUANTILE_POINTS):
+                    return None
         return kept
 
     def kept_columns(self, collection: Collection, kept: Any) -> dict[str, Any]:
         """The columns a read of the point written from `kept` gives (`read_rollup`).
 
-        The fields are parsed back as InfluxDB takes them, then completed as
-        a read completes them: a float written as ``repr`` and answered in
-        JSON is the same float (an integral one may come back as an int,
-        which the statistics treat alike).
+        The text is decoded as a read decodes it: a float written as
+        ``repr`` and read as JSON is the same float (an integral one comes
+        back as an int, which the statistics treat alike).
         """
-        names, lists, complete = _kept_reading(collection)
-        fields = _parse_fields(kept)
-        values = {name: fields.get(name) for name in names}
-        # As `_rollup_rows` takes each percentile list and its minimum and maximum.
-        for name, low, high in lists:
-            text = fields.get(name)
-            if text:
-                numbers = json.loads(text)
-                values[name], values[low], values[high] = numbers, numbers[0], numbers[-1]
-            else:
-                values[name] = values[low] = values[high] = None
-        complete([(0, 0, values)])
+        (values,) = _packed_reading(collection, tuple(rollup_columns(collection)))(
+            [_packed_text(kept)]
+        )
+        if values is None:
+            raise PackedRollupError(f"a {collection.name} rollup point of ours reads as nothing")
         return values
 
     def _run(self, statements: Sequence[str]) -> list[list[Series]]:
@@ -1006,12 +1276,15 @@ class InfluxBackend(TimeseriesBackend):
         or before a late row in the same bin was taken by a pass).
         """
         # InfluxDB's answer time grows with the number of fields read: a graph
-        # asks for the few statistics it needs, not all of them. Percentile
-        # columns are read from their field's one string field, which also
-        # starts with the field's minimum and ends with its maximum.
+        # asks for the few statistics it needs, not all of them, of points of
+        # the former layout. Percentile columns are read from their field's
+        # one string field, which also starts with the field's minimum and
+        # ends with its maximum. A point of the packed layout is its one
+        # field, decoded for the columns asked for.
         names = tuple(columns) if columns is not None else tuple(rollup_columns(collection))
         fields, packed, complete = _rollup_reading(collection, names)
-        selected = ",".join(_identifier(name) for name in [*fields, *packed])
+        unpack = _packed_reading(collection, names)
+        selected = ",".join(_identifier(name) for name in [*fields, *packed, PACKED_FIELD])
         source = (
             f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
             f"{_identifier(f'{collection.name}_{level}')}"
@@ -1035,31 +1308,26 @@ class InfluxBackend(TimeseriesBackend):
             )
 
         def rows_of(answers: Sequence[list[Series]]) -> list[RawRow]:
-            rows = self._rollup_rows(
-                packed, [series for answer in answers[:own] for series in answer]
+            rows, _ = _decoded_rows(
+                packed, complete, unpack, [series for answer in answers[:own] for series in answer]
             )
             standing = [series for answer in answers[own:] for series in answer]
             if standing:
                 found = {(row[0], row[1]): row for row in rows}
-                for stream_id, hour, values in self._rollup_rows(packed, standing):
-                    bits = values[SPREAD_FIELD] if marked else values.pop(SPREAD_FIELD)
-                    timestamp = hour + _BIN * ((bits >> STANDS_SHIFT) & 15)
+                hourly, bits = _decoded_rows(packed, complete, unpack, standing, marked)
+                for (stream_id, hour, values), stands in zip(hourly, bits, strict=True):
+                    timestamp = hour + _BIN * ((stands >> STANDS_SHIFT) & 15)
                     if start <= timestamp < end:
                         found[(stream_id, timestamp)] = (stream_id, timestamp, values)
                 rows = [found[key] for key in sorted(found)]
-            complete(rows)
             return rows
 
         return statements, rows_of
 
     @staticmethod
     def _rollup_rows(packed: Sequence[str], series: Sequence[Series]) -> list[RawRow]:
-        """Rollup rows, each `packed` percentile list decoded, the field's minimum and
-        maximum taken from it (None in a bin without data).
-
-        The list stays packed (`nntsc.store.partials.unpack_quantiles`): the
-        row's reader unpacks it, scaled into the unit it answers in.
-        """
+        """Rollup rows of the former layout, each `packed` percentile list decoded, the
+        field's minimum and maximum taken from it (None in a bin without data)."""
         rows: list[RawRow] = []
         for tags, found, points in series:
             stream_id = int(tags["stream"])
@@ -1067,21 +1335,7 @@ class InfluxBackend(TimeseriesBackend):
             rows.extend(
                 (stream_id, point[0], dict(zip(names, point[1:], strict=True))) for point in points
             )
-        for name in packed:
-            field = name[:-2]
-            low, high = f"{field}_min", f"{field}_max"
-            kept = []
-            for _, _, values in rows:
-                if values.get(name):
-                    kept.append(values)
-                else:
-                    values[name] = values[low] = values[high] = None
-            # One JSON document for all of them: a call per row cost more than the parsing.
-            decoded = json.loads("[" + ",".join(values[name] for values in kept) + "]")
-            for values, numbers in zip(kept, decoded, strict=True):
-                values[name] = numbers
-                values[low] = numbers[0]
-                values[high] = numbers[-1]
+        _take_lists(packed, rows)
         return rows
 
     def sum_rollup(
@@ -1093,48 +1347,21 @@ class InfluxBackend(TimeseriesBackend):
         end: int,
         columns: Sequence[str],
     ) -> dict[int, dict[str, float | None]]:
-        source = (
-            f"{_identifier(self.database)}.{_identifier(ROLLUP_POLICY)}."
-            f"{_identifier(f'{collection.name}_{level}')}"
-        )
+        # A packed point's statistics are one string, which InfluxDB cannot
+        # sum: the points are read, decoded and summed here (a matrix reads a
+        # daily point, or the day's hourly points, per stream).
         found: dict[int, dict[str, float | None]] = {}
-        repeating = {
-            column
-            for field in _rollup_plan(collection)
-            if field.may_repeat
-            for column in field.columns.values()
-        }
-        if repeating.intersection(columns) or (level == _BIN and _stands_in(collection)):
-            # A field that may repeat its run's first is not written where it
-            # does, nor a 5-minute point whose hour's point stands for it: the
-            # points are read and completed, then summed here.
-            statements, rows_of = self._rollup_select(
-                collection, level, stream_ids, start, end, columns
-            )
-            for stream_id, _, values in rows_of(self._run(statements)):
-                sums = found.setdefault(stream_id, dict.fromkeys(columns))
-                for name in columns:
-                    value = values.get(name)
-                    if value is not None:
-                        sums[name] = value + (sums[name] or 0.0)
-            return found
-        if (end - start) // level <= 4:
-            # A few bins per stream: reading the points beats InfluxDB's sum()
-            # per series, which costs about 0.1 ms a series (measured).
-            selected = ",".join(_identifier(name) for name in columns)
-            for answer in self._run(self._select(source, selected, stream_ids, start, end)):
-                for tags, names, points in answer:
-                    sums = found.setdefault(int(tags["stream"]), dict.fromkeys(columns))
-                    for point in points:
-                        for name, value in zip(names[1:], point[1:], strict=True):
-                            if value is not None:
-                                sums[name] = value + (sums[name] or 0.0)
-            return found
-        selected = ",".join(f"sum({_identifier(name)}) AS {_identifier(name)}" for name in columns)
-        for answer in self._run(self._select(source, selected, stream_ids, start, end)):
-            for tags, names, points in answer:
-                for point in points:
-                    found[int(tags["stream"])] = dict(zip(names[1:], point[1:], strict=True))
+        statements, rows_of = self._rollup_select(
+            collection, level, stream_ids, start, end, columns
+        )
+        for stream_id, _, values in rows_of(self._run(statements)):
+            sums = found.get(stream_id)
+            if sums is None:
+                sums = found[stream_id] = dict.fromkeys(columns)
+            for name in columns:
+                value = values.get(name)
+                if value is not None:
+                    sums[name] = value + (sums[name] or 0.0)
         return found
 
     def latest_since(

@@ -1,11 +1,12 @@
-"""How rollup rows become InfluxDB points and back: fewer fields, the same columns.
+"""How rollup rows become InfluxDB points and back: fewer field values, the same columns.
 
-A point leaves out a field's sum of squares, minimum and maximum when they
-follow from its count and sum, and a field keeping percentiles its minimum
-and maximum; its ``m`` field says which fields state theirs. Reading such
-points (and points written before, which state everything) must give the
-columns the rollup pass computed, exactly, even where a rewrite of the point
-left fields of an earlier write behind (InfluxDB keeps them).
+Points are written in the packed layout: all of a row's statistics in one
+string field, ``r``. Points of the layouts before it (a field per
+statistic; with the spread left out where it follows from count and sum
+and an ``m`` field saying which fields state theirs; and before that every
+statistic) are still read. Reading any of them must give the columns the
+rollup pass computed, exactly, even where a rewrite of the point left fields
+of an earlier write behind (InfluxDB keeps them).
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ from nntsc.collections import get as get_collection
 from nntsc.collections.base import Collection, Field, Property
 from nntsc.store.influx import (
     MARKED_FIELDS,
+    PACKED_FIELD,
     SPREAD_FIELD,
     InfluxBackend,
-    _rollup_encoder,
+    PackedRollupError,
+    _columns_encoder,
+    _decoded_rows,
+    _packed_encoder,
+    _packed_reading,
     _rollup_reading,
 )
 from nntsc.store.models import rollup_columns
@@ -55,14 +61,14 @@ def stored(line: str) -> dict[str, Any]:
     return fields
 
 
-def read(point: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """`names` of a point as `InfluxBackend` reads them."""
-    fields, packed, complete = _rollup_reading(ICMP, tuple(names))
-    selected = [*fields, *packed]
+def read(point: dict[str, Any], names: list[str], collection: Collection = ICMP) -> dict[str, Any]:
+    """`names` of a point (of either layout) as `InfluxBackend` reads them."""
+    fields, packed, complete = _rollup_reading(collection, tuple(names))
+    unpack = _packed_reading(collection, tuple(names))
+    selected = [*fields, *packed, PACKED_FIELD]
     series = [({"stream": "1"}, ["time", *selected], [[0, *(point.get(n) for n in selected)]])]
-    rows = InfluxBackend._rollup_rows(packed, series)
-    complete(rows)
-    return rows[0][2]
+    (row,), _ = _decoded_rows(packed, complete, unpack, series)
+    return row[2]
 
 
 def legacy(values: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +103,7 @@ def bins(rnd: random.Random) -> list[dict[str, Any]]:
 
 
 def test_fields_left_out_come_back_exactly() -> None:
-    encode = _rollup_encoder(ICMP)
+    encode = _columns_encoder(ICMP)
     names = rollup_columns(ICMP)
     for values in bins(random.Random(4)):
         point = stored(encode(values))
@@ -119,7 +125,7 @@ def test_a_bin_of_equal_values_keeps_count_and_sum_only() -> None:
         (60 * m, {"median": 2000.0, "loss": 0, "results": 1, "lossrate": 0.0}) for m in range(5)
     ]
     (five,), _ = summaries(ICMP, 1, rows)
-    point = stored(_rollup_encoder(ICMP)(five.values))
+    point = stored(_columns_encoder(ICMP)(five.values))
     assert point == {
         "median_count": 5,
         "median_sum": 10_000,
@@ -146,7 +152,7 @@ def test_a_field_repeating_the_one_before_writes_nothing() -> None:
     # numbers in the same unit, so only the median's are written.
     rows = [(60 * m, icmp_values(1_000 + 7 * m)) for m in range(3)]
     (five,), _ = summaries(ICMP, 1, rows)
-    point = stored(_rollup_encoder(ICMP)(five.values))
+    point = stored(_columns_encoder(ICMP)(five.values))
     assert not [name for name in point if name.startswith(("min_", "max_"))]
     # m, the median's 5 statistics, 2 each of loss, results and lossrate, and the
     # rtts' count, sum, sum of squares and percentile list: 16 fields of 36.
@@ -160,7 +166,7 @@ def test_a_field_repeating_the_one_before_writes_nothing() -> None:
 def test_a_rewritten_point_is_read_as_the_last_write(seed: int) -> None:
     # InfluxDB merges a rewrite into the point: fields it leaves out keep
     # their former values. Whatever came before, the last write is read.
-    encode = _rollup_encoder(ICMP)
+    encode = _columns_encoder(ICMP)
     names = rollup_columns(ICMP)
     rnd = random.Random(seed)
     found = bins(rnd)
@@ -184,7 +190,7 @@ def test_a_repeated_field_is_read_from_its_run_s_first_only() -> None:
     # is read as the other (nor as the median).
     values = icmp_values(1_000) | {"median": 1_500.0}
     (five,), _ = summaries(ICMP, 1, [(0, values), (60, values)])
-    point = stored(_rollup_encoder(ICMP)(five.values))
+    point = stored(_columns_encoder(ICMP)(five.values))
     assert point["min_sum"] == point["max_sum"] == 2_000
     few = ["median_sum", "min_sum", "max_sum", "max_min", "min_max"]
     got = read(point, few)
@@ -207,7 +213,7 @@ def test_fields_beyond_the_bits_of_m_state_everything() -> None:
     # of the collection. Fields from MARKED_FIELDS on state their whole spread.
     wide = _Wide()
     names = rollup_columns(wide)
-    encode = _rollup_encoder(wide)
+    encode = _columns_encoder(wide)
     same = {f"f{index}": 5.0 for index in range(40)}
     varying = {f"f{index}": float(index % 7) for index in range(40)}
     for rows in ([(0, same), (60, same)], [(0, same), (60, varying)]):
@@ -258,7 +264,7 @@ def test_shared_kept_encodes_a_shared_hour_once() -> None:
     five, hourly = summaries(ICMP, 1, rows)
     five_b, hourly_b = summaries(ICMP, 2, [(0, icmp_values(1_000)), (300, icmp_values(2_000))])
     kept = shared_kept(backend, ICMP, [*five, *five_b], [*hourly, *hourly_b])
-    encode = _rollup_encoder(ICMP)
+    encode = _packed_encoder(ICMP)
     assert kept[300] == [encode(row.values) for row in [*five, *five_b]]
     assert kept[HOUR] == [encode(row.values) for row in [*hourly, *hourly_b]]
     assert kept[HOUR][0] is kept[300][0]
@@ -284,7 +290,7 @@ def test_a_day_of_one_hour_written_as_its_hour_reads_as_the_merge(seed: int) -> 
     # read. Where `kept_alone` gives the hour's own point instead, reading it
     # must give exactly the columns reading the merge's point gives.
     backend = InfluxBackend(None, "unused")  # type: ignore[arg-type]
-    encode = _rollup_encoder(ICMP)
+    encode = _packed_encoder(ICMP)
     names = rollup_columns(ICMP)
     rnd = random.Random(seed)
     short = long = 0
@@ -301,7 +307,7 @@ def test_a_day_of_one_hour_written_as_its_hour_reads_as_the_merge(seed: int) -> 
             partial_to_columns(ICMP, merge(ICMP, [partial_from_columns(ICMP, columns)]))
         )
         alone = backend.kept_alone(ICMP, kept)
-        lists = json.loads(stored(kept).get("rtts_q", "[]"))
+        lists = columns["rtts_q"] or []
         if len(lists) >= 20:
             long += 1
             assert alone is None
@@ -312,3 +318,105 @@ def test_a_day_of_one_hour_written_as_its_hour_reads_as_the_merge(seed: int) -> 
         assert read(stored(alone), names) == read(stored(merged), names)
     assert short > 60
     assert long > 10
+
+
+# -- the packed layout: a point's statistics in one string field -----------------------
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_packed_point_reads_as_the_former_layouts(seed: int) -> None:
+    # One field instead of 10-36; the same columns as the points of the layouts
+    # before it (a field per statistic, then with the spread left out) give.
+    encode = _packed_encoder(ICMP)
+    former = _columns_encoder(ICMP)
+    names = rollup_columns(ICMP)
+    for values in bins(random.Random(seed)):
+        point = stored(encode(values))
+        assert list(point) == [PACKED_FIELD]
+        got = read(point, names)
+        assert got == read(stored(former(values)), names)
+        assert got == read(legacy(values), names)
+        for name in names:
+            if not name.startswith("rtts_p"):
+                assert got[name] == values[name], name
+        for few in (["rtts_min"], ["rtts_max", "median_min"], ["max_sumsq", "loss_max"]):
+            assert {name: read(point, few)[name] for name in few} == {n: values[n] for n in few}
+            assert {name: read(point, few)[name] for name in few} == {
+                name: read(stored(former(values)), few)[name] for name in few
+            }
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_packed_rewrite_of_a_former_point_is_read_as_itself(seed: int) -> None:
+    # InfluxDB keeps the fields a rewrite leaves out: a point first written with a
+    # field per statistic, then packed, is read from its packed field alone.
+    encode = _packed_encoder(ICMP)
+    names = rollup_columns(ICMP)
+    rnd = random.Random(seed)
+    found = bins(rnd)
+    for _ in range(60):
+        first, second = rnd.choice(found), rnd.choice(found)
+        for before in (stored(_columns_encoder(ICMP)(first)), legacy(first)):
+            point = {**before, **stored(encode(second))}
+            assert read(point, names) == read(stored(encode(second)), names)
+
+
+def test_a_packed_point_of_many_fields_repeats_and_implies_any_of_them() -> None:
+    # No bits of m limit the packed layout: the 40th field of a run in one unit
+    # repeats the first, and every field's spread may be implied.
+    wide = _Wide()
+    names = rollup_columns(wide)
+    encode = _packed_encoder(wide)
+    same = {f"f{index}": 5.0 for index in range(40)}
+    varying = {f"f{index}": float(index % 7) for index in range(40)}
+    for rows, text in (
+        ([(0, same), (60, same)], "[1,[2,10]" + ",0" * 39 + "]"),
+        ([(0, same), (60, varying)], None),
+    ):
+        (five,), _ = summaries(wide, 1, rows)
+        point = stored(encode(five.values))
+        if text is not None:
+            assert point == {PACKED_FIELD: text}
+        got = read(point, names, wide)
+        assert {name: got[name] for name in names} == {n: five.values[n] for n in names}
+
+
+def test_a_packed_point_written_before_a_field_was_added_reads_it_as_null() -> None:
+    (five,), _ = summaries(ICMP, 1, [(0, icmp_values(1_000)), (60, icmp_values(1_300))])
+    text = stored(_packed_encoder(ICMP)(five.values))[PACKED_FIELD]
+    shorter = json.dumps(json.loads(text)[:-1])
+    got = read({PACKED_FIELD: shorter}, rollup_columns(ICMP))
+    assert got["median_sum"] == 2_300
+    assert [got[name] for name in ("rtts_count", "rtts_sum", "rtts_q", "rtts_min")] == [None] * 4
+
+
+def test_a_packed_point_that_cannot_be_read_is_left_out_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (five,), _ = summaries(ICMP, 1, [(0, icmp_values(1_000)), (60, icmp_values(1_300))])
+    good = stored(_packed_encoder(ICMP)(five.values))[PACKED_FIELD]
+    names = tuple(rollup_columns(ICMP))
+    bad = [
+        "[2" + good[2:],  # a later version
+        "[1,[2,1,2,3]",  # not JSON
+        "[1,[2,1,2]]",  # three statistics of a plain field
+        '[1,"x"]',
+        "{}",
+        good[:-1] + ",null]",  # more fields than the collection has
+    ]
+    fields, packed, complete = _rollup_reading(ICMP, names)
+    selected = ["time", *fields, *packed, PACKED_FIELD]
+    points = [
+        [n, *([None] * (len(selected) - 2)), text] for n, text in enumerate([good, *bad, good])
+    ]
+    with caplog.at_level("ERROR", logger="nntsc.store.influx"):
+        rows, _ = _decoded_rows(
+            packed, complete, _packed_reading(ICMP, names), [({"stream": "1"}, selected, points)]
+        )
+    assert [timestamp for _, timestamp, _ in rows] == [0, len(bad) + 1]
+    assert rows[0][2]["median_sum"] == 2_300
+    (record,) = caplog.records
+    assert "skipped 6 amp-icmp rollup points" in record.getMessage()
+    assert "unknown packed rollup version 2" in record.getMessage()
+    with pytest.raises(PackedRollupError):
+        InfluxBackend(None, "unused").kept_columns(ICMP, f'r="{bad[0]}"')  # type: ignore[arg-type]
