@@ -566,64 +566,69 @@ def _packed_reading(
             needed[index] = True
             if field.run is not None:
                 needed[field.run] = True
-    steps = [
-        (
-            index,
-            index + 1,
-            tuple(field.columns[stat] for stat in _STATS),
-            f"{field.name}_q" if field.quantiles else None,
-            field.run,
+    # Per field decoded: its place in the list, whether it keeps percentiles,
+    # and where the statistics of the field it may repeat start in a row's
+    # values (in the order of `keys`, made into the row's dict at once).
+    steps: list[tuple[int, bool, int | None]] = []
+    keys: list[str] = []
+    starts: dict[int, int] = {}
+    for index, field in enumerate(plan):
+        if not needed[index]:
+            continue
+        starts[index] = len(keys)
+        steps.append(
+            (index + 1, bool(field.quantiles), None if field.run is None else starts[field.run])
         )
-        for index, field in enumerate(plan)
-        if needed[index]
-    ]
-    empty = (None, None, None, None, None)
+        keys.extend(field.columns[stat] for stat in _STATS)
+        if field.quantiles:
+            keys.append(f"{field.name}_q")
+    size_of = len(plan) + 1
 
     def decode(document: Any) -> dict[str, Any]:
         if type(document) is not list or not document or document[0] != PACKED_VERSION:
             version = document[0] if type(document) is list and document else document
             raise PackedRollupError(f"unknown packed rollup version {version!r}")
-        if len(document) > len(plan) + 1:
-            raise PackedRollupError(f"{len(document) - 1} fields, more than {len(plan)}")
-        values: dict[str, Any] = {}
-        found: dict[int, tuple[Any, ...]] = {}
         size = len(document)
-        for index, position, columns, listed, run in steps:
+        if size > size_of:
+            raise PackedRollupError(f"{size - 1} fields, more than {size_of - 1}")
+        out: list[Any] = []
+        extend = out.extend
+        for position, listed, run in steps:
             entry = document[position] if position < size else None
-            numbers = None
             if entry is None:
-                stats: tuple[Any, ...] = empty
+                extend((None,) * (6 if listed else 5))
             elif type(entry) is list:
-                count, length = entry[0], len(entry)
+                length = len(entry)
                 if length == 1:
-                    stats = (count, None, None, None, None)
-                elif listed is None:
-                    if length == 2:
-                        value, squares = constant_spread(count, entry[1])
-                        stats = (count, entry[1], squares, value, value)
-                    elif length == 5:
-                        stats = tuple(entry)
+                    extend((entry[0], None, None, None, None) + ((None,) if listed else ()))
+                elif not listed:
+                    if length == 5:
+                        extend(entry)
+                    elif length == 2:
+                        # `constant_spread`, inline: it runs for most fields of most points.
+                        count, total = entry
+                        value = total / count
+                        extend((count, total, count * (value * value), value, value))
                     else:
-                        raise PackedRollupError(f"{length} statistics of {columns[0]}")
+                        raise PackedRollupError(f"{length} statistics of a field")
                 else:
-                    if length == 3:
-                        numbers = entry[2]
-                        squares = constant_spread(count, entry[1])[1]
-                    elif length == 4:
-                        numbers, squares = entry[3], entry[2]
+                    if length == 4:
+                        count, total, squares, numbers = entry
+                    elif length == 3:
+                        count, total, numbers = entry
+                        value = total / count
+                        squares = count * (value * value)
                     else:
-                        raise PackedRollupError(f"{length} statistics of {columns[0]}")
-                    low, high = (numbers[0], numbers[-1]) if numbers else (None, None)
-                    stats = (count, entry[1], squares, low, high)
+                        raise PackedRollupError(f"{length} statistics of a percentile field")
+                    if numbers:
+                        extend((count, total, squares, numbers[0], numbers[-1], numbers))
+                    else:
+                        extend((count, total, squares, None, None, None))
             elif entry == 0 and run is not None:
-                stats = found[run]
+                extend(out[run : run + 5])
             else:
-                raise PackedRollupError(f"{entry!r} for {columns[0]}")
-            found[index] = stats
-            values.update(zip(columns, stats, strict=True))
-            if listed is not None:
-                values[listed] = numbers
-        return values
+                raise PackedRollupError(f"{entry!r} for a field")
+        return dict(zip(keys, out, strict=True))
 
     def unpack(texts: Sequence[str]) -> list[dict[str, Any] | None]:
         # One JSON document for all of them: a call per point costs more than the parsing.
