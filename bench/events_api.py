@@ -29,7 +29,14 @@ costs before any of the API's own work, so that the ratio can be read
 against what the framework alone costs:
 
 - bare SQL, pooled connection: the bare SQL on a connection checked out of
-  (and returned to) the read engine's pool for each call, as the API's is;
+  (and returned to) the read engine's pool for each call, as the API's is
+  (`ampy.events.run_on_driver`, the function the API's kept pages use when
+  not prepared);
+- bare SQL, prepared: the same text prepared on the server once (``PREPARE``)
+  and run by ``EXECUTE`` on the bench's own connection: what the bare query
+  costs without the server parsing and planning it at each call, as the
+  API's kept page statement is run (`ampy.events.run_prepared`). The ratios
+  stay against the bare SQL as it is, unprepared;
 
 - bare Pyramid, one route, the page: a Pyramid app with one route and one
   view answering the API's first page (computed once) as JSON: the
@@ -85,6 +92,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.dialects import postgresql
 
+from ampy.events import run_on_driver
 from bench.common import POSTGRES
 from nntsc.config import Services
 from nntsc.events.models import Event, EventGroup, EventGroupMember
@@ -340,13 +348,17 @@ def floor(app: Any, minimal: Any, raw: Any, sql: str, repeat: int, read_engine: 
             db.fetchall()
 
     def pooled() -> None:
-        connection = read_engine.raw_connection()
-        try:
-            with connection.cursor() as db:
-                db.execute(sql)
-                db.fetchall()
-        finally:
-            connection.close()
+        # The function the API's kept pages run on when not prepared; `main` checked
+        # that `sql` has no ``%``, which psycopg2 reads as a placeholder given a mapping.
+        run_on_driver(read_engine, sql, {})
+
+    with raw.cursor() as db:
+        db.execute(f"PREPARE bench_first_page AS {sql}")
+
+    def prepared() -> None:
+        with raw.cursor() as db:
+            db.execute("EXECUTE bench_first_page")
+            db.fetchall()
 
     def call(wsgi: Any, path: str) -> Callable[[], None]:
         def get() -> None:
@@ -359,6 +371,7 @@ def floor(app: Any, minimal: Any, raw: Any, sql: str, repeat: int, read_engine: 
     rows = (
         ("bare SQL (psycopg2)", bare),
         ("bare SQL, pooled connection", pooled),
+        ("bare SQL, prepared", prepared),
         ("bare Pyramid, one route, the page", call(minimal, "/constant")),
         ("bare Pyramid, one route, bare SQL", call(minimal, "/bare/first")),
         ("the app, trivial view (the page)", call(app, "/bench/trivial")),
@@ -562,6 +575,10 @@ def main() -> None:
             )
             for which, cursor in pages.items()
         }
+        # Run with a mapping of parameters (`run_on_driver`) or none, the same text reaches
+        # the server only when it holds no ``%`` (psycopg2's placeholders, ``%%`` for one).
+        if any("%" in sql for sql in sql_by_path.values()):
+            raise SystemExit("the pages' bare SQL holds a '%'")
         minimal, minimal_raw = bare_app(services.engine, sql_by_path, first_page)
         app_raw: Any = services.engine.raw_connection()
         app_raw.driver_connection.autocommit = True

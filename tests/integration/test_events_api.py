@@ -678,19 +678,26 @@ def _through_connection(
 def test_kept_pages_on_the_driver_cursor_are_the_pages_through_sqlalchemy(
     services: Services, ampy: Ampy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every page of every kept filter, read on a psycopg2 cursor, is the page `execute` reads."""
+    """Every page of every kept filter, read on a psycopg2 cursor, as text and then
+    prepared on the server, is the page `execute` reads."""
     import ampy.events as events_module
 
     mesh_events(services)
     reader = ampy.event_reader
     driven: list[str] = []
-    run = events_module.run_on_driver
+    prepared: list[str] = []
+    run, run_prepared = events_module.run_on_driver, events_module.run_prepared
 
     def counted(engine: Any, sql: str, params: dict[str, Any]) -> list[Any]:
         driven.append(sql)
         return run(engine, sql, params)
 
+    def counted_prepared(engine: Any, statement: Any, params: dict[str, Any]) -> list[Any]:
+        prepared.append(statement.name)
+        return run_prepared(engine, statement, params)
+
     monkeypatch.setattr(events_module, "run_on_driver", counted)
+    monkeypatch.setattr(events_module, "run_prepared", counted_prepared)
     kept_filters = [
         EventGroupFilter(),
         EventGroupFilter(status="all"),
@@ -704,27 +711,184 @@ def test_kept_pages_on_the_driver_cursor_are_the_pages_through_sqlalchemy(
     for filters in kept_filters:
         cursor = None
         while True:
-            page = reader.groups(filters, cursor, 1)
-            assert page == _through_connection(reader, filters, cursor, 1)
-            pages += 1
+            expected = _through_connection(reader, filters, cursor, 1)
+            # As text the first times (`PREPARE_AFTER`), then prepared on the server.
+            for _ in range(events_module.PREPARE_AFTER + 2):
+                page = reader.groups(filters, cursor, 1)
+                assert page == expected
+                pages += 1
             cursor = page.next_cursor
             if cursor is None:
                 break
     # Each page read by `groups` went to the driver (not those read through the connection).
-    assert len(driven) == pages > 2 * len(kept_filters)
+    assert len(driven) + len(prepared) == pages > 2 * len(kept_filters)
+    assert len(prepared) >= pages / 2
     # The group of an event (a recursive statement) runs there too.
     group_of_event = EventGroupFilter(
         event_id=reader.groups(EventGroupFilter(), None, 1).items[0]["id"]
     )
-    before = len(driven)
+    before = len(driven) + len(prepared)
     assert reader.groups(group_of_event) == _through_connection(reader, group_of_event, None, 20)
-    assert len(driven) == before + 1
+    assert len(driven) + len(prepared) == before + 1
     # A list parameter (IN, expanded into the text at each execution) goes through SQLAlchemy.
     endpoint = EventGroupFilter(endpoint="amp-a")
     assert reader._kept_statement(endpoint, False, 20).driver_sql is None
-    before = len(driven)
+    before = len(driven) + len(prepared)
     assert reader.groups(endpoint) == _through_connection(reader, endpoint, None, 20)
-    assert len(driven) == before
+    assert len(driven) + len(prepared) == before
+
+
+def _prepared_here(engine: Any) -> dict[str, tuple[int, int]]:
+    """The statements prepared on the connection the pool hands out next (the one a
+    single thread's reads used last), with their generic and custom plans counted."""
+    connection = engine.raw_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements")
+            return {name: (generic, custom) for name, generic, custom in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+def _run_sql(engine: Any, sql: str) -> None:
+    connection = engine.raw_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+def test_a_kept_page_is_prepared_once_per_connection_and_planned_once(
+    services: Services, ampy: Ampy
+) -> None:
+    """From its third run a kept page runs as a statement prepared on the server, once per
+    connection, and the server plans the first page (no parameter) once, not per call."""
+    import ampy.events as events_module
+
+    mesh_events(services)
+    reader = ampy.event_reader
+    filters = EventGroupFilter()
+    expected = _through_connection(reader, filters, None, 2)
+    following = _through_connection(reader, filters, expected.next_cursor, 2)
+    # A new pool: a single thread's reads all get its one connection.
+    reader.engine.dispose()
+    kept = reader._kept_statement(filters, False, 2)
+    for _ in range(events_module.PREPARE_AFTER):
+        assert reader.groups(filters, None, 2) == expected
+    assert kept.prepared.name not in _prepared_here(reader.engine)
+    for _ in range(6):
+        assert reader.groups(filters, None, 2) == expected
+    assert _prepared_here(reader.engine)[kept.prepared.name] == (6, 0)
+    # A page with a cursor: its values are the prepared statement's parameters.
+    cursor = expected.next_cursor
+    assert following.items
+    assert following.items[0]["id"] not in {g["id"] for g in expected.items}
+    for _ in range(events_module.PREPARE_AFTER + 3):
+        assert reader.groups(filters, cursor, 2) == following
+    with_cursor = reader._kept_statement(filters, True, 2).prepared
+    assert with_cursor.varying == ("cursor_started", "cursor_id")
+    assert sum(_prepared_here(reader.engine)[with_cursor.name]) == 3
+
+
+def test_a_prepared_page_survives_its_statement_deallocated_and_a_schema_change(
+    services: Services, ampy: Ampy
+) -> None:
+    """A prepared page whose statement the server dropped (DEALLOCATE ALL, DISCARD ALL) or
+    whose plan no longer fits the table (a column's type changed) is prepared again."""
+    import ampy.events as events_module
+
+    mesh_events(services)
+    reader = ampy.event_reader
+    filters = EventGroupFilter()
+    expected = _through_connection(reader, filters, None, 20)
+    name = reader._kept_statement(filters, False, 20).prepared.name
+    reader.engine.dispose()
+    for _ in range(events_module.PREPARE_AFTER + 1):
+        assert reader.groups(filters) == expected
+    assert name in _prepared_here(reader.engine)
+    _run_sql(reader.engine, "DEALLOCATE ALL")
+    assert reader.groups(filters) == expected
+    assert name in _prepared_here(reader.engine)
+    _run_sql(reader.engine, "DISCARD ALL")
+    assert reader.groups(filters) == expected
+    # A selected column's type changes: "cached plan must not change result type".
+    with services.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE event_groups ALTER COLUMN asns TYPE text"))
+    assert reader.groups(filters) == expected
+    assert reader.groups(filters) == expected
+
+
+def test_a_prepared_page_survives_a_lost_connection_and_a_pool_reset(
+    services: Services, ampy: Ampy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a connection has prepared goes with it: a new connection (after its server
+    process was terminated, or the pool was replaced) prepares the page again."""
+    import ampy.events as events_module
+    import nntsc.config
+
+    mesh_events(services)
+    reader = ampy.event_reader
+    filters = EventGroupFilter()
+    expected = ampy.event_groups(filters)
+    for _ in range(events_module.PREPARE_AFTER + 1):
+        assert ampy.event_groups(filters) == expected
+    monkeypatch.setattr(nntsc.config, "PING_AFTER_IDLE", 3600.0)
+    connection = reader.engine.raw_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    assert events_module.PREPARED_KEY in connection.info
+    connection.close()
+    with services.engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    time.sleep(0.2)
+    # `Ampy`'s retry: the first try fails on the dead connection, the second prepares anew.
+    assert ampy.event_groups(filters) == expected
+    name = reader._kept_statement(filters, False, 20).prepared.name
+    assert name in _prepared_here(reader.engine)
+    reader.engine.dispose()
+    assert ampy.event_groups(filters) == expected
+    assert name in _prepared_here(reader.engine)
+
+
+def test_a_connection_keeps_at_most_max_prepared_statements(
+    services: Services, ampy: Ampy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ampy.events as events_module
+
+    mesh_events(services)
+    reader = ampy.event_reader
+    monkeypatch.setattr(events_module, "MAX_PREPARED", 2)
+    monkeypatch.setattr(events_module, "PREPARE_AFTER", 0)
+    pages = [EventGroupFilter(min_events=min_events) for min_events in range(1, 6)]
+    expected = [_through_connection(reader, filters, None, 20) for filters in pages]
+    reader.engine.dispose()
+    for filters, page in zip(pages, expected, strict=True):
+        assert reader.groups(filters) == page
+        assert 0 < len(_prepared_here(reader.engine)) <= 2
+
+
+def test_a_page_on_a_connection_in_a_transaction_is_not_prepared(services: Services) -> None:
+    """An engine whose connections are not in autocommit (a failed statement would abort
+    the transaction) runs the page's text."""
+    import ampy.events as events_module
+    from nntsc.config import make_engine
+
+    mesh_events(services)
+    # A pool of its own: its one connection is the one each call gets.
+    engine = make_engine(services.settings["nntsc.sql_url"])
+    try:
+        reader = events_module.EventReader(engine, services.sessionmaker)
+        filters = EventGroupFilter()
+        kept = reader._kept_statement(filters, False, 20)
+        expected = _through_connection(reader, filters, None, 20)
+        engine.dispose()
+        rows = events_module.run_prepared(engine, kept.prepared, {})
+        assert [row[0] for row in rows[:20]] == [item["id"] for item in expected.items]
+        assert _prepared_here(engine) == {}
+    finally:
+        engine.dispose()
 
 
 def test_a_lost_connection_on_the_driver_cursor_is_retried_on_a_new_one(

@@ -164,3 +164,33 @@ def test_a_float_that_is_not_a_number_is_null_where_orjson_refuses_the_value() -
 def test_a_value_neither_renderer_can_write_still_fails() -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         _render({"set": {1, 2}})
+
+
+def _answers(value: Any) -> tuple[Any, Any]:
+    """The answers of `value` returned to the ``json`` renderer and given to `json_response`."""
+    from ampweb.rendering import json_response
+
+    config = Configurator()
+    config.include("ampweb.rendering")
+    config.add_route("rendered", "/rendered")
+    config.add_view(lambda request: value, route_name="rendered", renderer="json")
+    config.add_route("direct", "/direct")
+    config.add_view(
+        lambda request: json_response(request, value), route_name="direct", renderer="json"
+    )
+    app = config.make_wsgi_app()
+    return Request.blank("/rendered").get_response(app), Request.blank("/direct").get_response(app)
+
+
+@pytest.mark.parametrize("name", [*VALUES, "not a number"])
+def test_json_response_answers_what_the_json_renderer_answers(name: str) -> None:
+    value = VALUES.get(name, {"nan": math.nan, "items": [math.inf, 1]})
+    rendered, direct = _answers(value)
+    assert direct.status == rendered.status == "200 OK"
+    assert direct.headerlist == rendered.headerlist
+    assert direct.body == rendered.body
+
+
+def test_json_response_fails_as_the_renderer_does() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        _answers({"set": {1, 2}})
