@@ -369,9 +369,11 @@ def _load(session: Session, start: int, end: int) -> _Stored:
     its span that of its members' onsets; also loaded are the groups beyond
     the range that share an event with one of them, so that judging a group
     near the edge sees every group its events are in, and the groups merged
-    into one of them or that one was merged into (`_merge_linked`). Two
-    statements, and two more a level of merges beyond the range: the
-    groups, then their members with the facts of their events.
+    into one of them or that one was merged into, and the groups sharing an
+    event with any of those, and so on (`_linked`). Two statements, and
+    two more a level of merges or shared events beyond the range (usually
+    one: a group's events lie in one slot): the groups, then their members
+    with the facts of their events.
     """
     table = EventGroup.__table__
     members = EventGroupMember.__table__
@@ -390,7 +392,16 @@ def _load(session: Session, start: int, end: int) -> _Stored:
         known = set(stored.groups)
         found: set[int] = set()
         for chunk in _chunks(sorted(frontier)):
-            found.update(session.scalars(select(table.c.id).where(table.c.merged_into.in_(chunk))))
+            # The groups merged into them, and those sharing an event with them
+            # (pruning's rules over shared events reach that far: `_linked`).
+            held = select(members.c.event_id).where(members.c.group_id.in_(chunk))
+            found.update(
+                session.scalars(
+                    select(table.c.id)
+                    .where(table.c.merged_into.in_(chunk))
+                    .union(select(members.c.group_id).where(members.c.event_id.in_(held)))
+                )
+            )
         found = (found | parents) - known
         for chunk in _chunks(sorted(found)):
             _read_groups(session, stored, [table.c.id.in_(chunk)], [members.c.group_id.in_(chunk)])
@@ -445,24 +456,39 @@ def _read_groups(
         groups[group_id].end = last
 
 
-def _merge_linked(stored: _Stored, group_ids: set[int]) -> set[int]:
-    """`group_ids` and, among `stored`, every group linked to one of them by a merge, and so on.
+def _linked(stored: _Stored, group_ids: set[int]) -> set[int]:
+    """`group_ids` and, among `stored`, every group sharing an event or a merge with one of
+    them, and so on.
 
     Judging a group that others were merged into must judge them too (and a
     group must be judged with the one it was merged into): else one would
     keep pointing at a group whose counts no longer include its events, or
-    a group would count the events of one no longer merged into it.
+    a group would count the events of one no longer merged into it. And the
+    rules over shared events (identical, subset, superset) reach as far as
+    events are shared: judged with only the groups sharing an event with
+    it, not those sharing one with them, a group could be judged a superset
+    where a pass over the whole range judged it not (events that arrived in
+    another order left other groups: `bench/events_grouping.py
+    --show-differences`). A group's events lie in one `slot`, so sharing
+    events reaches no further than the slot, and merges beyond it.
     """
+    holders: dict[int, list[int]] = defaultdict(list)
     below: dict[int, list[int]] = defaultdict(list)
-    for group_id, concluded in stored.concluded.items():
-        if concluded["merged_into"] is not None:
-            below[concluded["merged_into"]].append(group_id)
+    for group_id, group in stored.groups.items():
+        for event_id in group.events:
+            holders[event_id].append(group_id)
+        into = stored.concluded[group_id]["merged_into"]
+        if into is not None:
+            below[into].append(group_id)
     linked = set(group_ids)
     frontier = list(linked)
     while frontier:
         group_id = frontier.pop()
         above = stored.concluded[group_id]["merged_into"]
-        for other in (*below.get(group_id, ()), *((above,) if above is not None else ())):
+        others = [*below.get(group_id, ()), *((above,) if above is not None else ())]
+        for event_id in stored.groups[group_id].events:
+            others.extend(holders[event_id])
+        for other in others:
             if other in stored.groups and other not in linked:
                 linked.add(other)
                 frontier.append(other)
@@ -860,17 +886,10 @@ def group_stored_events(
         for group_id, concluded in stored.concluded.items()
         if concluded["ts_ended"] >= low and concluded["ts_started"] <= high
     }
-    holders: dict[int, list[int]] = defaultdict(list)
-    for group_id, group in stored.groups.items():
-        for event_id in group.events:
-            holders[event_id].append(group_id)
     judged = set(near)
-    for group_id in near:
-        for event_id in stored.groups[group_id].events:
-            judged.update(holders[event_id])
     # A group that gave its members up in a join is written merged.
     judged.update(group.group_id for group in touched if group.group_id is not None)
-    judged = _merge_linked(stored, judged)
+    judged = _linked(stored, judged)
     _judge(session, stored, [stored.groups[g] for g in sorted(judged)], now, new)
     if new_members:
         # After the new groups' rows, which they reference.

@@ -498,6 +498,7 @@ def test_events_stored_in_any_order_and_batches_leave_the_same_groups(
                 )
             )
         found = []
+        judged_per_call = []
         for split in range(4):
             with services.sessionmaker.begin() as session:
                 for table in (EventGroupMember, EventGroup, Event):
@@ -518,8 +519,12 @@ def test_events_stored_in_any_order_and_batches_leave_the_same_groups(
                 # stands for.
                 for group in live_groups_by_facts(services):
                     assert group[6] == len(group[8]), (seed, group)
+            # Each call judged every group its events could change the judgement of:
+            # the groups are already those of one batch, before any pass over the range.
+            judged_per_call.append(live_groups_by_facts(services))
             # What one batch's pass judged at once, the periodic pass judges so.
             with services.sessionmaker.begin() as session:
                 prune_range(session, T0 - MAX_DURATION, T0 + 6 * 3600, now=T0 + 7 * 3600)
             found.append(live_groups_by_facts(services))
         assert found[1:] == [found[0]] * 3, seed
+        assert judged_per_call == found, seed
