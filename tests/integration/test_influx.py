@@ -12,8 +12,8 @@ from nntsc.collections import Row
 from nntsc.collections import get as get_collection
 from nntsc.errors import BadReport
 from nntsc.ingest.pipeline import Ingestor
-from nntsc.store import Aggregation
-from nntsc.store.influx import InfluxBackend, _tag
+from nntsc.store import Aggregation, influx
+from nntsc.store.influx import InfluxBackend, _columns_encoder, _tag
 from nntsc.store.models import QUANTILE_POINTS
 from nntsc.store.partials import percentiles
 from nntsc.store.schema import upgrade_all
@@ -311,6 +311,8 @@ def test_rollup_points_written_before_the_compact_layout_read_the_same(
         (legacy,) = store.backend.client.points(
             f'SELECT * FROM "rollups"."amp-icmp_300" WHERE time = {hour}s'
         )
+        # As a process started after the former points were written finds them.
+        store.backend._former.clear()
         assert legacy.get("m") is None
         assert legacy.get("r") is None
         assert legacy["rtts_min"] is not None
@@ -379,3 +381,48 @@ def test_totals_of_a_field_repeating_the_one_before(tmp_path, influx_url) -> Non
             assert got["min_sum"] == got["median_sum"] == sum(expected)
     finally:
         services.close()
+
+
+def test_a_measurement_without_former_fields_is_read_from_the_packed_field_alone(
+    influx_services, monkeypatch
+) -> None:
+    # Selecting fields a measurement does not have costs InfluxDB time: where no
+    # point of the former layouts was written, a read selects "r" alone. A
+    # collector of an earlier version may still write them: looked at again
+    # after FORMER_RECHECK, their points are read.
+    stream_id, tags = _stream(influx_services)
+    store = influx_services.timeseries
+    hour = int(time.time()) // 3600 * 3600 - 3 * 3600
+    store.write(ICMP, [icmp_row(stream_id, hour + 60 * m, 1_000 + m) for m in range(7)], tags)
+    store.process_rollups()
+    statements: list[str] = []
+    request = store.backend._request
+    store.backend._request = lambda batch: statements.extend(batch) or request(batch)
+    aggregations = [Aggregation("n", "median", "count"), Aggregation("mean", "median", "mean")]
+    result = store.aggregate(ICMP, [stream_id], hour, hour + 900, 300, aggregations)
+    assert [row[1:] for row in result.rows] == [[5, 1_002.0], [2, 1_005.5], [None, None]]
+    selects = [s for s in statements if s.startswith("SELECT")]
+    assert len(selects) == 2
+    assert all(s.startswith('SELECT "r"') and "median_count" not in s for s in selects)
+    # A point of the former layout, as an earlier collector writes it.
+    former = _columns_encoder(ICMP)(
+        {
+            "median_count": 3,
+            "median_sum": 30.0,
+            "median_sumsq": 300.0,
+            "median_min": 10.0,
+            "median_max": 10.0,
+        }
+    )
+    store.backend.client.write(
+        [f"amp-icmp_300,stream={stream_id} {former} {hour + 600}"],
+        store.backend.database,
+        "rollups",
+    )
+    again = store.aggregate(ICMP, [stream_id], hour, hour + 900, 300, aggregations)
+    assert again.rows == result.rows
+    monkeypatch.setattr(influx, "FORMER_RECHECK", 0)
+    statements.clear()
+    again = store.aggregate(ICMP, [stream_id], hour, hour + 900, 300, aggregations)
+    assert [row[1:] for row in again.rows] == [[5, 1_002.0], [2, 1_005.5], [3, 10.0]]
+    assert any('"median_count"' in s for s in statements if s.startswith("SELECT"))
